@@ -1,0 +1,1 @@
+"""Suture: the integration hub between revenue cycle, supply chain, inventory and ERP finance."""
