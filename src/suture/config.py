@@ -1,0 +1,81 @@
+"""Settings: one typed object, read from ``SUTURE_*`` environment variables, built once at start-up.
+
+Only the entrypoints and the composition root read settings; adapters receive values through
+their constructors (STYLE.md, the dependency rule). Unsafe defaults are refused outside
+development mode, as the FastAPI full-stack template does with its secrets.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The development placeholder; refused when ``SUTURE_ENVIRONMENT`` is not ``development``.
+DEVELOPMENT_SECRET = "change-me-development-only"  # noqa: S105 - a known placeholder, refused in production
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Suture's configuration. Every field is ``SUTURE_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SUTURE_", env_file=None, extra="ignore")
+
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="development allows the placeholder secret; staging and production do not.",
+    )
+    database_url: str = Field(
+        default="sqlite:///./suture.db",
+        description="SQLite file (the embedded default) or postgresql+psycopg://user@host/db.",
+    )
+    secret_key: str = Field(
+        default=DEVELOPMENT_SECRET,
+        description="Key for token signing and the keyed hash that tokenizes patient identifiers.",
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    import_batch_size: int = Field(
+        default=1000, ge=1, le=100_000, description="Rows written per transaction on bulk paths."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql+psycopg://")):
+            msg = "must start with sqlite:/// or postgresql+psycopg://"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            msg = f"must be DEBUG, INFO, WARNING or ERROR, got {value!r}"
+            raise ValueError(msg)
+        return level
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Self:
+        if self.environment is not Environment.DEVELOPMENT:
+            if self.secret_key == DEVELOPMENT_SECRET:
+                msg = (
+                    "SUTURE_SECRET_KEY: the development placeholder is refused when "
+                    f"SUTURE_ENVIRONMENT is {self.environment}; set a secret of 32+ characters"
+                )
+                raise ValueError(msg)
+            if len(self.secret_key) < 32:
+                msg = "SUTURE_SECRET_KEY: must be at least 32 characters outside development"
+                raise ValueError(msg)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
