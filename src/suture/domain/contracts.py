@@ -26,6 +26,9 @@ class ContractMembership:
     effective_from: date
     effective_to: date | None = None
 
+    def __post_init__(self) -> None:
+        _check_period(self.effective_from, self.effective_to)
+
     def covers(self, on_date: date) -> bool:
         return _within(on_date, self.effective_from, self.effective_to)
 
@@ -44,6 +47,8 @@ class ContractPrice:
     def __post_init__(self) -> None:
         if self.unit_price < 0:
             raise DomainError("unit_price", f"must not be negative, got {self.unit_price}")
+        if self.effective_from is not None:
+            _check_period(self.effective_from, self.effective_to)
 
     def covers(self, on_date: date) -> bool:
         start = self.effective_from or date.min
@@ -66,11 +71,7 @@ class Contract:
     source_system: str = SUTURE
 
     def __post_init__(self) -> None:
-        if self.effective_to is not None and self.effective_to < self.effective_from:
-            raise DomainError(
-                "effective_to",
-                f"{self.effective_to} is before effective_from {self.effective_from}",
-            )
+        _check_period(self.effective_from, self.effective_to)
 
     def tier_for(self, facility_id: str, on_date: date) -> str | None:
         """The tier the facility buys at on that day, or None when it is not a member then."""
@@ -118,3 +119,9 @@ def price_for(
 
 def _within(on_date: date, start: date, end: date | None) -> bool:
     return start <= on_date and (end is None or on_date <= end)
+
+
+def _check_period(start: date, end: date | None) -> None:
+    """Refuse a period that ends before it starts: it would silently cover no day at all."""
+    if end is not None and end < start:
+        raise DomainError("effective_to", f"{end} is before effective_from {start}")

@@ -19,8 +19,9 @@ class JournalLine:
     memo: str = ""
 
     def __post_init__(self) -> None:
-        if self.debit < 0 or self.credit < 0:
-            raise DomainError("debit", "debit and credit must not be negative")
+        for name, amount in (("debit", self.debit), ("credit", self.credit)):
+            if amount < 0:
+                raise DomainError(name, f"must not be negative, got {amount}")
         if (self.debit == 0) == (self.credit == 0):
             raise DomainError("debit", "a line has either a debit or a credit, not both or none")
 

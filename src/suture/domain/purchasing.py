@@ -1,4 +1,5 @@
-"""Requisitions, purchase orders and receipts: the procurement half of procure-to-pay (DESIGN.md §4).
+"""Requisitions, purchase orders and receipts: the procurement half of procure-to-pay
+(DESIGN.md §4).
 
 Quantities are in the line's unit of measure and are :class:`~decimal.Decimal`; money is Decimal.
 """

@@ -146,7 +146,8 @@ def _chargeable_has_cdm(obj: object) -> bool:
 
 
 def _implant_revenue_code(obj: object) -> bool:
-    # UB-04 revenue code 0278 is "other implants"; 0275-0278 cover implant devices.
+    # UB-04 revenue codes for implants: 0275 pacemaker, 0276 intraocular lens, 0278 other
+    # implants (0277, between them, is take-home oxygen, not an implant).
     if not _attr(obj, "is_implant") or not _attr(obj, "is_chargeable"):
         return True
     return str(_attr(obj, "revenue_code") or "") in {"0275", "0276", "0278"}
@@ -182,12 +183,22 @@ DEFAULT_RULES: Mapping[ObjectType, RuleSet] = {
             Format("hibc", identifiers.parse_hibc_primary),
             Format("unspsc", identifiers.validate_unspsc),
             Referential("supplier_id", ObjectType.SUPPLIER),
-            Plausible("cdm_code", _chargeable_has_cdm, "a chargeable item needs a CDM code",
-                      Severity.ERROR),
-            Plausible("revenue_code", _implant_revenue_code,
-                      "a chargeable implant bills under revenue code 0275, 0276 or 0278"),
-            Plausible("is_consignment", _consignment_is_implant,
-                      "consignment is expected only for implants"),
+            Plausible(
+                "cdm_code",
+                _chargeable_has_cdm,
+                "a chargeable item needs a CDM code",
+                Severity.ERROR,
+            ),
+            Plausible(
+                "revenue_code",
+                _implant_revenue_code,
+                "a chargeable implant bills under revenue code 0275, 0276 or 0278",
+            ),
+            Plausible(
+                "is_consignment",
+                _consignment_is_implant,
+                "consignment is expected only for implants",
+            ),
             Plausible("list_price", _price_plausible, "list price outside 0 to 1,000,000"),
         ),
     ),
@@ -204,6 +215,8 @@ DEFAULT_RULES: Mapping[ObjectType, RuleSet] = {
         ObjectType.DEPARTMENT,
         (
             Required("name"),
+            Required("facility_id"),
+            Required("cost_center_id"),
             Referential("facility_id", ObjectType.FACILITY),
             Referential("cost_center_id", ObjectType.COST_CENTER),
         ),
@@ -212,6 +225,7 @@ DEFAULT_RULES: Mapping[ObjectType, RuleSet] = {
         ObjectType.LOCATION,
         (
             Required("name"),
+            Required("facility_id"),
             Referential("facility_id", ObjectType.FACILITY),
             Referential("department_id", ObjectType.DEPARTMENT),
         ),
@@ -219,15 +233,24 @@ DEFAULT_RULES: Mapping[ObjectType, RuleSet] = {
     ObjectType.PAR_LEVEL: RuleSet(
         ObjectType.PAR_LEVEL,
         (
+            Required("location_id"),
+            Required("item_id"),
             Referential("location_id", ObjectType.LOCATION),
             Referential("item_id", ObjectType.ITEM),
-            Plausible("par", _par_not_below_reorder_point,
-                      "par must be at least the reorder point, which must be positive",
-                      Severity.ERROR),
+            Plausible(
+                "par",
+                _par_not_below_reorder_point,
+                "par must be at least the reorder point, which must be positive",
+                Severity.ERROR,
+            ),
         ),
     ),
     ObjectType.CONTRACT: RuleSet(
         ObjectType.CONTRACT,
-        (Required("number"), Referential("supplier_id", ObjectType.SUPPLIER)),
+        (
+            Required("number"),
+            Required("supplier_id"),
+            Referential("supplier_id", ObjectType.SUPPLIER),
+        ),
     ),
 }

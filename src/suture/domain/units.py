@@ -26,6 +26,11 @@ class PackagingLevel:
     gtin: str | None = None
 
     def __post_init__(self) -> None:
+        # Store GTINs in their GTIN-14 form so a scanned (01) GTIN-14 finds a GTIN-13 on file;
+        # the check digit is a quality rule, so a bad one is reported, not refused here.
+        gtin = self.gtin
+        if gtin is not None and gtin.isascii() and gtin.isdigit() and len(gtin) in (8, 12, 13):
+            object.__setattr__(self, "gtin", gtin.zfill(14))
         if self.each_per_unit < 1:
             raise UnitConversionError(
                 "each_per_unit", f"{self.uom} must hold at least 1 each, got {self.each_per_unit}"
@@ -62,11 +67,15 @@ class Packaging:
         raise UnitConversionError("uom", f"unknown unit {uom!r}; the item has {known}")
 
     def convert(self, quantity: Decimal, from_uom: str, to_uom: str) -> Decimal:
-        """``quantity`` in ``from_uom`` expressed in ``to_uom`` (exact, may be fractional)."""
+        """``quantity`` in ``from_uom`` expressed in ``to_uom`` (exact, may be fractional).
+
+        Both units must be levels of the item, even when they are the same unit.
+        """
+        source, target = self.level(from_uom), self.level(to_uom)
         if from_uom == to_uom:
             return quantity
-        eaches = quantity * self.level(from_uom).each_per_unit
-        return eaches / Decimal(self.level(to_uom).each_per_unit)
+        eaches = quantity * source.each_per_unit
+        return eaches / Decimal(target.each_per_unit)
 
     def to_each(self, quantity: Decimal, uom: str) -> Decimal:
         return quantity * self.level(uom).each_per_unit
@@ -78,11 +87,15 @@ class Packaging:
         return whole + (1 if rest > 0 else 0)
 
     def convert_price(self, unit_price: Decimal, from_uom: str, to_uom: str) -> Decimal:
-        """A price per ``from_uom`` expressed per ``to_uom``."""
+        """A price per ``from_uom`` expressed per ``to_uom``.
+
+        Multiplies before dividing, so that a result a Decimal can hold exactly (100.00 per pack
+        of 3 is 800.00 per case of 24) is not rounded on the way through a price per each.
+        """
+        source, target = self.level(from_uom), self.level(to_uom)
         if from_uom == to_uom:
             return unit_price
-        per_each = unit_price / self.level(from_uom).each_per_unit
-        return per_each * self.level(to_uom).each_per_unit
+        return unit_price * target.each_per_unit / Decimal(source.each_per_unit)
 
     def by_gtin(self, gtin: str) -> PackagingLevel | None:
         return next((level for level in self.levels if level.gtin == gtin), None)
