@@ -1,0 +1,85 @@
+"""Engines for the two supported databases: the embedded SQLite file and PostgreSQL.
+
+DESIGN.md §8: the embedded default is one SQLite file in WAL mode; scale-out is PostgreSQL through
+psycopg 3. Any other URL is refused up front, because the schema and the column types
+(``types.py``) are only known to round-trip exactly on those two.
+
+SQLite connections are set up on connect: WAL (readers never block the writer), foreign keys on
+(SQLite leaves them off by default), a 5 s busy timeout (wait for the write lock instead of
+failing at once) and ``synchronous=NORMAL``: with WAL the file stays consistent whatever happens
+and a process crash loses no commit, but a power cut or OS crash may lose the last commits before
+it (FULL would fsync every commit, at a large cost to the ingest rate).
+
+The sqlite3 driver's legacy transaction control, which starts no transaction before a SELECT, is
+switched off and SQLAlchemy emits ``BEGIN`` itself, so a unit of work is one real transaction
+(SQLAlchemy's SQLite dialect documentation, "Transactions with SQLite and the sqlite3 driver").
+
+That ``BEGIN`` is ``IMMEDIATE`` by default: the transaction takes the write lock when it starts,
+waiting up to the busy timeout. A deferred transaction that reads, then writes, fails at once
+with "database is locked" if another connection wrote in between (SQLite cannot upgrade a stale
+read snapshot), which a handler that checks then writes would hit under load. An engine used
+only for reads may pass ``sqlite_begin="DEFERRED"`` so its readers run beside the writer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from suture.adapters.db.errors import StorageError
+
+SQLITE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite"})
+POSTGRESQL_DRIVERS = frozenset({"postgresql+psycopg"})
+BUSY_TIMEOUT_MS = 5000
+
+
+def create_engine(
+    url: str, *, sqlite_begin: Literal["IMMEDIATE", "DEFERRED"] = "IMMEDIATE"
+) -> sa.Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql+psycopg://…``; other schemes are refused.
+
+    For SQLite the parent directory of the file is created when missing, so the embedded default
+    works on a fresh machine. Nothing connects until the engine is first used.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StorageError("database_url", f"not a database URL: {exc}") from exc
+    if parsed.drivername in SQLITE_DRIVERS:
+        return _sqlite_engine(parsed, sqlite_begin)
+    if parsed.drivername in POSTGRESQL_DRIVERS:
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    raise StorageError(
+        "database_url",
+        f"unsupported scheme {parsed.drivername!r}: use sqlite:///path/to/file.db "
+        "or postgresql+psycopg://user@host/database",
+    )
+
+
+def _sqlite_engine(url: URL, begin: Literal["IMMEDIATE", "DEFERRED"]) -> sa.Engine:
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, see the docstring
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql(f"BEGIN {begin}")
+
+    return engine

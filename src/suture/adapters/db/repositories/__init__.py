@@ -1,0 +1,48 @@
+"""SQLAlchemy Core implementations of the repository ports (``services/unit_of_work.py``).
+
+One module per area of the domain; ``base.py`` holds the generic header-plus-lines repository
+they share. The unit of work (``adapters/db/unit_of_work.py``) builds them on its connection.
+"""
+
+from suture.adapters.db.repositories.contracts import ContractRepository
+from suture.adapters.db.repositories.crosswalk import CrosswalkRepository
+from suture.adapters.db.repositories.inventory import StockPositionRepository, UsageRepository
+from suture.adapters.db.repositories.invoicing import InvoiceRepository
+from suture.adapters.db.repositories.ledger import JournalEntryRepository
+from suture.adapters.db.repositories.masterdata import (
+    CostCenterRepository,
+    DepartmentRepository,
+    FacilityRepository,
+    GLAccountRepository,
+    ItemRepository,
+    LocationRepository,
+    ParLevelRepository,
+    SupplierRepository,
+)
+from suture.adapters.db.repositories.purchasing import (
+    PurchaseOrderRepository,
+    ReceiptRepository,
+    RequisitionRepository,
+)
+from suture.adapters.db.repositories.revenue import ChargeRepository
+
+__all__ = [
+    "ChargeRepository",
+    "ContractRepository",
+    "CostCenterRepository",
+    "CrosswalkRepository",
+    "DepartmentRepository",
+    "FacilityRepository",
+    "GLAccountRepository",
+    "InvoiceRepository",
+    "ItemRepository",
+    "JournalEntryRepository",
+    "LocationRepository",
+    "ParLevelRepository",
+    "PurchaseOrderRepository",
+    "ReceiptRepository",
+    "RequisitionRepository",
+    "StockPositionRepository",
+    "SupplierRepository",
+    "UsageRepository",
+]

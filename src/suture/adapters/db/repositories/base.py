@@ -1,0 +1,194 @@
+"""The generic repository of an aggregate stored as a header table plus child-line tables.
+
+Every ``Repository[T]`` of the port (``services/unit_of_work.py``) is this class with three
+translation methods filled in (``to_row``, ``to_lines``, ``from_row``); the queries live here once.
+
+Writes are upserts keyed by id: ``INSERT … ON CONFLICT (id) DO UPDATE`` for the headers (SQLite
+and PostgreSQL spell it the same), then the lines of those ids are deleted and inserted again, so
+``add`` replaces an aggregate whole. ``add_many`` does this per batch of :data:`BATCH_SIZE`
+objects with one ``executemany`` per table (in-process on SQLite, pipelined by psycopg 3 on
+PostgreSQL), never a round trip per object. The upsert needs no "which ids exist?" query first
+and stays correct when two transactions write the same id. Within a batch the last object of an
+id wins, as it would one at a time.
+
+Reads are keyset-paginated by id (``id > after ORDER BY id LIMIT n``); the lines of a page come
+in one query per line table. The facility filter applies to aggregates that belong to a facility.
+Aggregates shared by every facility (items, suppliers, contracts, GL accounts) have no facility
+column: the filter is ignored for them, since a system-wide object is visible at every facility,
+and ``count_by_facility`` counts them all under ``None``. A facility "belongs" to itself.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from suture.adapters.db.errors import StorageError, storage_errors
+
+#: Objects per batch on the bulk path; also the most ids in one ``IN (…)`` list.
+BATCH_SIZE = 1000
+
+Row = sa.Row[Any]
+Values = dict[str, Any]
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=HasId)
+U = TypeVar("U")
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """A child table of an aggregate: ``parent`` holds the header id; ``position`` the order."""
+
+    table: sa.Table
+    parent: str
+
+
+class AggregateRepository(ABC, Generic[T]):
+    """Header-plus-lines storage of one aggregate type, on one connection (one transaction)."""
+
+    table: ClassVar[sa.Table]
+    lines: ClassVar[tuple[Lines, ...]] = ()
+    #: The column a facility filter and ``count_by_facility`` use; None for system-wide objects.
+    facility_column: ClassVar[str | None] = "facility_id"
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    @abstractmethod
+    def to_row(self, obj: T) -> Values:
+        """The header row of ``obj``, one value per column of :attr:`table`."""
+
+    def to_lines(self, obj: T) -> tuple[list[Values], ...]:
+        """Per entry of :attr:`lines`, the rows of ``obj`` without parent and position."""
+        return ()
+
+    @abstractmethod
+    def from_row(self, row: Row, lines: tuple[list[Row], ...]) -> T:
+        """The aggregate of a header row and, per entry of :attr:`lines`, its rows in order."""
+
+    # --- the Repository[T] port -----------------------------------------------------------
+
+    def get(self, object_id: str) -> T | None:
+        found = self._load(sa.select(self.table).where(self.table.c.id == object_id))
+        return found[0] if found else None
+
+    def add(self, obj: T) -> None:
+        self._write([obj])
+
+    def add_many(self, objs: Iterable[T]) -> int:
+        written = 0
+        for batch in _batches(objs, BATCH_SIZE):
+            self._write(list({obj.id: obj for obj in batch}.values()))
+            written += len(batch)
+        return written
+
+    def list(
+        self, *, facility_id: str | None = None, after: str | None = None, limit: int = 100
+    ) -> list[T]:
+        if limit < 1:
+            raise StorageError("limit", f"must be at least 1, got {limit}")
+        query = sa.select(self.table).order_by(self.table.c.id).limit(limit)
+        if after is not None:
+            query = query.where(self.table.c.id > after)
+        if facility_id is not None and self.facility_column is not None:
+            query = query.where(self.table.c[self.facility_column] == facility_id)
+        return self._load(query)
+
+    def ids(self) -> set[str]:
+        with storage_errors(self.table.name):
+            return set(self._connection.scalars(sa.select(self.table.c.id)))
+
+    def count_by_facility(self) -> dict[str | None, int]:
+        count = sa.func.count()
+        with storage_errors(self.table.name):
+            if self.facility_column is None:
+                total = self._connection.scalar(sa.select(count).select_from(self.table)) or 0
+                return {None: total} if total else {}
+            column = self.table.c[self.facility_column]
+            rows = self._connection.execute(sa.select(column, count).group_by(column))
+            return dict(rows.all())
+
+    # --- shared machinery -----------------------------------------------------------------
+
+    def _first(self, condition: sa.ColumnElement[bool]) -> T | None:
+        """The aggregate with the lowest id among those matching ``condition``."""
+        query = sa.select(self.table).where(condition).order_by(self.table.c.id).limit(1)
+        found = self._load(query)
+        return found[0] if found else None
+
+    def _load(self, query: sa.Select[Any]) -> builtins.list[T]:
+        """The aggregates of the header rows ``query`` selects, in its order, with their lines."""
+        with storage_errors(self.table.name):
+            headers = self._connection.execute(query).all()
+            if not headers:
+                return []
+            ids = [row.id for row in headers]
+            children = [self._lines_of(spec, ids) for spec in self.lines]
+        return [
+            self.from_row(row, tuple(by_parent.get(row.id, []) for by_parent in children))
+            for row in headers
+        ]
+
+    def _lines_of(self, spec: Lines, ids: Sequence[str]) -> dict[str, builtins.list[Row]]:
+        parent = spec.table.c[spec.parent]
+        found: dict[str, builtins.list[Row]] = defaultdict(builtins.list)
+        for chunk in _batches(ids, BATCH_SIZE):
+            query = (
+                sa.select(spec.table)
+                .where(parent.in_(chunk))
+                .order_by(parent, spec.table.c.position)
+            )
+            for row in self._connection.execute(query):
+                found[row._mapping[spec.parent]].append(row)
+        return found
+
+    def _write(self, objs: Sequence[T]) -> None:
+        """Upsert the headers of ``objs`` (distinct ids) and replace their lines."""
+        with storage_errors(self.table.name):
+            self._connection.execute(
+                upsert(self._connection.dialect.name, self.table), [self.to_row(o) for o in objs]
+            )
+            if not self.lines:
+                return
+            ids = [obj.id for obj in objs]
+            per_object = [self.to_lines(obj) for obj in objs]
+            for index, spec in enumerate(self.lines):
+                parent = spec.table.c[spec.parent]
+                self._connection.execute(sa.delete(spec.table).where(parent.in_(ids)))
+                rows = [
+                    {spec.parent: object_id, "position": position, **values}
+                    for object_id, lines in zip(ids, per_object, strict=True)
+                    for position, values in enumerate(lines[index])
+                ]
+                if rows:
+                    self._connection.execute(sa.insert(spec.table), rows)
+
+
+@cache
+def upsert(dialect: str, table: sa.Table) -> sa.Insert:
+    """``INSERT … ON CONFLICT (primary key) DO UPDATE SET`` every other column, per dialect."""
+    insert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+    keys = [column.name for column in table.primary_key.columns]
+    others = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
+    return insert.on_conflict_do_update(index_elements=keys, set_=others)
+
+
+def _batches(items: Iterable[U], size: int) -> Iterator[list[U]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch

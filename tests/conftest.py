@@ -1,0 +1,101 @@
+"""Fixtures shared by every test tier: database URLs, migrated engines, units of work.
+
+PostgreSQL comes from ``SUTURE_TEST_PG_URL``. Without it the PostgreSQL half of a test skips and
+says why, except in CI (``CI`` set), where a missing service must fail the run (STYLE.md, Tests).
+
+``engine`` is parametrized over both databases, so every test using it runs twice. SQLite gets a
+fresh file per test, copied from one migrated template (migrating per test would dominate the
+run time). PostgreSQL is migrated once per session into a schema of its own, so concurrent test
+sessions on the shared server do not see each other's rows; within a session, tests stay apart
+by random identifiers (uuid4 hex in ids and facility ids), never by truncating tables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from suture.adapters.db.engine import create_engine
+from suture.adapters.db.migrate import ensure_schema
+from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+
+PG_URL_VARIABLE = "SUTURE_TEST_PG_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL server of the test run, e.g. ``postgresql+psycopg://postgres@host/test``."""
+    url = os.environ.get(PG_URL_VARIABLE)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{PG_URL_VARIABLE} not set: CI must run the PostgreSQL tests")
+        pytest.skip(f"{PG_URL_VARIABLE} not set: PostgreSQL tests skipped")
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file URL in the test's temporary directory (the file does not exist yet)."""
+    return f"sqlite:///{tmp_path / 'suture.db'}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session, copied by :func:`engine`."""
+    path = tmp_path_factory.mktemp("schema") / "template.db"
+    template = create_engine(f"sqlite:///{path}")
+    try:
+        ensure_schema(template)
+    finally:
+        template.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
+    """An engine on a schema of its own, migrated to head; the schema is dropped at the end."""
+    schema = f"suture_test_{uuid4().hex[:12]}"
+    admin = create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = create_engine(url.render_as_string(hide_password=False))
+    try:
+        ensure_schema(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[sa.Engine]:
+    """A migrated engine, once on SQLite and once on PostgreSQL."""
+    if request.param == "postgres":
+        yield request.getfixturevalue("postgres_engine")
+        return
+    path = tmp_path / "suture.db"
+    shutil.copyfile(sqlite_template, path)
+    sqlite = create_engine(f"sqlite:///{path}")
+    try:
+        ensure_schema(sqlite)
+        yield sqlite
+    finally:
+        sqlite.dispose()
+
+
+@pytest.fixture
+def uow(engine: sa.Engine) -> Callable[[], SqlAlchemyUnitOfWork]:
+    """A factory of units of work on :func:`engine`, one per ``with`` block a test needs."""
+    return lambda: SqlAlchemyUnitOfWork(engine)

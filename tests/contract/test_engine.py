@@ -1,0 +1,72 @@
+"""Engines: the embedded SQLite settings, and only the two supported databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from suture.adapters.db.engine import create_engine
+from suture.adapters.db.errors import StorageError
+
+
+def test_sqlite_connections_use_wal_foreign_keys_a_busy_timeout_and_normal_sync(
+    sqlite_url: str,
+) -> None:
+    engine = create_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            pragmas = {
+                name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+            }
+    finally:
+        engine.dispose()
+
+    # PRAGMA synchronous reads NORMAL back as 1.
+    assert pragmas == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "busy_timeout": 5000,
+        "synchronous": 1,
+    }
+
+
+def test_the_missing_directory_of_a_sqlite_file_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "nested" / "suture.db"
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+
+    assert path.is_file()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://root@localhost/suture", "postgresql://postgres@localhost/test", "oracle://x"],
+)
+def test_other_databases_and_drivers_are_refused_naming_database_url(url: str) -> None:
+    with pytest.raises(StorageError) as refused:
+        create_engine(url)
+
+    assert (refused.value.field, "unsupported scheme" in refused.value.reason) == (
+        "database_url",
+        True,
+    )
+
+
+def test_a_malformed_url_is_refused_naming_database_url() -> None:
+    with pytest.raises(StorageError) as refused:
+        create_engine("not a url")
+
+    assert refused.value.field == "database_url"
+
+
+def test_postgresql_connections_are_pinged_before_use() -> None:
+    engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/never-connected")
+
+    assert engine.pool._pre_ping is True
+    engine.dispose()
