@@ -1,0 +1,214 @@
+"""The event envelope of DESIGN.md §3 and its JSON form.
+
+An :class:`Envelope` holds its payload in **JSON form**, the form that is stored, published and
+hashed: on construction, ``Decimal`` becomes its exact string (``Decimal("1.50")`` → ``"1.50"``),
+an aware ``datetime`` its ISO 8601 UTC string, a ``date`` or ``UUID`` its string, an enum its
+value, a tuple a list. Floats, NaN and naive datetimes are refused: money and quantities are
+Decimal, time is aware UTC (STYLE.md habit 15). So ``from_json(to_json(e)) == e`` always holds,
+and the typed view of a payload, with its Decimals back, comes from its schema
+(:meth:`suture.eventlog.schemas.SchemaRegistry.load`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, NoReturn
+
+from suture.eventlog.errors import EnvelopeError
+from suture.eventlog.ids import idempotency_key, uuid7, uuid7_time
+
+__all__ = ["Envelope", "from_json", "idempotency_key", "to_json", "uuid7", "uuid7_time"]
+
+#: Dotted lowercase names: ``supply.usage.recorded``.
+EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+
+
+def _json_form(value: object, where: str) -> Any:
+    """``value`` as JSON-native data, or :class:`EnvelopeError` naming the offending key."""
+    if isinstance(value, Enum):
+        value = value.value
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Mapping):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise EnvelopeError(where, f"key {key!r} is not a string")
+            result[key] = _json_form(item, f"{where}.{key}")
+        return result
+    if isinstance(value, list | tuple):
+        return [_json_form(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    return _json_text(value, where)
+
+
+def _json_text(value: object, where: str) -> str:
+    """The string form of a Decimal, an aware datetime, a date or a UUID."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise EnvelopeError(where, f"{value} is not a finite decimal")
+        return str(value)
+    if isinstance(value, datetime):
+        return _aware_utc(value, where).isoformat()
+    if isinstance(value, date | uuid.UUID):
+        return str(value)
+    if isinstance(value, float):
+        raise EnvelopeError(where, "a float is not allowed; use Decimal")
+    raise EnvelopeError(where, f"a {type(value).__name__} is not allowed in a payload")
+
+
+def _aware_utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise EnvelopeError(name, "must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Envelope:
+    """One event as it travels: identity, provenance, trace and the payload in JSON form.
+
+    ``source_facility`` is None for a system-wide source; ``causation_id`` is None for the first
+    event of a story (an inbound message), else the id of the event or message that caused it.
+    """
+
+    id: uuid.UUID
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    source_system: str
+    source_facility: str | None
+    trace_id: str
+    correlation_id: str
+    causation_id: uuid.UUID | None
+    idempotency_key: str
+    payload: dict[str, Any] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        if self.id.version != 7:
+            raise EnvelopeError("id", f"{self.id} is not a UUIDv7")
+        if not EVENT_TYPE.fullmatch(self.type):
+            raise EnvelopeError("type", f"{self.type!r} is not a dotted lowercase event type")
+        if isinstance(self.schema_version, bool) or self.schema_version < 1:
+            raise EnvelopeError("schema_version", f"{self.schema_version!r} is not a version ≥ 1")
+        for name in ("source_system", "trace_id", "correlation_id", "idempotency_key"):
+            if not getattr(self, name):
+                raise EnvelopeError(name, "is empty")
+        object.__setattr__(self, "occurred_at", _aware_utc(self.occurred_at, "occurred_at"))
+        object.__setattr__(self, "recorded_at", _aware_utc(self.recorded_at, "recorded_at"))
+        if not isinstance(self.payload, Mapping):
+            raise EnvelopeError("payload", "must be a mapping")
+        try:
+            object.__setattr__(self, "payload", _json_form(self.payload, "payload"))
+        except RecursionError as error:
+            raise EnvelopeError("payload", "nested too deeply") from error
+
+
+_FIELDS = {item.name for item in fields(Envelope)}
+
+
+def to_json(envelope: Envelope) -> bytes:
+    """The envelope as compact UTF-8 JSON with sorted keys: equal envelopes, equal bytes."""
+    document = {
+        "id": str(envelope.id),
+        "type": envelope.type,
+        "schema_version": envelope.schema_version,
+        "occurred_at": envelope.occurred_at.isoformat(),
+        "recorded_at": envelope.recorded_at.isoformat(),
+        "source_system": envelope.source_system,
+        "source_facility": envelope.source_facility,
+        "trace_id": envelope.trace_id,
+        "correlation_id": envelope.correlation_id,
+        "causation_id": None if envelope.causation_id is None else str(envelope.causation_id),
+        "idempotency_key": envelope.idempotency_key,
+        "payload": envelope.payload,
+    }
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.encode("utf-8")
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise EnvelopeError("payload", f"{name} is not a JSON number")
+
+
+def _parse_document(data: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+    except UnicodeDecodeError as error:
+        raise EnvelopeError("envelope", f"not UTF-8: {error.reason}") from error
+    except RecursionError as error:
+        raise EnvelopeError("envelope", "nested too deeply") from error
+    except ValueError as error:  # JSONDecodeError, or an integer too long to convert
+        raise EnvelopeError("envelope", f"not valid JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise EnvelopeError("envelope", "must be a JSON object")
+    return document
+
+
+def _text(document: dict[str, Any], name: str) -> str:
+    value = document[name]
+    if not isinstance(value, str):
+        raise EnvelopeError(name, f"must be a string, got {value!r}")
+    return value
+
+
+def _optional_text(document: dict[str, Any], name: str) -> str | None:
+    return None if document[name] is None else _text(document, name)
+
+
+def _uuid(document: dict[str, Any], name: str) -> uuid.UUID:
+    text = _text(document, name)
+    try:
+        return uuid.UUID(text)
+    except ValueError as error:
+        raise EnvelopeError(name, f"{text!r} is not a UUID") from error
+
+
+def _datetime(document: dict[str, Any], name: str) -> datetime:
+    text = _text(document, name)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise EnvelopeError(name, f"{text!r} is not an ISO 8601 datetime") from error
+    return _aware_utc(value, name)
+
+
+def from_json(data: bytes) -> Envelope:
+    """Read an envelope written by :func:`to_json`; :class:`EnvelopeError` names the bad field.
+
+    Unknown fields are refused, so a typo or a newer writer is noticed rather than dropped.
+    A JSON number with a fraction is read as a Decimal, never as a float.
+    """
+    document = _parse_document(data)
+    missing = sorted(_FIELDS - document.keys())
+    if missing:
+        raise EnvelopeError(missing[0], "missing")
+    unknown = sorted(document.keys() - _FIELDS)
+    if unknown:
+        raise EnvelopeError(unknown[0], "unknown envelope field")
+    version = document["schema_version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise EnvelopeError("schema_version", f"must be an integer, got {version!r}")
+    if not isinstance(document["payload"], dict):
+        raise EnvelopeError("payload", "must be a JSON object")
+    causation = document["causation_id"]
+    return Envelope(
+        id=_uuid(document, "id"),
+        type=_text(document, "type"),
+        schema_version=version,
+        occurred_at=_datetime(document, "occurred_at"),
+        recorded_at=_datetime(document, "recorded_at"),
+        source_system=_text(document, "source_system"),
+        source_facility=_optional_text(document, "source_facility"),
+        trace_id=_text(document, "trace_id"),
+        correlation_id=_text(document, "correlation_id"),
+        causation_id=None if causation is None else _uuid(document, "causation_id"),
+        idempotency_key=_text(document, "idempotency_key"),
+        payload=document["payload"],
+    )

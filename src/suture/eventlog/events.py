@@ -1,0 +1,142 @@
+"""The event catalog: the payload of every event type, per version, and the upcasters between.
+
+Names follow the canonical model (``suture.domain``): ids are canonical ids, patient references
+are keyed-hash tokens (``encounter_token``, never the visit number: DESIGN.md §6), money and
+quantities are :data:`~suture.eventlog.schemas.DecimalString`, times are aware UTC. The routing
+policy reads ``facility_id``, ``supplier_id``, ``item_category`` and ``amount`` by those names.
+
+A committed version is never edited in a breaking way (:mod:`suture.eventlog.compatibility`);
+``supply.usage.recorded`` v2 is the worked example of raising a version instead.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from suture.domain.crosswalk import CrosswalkKey, CrosswalkKind
+from suture.domain.revenue import ChargeType
+from suture.eventlog.errors import DependencyKey
+from suture.eventlog.schemas import DecimalString, EventPayload, SchemaRegistry
+
+#: UNSPSC commodity code: segment, family, class, commodity (two digits each).
+Unspsc = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
+
+
+class MessageReceived(EventPayload):
+    """An inbound message's raw bytes are committed to the inbox (DESIGN.md §3 guarantee 1)."""
+
+    message_id: str
+    interface_id: str
+    format: Literal["hl7v2", "fhir", "x12", "csv"]
+    source_system: str
+    facility_id: str | None
+    received_at: AwareDatetime
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size_bytes: int = Field(ge=0)
+
+
+class SupplyUsageRecordedV1(EventPayload):
+    """A supply or implant was used; v1 quantities are in eaches."""
+
+    usage_id: str
+    facility_id: str
+    location_id: str
+    item_id: str
+    item_category: Unspsc | None = None
+    supplier_id: str | None = None
+    quantity: DecimalString
+    used_at: AwareDatetime
+    encounter_token: str | None = None
+    department_id: str | None = None
+    lot: str | None = None
+    serial: str | None = None
+    consigned: bool = False
+
+
+class SupplyUsageRecorded(EventPayload):
+    """A supply or implant was used; v2 states the unit of measure of ``quantity``."""
+
+    usage_id: str
+    facility_id: str
+    location_id: str
+    item_id: str
+    item_category: Unspsc | None = None
+    supplier_id: str | None = None
+    quantity: DecimalString
+    uom: str = Field(pattern=r"^[A-Z0-9]{2,3}$")
+    used_at: AwareDatetime
+    encounter_token: str | None = None
+    department_id: str | None = None
+    lot: str | None = None
+    serial: str | None = None
+    consigned: bool = False
+
+
+class ChargePosted(EventPayload):
+    """The revenue cycle posted a charge or a credit (HL7 DFT^P03 FT1, FHIR ChargeItem)."""
+
+    charge_id: str
+    facility_id: str
+    encounter_token: str
+    cdm_code: str
+    revenue_code: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
+    hcpcs: str | None = None
+    transaction_type: ChargeType
+    quantity: DecimalString
+    amount: DecimalString
+    service_date: date
+    department_id: str | None = None
+
+
+class ItemChanged(EventPayload):
+    """An item of the canonical item master was created, updated or retired."""
+
+    item_id: str
+    change: Literal["created", "updated", "retired"]
+    description: str
+    manufacturer: str
+    catalog_number: str
+    item_category: Unspsc | None = None
+    gtin: str | None = Field(default=None, pattern=r"^[0-9]{14}$")
+    supplier_id: str | None = None
+    chargeable: bool = False
+    cdm_code: str | None = None
+    changed_at: AwareDatetime
+
+
+class CrosswalkMapped(EventPayload):
+    """A source system's local code now maps to a canonical id (new, or superseding another)."""
+
+    source_system: str
+    facility_id: str | None
+    kind: CrosswalkKind
+    local_code: str
+    canonical_id: str
+    previous_canonical_id: str | None = None
+    mapped_at: AwareDatetime
+
+    def dependency(self) -> DependencyKey:
+        """The key that messages parked on this mapping were parked on."""
+        key = CrosswalkKey(self.source_system, self.facility_id, self.kind, self.local_code)
+        return DependencyKey(self.kind.value, str(key))
+
+
+def _usage_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 had no unit: its quantities were eaches."""
+    return {**payload, "uom": "EA"}
+
+
+def build_registry() -> SchemaRegistry:
+    """A registry of the whole catalog; built on demand, never at import (STYLE.md)."""
+    registry = SchemaRegistry()
+    registry.register("message.received", 1, MessageReceived)
+    registry.register("supply.usage.recorded", 1, SupplyUsageRecordedV1)
+    registry.register("supply.usage.recorded", 2, SupplyUsageRecorded)
+    registry.upcaster.register("supply.usage.recorded", 1, _usage_v1_to_v2)
+    registry.register("charge.posted", 1, ChargePosted)
+    registry.register("masterdata.item.changed", 1, ItemChanged)
+    registry.register("crosswalk.mapped", 1, CrosswalkMapped)
+    return registry

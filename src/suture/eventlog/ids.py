@@ -1,0 +1,116 @@
+"""Identifiers of events: UUIDv7 ids ordered by time, and idempotency keys from natural keys.
+
+Python 3.11 has no ``uuid.uuid7``, so it is built here per RFC 9562 §5.7::
+
+     0                   1                   2                   3
+    |          unix_ts_ms (48 bits, big-endian milliseconds)        |
+    |  unix_ts_ms  | ver=0111 |  rand_a (12 bits)  |var=10| rand_b (62 bits) ...
+
+``rand_a`` carries the sub-millisecond fraction of the time (RFC 9562 §6.2, method 3), so ids
+made from distinct microseconds sort by time even within one millisecond. :class:`Uuid7Sequence`
+goes further and makes the ids of one process strictly increasing (the counter of §6.2 method 1
+in ``rand_a``). Time and randomness are passed in, never read here, except for the default of
+``rand`` (the operating system's CSPRNG).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from suture.eventlog.errors import EnvelopeError
+
+#: ``rand(k)`` returns ``k`` random bits as an int, like ``random.Random.getrandbits``.
+RandomBits = Callable[[int], int]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_MS = (1 << 48) - 1
+_SUB_MS_STEPS = 1 << 12
+
+
+def _time_key(now: datetime) -> tuple[int, int]:
+    """Milliseconds since the Unix epoch and the 12-bit sub-millisecond fraction of ``now``."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise EnvelopeError("now", "must be timezone-aware")
+    micros = (now - _EPOCH) // timedelta(microseconds=1)
+    millis, sub_micros = divmod(micros, 1000)
+    if not 0 <= millis <= _MAX_MS:
+        raise EnvelopeError("now", f"{now.isoformat()} is outside the range of a UUIDv7")
+    return millis, sub_micros * _SUB_MS_STEPS // 1000
+
+
+def _assemble(millis: int, rand_a: int, rand_b: int) -> uuid.UUID:
+    value = (millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
+    return uuid.UUID(int=value)
+
+
+def uuid7(now: datetime, rand: RandomBits = secrets.randbits) -> uuid.UUID:
+    """A UUIDv7 for ``now`` (RFC 9562 §5.7), its ``rand_a`` the sub-millisecond fraction."""
+    millis, sub = _time_key(now)
+    return _assemble(millis, sub, rand(62))
+
+
+def uuid7_time(value: uuid.UUID) -> datetime:
+    """The millisecond timestamp a UUIDv7 was made for, as an aware UTC datetime."""
+    if value.version != 7:
+        raise EnvelopeError("id", f"{value} is not a UUIDv7")
+    return _EPOCH + timedelta(milliseconds=value.int >> 80)
+
+
+class Uuid7Sequence:
+    """UUIDv7s strictly increasing within this object, even for equal or backward times.
+
+    When ``now`` does not move past the last id's time, the last (millisecond, sub-millisecond)
+    pair is advanced by one step, borrowing from the next millisecond after 4096 steps (RFC 9562
+    §6.2: a generator may run ahead of the clock to stay monotonic). Thread-safe.
+    """
+
+    def __init__(self, rand: RandomBits = secrets.randbits) -> None:
+        self._rand = rand
+        self._last = (-1, 0)
+        self._lock = threading.Lock()
+
+    def __call__(self, now: datetime) -> uuid.UUID:
+        candidate = _time_key(now)
+        with self._lock:
+            if candidate <= self._last:
+                millis, sub = self._last
+                candidate = (millis + 1, 0) if sub + 1 == _SUB_MS_STEPS else (millis, sub + 1)
+            self._last = candidate
+        return _assemble(*candidate, self._rand(62))
+
+
+NaturalKey = str | int | Decimal | date | uuid.UUID
+
+
+def _key_text(position: int, value: NaturalKey) -> str:
+    field = f"natural_keys[{position}]"
+    if isinstance(value, bool) or value is None:
+        raise EnvelopeError(field, f"{value!r} is not a natural key")
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise EnvelopeError(field, "a datetime must be timezone-aware")
+        return value.astimezone(UTC).isoformat()
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    if not text.strip():
+        raise EnvelopeError(field, "is empty")
+    return text
+
+
+def idempotency_key(event_type: str, *natural_keys: NaturalKey) -> str:
+    """A stable key for "the same fact from the source": sha256 hex of type and natural keys.
+
+    The keys are joined as a JSON array, so ``("a|b", "c")`` and ``("a", "b|c")`` differ; they are
+    compared as text, so ``7`` and ``"7"`` (a line number from HL7 or from CSV) agree.
+    """
+    if not natural_keys:
+        raise EnvelopeError("natural_keys", "at least one natural key is needed")
+    texts = [_key_text(position, value) for position, value in enumerate(natural_keys)]
+    canonical = json.dumps([event_type, *texts], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

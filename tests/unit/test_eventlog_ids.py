@@ -1,0 +1,149 @@
+"""Event ids (UUIDv7, RFC 9562) and idempotency keys."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from suture.eventlog.errors import EnvelopeError
+from suture.eventlog.ids import Uuid7Sequence, idempotency_key, uuid7, uuid7_time
+
+#: The instant of RFC 9562 Appendix A.6: 2022-02-22 14:22:22 at UTC-5, unix_ts_ms 0x017F22E279B0.
+RFC_INSTANT = datetime(2022, 2, 22, 19, 22, 22, tzinfo=UTC)
+RFC_RAND_B = 0x18C4DC0C0C07398F
+AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+times = st.datetimes(
+    min_value=datetime(1970, 1, 1),  # noqa: DTZ001  (hypothesis bounds are naive)
+    max_value=datetime(9999, 12, 31),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+
+
+def fixed_bits(value: int) -> Callable[[int], int]:
+    """A stand-in for ``getrandbits`` that always returns (the low bits of) ``value``."""
+    return lambda bits: value & ((1 << bits) - 1)
+
+
+# UUIDv7 layout
+
+
+def test_uuid7_lays_out_time_version_variant_and_random_bits_as_rfc_9562_says() -> None:
+    assert uuid7(RFC_INSTANT, fixed_bits(RFC_RAND_B)) == uuid.UUID(
+        "017f22e2-79b0-7000-98c4-dc0c0c07398f"
+    )
+
+
+def test_uuid7_puts_the_sub_millisecond_fraction_in_rand_a() -> None:
+    half_a_millisecond_later = RFC_INSTANT + timedelta(microseconds=500)
+    assert uuid7(half_a_millisecond_later, fixed_bits(0)) == uuid.UUID(
+        "017f22e2-79b0-7800-8000-000000000000"
+    )
+
+
+def test_uuid7_time_reads_back_the_millisecond() -> None:
+    assert uuid7_time(uuid7(AT + timedelta(microseconds=1999))) == AT + timedelta(milliseconds=1)
+
+
+def test_uuid7_time_refuses_a_random_uuid() -> None:
+    random_id = uuid.UUID("6f1c2d4e-8a9b-4c3d-9e8f-7a6b5c4d3e2f")
+    with pytest.raises(EnvelopeError) as caught:
+        uuid7_time(random_id)
+    assert (caught.value.field, caught.value.reason) == ("id", f"{random_id} is not a UUIDv7")
+
+
+def test_uuid7_refuses_a_naive_time() -> None:
+    with pytest.raises(EnvelopeError) as caught:
+        uuid7(datetime(2025, 3, 1, 12, 0))  # noqa: DTZ001
+    assert (caught.value.field, caught.value.reason) == ("now", "must be timezone-aware")
+
+
+def test_uuid7_refuses_a_time_before_the_unix_epoch() -> None:
+    with pytest.raises(EnvelopeError) as caught:
+        uuid7(datetime(1969, 12, 31, 23, 59, tzinfo=UTC))
+    assert caught.value.reason == "1969-12-31T23:59:00+00:00 is outside the range of a UUIDv7"
+
+
+@given(times, times, st.integers(0, 2**62 - 1), st.integers(0, 2**62 - 1))
+def test_uuid7s_of_different_microseconds_sort_by_time_whatever_the_random_bits(
+    first: datetime, second: datetime, first_bits: int, second_bits: int
+) -> None:
+    earlier, later = sorted((first, second))
+    if earlier != later:
+        ids = (uuid7(earlier, fixed_bits(first_bits)), uuid7(later, fixed_bits(second_bits)))
+        assert ids[0] < ids[1]
+
+
+# A sequence is strictly monotonic
+
+
+@given(st.lists(times, min_size=2, max_size=30), st.randoms(use_true_random=False))
+def test_a_sequence_is_strictly_increasing_even_when_the_clock_stands_still_or_goes_back(
+    instants: list[datetime], rand: random.Random
+) -> None:
+    next_id = Uuid7Sequence(rand.getrandbits)
+    ids = [next_id(instant) for instant in instants]
+    assert ids == sorted(set(ids))
+
+
+def test_a_sequence_borrows_the_next_millisecond_after_4096_ids_in_one_instant() -> None:
+    next_id = Uuid7Sequence(random.Random(7).getrandbits)
+    ids = [next_id(AT) for _ in range(4097)]
+    assert (uuid7_time(ids[4095]), uuid7_time(ids[4096])) == (AT, AT + timedelta(milliseconds=1))
+
+
+# Idempotency keys
+
+
+def test_idempotency_key_is_the_sha256_of_the_type_and_keys_as_a_json_array() -> None:
+    expected = hashlib.sha256(b'["supply.usage.recorded","epic","U-1"]').hexdigest()
+    assert idempotency_key("supply.usage.recorded", "epic", "U-1") == expected
+
+
+def test_idempotency_key_compares_natural_keys_as_text() -> None:
+    assert idempotency_key("charge.posted", "FT1", 7) == idempotency_key(
+        "charge.posted", "FT1", "7"
+    )
+
+
+def test_idempotency_key_keeps_keys_apart_that_a_plain_join_would_merge() -> None:
+    assert idempotency_key("charge.posted", "a|b", "c") != idempotency_key(
+        "charge.posted", "a", "b|c"
+    )
+
+
+def test_idempotency_key_differs_by_event_type() -> None:
+    assert idempotency_key("charge.posted", "C-1") != idempotency_key("charge.voided", "C-1")
+
+
+def test_idempotency_key_reads_dates_decimals_and_aware_datetimes_in_a_fixed_form() -> None:
+    east = datetime(2025, 3, 1, 14, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert idempotency_key("x.y", date(2025, 3, 1), Decimal("1.50"), east) == idempotency_key(
+        "x.y", "2025-03-01", "1.50", "2025-03-01T13:00:00+00:00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ((), ("natural_keys", "at least one natural key is needed")),
+        (("PO-1", None), ("natural_keys[1]", "None is not a natural key")),
+        (("PO-1", True), ("natural_keys[1]", "True is not a natural key")),
+        (("  ",), ("natural_keys[0]", "is empty")),
+        ((datetime(2025, 3, 1),), ("natural_keys[0]", "a datetime must be timezone-aware")),  # noqa: DTZ001
+    ],
+)
+def test_idempotency_key_refuses_keys_that_would_collide(
+    keys: tuple[object, ...], expected: tuple[str, str]
+) -> None:
+    with pytest.raises(EnvelopeError) as caught:
+        idempotency_key("purchase.order.sent", *keys)  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.reason) == expected
