@@ -23,7 +23,7 @@ from suture.domain.authority import AuthorityRegistry
 from suture.domain.contracts import ContractMembership, ContractPrice
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
 from suture.domain.errors import DomainError, NotAuthoritativeError
-from suture.domain.masterdata import Facility
+from suture.domain.masterdata import Facility, Supplier
 from suture.formats.csv import (
     ColumnProfile,
     Decoded,
@@ -34,6 +34,7 @@ from suture.formats.csv import (
     default_profile,
     load_profile,
     read_rows,
+    supplier_id_for,
 )
 from suture.services.masterdata_import import ImportSummary, import_masterdata
 
@@ -149,8 +150,131 @@ def test_an_item_whose_vendor_is_not_in_the_vendor_master_is_rejected(uow: Uow) 
 
     summary = load(uow, ImportKind.ITEMS)
 
-    assert problems(summary)[-1][:2] == (13, "Vendor Number")
-    assert problems(summary)[-1][2].startswith("no supplier with this vendor number (id SUP-")
+    assert problems(summary)[-1] == (
+        13,
+        "Vendor Number",
+        "no supplier with vendor number 'V9999': "
+        "import the vendor master or map it in the supplier crosswalk",
+    )
+
+
+# Supplier references: a vendor number is resolved, wherever the supplier came from
+
+VENDOR_ITEMS = load_profile(
+    """
+    kind: items
+    source_system: materials
+    columns: {id: Item, description: Description, manufacturer: Mfr, catalog_number: Cat,
+              purchase_uom: UOM, vendor_number: Vendor}
+    packaging: [{uom: EA, each_per_unit: 1}]
+    """,
+    "vendor-items.yaml",
+)
+
+
+def import_item_of_vendor(uow: Uow, vendor_number: str) -> tuple[ImportSummary, str | None]:
+    """Import item 1 naming ``vendor_number``; the summary and the item's stored supplier."""
+    text = f"Item,Description,Mfr,Cat,UOM,Vendor\n1,Glove,Acme,G,EA,{vendor_number}\n"
+    summary = run(uow, text, VENDOR_ITEMS)
+    with uow() as work:
+        item = work.items.get("1")
+    return summary, item and item.supplier_id
+
+
+def add_supplier(uow: Uow, supplier: Supplier, *mappings: CrosswalkEntry) -> None:
+    with uow() as work:
+        work.suppliers.add(supplier)
+        for entry in mappings:
+            work.crosswalks.add(entry)
+        work.commit()
+
+
+def supplier_mapping(source_system: str, vendor_number: str, supplier_id: str) -> CrosswalkEntry:
+    key = CrosswalkKey(source_system, None, CrosswalkKind.SUPPLIER, vendor_number)
+    return CrosswalkEntry(key=key, canonical_id=supplier_id, valid_from=AT)
+
+
+def test_an_item_finds_a_supplier_synced_from_the_erp_by_its_vendor_id(uow: Uow) -> None:
+    add_supplier(uow, Supplier(id="SUP-000042", name="Acme Surgical", erp_vendor_id="V100042"))
+
+    summary, supplier_id = import_item_of_vendor(uow, "V100042")
+
+    assert (counts(summary), supplier_id) == ((1, 1, 0, 0, 0), "SUP-000042")
+
+
+def test_an_item_finds_a_supplier_mapped_only_in_the_supplier_crosswalk(uow: Uow) -> None:
+    add_supplier(
+        uow,
+        Supplier(id="SUP-000042", name="Acme Surgical"),
+        supplier_mapping("materials", "MM-77", "SUP-000042"),
+    )
+
+    summary, supplier_id = import_item_of_vendor(uow, "MM-77")
+
+    assert (counts(summary), supplier_id) == ((1, 1, 0, 0, 0), "SUP-000042")
+
+
+def test_the_supplier_crosswalk_wins_over_the_erp_vendor_id(uow: Uow) -> None:
+    add_supplier(uow, Supplier(id="SUP-ERP", name="Acme Surgical", erp_vendor_id="V7"))
+    add_supplier(
+        uow,
+        Supplier(id="SUP-MAPPED", name="Acme"),
+        supplier_mapping("materials", "V7", "SUP-MAPPED"),
+    )
+
+    _, supplier_id = import_item_of_vendor(uow, "V7")
+
+    assert supplier_id == "SUP-MAPPED"
+
+
+def test_a_mapping_of_another_source_system_is_not_used(uow: Uow) -> None:
+    add_supplier(
+        uow, Supplier(id="SUP-000042", name="Acme"), supplier_mapping("epic", "MM-77", "SUP-000042")
+    )
+
+    summary, _ = import_item_of_vendor(uow, "MM-77")
+
+    assert [(column, reason) for _, column, reason in problems(summary)] == [
+        (
+            "Vendor",
+            "no supplier with vendor number 'MM-77': "
+            "import the vendor master or map it in the supplier crosswalk",
+        )
+    ]
+
+
+def test_a_mapping_to_a_supplier_that_does_not_exist_is_a_row_error(uow: Uow) -> None:
+    with uow() as work:
+        work.crosswalks.add(supplier_mapping("materials", "MM-77", "SUP-GONE"))
+        work.commit()
+
+    summary, _ = import_item_of_vendor(uow, "MM-77")
+
+    assert [(column, reason) for _, column, reason in problems(summary)] == [
+        (
+            "Vendor",
+            "vendor number 'MM-77' maps to supplier SUP-GONE in the supplier crosswalk, "
+            "but there is no such supplier",
+        )
+    ]
+
+
+def test_a_vendor_number_respelled_finds_the_vendor_master_supplier(uow: Uow) -> None:
+    load(uow, ImportKind.SUPPLIERS)
+
+    _, supplier_id = import_item_of_vendor(uow, "v1002")
+
+    assert supplier_id == supplier_id_for("V1002")
+
+
+def test_a_vendor_master_import_records_the_vendor_number_as_the_erp_vendor_id(uow: Uow) -> None:
+    load(uow, ImportKind.SUPPLIERS)
+
+    with uow() as work:
+        supplier = work.suppliers.by_erp_vendor_id("V1002")
+
+    assert supplier is not None
+    assert supplier.id == supplier_id_for("V1002")
 
 
 def test_an_item_claiming_another_items_gtin_is_rejected(uow: Uow) -> None:
@@ -354,6 +478,17 @@ def test_a_contract_of_an_unknown_vendor_is_rejected(masters: Uow) -> None:
     summary = run(masters, text, default_profile(ImportKind.CONTRACT_PRICES))
 
     assert [(line, column) for line, column, _ in problems(summary)] == [(2, "Vendor Number")]
+
+
+def test_a_contract_finds_a_supplier_synced_from_the_erp(masters: Uow) -> None:
+    add_supplier(masters, Supplier(id="SUP-000042", name="Acme Surgical", erp_vendor_id="V100042"))
+    text = CONTRACT_HEADER + "C-42,Local,V100042,,01/01/2024,,T1,FAC-MAIN,,,,,,,,,,\n"
+
+    summary = run(masters, text, default_profile(ImportKind.CONTRACT_PRICES))
+
+    with masters() as work:
+        contract = work.contracts.by_number("C-42")
+    assert (counts(summary), contract and contract.supplier_id) == ((1, 1, 0, 0, 0), "SUP-000042")
 
 
 # Crosswalks

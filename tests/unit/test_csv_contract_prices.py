@@ -21,7 +21,6 @@ from suture.formats.csv import (
     contract_id_for,
     decode_contract_price,
     default_profile,
-    supplier_id_for,
 )
 
 PROFILE = default_profile(ImportKind.CONTRACT_PRICES)
@@ -48,7 +47,7 @@ PRICE = {**HEADER, **EMPTY_LINE, "Item Number": "100234", "UOM": "BX", "Contract
 CONTRACT = Contract(
     id=contract_id_for("VZ-2024-001"),
     number="VZ-2024-001",
-    supplier_id=supplier_id_for("V1002"),
+    supplier_id="",
     name="Vizient Wound Closure",
     effective_from=date(2024, 1, 1),
     effective_to=date(2026, 12, 31),
@@ -70,6 +69,7 @@ def problems(values: dict[str, str]) -> list[tuple[str, str]]:
 def test_a_membership_row_starts_with_the_contract_unless_it_says_otherwise() -> None:
     assert decode(MEMBERSHIP) == ContractLine(
         contract=CONTRACT,
+        vendor_number="V1002",
         membership=ContractMembership(
             facility_id="FAC-MAIN", tier="T1", effective_from=date(2024, 1, 1)
         ),
@@ -79,6 +79,7 @@ def test_a_membership_row_starts_with_the_contract_unless_it_says_otherwise() ->
 def test_a_price_row_names_its_item_as_the_file_knows_it() -> None:
     assert decode({**PRICE, "Price Start": "07/01/2024"}) == ContractLine(
         contract=CONTRACT,
+        vendor_number="V1002",
         price=PriceLine(
             item=ItemRef(item_id="100234"),
             tier="T1",

@@ -91,6 +91,5 @@ def test_a_description_over_two_lines_keeps_its_line_break() -> None:
             if not isinstance(result, RowError) and result.line == 5
         )
 
-    assert getattr(catheter.value, "description", None) == (
-        "CATHETER FOLEY 16FR\r\n5CC BALLOON, SILICONE"
-    )
+    item = getattr(catheter.value, "item", None)
+    assert getattr(item, "description", None) == ("CATHETER FOLEY 16FR\r\n5CC BALLOON, SILICONE")

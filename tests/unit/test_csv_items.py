@@ -17,13 +17,13 @@ from suture.domain.units import Packaging, PackagingLevel
 from suture.formats.csv import (
     ColumnProfile,
     ImportKind,
+    ItemLine,
     Row,
     RowError,
     decode_item,
     default_profile,
     item_id_for,
     load_profile,
-    supplier_id_for,
 )
 
 PROFILE = default_profile(ImportKind.ITEMS)
@@ -58,6 +58,10 @@ def row(changes: dict[str, str] | None = None) -> Row:
     return Row(7, {**VICRYL, **(changes or {})})
 
 
+def item_of(decoded: Row, profile: ColumnProfile = PROFILE) -> Item:
+    return decode_item(decoded, profile).item
+
+
 def problems(decoded: Row, profile: ColumnProfile = PROFILE) -> list[tuple[int, str, str]]:
     with pytest.raises(RowError) as caught:
         decode_item(decoded, profile)
@@ -65,24 +69,26 @@ def problems(decoded: Row, profile: ColumnProfile = PROFILE) -> list[tuple[int, 
 
 
 def test_a_good_row_becomes_the_item_with_its_packaging_smallest_first() -> None:
-    assert decode_item(row(), PROFILE) == Item(
-        id="100234",
-        description="VICRYL SUTURE 3-0 SH 27IN UNDYED",
-        manufacturer="Ethicon",
-        catalog_number="J416H",
-        packaging=Packaging(
-            (
-                PackagingLevel("EA", 1),
-                PackagingLevel("BX", 36, "10705031000018"),
-                PackagingLevel("CS", 144),
-            )
+    assert decode_item(row(), PROFILE) == ItemLine(
+        Item(
+            id="100234",
+            description="VICRYL SUTURE 3-0 SH 27IN UNDYED",
+            manufacturer="Ethicon",
+            catalog_number="J416H",
+            packaging=Packaging(
+                (
+                    PackagingLevel("EA", 1),
+                    PackagingLevel("BX", 36, "10705031000018"),
+                    PackagingLevel("CS", 144),
+                )
+            ),
+            purchase_uom="BX",
+            hibc="+H123J416H1Q",
+            unspsc="42312201",
+            list_price=Decimal("245.00"),
+            source_system="materials",
         ),
-        purchase_uom="BX",
-        supplier_id=supplier_id_for("V1002"),
-        hibc="+H123J416H1Q",
-        unspsc="42312201",
-        list_price=Decimal("245.00"),
-        source_system="materials",
+        vendor_number="V1002",
     )
 
 
@@ -93,7 +99,7 @@ def test_an_implant_billed_under_a_cdm_code_keeps_its_charge_crosswalk() -> None
         "Chargeable Y/N": "YES", "CDM": "27800123", "HCPCS": "c1776", "Rev Code": "278",
         "List Price": "4,250.00",
     }  # fmt: skip
-    item = decode_item(row(hip_stem), PROFILE)
+    item = item_of(row(hip_stem), PROFILE)
 
     assert (
         item.packaging,
@@ -117,7 +123,7 @@ def test_an_implant_billed_under_a_cdm_code_keeps_its_charge_crosswalk() -> None
 
 
 def test_a_gtin_12_is_stored_in_its_gtin_14_form() -> None:
-    assert decode_item(row({"GTIN EA": "881304123455"}), PROFILE).gtins == (
+    assert item_of(row({"GTIN EA": "881304123455"}), PROFILE).gtins == (
         "00881304123455",
         "10705031000018",
     )
@@ -131,8 +137,8 @@ def test_an_item_master_without_an_id_column_derives_a_stable_id() -> None:
         "no-id.yaml",
     )
 
-    first = decode_item(row(), profile)
-    respelled = decode_item(row({"Mfr Name": " ethicon ", "Mfr Catalog No": "j416h"}), profile)
+    first = item_of(row(), profile)
+    respelled = item_of(row({"Mfr Name": " ethicon ", "Mfr Catalog No": "j416h"}), profile)
 
     assert (first.id, respelled.id) == (item_id_for("Ethicon", "J416H"), first.id)
 
@@ -148,17 +154,17 @@ def test_item_ids_differ_by_manufacturer_and_catalog_number() -> None:
 
 
 def test_a_blank_cell_takes_the_profile_default() -> None:
-    assert decode_item(row({"Active Y/N": ""}), PROFILE).active is True
+    assert item_of(row({"Active Y/N": ""}), PROFILE).active is True
 
 
 def test_an_optional_level_with_blank_cells_is_absent() -> None:
-    item = decode_item(row({"Each Per CS": ""}), PROFILE)
+    item = item_of(row({"Each Per CS": ""}), PROFILE)
 
     assert [level.uom for level in item.packaging.levels] == ["EA", "BX"]
 
 
 def test_units_are_read_through_the_profile_aliases() -> None:
-    assert decode_item(row({"UOM": "Box"}), PROFILE).purchase_uom == "BX"
+    assert item_of(row({"UOM": "Box"}), PROFILE).purchase_uom == "BX"
 
 
 def test_a_unit_read_from_a_column_may_repeat_the_base_level() -> None:
@@ -170,7 +176,7 @@ def test_a_unit_read_from_a_column_may_repeat_the_base_level() -> None:
         "one-level.yaml",
     )
 
-    item = decode_item(row({"UOM": "EA", "Each Per BX": "1"}), profile)
+    item = item_of(row({"UOM": "EA", "Each Per BX": "1"}), profile)
 
     assert item.packaging == Packaging((PackagingLevel("EA", 1, "10705031000018"),))
 
@@ -279,7 +285,7 @@ def test_decimal_comma_profiles_read_european_amounts() -> None:
         "eu.yaml",
     )
 
-    assert decode_item(row({"List Price": "1.234,50"}), profile).list_price == Decimal("1234.50")
+    assert item_of(row({"List Price": "1.234,50"}), profile).list_price == Decimal("1234.50")
 
 
 @given(header=st.sampled_from(sorted(VICRYL)), text=st.text(max_size=40))

@@ -26,7 +26,14 @@ from suture.formats.csv.profile import (
     load_profile,
 )
 from suture.formats.csv.reader import Row, read_rows
-from suture.formats.csv.records import ContractLine, CrosswalkRequest, Decoded, ItemRef, PriceLine
+from suture.formats.csv.records import (
+    ContractLine,
+    CrosswalkRequest,
+    Decoded,
+    ItemLine,
+    ItemRef,
+    PriceLine,
+)
 from suture.formats.csv.suppliers import decode_supplier
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "CsvFileError",
     "Decoded",
     "ImportKind",
+    "ItemLine",
     "ItemRef",
     "PackagingColumns",
     "PriceLine",

@@ -14,7 +14,8 @@ profile's headers in brackets):
   catalog_number ["Mfr Name", "Mfr Catalog No"]; uom ["UOM"], unit_price ["Contract Price"],
   and price_from / price_to ["Price Start", "Price End"], blank meaning the contract's dates.
 
-The row's tier is the membership's tier and the price line's tier.
+The row's tier is the membership's tier and the price line's tier. The vendor number is
+carried as written (:attr:`ContractLine.vendor_number`); the service resolves the supplier.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from suture.domain.errors import DomainError
 from suture.domain.identifiers import validate_gtin
 from suture.formats.csv.cells import Cells
 from suture.formats.csv.errors import RowError
-from suture.formats.csv.keys import contract_id_for, supplier_id_for
+from suture.formats.csv.keys import contract_id_for
 from suture.formats.csv.profile import ColumnProfile
 from suture.formats.csv.reader import Row
 from suture.formats.csv.records import ContractLine, ItemRef, PriceLine
@@ -56,7 +57,7 @@ def decode_contract_price(row: Row, profile: ColumnProfile) -> ContractLine:
         contract = Contract(
             id=contract_id or contract_id_for(number or ""),
             number=number or "",
-            supplier_id=supplier_id_for(vendor_number or ""),
+            supplier_id="",  # the service resolves vendor_number
             name=name or "",
             effective_from=start or date.min,
             effective_to=end,
@@ -65,7 +66,9 @@ def decode_contract_price(row: Row, profile: ColumnProfile) -> ContractLine:
         )
     except DomainError as error:  # the model's own checks, should they grow beyond ours
         raise RowError(row.line_number, cells.column(error.field), error.reason) from None
-    return ContractLine(contract=contract, membership=membership, price=price)
+    return ContractLine(
+        contract=contract, vendor_number=vendor_number or "", membership=membership, price=price
+    )
 
 
 def _until(cells: Cells, name: str, start: date | None) -> date | None:

@@ -1,4 +1,4 @@
-"""Decoding an item-master row into an :class:`~suture.domain.masterdata.Item`.
+"""Decoding an item-master row into an :class:`~suture.formats.csv.records.ItemLine`.
 
 Row shape (canonical fields; the built-in profile's headers in brackets): description
 ["Description"], manufacturer ["Mfr Name"], catalog_number ["Mfr Catalog No"] and purchase_uom
@@ -9,8 +9,9 @@ is_implant / is_consignment / is_chargeable ["Implant Y/N", ...], cdm_code, hcpc
 "GTIN BX", ...).
 
 Without an ``id`` column the item's id is derived from manufacturer and catalog number
-(:func:`~suture.formats.csv.keys.item_id_for`), so re-imports find the same item. A vendor
-number becomes the supplier id the vendor-master import derives from it.
+(:func:`~suture.formats.csv.keys.item_id_for`), so re-imports find the same item. The vendor
+number is carried as it is written, beside an item without a supplier: which supplier it names
+(crosswalk, ERP vendor id, or a vendor-master import) only the hub knows.
 """
 
 from __future__ import annotations
@@ -22,16 +23,18 @@ from suture.domain.identifiers import parse_hibc_primary, validate_gtin, validat
 from suture.domain.masterdata import Item
 from suture.domain.units import Packaging, PackagingLevel
 from suture.formats.csv.cells import Cells
-from suture.formats.csv.keys import item_id_for, supplier_id_for
+from suture.formats.csv.keys import item_id_for
 from suture.formats.csv.profile import ColumnProfile, PackagingColumns
 from suture.formats.csv.reader import Row
+from suture.formats.csv.records import ItemLine
 
 _HCPCS = re.compile(r"[A-Z][0-9]{4}|[0-9]{4}[A-Z0-9]")
 _REVENUE_CODE = re.compile(r"[0-9]{3,4}")
 
 
-def decode_item(row: Row, profile: ColumnProfile) -> Item:
-    """The item of one row; raises :class:`RowError` listing every bad cell of the row."""
+def decode_item(row: Row, profile: ColumnProfile) -> ItemLine:
+    """The item of one row and its vendor number; raises :class:`RowError` listing every bad
+    cell of the row."""
     cells = Cells(row, profile)
     item_id = cells.text("id", required=True) if profile.is_mapped("id") else None
     description = cells.text("description", required=True)
@@ -58,7 +61,6 @@ def decode_item(row: Row, profile: ColumnProfile) -> Item:
         catalog_number=catalog_number or "",
         packaging=packaging or Packaging(()),
         purchase_uom=purchase_uom or "",
-        supplier_id=supplier_id_for(vendor_number) if vendor_number else None,
         hibc=cells.parse("hibc", lambda value, column: parse_hibc_primary(value, column).code),
         unspsc=cells.parse("unspsc", validate_unspsc),
         is_implant=cells.boolean("is_implant", default=False),
@@ -72,7 +74,7 @@ def decode_item(row: Row, profile: ColumnProfile) -> Item:
         source_system=profile.source_system or "suture",
     )
     cells.finish()
-    return item
+    return ItemLine(item, vendor_number)
 
 
 def _packaging(cells: Cells, profile: ColumnProfile) -> Packaging | None:

@@ -1,11 +1,12 @@
 """What the decoders hand to the import service when a row is more than one canonical object.
 
-Items and suppliers decode straight to :class:`~suture.domain.masterdata.Item` and
-:class:`~suture.domain.masterdata.Supplier`. A contract-price row and a crosswalk row cannot:
-a price line names its item the way the file knows it (a GTIN, a catalog number), which only
-the item master can resolve, and a crosswalk row is a request that the conflict rules of
-:func:`~suture.domain.crosswalk.decide_mapping` may refuse. These records carry such rows, fully
-validated, to the service.
+Suppliers decode straight to :class:`~suture.domain.masterdata.Supplier`. The other rows
+cannot: an item or contract row names its supplier by the vendor number of the system that
+exported it, and a price line names its item the way the file knows it (a GTIN, a catalog
+number); only the hub's stores can resolve such references (a supplier may have been synced from
+the ERP under an id no file could derive). A crosswalk row is a request that the conflict rules
+of :func:`~suture.domain.crosswalk.decide_mapping` may refuse. These records carry such rows,
+fully validated, to the service.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Generic, TypeVar
 
 from suture.domain.contracts import Contract, ContractMembership
 from suture.domain.crosswalk import CrosswalkKey
+from suture.domain.masterdata import Item
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -36,6 +38,15 @@ class Decoded(Generic[T_co]):
 
     def column(self, name: str) -> str:
         return self.columns.get(name, name)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLine:
+    """One item-master row: the item without its supplier, and the vendor number (if any) that
+    names the supplier in the exporting system; the service resolves it to a supplier id."""
+
+    item: Item
+    vendor_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +75,14 @@ class PriceLine:
 @dataclass(frozen=True, slots=True)
 class ContractLine:
     """One contract-price row: the contract's header (no memberships or prices of its own)
-    with a facility membership, a price line, or both."""
+    with a facility membership, a price line, or both.
+
+    The header's supplier is still a reference: ``vendor_number`` as the file gives it, while
+    ``contract.supplier_id`` is empty until the service resolves the vendor number.
+    """
 
     contract: Contract
+    vendor_number: str
     membership: ContractMembership | None = None
     price: PriceLine | None = None
 

@@ -8,7 +8,8 @@ remit-to address (remit_line1, remit_city, remit_state, remit_postal_code, remit
 city without a street would send a cheque nowhere.
 
 Without an ``id`` column the supplier id is derived from the vendor number
-(:func:`~suture.formats.csv.keys.supplier_id_for`), the id item and contract rows refer to.
+(:func:`~suture.formats.csv.keys.supplier_id_for`). The vendor number is also the supplier's
+``erp_vendor_id``, by which item and contract rows naming it find the supplier.
 """
 
 from __future__ import annotations
