@@ -72,6 +72,19 @@ def test_upgrade_to_head_creates_every_table_and_downgrade_to_base_removes_them(
     assert after_downgrade == (None, {"alembic_version"})
 
 
+def test_downgrading_the_inbox_leaves_the_initial_schema_and_upgrading_restores_it(
+    empty_engine: sa.Engine,
+) -> None:
+    migrate.upgrade(empty_engine)
+
+    migrate.downgrade(empty_engine, "0001")
+    after_downgrade = (migrate.current_revision(empty_engine), table_names(empty_engine))
+    migrate.upgrade(empty_engine)
+
+    assert after_downgrade == ("0001", {*metadata.tables, "alembic_version"} - {"inbox_messages"})
+    assert table_names(empty_engine) == {*metadata.tables, "alembic_version"}
+
+
 def test_the_migrated_schema_is_exactly_the_table_definitions(empty_engine: sa.Engine) -> None:
     migrate.upgrade(empty_engine)
 

@@ -11,6 +11,7 @@ are keyset-paginated by id, so a caller pages with ``after=<last id>``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
@@ -29,6 +30,7 @@ from suture.domain.masterdata import (
     ParLevel,
     Supplier,
 )
+from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
 from suture.domain.revenue import Charge
 
@@ -125,6 +127,58 @@ class StockPositionRepository(Protocol):
     def count_by_facility(self) -> dict[str | None, int]: ...
 
 
+class InboxRepository(Protocol):
+    """Inbound messages, their raw bytes and status (DESIGN.md §3; ``services/inbox.py``).
+
+    At most one message per ``(interface, checksum)``: the same bytes from the same edge are one
+    message. Reads leave ``raw`` out (None) unless ``with_raw`` asks for it; lists never load it.
+    Lists are keyset-paginated by id, which for UUIDv7 ids is the order of receipt.
+    """
+
+    def add_if_new(self, message: InboundMessage) -> tuple[InboundMessage, bool]:
+        """Store ``message`` unless its bytes are stored for its interface already.
+
+        Returns ``(message, False)`` when stored, else ``(the stored message without raw, True)``;
+        correct when two transactions store the same bytes at once (one row, one winner).
+        """
+        ...
+
+    def get(
+        self, message_id: str, *, with_raw: bool = False, lock: bool = False
+    ) -> InboundMessage | None:
+        """The message; ``lock`` holds it against concurrent status changes until commit."""
+        ...
+
+    def by_checksum(self, interface: str, checksum: str) -> InboundMessage | None: ...
+
+    def save_status(self, message: InboundMessage) -> None:
+        """Write what changes after receipt: status, reason, attempts, updated_at, ids learnt."""
+        ...
+
+    def count_by_status(self, *, interface: str | None = None) -> dict[MessageStatus, int]:
+        """How many messages are in each status (every status present, zero included)."""
+        ...
+
+    def by_correlation_id(
+        self, correlation_id: str, *, after: str | None = None, limit: int = 100
+    ) -> list[InboundMessage]:
+        """The messages of one business key, ordered by id."""
+        ...
+
+    def list(
+        self,
+        *,
+        status: MessageStatus | None = None,
+        interface: str | None = None,
+        received_since: datetime | None = None,
+        received_before: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[InboundMessage]:
+        """Messages ordered by id, those after ``after``, received in ``[since, before)``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving the block without commit rolls back."""
 
@@ -146,6 +200,7 @@ class UnitOfWork(Protocol):
     usage: Repository[UsageRecord]
     stock: StockPositionRepository
     journals: Repository[JournalEntry]
+    inbox: InboxRepository
 
     def __enter__(self) -> Self: ...
 

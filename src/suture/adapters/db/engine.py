@@ -19,6 +19,11 @@ waiting up to the busy timeout. A deferred transaction that reads, then writes, 
 with "database is locked" if another connection wrote in between (SQLite cannot upgrade a stale
 read snapshot), which a handler that checks then writes would hit under load. An engine used
 only for reads may pass ``sqlite_begin="DEFERRED"`` so its readers run beside the writer.
+
+Both engines hide statement parameters (``hide_parameters=True``): SQLAlchemy would otherwise
+quote them in every ``DBAPIError`` message and in its SQL log (``sqlalchemy.engine`` at INFO), and
+parameters carry business keys, patient tokens and status reasons, which must never reach a log
+(DESIGN.md §4). Never switch that logger to DEBUG in production: it logs result rows.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ def create_engine(
     if parsed.drivername in SQLITE_DRIVERS:
         return _sqlite_engine(parsed, sqlite_begin)
     if parsed.drivername in POSTGRESQL_DRIVERS:
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     raise StorageError(
         "database_url",
         f"unsupported scheme {parsed.drivername!r}: use sqlite:///path/to/file.db "
@@ -64,7 +69,7 @@ def create_engine(
 def _sqlite_engine(url: URL, begin: Literal["IMMEDIATE", "DEFERRED"]) -> sa.Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(url, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

@@ -14,6 +14,9 @@ journals) and crosswalks hold ids only, with no foreign key to master data: inge
 fail because messages arrive before the master data they mention (DESIGN.md §3, guarantee 4).
 Child lines do refer to their own header, which is written in the same statement batch.
 
+The inbox keeps raw bytes as ``LargeBinary`` (BLOB, bytea); a unique index on ``(interface,
+checksum)`` makes "the same bytes from the same edge" one row.
+
 Crosswalk rows store the system-wide facility as ``''`` (:data:`SYSTEM_WIDE`), not NULL, so the
 partial unique index "one current row per key" also holds for system-wide entries (NULLs never
 collide in a unique index).
@@ -293,4 +296,19 @@ journal_lines = sa.Table(
     "journal_lines", metadata,
     *_parent("journal_entry_id", "journal_entries.id"), _str("gl_account_id"), _dec("debit"),
     _dec("credit"), _opt("cost_center_id"), _str("memo"),
+)  # fmt: skip
+
+# --- the message backbone (DESIGN.md §3) -----------------------------------------------------
+
+inbox_messages = sa.Table(
+    "inbox_messages", metadata,
+    _id(), _str("format"), _str("interface"), _str("source_system"), _opt("facility_id"),
+    _at("received_at"), _str("checksum"), sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("raw", sa.LargeBinary(), nullable=False), _str("trace_id", index=True),
+    _str("status"), _opt("status_reason"), _opt("correlation_id", index=True),
+    _int("attempts"), _at("updated_at"),
+    sa.Index("uq_inbox_messages_interface_checksum", "interface", "checksum", unique=True),
+    sa.Index("ix_inbox_messages_interface_id", "interface", "id"),
+    sa.Index("ix_inbox_messages_status_id", "status", "id"),
+    sa.Index("ix_inbox_messages_received_at", "received_at"),
 )  # fmt: skip

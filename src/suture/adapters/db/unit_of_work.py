@@ -57,6 +57,7 @@ class SqlAlchemyUnitOfWork:
     usage: ports.Repository[UsageRecord]
     stock: ports.StockPositionRepository
     journals: ports.Repository[JournalEntry]
+    inbox: ports.InboxRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -123,6 +124,7 @@ class SqlAlchemyUnitOfWork:
         self.usage = r.UsageRepository(connection)
         self.stock = r.StockPositionRepository(connection)
         self.journals = r.JournalEntryRepository(connection)
+        self.inbox = r.InboxRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

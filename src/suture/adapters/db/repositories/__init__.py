@@ -6,6 +6,7 @@ they share. The unit of work (``adapters/db/unit_of_work.py``) builds them on it
 
 from suture.adapters.db.repositories.contracts import ContractRepository
 from suture.adapters.db.repositories.crosswalk import CrosswalkRepository
+from suture.adapters.db.repositories.inbox import InboxRepository
 from suture.adapters.db.repositories.inventory import StockPositionRepository, UsageRepository
 from suture.adapters.db.repositories.invoicing import InvoiceRepository
 from suture.adapters.db.repositories.ledger import JournalEntryRepository
@@ -34,6 +35,7 @@ __all__ = [
     "DepartmentRepository",
     "FacilityRepository",
     "GLAccountRepository",
+    "InboxRepository",
     "InvoiceRepository",
     "ItemRepository",
     "JournalEntryRepository",

@@ -1,0 +1,187 @@
+"""The inbox repository: inbound messages with their raw bytes, one row per bytes per edge.
+
+Duplicates are a database constraint, the unique index on ``(interface, checksum)``.
+``add_if_new`` first looks the pair up, so a redelivered 50 MB file is recognised without
+sending its bytes to the database again; only then does it ``INSERT … ON CONFLICT (interface,
+checksum) DO NOTHING RETURNING id`` (SQLite 3.35+ and PostgreSQL spell it the same; a row back
+means this statement inserted) and reads the stored row back when nothing was inserted. Two
+transactions storing the same bytes at once therefore leave one row:
+
+- on PostgreSQL (READ COMMITTED, the server default) the second ``INSERT`` waits for the first
+  transaction; when that commits, it does nothing, and the next ``SELECT`` (a new snapshot under
+  READ COMMITTED) sees the winner's row. Under REPEATABLE READ it would not: do not raise the
+  isolation level of a unit of work that receives.
+- on SQLite the engine's ``BEGIN IMMEDIATE`` (``engine.py``) serialises the two transactions, so
+  the second one's lookup already finds the row. A ``DEFERRED`` engine is for readers only.
+
+The conflict target is the index, not the primary key: an id that is already taken is an error,
+never a silent duplicate. Reads select every column but ``raw`` unless asked; ``raw`` is never
+part of an error message (the engine hides statement parameters, see ``engine.py``).
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from suture.adapters.db import tables as t
+from suture.adapters.db.errors import StorageError, storage_errors
+from suture.domain.messages import InboundMessage, MessageStatus
+
+#: Columns written after receipt (``save_status``).
+_MUTABLE = ("status", "status_reason", "attempts", "updated_at", "correlation_id", "facility_id")
+
+
+class InboxRepository:
+    table = t.inbox_messages
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+        self._without_raw = [column for column in self.table.c if column.name != "raw"]
+
+    def add_if_new(self, message: InboundMessage) -> tuple[InboundMessage, bool]:
+        if message.raw is None:
+            raise StorageError("raw", f"message {message.id} has no raw bytes to store")
+        stored = self.by_checksum(message.interface, message.checksum)
+        if stored is not None:
+            return stored, True
+        with storage_errors(self.table.name):
+            inserted = self._connection.execute(self._insert(), self._to_row(message)).first()
+        if inserted is not None:
+            return message, False
+        stored = self.by_checksum(message.interface, message.checksum)
+        if stored is None:  # the winner rolled back between our INSERT and SELECT: not stored
+            raise StorageError("inbox_messages", f"message {message.id} was not stored; retry")
+        return stored, True
+
+    def get(
+        self, message_id: str, *, with_raw: bool = False, lock: bool = False
+    ) -> InboundMessage | None:
+        query = self._select(with_raw=with_raw).where(self.table.c.id == message_id)
+        if lock:
+            query = query.with_for_update()  # PostgreSQL; SQLite's writer already holds the lock
+        found = self._load(query)
+        return found[0] if found else None
+
+    def by_checksum(self, interface: str, checksum: str) -> InboundMessage | None:
+        c = self.table.c
+        found = self._load(
+            self._select().where((c.interface == interface) & (c.checksum == checksum))
+        )
+        return found[0] if found else None
+
+    def save_status(self, message: InboundMessage) -> None:
+        values = {name: value for name, value in self._to_row(message).items() if name in _MUTABLE}
+        with storage_errors(self.table.name):
+            updated = self._connection.execute(
+                sa.update(self.table).where(self.table.c.id == message.id).values(values)
+            ).rowcount
+        if updated != 1:
+            raise StorageError("inbox_messages.id", f"no stored message {message.id}")
+
+    def count_by_status(self, *, interface: str | None = None) -> dict[MessageStatus, int]:
+        status = self.table.c.status
+        query = sa.select(status, sa.func.count()).group_by(status)
+        if interface is not None:
+            query = query.where(self.table.c.interface == interface)
+        with storage_errors(self.table.name):
+            found = {MessageStatus(name): n for name, n in self._connection.execute(query).all()}
+        return {each: found.get(each, 0) for each in MessageStatus}
+
+    def by_correlation_id(
+        self, correlation_id: str, *, after: str | None = None, limit: int = 100
+    ) -> builtins.list[InboundMessage]:
+        return self._page(self.table.c.correlation_id == correlation_id, after, limit)
+
+    def list(
+        self,
+        *,
+        status: MessageStatus | None = None,
+        interface: str | None = None,
+        received_since: datetime | None = None,
+        received_before: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[InboundMessage]:
+        c = self.table.c
+        conditions: builtins.list[sa.ColumnElement[bool]] = []
+        if status is not None:
+            conditions.append(c.status == MessageStatus(status).value)
+        if interface is not None:
+            conditions.append(c.interface == interface)
+        if received_since is not None:
+            conditions.append(c.received_at >= received_since)
+        if received_before is not None:
+            conditions.append(c.received_at < received_before)
+        return self._page(sa.and_(sa.true(), *conditions), after, limit)
+
+    # --- translation and queries ----------------------------------------------------------
+
+    def _insert(self) -> sa.Insert:
+        dialect = self._connection.dialect.name
+        insert = sqlite.insert(self.table) if dialect == "sqlite" else postgresql.insert(self.table)
+        conflict = insert.on_conflict_do_nothing(index_elements=["interface", "checksum"])
+        return conflict.returning(self.table.c.id)  # a row back means this statement inserted
+
+    def _select(self, *, with_raw: bool = False) -> sa.Select[Any]:
+        return sa.select(self.table) if with_raw else sa.select(*self._without_raw)
+
+    def _page(
+        self, condition: sa.ColumnElement[bool], after: str | None, limit: int
+    ) -> builtins.list[InboundMessage]:
+        if limit < 1:
+            raise StorageError("limit", f"must be at least 1, got {limit}")
+        query = self._select().where(condition).order_by(self.table.c.id).limit(limit)
+        if after is not None:
+            query = query.where(self.table.c.id > after)
+        return self._load(query)
+
+    def _load(self, query: sa.Select[Any]) -> builtins.list[InboundMessage]:
+        with storage_errors(self.table.name):
+            rows = self._connection.execute(query).all()
+        return [self._from_row(row._mapping) for row in rows]
+
+    @staticmethod
+    def _to_row(message: InboundMessage) -> dict[str, Any]:
+        return {
+            "id": message.id,
+            "format": message.format,
+            "interface": message.interface,
+            "source_system": message.source_system,
+            "facility_id": message.facility_id,
+            "received_at": message.received_at,
+            "checksum": message.checksum,
+            "size": message.size,
+            "raw": message.raw,
+            "trace_id": message.trace_id,
+            "status": message.status.value,
+            "status_reason": message.status_reason,
+            "correlation_id": message.correlation_id,
+            "attempts": message.attempts,
+            "updated_at": message.updated_at,
+        }
+
+    @staticmethod
+    def _from_row(row: Any) -> InboundMessage:
+        raw = row.get("raw")
+        return InboundMessage(
+            id=row["id"],
+            format=row["format"],
+            interface=row["interface"],
+            source_system=row["source_system"],
+            facility_id=row["facility_id"],
+            received_at=row["received_at"],
+            checksum=row["checksum"],
+            size=row["size"],
+            raw=bytes(raw) if raw is not None else None,
+            trace_id=row["trace_id"],
+            status=MessageStatus(row["status"]),
+            status_reason=row["status_reason"],
+            correlation_id=row["correlation_id"],
+            attempts=row["attempts"],
+            updated_at=row["updated_at"],
+        )
