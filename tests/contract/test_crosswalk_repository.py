@@ -165,3 +165,25 @@ def test_count_by_facility_counts_current_entries_only(uow: UowFactory) -> None:
         counts = work.crosswalks.count_by_facility()
 
     assert (counts[facility_id], counts[None]) == (1, before + 1)
+
+
+def test_current_many_finds_the_open_entry_of_each_key_that_has_one(uow: UowFactory) -> None:
+    facility = new_id("fac")
+    entries = [crosswalk_entry(facility) for _ in range(3)] + [crosswalk_entry(None)]
+    unmapped = crosswalk_entry(facility).key
+    with uow() as work:
+        assert work.crosswalks.add_many(entries) == 4
+        work.commit()
+    with uow() as work:
+        found = work.crosswalks.current_many([e.key for e in entries] + [unmapped])
+    assert found == {entry.key: entry for entry in entries}
+
+
+def test_current_many_leaves_out_closed_entries(uow: UowFactory) -> None:
+    first = crosswalk_entry(new_id("fac"))
+    with uow() as work:
+        work.crosswalks.add(first)
+        _, new = supersede(work, first, first.valid_from + timedelta(days=1))
+        work.commit()
+    with uow() as work:
+        assert work.crosswalks.current_many([first.key]) == {first.key: new}

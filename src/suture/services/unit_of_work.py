@@ -10,13 +10,22 @@ are keyset-paginated by id, so a caller pages with ``after=<last id>``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
 from suture.domain.contracts import Contract
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
+from suture.domain.deliveries import Delivery, DeliveryAttempt, DeliveryStatus
+from suture.domain.delivery_targets import TargetSettings, TargetState
+from suture.domain.exceptions import (
+    Change,
+    ExceptionAction,
+    ExceptionItem,
+    ExceptionStatus,
+    ExceptionType,
+)
 from suture.domain.inventory import StockPosition, UsageRecord
 from suture.domain.invoicing import Invoice
 from suture.domain.ledger import JournalEntry
@@ -33,6 +42,7 @@ from suture.domain.masterdata import (
 from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
 from suture.domain.revenue import Charge
+from suture.services.event_store import EventLogRepository
 
 T = TypeVar("T")
 
@@ -96,6 +106,10 @@ class CrosswalkRepository(Protocol):
 
     def current(self, key: CrosswalkKey) -> CrosswalkEntry | None: ...
 
+    def current_many(self, keys: Iterable[CrosswalkKey]) -> dict[CrosswalkKey, CrosswalkEntry]:
+        """The current entry of each key that has one (keys without one are absent)."""
+        ...
+
     def candidates(
         self, source_system: str, kind: CrosswalkKind, local_code: str, facility_id: str | None
     ) -> list[CrosswalkEntry]:
@@ -111,6 +125,10 @@ class CrosswalkRepository(Protocol):
         ...
 
     def add(self, entry: CrosswalkEntry) -> None: ...
+
+    def add_many(self, entries: Iterable[CrosswalkEntry]) -> int:
+        """Insert new entries in bulk; returns how many."""
+        ...
 
     def count_by_facility(self) -> dict[str | None, int]:
         """Current entries per facility."""
@@ -179,6 +197,148 @@ class InboxRepository(Protocol):
         ...
 
 
+class ExceptionRepository(Protocol):
+    """Exception work-queue items and their action trail (DESIGN.md §5; services/exceptions.py).
+
+    At most one active (open or in progress) item per ``(subject, type)``, a database fact. Every
+    write takes a :class:`~suture.domain.exceptions.Change`, the item and the action recording
+    it, and appends the action to the item's trail in the same transaction. Lists are
+    keyset-paginated by id (UUIDv7: the order items were opened).
+    """
+
+    def add_if_new(self, change: Change) -> tuple[ExceptionItem, bool]:
+        """Store a new active item unless its subject has an active item of its type already.
+
+        Returns ``(item, True)`` when stored, else ``(the active item, False)``; correct when two
+        transactions open the same subject at once (one row, one winner).
+        """
+        ...
+
+    def get(self, item_id: str, *, lock: bool = False) -> ExceptionItem | None: ...
+
+    def save(self, change: Change) -> None:
+        """Write the changed item and append its action."""
+        ...
+
+    def actions(self, item_id: str) -> list[ExceptionAction]:
+        """The item's trail, oldest first."""
+        ...
+
+    def find_open_for_subject(
+        self, subject: str, *, type: ExceptionType | None = None, lock: bool = False
+    ) -> list[ExceptionItem]: ...
+
+    def find_open_for_dependency(
+        self, dependency: str, *, lock: bool = False
+    ) -> list[ExceptionItem]: ...
+
+    def list(
+        self,
+        *,
+        statuses: Collection[ExceptionStatus] | None = None,
+        type: ExceptionType | None = None,
+        queue: str | None = None,
+        facility_id: str | None = None,
+        owner: str | None = None,
+        overdue_at: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[ExceptionItem]:
+        """Items ordered by id; ``overdue_at``: only active items due at or before it."""
+        ...
+
+    def count_by_type_status(self) -> dict[tuple[ExceptionType, ExceptionStatus], int]: ...
+
+    def count_overdue(self, at: datetime) -> int: ...
+
+
+class DeliveryRepository(Protocol):
+    """The outbound delivery queue, its attempts and each target's shared rate budget and
+    circuit (DESIGN.md §3; ``services/deliveries.py``, ``domain/delivery_targets.py``).
+
+    At most one delivery per ``(target, idempotency_key)``. Outcome writes are fenced: they
+    return False, changing nothing, when the row is no longer held by that attempt.
+    """
+
+    def enqueue(self, delivery: Delivery) -> tuple[Delivery, bool]:
+        """Store ``delivery`` unless its key is queued for its target already.
+
+        Returns ``(delivery, False)`` when stored, else ``(the stored one, True)``.
+        """
+        ...
+
+    def get(self, delivery_id: str, *, with_payload: bool = False) -> Delivery | None: ...
+
+    def by_idempotency_key(self, target: str, idempotency_key: str) -> Delivery | None: ...
+
+    def claim_due(
+        self,
+        now: datetime,
+        *,
+        limit: int,
+        lease: timedelta,
+        target: str | None = None,
+        prefixes: Sequence[str] = (),
+    ) -> list[Delivery]:
+        """Make at most ``limit`` due deliveries ``in_flight`` until ``now + lease``.
+
+        Due: pending with ``next_attempt_at <= now``, or in flight with an expired lease (its
+        lost attempt is recorded as ``lease_expired``). Per target, no more than its circuit
+        lets through and its rate budget holds, spending one token each, shared by every
+        concurrent claimer. With ``prefixes``, only targets equal to one or starting with it and a
+        colon: ``erp`` claims ``erp:tryton``.
+        Returned with payload, ``attempts`` already counting this attempt.
+        """
+        ...
+
+    def record_attempt(self, attempt: DeliveryAttempt) -> None: ...
+
+    def attempts(self, delivery_id: str) -> list[DeliveryAttempt]:
+        """The delivery's attempts in the order they were recorded."""
+        ...
+
+    def mark_delivered(self, delivery_id: str, *, at: datetime) -> bool: ...
+
+    def schedule_retry(
+        self, delivery_id: str, *, attempt: int, next_attempt_at: datetime, error: str, at: datetime
+    ) -> bool: ...
+
+    def dead_letter(self, delivery_id: str, *, attempt: int, error: str, at: datetime) -> bool: ...
+
+    def retry(self, delivery_id: str, *, at: datetime) -> Delivery | None:
+        """Dead: back to pending with a fresh attempt count; pending: due at ``at``."""
+        ...
+
+    def count_by_status(self, *, target: str | None = None) -> dict[str, dict[DeliveryStatus, int]]:
+        """Per target with deliveries, how many are in each status (every status present)."""
+        ...
+
+    def target_state(self, target: str, *, at: datetime, lock: bool = False) -> TargetState:
+        """The target's settings, budget and circuit (created with defaults when first seen);
+        ``lock`` holds the row against every other worker until commit."""
+        ...
+
+    def save_target(self, state: TargetState) -> None: ...
+
+    def configure_target(self, target: str, settings: TargetSettings, *, at: datetime) -> None:
+        """Set a target's limits, keeping its budget and circuit."""
+        ...
+
+    def targets(self) -> list[TargetState]: ...
+
+    def list(
+        self,
+        *,
+        status: DeliveryStatus | None = None,
+        target: str | None = None,
+        correlation_id: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Deliveries without payload, ordered by id."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving the block without commit rolls back."""
 
@@ -201,6 +361,9 @@ class UnitOfWork(Protocol):
     stock: StockPositionRepository
     journals: Repository[JournalEntry]
     inbox: InboxRepository
+    events: EventLogRepository
+    exceptions: ExceptionRepository
+    deliveries: DeliveryRepository
 
     def __enter__(self) -> Self: ...
 

@@ -12,11 +12,17 @@ the unique index covers them too; the empty string is therefore not a valid faci
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from suture.adapters.db import tables as t
 from suture.adapters.db.errors import StorageError, storage_errors
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
+
+#: Local codes per ``IN (…)`` list of :meth:`CrosswalkRepository.current_many`.
+CHUNK = 500
 
 
 class CrosswalkRepository:
@@ -28,6 +34,27 @@ class CrosswalkRepository:
     def current(self, key: CrosswalkKey) -> CrosswalkEntry | None:
         rows = self._select(self._is(key) & self.table.c.valid_to.is_(None))
         return rows[0] if rows else None
+
+    def current_many(self, keys: Iterable[CrosswalkKey]) -> dict[CrosswalkKey, CrosswalkEntry]:
+        """The current entry of each key that has one, in one query per (system, facility, kind)
+        and :data:`CHUNK` codes: the bulk path of seeding and imports."""
+        groups: dict[tuple[str, str | None, CrosswalkKind], set[str]] = defaultdict(set)
+        for key in keys:
+            groups[(key.source_system, key.facility_id, key.kind)].add(key.local_code)
+        c = self.table.c
+        found: dict[CrosswalkKey, CrosswalkEntry] = {}
+        for (source_system, facility_id, kind), codes in groups.items():
+            ordered = sorted(codes)
+            for start in range(0, len(ordered), CHUNK):
+                entries = self._select(
+                    (c.source_system == source_system)
+                    & (c.facility_id == _stored(facility_id))
+                    & (c.kind == kind.value)
+                    & c.local_code.in_(ordered[start : start + CHUNK])
+                    & c.valid_to.is_(None)
+                )
+                found.update((entry.key, entry) for entry in entries)
+        return found
 
     def candidates(
         self, source_system: str, kind: CrosswalkKind, local_code: str, facility_id: str | None
@@ -78,9 +105,20 @@ class CrosswalkRepository:
             )
 
     def add(self, entry: CrosswalkEntry) -> None:
+        self.add_many([entry])
+
+    def add_many(self, entries: Iterable[CrosswalkEntry]) -> int:
+        """Insert new entries with one ``executemany``; returns how many."""
+        values = [self._values(entry) for entry in entries]
+        if values:
+            with storage_errors(self.table.name):
+                self._connection.execute(sa.insert(self.table), values)
+        return len(values)
+
+    def _values(self, entry: CrosswalkEntry) -> dict[str, object]:
         if entry.key.facility_id == t.SYSTEM_WIDE:
             raise StorageError("facility_id", "must be None for a system-wide entry, not ''")
-        values = {
+        return {
             "source_system": entry.key.source_system,
             "facility_id": _stored(entry.key.facility_id),
             "kind": entry.key.kind.value,
@@ -90,8 +128,6 @@ class CrosswalkRepository:
             "valid_to": entry.valid_to,
             "recorded_by": entry.recorded_by,
         }
-        with storage_errors(self.table.name):
-            self._connection.execute(sa.insert(self.table), values)
 
     def count_by_facility(self) -> dict[str | None, int]:
         """Current entries per facility; system-wide ones under None."""

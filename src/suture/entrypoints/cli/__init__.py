@@ -1,0 +1,25 @@
+"""The ``suture`` command line (Typer). Each command group lives in its own module; this module
+only registers them on the root application."""
+
+from __future__ import annotations
+
+from suture.entrypoints.cli.app import app
+from suture.entrypoints.cli.demo import demo_command
+from suture.entrypoints.cli.masterdata import masterdata_app
+from suture.entrypoints.cli.operations import migrate_command, status_command
+from suture.entrypoints.cli.quality import quality_app
+from suture.entrypoints.cli.seed import seed_command
+
+app.command("migrate")(migrate_command)
+app.command("seed")(seed_command)
+app.add_typer(masterdata_app, name="masterdata")
+app.add_typer(quality_app, name="quality")
+app.command("status")(status_command)
+app.command("demo")(demo_command)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,80 @@
+"""Operator commands: ``suture migrate`` and ``suture status``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from suture.bootstrap import database_revision, migrate_database
+from suture.entrypoints.cli.app import console, load_settings, open_hub
+from suture.services.status import COUNTED, ObjectCounts, count_objects
+
+
+def migrate_command(
+    revision: Annotated[
+        str, typer.Option(help="Alembic revision to move to: 'head', 'base' or a revision id.")
+    ] = "head",
+    down: Annotated[
+        bool, typer.Option("--down", help="Downgrade to REVISION instead of upgrading.")
+    ] = False,
+) -> None:
+    """Run database migrations on SUTURE_DATABASE_URL explicitly.
+
+    The embedded SQLite default migrates itself on first use; on PostgreSQL run this before
+    starting servers and workers.
+    """
+    settings = load_settings()
+    before = database_revision(settings)
+    migrate_database(settings, revision, down=down)
+    after = database_revision(settings)
+    console.print(f"database {_safe_url(settings.database_url)}: {before or 'empty'} -> {after}")
+
+
+def status_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Counts of every object type per facility in the configured database."""
+    settings = load_settings()
+    hub = open_hub()
+    try:
+        counts = count_objects(hub.uow_factory)
+    finally:
+        hub.close()
+    revision = database_revision(settings)
+    if as_json:
+        payload = {
+            "database": _safe_url(settings.database_url),
+            "schema_revision": revision,
+            "objects": {
+                name: {(facility or "system"): n for facility, n in per.items()}
+                for name, per in counts.counts.items()
+            },
+        }
+        console.print_json(json.dumps(payload))
+        return
+    console.print(f"database {_safe_url(settings.database_url)} at revision {revision}")
+    console.print(counts_table(counts))
+
+
+def counts_table(counts: ObjectCounts) -> Table:
+    facilities = counts.facilities()
+    table = Table(title="Objects per facility")
+    table.add_column("object")
+    for facility in facilities:
+        table.add_column(facility, justify="right")
+    table.add_column("system-wide", justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for name in COUNTED:
+        per = counts.counts.get(name, {})
+        cells = [f"{per.get(facility, 0):,}" for facility in facilities]
+        table.add_row(name, *cells, f"{per.get(None, 0):,}", f"{counts.total(name):,}")
+    return table
+
+
+def _safe_url(url: str) -> str:
+    """The database URL with any password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
