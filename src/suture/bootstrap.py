@@ -8,16 +8,43 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import current_revision, downgrade, ensure_schema, upgrade
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.adapters.file_drop import FileDropTransport
 from suture.config import Settings
 from suture.domain.authority import AuthorityRegistry
+from suture.eventlog.events import build_registry
+from suture.eventlog.retry import RetryPolicy
+from suture.eventlog.routing import RoutingPolicy, default_policy_text, load_policy
 from suture.services.clock import Clock, system_clock
+from suture.services.deliveries import Deliveries, DeliveryQueue
+from suture.services.delivery_worker import DeliveryWorker
+from suture.services.exceptions import CombinedRedrive, WorkQueue
+from suture.services.inbox import Inbox
+from suture.services.messagebus import MessageBus
+from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.unit_of_work import UnitOfWork
+
+#: Destinations the routing policy may name: the bus's handlers and the process managers and
+#: outbound deliveries that later issues register. A name outside this set fails start-up.
+DESTINATIONS = frozenset(
+    {
+        REDRIVE_ON_MAPPING,
+        "decode",
+        "inventory",
+        "cost_attribution",
+        "charge_reconciliation",
+        "legacy_mms_export",
+        "revenue_integrity_review",
+        "erp_item_sync",
+        "parked_redrive",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -29,6 +56,12 @@ class Hub:
     authority: AuthorityRegistry
     clock: Clock
     batch_size: int
+    inbox: Inbox
+    bus: MessageBus
+    deliveries: Deliveries
+    delivery_queue: DeliveryQueue
+    delivery_worker: DeliveryWorker
+    work_queue: WorkQueue
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -41,9 +74,29 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     engine = create_engine(settings.database_url)
     if migrate:
         ensure_schema(engine)
+
+    def uow_factory() -> UnitOfWork:
+        return SqlAlchemyUnitOfWork(engine)
+
+    retry = RetryPolicy(
+        max_attempts=settings.bus_max_attempts,
+        base_delay=timedelta(seconds=settings.bus_base_delay_seconds),
+        max_delay=timedelta(seconds=settings.bus_max_delay_seconds),
+    )
+    bus = MessageBus(
+        uow_factory,
+        handlers={REDRIVE_ON_MAPPING: redrive_on_mapping},
+        subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
+        policy=routing_policy(settings),
+        retry=retry,
+        clock=system_clock,
+        registry=build_registry(),
+    )
+    deliveries = Deliveries(uow_factory, system_clock)
+    transports = {"erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv")}
     return Hub(
         engine=engine,
-        uow_factory=lambda: SqlAlchemyUnitOfWork(engine),
+        uow_factory=uow_factory,
         # Suture loads the ERP's supplier master and the materials system's item master on their
         # behalf (DESIGN.md §1), so the hub is a delegate of both owners.
         authority=AuthorityRegistry(
@@ -55,8 +108,24 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         clock=system_clock,
         batch_size=settings.import_batch_size,
+        inbox=Inbox(uow_factory),
+        bus=bus,
+        deliveries=deliveries,
+        delivery_queue=DeliveryQueue(),
+        delivery_worker=DeliveryWorker(uow_factory, transports, retry, system_clock),
+        work_queue=WorkQueue(
+            uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock
+        ),
         closers=[engine.dispose],
     )
+
+
+def routing_policy(settings: Settings) -> RoutingPolicy:
+    """The configured routing policy, validated now so a bad file stops start-up."""
+    if settings.routing_policy is None:
+        return load_policy(default_policy_text(), "default.yaml", destinations=DESTINATIONS)
+    text = settings.routing_policy.read_text(encoding="utf-8")
+    return load_policy(text, str(settings.routing_policy), destinations=DESTINATIONS)
 
 
 def database_revision(settings: Settings) -> str | None:

@@ -8,6 +8,7 @@ development mode, as the FastAPI full-stack template does with its secrets.
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Self
 
 from pydantic import Field, field_validator, model_validator
@@ -45,6 +46,24 @@ class Settings(BaseSettings):
         default=1000, ge=1, le=100_000, description="Rows written per transaction on bulk paths."
     )
 
+    bus_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts before a handler's work is dead-lettered."
+    )
+    bus_base_delay_seconds: float = Field(
+        default=2.0, gt=0, description="Backoff ceiling after the first failed attempt."
+    )
+    bus_max_delay_seconds: float = Field(
+        default=900.0, gt=0, description="Largest backoff between two attempts."
+    )
+    routing_policy: Path | None = Field(
+        default=None,
+        description="A routing policy YAML file; default: the policy shipped with Suture.",
+    )
+    erp_outbox_dir: Path = Field(
+        default=Path("outbox"),
+        description="Where the file-based ERP interface writes its batch files.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -74,6 +93,9 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 msg = "SUTURE_SECRET_KEY: must be at least 32 characters outside development"
                 raise ValueError(msg)
+        if self.bus_max_delay_seconds < self.bus_base_delay_seconds:
+            msg = "SUTURE_BUS_MAX_DELAY_SECONDS: must not be shorter than the base delay"
+            raise ValueError(msg)
         return self
 
     @property

@@ -18,7 +18,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
-from suture.adapters.db import migrate
+from suture.adapters.db import (  # the table modules complete the metadata
+    delivery_tables,  # noqa: F401
+    exception_tables,  # noqa: F401
+    migrate,
+)
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.errors import StorageError
 from suture.adapters.db.tables import KEY, metadata
@@ -54,6 +58,10 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.
         engine.dispose()
 
 
+#: The tables of the work queue (revision 0004).
+EXCEPTION_TABLES = {"exception_items", "exception_actions"}
+
+
 def table_names(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names())
 
@@ -75,14 +83,27 @@ def test_upgrade_to_head_creates_every_table_and_downgrade_to_base_removes_them(
 def test_downgrading_the_inbox_leaves_the_initial_schema_and_upgrading_restores_it(
     empty_engine: sa.Engine,
 ) -> None:
+    migrate.upgrade(empty_engine, "0001")
+    initial = table_names(empty_engine)
     migrate.upgrade(empty_engine)
 
     migrate.downgrade(empty_engine, "0001")
     after_downgrade = (migrate.current_revision(empty_engine), table_names(empty_engine))
     migrate.upgrade(empty_engine)
 
-    assert after_downgrade == ("0001", {*metadata.tables, "alembic_version"} - {"inbox_messages"})
+    assert after_downgrade == ("0001", initial)
+    assert "inbox_messages" not in initial
     assert table_names(empty_engine) == {*metadata.tables, "alembic_version"}
+
+
+def test_downgrading_the_exception_queue_removes_only_its_tables(empty_engine: sa.Engine) -> None:
+    migrate.upgrade(empty_engine, "0004")
+
+    migrate.downgrade(empty_engine, "0003")
+    after_downgrade = table_names(empty_engine)
+    migrate.upgrade(empty_engine, "0004")
+
+    assert after_downgrade == table_names(empty_engine) - EXCEPTION_TABLES
 
 
 def test_the_migrated_schema_is_exactly_the_table_definitions(empty_engine: sa.Engine) -> None:
@@ -173,3 +194,17 @@ def test_an_unknown_revision_is_refused_naming_the_revision(empty_engine: sa.Eng
         migrate.upgrade(empty_engine, "9999")
 
     assert (refused.value.field, migrate.current_revision(empty_engine)) == ("revision", None)
+
+
+#: The tables of the outbound delivery queue (revision 0005).
+DELIVERY_TABLES = {"deliveries", "delivery_attempts", "delivery_targets"}
+
+
+def test_downgrading_the_delivery_queue_removes_only_its_tables(empty_engine: sa.Engine) -> None:
+    migrate.upgrade(empty_engine, "0005")
+
+    migrate.downgrade(empty_engine, "0004")
+    after_downgrade = table_names(empty_engine)
+    migrate.upgrade(empty_engine, "0005")
+
+    assert after_downgrade == table_names(empty_engine) - DELIVERY_TABLES

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from suture.domain.exceptions import ACTIVE
 from suture.services.unit_of_work import UnitOfWork
 
 #: The repositories ``suture status`` counts, in reading order (attribute name on the unit of work).
@@ -47,3 +49,46 @@ class ObjectCounts:
 def count_objects(uow_factory: Callable[[], UnitOfWork]) -> ObjectCounts:
     with uow_factory() as uow:
         return ObjectCounts({name: getattr(uow, name).count_by_facility() for name in COUNTED})
+
+
+@dataclass(frozen=True, slots=True)
+class BackboneStatus:
+    """The message backbone at a glance: what ``suture status`` adds to the object counts."""
+
+    inbox: dict[str, int]
+    work: dict[str, dict[str, int]]
+    pending_work: int
+    oldest_pending_age_seconds: float
+    deliveries: dict[str, int]
+    open_exceptions: dict[str, int]
+    overdue_exceptions: int
+
+
+def backbone_status(uow_factory: Callable[[], UnitOfWork], now: datetime) -> BackboneStatus:
+    """Inbox counts by status, handler work by status, lag, deliveries, open exceptions."""
+    with uow_factory() as uow:
+        inbox = uow.inbox.count_by_status()
+        work = uow.events.counts()
+        lag = uow.events.lag()
+        deliveries: dict[str, int] = {}
+        for per_status in uow.deliveries.count_by_status().values():
+            for delivery_status, n in per_status.items():
+                key = str(delivery_status)
+                deliveries[key] = deliveries.get(key, 0) + n
+        exceptions = uow.exceptions.count_by_type_status()
+        overdue = uow.exceptions.count_overdue(now)
+    open_by_type: dict[str, int] = {}
+    for (kind, status), n in exceptions.items():
+        if status in ACTIVE:
+            open_by_type[str(kind)] = open_by_type.get(str(kind), 0) + n
+    return BackboneStatus(
+        inbox={str(status): n for status, n in inbox.items()},
+        work={
+            handler: {str(status): n for status, n in per.items()} for handler, per in work.items()
+        },
+        pending_work=lag.pending,
+        oldest_pending_age_seconds=lag.age(now).total_seconds(),
+        deliveries=deliveries,
+        open_exceptions=open_by_type,
+        overdue_exceptions=overdue,
+    )

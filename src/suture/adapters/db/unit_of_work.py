@@ -34,6 +34,7 @@ from suture.domain.masterdata import (
 from suture.domain.purchasing import Receipt, Requisition
 from suture.domain.revenue import Charge
 from suture.services import unit_of_work as ports
+from suture.services.event_store import EventLogRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -58,6 +59,9 @@ class SqlAlchemyUnitOfWork:
     stock: ports.StockPositionRepository
     journals: ports.Repository[JournalEntry]
     inbox: ports.InboxRepository
+    events: EventLogRepository
+    exceptions: ports.ExceptionRepository
+    deliveries: ports.DeliveryRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -125,6 +129,9 @@ class SqlAlchemyUnitOfWork:
         self.stock = r.StockPositionRepository(connection)
         self.journals = r.JournalEntryRepository(connection)
         self.inbox = r.InboxRepository(connection)
+        self.events = r.EventLogRepository(connection)
+        self.exceptions = r.ExceptionRepository(connection)
+        self.deliveries = r.DeliveryRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

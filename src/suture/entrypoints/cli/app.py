@@ -8,6 +8,7 @@ from rich.console import Console
 
 from suture.bootstrap import Hub, build
 from suture.config import Settings
+from suture.domain.errors import SutureError
 
 app = typer.Typer(
     name="suture",
@@ -35,4 +36,9 @@ def load_settings() -> Settings:
 
 
 def open_hub(*, migrate: bool = True) -> Hub:
-    return build(load_settings(), migrate=migrate)
+    """The wired hub, or exit 2 naming what in the configuration is wrong."""
+    try:
+        return build(load_settings(), migrate=migrate)
+    except SutureError as error:
+        errors.print(f"configuration error: {error}", markup=False)
+        raise typer.Exit(2) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Annotated
 
@@ -11,7 +12,13 @@ from sqlalchemy.engine import make_url
 
 from suture.bootstrap import database_revision, migrate_database
 from suture.entrypoints.cli.app import console, load_settings, open_hub
-from suture.services.status import COUNTED, ObjectCounts, count_objects
+from suture.services.status import (
+    COUNTED,
+    BackboneStatus,
+    ObjectCounts,
+    backbone_status,
+    count_objects,
+)
 
 
 def migrate_command(
@@ -37,11 +44,16 @@ def migrate_command(
 def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Counts of every object type per facility in the configured database."""
+    """Counts of every object type per facility, and the state of the message backbone.
+
+    The backbone part: inbox messages by status, handler work (pending, parked, dead) and its
+    lag, outbound deliveries by status, open exceptions by type and how many are overdue.
+    """
     settings = load_settings()
     hub = open_hub()
     try:
         counts = count_objects(hub.uow_factory)
+        backbone = backbone_status(hub.uow_factory, hub.clock())
     finally:
         hub.close()
     revision = database_revision(settings)
@@ -53,11 +65,13 @@ def status_command(
                 name: {(facility or "system"): n for facility, n in per.items()}
                 for name, per in counts.counts.items()
             },
+            "backbone": dataclasses.asdict(backbone),
         }
         console.print_json(json.dumps(payload))
         return
     console.print(f"database {_safe_url(settings.database_url)} at revision {revision}")
     console.print(counts_table(counts))
+    console.print(_backbone_table(backbone))
 
 
 def counts_table(counts: ObjectCounts) -> Table:
@@ -73,6 +87,25 @@ def counts_table(counts: ObjectCounts) -> Table:
         cells = [f"{per.get(facility, 0):,}" for facility in facilities]
         table.add_row(name, *cells, f"{per.get(None, 0):,}", f"{counts.total(name):,}")
     return table
+
+
+def _backbone_table(backbone: BackboneStatus) -> Table:
+    table = Table(title="Message backbone")
+    table.add_column("what")
+    table.add_column("counts")
+    table.add_row("inbox", _pairs(backbone.inbox))
+    for handler, per in sorted(backbone.work.items()):
+        table.add_row(f"handler {handler}", _pairs(per))
+    age = f"{backbone.oldest_pending_age_seconds:,.0f} s"
+    table.add_row("pending work", f"{backbone.pending_work:,} (oldest waiting {age})")
+    table.add_row("deliveries", _pairs(backbone.deliveries))
+    open_items = _pairs(backbone.open_exceptions) or "none"
+    table.add_row("open exceptions", f"{open_items}; overdue {backbone.overdue_exceptions:,}")
+    return table
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
 
 
 def _safe_url(url: str) -> str:

@@ -12,6 +12,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
+from suture.adapters.db import (  # the table modules complete the metadata
+    delivery_tables,  # noqa: F401
+    eventlog_tables,  # noqa: F401
+    exception_tables,  # noqa: F401
+)
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.errors import StorageError
 from suture.adapters.db.tables import metadata

@@ -6,6 +6,9 @@ they share. The unit of work (``adapters/db/unit_of_work.py``) builds them on it
 
 from suture.adapters.db.repositories.contracts import ContractRepository
 from suture.adapters.db.repositories.crosswalk import CrosswalkRepository
+from suture.adapters.db.repositories.deliveries import DeliveryRepository
+from suture.adapters.db.repositories.eventlog import EventLogRepository
+from suture.adapters.db.repositories.exceptions import ExceptionRepository
 from suture.adapters.db.repositories.inbox import InboxRepository
 from suture.adapters.db.repositories.inventory import StockPositionRepository, UsageRepository
 from suture.adapters.db.repositories.invoicing import InvoiceRepository
@@ -32,7 +35,10 @@ __all__ = [
     "ContractRepository",
     "CostCenterRepository",
     "CrosswalkRepository",
+    "DeliveryRepository",
     "DepartmentRepository",
+    "EventLogRepository",
+    "ExceptionRepository",
     "FacilityRepository",
     "GLAccountRepository",
     "InboxRepository",

@@ -1,0 +1,299 @@
+"""Handler work, tracking rows and attempts on SQLAlchemy Core: half of ``EventLogRepository``.
+
+Concurrency, per database:
+
+- PostgreSQL (READ COMMITTED): :meth:`HandlerWorkStore.claim_due` selects ``FOR UPDATE OF
+  handler_work SKIP LOCKED``, so two workers claiming at once take disjoint rows, and moves the
+  claimed rows' ``next_attempt_at`` to the lease end, so that once it commits the others leave
+  them alone. :meth:`~HandlerWorkStore.lock_work` then waits (``FOR UPDATE``) for a worker still
+  holding the row and, when that worker has completed it, finds it gone.
+- SQLite: one writer at a time (``BEGIN IMMEDIATE``, ``engine.py``), so plain selects suffice;
+  SQLAlchemy leaves ``FOR UPDATE`` out of SQLite statements.
+
+The tracking insert uses ``ON CONFLICT DO NOTHING`` rather than catching the unique violation,
+so that "already processed" leaves a PostgreSQL transaction usable.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from suture.adapters.db import eventlog_tables as t
+from suture.adapters.db.errors import StorageError, storage_errors
+from suture.services.event_store import (
+    AlreadyProcessedError,
+    WorkItem,
+    WorkStatus,
+)
+
+_W = t.handler_work
+_E = t.events
+
+
+def work_item_of(row: Any) -> WorkItem:
+    return WorkItem(
+        handler=row["handler"],
+        event_id=row["event_id"],
+        event_position=row["event_position"],
+        event_type=row["type"],
+        status=WorkStatus(row["status"]),
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        updated_at=row["updated_at"],
+        last_error=row["last_error"],
+        parked_on=row["parked_on"],
+    )
+
+
+def _key(handler: str, event_id: str) -> sa.ColumnElement[bool]:
+    return (_W.c.handler == handler) & (_W.c.event_id == event_id)
+
+
+class HandlerWorkStore:
+    """Work items, tracking rows and attempts on one connection (one transaction)."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+        self._postgres = connection.dialect.name == "postgresql"
+
+    def position_of(self, event_id: str) -> int | None:
+        with storage_errors(_E.name):
+            found = self._connection.scalar(sa.select(_E.c.position).where(_E.c.id == event_id))
+        return None if found is None else int(found)
+
+    # --- work ---------------------------------------------------------------------------------
+
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        handlers: Sequence[str] | None = None,
+        lease_until: datetime | None = None,
+    ) -> builtins.list[WorkItem]:
+        query = (
+            self._work_select()
+            .where(_W.c.status == WorkStatus.PENDING.value, _W.c.next_attempt_at <= now)
+            .order_by(_W.c.next_attempt_at, _W.c.event_position, _W.c.handler)
+            .limit(checked_limit(limit))
+            .with_for_update(skip_locked=True, of=_W)
+        )
+        if handlers is not None:
+            query = query.where(_W.c.handler.in_(list(handlers)))
+        with storage_errors(_W.name):
+            items = [work_item_of(row._mapping) for row in self._connection.execute(query)]
+            if items and lease_until is not None:
+                self._connection.execute(
+                    sa.update(_W)
+                    .where(_W.c.handler == sa.bindparam("h"), _W.c.event_id == sa.bindparam("e"))
+                    .values(next_attempt_at=lease_until),
+                    [{"h": item.handler, "e": item.event_id} for item in items],
+                )
+        return items
+
+    def lock_work(self, handler: str, event_id: str) -> WorkItem | None:
+        query = self._work_select().where(_key(handler, event_id)).with_for_update(of=_W)
+        with storage_errors(_W.name):
+            row = self._connection.execute(query).first()
+        return None if row is None else work_item_of(row._mapping)
+
+    def is_processed(self, handler: str, event_id: str) -> bool:
+        tracked = t.tracking.c
+        query = sa.select(sa.literal(1)).where(
+            tracked.handler == handler, tracked.event_id == event_id
+        )
+        with storage_errors(t.tracking.name):
+            return self._connection.scalar(query) is not None
+
+    def discard(self, handler: str, event_id: str) -> bool:
+        with storage_errors(_W.name):
+            deleted = self._connection.execute(sa.delete(_W).where(_key(handler, event_id)))
+        return bool(deleted.rowcount)
+
+    def complete(self, handler: str, event_id: str, at: datetime) -> None:
+        insert = self._insert(t.tracking).on_conflict_do_nothing(
+            index_elements=["handler", "event_id"]
+        )
+        row = {"handler": handler, "event_id": event_id, "processed_at": at}
+        with storage_errors(t.tracking.name):
+            inserted = self._connection.execute(insert.returning(t.tracking.c.handler), row)
+            if inserted.first() is None:
+                raise AlreadyProcessedError(
+                    "tracking", f"{handler} has already processed event {event_id}"
+                )
+            self._connection.execute(sa.delete(_W).where(_key(handler, event_id)))
+
+    def record_failure(
+        self,
+        handler: str,
+        event_id: str,
+        *,
+        at: datetime,
+        error_kind: str,
+        error: str,
+        next_attempt_at: datetime,
+    ) -> WorkItem:
+        return self._fail(
+            handler,
+            event_id,
+            at=at,
+            error_kind=error_kind,
+            error=error,
+            outcome="retry",
+            values={"status": WorkStatus.PENDING.value, "next_attempt_at": next_attempt_at},
+        )
+
+    def park(
+        self, handler: str, event_id: str, *, at: datetime, dependency: str, error: str
+    ) -> WorkItem:
+        return self._fail(
+            handler,
+            event_id,
+            at=at,
+            error_kind="missing_dependency",
+            error=error,
+            outcome="park",
+            values={"status": WorkStatus.PARKED.value, "parked_on": dependency},
+            counts=False,
+        )
+
+    def dead_letter(
+        self, handler: str, event_id: str, *, at: datetime, error_kind: str, error: str
+    ) -> WorkItem:
+        return self._fail(
+            handler,
+            event_id,
+            at=at,
+            error_kind=error_kind,
+            error=error,
+            outcome="dead_letter",
+            values={"status": WorkStatus.DEAD.value},
+        )
+
+    def redrive(self, dependency: str, at: datetime) -> builtins.list[WorkItem]:
+        parked = (_W.c.parked_on == dependency) & (_W.c.status == WorkStatus.PARKED.value)
+        query = self._work_select().where(parked).order_by(_W.c.event_position, _W.c.handler)
+        with storage_errors(_W.name):
+            items = [
+                work_item_of(r._mapping)
+                for r in self._connection.execute(query.with_for_update(of=_W))
+            ]
+            self._connection.execute(sa.update(_W).where(parked).values(self._due(at)))
+        return [self._reload(item) for item in items]
+
+    def retry(self, handler: str, event_id: str, at: datetime) -> WorkItem | None:
+        item = self.lock_work(handler, event_id)
+        if item is None or item.status is WorkStatus.PENDING:
+            return item
+        with storage_errors(_W.name):
+            self._connection.execute(
+                sa.update(_W)
+                .where(_key(handler, event_id))
+                .values({**self._due(at), "attempts": 0})
+            )
+        return self._reload(item)
+
+    def requeue(self, event_id: str, handlers: Sequence[str], at: datetime) -> builtins.list[str]:
+        position = self.position_of(event_id)
+        if position is None:
+            raise StorageError("events.id", f"no event {event_id}")
+        requeued: builtins.list[str] = []
+        for handler in dict.fromkeys(handlers):
+            if self.is_processed(handler, event_id):
+                continue
+            if self.retry(handler, event_id, at) is None:
+                insert = self._insert(_W).on_conflict_do_nothing(
+                    index_elements=["handler", "event_id"]
+                )
+                with storage_errors(_W.name):
+                    self._connection.execute(
+                        insert, self._new_work(handler, event_id, position, at)
+                    )
+            requeued.append(handler)
+        return requeued
+
+    # --- machinery ----------------------------------------------------------------------------
+
+    def _insert(self, table: sa.Table) -> Any:
+        return postgresql.insert(table) if self._postgres else sqlite.insert(table)
+
+    @staticmethod
+    def _work_select() -> sa.Select[Any]:
+        return sa.select(_W, _E.c.type).join(_E, _E.c.position == _W.c.event_position)
+
+    @staticmethod
+    def _new_work(handler: str, event_id: str, position: int, due: datetime) -> dict[str, Any]:
+        return {
+            "handler": handler,
+            "event_id": event_id,
+            "event_position": position,
+            "status": WorkStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": due,
+            "last_error": None,
+            "parked_on": None,
+            "updated_at": due,
+        }
+
+    @staticmethod
+    def _due(at: datetime) -> dict[str, Any]:
+        return {
+            "status": WorkStatus.PENDING.value,
+            "next_attempt_at": at,
+            "parked_on": None,
+            "updated_at": at,
+        }
+
+    def _reload(self, item: WorkItem) -> WorkItem:
+        found = self.lock_work(item.handler, item.event_id)
+        if found is None:
+            raise StorageError("handler_work", f"work {item.handler}/{item.event_id} vanished")
+        return found
+
+    def _fail(
+        self,
+        handler: str,
+        event_id: str,
+        *,
+        at: datetime,
+        error_kind: str,
+        error: str,
+        outcome: str,
+        values: dict[str, Any],
+        counts: bool = True,
+    ) -> WorkItem:
+        item = self.lock_work(handler, event_id)
+        if item is None:
+            raise StorageError("handler_work", f"no work for {handler} on event {event_id}")
+        attempts = item.attempts + counts
+        with storage_errors(_W.name):
+            self._connection.execute(
+                sa.update(_W)
+                .where(_key(handler, event_id))
+                .values({**values, "attempts": attempts, "last_error": error, "updated_at": at})
+            )
+            self._connection.execute(
+                sa.insert(t.handler_attempts),
+                {
+                    "handler": handler,
+                    "event_id": event_id,
+                    "attempt": attempts,
+                    "at": at,
+                    "error_kind": error_kind,
+                    "outcome": outcome,
+                    "error": error,
+                },
+            )
+        return self._reload(item)
+
+
+def checked_limit(limit: int) -> int:
+    if limit < 1:
+        raise StorageError("limit", f"must be at least 1, got {limit}")
+    return limit

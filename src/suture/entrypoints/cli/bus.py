@@ -1,0 +1,170 @@
+"""``suture serve``, ``suture replay`` and ``suture trace``: run, re-drive and follow the bus.
+
+They use the message bus the composition root wires as ``Hub.bus``
+(:class:`~suture.services.messagebus.MessageBus`).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from suture.domain.errors import SutureError
+from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.services.dispatcher import Dispatcher
+from suture.services.replay import ReplaySelection, Report
+from suture.services.trace import timeline
+
+
+def serve_command(
+    poll_interval: Annotated[
+        float, typer.Option(min=0.01, help="Seconds to wait when no work is due.")
+    ] = 0.5,
+    report_every: Annotated[
+        int, typer.Option(min=1, help="Print a line each time this many more items are done.")
+    ] = 1000,
+) -> None:
+    """Run the embedded dispatcher until Ctrl-C.
+
+    One loop runs the bus's handlers over the database event log and the outbound deliveries
+    (ERP files, X12, webhooks).
+    """
+    hub = open_hub()
+    stop = threading.Event()
+    reported = [0]
+
+    def progress(_: int) -> None:
+        if dispatcher.processed - reported[0] >= report_every:
+            reported[0] = dispatcher.processed
+            console.print(f"{dispatcher.processed:,} work items taken")
+
+    def storage_failed(error: SutureError) -> None:
+        errors.print(f"storage error, retrying: {error}", markup=False)
+
+    def interrupted(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    dispatcher = Dispatcher(
+        hub.bus,
+        poll_interval=poll_interval,
+        on_batch=progress,
+        on_error=storage_failed,
+        also=[hub.delivery_worker.run_once],
+    )
+    previous = signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    console.print("serving: the embedded dispatcher is running (Ctrl-C stops it)")
+    try:
+        total = dispatcher.run(stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        hub.close()
+    console.print(f"stopped after {total:,} work items")
+
+
+def replay_command(  # noqa: PLR0917  (a Typer command's options are its parameters)
+    event: Annotated[list[str] | None, typer.Option(help="Event id; repeat for more.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Recorded at or after (UTC).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Recorded before (UTC).")] = None,
+    event_type: Annotated[str | None, typer.Option("--type", help="Event type.")] = None,
+    dead_letter: Annotated[
+        bool, typer.Option("--dead-letter", help="Every dead-lettered work item.")
+    ] = False,
+    handler: Annotated[str | None, typer.Option(help="Only this handler.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be re-driven; change nothing.")
+    ] = False,
+    rate: Annotated[
+        float | None, typer.Option(min=0.001, help="At most this many items per second.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Re-drive events to the handlers that have not processed them.
+
+    Select by --event, by --since/--until/--type, or --dead-letter; --handler narrows any.
+    Already processed work is never run again (tracking rows), so replay is always safe.
+    """
+    try:
+        selection = ReplaySelection(
+            event_ids=tuple(event or ()),
+            since=_utc(since),
+            until=_utc(until),
+            event_type=event_type,
+            dead_letter=dead_letter,
+            handler=handler,
+        )
+    except SutureError as error:
+        errors.print(f"replay: {error}", markup=False)
+        raise typer.Exit(2) from None
+    hub = open_hub()
+    try:
+        report = hub.bus.replay(selection, dry_run=dry_run, rate=rate)
+    except SutureError as error:
+        errors.print(f"replay: {error}", markup=False)
+        raise typer.Exit(1) from None
+    finally:
+        hub.close()
+    _print_report(report, as_json=as_json)
+
+
+def trace_command(
+    key: Annotated[str, typer.Argument(help="A business key (correlation id) or a trace id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The timeline of a business key or trace id: messages, events, attempts, handlers."""
+    hub = open_hub()
+    try:
+        entries = timeline(hub.uow_factory, key)
+    finally:
+        hub.close()
+    if as_json:
+        rows = [
+            {"at": e.at.isoformat(), "kind": e.kind, "ref": e.ref, "detail": e.detail}
+            for e in entries
+        ]
+        console.print_json(json.dumps({"key": key, "timeline": rows}))
+        return
+    if not entries:
+        console.print(f"nothing recorded for {key!r}", markup=False)
+        return
+    table = Table(title=f"Timeline of {key}")
+    for column in ("at", "kind", "ref", "detail"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(e.at.isoformat(), e.kind, e.ref, e.detail)
+    console.print(table)
+
+
+def _print_report(report: Report, *, as_json: bool) -> None:
+    verb = "would re-drive" if report.dry_run else "re-driven"
+    if as_json:
+        document = {
+            "dry_run": report.dry_run,
+            "events": report.events,
+            "already_processed": report.already_processed,
+            "items": [{"handler": h, "event_id": e} for h, e in report.items],
+        }
+        console.print_json(json.dumps(document))
+        return
+    console.print(
+        f"{len(report.items):,} work items {verb} from {report.events:,} events; "
+        f"{report.already_processed:,} already processed (skipped)"
+    )
+    for handler, event_id in report.items[:50]:
+        console.print(f"  {handler}  {event_id}", markup=False)
+    if len(report.items) > 50:
+        console.print(f"  … and {len(report.items) - 50:,} more")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Typer parses naive datetimes; the command line speaks UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

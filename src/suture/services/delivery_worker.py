@@ -1,0 +1,175 @@
+"""The delivery worker: claim due deliveries, send them, record what happened.
+
+DESIGN.md §3 guarantee 3 for what Suture sends. One round (:meth:`DeliveryWorker.run_once`):
+
+1. **Claim** in a transaction of its own, committed before anything is sent: the repository
+   takes due deliveries within each target's circuit and rate budget, shared by every worker, and
+   leases them (``in_flight`` until ``now + lease``).
+2. **Send** each one through the transport of its target, *outside* any database transaction,
+   so a slow target holds no lock and no connection.
+3. **Record** the outcome in a new transaction: the attempt; the target's circuit (a transient
+   failure counts against it; a delivery or a refusal shows the target is answering); then the
+   delivery: delivered; or pending again at the backoff the :class:`RetryPolicy` decides; or
+   dead with the target's error and a ``delivery_failed`` exception (a refusal, or attempts
+   exhausted). A delivery that had failed before resolves its open exception when delivered
+   (an operator's retry from the work queue ends there).
+
+A crash between 1 and 3 loses nothing: when the lease expires the delivery is due again and
+the lost attempt is recorded as ``lease_expired``. The target may then receive it twice, which
+is why every send carries the idempotency key (``services/deliveries.py``). A worker that is only
+slow is fenced: its late failure report changes nothing once another attempt holds the row. The
+lease must outlast a round: ``limit`` sends one after another.
+
+While a target's circuit is open its deliveries are not claimed, so they wait as ``pending``
+without spending attempts; a down ERP is probed by one trial per cool-down.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from suture.domain.deliveries import AttemptOutcome, Delivery, DeliveryAttempt, error_text
+from suture.domain.delivery_targets import failed, succeeded
+from suture.domain.errors import SutureError
+from suture.domain.exceptions import ExceptionType
+from suture.eventlog.errors import ErrorKind
+from suture.eventlog.retry import Outcome, RetryPolicy
+from suture.services.clock import Clock
+from suture.services.deliveries import DeliveryRefusedError, Transport
+from suture.services.exceptions import open_exception, resolve_for_subject
+from suture.services.unit_of_work import UnitOfWork
+
+#: How long a claimed delivery is its worker's before another may claim it again.
+DEFAULT_LEASE = timedelta(minutes=5)
+
+
+class DeliveryWorker:
+    """Sends due deliveries of the targets it has a transport for.
+
+    ``transports`` maps a target (``erp:tryton``) or a kind of target (``erp``) to its
+    transport; the most specific entry wins, and targets matching none are left for another
+    worker. ``rand`` is uniform in [0, 1), for the backoff's jitter.
+    """
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        transports: Mapping[str, Transport],
+        retry: RetryPolicy,
+        clock: Clock,
+        rand: Callable[[], float] = random.random,
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
+        self._uow = uow_factory
+        self._transports = dict(transports)
+        self._retry = retry
+        self._clock = clock
+        self._rand = rand
+        self._lease = lease
+
+    def run_once(self, limit: int = 100) -> int:
+        """Claim up to ``limit`` due deliveries, send each and record it; how many were sent."""
+        if not self._transports:
+            return 0
+        with self._uow() as uow:
+            claimed = uow.deliveries.claim_due(
+                self._clock(), limit=limit, lease=self._lease, prefixes=tuple(self._transports)
+            )
+            uow.commit()
+        for delivery in claimed:
+            self._deliver(delivery)
+        return len(claimed)
+
+    def _transport_for(self, target: str) -> Transport:
+        matching = [p for p in self._transports if target == p or target.startswith(f"{p}:")]
+        return self._transports[max(matching, key=len)]  # claims match a prefix: never empty
+
+    def _deliver(self, delivery: Delivery) -> None:
+        started = self._clock()
+        error: BaseException | None = None
+        try:
+            self._transport_for(delivery.target).send(delivery)
+        except Exception as exc:  # every failure is recorded, see the module docstring
+            error = exc
+        self._record(delivery, error, started, self._clock())
+
+    def _record(
+        self, delivery: Delivery, error: BaseException | None, started: datetime, at: datetime
+    ) -> None:
+        refused = isinstance(error, DeliveryRefusedError)
+        reason = None if error is None else _reason(error)
+        outcome = (
+            AttemptOutcome.DELIVERED
+            if error is None
+            else AttemptOutcome.REFUSED
+            if refused
+            else AttemptOutcome.FAILED
+        )
+        duration_ms = max(0, (at - started) // timedelta(milliseconds=1))
+        with self._uow() as uow:
+            repo = uow.deliveries
+            state = repo.target_state(delivery.target, at=at, lock=True)
+            circuit = (
+                succeeded(state.circuit)
+                if error is None or refused
+                else failed(state.circuit, state.settings, at)
+            )
+            repo.save_target(replace(state, circuit=circuit))
+            repo.record_attempt(
+                DeliveryAttempt(
+                    delivery_id=delivery.id,
+                    attempt=delivery.attempts,
+                    at=at,
+                    outcome=outcome,
+                    error=reason,
+                    duration_ms=duration_ms,
+                )
+            )
+            if reason is None:
+                delivered = repo.mark_delivered(delivery.id, at=at)
+                if delivered and delivery.last_error is not None:  # it failed before: any item?
+                    resolve_for_subject(uow, at=at, note="delivered", delivery_id=delivery.id)
+            else:
+                self._after_failure(uow, delivery, reason, refused, at)
+            uow.commit()
+
+    def _after_failure(
+        self, uow: UnitOfWork, delivery: Delivery, reason: str, refused: bool, at: datetime
+    ) -> None:
+        kind = ErrorKind.PERMANENT if refused else ErrorKind.TRANSIENT
+        decision = self._retry.decide(delivery.attempts, kind, at, self._rand)
+        if decision.outcome is Outcome.RETRY and decision.next_attempt_at is not None:
+            uow.deliveries.schedule_retry(
+                delivery.id,
+                attempt=delivery.attempts,
+                next_attempt_at=decision.next_attempt_at,
+                error=reason,
+                at=at,
+            )
+            return
+        if uow.deliveries.dead_letter(delivery.id, attempt=delivery.attempts, error=reason, at=at):
+            open_exception(
+                uow,
+                type=ExceptionType.DELIVERY_FAILED,
+                facility_id=delivery.facility_id,
+                reason=error_text(
+                    f"{delivery.operation} to {delivery.target}: {decision.reason}: {reason}"
+                ),
+                at=at,
+                delivery_id=delivery.id,
+                trace_id=delivery.trace_id,
+                correlation_id=delivery.correlation_id,
+            )
+
+
+def _reason(error: BaseException) -> str:
+    """The error as stored: a Suture error's reason, else the type and message (PHI-free by
+    contract of :class:`~suture.services.deliveries.Transport`)."""
+    if isinstance(error, SutureError):
+        return error_text(error.reason)
+    text = str(error).strip()
+    return error_text(f"{type(error).__name__}: {text}" if text else type(error).__name__)

@@ -1,0 +1,233 @@
+"""The port of the event log store: events, work per handler, tracking rows and attempts.
+
+``adapters/db/repositories/eventlog.py`` implements :class:`EventLogRepository` on SQLite and
+PostgreSQL; the unit of work offers it as ``uow.events``, so an event is appended in the same
+transaction as the state change that raised it (the transactional outbox, DESIGN.md §3) and a
+handler's effects commit together with its tracking row (guarantee 2).
+
+A :class:`WorkItem` is one handler's share of one event: ``pending`` until done (due at
+``next_attempt_at``), ``parked`` on a dependency key, or ``dead`` (dead letter). Done means
+deleted, with a tracking row in its place; the tracking row stays forever, so redelivery and
+replay are recognised (STYLE.md habit 3). Errors::
+
+    SutureError
+    └── AlreadyProcessedError   the (handler, event) tracking row exists: the work is done
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from suture.domain.errors import SutureError
+from suture.eventlog.envelope import Envelope
+
+
+class WorkStatus(StrEnum):
+    PENDING = "pending"
+    PARKED = "parked"
+    DEAD = "dead"
+
+
+class AlreadyProcessedError(SutureError):
+    """The handler has processed the event already; a redelivery or replay is a no-op.
+
+    A handler may raise it too, when it finds its effect already applied by another path: the
+    bus then records the work as done without applying anything.
+    """
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkItem:
+    """One handler's share of one event, while it is not done."""
+
+    handler: str
+    event_id: str
+    event_position: int
+    event_type: str
+    status: WorkStatus
+    attempts: int
+    next_attempt_at: datetime
+    updated_at: datetime
+    last_error: str | None = None
+    parked_on: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attempt:
+    """A failed attempt, as the attempt log keeps it (``outcome``: retry, park, dead_letter)."""
+
+    handler: str
+    event_id: str
+    attempt: int
+    at: datetime
+    error_kind: str
+    outcome: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """A tracking row: ``handler`` processed ``event_id`` at ``processed_at``."""
+
+    handler: str
+    event_id: str
+    processed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Lag:
+    """Pending work and the recording time of the oldest event it belongs to."""
+
+    pending: int
+    oldest_pending_recorded_at: datetime | None
+
+    def age(self, now: datetime) -> timedelta:
+        """How long the oldest pending event has waited; zero when nothing is pending."""
+        if self.oldest_pending_recorded_at is None:
+            return timedelta(0)
+        return max(timedelta(0), now - self.oldest_pending_recorded_at)
+
+
+class EventLogRepository(Protocol):
+    """The event log store inside one unit of work; nothing here commits."""
+
+    def append(self, envelope: Envelope, handlers: Sequence[str]) -> bool:
+        """Append ``envelope`` and a pending work item, due at its ``recorded_at``, per handler.
+
+        Returns False and writes nothing when an event with the same idempotency key exists;
+        correct when two transactions append the same key at once (one row, one winner).
+        """
+        ...
+
+    def get(self, event_id: str) -> Envelope | None: ...
+
+    def position_of(self, event_id: str) -> int | None: ...
+
+    def by_correlation_id(self, correlation_id: str, *, limit: int = 1000) -> list[Envelope]:
+        """Events of one business key, in log order."""
+        ...
+
+    def by_trace_id(self, trace_id: str, *, limit: int = 1000) -> list[Envelope]: ...
+
+    def events_between(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        *,
+        event_type: str | None = None,
+        after_position: int | None = None,
+        limit: int = 1000,
+    ) -> list[tuple[int, Envelope]]:
+        """(position, event) recorded in ``[since, until)``, in log order, after a position."""
+        ...
+
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        handlers: Sequence[str] | None = None,
+        lease_until: datetime | None = None,
+    ) -> list[WorkItem]:
+        """Pending items due at ``now``, oldest due first, then in log order.
+
+        On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so concurrent claimers
+        never get the same row. With ``lease_until`` their ``next_attempt_at`` moves there: once
+        this transaction commits, other claimers leave them alone until the lease runs out (a
+        crashed worker's items come back then).
+        """
+        ...
+
+    def lock_work(self, handler: str, event_id: str) -> WorkItem | None:
+        """The item, locked until commit (``FOR UPDATE`` on PostgreSQL); None once done."""
+        ...
+
+    def is_processed(self, handler: str, event_id: str) -> bool: ...
+
+    def discard(self, handler: str, event_id: str) -> bool:
+        """Delete the work item of an event the handler has processed already; was there one?"""
+        ...
+
+    def complete(self, handler: str, event_id: str, at: datetime) -> None:
+        """Insert the tracking row and delete the work item.
+
+        Raises :class:`AlreadyProcessedError`, leaving the transaction usable, when the tracking
+        row exists.
+        """
+        ...
+
+    def record_failure(
+        self,
+        handler: str,
+        event_id: str,
+        *,
+        at: datetime,
+        error_kind: str,
+        error: str,
+        next_attempt_at: datetime,
+    ) -> WorkItem:
+        """Count a failed attempt, log it, and make the item due again at ``next_attempt_at``."""
+        ...
+
+    def park(
+        self, handler: str, event_id: str, *, at: datetime, dependency: str, error: str
+    ) -> WorkItem:
+        """Park the item on ``dependency`` (not counted as an attempt, but logged)."""
+        ...
+
+    def dead_letter(
+        self, handler: str, event_id: str, *, at: datetime, error_kind: str, error: str
+    ) -> WorkItem:
+        """Count the failed attempt, log it, and move the item to dead letter."""
+        ...
+
+    def redrive(self, dependency: str, at: datetime) -> list[WorkItem]:
+        """Make every item parked on ``dependency`` pending and due at ``at``; the items."""
+        ...
+
+    def retry(self, handler: str, event_id: str, at: datetime) -> WorkItem | None:
+        """A dead or parked item back to pending, due at ``at``, its attempts reset.
+
+        A pending item is left as it is; None when there is no item.
+        """
+        ...
+
+    def requeue(self, event_id: str, handlers: Sequence[str], at: datetime) -> list[str]:
+        """Make the event due for each handler that has not processed it; those handlers.
+
+        A missing work item is created; a dead or parked one is retried as :meth:`retry` does.
+        """
+        ...
+
+    def counts(self) -> dict[str, dict[WorkStatus, int]]:
+        """Work items per handler and status (every status present, zero included)."""
+        ...
+
+    def list_work(
+        self,
+        *,
+        status: WorkStatus | None = None,
+        handler: str | None = None,
+        after: tuple[int, str] | None = None,
+        limit: int = 100,
+    ) -> list[WorkItem]:
+        """Items in log order (event position, handler), those after ``after``."""
+        ...
+
+    def lag(self, *, handlers: Sequence[str] | None = None) -> Lag: ...
+
+    def attempts_of(self, event_id: str) -> list[Attempt]:
+        """Every failed attempt at the event, by any handler, oldest first."""
+        ...
+
+    def work_of(self, event_id: str) -> list[WorkItem]:
+        """The event's work items not yet done, by handler."""
+        ...
+
+    def processed_of(self, event_id: str) -> list[Processed]:
+        """The tracking rows of the event, in the order they were written."""
+        ...

@@ -1,0 +1,124 @@
+"""What the bus does with a failed attempt: retry later, park, or dead-letter, and tell a person.
+
+DESIGN.md §3 guarantees 3 and 4, STYLE.md habit 4: the handler's own transaction has rolled
+back; :func:`settle` then records the attempt in a transaction of its own, as the retry policy
+decided. Parking opens a ``missing_item_mapping``, ``unknown_supplier`` or ``parked_dependency``
+exception item, dead letter a ``handler_failed`` one (DESIGN.md §5), in the same transaction.
+
+PHI: the text kept is :func:`describe`'s, never the content of the event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from suture.domain.errors import SutureError
+from suture.domain.exceptions import ExceptionType
+from suture.eventlog.envelope import Envelope
+from suture.eventlog.errors import DependencyKey, ErrorKind, MissingDependencyError
+from suture.eventlog.retry import Outcome, RetryDecision
+from suture.services import exceptions as exception_queue
+from suture.services.event_store import WorkItem
+from suture.services.unit_of_work import UnitOfWork
+
+#: Longest error text kept with an attempt or an exception item.
+MAX_ERROR = 500
+
+
+class Processing(StrEnum):
+    """What the bus did with one work item."""
+
+    DONE = "done"
+    SKIPPED = "skipped"  # gone, not pending, or processed already: nothing to do
+    RETRY = "retry"
+    PARKED = "parked"
+    DEAD = "dead"
+
+
+def describe(error: BaseException) -> str:
+    """A PHI-free description of a failure, for attempts and exception items.
+
+    Suture's own errors name a field and a reason and never quote content (STYLE.md habit 9);
+    any other exception may carry data it was handed, so only its type is kept.
+    """
+    if isinstance(error, SutureError):
+        text = f"{type(error).__name__}: {error}"
+    else:
+        text = f"{type(error).__name__} (details withheld: not a Suture error)"
+    return text[:MAX_ERROR]
+
+
+def settle(
+    uow: UnitOfWork,
+    item: WorkItem,
+    error: BaseException,
+    *,
+    kind: ErrorKind,
+    decision: RetryDecision,
+    at: datetime,
+) -> Processing:
+    """Record the failed attempt at ``item`` as ``decision`` says, in ``uow``; caller commits."""
+    reason = describe(error)
+    if uow.events.lock_work(item.handler, item.event_id) is None:
+        return Processing.SKIPPED  # another worker finished it meanwhile
+    envelope = uow.events.get(item.event_id)
+    if decision.outcome is Outcome.RETRY and decision.next_attempt_at is not None:
+        uow.events.record_failure(
+            item.handler, item.event_id, at=at, error_kind=kind.value, error=reason,
+            next_attempt_at=decision.next_attempt_at,
+        )  # fmt: skip
+        return Processing.RETRY
+    if decision.outcome is Outcome.PARK and isinstance(error, MissingDependencyError):
+        dependency = error.dependency
+        uow.events.park(
+            item.handler, item.event_id, at=at, dependency=str(dependency), error=reason
+        )
+        _open(uow, item, envelope, type=_park_type(dependency), reason=reason, at=at,
+              dependency=dependency)  # fmt: skip
+        return Processing.PARKED
+    uow.events.dead_letter(
+        item.handler, item.event_id, at=at, error_kind=kind.value,
+        error=f"{reason} ({decision.reason})",
+    )  # fmt: skip
+    text = f"{item.handler} failed: {reason}; {decision.reason}"
+    _open(uow, item, envelope, type=ExceptionType.HANDLER_FAILED, reason=text, at=at)
+    return Processing.DEAD
+
+
+def _open(
+    uow: UnitOfWork,
+    item: WorkItem,
+    envelope: Envelope | None,
+    *,
+    type: ExceptionType,
+    reason: str,
+    at: datetime,
+    dependency: DependencyKey | None = None,
+) -> None:
+    facility = None
+    if envelope is not None:
+        payload_facility = envelope.payload.get("facility_id")
+        facility = payload_facility if isinstance(payload_facility, str) else None
+        facility = facility or envelope.source_facility
+    exception_queue.open_exception(
+        uow,
+        type=type,
+        facility_id=facility,
+        reason=reason[:MAX_ERROR],
+        at=at,
+        event_id=item.event_id,
+        handler=item.handler,
+        trace_id=envelope.trace_id if envelope else None,
+        correlation_id=envelope.correlation_id if envelope else None,
+        dependency=dependency,
+    )
+
+
+def _park_type(dependency: DependencyKey) -> ExceptionType:
+    """Missing master data in business terms (DESIGN.md §5) where the kind says which."""
+    if dependency.kind == "item":
+        return ExceptionType.MISSING_ITEM_MAPPING
+    if dependency.kind == "supplier":
+        return ExceptionType.UNKNOWN_SUPPLIER
+    return ExceptionType.PARKED_DEPENDENCY

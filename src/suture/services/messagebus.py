@@ -1,0 +1,283 @@
+"""The message bus: commands to one handler, events to every subscriber, each exactly once.
+
+DESIGN.md §3 guarantees 2 to 5 over the event log store (``uow.events``):
+
+- :meth:`MessageBus.publish` appends an event with one work item per subscriber (the
+  subscriptions, plus routing-policy destinations that name a handler) in the caller's
+  transaction: the transactional outbox.
+- :meth:`MessageBus.process` executes handler H for event E exactly once: in one transaction
+  it locks the work item, runs the handler, inserts the tracking row and deletes the item. This
+  is the one code path every transport uses: the embedded dispatcher (:meth:`run_once`) and a
+  later NATS consumer alike call it with the (handler, event id) they were given.
+- A failure rolls the handler's transaction back whole, then a second transaction records the
+  attempt and, as :class:`~suture.eventlog.retry.RetryPolicy` decides, schedules the retry,
+  parks the item on its missing dependency or dead-letters it; parking and dead letter open an
+  exception item (DESIGN.md §5), so no failure is swallowed (STYLE.md habit 4).
+
+Ordering: work is taken oldest-due first, then in log order, but a retried or parked item
+waits while later events go ahead; handlers must not rely on the order of events (a handler
+that needs data that is not there yet parks on it).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from suture.eventlog.envelope import Envelope
+from suture.eventlog.errors import DependencyKey, classify
+from suture.eventlog.ids import Uuid7Sequence
+from suture.eventlog.retry import RetryPolicy
+from suture.eventlog.routing import RoutingPolicy
+from suture.eventlog.schemas import SchemaRegistry
+from suture.services import exceptions as exception_queue
+from suture.services import replay as replaying
+from suture.services.clock import Clock, system_clock
+from suture.services.event_store import AlreadyProcessedError, WorkItem, WorkStatus
+from suture.services.failures import Processing, settle
+from suture.services.handlers import (
+    BusConfigurationError,
+    CommandHandler,
+    Handler,
+    HandlerContext,
+    UnknownCommandError,
+    UnknownWorkError,
+    new_trace_id,
+)
+from suture.services.redrive import redrive_parked
+from suture.services.unit_of_work import UnitOfWork
+
+
+class MessageBus:
+    """Publishes events, executes commands and runs event handlers exactly once."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        handlers: Mapping[str, Handler],
+        subscriptions: Mapping[str, Sequence[str]] | None = None,
+        *,
+        commands: Iterable[tuple[type[Any], CommandHandler]] = (),
+        policy: RoutingPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock = system_clock,
+        rand: Callable[[], float] = random.random,
+        registry: SchemaRegistry | None = None,
+        lease: timedelta = timedelta(minutes=1),
+        source_system: str = "suture",
+    ) -> None:
+        self._uow = uow_factory
+        self._handlers = dict(handlers)
+        self._subscriptions = {glob: tuple(names) for glob, names in (subscriptions or {}).items()}
+        for glob, names in self._subscriptions.items():
+            for name in names:
+                if name not in self._handlers:
+                    raise BusConfigurationError(f"subscriptions[{glob!r}]", f"no handler {name!r}")
+        self._commands: dict[type[Any], CommandHandler] = {}
+        for command_type, command_handler in commands:
+            if command_type in self._commands:
+                raise BusConfigurationError(
+                    command_type.__name__, "a command goes to exactly one handler; two are given"
+                )
+            self._commands[command_type] = command_handler
+        self.policy = policy
+        self.retry_policy = retry or RetryPolicy()
+        self.clock = clock
+        self._rand = rand
+        self.registry = registry
+        self._lease = lease
+        self._source_system = source_system
+        self._new_id = Uuid7Sequence()
+
+    @property
+    def handler_names(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def subscribers(self, envelope: Envelope) -> list[str]:
+        """The handlers an event goes to: subscriptions by type glob, then routed handlers."""
+        names = [
+            name
+            for glob, handlers in self._subscriptions.items()
+            if fnmatch.fnmatchcase(envelope.type, glob)
+            for name in handlers
+        ]
+        if self.policy is not None:
+            names += [name for name in self.policy.route(envelope) if name in self._handlers]
+        return list(dict.fromkeys(names))
+
+    # --- publishing and commands --------------------------------------------------------------
+
+    def publish(self, uow: UnitOfWork, envelope: Envelope) -> bool:
+        """Append ``envelope`` for its subscribers in ``uow``'s transaction (the caller commits).
+
+        With a registry the payload is validated first, so nothing unreadable enters the log.
+        Returns False, appending nothing, when the idempotency key is in the log already.
+        """
+        if self.registry is not None:
+            self.registry.validate(envelope.type, envelope.schema_version, envelope.payload)
+        return uow.events.append(envelope, self.subscribers(envelope))
+
+    def envelope(
+        self,
+        event_type: str,
+        payload: dict[str, Any],
+        *,
+        idempotency_key: str,
+        correlation_id: str,
+        schema_version: int | None = None,
+        trace_id: str | None = None,
+        causation_id: Any = None,
+        occurred_at: datetime | None = None,
+        source_system: str | None = None,
+        source_facility: str | None = None,
+    ) -> Envelope:
+        """A new envelope recorded now, from this bus's source system unless another is named."""
+        now = self.clock()
+        event_id = self._new_id(now)
+        if schema_version is None:
+            schema_version = 1 if self.registry is None else self.registry.latest(event_type)
+        return Envelope(
+            id=event_id,
+            type=event_type,
+            schema_version=schema_version,
+            occurred_at=occurred_at or now,
+            recorded_at=now,
+            source_system=source_system or self._source_system,
+            source_facility=source_facility,
+            trace_id=trace_id or new_trace_id(event_id),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            idempotency_key=idempotency_key,
+            payload=payload,
+        )
+
+    def execute(self, command: object) -> Any:
+        """Run the one handler of ``command``'s type in one transaction; its result."""
+        handler = self._commands.get(type(command))
+        if handler is None:
+            raise UnknownCommandError("command", f"no handler for {type(command).__name__}")
+        with self._uow() as uow:
+            result = handler(command, uow, HandlerContext(self, uow, None, self.clock()))
+            uow.commit()
+        return result
+
+    # --- running handlers ---------------------------------------------------------------------
+
+    def run_once(self, limit: int = 100, *, handlers: Sequence[str] | None = None) -> int:
+        """Claim up to ``limit`` due work items and process each; how many were claimed.
+
+        Only work of the handlers this bus has (or of ``handlers``) is claimed, so a worker
+        built with fewer handlers, or an older version, leaves the rest to those that can.
+        """
+        now = self.clock()
+        names = self.handler_names if handlers is None else list(handlers)
+        with self._uow() as uow:
+            items = uow.events.claim_due(now, limit, handlers=names, lease_until=now + self._lease)
+            uow.commit()
+        for item in items:
+            self.process(item.handler, item.event_id)
+        return len(items)
+
+    def process(self, handler_name: str, event_id: str) -> Processing:
+        """Execute handler ``handler_name`` for event ``event_id`` exactly once.
+
+        Safe to call for any (handler, event) at any time, from any worker: work that is gone,
+        not pending, or already tracked is skipped.
+        """
+        at = self.clock()
+        with self._uow() as uow:
+            item = uow.events.lock_work(handler_name, event_id)
+            if item is None or item.status is not WorkStatus.PENDING:
+                return Processing.SKIPPED
+            try:
+                self._handle(uow, item, at)
+                uow.commit()
+            except AlreadyProcessedError:
+                failure: BaseException | None = None
+            except Exception as error:  # any handler failure ends in an attempt, never lost
+                failure = error
+            else:
+                return Processing.DONE
+        if failure is None:
+            with self._uow() as uow:
+                uow.events.discard(handler_name, event_id)
+                uow.commit()
+            return Processing.SKIPPED
+        return self._fail(item, failure)
+
+    def _handle(self, uow: UnitOfWork, item: WorkItem, at: datetime) -> None:
+        if uow.events.is_processed(item.handler, item.event_id):
+            raise AlreadyProcessedError("tracking", "processed already")
+        handler = self._handlers.get(item.handler)
+        if handler is None:
+            raise BusConfigurationError("handler", f"no handler {item.handler!r} is registered")
+        envelope = self._load(uow, item.event_id)
+        handler(envelope, uow, HandlerContext(self, uow, envelope, at))
+        uow.events.complete(item.handler, item.event_id, at)
+        if item.last_error is not None:  # it failed before: its exception item is settled now
+            exception_queue.resolve_for_subject(
+                uow, at=at, note="processed on a later attempt", event_id=item.event_id,
+                handler=item.handler,
+            )  # fmt: skip
+
+    def _load(self, uow: UnitOfWork, event_id: str) -> Envelope:
+        envelope = uow.events.get(event_id)
+        if envelope is None:
+            raise UnknownWorkError("event_id", f"no event {event_id}")
+        registry = self.registry
+        if registry is None or envelope.schema_version >= registry.latest(envelope.type):
+            return envelope
+        version, payload = registry.upcaster.upcast(
+            envelope.type, envelope.schema_version, envelope.payload,
+            to=registry.latest(envelope.type),
+        )  # fmt: skip
+        return _replace_payload(envelope, version, payload)
+
+    def _fail(self, item: WorkItem, error: BaseException) -> Processing:
+        at = self.clock()
+        kind = classify(error)
+        decision = self.retry_policy.decide(item.attempts + 1, kind, at, self._rand)
+        with self._uow() as uow:
+            outcome = settle(uow, item, error, kind=kind, decision=decision, at=at)
+            uow.commit()
+        return outcome
+
+    # --- recovery -----------------------------------------------------------------------------
+
+    def redrive(self, dependency: DependencyKey) -> int:
+        """Make every item parked on ``dependency`` due now, resolving its open exceptions."""
+        with self._uow() as uow:
+            count = redrive_parked(uow, dependency, self.clock())
+            uow.commit()
+        return count
+
+    def retry_event(self, handler: str, event_id: str) -> None:
+        """Make a dead or parked item due now with a fresh attempt budget (exception retry)."""
+        with self._uow() as uow:
+            item = uow.events.retry(handler, event_id, self.clock())
+            if item is None and not uow.events.is_processed(handler, event_id):
+                raise UnknownWorkError("event_id", f"no work for {handler} on event {event_id}")
+            uow.commit()
+
+    def retry_message(self, message_id: str) -> None:
+        """Take an inbound message back to ``received`` and re-publish ``message.received``."""
+        replaying.retry_message(self, message_id)
+
+    def replay(self, selection: replaying.ReplaySelection, **options: Any) -> replaying.Report:
+        """Re-drive events with guardrails; see :func:`suture.services.replay.replay`."""
+        return replaying.replay(self, selection, **options)
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work of the bus's factory (for replay and trace)."""
+        return self._uow()
+
+
+def _replace_payload(envelope: Envelope, version: int, payload: dict[str, Any]) -> Envelope:
+    return replace(envelope, schema_version=version, payload=payload)
+
+
+__all__ = ["MessageBus", "Processing"]

@@ -1,0 +1,116 @@
+"""``suture status``: object counts per facility and the message backbone, from a wired hub."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from suture.bootstrap import Hub, build
+from suture.config import Settings
+from suture.domain.exceptions import ExceptionType
+from suture.entrypoints.cli import app
+from suture.services.exceptions import open_exception
+from suture.services.status import backbone_status
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'status.db'}"
+    monkeypatch.setenv("SUTURE_DATABASE_URL", url)
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "outbox"))
+    return url
+
+
+@pytest.fixture
+def hub(database: str) -> Iterator[Hub]:
+    built = build(Settings())
+    yield built
+    built.close()
+
+
+def fill_backbone(hub: Hub) -> None:
+    hub.inbox.receive(
+        b"MSH|^~\\&|RCM|FAC-01\r",
+        format="hl7v2",
+        interface="mllp:charges",
+        source_system="rcm",
+        received_at=NOW,
+    )
+    with hub.uow_factory() as uow:
+        open_exception(
+            uow,
+            type=ExceptionType.MISSING_ITEM_MAPPING,
+            facility_id="FAC-01",
+            reason="no item for local code 12345",
+            at=NOW,
+            dependency="item:mms/FAC-01/12345",
+        )
+        hub.delivery_queue.enqueue(
+            uow,
+            target="erp:file",
+            operation="journal.post",
+            payload=b"header\n",
+            idempotency_key="journal-1",
+            at=NOW,
+        )
+        uow.commit()
+
+
+def test_backbone_status_counts_messages_deliveries_and_open_exceptions(hub: Hub) -> None:
+    fill_backbone(hub)
+
+    status = backbone_status(hub.uow_factory, NOW)
+
+    assert status.inbox["received"] == 1
+    assert status.deliveries == {
+        "pending": 1, "in_flight": 0, "delivered": 0, "dead": 0
+    }  # fmt: skip
+    assert status.open_exceptions == {"missing_item_mapping": 1}
+    assert status.overdue_exceptions == 0
+    assert status.pending_work == 0
+
+
+def test_status_json_reports_objects_and_backbone(hub: Hub) -> None:
+    fill_backbone(hub)
+
+    result = CliRunner().invoke(app, ["status", "--json"])
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["schema_revision"] is not None
+    assert payload["backbone"]["inbox"]["received"] == 1
+    assert payload["backbone"]["open_exceptions"] == {"missing_item_mapping": 1}
+    assert set(payload["objects"]) >= {"facilities", "items", "charges"}
+
+
+def test_a_bad_setting_is_named_and_exits_2(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUTURE_BUS_MAX_ATTEMPTS", "0")
+
+    result = CliRunner().invoke(app, ["status"])
+
+    assert result.exit_code == 2
+    assert "SUTURE_BUS_MAX_ATTEMPTS" in result.output
+
+
+def test_a_routing_policy_naming_an_unknown_destination_stops_start_up(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = tmp_path / "routing.yaml"
+    policy.write_text(
+        "- name: usage\n  match:\n    type: supply.usage.*\n  destinations: [nowhere]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SUTURE_ROUTING_POLICY", str(policy))
+
+    result = CliRunner().invoke(app, ["status"])
+
+    assert result.exit_code == 2
+    assert f"{policy}:4" in result.output
+    assert "nowhere" in result.output
