@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: check lint types imports test schemas demo
 
-check: lint types imports test
+check: lint types imports schemas test
 
 lint:
 	$(BIN)/ruff check src tests benchmarks
@@ -16,6 +16,9 @@ types:
 
 imports:
 	$(BIN)/lint-imports
+
+schemas:
+	$(BIN)/suture schemas check
 
 test:
 	$(BIN)/pytest -q

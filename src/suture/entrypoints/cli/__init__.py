@@ -10,6 +10,7 @@ from suture.entrypoints.cli.exceptions import exceptions_app
 from suture.entrypoints.cli.masterdata import masterdata_app
 from suture.entrypoints.cli.operations import migrate_command, status_command
 from suture.entrypoints.cli.quality import quality_app
+from suture.entrypoints.cli.schemas import schemas_app
 from suture.entrypoints.cli.seed import seed_command
 
 app.command("migrate")(migrate_command)
@@ -22,6 +23,7 @@ app.command("serve")(serve_command)
 app.command("replay")(replay_command)
 app.command("trace")(trace_command)
 app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(schemas_app, name="schemas")
 
 
 def main() -> None:
