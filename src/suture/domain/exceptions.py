@@ -126,7 +126,7 @@ def _hours(queue: str, hours: int) -> SlaRule:
 
 _T = ExceptionType
 
-#: Interface failures stop every later message of the interface, so integration gets hours;
+#: An interface failure holds up a flow of data between systems, so integration gets hours;
 #: master-data and matching problems wait on a person in supply chain or accounts payable.
 DEFAULT_SLA_POLICY = SlaPolicy(
     {
