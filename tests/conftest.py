@@ -99,3 +99,17 @@ def engine(
 def uow(engine: sa.Engine) -> Callable[[], SqlAlchemyUnitOfWork]:
     """A factory of units of work on :func:`engine`, one per ``with`` block a test needs."""
     return lambda: SqlAlchemyUnitOfWork(engine)
+
+
+NATS_URL_VARIABLE = "SUTURE_TEST_NATS_URL"
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS server (JetStream enabled) of the test run, e.g. ``nats://127.0.0.1:4222``."""
+    url = os.environ.get(NATS_URL_VARIABLE)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{NATS_URL_VARIABLE} not set: CI must run the NATS tests")
+        pytest.skip(f"{NATS_URL_VARIABLE} not set: NATS tests skipped")
+    return url

@@ -16,6 +16,7 @@ from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import current_revision, downgrade, ensure_schema, upgrade
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.file_drop import FileDropTransport
+from suture.adapters.nats.stream import StreamSettings
 from suture.config import Settings
 from suture.domain.authority import AuthorityRegistry
 from suture.eventlog.events import build_registry
@@ -28,6 +29,7 @@ from suture.services.exceptions import CombinedRedrive, WorkQueue
 from suture.services.inbox import Inbox
 from suture.services.messagebus import MessageBus
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
+from suture.services.relay import OutboxRelay
 from suture.services.unit_of_work import UnitOfWork
 
 #: Destinations the routing policy may name: the bus's handlers and the process managers and
@@ -63,6 +65,10 @@ class Hub:
     delivery_worker: DeliveryWorker
     work_queue: WorkQueue
     closers: list[Callable[[], None]] = field(default_factory=list)
+    #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
+    #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
+    stream: StreamSettings | None = None
+    relay: OutboxRelay | None = None
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -117,6 +123,19 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock
         ),
         closers=[engine.dispose],
+        stream=stream_settings(settings),
+        relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
+    )
+
+
+def stream_settings(settings: Settings) -> StreamSettings | None:
+    """Where the NATS JetStream event stream is; None in the embedded default."""
+    if settings.nats_url is None:
+        return None
+    return StreamSettings(
+        url=settings.nats_url,
+        stream=settings.nats_stream,
+        subject_prefix=settings.nats_subject_prefix,
     )
 
 

@@ -7,6 +7,7 @@ development mode, as the FastAPI full-stack template does with its secrets.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -63,6 +64,43 @@ class Settings(BaseSettings):
         default=Path("outbox"),
         description="Where the file-based ERP interface writes its batch files.",
     )
+
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS JetStream (nats://host:4222): scale-out with `suture worker`; unset: "
+        "the embedded dispatcher of `suture serve` runs the bus.",
+    )
+    nats_stream: str = Field(
+        default="SUTURE", description="The JetStream stream the relay publishes events to."
+    )
+    nats_subject_prefix: str = Field(
+        default="suture.events",
+        description="Subjects are <prefix>.<facility or system>.<event type>.",
+    )
+
+    @field_validator("nats_url")
+    @classmethod
+    def _known_nats(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("nats://", "tls://")):
+            msg = "must start with nats:// or tls://"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("nats_stream")
+    @classmethod
+    def _stream_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+            msg = "letters, digits, - and _ only (a JetStream stream name)"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("nats_subject_prefix")
+    @classmethod
+    def _subject_prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", value):
+            msg = "dot-separated tokens of letters, digits, - and _ (no wildcards)"
+            raise ValueError(msg)
+        return value
 
     @field_validator("database_url")
     @classmethod

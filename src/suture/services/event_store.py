@@ -105,6 +105,10 @@ class EventLogRepository(Protocol):
 
     def get(self, event_id: str) -> Envelope | None: ...
 
+    def get_many(self, event_ids: Sequence[str]) -> dict[str, Envelope]:
+        """The events of ``event_ids`` that exist, by id: one query for a batch of work."""
+        ...
+
     def position_of(self, event_id: str) -> int | None: ...
 
     def by_correlation_id(self, correlation_id: str, *, limit: int = 1000) -> list[Envelope]:
@@ -157,6 +161,29 @@ class EventLogRepository(Protocol):
 
         Raises :class:`AlreadyProcessedError`, leaving the transaction usable, when the tracking
         row exists.
+        """
+        ...
+
+    # --- the same for a batch of work in one transaction (``MessageBus.process_many``) --------
+
+    def lock_many(self, keys: Sequence[tuple[str, str]]) -> list[WorkItem]:
+        """The items of these (handler, event id) keys not yet done, locked as :meth:`lock_work`
+        locks, in log order (so two lockers of overlapping batches take them in one order)."""
+        ...
+
+    def processed_among(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of the (handler, event id) keys that have a tracking row."""
+        ...
+
+    def discard_many(self, keys: Sequence[tuple[str, str]]) -> int:
+        """:meth:`discard` for each key; how many work items there were."""
+        ...
+
+    def complete_many(self, keys: Sequence[tuple[str, str]], at: datetime) -> None:
+        """:meth:`complete` for each key, with one statement per table.
+
+        Raises :class:`AlreadyProcessedError` when any key has a tracking row already; the other
+        keys may be half written then, so the caller rolls the transaction back.
         """
         ...
 
@@ -230,4 +257,42 @@ class EventLogRepository(Protocol):
 
     def processed_of(self, event_id: str) -> list[Processed]:
         """The tracking rows of the event, in the order they were written."""
+        ...
+
+    # --- the relay and the workers of a distributed stream (DESIGN.md §8) ---------------------
+
+    def unpublished(
+        self, limit: int, *, after_position: int | None = None
+    ) -> list[tuple[int, Envelope]]:
+        """(position, event) not yet published to the stream, in log order, after a position.
+
+        On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so concurrent relays take
+        disjoint batches.
+        """
+        ...
+
+    def mark_published(self, event_ids: Sequence[str], at: datetime) -> None:
+        """Record that the stream has acknowledged the events (published before: no change)."""
+        ...
+
+    def due_work(
+        self, event_ids: Sequence[str], *, handlers: Sequence[str], now: datetime
+    ) -> list[WorkItem]:
+        """Pending items of these events and handlers due at ``now``, in log order."""
+        ...
+
+    def claim_unstreamed(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        handlers: Sequence[str],
+        stale_before: datetime,
+        lease_until: datetime,
+    ) -> list[WorkItem]:
+        """Due pending work the stream does not carry, leased as :meth:`claim_due` leases.
+
+        That is work made due after its event was published (a retry, a re-drive, a replay),
+        and work due since before ``stale_before`` whatever the stream did (a lost message).
+        """
         ...

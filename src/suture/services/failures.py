@@ -1,9 +1,10 @@
 """What the bus does with a failed attempt: retry later, park, or dead-letter, and tell a person.
 
-DESIGN.md §3 guarantees 3 and 4, STYLE.md habit 4: the handler's own transaction has rolled
-back; :func:`settle` then records the attempt in a transaction of its own, as the retry policy
-decided. Parking opens a ``missing_item_mapping``, ``unknown_supplier`` or ``parked_dependency``
-exception item, dead letter a ``handler_failed`` one (DESIGN.md §5), in the same transaction.
+DESIGN.md §3 guarantees 3 and 4, STYLE.md habit 4: the handler's writes have been taken back
+(its savepoint) and its batch has committed; :func:`settle` then records the attempt in a
+transaction of its own, as the retry policy decided. Parking opens a ``missing_item_mapping``,
+``unknown_supplier`` or ``parked_dependency`` exception item, dead letter a ``handler_failed``
+one (DESIGN.md §5), in the same transaction.
 
 PHI: the text kept is :func:`describe`'s, never the content of the event.
 """

@@ -5,14 +5,20 @@ DESIGN.md §3 guarantees 2 to 5 over the event log store (``uow.events``):
 - :meth:`MessageBus.publish` appends an event with one work item per subscriber (the
   subscriptions, plus routing-policy destinations that name a handler) in the caller's
   transaction: the transactional outbox.
-- :meth:`MessageBus.process` executes handler H for event E exactly once: in one transaction
-  it locks the work item, runs the handler, inserts the tracking row and deletes the item. This
-  is the one code path every transport uses: the embedded dispatcher (:meth:`run_once`) and a
-  later NATS consumer alike call it with the (handler, event id) they were given.
-- A failure rolls the handler's transaction back whole, then a second transaction records the
-  attempt and, as :class:`~suture.eventlog.retry.RetryPolicy` decides, schedules the retry,
-  parks the item on its missing dependency or dead-letters it; parking and dead letter open an
-  exception item (DESIGN.md §5), so no failure is swallowed (STYLE.md habit 4).
+- :meth:`MessageBus.process_many` (and :meth:`~MessageBus.process`, a batch of one) executes
+  handler H for event E exactly once per (H, E): in one transaction it locks the work items,
+  runs the handlers, inserts the tracking rows and deletes the items. The embedded dispatcher
+  (:meth:`run_once`, which claims in that same transaction) and a NATS worker share this one
+  code path. A batch costs a few statements plus what its handlers write, not a transaction
+  per item; the handlers share one savepoint, and only a batch in which one fails runs again
+  with a savepoint per handler (PostgreSQL pays a round trip per savepoint, and more than 64
+  subtransactions in one transaction slow every session's snapshots).
+- A failure takes that handler's writes back (its savepoint), the rest of the batch commits,
+  then a transaction of its own records the attempt and, as
+  :class:`~suture.eventlog.retry.RetryPolicy` decides, schedules the retry, parks the item on
+  its missing dependency or dead-letters it; parking and dead letter open an exception item
+  (DESIGN.md §5), so no failure is swallowed (STYLE.md habit 4). A crash before the commit
+  loses the batch whole; its work is still there and is claimed again.
 
 Ordering: work is taken oldest-due first, then in log order, but a retried or parked item
 waits while later events go ahead; handlers must not rely on the order of events (a handler
@@ -168,19 +174,21 @@ class MessageBus:
     # --- running handlers ---------------------------------------------------------------------
 
     def run_once(self, limit: int = 100, *, handlers: Sequence[str] | None = None) -> int:
-        """Claim up to ``limit`` due work items and process each; how many were claimed.
+        """Claim up to ``limit`` due work items, process them as one batch; how many were claimed.
 
         Only work of the handlers this bus has (or of ``handlers``) is claimed, so a worker
-        built with fewer handlers, or an older version, leaves the rest to those that can.
+        built with fewer handlers, or an older version, leaves the rest to those that can. The
+        claim belongs to the batch's transaction: its rows stay locked (PostgreSQL ``SKIP
+        LOCKED``; on SQLite the one writer's lock) until the batch commits, and are leased, so
+        an item that failed waits for its retry time rather than for the next claimer.
         """
-        now = self.clock()
         names = self.handler_names if handlers is None else list(handlers)
-        with self._uow() as uow:
-            items = uow.events.claim_due(now, limit, handlers=names, lease_until=now + self._lease)
-            uow.commit()
-        for item in items:
-            self.process(item.handler, item.event_id)
-        return len(items)
+
+        def claim(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
+            lease_until = now + self._lease
+            return uow.events.claim_due(now, limit, handlers=names, lease_until=lease_until)
+
+        return len(self._batch(claim))
 
     def process(self, handler_name: str, event_id: str) -> Processing:
         """Execute handler ``handler_name`` for event ``event_id`` exactly once.
@@ -188,46 +196,124 @@ class MessageBus:
         Safe to call for any (handler, event) at any time, from any worker: work that is gone,
         not pending, or already tracked is skipped.
         """
+        (outcome,) = self.process_many([(handler_name, event_id)])
+        return outcome
+
+    def process_many(self, keys: Sequence[tuple[str, str]]) -> list[Processing]:
+        """Execute each (handler name, event id) exactly once, as one batch; what became of each.
+
+        As safe as :meth:`process` for any keys, in one transaction for the batch: the items
+        are locked (waiting for a worker that holds one), then run as :meth:`run_once` runs
+        what it claims.
+        """
+        wanted = list(keys)
+
+        def lock(uow: UnitOfWork, _: datetime) -> list[WorkItem]:
+            found = uow.events.lock_many(wanted)
+            return [item for item in found if item.status is WorkStatus.PENDING]
+
+        outcomes = self._batch(lock)
+        return [outcomes.pop(key, Processing.SKIPPED) for key in wanted]
+
+    def _batch(
+        self, take: Callable[[UnitOfWork, datetime], list[WorkItem]]
+    ) -> dict[tuple[str, str], Processing]:
+        """Take items and run them in one transaction; then settle the failures, one each.
+
+        Each handler runs in a savepoint: a failure takes back that handler's writes only, and
+        the batch's effects, new events and tracking rows commit together (exactly once, item
+        by item). A crash before the commit leaves every item of the batch to do again. The
+        failures are recorded once the batch has committed, each in a transaction of its own
+        (:func:`~suture.services.failures.settle`). Should a tracking row appear meanwhile
+        (work done by a path that did not lock it), the batch is rolled back and its items are
+        run one at a time, so that only the item already done is skipped.
+        """
         at = self.clock()
         with self._uow() as uow:
-            item = uow.events.lock_work(handler_name, event_id)
-            if item is None or item.status is not WorkStatus.PENDING:
-                return Processing.SKIPPED
+            items = take(uow, at)
+            if not items:
+                return {}
             try:
-                self._handle(uow, item, at)
-                uow.commit()
+                outcomes, failures = self._run(uow, items, at)
             except AlreadyProcessedError:
-                failure: BaseException | None = None
-            except Exception as error:  # any handler failure ends in an attempt, never lost
-                failure = error
+                raced = True
             else:
-                return Processing.DONE
-        if failure is None:
-            with self._uow() as uow:
-                uow.events.discard(handler_name, event_id)
                 uow.commit()
-            return Processing.SKIPPED
-        return self._fail(item, failure)
+                raced = False
+        if raced:
+            return self._one_at_a_time(items)
+        for item, error in failures:
+            outcomes[(item.handler, item.event_id)] = self._fail(item, error)
+        return outcomes
 
-    def _handle(self, uow: UnitOfWork, item: WorkItem, at: datetime) -> None:
-        if uow.events.is_processed(item.handler, item.event_id):
-            raise AlreadyProcessedError("tracking", "processed already")
+    def _one_at_a_time(self, items: Sequence[WorkItem]) -> dict[tuple[str, str], Processing]:
+        if len(items) > 1:
+            return {_key(item): self.process(item.handler, item.event_id) for item in items}
+        (item,) = items
+        with self._uow() as uow:  # done meanwhile: only its work item is left to remove
+            uow.events.discard(item.handler, item.event_id)
+            uow.commit()
+        return {_key(item): Processing.SKIPPED}
+
+    def _run(
+        self, uow: UnitOfWork, items: Sequence[WorkItem], at: datetime
+    ) -> tuple[dict[tuple[str, str], Processing], list[tuple[WorkItem, Exception]]]:
+        done = uow.events.processed_among([_key(item) for item in items])
+        todo = [item for item in items if _key(item) not in done]
+        envelopes = uow.events.get_many([item.event_id for item in todo])
+        outcomes = dict.fromkeys(done, Processing.SKIPPED)
+        failures: list[tuple[WorkItem, Exception]] = []
+        try:  # the common case, every handler succeeding, pays for one savepoint, not one each
+            with uow.savepoint():
+                for item in todo:
+                    self._handle(uow, item, envelopes.get(item.event_id), at)
+        except Exception:  # taken back whole, then told apart item by item
+            failures = self._isolated(uow, todo, envelopes, at, outcomes)
+        else:
+            outcomes.update(dict.fromkeys(map(_key, todo), Processing.DONE))
+        uow.events.discard_many([k for k, o in outcomes.items() if o is Processing.SKIPPED])
+        uow.events.complete_many([k for k, o in outcomes.items() if o is Processing.DONE], at)
+        return outcomes, failures
+
+    def _isolated(
+        self,
+        uow: UnitOfWork,
+        items: Sequence[WorkItem],
+        envelopes: Mapping[str, Envelope],
+        at: datetime,
+        outcomes: dict[tuple[str, str], Processing],
+    ) -> list[tuple[WorkItem, Exception]]:
+        """Each handler again, in a savepoint of its own: a failure takes back only its writes."""
+        failures: list[tuple[WorkItem, Exception]] = []
+        for item in items:
+            try:
+                with uow.savepoint():
+                    self._handle(uow, item, envelopes.get(item.event_id), at)
+            except AlreadyProcessedError:  # the handler found its effect applied already
+                outcomes[_key(item)] = Processing.SKIPPED
+            except Exception as error:  # any handler failure ends in an attempt, never lost
+                failures.append((item, error))
+            else:
+                outcomes[_key(item)] = Processing.DONE
+        return failures
+
+    def _handle(
+        self, uow: UnitOfWork, item: WorkItem, envelope: Envelope | None, at: datetime
+    ) -> None:
         handler = self._handlers.get(item.handler)
         if handler is None:
             raise BusConfigurationError("handler", f"no handler {item.handler!r} is registered")
-        envelope = self._load(uow, item.event_id)
+        if envelope is None:
+            raise UnknownWorkError("event_id", f"no event {item.event_id}")
+        envelope = self._upcast(envelope)
         handler(envelope, uow, HandlerContext(self, uow, envelope, at))
-        uow.events.complete(item.handler, item.event_id, at)
         if item.last_error is not None:  # it failed before: its exception item is settled now
             exception_queue.resolve_for_subject(
                 uow, at=at, note="processed on a later attempt", event_id=item.event_id,
                 handler=item.handler,
             )  # fmt: skip
 
-    def _load(self, uow: UnitOfWork, event_id: str) -> Envelope:
-        envelope = uow.events.get(event_id)
-        if envelope is None:
-            raise UnknownWorkError("event_id", f"no event {event_id}")
+    def _upcast(self, envelope: Envelope) -> Envelope:
         registry = self.registry
         if registry is None or envelope.schema_version >= registry.latest(envelope.type):
             return envelope
@@ -278,6 +364,10 @@ class MessageBus:
 
 def _replace_payload(envelope: Envelope, version: int, payload: dict[str, Any]) -> Envelope:
     return replace(envelope, schema_version=version, payload=payload)
+
+
+def _key(item: WorkItem) -> tuple[str, str]:
+    return item.handler, item.event_id
 
 
 __all__ = ["MessageBus", "Processing"]

@@ -11,6 +11,7 @@ are keyset-paginated by id, so a caller pages with ``after=<last id>``.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
@@ -377,3 +378,9 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A block of the transaction undone alone if it raises (SQL ``SAVEPOINT``); the
+        exception propagates and the transaction stays usable. The bus runs each handler of a
+        batch in one, so a failing handler takes back only its own writes."""
+        ...

@@ -83,3 +83,12 @@ handler_attempts = sa.Table(
     _text("error"),
     sa.Index("ix_handler_attempts_event_id", "event_id", "handler"),
 )  # fmt: skip
+
+#: Events the relay has handed to the distributed stream (NATS JetStream, DESIGN.md §8), kept
+#: apart so ``events`` stays append-only. An event without a row here is still to publish; a
+#: row is written only after the stream acknowledged the publication.
+event_publications = sa.Table(
+    "event_publications", metadata,
+    _key("event_id", primary_key=True),
+    sa.Column("published_at", UtcDateTime("published_at"), nullable=False),
+)  # fmt: skip

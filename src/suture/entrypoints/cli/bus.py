@@ -34,9 +34,17 @@ def serve_command(
     """Run the embedded dispatcher until Ctrl-C.
 
     One loop runs the bus's handlers over the database event log and the outbound deliveries
-    (ERP files, X12, webhooks).
+    (ERP files, X12, webhooks). With SUTURE_NATS_URL set, handlers and deliveries run in
+    ``suture worker`` processes instead, and this command says so and stops.
     """
     hub = open_hub()
+    if hub.stream is not None:
+        hub.close()
+        errors.print(
+            "SUTURE_NATS_URL is set: handlers and deliveries run in `suture worker` processes; "
+            "the embedded dispatcher is for the embedded default only"
+        )
+        raise typer.Exit(2)
     stop = threading.Event()
     reported = [0]
 

@@ -25,6 +25,8 @@ from suture.adapters.db.errors import storage_errors
 from suture.adapters.db.repositories.handler_work import (
     HandlerWorkStore,
     checked_limit,
+    insert_ignoring,
+    plain_insert,
     work_item_of,
 )
 from suture.eventlog.envelope import Envelope
@@ -76,15 +78,16 @@ class EventLogRepository(HandlerWorkStore):
             "idempotency_key": envelope.idempotency_key,
             "payload": _payload_text(envelope),
         }
-        insert = self._insert(_E).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        dialect = self._connection.dialect.name
+        insert = insert_ignoring(dialect, _E, ("idempotency_key",), ("position",))
         with storage_errors(_E.name):
-            position = self._connection.execute(insert.returning(_E.c.position), row).scalar()
+            position = self._connection.execute(insert, row).scalar()
             if position is None:
                 return False
             names = list(dict.fromkeys(handlers))
             if names:
                 self._connection.execute(
-                    sa.insert(_W),
+                    plain_insert(_W),
                     [self._new_work(name, str(envelope.id), position, envelope.recorded_at)
                      for name in names],
                 )  # fmt: skip
@@ -93,6 +96,14 @@ class EventLogRepository(HandlerWorkStore):
     def get(self, event_id: str) -> Envelope | None:
         found = self._events(_E.c.id == event_id, 1)
         return found[0] if found else None
+
+    def get_many(self, event_ids: Sequence[str]) -> dict[str, Envelope]:
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
+            return {}
+        with storage_errors(_E.name):
+            rows = self._connection.execute(sa.select(_E).where(_E.c.id.in_(ids))).all()
+        return {row.id: _envelope(row._mapping) for row in rows}
 
     def by_correlation_id(
         self, correlation_id: str, *, limit: int = 1000
@@ -205,3 +216,83 @@ class EventLogRepository(HandlerWorkStore):
         with storage_errors(tr.name):
             rows = self._connection.execute(query).all()
         return [Processed(r.handler, r.event_id, r.processed_at) for r in rows]
+
+    # --- the relay to a distributed stream (DESIGN.md §8) ---------------------------------------
+
+    def unpublished(
+        self, limit: int, *, after_position: int | None = None
+    ) -> builtins.list[tuple[int, Envelope]]:
+        # An anti-join, not ``position > cursor``: positions are taken at insert, not at commit,
+        # so a transaction committing late can add an event below one already published.
+        published = sa.exists().where(t.event_publications.c.event_id == _E.c.id)
+        query = sa.select(_E).where(~published).order_by(_E.c.position)
+        if after_position is not None:
+            query = query.where(_E.c.position > after_position)
+        query = query.limit(checked_limit(limit)).with_for_update(skip_locked=True, of=_E)
+        with storage_errors(_E.name):
+            rows = self._connection.execute(query).all()
+        return [(row.position, _envelope(row._mapping)) for row in rows]
+
+    def mark_published(self, event_ids: Sequence[str], at: datetime) -> None:
+        if not event_ids:
+            return
+        table = t.event_publications
+        insert = self._insert(table).on_conflict_do_nothing(index_elements=["event_id"])
+        with storage_errors(table.name):
+            self._connection.execute(
+                insert, [{"event_id": event_id, "published_at": at} for event_id in event_ids]
+            )
+
+    def due_work(
+        self, event_ids: Sequence[str], *, handlers: Sequence[str], now: datetime
+    ) -> builtins.list[WorkItem]:
+        if not event_ids or not handlers:
+            return []
+        query = (
+            self._work_select()
+            .where(
+                _W.c.event_id.in_(list(event_ids)),
+                _W.c.handler.in_(list(handlers)),
+                _W.c.status == WorkStatus.PENDING.value,
+                _W.c.next_attempt_at <= now,
+            )
+            .order_by(_W.c.event_position, _W.c.handler)
+        )
+        with storage_errors(_W.name):
+            return [work_item_of(row._mapping) for row in self._connection.execute(query)]
+
+    def claim_unstreamed(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        handlers: Sequence[str],
+        stale_before: datetime,
+        lease_until: datetime,
+    ) -> builtins.list[WorkItem]:
+        p = t.event_publications
+        due_after_publication = sa.exists().where(
+            p.c.event_id == _W.c.event_id, p.c.published_at < _W.c.next_attempt_at
+        )
+        query = (
+            self._work_select()
+            .where(
+                _W.c.status == WorkStatus.PENDING.value,
+                _W.c.next_attempt_at <= now,
+                _W.c.handler.in_(list(handlers)),
+                sa.or_(_W.c.next_attempt_at <= stale_before, due_after_publication),
+            )
+            .order_by(_W.c.next_attempt_at, _W.c.event_position, _W.c.handler)
+            .limit(checked_limit(limit))
+            .with_for_update(skip_locked=True, of=_W)
+        )
+        with storage_errors(_W.name):
+            items = [work_item_of(row._mapping) for row in self._connection.execute(query)]
+            if items:
+                self._connection.execute(
+                    sa.update(_W)
+                    .where(_W.c.handler == sa.bindparam("h"), _W.c.event_id == sa.bindparam("e"))
+                    .values(next_attempt_at=lease_until),
+                    [{"h": item.handler, "e": item.event_id} for item in items],
+                )
+        return items

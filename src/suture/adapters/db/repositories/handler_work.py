@@ -17,7 +17,8 @@ so that "already processed" leaves a PostgreSQL transaction usable.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -117,17 +118,65 @@ class HandlerWorkStore:
         return bool(deleted.rowcount)
 
     def complete(self, handler: str, event_id: str, at: datetime) -> None:
-        insert = self._insert(t.tracking).on_conflict_do_nothing(
-            index_elements=["handler", "event_id"]
-        )
+        insert = self._tracking_insert()
         row = {"handler": handler, "event_id": event_id, "processed_at": at}
         with storage_errors(t.tracking.name):
-            inserted = self._connection.execute(insert.returning(t.tracking.c.handler), row)
+            inserted = self._connection.execute(insert, row)
             if inserted.first() is None:
                 raise AlreadyProcessedError(
                     "tracking", f"{handler} has already processed event {event_id}"
                 )
             self._connection.execute(sa.delete(_W).where(_key(handler, event_id)))
+
+    # --- a batch of work in one transaction -------------------------------------------------
+
+    def lock_many(self, keys: Sequence[tuple[str, str]]) -> builtins.list[WorkItem]:
+        items: builtins.list[WorkItem] = []
+        with storage_errors(_W.name):
+            for chunk in _chunks(keys):
+                query = (
+                    self._work_select()
+                    .where(_keys_in(_W, chunk))
+                    .order_by(_W.c.event_position, _W.c.handler)
+                    .with_for_update(of=_W)
+                )
+                items += [work_item_of(row._mapping) for row in self._connection.execute(query)]
+        return sorted(items, key=lambda item: (item.event_position, item.handler))
+
+    def processed_among(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        tracked = t.tracking
+        found: set[tuple[str, str]] = set()
+        with storage_errors(tracked.name):
+            for chunk in _chunks(keys):
+                query = sa.select(tracked.c.handler, tracked.c.event_id).where(
+                    _keys_in(tracked, chunk)
+                )
+                found.update((h, e) for h, e in self._connection.execute(query))
+        return found
+
+    def discard_many(self, keys: Sequence[tuple[str, str]]) -> int:
+        deleted = 0
+        with storage_errors(_W.name):
+            for chunk in _chunks(keys):
+                deleted += self._connection.execute(
+                    sa.delete(_W).where(_keys_in(_W, chunk))
+                ).rowcount
+        return deleted
+
+    def complete_many(self, keys: Sequence[tuple[str, str]], at: datetime) -> None:
+        if not keys:
+            return
+        unique = builtins.list(dict.fromkeys(keys))
+        rows = [{"handler": h, "event_id": e, "processed_at": at} for h, e in unique]
+        with storage_errors(t.tracking.name):
+            inserted = self._connection.execute(self._tracking_insert(), rows).all()
+            if len(inserted) != len(unique):
+                missing = set(unique) - {(h, e) for h, e in inserted}
+                handler, event_id = min(missing)
+                raise AlreadyProcessedError(
+                    "tracking", f"{handler} has already processed event {event_id}"
+                )
+        self.discard_many(unique)
 
     def record_failure(
         self,
@@ -220,6 +269,10 @@ class HandlerWorkStore:
 
     # --- machinery ----------------------------------------------------------------------------
 
+    def _tracking_insert(self) -> Any:
+        keys = ("handler", "event_id")
+        return insert_ignoring(self._connection.dialect.name, t.tracking, keys, keys)
+
     def _insert(self, table: sa.Table) -> Any:
         return postgresql.insert(table) if self._postgres else sqlite.insert(table)
 
@@ -291,6 +344,39 @@ class HandlerWorkStore:
                 },
             )
         return self._reload(item)
+
+
+@functools.cache
+def insert_ignoring(
+    dialect: str, table: sa.Table, keys: tuple[str, ...], returning: tuple[str, ...] = ()
+) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING [RETURNING …]``, built once per dialect.
+
+    The hot paths (appending an event, completing work) run it for every event: building the
+    statement anew each time cost more than executing it on SQLite.
+    """
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = insert.on_conflict_do_nothing(index_elements=list(keys))
+    return insert.returning(*(table.c[name] for name in returning)) if returning else insert
+
+
+@functools.cache
+def plain_insert(table: sa.Table) -> sa.Insert:
+    return sa.insert(table)
+
+
+#: Most keys in one ``IN`` list (two bound parameters each).
+CHUNK = 500
+
+
+def _chunks(keys: Sequence[tuple[str, str]]) -> Iterator[builtins.list[tuple[str, str]]]:
+    unique = builtins.list(dict.fromkeys(keys))
+    for start in range(0, len(unique), CHUNK):
+        yield unique[start : start + CHUNK]
+
+
+def _keys_in(table: sa.Table, keys: Sequence[tuple[str, str]]) -> sa.ColumnElement[bool]:
+    return sa.tuple_(table.c.handler, table.c.event_id).in_(builtins.list(keys))
 
 
 def checked_limit(limit: int) -> int:

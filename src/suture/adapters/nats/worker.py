@@ -1,0 +1,226 @@
+"""The loops of a ``suture worker`` process: relay, stream consumer and database sweep.
+
+DESIGN.md §8, scale-out; :func:`run_worker` takes any :class:`MessageBus`, so the command line
+runs it with the bus ``bootstrap`` wires and the integration tests with a bus of their own. Three
+loops share one asyncio event loop; the synchronous database work runs in threads
+(``asyncio.to_thread``), so the services stay synchronous:
+
+- **relay** (optional): publishes committed events (:class:`~suture.services.relay.OutboxRelay`).
+  Every worker may run one; PostgreSQL's ``SKIP LOCKED`` gives concurrent relays disjoint batches.
+- **consumer**: fetches batches from the shared durable pull consumer and runs the due work of
+  their events through :meth:`MessageBus.process` (``services/stream_work.py``), then
+  acknowledges, only after those transactions committed. A failed handler is acknowledged too:
+  its attempt and retry time are in the database and the sweep runs the retry (the module
+  docstring of ``stream_work`` says why). When the database itself fails, the batch is
+  negatively acknowledged with a delay, so NATS redelivers it later.
+- **sweep**: once a second, the due work the stream does not carry (retries, re-drives, replays,
+  and work older than ``stale_after`` whose message was lost), plus other work sources such as
+  the outbound delivery worker.
+
+A bug (an exception that is not a :class:`SutureError`) stops the whole worker: the task group
+cancels the other loops and the exception propagates to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from nats.aio.msg import Msg
+
+from suture.adapters.nats.stream import NatsEventStream, event_id_of, nats_errors
+from suture.domain.errors import SutureError
+from suture.eventlog.envelope import Envelope
+from suture.services.event_store import WorkItem
+from suture.services.messagebus import MessageBus
+from suture.services.relay import OutboxRelay
+from suture.services.stream_work import due_for, process_items, sweep
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerOptions:
+    """Batch sizes and intervals of the three loops (seconds unless a ``timedelta``)."""
+
+    batch: int = 100
+    concurrency: int = 1
+    fetch_timeout: float = 1.0
+    relay_batch: int = 500
+    relay_interval: float = 0.1
+    sweep_interval: float = 1.0
+    stale_after: timedelta = timedelta(seconds=30)
+    lease: timedelta = timedelta(minutes=1)
+    nak_delay: float = 5.0
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    """What the worker did: messages acknowledged, work items run per source, events relayed."""
+
+    acknowledged: int = 0
+    from_stream: int = 0
+    swept: int = 0
+    other: int = 0
+    published: int = 0
+    errors: int = 0
+
+
+async def run_worker(
+    bus: MessageBus,
+    stream: NatsEventStream,
+    stop: asyncio.Event,
+    *,
+    relay: OutboxRelay | None = None,
+    options: WorkerOptions | None = None,
+    also: Sequence[Callable[[int], int]] = (),
+    on_error: Callable[[SutureError], None] | None = None,
+    on_batch: Callable[[WorkerStats], None] | None = None,
+) -> WorkerStats:
+    """Run relay (when given), consumer and sweep until ``stop`` is set; what was done."""
+    worker = _Worker(
+        bus, stream, options or WorkerOptions(), also=also, on_error=on_error, on_batch=on_batch
+    )
+    async with asyncio.TaskGroup() as group:
+        group.create_task(worker.consume(stop))
+        group.create_task(worker.sweep(stop))
+        if relay is not None:
+            group.create_task(worker.relay(stop, relay))
+    return worker.stats
+
+
+class _Worker:
+    def __init__(
+        self,
+        bus: MessageBus,
+        stream: NatsEventStream,
+        options: WorkerOptions,
+        *,
+        also: Sequence[Callable[[int], int]],
+        on_error: Callable[[SutureError], None] | None,
+        on_batch: Callable[[WorkerStats], None] | None,
+    ) -> None:
+        self.bus = bus
+        self.stream = stream
+        self.options = options
+        self.also = tuple(also)
+        self.stats = WorkerStats()
+        self._on_error = on_error
+        self._on_batch = on_batch
+
+    # --- the consumer -------------------------------------------------------------------------
+
+    async def consume(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                messages = await self.stream.fetch(self.options.batch, self.options.fetch_timeout)
+            except SutureError as error:
+                self._failed(error)
+                await _wait(stop, self.options.sweep_interval)
+                continue
+            if not messages:
+                continue
+            try:
+                await self._handle(messages)
+            except SutureError as error:  # acknowledging failed: NATS redelivers after ack_wait
+                self._failed(error)
+
+    async def _handle(self, messages: list[Msg]) -> None:
+        live: list[Msg] = []
+        ids: list[str] = []
+        for message in messages:
+            event_id = event_id_of(message)
+            if event_id is None:  # not a relay's message: nothing in the database to do
+                async with nats_errors("term"):
+                    await message.term()
+            else:
+                live.append(message)
+                ids.append(event_id)
+        try:
+            items = await asyncio.to_thread(due_for, self.bus, ids)
+            await self._process(items)
+        except SutureError as error:
+            self._failed(error)
+            async with nats_errors("nak"):
+                for message in live:
+                    await message.nak(delay=self.options.nak_delay)
+            return
+        async with nats_errors("ack"):
+            for message in live:
+                await message.ack()
+        self.stats.acknowledged += len(live)
+        self.stats.from_stream += len(items)
+        self._batch_done()
+
+    async def _process(self, items: list[WorkItem]) -> None:
+        lanes = max(1, min(self.options.concurrency, len(items)))
+        if lanes == 1:
+            await asyncio.to_thread(process_items, self.bus, items)
+            return
+        shares = [items[lane::lanes] for lane in range(lanes)]
+        await asyncio.gather(*(asyncio.to_thread(process_items, self.bus, s) for s in shares))
+
+    # --- the sweep ----------------------------------------------------------------------------
+
+    async def sweep(self, stop: asyncio.Event) -> None:
+        o = self.options
+        while not stop.is_set():
+            try:
+                swept = await asyncio.to_thread(
+                    sweep, self.bus, o.batch, stale_after=o.stale_after, lease=o.lease
+                )
+                other = 0
+                for source in self.also:
+                    other += await asyncio.to_thread(source, o.batch)
+            except SutureError as error:
+                self._failed(error)
+                swept = other = 0
+            self.stats.swept += swept
+            self.stats.other += other
+            if swept or other:
+                self._batch_done()
+            if swept < o.batch and other < o.batch:
+                await _wait(stop, o.sweep_interval)
+
+    # --- the relay ----------------------------------------------------------------------------
+
+    async def relay(self, stop: asyncio.Event, relay: OutboxRelay) -> None:
+        loop = asyncio.get_running_loop()
+
+        def publish(envelopes: Sequence[Envelope]) -> None:
+            # Called in the relay's thread, inside its transaction: wait for JetStream's acks.
+            asyncio.run_coroutine_threadsafe(self.stream.publish(envelopes), loop).result()
+
+        o = self.options
+        while not stop.is_set():
+            try:
+                published = await asyncio.to_thread(relay.run_once, publish, o.relay_batch)
+            except SutureError as error:
+                self._failed(error)
+                published = 0
+                await _wait(stop, o.sweep_interval)
+            self.stats.published += published
+            if published < o.relay_batch:
+                await _wait(stop, o.relay_interval)
+
+    # --- reporting ----------------------------------------------------------------------------
+
+    def _failed(self, error: SutureError) -> None:
+        self.stats.errors += 1
+        if self._on_error is None:
+            raise error
+        self._on_error(error)
+
+    def _batch_done(self) -> None:
+        if self._on_batch is not None:
+            self._on_batch(self.stats)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, waking at once when ``stop`` is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+__all__ = ["WorkerOptions", "WorkerStats", "run_worker"]

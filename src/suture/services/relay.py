@@ -1,0 +1,95 @@
+"""The outbox relay: hands committed events to a distributed stream, each until acknowledged.
+
+DESIGN.md §8, scale-out: the database stays the source of truth (events, handler work, tracking
+rows); a stream such as NATS JetStream only spreads the work over many workers. The relay takes
+a batch of events not yet published (``uow.events.unpublished``), hands it to ``publish`` and,
+once ``publish`` has returned (the stream acknowledged every event), records the publications
+in the same transaction. What it promises:
+
+- **Every committed event is published**, late commits included: the batch is "events without
+  a publication row", not "positions after a cursor", because PostgreSQL assigns identity values
+  at insert, not in commit order, so a cursor would skip a transaction that committed late.
+- **At least once, not exactly once.** A crash between ``publish`` and the commit publishes the
+  batch again; the stream de-duplicates by message id (the event id) within its window, and the
+  handlers' tracking rows make any later duplicate a no-op (DESIGN.md §3, guarantee 2).
+- **Several relays are safe**: on PostgreSQL the batch is locked ``FOR UPDATE SKIP LOCKED``, so
+  concurrent relays take disjoint batches (every worker process runs one).
+
+Cost: the anti-join walks the log from a *horizon* rather than from the start. The horizon is
+the position just below the first unpublished event a scan found, adopted only ``settle`` later,
+once every transaction that held a lower position has committed or rolled back; every
+``full_scan_every`` a scan from the start catches anything slower than that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from suture.eventlog.envelope import Envelope
+from suture.services.clock import Clock, system_clock
+from suture.services.unit_of_work import UnitOfWork
+
+#: Hands events to the stream; returns once the stream acknowledged every one, raises otherwise.
+Publish = Callable[[Sequence[Envelope]], None]
+
+
+class OutboxRelay:
+    """Publishes the event log's unpublished events through a :data:`Publish` callable."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        clock: Clock = system_clock,
+        settle: timedelta = timedelta(seconds=30),
+        full_scan_every: timedelta = timedelta(minutes=5),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._settle = settle.total_seconds()
+        self._full_scan_every = full_scan_every.total_seconds()
+        self._monotonic = monotonic
+        self._horizon = 0
+        self._candidates: deque[tuple[float, int]] = deque()
+        self._last_full_scan: float | None = None
+        self.published = 0
+
+    @property
+    def horizon(self) -> int:
+        """Every event at or below this position was published (scans start above it)."""
+        return self._horizon
+
+    def run_once(self, publish: Publish, limit: int = 500) -> int:
+        """Publish up to ``limit`` unpublished events, oldest first; how many were published.
+
+        ``published_at`` is read before publishing, so work that fails after its delivery is
+        always due later than its event's publication (``claim_unstreamed`` relies on it).
+        """
+        now = self._monotonic()
+        full = self._last_full_scan is None or now - self._last_full_scan >= self._full_scan_every
+        at = self._clock()
+        with self._uow() as uow:
+            batch = uow.events.unpublished(limit, after_position=None if full else self._horizon)
+            if batch:
+                publish([envelope for _, envelope in batch])
+                uow.events.mark_published([str(envelope.id) for _, envelope in batch], at)
+                uow.commit()
+        if full:
+            self._last_full_scan = now
+        self._advance([position for position, _ in batch], now)
+        self.published += len(batch)
+        return len(batch)
+
+    def _advance(self, positions: Sequence[int], now: float) -> None:
+        if positions and positions[0] - 1 > self._horizon:
+            self._candidates.append((now, positions[0] - 1))
+        while self._candidates and now - self._candidates[0][0] >= self._settle:
+            _, candidate = self._candidates.popleft()
+            self._horizon = max(self._horizon, candidate)
+
+
+__all__ = ["OutboxRelay", "Publish"]
