@@ -1,0 +1,63 @@
+"""Cutting a transaction set's body into header, detail lines and summary, and N1 party loops.
+
+The supply-chain sets share one shape (X12 004010 table 1/2/3): header segments, then a detail
+loop per line that opens with its line segment (PO1, IT1, LIN), then summary segments that open
+with a summary segment (CTT, TDS). Inside any of them, an N1 segment opens a party loop that runs
+over the N2/N3/N4/REF/PER segments that follow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from suture.formats.x12.elements import PARTY_LOOP, Party, party
+from suture.formats.x12.tokenizer import Segment
+
+
+def cut(
+    body: Sequence[Segment], line_id: str, summary_ids: frozenset[str]
+) -> tuple[list[Segment], list[list[Segment]], list[Segment]]:
+    """Header segments, one segment list per line (its line segment first), summary segments."""
+    header: list[Segment] = []
+    lines: list[list[Segment]] = []
+    summary: list[Segment] = []
+    current = header
+    for segment in body:
+        segment_id = segment.id
+        if segment_id == line_id and current is not summary:
+            current = [segment]
+            lines.append(current)
+        elif segment_id in summary_ids and current is not summary:
+            current = summary
+            current.append(segment)
+        else:
+            current.append(segment)
+    return header, lines, summary
+
+
+def take_parties(segments: Sequence[Segment]) -> tuple[list[Party], list[Segment]]:
+    """The parties of every N1 loop in ``segments``, and the segments outside those loops."""
+    parties: list[Party] = []
+    rest: list[Segment] = []
+    n1: Segment | None = None
+    loop: list[Segment] = []
+    for segment in segments:
+        if segment.id == "N1":
+            if n1 is not None:
+                parties.append(party(n1, loop))
+            n1, loop = segment, []
+        elif n1 is not None and segment.id in PARTY_LOOP:
+            loop.append(segment)
+        else:
+            if n1 is not None:
+                parties.append(party(n1, loop))
+                n1 = None
+            rest.append(segment)
+    if n1 is not None:
+        parties.append(party(n1, loop))
+    return parties, rest
+
+
+def of(segments: Sequence[Segment], *ids: str) -> list[Segment]:
+    """The segments among ``segments`` whose id is one of ``ids``, in order."""
+    return [segment for segment in segments if segment.id in ids]

@@ -1,0 +1,119 @@
+"""Delimiters come from the ISA header, whatever they are, and whitespace around segments is
+forgiven: the same document written with each exotic delimiter set decodes the same."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from suture.formats.x12 import X12DecodeError, decode_document, tokenize
+from suture.formats.x12.tokenizer import Delimiters, decode_text
+
+SEGMENTS = [
+    "ISA|00|          |00|          |ZZ|SENDER         |ZZ|RECEIVER       "
+    "|240105|1200|U|00401|000000007|0|P|" + "{component}",
+    "GS|PO|SENDER|RECEIVER|20240105|1200|7|X|004010",
+    "ST|850|0001",
+    "BEG|00|SA|PO 1001||20240105",
+    "N1|ST|GENERAL HOSPITAL|92|FAC-1",
+    "PO1|1|2|EA|3.50||IN|ITEM-1",
+    "PID|F||||GAUZE, 4X4 STERILE",
+    "CTT|1",
+    "SE|7|0001",
+    "GE|1|7",
+    "IEA|1|000000007",
+]
+
+
+def document(element: str, component: str, terminator: str, *, indent: str = "") -> str:
+    lines = [SEGMENTS[0].replace("{component}", component), *SEGMENTS[1:]]
+    return "".join(indent + line.replace("|", element) + terminator for line in lines)
+
+
+# element, component, terminator as written, terminator as read (line breaks after it are
+# whitespace; a line break alone is the terminator; a space takes its line break along).
+MATRIX = [
+    ("*", ">", "~", "~"),
+    ("*", ":", "~\r\n", "~"),
+    ("~", ">", "*", "*"),
+    ("^", ">", "~", "~"),
+    ("*", "~", "|", "|"),
+    ("*", ":", "\r\n", "\r"),
+    ("*", ":", "\n", "\n"),
+    ("*", ">", " \r\n", " \r\n"),
+    ("*", ":", "…", "…"),
+    ("|", "^", "\x1c", "\x1c"),
+]
+
+
+@pytest.mark.parametrize(("element", "component", "terminator", "read_as"), MATRIX)
+def test_the_same_document_decodes_the_same_under_every_delimiter_set(
+    element: str, component: str, terminator: str, read_as: str
+) -> None:
+    reference = decode_document(document("*", ">", "~")).records
+    result = decode_document(document(element, component, terminator, indent="  "))
+    assert result.records == reference
+    assert result.interchange.delimiters == Delimiters(element, component, read_as)
+
+
+def test_spaces_inside_data_survive_a_space_terminator() -> None:
+    (record,) = decode_document(document("*", ">", " \r\n")).records
+    assert record.parties[0].name == "GENERAL HOSPITAL"  # type: ignore[union-attr]
+
+
+def test_bom_blank_lines_and_indentation_are_forgiven() -> None:
+    text = "\r\n\r\n" + document("*", ">", "~\r\n", indent="\t  ")
+    data = codecs.BOM_UTF8 + text.encode("utf-8")
+    delimiters, segments = tokenize(data)
+    assert delimiters.segment == "~"
+    assert [segment.id for segment in segments][:3] == ["ISA", "GS", "ST"]
+
+
+def test_a_multi_byte_terminator_is_one_character_of_utf8_text() -> None:
+    data = document("*", ":", "…").encode("utf-8")
+    delimiters, segments = tokenize(data)
+    assert (delimiters.segment, len(segments)) == ("…", 11)
+
+
+def test_bytes_that_are_not_utf8_are_read_as_latin1() -> None:
+    data = document("*", ">", "~").replace("GAUZE", "GAZE\xe9").encode("latin-1")
+    assert "GAZEé" in decode_text(data)
+    (record,) = decode_document(data).records
+    assert record.lines[0].description == "GAZEé, 4X4 STERILE"  # type: ignore[union-attr]
+
+
+def test_repetition_separator_is_read_from_isa11_in_5010() -> None:
+    text = (
+        document("*", ":", "~").replace("|U|00401|", "|^|00501|").replace("*U*00401*", "*^*00501*")
+    )
+    delimiters, _ = tokenize(text)
+    assert delimiters.repetition == "^"
+
+
+def test_positions_count_from_the_isa() -> None:
+    _, segments = tokenize(document("*", ">", "~"))
+    assert [(segment.position, segment.id) for segment in segments[:3]] == [
+        (1, "ISA"),
+        (2, "GS"),
+        (3, "ST"),
+    ]
+    assert segments[4].get(4) == "FAC-1"
+    assert segments[4].get(9) == ""
+    assert segments[4].name(4) == "N104"
+
+
+@pytest.mark.parametrize(
+    ("text", "element"),
+    [
+        ("ISAA00", "ISA"),
+        ("ISA*00*  *00*  *ZZ*S*ZZ*R*240105*1200*U*00401*1*0*P*", "ISA16"),
+        ("ISA*00*  *00*  *ZZ*S*ZZ*R*240105*1200*U*00401*1*0*P**~", "ISA16"),
+        ("ISA*00*  *00*  *ZZ*S*ZZ*R*240105*1200*U*00401*1*0*P*:*", "ISA16"),
+    ],
+)
+def test_unusable_delimiters_are_refused_naming_the_isa_element(text: str, element: str) -> None:
+    with pytest.raises(X12DecodeError) as caught:
+        tokenize(text)
+    assert caught.value.segment == "ISA"
+    assert (caught.value.element or "ISA") == element
