@@ -4,40 +4,54 @@ DESIGN.md §10: the usage pipeline, exactly-once, should reach at least 0.3 of a
 insert of the same rows. Per database (SQLite, then PostgreSQL in a throwaway database
 ``suture_bench_<hex>`` created and dropped here), this script:
 
-1. **publishes** ``--events`` ``supply.usage.recorded`` v2 events through ``MessageBus.publish``
-   (payload validated against the registry, one work item each), ``--batch`` events per unit of
-   work and commit;
+1. **publishes** ``--events`` ``supply.usage.recorded`` v2 events through
+   ``MessageBus.publish_many`` (payloads validated against the registry, one work item each),
+   ``--batch`` events per call, unit of work and commit, as an ingest path publishes; the
+   ``publish1`` column is the same through ``MessageBus.publish``, one event at a time
+   (``--single`` events in a database of their own), so the batched figure misleads nobody;
 2. **drains** them with ``MessageBus.run_once(--drain-batch)`` until no work is left; the
    handler reads the payload and writes one effect row, ``uow.usage.add(UsageRecord(...))``,
-   which commits with the tracking row (exactly once, DESIGN.md §3 guarantee 2);
-3. checks the outcome: one usage row and one tracking row per event, no work left;
-4. measures the **bare baseline in the same run**: the same event rows and usage rows inserted
+   which commits with the tracking row (exactly once, DESIGN.md §3 guarantee 2). By default the
+   handler has a batch form too (``uow.usage.add_many``, one statement per batch), as a
+   production handler may; ``--handler single`` measures the one-event form alone;
+3. on PostgreSQL with ``--nats-url``, does it again through **NATS JetStream** with one and two
+   worker processes (``nats-1``, ``nats-2``): this script run as ``--worker``, the production
+   loop ``adapters.nats.worker.run_worker`` (relay, consumer, sweep) with the same bus, on a
+   stream of this run alone; the workers start first, the events are published beside them,
+   and the clock stops when every event has its tracking row;
+4. checks the outcome: one usage row and one tracking row per event, no work left;
+5. measures the **bare baseline in the same run**: the same event rows and usage rows inserted
    with SQLAlchemy Core ``executemany``, ``--batch`` events' rows per transaction, no bus. By
    default into the real ``events`` and ``usage_records`` tables of a fresh database (same keys
    and indexes: the unique idempotency key is part of what storing an event means);
    ``--bare plain`` uses column-only copies without keys or indexes, as ``seed_large.py`` does.
    Only the inserts and commits are timed; the rows are built beforehand.
 
-Columns: publish rate (events/s over the publishing time), drain rate (events/s over the
-draining time), end to end (events over both), the bare rate (events, each with its usage row,
-per second) and end to end over bare. Transports other than the embedded dispatcher plug in at
-:func:`drain_through` (marked there). The defaults (20,000 events) take about two minutes on 2
-cores with PostgreSQL.
+Columns: per-event publish rate, batched publish rate (events/s over the publishing time), drain
+rate (events/s over the draining time), end to end (events over both; for NATS, over the time
+from the first publication to the last tracking row), the bare rate (events, each with its usage
+row, per second) and end to end over bare. The defaults (20,000 events) take a few minutes on 2
+cores with PostgreSQL and NATS.
 
-    .venv/bin/python benchmarks/bus_throughput.py --pg-url postgresql+psycopg://postgres@127.0.0.1/x
+    .venv/bin/python benchmarks/bus_throughput.py \
+        --pg-url postgresql+psycopg://postgres@127.0.0.1/x --nats-url nats://127.0.0.1:4222
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -50,11 +64,14 @@ from suture.adapters.db import eventlog_tables, tables
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import ensure_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.adapters.nats.stream import NatsEventStream, StreamSettings
+from suture.adapters.nats.worker import WorkerOptions, run_worker
 from suture.domain.inventory import UsageRecord
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.events import build_registry
 from suture.services.handlers import HandlerContext
 from suture.services.messagebus import MessageBus
+from suture.services.relay import OutboxRelay
 from suture.services.unit_of_work import UnitOfWork
 
 EVENT_TYPE = "supply.usage.recorded"
@@ -62,25 +79,32 @@ HANDLER = "record_usage"
 AT = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
+def usage_of(envelope: Envelope) -> UsageRecord:
+    p = envelope.payload
+    return UsageRecord(
+        id=p["usage_id"],
+        facility_id=p["facility_id"],
+        location_id=p["location_id"],
+        item_id=p["item_id"],
+        quantity=Decimal(p["quantity"]),
+        uom=p["uom"],
+        used_at=datetime.fromisoformat(p["used_at"]),
+        encounter_token=p.get("encounter_token"),
+        department_id=p.get("department_id"),
+        lot=p.get("lot"),
+        serial=p.get("serial"),
+        source_system=envelope.source_system,
+    )
+
+
 def record_usage(envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:
     """The effect: one usage row per event, written through the unit of work."""
-    p = envelope.payload
-    uow.usage.add(
-        UsageRecord(
-            id=p["usage_id"],
-            facility_id=p["facility_id"],
-            location_id=p["location_id"],
-            item_id=p["item_id"],
-            quantity=Decimal(p["quantity"]),
-            uom=p["uom"],
-            used_at=datetime.fromisoformat(p["used_at"]),
-            encounter_token=p.get("encounter_token"),
-            department_id=p.get("department_id"),
-            lot=p.get("lot"),
-            serial=p.get("serial"),
-            source_system=envelope.source_system,
-        )
-    )
+    uow.usage.add(usage_of(envelope))
+
+
+def record_usages(batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitOfWork) -> None:
+    """The batch form of :func:`record_usage`: the same rows, one ``add_many``."""
+    uow.usage.add_many(usage_of(envelope) for envelope, _ in batch)
 
 
 def payloads(count: int) -> list[dict[str, Any]]:
@@ -103,11 +127,13 @@ def payloads(count: int) -> list[dict[str, Any]]:
     ]
 
 
-def new_bus(engine: sa.Engine) -> MessageBus:
+def new_bus(engine: sa.Engine, *, batched: bool = True) -> MessageBus:
+    """The bus of the benchmark: one handler, in batch form too unless ``batched`` is False."""
     return MessageBus(
         lambda: SqlAlchemyUnitOfWork(engine),
         {HANDLER: record_usage},
         {EVENT_TYPE: [HANDLER]},
+        batch_handlers={HANDLER: record_usages} if batched else None,
         registry=build_registry(),
         source_system="bench",
     )
@@ -133,54 +159,162 @@ class Row:
     publish: Figure
     drain: Figure
     bare: Figure
+    single: Figure | None = None
+    overlapped: bool = False
     checks: list[str] = field(default_factory=list)
 
     @property
     def end_to_end(self) -> Figure:
+        """Publish, then drain; or, publishing beside the workers, the processing time alone."""
+        if self.overlapped:
+            return self.drain
         return Figure(self.publish.events, self.publish.seconds + self.drain.seconds)
 
 
 # --- the bus ---------------------------------------------------------------------------------
 
 
+def envelopes_of(bus: MessageBus, items: list[dict[str, Any]]) -> list[Envelope]:
+    return [
+        bus.envelope(
+            EVENT_TYPE,
+            payload,
+            idempotency_key=payload["usage_id"],
+            correlation_id=payload["encounter_token"],
+            source_facility=payload["facility_id"],
+        )
+        for payload in items
+    ]
+
+
 def publish_all(bus: MessageBus, items: list[dict[str, Any]], batch: int) -> Figure:
-    """Every payload published through ``bus.publish``, ``batch`` per unit of work."""
+    """Every payload published through ``bus.publish_many``, ``batch`` per unit of work.
+
+    The envelopes are built inside the timed loop: building them is part of publishing.
+    """
     began = time.perf_counter()
     for start in range(0, len(items), batch):
         with bus.uow() as uow:
-            for payload in items[start : start + batch]:
-                envelope = bus.envelope(
-                    EVENT_TYPE, payload, idempotency_key=payload["usage_id"],
-                    correlation_id=payload["encounter_token"],
-                    source_facility=payload["facility_id"],
-                )  # fmt: skip
+            bus.publish_many(uow, envelopes_of(bus, items[start : start + batch]))
+            uow.commit()
+    return Figure(len(items), time.perf_counter() - began)
+
+
+def publish_one_by_one(bus: MessageBus, items: list[dict[str, Any]], batch: int) -> Figure:
+    """The same through ``bus.publish``, one event at a time (``batch`` per unit of work)."""
+    began = time.perf_counter()
+    for start in range(0, len(items), batch):
+        with bus.uow() as uow:
+            for envelope in envelopes_of(bus, items[start : start + batch]):
                 bus.publish(uow, envelope)
             uow.commit()
     return Figure(len(items), time.perf_counter() - began)
 
 
 def drain_through(engine: sa.Engine, transport: str, args: argparse.Namespace) -> Figure:
-    """Process every pending event through ``transport``; events handled and the time taken.
+    """Process every pending event through the embedded dispatcher; events handled and time.
 
-    ``embedded``: the in-process dispatcher's loop, ``MessageBus.run_once`` until it finds no
-    work. ----- NATS GOES HERE -----: add ``nats-1`` / ``nats-2`` (one and two ``suture worker``
-    processes on PostgreSQL) once ``adapters/nats`` offers a worker loop: relay the committed
-    outbox to JetStream, run the workers until the lag is zero, and return the same Figure; then
-    list the transports in :func:`transports_for`.
+    ``MessageBus.run_once(--drain-batch)`` until it finds no work. The NATS transports run
+    beside the publisher instead (:func:`through_nats`).
     """
-    if transport == "embedded":
-        bus = new_bus(engine)
-        handled = 0
-        began = time.perf_counter()
-        while taken := bus.run_once(args.drain_batch):
-            handled += taken
-        return Figure(handled, time.perf_counter() - began)
-    raise SystemExit(f"transport {transport!r} is not wired into this benchmark yet")
+    if transport != "embedded":
+        raise SystemExit(f"transport {transport!r} is not the embedded dispatcher")
+    bus = new_bus(engine, batched=args.handler == "batched")
+    handled = 0
+    began = time.perf_counter()
+    while taken := bus.run_once(args.drain_batch):
+        handled += taken
+    return Figure(handled, time.perf_counter() - began)
 
 
-def transports_for(database: str) -> list[str]:
-    """The transports measured on a database (NATS, once added: PostgreSQL only)."""
+def transports_for(database: str, args: argparse.Namespace) -> list[str]:
+    """The transports measured on a database: NATS on PostgreSQL only, with one and two workers."""
+    if database == "postgresql" and args.nats_url:
+        return ["embedded", "nats-1", "nats-2"]
     return ["embedded"]
+
+
+# --- NATS JetStream: ``suture worker`` loops in subprocesses ---------------------------------
+
+
+def stream_settings(nats_url: str, tag: str) -> StreamSettings:
+    """A stream, subjects and consumer of this run alone (streams may not share subjects)."""
+    return StreamSettings(
+        url=nats_url, stream=f"BENCH_{tag}", subject_prefix=f"bench_{tag}.events",
+        consumer="workers",
+    )  # fmt: skip
+
+
+async def _with_stream(settings: StreamSettings, *, delete: bool) -> None:
+    stream = await NatsEventStream.connect(settings)
+    try:
+        if delete:
+            await stream.delete()
+    finally:
+        await stream.close()
+
+
+def tracked(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        found = connection.scalar(sa.select(sa.func.count()).select_from(eventlog_tables.tracking))
+    return int(found or 0)
+
+
+def through_nats(
+    engine: sa.Engine, workers: int, items: list[dict[str, Any]], args: argparse.Namespace
+) -> tuple[Figure, Figure]:
+    """Publish while ``workers`` worker processes relay and process; (publish, processing).
+
+    Each worker is the production loop (``adapters.nats.worker.run_worker``: relay, consumer,
+    sweep) with this script's bus, started and connected before the clock starts. Processing
+    is timed from the first publication until every event has its tracking row.
+    """
+    tag = uuid.uuid4().hex[:10]
+    settings = stream_settings(args.nats_url, tag)
+    asyncio.run(_with_stream(settings, delete=False))
+    url = engine.url.render_as_string(hide_password=False)
+    command = [sys.executable, __file__, "--worker", url, args.nats_url, tag,
+               str(args.drain_batch), args.handler]  # fmt: skip
+    processes = [  # this script with arguments of this run, no shell
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603
+        for _ in range(workers)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "ready":
+                raise SystemExit("a NATS worker did not start")
+        began = time.perf_counter()
+        published = publish_all(new_bus(engine), items, args.batch)
+        deadline = time.monotonic() + args.nats_timeout
+        while tracked(engine) < len(items) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        processing = Figure(len(items), time.perf_counter() - began)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            out, _ = process.communicate(timeout=60)
+            print(f"    worker {process.pid}: {out.strip()}", flush=True)
+        asyncio.run(_with_stream(settings, delete=True))
+    return published, processing
+
+
+async def _worker(database_url: str, nats_url: str, tag: str, batch: int, handler: str) -> None:
+    engine = create_engine(database_url)
+    bus = new_bus(engine, batched=handler == "batched")
+    stream = await NatsEventStream.connect(stream_settings(nats_url, tag))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    # Every item is to come through the stream: the sweep's staleness must not compete.
+    options = WorkerOptions(batch=batch, stale_after=timedelta(minutes=10))
+    print("ready", flush=True)
+    try:
+        stats = await run_worker(bus, stream, stop, relay=OutboxRelay(bus.uow), options=options)
+    finally:
+        await stream.close()
+        engine.dispose()
+    print(json.dumps(asdict(stats)), flush=True)
 
 
 def check(engine: sa.Engine, expected: int) -> list[str]:
@@ -262,19 +396,33 @@ def bare_insert(engine: sa.Engine, items: list[dict[str, Any]], args: argparse.N
 
 
 def measure(database: str, fresh: Callable[[], Any], args: argparse.Namespace) -> Iterator[Row]:
-    """Per transport: publish and drain in a fresh database, then the bare insert in another."""
+    """Per transport: publish and process in a fresh database, then the bare insert in another.
+
+    Before the first transport, ``--single`` events are published one ``publish`` at a time
+    into a database of their own, for the per-event publish figure.
+    """
     items = payloads(args.events)
-    for transport in transports_for(database):
+    single: Figure | None = None
+    if args.single:
+        with fresh() as engine:
+            single = publish_one_by_one(new_bus(engine), payloads(args.single), args.batch)
+    for transport in transports_for(database, args):
         print(f"  {database}/{transport}: publishing {args.events:,} events …", flush=True)
         with fresh() as engine:
-            published = publish_all(new_bus(engine), items, args.batch)
-            print(f"  {database}/{transport}: draining …", flush=True)
-            drained = drain_through(engine, transport, args)
+            if transport == "embedded":
+                published = publish_all(new_bus(engine), items, args.batch)
+                print(f"  {database}/{transport}: draining …", flush=True)
+                drained = drain_through(engine, transport, args)
+                overlapped = False
+            else:
+                workers = int(transport.removeprefix("nats-"))
+                published, drained = through_nats(engine, workers, items, args)
+                overlapped = True
             problems = check(engine, args.events)
         print(f"  {database}: bare insert …", flush=True)
         with fresh() as engine:
             bare = bare_insert(engine, items, args)
-        yield Row(database, transport, published, drained, bare, problems)
+        yield Row(database, transport, published, drained, bare, single, overlapped, problems)
 
 
 @contextmanager
@@ -314,20 +462,27 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     print()
     print(
         f"{args.events:,} events, publish batch {args.batch}, drain batch {args.drain_batch}, "
-        f"bare into {'plain copies' if args.bare == 'plain' else 'the real tables'}"
+        f"bare into {'plain copies' if args.bare == 'plain' else 'the real tables'}, "
+        f"handler {args.handler}"
     )
-    header = (f"{'database':<11} {'transport':<9} {'publish/s':>10} {'drain/s':>9} "
-              f"{'end-to-end/s':>12} {'bare/s':>9} {'e2e/bare':>8}")  # fmt: skip
+    header = (f"{'database':<11} {'transport':<9} {'publish1/s':>10} {'publish/s':>10} "
+              f"{'drain/s':>9} {'end-to-end/s':>12} {'bare/s':>9} {'e2e/bare':>8}")  # fmt: skip
     print(header)
     print("-" * len(header))
     for row in rows:
         e2e = row.end_to_end
         ratio = e2e.rate / row.bare.rate if row.bare.rate else 0.0
-        print(f"{row.database:<11} {row.transport:<9} {row.publish.rate:>10,.0f} "
-              f"{row.drain.rate:>9,.0f} {e2e.rate:>12,.0f} {row.bare.rate:>9,.0f} "
-              f"{ratio:>7.2f}x")  # fmt: skip
+        single = f"{row.single.rate:>10,.0f}" if row.single else f"{'-':>10}"
+        drain = f"{'(beside)':>9}" if row.overlapped else f"{row.drain.rate:>9,.0f}"
+        print(f"{row.database:<11} {row.transport:<9} {single} {row.publish.rate:>10,.0f} "
+              f"{drain} {e2e.rate:>12,.0f} {row.bare.rate:>9,.0f} {ratio:>7.2f}x")  # fmt: skip
         for problem in row.checks:
             print(f"  CHECK FAILED ({row.database}/{row.transport}): {problem}")
+    print(
+        "publish1: one publish() per event (--single events); publish: publish_many per batch. "
+        "nats-N: N worker processes relay and process while the events are published; "
+        "end to end is from the first publication to the last tracking row."
+    )
     print()
 
 
@@ -347,6 +502,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="work items per run_once (the dispatcher's default)",
     )
     parser.add_argument(
+        "--handler",
+        choices=["batched", "single"],
+        default="batched",
+        help="the handler with its batch form (one add_many per batch) or in one-event form only",
+    )
+    parser.add_argument(
         "--bare",
         choices=["schema", "plain"],
         default="schema",
@@ -357,6 +518,21 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("SUTURE_TEST_PG_URL") or os.environ.get("SUTURE_BENCH_PG_URL"),
         help="PostgreSQL server (postgresql+psycopg://user@host/db); throwaway databases are "
         "created beside db; default: $SUTURE_TEST_PG_URL or $SUTURE_BENCH_PG_URL",
+    )
+    parser.add_argument(
+        "--single",
+        type=int,
+        default=2_000,
+        help="events published one publish() at a time for the per-event figure (0: none)",
+    )
+    parser.add_argument(
+        "--nats-url",
+        default=os.environ.get("SUTURE_TEST_NATS_URL") or os.environ.get("SUTURE_BENCH_NATS_URL"),
+        help="NATS JetStream server for the nats-1 and nats-2 rows (PostgreSQL only); default: "
+        "$SUTURE_TEST_NATS_URL or $SUTURE_BENCH_NATS_URL",
+    )
+    parser.add_argument(
+        "--nats-timeout", type=float, default=600.0, help="seconds to wait for the workers"
     )
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
@@ -380,4 +556,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--worker"]:  # a NATS worker process of :func:`through_nats`
+        database_url, nats_url, tag, batch, handler = sys.argv[2:7]
+        asyncio.run(_worker(database_url, nats_url, tag, int(batch), handler))
+    else:
+        main()

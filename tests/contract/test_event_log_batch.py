@@ -6,6 +6,7 @@ Each test names its own handlers (random hex), as ``test_event_log.py`` does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -117,3 +118,57 @@ def test_a_savepoint_takes_back_only_the_writes_made_inside_it(
         stored = (u.events.get(str(kept.id)), u.events.get(str(taken_back.id)))
 
     assert stored == (kept, None)
+
+
+# --- appending a batch (``MessageBus.publish_many``) ------------------------------------------
+
+
+def test_append_many_appends_each_key_once_and_work_only_for_the_events_appended(
+    uow: UowFactory, handler: str
+) -> None:
+    (stored,) = appended(uow, handler, 1)
+    fresh, again = event(AT + timedelta(seconds=1)), event(AT + timedelta(seconds=2))
+    twin = replace(fresh, id=uuid7(AT + timedelta(seconds=3)))  # same key as ``fresh``
+    restated = replace(stored, id=uuid7(AT + timedelta(seconds=4)))  # key already in the log
+
+    with uow() as u:
+        result = u.events.append_many(
+            [(fresh, (handler,)), (twin, (handler,)), (restated, (handler,)), (again, (handler,))]
+        )
+        u.commit()
+    with uow() as u:
+        found = {str(e.id): u.events.get(str(e.id)) is not None
+                 for e in (fresh, twin, restated, again)}  # fmt: skip
+        work = [w.event_id for w in u.events.list_work(handler=handler)]
+
+    assert [str(e.id) for e in result] == [str(fresh.id), str(again.id)]
+    assert found == {str(fresh.id): True, str(twin.id): False, str(restated.id): False,
+                     str(again.id): True}  # fmt: skip
+    assert work == [str(stored.id), str(fresh.id), str(again.id)]
+
+
+def test_append_many_keeps_every_envelope_field_and_the_order_of_the_log(
+    uow: UowFactory, handler: str
+) -> None:
+    cause = event()
+    batch = [
+        replace(event(AT + timedelta(seconds=i)), causation_id=cause.id, trace_id=f"trace-{i}")
+        for i in range(3)
+    ]
+
+    with uow() as u:
+        u.events.append_many([(e, (handler, handler)) for e in batch])
+        u.commit()
+    with uow() as u:
+        stored = [u.events.get(str(e.id)) for e in batch]
+        positions = [u.events.position_of(str(e.id)) for e in batch]
+        work = [(w.handler, w.event_id) for w in u.events.list_work(handler=handler)]
+
+    assert stored == batch
+    assert positions == sorted(positions)
+    assert work == [(handler, str(e.id)) for e in batch]
+
+
+def test_append_many_of_nothing_appends_nothing(uow: UowFactory) -> None:
+    with uow() as u:
+        assert u.events.append_many([]) == []

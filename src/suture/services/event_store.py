@@ -103,6 +103,14 @@ class EventLogRepository(Protocol):
         """
         ...
 
+    def append_many(self, entries: Sequence[tuple[Envelope, Sequence[str]]]) -> list[Envelope]:
+        """:meth:`append` for each (envelope, handlers), with one statement per table.
+
+        Returns the envelopes appended, in the order given: an envelope whose idempotency key
+        is in the log already, or earlier in ``entries``, is left out with its work.
+        """
+        ...
+
     def get(self, event_id: str) -> Envelope | None: ...
 
     def get_many(self, event_ids: Sequence[str]) -> dict[str, Envelope]:

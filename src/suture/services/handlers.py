@@ -17,7 +17,7 @@ the missing master data, anything else is retried or dead-lettered
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -104,6 +104,12 @@ class HandlerContext:
 
 #: Handles one event inside the bus's transaction; raising fails the attempt.
 Handler = Callable[[Envelope, UnitOfWork, HandlerContext], None]
+
+#: Optional batch form of a :data:`Handler`: the same effects for several events at once (each
+#: with its own context), so that it may write them with one statement. The bus calls it only
+#: where a whole batch shares one savepoint; when a batch fails, the one-event form runs each
+#: event alone, so the one-event handler stays the contract and must exist.
+BatchHandler = Callable[[Sequence[tuple[Envelope, HandlerContext]], UnitOfWork], None]
 
 #: Handles one command inside one transaction and returns its result to the caller.
 CommandHandler = Callable[[Any, UnitOfWork, HandlerContext], Any]

@@ -4,7 +4,8 @@ DESIGN.md §3 guarantees 2 to 5 over the event log store (``uow.events``):
 
 - :meth:`MessageBus.publish` appends an event with one work item per subscriber (the
   subscriptions, plus routing-policy destinations that name a handler) in the caller's
-  transaction: the transactional outbox.
+  transaction: the transactional outbox. :meth:`~MessageBus.publish_many` does the same for a
+  batch with one insert per table, the path of an ingest that publishes many events at once.
 - :meth:`MessageBus.process_many` (and :meth:`~MessageBus.process`, a batch of one) executes
   handler H for event E exactly once per (H, E): in one transaction it locks the work items,
   runs the handlers, inserts the tracking rows and deletes the items. The embedded dispatcher
@@ -12,7 +13,10 @@ DESIGN.md §3 guarantees 2 to 5 over the event log store (``uow.events``):
   code path. A batch costs a few statements plus what its handlers write, not a transaction
   per item; the handlers share one savepoint, and only a batch in which one fails runs again
   with a savepoint per handler (PostgreSQL pays a round trip per savepoint, and more than 64
-  subtransactions in one transaction slow every session's snapshots).
+  subtransactions in one transaction slow every session's snapshots). A handler may also be
+  given in batch form (:data:`~suture.services.handlers.BatchHandler`), which the shared
+  savepoint calls once for its items, so that its effects too cost a statement per batch; the
+  one-event form stays the contract, and is what runs when a batch is told apart.
 - A failure takes that handler's writes back (its savepoint), the rest of the batch commits,
   then a transaction of its own records the attempt and, as
   :class:`~suture.eventlog.retry.RetryPolicy` decides, schedules the retry, parks the item on
@@ -46,6 +50,7 @@ from suture.services.clock import Clock, system_clock
 from suture.services.event_store import AlreadyProcessedError, WorkItem, WorkStatus
 from suture.services.failures import Processing, settle
 from suture.services.handlers import (
+    BatchHandler,
     BusConfigurationError,
     CommandHandler,
     Handler,
@@ -68,6 +73,7 @@ class MessageBus:
         subscriptions: Mapping[str, Sequence[str]] | None = None,
         *,
         commands: Iterable[tuple[type[Any], CommandHandler]] = (),
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
         policy: RoutingPolicy | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock = system_clock,
@@ -83,6 +89,12 @@ class MessageBus:
             for name in names:
                 if name not in self._handlers:
                     raise BusConfigurationError(f"subscriptions[{glob!r}]", f"no handler {name!r}")
+        self._batch_handlers = dict(batch_handlers or {})
+        for name in self._batch_handlers:
+            if name not in self._handlers:
+                raise BusConfigurationError(
+                    f"batch_handlers[{name!r}]", "a batch form needs its one-event handler"
+                )
         self._commands: dict[type[Any], CommandHandler] = {}
         for command_type, command_handler in commands:
             if command_type in self._commands:
@@ -98,22 +110,30 @@ class MessageBus:
         self._lease = lease
         self._source_system = source_system
         self._new_id = Uuid7Sequence()
+        self._subscribed: dict[str, list[str]] = {}
 
     @property
     def handler_names(self) -> list[str]:
         return sorted(self._handlers)
 
     def subscribers(self, envelope: Envelope) -> list[str]:
-        """The handlers an event goes to: subscriptions by type glob, then routed handlers."""
-        names = [
-            name
-            for glob, handlers in self._subscriptions.items()
-            if fnmatch.fnmatchcase(envelope.type, glob)
-            for name in handlers
-        ]
-        if self.policy is not None:
-            names += [name for name in self.policy.route(envelope) if name in self._handlers]
-        return list(dict.fromkeys(names))
+        """The handlers an event goes to: subscriptions by type glob, then routed handlers.
+
+        The subscriptions depend on the type alone and are matched once per type; the routing
+        policy's predicates read the payload, so it decides for every event.
+        """
+        names = self._subscribed.get(envelope.type)
+        if names is None:
+            names = self._subscribed[envelope.type] = [
+                name
+                for glob, handlers in self._subscriptions.items()
+                if fnmatch.fnmatchcase(envelope.type, glob)
+                for name in handlers
+            ]
+        if self.policy is None:
+            return list(dict.fromkeys(names))
+        routed = [name for name in self.policy.route(envelope) if name in self._handlers]
+        return list(dict.fromkeys(names + routed))
 
     # --- publishing and commands --------------------------------------------------------------
 
@@ -126,6 +146,18 @@ class MessageBus:
         if self.registry is not None:
             self.registry.validate(envelope.type, envelope.schema_version, envelope.payload)
         return uow.events.append(envelope, self.subscribers(envelope))
+
+    def publish_many(self, uow: UnitOfWork, envelopes: Iterable[Envelope]) -> int:
+        """:meth:`publish` for a batch, with one insert per table; how many were appended.
+
+        Every payload is validated before anything is written. An envelope whose idempotency
+        key is in the log already, or earlier in the batch, is not appended (nor is its work).
+        """
+        batch = list(envelopes)
+        if self.registry is not None:
+            for envelope in batch:
+                self.registry.validate(envelope.type, envelope.schema_version, envelope.payload)
+        return len(uow.events.append_many([(e, self.subscribers(e)) for e in batch]))
 
     def envelope(
         self,
@@ -265,8 +297,7 @@ class MessageBus:
         failures: list[tuple[WorkItem, Exception]] = []
         try:  # the common case, every handler succeeding, pays for one savepoint, not one each
             with uow.savepoint():
-                for item in todo:
-                    self._handle(uow, item, envelopes.get(item.event_id), at)
+                self._handle_all(uow, todo, envelopes, at)
         except Exception:  # taken back whole, then told apart item by item
             failures = self._isolated(uow, todo, envelopes, at, outcomes)
         else:
@@ -297,16 +328,49 @@ class MessageBus:
                 outcomes[_key(item)] = Processing.DONE
         return failures
 
+    def _handle_all(
+        self,
+        uow: UnitOfWork,
+        items: Sequence[WorkItem],
+        envelopes: Mapping[str, Envelope],
+        at: datetime,
+    ) -> None:
+        """Every item in one savepoint: handlers with a batch form get their items at once.
+
+        Handlers must not rely on the order of events (module docstring), so running a batch
+        form's items together, after the one-event handlers, changes no outcome.
+        """
+        batched: dict[str, list[tuple[Envelope, HandlerContext]]] = {}
+        for item in items:
+            if item.handler not in self._batch_handlers:
+                self._handle(uow, item, envelopes.get(item.event_id), at)
+                continue
+            envelope = self._readable(item, envelopes.get(item.event_id))
+            context = HandlerContext(self, uow, envelope, at)
+            batched.setdefault(item.handler, []).append((envelope, context))
+        for name, batch in batched.items():
+            self._batch_handlers[name](batch, uow)
+        for item in items:
+            if item.handler in batched:
+                self._resolve_earlier_failure(uow, item, at)
+
     def _handle(
         self, uow: UnitOfWork, item: WorkItem, envelope: Envelope | None, at: datetime
     ) -> None:
-        handler = self._handlers.get(item.handler)
-        if handler is None:
+        envelope = self._readable(item, envelope)
+        self._handlers[item.handler](envelope, uow, HandlerContext(self, uow, envelope, at))
+        self._resolve_earlier_failure(uow, item, at)
+
+    def _readable(self, item: WorkItem, envelope: Envelope | None) -> Envelope:
+        """The item's event at its latest schema version; raises when it cannot be run."""
+        if item.handler not in self._handlers:
             raise BusConfigurationError("handler", f"no handler {item.handler!r} is registered")
         if envelope is None:
             raise UnknownWorkError("event_id", f"no event {item.event_id}")
-        envelope = self._upcast(envelope)
-        handler(envelope, uow, HandlerContext(self, uow, envelope, at))
+        return self._upcast(envelope)
+
+    @staticmethod
+    def _resolve_earlier_failure(uow: UnitOfWork, item: WorkItem, at: datetime) -> None:
         if item.last_error is not None:  # it failed before: its exception item is settled now
             exception_queue.resolve_for_subject(
                 uow, at=at, note="processed on a later attempt", event_id=item.event_id,

@@ -2,8 +2,9 @@
 
 DESIGN.md §8: a stream (NATS JetStream) tells workers *which events* to look at; the database
 says *what is to be done* (``handler_work``) and whether it was done (tracking rows). So a
-delivered event runs, through :meth:`MessageBus.process`, exactly the work that is pending and
-due for it among this bus's handlers, and a redelivery finds nothing left to do.
+delivered event runs, through :meth:`MessageBus.process_many` (a fetched batch in one
+transaction), exactly the work that is pending and due for it among this bus's handlers, and a
+redelivery finds nothing left to do.
 
 Failures are scheduled in the database only. A failed attempt is recorded by the bus with its
 ``next_attempt_at`` (or parked, or dead-lettered); the stream message is acknowledged anyway and
@@ -33,8 +34,11 @@ def due_for(bus: MessageBus, event_ids: Sequence[str]) -> list[WorkItem]:
 
 
 def process_items(bus: MessageBus, items: Sequence[WorkItem]) -> list[Processing]:
-    """Run each item through the bus's one exactly-once code path; what became of each."""
-    return [bus.process(item.handler, item.event_id) for item in items]
+    """Run the items through the bus's one exactly-once code path, as one batch; what became of
+    each (:meth:`MessageBus.process_many`: one transaction, a failure taken back alone)."""
+    if not items:
+        return []
+    return bus.process_many([(item.handler, item.event_id) for item in items])
 
 
 def sweep(

@@ -8,7 +8,7 @@ loops share one asyncio event loop; the synchronous database work runs in thread
 - **relay** (optional): publishes committed events (:class:`~suture.services.relay.OutboxRelay`).
   Every worker may run one; PostgreSQL's ``SKIP LOCKED`` gives concurrent relays disjoint batches.
 - **consumer**: fetches batches from the shared durable pull consumer and runs the due work of
-  their events through :meth:`MessageBus.process` (``services/stream_work.py``), then
+  their events through :meth:`MessageBus.process_many` (``services/stream_work.py``), then
   acknowledges, only after those transactions committed. A failed handler is acknowledged too:
   its attempt and retry time are in the database and the sweep runs the retry (the module
   docstring of ``stream_work`` says why). When the database itself fails, the batch is

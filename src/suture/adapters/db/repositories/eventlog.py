@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.errors import storage_errors
 from suture.adapters.db.repositories.handler_work import (
+    TEXT_ARRAY,
     HandlerWorkStore,
     checked_limit,
     insert_ignoring,
@@ -38,6 +39,23 @@ _E = t.events
 
 def _payload_text(envelope: Envelope) -> str:
     return json.dumps(envelope.payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _event_row(envelope: Envelope) -> dict[str, Any]:
+    return {
+        "id": str(envelope.id),
+        "type": envelope.type,
+        "schema_version": envelope.schema_version,
+        "occurred_at": envelope.occurred_at,
+        "recorded_at": envelope.recorded_at,
+        "source_system": envelope.source_system,
+        "source_facility": envelope.source_facility,
+        "trace_id": envelope.trace_id,
+        "correlation_id": envelope.correlation_id,
+        "causation_id": None if envelope.causation_id is None else str(envelope.causation_id),
+        "idempotency_key": envelope.idempotency_key,
+        "payload": _payload_text(envelope),
+    }
 
 
 def _envelope(row: Any) -> Envelope:
@@ -64,34 +82,33 @@ class EventLogRepository(HandlerWorkStore):
     # --- the log ------------------------------------------------------------------------------
 
     def append(self, envelope: Envelope, handlers: Sequence[str]) -> bool:
-        row = {
-            "id": str(envelope.id),
-            "type": envelope.type,
-            "schema_version": envelope.schema_version,
-            "occurred_at": envelope.occurred_at,
-            "recorded_at": envelope.recorded_at,
-            "source_system": envelope.source_system,
-            "source_facility": envelope.source_facility,
-            "trace_id": envelope.trace_id,
-            "correlation_id": envelope.correlation_id,
-            "causation_id": None if envelope.causation_id is None else str(envelope.causation_id),
-            "idempotency_key": envelope.idempotency_key,
-            "payload": _payload_text(envelope),
-        }
+        return bool(self.append_many([(envelope, handlers)]))
+
+    def append_many(
+        self, entries: Sequence[tuple[Envelope, Sequence[str]]]
+    ) -> builtins.list[Envelope]:
+        # One executemany per table: SQLAlchemy's "insertmanyvalues" sends the events as
+        # multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING id, position`` statements, which
+        # return exactly the rows inserted (SQLite ≥ 3.35, PostgreSQL), matched here by id.
+        unique: dict[str, tuple[Envelope, Sequence[str]]] = {}
+        for envelope, handlers in entries:  # the first of an idempotency key wins, as in turn
+            unique.setdefault(envelope.idempotency_key, (envelope, handlers))
+        if not unique:
+            return []
         dialect = self._connection.dialect.name
-        insert = insert_ignoring(dialect, _E, ("idempotency_key",), ("position",))
+        insert = insert_ignoring(dialect, _E, ("idempotency_key",), ("id", "position"))
+        rows = [_event_row(envelope) for envelope, _ in unique.values()]
         with storage_errors(_E.name):
-            position = self._connection.execute(insert, row).scalar()
-            if position is None:
-                return False
-            names = list(dict.fromkeys(handlers))
-            if names:
-                self._connection.execute(
-                    plain_insert(_W),
-                    [self._new_work(name, str(envelope.id), position, envelope.recorded_at)
-                     for name in names],
-                )  # fmt: skip
-        return True
+            positions = dict(self._connection.execute(insert, rows).all())
+            appended = [(e, h) for e, h in unique.values() if str(e.id) in positions]
+            work = [
+                self._new_work(name, str(e.id), positions[str(e.id)], e.recorded_at)
+                for e, handlers in appended
+                for name in dict.fromkeys(handlers)
+            ]
+            if work:
+                self._connection.execute(plain_insert(_W), work)
+        return [envelope for envelope, _ in appended]
 
     def get(self, event_id: str) -> Envelope | None:
         found = self._events(_E.c.id == event_id, 1)
@@ -101,8 +118,12 @@ class EventLogRepository(HandlerWorkStore):
         ids = list(dict.fromkeys(event_ids))
         if not ids:
             return {}
+        if self._postgres:  # one statement text whatever the count (see ``_keys_in``)
+            wanted = _E.c.id == sa.any_(sa.bindparam("ids", ids, type_=TEXT_ARRAY))
+        else:
+            wanted = _E.c.id.in_(ids)
         with storage_errors(_E.name):
-            rows = self._connection.execute(sa.select(_E).where(_E.c.id.in_(ids))).all()
+            rows = self._connection.execute(sa.select(_E).where(wanted)).all()
         return {row.id: _envelope(row._mapping) for row in rows}
 
     def by_correlation_id(
@@ -288,11 +309,5 @@ class EventLogRepository(HandlerWorkStore):
         )
         with storage_errors(_W.name):
             items = [work_item_of(row._mapping) for row in self._connection.execute(query)]
-            if items:
-                self._connection.execute(
-                    sa.update(_W)
-                    .where(_W.c.handler == sa.bindparam("h"), _W.c.event_id == sa.bindparam("e"))
-                    .values(next_attempt_at=lease_until),
-                    [{"h": item.handler, "e": item.event_id} for item in items],
-                )
+        self.lease(items, lease_until)
         return items

@@ -89,14 +89,20 @@ class HandlerWorkStore:
             query = query.where(_W.c.handler.in_(list(handlers)))
         with storage_errors(_W.name):
             items = [work_item_of(row._mapping) for row in self._connection.execute(query)]
-            if items and lease_until is not None:
+            if lease_until is not None:
+                self.lease(items, lease_until)
+        return items
+
+    def lease(self, items: Sequence[WorkItem], until: datetime) -> None:
+        """Move the items' ``next_attempt_at`` to ``until``: one statement per 500 items."""
+        keys = [(item.handler, item.event_id) for item in items]
+        with storage_errors(_W.name):
+            for chunk in _chunks(keys):
                 self._connection.execute(
                     sa.update(_W)
-                    .where(_W.c.handler == sa.bindparam("h"), _W.c.event_id == sa.bindparam("e"))
-                    .values(next_attempt_at=lease_until),
-                    [{"h": item.handler, "e": item.event_id} for item in items],
+                    .where(_keys_in(_W, chunk, self._postgres))
+                    .values(next_attempt_at=until)
                 )
-        return items
 
     def lock_work(self, handler: str, event_id: str) -> WorkItem | None:
         query = self._work_select().where(_key(handler, event_id)).with_for_update(of=_W)
@@ -136,7 +142,7 @@ class HandlerWorkStore:
             for chunk in _chunks(keys):
                 query = (
                     self._work_select()
-                    .where(_keys_in(_W, chunk))
+                    .where(_keys_in(_W, chunk, self._postgres))
                     .order_by(_W.c.event_position, _W.c.handler)
                     .with_for_update(of=_W)
                 )
@@ -149,7 +155,7 @@ class HandlerWorkStore:
         with storage_errors(tracked.name):
             for chunk in _chunks(keys):
                 query = sa.select(tracked.c.handler, tracked.c.event_id).where(
-                    _keys_in(tracked, chunk)
+                    _keys_in(tracked, chunk, self._postgres)
                 )
                 found.update((h, e) for h, e in self._connection.execute(query))
         return found
@@ -159,7 +165,7 @@ class HandlerWorkStore:
         with storage_errors(_W.name):
             for chunk in _chunks(keys):
                 deleted += self._connection.execute(
-                    sa.delete(_W).where(_keys_in(_W, chunk))
+                    sa.delete(_W).where(_keys_in(_W, chunk, self._postgres))
                 ).rowcount
         return deleted
 
@@ -375,8 +381,24 @@ def _chunks(keys: Sequence[tuple[str, str]]) -> Iterator[builtins.list[tuple[str
         yield unique[start : start + CHUNK]
 
 
-def _keys_in(table: sa.Table, keys: Sequence[tuple[str, str]]) -> sa.ColumnElement[bool]:
-    return sa.tuple_(table.c.handler, table.c.event_id).in_(builtins.list(keys))
+def _keys_in(
+    table: sa.Table, keys: Sequence[tuple[str, str]], postgres: bool
+) -> sa.ColumnElement[bool]:
+    """``(handler, event_id) IN (…)``; on PostgreSQL over two array parameters (``unnest``).
+
+    The arrays keep the statement's text the same whatever the number of keys, so psycopg
+    converts it once and the server prepares it, rather than a new text per batch size.
+    """
+    pair = sa.tuple_(table.c.handler, table.c.event_id)
+    if not postgres:
+        return pair.in_(builtins.list(keys))
+    handlers = sa.bindparam("key_handlers", [h for h, _ in keys], type_=TEXT_ARRAY)
+    events = sa.bindparam("key_events", [e for _, e in keys], type_=TEXT_ARRAY)
+    pairs = sa.func.unnest(handlers, events).table_valued("h", "e").render_derived(name="keys")
+    return pair.in_(sa.select(pairs.c.h, pairs.c.e))
+
+
+TEXT_ARRAY = postgresql.ARRAY(sa.Text)
 
 
 def checked_limit(limit: int) -> int:
