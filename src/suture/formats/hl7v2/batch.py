@@ -1,0 +1,124 @@
+"""Batches and files (HL7 v2.5.1 §2.10.3): FHS/BHS envelopes split into their messages.
+
+Each message comes back as its own raw bytes (or text), so that the ingest can store every
+message raw before decoding it, and one bad message does not sink its neighbours. Plain files
+of messages one after another (no envelope) split the same way. The envelope is checked as far
+as it can be without reading the messages: trailer counts (BTS-1, FTS-1) must match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import AnyStr, Generic, overload
+
+from suture.formats.hl7v2.errors import Disposition, ErrorCode, Hl7DecodeError
+from suture.formats.hl7v2.tokenizer import DEFAULT_DELIMITERS, Segment, read_delimiters
+
+_STRIP = " \t\x0b\x0c\x1c\x00"
+_STRIP_BYTES = _STRIP.encode()
+_ENVELOPE = frozenset({"FHS", "BHS", "BTS", "FTS"})
+
+
+@dataclass(frozen=True, slots=True)
+class Batch(Generic[AnyStr]):
+    """The messages of a batch or file, and its envelope segments (FHS, BHS…, BTS…, FTS)."""
+
+    messages: tuple[AnyStr, ...]
+    envelope: tuple[Segment, ...] = ()
+
+    def header(self, segment_id: str) -> Segment | None:
+        """The first envelope segment with this id (``"FHS"``, ``"BHS"``…), or None."""
+        return next((s for s in self.envelope if s.id == segment_id), None)
+
+
+def _error(
+    reason: str, position: int, segment: str = "", field: int | None = None
+) -> Hl7DecodeError:
+    return Hl7DecodeError(
+        reason,
+        segment=segment,
+        field_number=field,
+        position=position,
+        disposition=Disposition.REJECT,
+        code=ErrorCode.SEGMENT_SEQUENCE,
+    )
+
+
+@overload
+def split_batch(data: bytes) -> Batch[bytes]: ...
+@overload
+def split_batch(data: str) -> Batch[str]: ...
+def split_batch(data: bytes | str) -> Batch[bytes] | Batch[str]:
+    """The messages of a batch, file or run of messages; :class:`Hl7DecodeError` otherwise.
+
+    Messages are returned with their segments ``\\r``-terminated and surrounding blanks removed.
+    """
+    if isinstance(data, bytes):
+        lines = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\r").replace(b"\n", b"\r")
+        raw = [line.strip(_STRIP_BYTES) for line in lines.split(b"\r")]
+        groups, envelope = _group([line[:3].decode("latin-1") for line in raw], raw)
+        messages = tuple(b"\r".join(raw[i] for i in group) + b"\r" for group in groups)
+        return Batch(messages, envelope)
+    text = data.removeprefix("\ufeff").replace("\r\n", "\r").replace("\n", "\r")
+    lines_str = [line.strip(_STRIP) for line in text.split("\r")]
+    groups, envelope = _group([line[:3] for line in lines_str], lines_str)
+    return Batch(tuple("\r".join(lines_str[i] for i in g) + "\r" for g in groups), envelope)
+
+
+def _group(
+    ids: list[str], raw: list[bytes] | list[str]
+) -> tuple[list[list[int]], tuple[Segment, ...]]:
+    """Line indexes of each message, and the envelope segments, in order."""
+    groups: list[list[int]] = []
+    envelope: list[Segment] = []
+    per_batch: list[int] = []
+    delimiters = DEFAULT_DELIMITERS
+    position = 0
+    for index, segment_id in enumerate(ids):
+        if not raw[index]:
+            continue
+        position += 1
+        if segment_id in _ENVELOPE:
+            line = raw[index]
+            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+            if segment_id in {"FHS", "BHS"}:
+                try:
+                    delimiters = read_delimiters(text)
+                except Hl7DecodeError as error:
+                    raise _error(error.reason, position, segment_id, error.field_number) from None
+            if segment_id == "BHS":
+                per_batch.append(0)
+            envelope.append(Segment(text, delimiters, "utf-8", 1, position))
+        elif segment_id == "MSH":
+            groups.append([index])
+            if per_batch:
+                per_batch[-1] += 1
+        elif groups:
+            groups[-1].append(index)
+        else:
+            raise _error("a segment before any MSH", position)
+    if not groups:
+        raise _error("holds no MSH segment", 1)
+    _check_counts(envelope, per_batch)
+    return groups, tuple(envelope)
+
+
+def _check_counts(envelope: list[Segment], per_batch: list[int]) -> None:
+    batch = -1
+    for segment in envelope:
+        if segment.id == "BHS":
+            batch += 1
+        elif segment.id in {"BTS", "FTS"}:
+            if segment.id == "BTS":
+                expected, what = (per_batch[batch] if batch >= 0 else 0), "messages"
+            else:
+                expected, what = len(per_batch), "batches"
+            said = segment.value(1).strip()
+            if said and (not said.isdigit() or int(said) != expected):
+                shown = repr(said) if len(said) <= 9 else "(long)"
+                raise _error(
+                    f"count {shown} does not match the {expected} {what} present",
+                    segment.position,
+                    segment.id,
+                    1,
+                )

@@ -1,0 +1,267 @@
+"""DFT^P03 → canonical charges and credits: one :class:`~suture.domain.revenue.Charge` per FT1
+(HL7 v2.5.1 §6.4.3, §6.5.1; DESIGN.md §2).
+
+Field by field:
+
+- FT1-4 transaction date (DR; its first TS) → ``service_at``, in UTC; a time without an offset
+  is read in the interface's zone;
+- FT1-6 transaction type → CG charge or CD credit; any other code of table 0017 (payments,
+  adjustments) is not a charge and is refused;
+- FT1-7 transaction code, first component → ``cdm_code``;
+- FT1-10 quantity → ``quantity`` (1 when empty, as table-driven billing systems assume);
+- FT1-11 extended amount, else FT1-12 unit amount × quantity → ``amount``. A clinical system
+  often sends no price at all, leaving pricing to the CDM: the line is then ``priced=False``
+  with amount 0, and the service prices it;
+- FT1-13 department, first component → ``department_id`` (the sender's code, mapped later);
+- FT1-25 procedure code → ``hcpcs`` when it is CPT/HCPCS (or says no coding system); FT1-26
+  modifiers are on the :class:`ChargeLine`;
+- PV1-19 visit number → ``encounter_token``, PID-18 account number → ``account_token``, both
+  tokenized by the caller's keyed hash. With no PV1-19 the account stands for the encounter
+  (in US billing the PID-18 account is per visit); with neither the message is refused.
+- MSH-4 sending facility (else PV1-3.4) → ``facility_id``, raw: mapping it to a canonical
+  facility is the service's job.
+
+Signs are kept as sent: a credit is ``transaction_type`` CD whatever the sign of its amount.
+Errors name FT1 by occurrence and field and may quote codes and amounts, never the date of
+service or anything from PID/PV1 (DESIGN.md §6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from decimal import Decimal
+
+from suture.domain.authority import DEFAULT_OWNERS, ObjectType
+from suture.domain.revenue import Charge, ChargeType
+from suture.formats.hl7v2.datatypes import parse_number, parse_time
+from suture.formats.hl7v2.errors import ErrorCode, Hl7DecodeError, field_error, missing_segment
+from suture.formats.hl7v2.header import MessageHeader
+from suture.formats.hl7v2.identifiers import Tokenize, identifier, patient_tokens
+from suture.formats.hl7v2.keys import charge_id_for
+from suture.formats.hl7v2.tokenizer import Message, Segment
+
+#: The system charges come from by default: the owner of charges in DESIGN.md §1.
+CHARGE_SOURCE = DEFAULT_OWNERS[ObjectType.CHARGE]
+_TYPES = {"CG": ChargeType.CHARGE, "CD": ChargeType.CREDIT}
+_CPT_SYSTEMS = frozenset({"", "C4", "C5", "CPT", "CPT4", "CPT-4", "HCPCS", "HCPT", "HPC"})
+_HCPCS_LENGTH = 5
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
+_MAX_QUOTED = 24
+_NULL = '""'  # HL7's explicit null
+
+
+@dataclass(slots=True)
+class ChargeLine:
+    """One FT1 as a canonical charge, with what the charge model does not carry.
+
+    Not frozen, like :class:`Charge`: a frozen dataclass costs twice as much to build, and one
+    is built per FT1 on the decode path measured by ``benchmarks/hl7_decode.py``.
+    """
+
+    charge: Charge
+    set_id: str
+    transaction_id: str
+    priced: bool
+    unit_amount: Decimal | None = None
+    procedure_code: str = ""
+    procedure_system: str = ""
+    modifiers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedCharges:
+    """A DFT^P03: its header, the tokens it was attributed to, and one line per FT1."""
+
+    header: MessageHeader
+    facility_code: str
+    location_facility: str
+    encounter_token: str
+    account_token: str | None
+    lines: tuple[ChargeLine, ...]
+
+    @property
+    def charges(self) -> list[Charge]:
+        return [line.charge for line in self.lines]
+
+
+def _unattributed(message: Message) -> Hl7DecodeError:
+    """The error for charges that name neither a visit nor an account."""
+    pv1, pid = message.segment("PV1"), message.segment("PID")
+    if pv1 is not None:
+        reason = "no visit number, and no PID-18 account number"
+        return field_error(pv1, 19, reason, ErrorCode.REQUIRED_FIELD_MISSING)
+    if pid is not None:
+        reason = "no account number, and no PV1 segment with a PV1-19 visit number"
+        return field_error(pid, 18, reason, ErrorCode.REQUIRED_FIELD_MISSING)
+    return missing_segment("PID", "no PID-18 account number and no PV1-19 visit number")
+
+
+def _quoted(text: str) -> str:
+    return repr(text) if len(text) <= _MAX_QUOTED else repr(text[:_MAX_QUOTED] + "…")
+
+
+def decode_charges(
+    message: Message,
+    header: MessageHeader,
+    *,
+    tokenize: Tokenize,
+    zone: tzinfo,
+    source_system: str = CHARGE_SOURCE,
+) -> DecodedCharges:
+    """The charges of a DFT^P03 whose header is valid; field-level ``AE`` errors otherwise.
+
+    ``source_system`` is the system the charges are recorded as coming from (the authority
+    registry checks it; DESIGN.md §1): the revenue cycle unless the interface says otherwise.
+    """
+    ft1s = message.all("FT1")
+    if not ft1s:
+        raise missing_segment("FT1", "a DFT^P03 needs at least one FT1 segment")
+    tokens = patient_tokens(message, tokenize)
+    encounter = tokens.encounter_token or tokens.account_token
+    if encounter is None:
+        raise _unattributed(message)
+    facility = header.sending_facility or tokens.location_facility
+    if not facility:
+        raise missing_segment("MSH", "no sending facility in MSH-4 and none in PV1-3.4")
+    context = _Context(header, facility, encounter, tokens.account_token, zone, source_system)
+    return DecodedCharges(
+        header=header,
+        facility_code=facility,
+        location_facility=tokens.location_facility,
+        encounter_token=encounter,
+        account_token=tokens.account_token,
+        lines=tuple(_line(ft1, context) for ft1 in ft1s),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    header: MessageHeader
+    facility: str
+    encounter: str
+    account: str | None
+    zone: tzinfo
+    source_system: str
+
+
+_FT1_FIELDS = (1, 2, 4, 6, 7, 10, 11, 12, 13)
+
+
+def _line(ft1: Segment, c: _Context) -> ChargeLine:
+    set_id, transaction_id, when_text, type_code, cdm, qty, ext, unit_text, department = ft1.atoms(
+        _FT1_FIELDS
+    )
+    if not when_text:
+        raise field_error(ft1, 4, "transaction date is empty", ErrorCode.REQUIRED_FIELD_MISSING)
+    when = parse_time(when_text, c.zone)
+    if when is None:  # the date of service is PHI: not quoted
+        raise field_error(ft1, 4, "not an HL7 time (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ])")
+    kind = _TYPES.get(type_code) or _TYPES.get(type_code.upper())
+    if kind is None:
+        reason = (
+            f"transaction type {_quoted(type_code)} is not a charge (CG) or a credit (CD)"
+            if type_code
+            else "transaction type is empty"
+        )
+        raise field_error(ft1, 6, reason, ErrorCode.TABLE_VALUE_NOT_FOUND)
+    if not cdm or cdm == _NULL:
+        raise field_error(
+            ft1, 7, "transaction code (CDM) is empty", ErrorCode.REQUIRED_FIELD_MISSING
+        )
+    quantity = _number(ft1, 10, qty, "quantity")
+    if quantity is None:
+        quantity = _ONE
+    amount = _number(ft1, 11, ext, "extended amount")
+    unit = _number(ft1, 12, unit_text, "unit amount")
+    priced = amount is not None or unit is not None
+    if amount is None:
+        amount = unit * quantity if unit is not None else _ZERO
+    procedure, system, hcpcs = _procedure(ft1)
+    if transaction_id == _NULL:
+        transaction_id = ""
+    header = c.header
+    charge_id = (
+        charge_id_for(c.facility, header.sending_application, "FT1-2", transaction_id)
+        if transaction_id
+        else charge_id_for(
+            c.facility, header.sending_application, header.control_id, str(ft1.occurrence)
+        )
+    )
+    return ChargeLine(
+        charge=Charge(
+            id=charge_id,
+            facility_id=c.facility,
+            encounter_token=c.encounter,
+            cdm_code=cdm,
+            quantity=quantity,
+            amount=amount,
+            service_at=when,
+            transaction_type=kind,
+            account_token=c.account,
+            department_id=department if department and department != _NULL else None,
+            hcpcs=hcpcs,
+            source_system=c.source_system,
+        ),
+        set_id=set_id,
+        transaction_id=transaction_id,
+        priced=priced,
+        unit_amount=unit,
+        procedure_code=procedure,
+        procedure_system=system,
+        modifiers=_modifiers(ft1),
+    )
+
+
+def _number(ft1: Segment, number: int, text: str, what: str) -> Decimal | None:
+    if not text or text == _NULL:
+        return None
+    found = parse_number(text)
+    if found is None:
+        raise field_error(ft1, number, f"{what} {_quoted(text)} is not a number")
+    return found
+
+
+def _procedure(ft1: Segment) -> tuple[str, str, str | None]:
+    raw = ft1.raw(25)
+    if not raw:
+        return "", "", None
+    d = ft1.delimiters
+    parts = [
+        p.partition(d.subcomponent)[0] for p in raw.partition(d.repetition)[0].split(d.component, 3)
+    ]
+    if d.escape in raw:
+        parts = [ft1.unescape(part) for part in parts]
+    code = identifier(parts[0]).upper()
+    if not code:
+        return "", "", None
+    system = identifier(parts[2]).upper() if len(parts) > 2 else ""
+    if system not in _CPT_SYSTEMS:
+        return code, system, None
+    if len(code) != _HCPCS_LENGTH or not code.isascii() or not code.isalnum():
+        raise field_error(
+            ft1,
+            25,
+            f"procedure code {_quoted(code)} is not a CPT/HCPCS code (five letters or digits)",
+            component=1,
+        )
+    return code, system, code
+
+
+def _modifiers(ft1: Segment) -> tuple[str, ...]:
+    raw = ft1.raw(26)
+    if not raw:
+        return ()
+    d = ft1.delimiters
+    if d.component not in raw and d.escape not in raw and d.subcomponent not in raw:
+        return tuple(code for text in raw.split(d.repetition) if (code := identifier(text).upper()))
+    codes = (
+        part.partition(d.component)[0].partition(d.subcomponent)[0]
+        for part in raw.split(d.repetition)
+    )
+    return tuple(
+        code
+        for text in codes
+        if (code := identifier(ft1.unescape(text) if d.escape in text else text).upper())
+    )

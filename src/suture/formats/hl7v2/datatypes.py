@@ -1,0 +1,74 @@
+"""HL7 v2 primitive data types the decoders need: TS/DTM times and NM numbers (v2.5.1 §2A).
+
+Both return canonical Python values (tz-aware UTC datetimes, Decimals: STYLE.md habit 15) or
+``None`` for text that is not of the type; the caller raises the field-level error, because only
+it knows the field and whether the value may be quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
+from functools import lru_cache
+
+# YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ] (v2.5.1 §2A.3.22 DTM; TS.1 is a DTM)
+_TIME = re.compile(
+    r"(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,6})\d*)?)?)?)?)?)?"
+    r"(?:([+-])(\d{2})(\d{2}))?"
+)
+_SIGNS = ("+", "-")  # NM: an optional sign, digits with an optional point (v2.5.1 §2A.3.47)
+_MAX_OFFSET_MINUTES = 14 * 60
+_PLAIN_LENGTHS = frozenset({8, 12, 14})  # YYYYMMDD, YYYYMMDDHHMM, YYYYMMDDHHMMSS
+
+
+@lru_cache(maxsize=4096)
+def parse_time(text: str, zone: tzinfo) -> datetime | None:
+    """A TS/DTM value as an aware UTC datetime; with no offset it is read in ``zone``.
+
+    Missing parts take their first value (``2008`` is 2008-01-01T00:00 in ``zone``).
+    """
+    if len(text) in _PLAIN_LENGTHS and text.isdigit() and text.isascii():
+        try:  # the common shapes, without the expression
+            return datetime(
+                int(text[:4]),
+                int(text[4:6]),
+                int(text[6:8]),
+                int(text[8:10] or 0),
+                int(text[10:12] or 0),
+                int(text[12:14] or 0),
+                tzinfo=zone,
+            ).astimezone(UTC)
+        except (ValueError, OverflowError):
+            return None
+    found = _TIME.fullmatch(text)
+    if found is None:
+        return None
+    year, month, day, hour, minute, second, fraction, sign, off_h, off_m = found.groups()
+    try:
+        if sign:
+            offset = int(off_h) * 60 + int(off_m)
+            if offset > _MAX_OFFSET_MINUTES or int(off_m) >= 60:
+                return None
+            zone = timezone(timedelta(minutes=-offset if sign == "-" else offset))
+        moment = datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+            tzinfo=zone,
+        )
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def parse_number(text: str) -> Decimal | None:
+    """An NM value as a Decimal, or None when it is not one (no exponents, NaN or commas)."""
+    body = text[1:] if text[:1] in _SIGNS else text
+    if body.isascii() and body.replace(".", "", 1).isdigit():
+        return Decimal(text)
+    return None

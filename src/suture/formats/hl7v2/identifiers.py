@@ -1,0 +1,50 @@
+"""Patient identifiers (PID-18 account, PV1-19 visit) turned into tokens at the first read.
+
+The codec never returns an account or visit number: it hands each to the caller's ``tokenize``
+(a keyed hash whose secret the codec must not know, DESIGN.md §6) and returns the token. Errors
+about these fields name the field only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from suture.formats.hl7v2.tokenizer import Message
+
+#: Turns a patient identifier into a token; supplied by the caller (a keyed hash).
+Tokenize = Callable[[str], str]
+
+_NULL = '""'  # HL7's explicit null (v2.5.1 §2.5.3)
+
+
+def identifier(text: str) -> str:
+    """A CX identifier's id, stripped; the explicit null reads as empty."""
+    if not text:
+        return text
+    text = text.strip()
+    return "" if text == _NULL else text
+
+
+@dataclass(frozen=True, slots=True)
+class PatientTokens:
+    """The tokens of a message's account (PID-18) and encounter (PV1-19); None when absent."""
+
+    account_token: str | None
+    encounter_token: str | None
+    location_facility: str
+    patient_class: str
+
+
+def patient_tokens(message: Message, tokenize: Tokenize) -> PatientTokens:
+    """Read PID-18.1 and PV1-19.1 and tokenize them; PV1-3.4 and PV1-2 come along as codes."""
+    pid = message.segment("PID")
+    pv1 = message.segment("PV1")
+    account = identifier(pid.atom(18)) if pid is not None else ""
+    visit = identifier(pv1.atom(19)) if pv1 is not None else ""
+    return PatientTokens(
+        account_token=tokenize(account) if account else None,
+        encounter_token=tokenize(visit) if visit else None,
+        location_facility=identifier(pv1.value(3, 4)) if pv1 is not None else "",
+        patient_class=identifier(pv1.atom(2)).upper() if pv1 is not None else "",
+    )
