@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,8 @@ from suture.domain.contracts import ContractMembership, ContractPrice
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
 from suture.domain.errors import DomainError, NotAuthoritativeError
 from suture.domain.masterdata import Facility, Supplier
+from suture.eventlog.envelope import Envelope
+from suture.eventlog.errors import MissingDependencyError
 from suture.formats.csv import (
     ColumnProfile,
     Decoded,
@@ -36,7 +39,12 @@ from suture.formats.csv import (
     read_rows,
     supplier_id_for,
 )
+from suture.services.event_store import WorkStatus
+from suture.services.handlers import Handler, HandlerContext
 from suture.services.masterdata_import import ImportSummary, import_masterdata
+from suture.services.messagebus import MessageBus, Processing
+from suture.services.redrive import gtin_dependency, mapping_dependency
+from suture.services.unit_of_work import UnitOfWork
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "masterdata"
 AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -644,3 +652,64 @@ def test_memory_stays_flat_when_the_file_grows_five_times(uow: Uow, tmp_path: Pa
     large = peak_memory_of_import(uow, generated_items(tmp_path / "5k.csv", 5_000, "L"))
 
     assert large / small < 1.5
+
+
+# --- what was parked on the master data is re-driven by its import (DESIGN.md §3, guarantee 4) --
+
+EPIC_E9 = CrosswalkKey("epic", "FAC-MAIN", CrosswalkKind.ITEM, "E-9")
+
+
+def mapping_handler(envelope: Envelope, work: UnitOfWork, context: HandlerContext) -> None:
+    """Parks until epic's item E-9 at FAC-MAIN maps to an item, as a usage handler would."""
+    found = work.crosswalks.candidates("epic", CrosswalkKind.ITEM, "E-9", "FAC-MAIN")
+    if not found:
+        raise MissingDependencyError(mapping_dependency(EPIC_E9), "no item for epic code E-9")
+
+
+def gtin_handler(envelope: Envelope, work: UnitOfWork, context: HandlerContext) -> None:
+    """Parks until an item carries the scanned GTIN."""
+    gtin = str(envelope.payload["gtin"])
+    if work.items.by_gtin(gtin) is None:
+        raise MissingDependencyError(gtin_dependency(gtin), "no item with the scanned GTIN")
+
+
+def parked_bus(uow: Uow, handler: Handler, payload: dict[str, object]) -> tuple[MessageBus, str]:
+    bus = MessageBus(uow, {"usage": handler}, {"test.*": ["usage"]}, clock=lambda: AT)
+    envelope = bus.envelope(
+        "test.usage.recorded", payload, idempotency_key=uuid4().hex, correlation_id="ENC-1"
+    )
+    with uow() as work:
+        bus.publish(work, envelope)
+        work.commit()
+    assert bus.process("usage", str(envelope.id)) is Processing.PARKED
+    return bus, str(envelope.id)
+
+
+def usage_work(uow: Uow, event_id: str) -> tuple[WorkStatus, ...]:
+    with uow() as work:
+        return tuple(item.status for item in work.events.work_of(event_id))
+
+
+@pytest.mark.parametrize("facility", ["FAC-MAIN", ""], ids=["facility", "system-wide"])
+def test_importing_the_missing_mapping_redrives_the_work_parked_on_it(
+    masters: Uow, facility: str
+) -> None:
+    bus, event_id = parked_bus(masters, mapping_handler, {})
+
+    run(masters, CROSSWALK_HEADER + f"epic,{facility},item,E-9,100234,N\n",
+        default_profile(ImportKind.CROSSWALKS))  # fmt: skip
+
+    assert usage_work(masters, event_id) == (WorkStatus.PENDING,)
+    assert bus.process("usage", event_id) is Processing.DONE
+
+
+def test_importing_an_item_with_the_scanned_gtin_redrives_the_work_parked_on_it(
+    uow: Uow,
+) -> None:
+    bus, event_id = parked_bus(uow, gtin_handler, {"gtin": "00614141000012"})
+    assert usage_work(uow, event_id) == (WorkStatus.PARKED,)
+
+    run(uow, SMALL_HEADER + "1,Glove M,Acme,G-M,EA,1.00,00614141000012\n", SMALL_ITEMS)
+
+    assert usage_work(uow, event_id) == (WorkStatus.PENDING,)
+    assert bus.process("usage", event_id) is Processing.DONE

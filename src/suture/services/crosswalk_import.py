@@ -5,7 +5,8 @@ rules (:func:`~suture.domain.crosswalk.decide_mapping`): the same mapping again 
 a different one is refused unless the row asks to supersede, and a superseded mapping is closed,
 never deleted, so history is kept. A row is also refused when its facility or the canonical id
 it maps to does not exist, or when the import's source system may not write crosswalks at that
-facility.
+facility. A new mapping re-drives, in the same transaction, every message parked waiting for it
+(DESIGN.md §3 guarantee 4).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from suture.domain.crosswalk import MappingOutcome, decide_mapping
 from suture.domain.errors import DomainError
 from suture.formats.csv import CrosswalkRequest, Decoded, RowError
 from suture.services.masterdata_batch import Change, ImportBatch, Outcome, value_of
+from suture.services.redrive import redrive_mapping
 
 _MAPPING_CHANGES = {
     MappingOutcome.ADDED: Change.INSERTED,
@@ -57,4 +59,5 @@ def _map_code(batch: ImportBatch, row: Decoded[object]) -> Change | RowError:
         batch.uow.crosswalks.close(decision.close)
     if decision.add is not None:
         batch.uow.crosswalks.add(decision.add)
+        redrive_mapping(batch.uow, key, batch.at)
     return _MAPPING_CHANGES[decision.outcome]

@@ -35,6 +35,7 @@ from suture.formats.csv import Decoded, ImportKind, ItemLine, RowError
 from suture.services.contract_price_import import ContractPriceWriter
 from suture.services.crosswalk_import import write_crosswalks
 from suture.services.masterdata_batch import Change, ImportBatch, Outcome, change_of, value_of
+from suture.services.redrive import gtin_dependency, redrive_parked
 from suture.services.unit_of_work import UnitOfWork
 
 #: Errors kept in the summary for display; all of them are counted, and passed to ``on_error``.
@@ -142,6 +143,8 @@ def _write_items(batch: ImportBatch, rows: list[Decoded[object]]) -> list[Outcom
             gtins.update(dict.fromkeys(item.gtins, item.id))
         outcomes.append((row.line, error or change))
     batch.uow.items.add_many(pending.values())
+    for gtin in sorted({gtin for item in pending.values() for gtin in item.gtins}):
+        redrive_parked(batch.uow, gtin_dependency(gtin), batch.at)
     return outcomes
 
 

@@ -4,13 +4,20 @@
 handler re-drives in the same transaction as the change that cured the dependency;
 :meth:`MessageBus.redrive` is the same in a transaction of its own. :func:`redrive_on_mapping`
 is the bus handler that does it for every ``crosswalk.mapped`` event, so fixing a mapping
-re-drives everything parked on it without anyone asking.
+re-drives everything parked on it without anyone asking; the master-data import calls
+:func:`redrive_mapping` and :func:`redrive_parked` itself for the mappings and GTINs it adds.
+
+Dependency keys are spelled by the functions here, so the code that parks and the code that
+re-drives agree: :func:`mapping_dependency` for a crosswalk key, :func:`gtin_dependency` for an
+item looked up by GTIN.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
+from suture.domain.crosswalk import CrosswalkKey
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.errors import DependencyKey
 from suture.eventlog.events import CrosswalkMapped
@@ -31,7 +38,30 @@ def redrive_parked(uow: UnitOfWork, dependency: DependencyKey, at: datetime) -> 
     return len(items)
 
 
+def mapping_dependency(key: CrosswalkKey) -> DependencyKey:
+    """The key a handler parks on when ``key`` has no mapping: ``item:epic/FAC-01/item/42``."""
+    return DependencyKey(key.kind.value, str(key))
+
+
+def redrive_mapping(uow: UnitOfWork, key: CrosswalkKey, at: datetime) -> int:
+    """Re-drive what waited for a crosswalk mapping of ``key``.
+
+    A handler parks on the key it looked up, which names its facility; a system-wide mapping
+    (facility None) serves every facility, so it also re-drives each facility's spelling.
+    """
+    keys = [key]
+    if key.facility_id is None:
+        keys += [replace(key, facility_id=facility) for facility in sorted(uow.facilities.ids())]
+    return sum(redrive_parked(uow, mapping_dependency(each), at) for each in keys)
+
+
+def gtin_dependency(gtin: str) -> DependencyKey:
+    """The key a handler parks on when no item has this GTIN-14: ``gtin:00614141000012``."""
+    return DependencyKey("gtin", gtin)
+
+
 def redrive_on_mapping(envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:
     """A local code now maps to a canonical id: re-drive what waited for that mapping."""
     mapped = CrosswalkMapped.model_validate(envelope.payload)
-    redrive_parked(uow, mapped.dependency(), context.now)
+    key = CrosswalkKey(mapped.source_system, mapped.facility_id, mapped.kind, mapped.local_code)
+    redrive_mapping(uow, key, context.now)
