@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -60,3 +61,29 @@ def test_count_by_facility_counts_positions_per_facility(uow: UowFactory) -> Non
             work.stock.save(stock_position(here, item_id=new_id("item")))
 
         assert work.stock.count_by_facility()[here.facility.id] == 3
+
+
+def test_locked_read_adjust_write_from_two_threads_loses_no_update(uow: UowFactory) -> None:
+    position = stock_position(site())
+    with uow() as work:
+        work.stock.save(dataclasses.replace(position, on_hand=Decimal(0)))
+        work.commit()
+
+    def add_one_forty_times() -> None:
+        for _ in range(40):
+            with uow() as work:
+                current = work.stock.get(position.location_id, position.item_id, lock=True)
+                assert current is not None
+                work.stock.save(dataclasses.replace(current, on_hand=current.on_hand + 1))
+                work.commit()
+
+    workers = [threading.Thread(target=add_one_forty_times) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    with uow() as work:
+        final = work.stock.get(position.location_id, position.item_id)
+    assert final is not None
+    assert final.on_hand == Decimal(80)

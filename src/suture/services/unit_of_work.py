@@ -137,7 +137,10 @@ class CrosswalkRepository(Protocol):
 
 
 class StockPositionRepository(Protocol):
-    def get(self, location_id: str, item_id: str) -> StockPosition | None: ...
+    def get(self, location_id: str, item_id: str, *, lock: bool = False) -> StockPosition | None:
+        """The position; ``lock`` holds its row until commit (``FOR UPDATE`` on PostgreSQL),
+        so concurrent read-adjust-write of one position by several workers loses no update."""
+        ...
 
     def save(self, position: StockPosition) -> None: ...
 

@@ -48,10 +48,14 @@ class StockPositionRepository:
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
 
-    def get(self, location_id: str, item_id: str) -> StockPosition | None:
+    def get(self, location_id: str, item_id: str, *, lock: bool = False) -> StockPosition | None:
+        # SQLite transactions begin IMMEDIATE (one writer at a time), so only PostgreSQL needs
+        # the row lock; SQLAlchemy leaves FOR UPDATE out on SQLite.
         query = sa.select(self.table).where(
             (self.table.c.location_id == location_id) & (self.table.c.item_id == item_id)
         )
+        if lock:
+            query = query.with_for_update()
         with storage_errors(self.table.name):
             row = self._connection.execute(query).first()
         return None if row is None else StockPosition(**row._mapping)
