@@ -12,6 +12,7 @@ from suture.entrypoints.cli.operations import migrate_command, status_command
 from suture.entrypoints.cli.quality import quality_app
 from suture.entrypoints.cli.schemas import schemas_app
 from suture.entrypoints.cli.seed import seed_command
+from suture.entrypoints.cli.udi import udi_command
 from suture.entrypoints.cli.worker import worker_command
 
 app.command("migrate")(migrate_command)
@@ -26,6 +27,7 @@ app.command("trace")(trace_command)
 app.add_typer(exceptions_app, name="exceptions")
 app.command("worker")(worker_command)
 app.add_typer(schemas_app, name="schemas")
+app.command("udi")(udi_command)
 
 
 def main() -> None:
