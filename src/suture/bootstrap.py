@@ -26,8 +26,10 @@ from suture.services.clock import Clock, system_clock
 from suture.services.deliveries import Deliveries, DeliveryQueue
 from suture.services.delivery_worker import DeliveryWorker
 from suture.services.exceptions import CombinedRedrive, WorkQueue
+from suture.services.hl7_ingest import Hl7Ingest
 from suture.services.inbox import Inbox
 from suture.services.messagebus import MessageBus
+from suture.services.phi import PhiTokenizer
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
 from suture.services.unit_of_work import UnitOfWork
@@ -64,6 +66,8 @@ class Hub:
     delivery_queue: DeliveryQueue
     delivery_worker: DeliveryWorker
     work_queue: WorkQueue
+    #: HL7 v2 messages in (the MLLP listener, ``suture ingest``): store, decode, post, ACK.
+    hl7_ingest: Hl7Ingest
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -99,6 +103,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         registry=build_registry(),
     )
     deliveries = Deliveries(uow_factory, system_clock)
+    inbox = Inbox(uow_factory)
     transports = {"erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv")}
     return Hub(
         engine=engine,
@@ -114,13 +119,16 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         clock=system_clock,
         batch_size=settings.import_batch_size,
-        inbox=Inbox(uow_factory),
+        inbox=inbox,
         bus=bus,
         deliveries=deliveries,
         delivery_queue=DeliveryQueue(),
         delivery_worker=DeliveryWorker(uow_factory, transports, retry, system_clock),
         work_queue=WorkQueue(
             uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock
+        ),
+        hl7_ingest=Hl7Ingest(
+            uow_factory, inbox, bus, PhiTokenizer(settings.secret_key), system_clock
         ),
         closers=[engine.dispose],
         stream=stream_settings(settings),

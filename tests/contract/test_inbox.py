@@ -18,7 +18,7 @@ from suture.adapters.db.engine import create_engine
 from suture.adapters.db.errors import StorageError
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.messages import InboundMessage, MessageStatus, MessageTransitionError
-from suture.services.inbox import Inbox, Received, UnknownMessageError, mark_message
+from suture.services.inbox import Arrival, Inbox, Received, UnknownMessageError, mark_message
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 S = MessageStatus
@@ -193,6 +193,53 @@ def test_an_id_already_taken_is_refused_not_taken_for_a_duplicate(
     )  # fmt: skip
     with uow() as work, pytest.raises(StorageError):
         work.inbox.add_if_new(other_bytes)
+
+
+def test_a_group_is_stored_in_order_new_messages_new_and_stored_bytes_duplicates(
+    uow: UowFactory, inbox: Inbox, interface: str
+) -> None:
+    before = receive(inbox, interface, b"MSH|before").message
+    arrivals = [
+        Arrival(b"MSH|one", interface, "epic"),
+        Arrival(b"MSH|before", interface, "epic"),
+        Arrival(b"MSH|one", interface, "epic"),
+        Arrival(b"MSH|one", f"{interface}-other", "epic"),
+    ]
+
+    received = inbox.receive_many(arrivals, format="hl7v2", received_at=AT)
+
+    one = received[0].message
+    assert [(r.message.id, r.is_duplicate) for r in received] == [
+        (one.id, False), (before.id, True), (one.id, True), (received[3].message.id, False),
+    ]  # fmt: skip
+    assert received[3].message.id != one.id
+    assert inbox.get(one.id, with_raw=True).raw == b"MSH|one"
+    assert inbox.counts(interface=interface)[S.RECEIVED] == 2
+
+
+def test_statuses_of_a_group_are_saved_together(uow: UowFactory, interface: str) -> None:
+    messages = [sample(interface), sample(f"{interface}-b")]
+    with uow() as work:
+        work.inbox.add_many_if_new(messages)
+        work.commit()
+    changed = [m.transition(S.FAILED, reason="FT1-6: bad type", at=AT) for m in messages]
+
+    with uow() as work:
+        work.inbox.save_statuses(changed)
+        work.commit()
+
+    with uow() as work:
+        stored = [work.inbox.get(m.id) for m in messages]
+    assert stored == [m.without_raw() for m in changed]
+
+
+def test_saving_the_status_of_a_group_with_an_unknown_message_is_refused(
+    uow: UowFactory, interface: str
+) -> None:
+    unknown = sample(interface).transition(S.DECODED, reason=None, at=AT)
+
+    with uow() as work, pytest.raises(StorageError):
+        work.inbox.save_statuses([unknown])
 
 
 # --- status ----------------------------------------------------------------------------------

@@ -161,3 +161,13 @@ def test_a_record_that_never_ends_exits_2_naming_where_it_starts(tmp_path: Path)
         f"error {path}: line 3: malformed CSV in the record starting here "
         "(field larger than field limit (131072)); is a quote unclosed?",
     )
+
+
+def test_a_usage_feed_is_not_master_data_and_exits_2(tmp_path: Path) -> None:
+    feed = tmp_path / "usage.csv"
+    feed.write_text("Case Number,Item Number\n", encoding="utf-8")
+
+    result = suture("usage", feed)
+
+    assert result.exit_code == 2
+    assert "'usage' is not one of" in result.output

@@ -151,12 +151,20 @@ def test_fixed_unit_gtin_columns_are_named_for_checks_made_after_decoding() -> N
         ),
         pytest.param(
             "columns: {name: N}\n",
-            ("kind", "is required: one of items, suppliers, contract-prices, crosswalks", 1),
+            (
+                "kind",
+                "is required: one of items, suppliers, contract-prices, crosswalks, usage, charges",
+                1,
+            ),
             id="no-kind",
         ),
         pytest.param(
             "kind: vendors\n",
-            ("kind", "'vendors' is not items, suppliers, contract-prices, crosswalks", 1),
+            (
+                "kind",
+                "'vendors' is not items, suppliers, contract-prices, crosswalks, usage, charges",
+                1,
+            ),
             id="bad-kind",
         ),
         pytest.param(
@@ -170,7 +178,7 @@ def test_fixed_unit_gtin_columns_are_named_for_checks_made_after_decoding() -> N
                 "column",
                 "unknown key; expected one of kind, source_system, delimiter, quotechar, "
                 "encoding, date_format, decimal_comma, true_values, false_values, uom_aliases, "
-                "columns, defaults, packaging",
+                "columns, defaults, packaging, time_format, time_zone",
                 5,
             ),
             id="typo",

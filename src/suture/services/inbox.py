@@ -25,7 +25,7 @@ content or a status reason; callers must keep the ``reason`` they pass PHI-free.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -44,6 +44,14 @@ class InboxError(SutureError):
 
 class UnknownMessageError(InboxError):
     """No stored inbound message has this id."""
+
+
+class Arrival(NamedTuple):
+    """Bytes an edge read, and where from: one message of :meth:`Inbox.receive_many`."""
+
+    raw: bytes
+    interface: str
+    source_system: str
 
 
 class Received(NamedTuple):
@@ -104,6 +112,36 @@ class Inbox:
             stored, is_duplicate = uow.inbox.add_if_new(message)
             uow.commit()
         return Received(stored, is_duplicate)
+
+    def receive_many(
+        self,
+        arrivals: Sequence[Arrival],
+        *,
+        format: str,
+        received_at: datetime,
+    ) -> builtins.list[Received]:
+        """:meth:`receive` for a group in one transaction (group commit): every message is
+        committed before this returns, one :class:`Received` per arrival, in order. The same
+        bytes twice in the group are stored once; the later arrival is the duplicate."""
+        require_aware("received_at", received_at)
+        messages = []
+        for arrival in arrivals:
+            message_id = self._new_id(received_at)
+            messages.append(
+                InboundMessage.received(
+                    id=message_id,
+                    format=format,
+                    interface=arrival.interface,
+                    source_system=arrival.source_system,
+                    raw=arrival.raw,
+                    received_at=received_at,
+                    trace_id=message_id.replace("-", ""),
+                )
+            )
+        with self._uow() as uow:
+            outcomes = uow.inbox.add_many_if_new(messages)
+            uow.commit()
+        return [Received(stored, is_duplicate) for stored, is_duplicate in outcomes]
 
     def mark(
         self,

@@ -165,6 +165,14 @@ class InboxRepository(Protocol):
         """
         ...
 
+    def add_many_if_new(
+        self, messages: Sequence[InboundMessage]
+    ) -> list[tuple[InboundMessage, bool]]:
+        """:meth:`add_if_new` for a group, in a few statements whatever its size; one outcome
+        per message, in order. The same bytes twice in the group are stored once: the later
+        one's outcome is the earlier one's message, as a duplicate."""
+        ...
+
     def get(
         self, message_id: str, *, with_raw: bool = False, lock: bool = False
     ) -> InboundMessage | None:
@@ -175,6 +183,10 @@ class InboxRepository(Protocol):
 
     def save_status(self, message: InboundMessage) -> None:
         """Write what changes after receipt: status, reason, attempts, updated_at, ids learnt."""
+        ...
+
+    def save_statuses(self, messages: Sequence[InboundMessage]) -> None:
+        """:meth:`save_status` for a group, in one statement."""
         ...
 
     def count_by_status(self, *, interface: str | None = None) -> dict[MessageStatus, int]:

@@ -7,6 +7,7 @@ from suture.entrypoints.cli.app import app
 from suture.entrypoints.cli.bus import replay_command, serve_command, trace_command
 from suture.entrypoints.cli.demo import demo_command
 from suture.entrypoints.cli.exceptions import exceptions_app
+from suture.entrypoints.cli.ingest import ingest_command
 from suture.entrypoints.cli.masterdata import masterdata_app
 from suture.entrypoints.cli.operations import migrate_command, status_command
 from suture.entrypoints.cli.quality import quality_app
@@ -22,6 +23,7 @@ app.add_typer(quality_app, name="quality")
 app.command("status")(status_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
+app.command("ingest")(ingest_command)
 app.command("replay")(replay_command)
 app.command("trace")(trace_command)
 app.add_typer(exceptions_app, name="exceptions")

@@ -18,23 +18,37 @@ from rich.table import Table
 
 from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.mllp import DEFAULT_PORT, MllpOptions, MllpThread
 from suture.services.dispatcher import Dispatcher
 from suture.services.replay import ReplaySelection, Report
 from suture.services.trace import timeline
 
 
-def serve_command(
+def serve_command(  # noqa: PLR0917  (a Typer command's options are its parameters)
     poll_interval: Annotated[
         float, typer.Option(min=0.01, help="Seconds to wait when no work is due.")
     ] = 0.5,
     report_every: Annotated[
         int, typer.Option(min=1, help="Print a line each time this many more items are done.")
     ] = 1000,
+    mllp_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="HL7 v2 MLLP listener port (0: any free one).")
+    ] = DEFAULT_PORT,
+    mllp_host: Annotated[
+        str, typer.Option(help="Address the MLLP listener binds (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+    no_mllp: Annotated[
+        bool, typer.Option("--no-mllp", help="Do not start the MLLP listener.")
+    ] = False,
+    mllp_interface: Annotated[
+        str, typer.Option(help="Interface name MLLP messages are stored under in the inbox.")
+    ] = "mllp",
 ) -> None:
-    """Run the embedded dispatcher until Ctrl-C.
+    """Run the embedded dispatcher and the HL7 v2 MLLP listener until Ctrl-C.
 
     One loop runs the bus's handlers over the database event log and the outbound deliveries
-    (ERP files, X12, webhooks). With SUTURE_NATS_URL set, handlers and deliveries run in
+    (ERP files, X12, webhooks); beside it the MLLP listener stores each HL7 v2 message before
+    acknowledging it. With SUTURE_NATS_URL set, handlers and deliveries run in
     ``suture worker`` processes instead, and this command says so and stops.
     """
     hub = open_hub()
@@ -66,6 +80,17 @@ def serve_command(
         on_error=storage_failed,
         also=[hub.delivery_worker.run_once],
     )
+    listener: MllpThread | None = None
+    if not no_mllp:
+        options = MllpOptions(interface=mllp_interface)
+        listener = MllpThread(hub.hl7_ingest, mllp_host, mllp_port, options)
+        try:
+            bound = listener.start()
+        except OSError as error:
+            hub.close()
+            errors.print(f"MLLP listener: cannot listen on {mllp_host}:{mllp_port}: {error}")
+            raise typer.Exit(2) from None
+        console.print(f"MLLP listener on {mllp_host}:{bound}", markup=False)
     previous = signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     console.print("serving: the embedded dispatcher is running (Ctrl-C stops it)")
@@ -73,6 +98,8 @@ def serve_command(
         total = dispatcher.run(stop)
     finally:
         signal.signal(signal.SIGINT, previous)
+        if listener is not None:
+            listener.stop()
         hub.close()
     console.print(f"stopped after {total:,} work items")
 

@@ -21,6 +21,7 @@ import csv
 import io
 from collections.abc import Callable
 from contextlib import ExitStack
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated, NoReturn, TypeVar
 
@@ -56,9 +57,18 @@ masterdata_app = typer.Typer(
 )
 
 
+class MasterDataKind(StrEnum):
+    """The kinds this command imports; usage and charge feeds are ingested, not imported."""
+
+    ITEMS = ImportKind.ITEMS.value
+    SUPPLIERS = ImportKind.SUPPLIERS.value
+    CONTRACT_PRICES = ImportKind.CONTRACT_PRICES.value
+    CROSSWALKS = ImportKind.CROSSWALKS.value
+
+
 @masterdata_app.command("import")
 def import_file(
-    kind: Annotated[ImportKind, typer.Argument(help="What the file holds.")],
+    what: Annotated[MasterDataKind, typer.Argument(metavar="KIND", help="What the file holds.")],
     file: Annotated[Path, typer.Argument(help="The CSV file to import.")],
     *,
     profile: Annotated[
@@ -77,6 +87,7 @@ def import_file(
     ] = None,
 ) -> None:
     """Import KIND from FILE; re-importing the same file changes nothing."""
+    kind = ImportKind(what.value)
     column_profile = _profile(kind, profile)
     source = source_system or column_profile.source_system or "suture"
     with ExitStack() as stack:

@@ -1,4 +1,5 @@
-"""The canonical fields a column profile may map, per kind of master-data file.
+"""The canonical fields a column profile may map, per kind of file: master data, and the usage
+and charge feeds of clinical and billing systems.
 
 A profile maps these names to the headers of one legacy export. Knowing them here lets a
 profile with a typo ("manufaturer") or a missing required field fail when it is loaded, naming
@@ -13,12 +14,23 @@ from enum import StrEnum
 
 
 class ImportKind(StrEnum):
-    """The master-data files Suture imports; the values are the CLI's KIND argument."""
+    """The flat files Suture reads; the values are the profiles' ``kind:`` (and, for master
+    data, the CLI's KIND argument)."""
 
     ITEMS = "items"
     SUPPLIERS = "suppliers"
     CONTRACT_PRICES = "contract-prices"
     CROSSWALKS = "crosswalks"
+    USAGE = "usage"
+    CHARGES = "charges"
+
+
+#: Kinds whose rows come from clinical systems and name patients: their profiles need a time
+#: zone, and their identifier fields are tokenized by the codec (DESIGN.md §6).
+FEED_KINDS = frozenset({ImportKind.USAGE, ImportKind.CHARGES})
+
+#: Fields that hold patient identifiers (PHI): read only to be tokenized, never quoted.
+IDENTIFIER_FIELDS = frozenset({"encounter", "case_number", "patient", "account"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,20 @@ FIELDS: Mapping[ImportKind, Mapping[str, FieldSpec]] = {
         ("source_system", "kind", "local_code", "canonical_id"),
         ("facility_id", "supersede"),
     ),
+    ImportKind.USAGE: _specs(
+        ("facility", "location", "quantity", "uom", "used_at"),
+        (
+            "line_id", "item_id", "item_number", "gtin", "udi", "encounter", "case_number",
+            "patient", "department", "lot", "serial", "expiry",
+        ),
+    ),
+    ImportKind.CHARGES: _specs(
+        ("facility", "encounter", "cdm_code", "service_at"),
+        (
+            "line_id", "account", "transaction_type", "quantity", "amount", "department",
+            "hcpcs", "revenue_code",
+        ),
+    ),
 }  # fmt: skip
 
 
@@ -84,6 +110,13 @@ RULES: Mapping[ImportKind, tuple[ColumnRule, ...]] = {
             ("unit_price",),
             (("item_id",), ("gtin",), ("manufacturer", "catalog_number")),
             "the item of a price line",
+        ),
+    ),
+    ImportKind.USAGE: (
+        ColumnRule(
+            (),
+            (("item_id",), ("item_number",), ("gtin",), ("udi",)),
+            "the item of a usage line",
         ),
     ),
 }

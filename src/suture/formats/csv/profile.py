@@ -14,15 +14,16 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from importlib import resources
 from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from suture.domain.units import KNOWN_UOMS
 from suture.formats.csv.errors import ProfileError
-from suture.formats.csv.fields import FIELDS, RULES, ImportKind
+from suture.formats.csv.fields import FEED_KINDS, FIELDS, RULES, ImportKind
 
 DEFAULT_TRUE = frozenset({"Y", "YES", "TRUE", "T", "1", "X"})
 DEFAULT_FALSE = frozenset({"N", "NO", "FALSE", "F", "0"})
@@ -30,7 +31,7 @@ _BOOLEAN_WORDS = {"true": True, "yes": True, "false": False, "no": False}
 _TOP_KEYS = (
     "kind", "source_system", "delimiter", "quotechar", "encoding", "date_format",
     "decimal_comma", "true_values", "false_values", "uom_aliases", "columns", "defaults",
-    "packaging",
+    "packaging", "time_format", "time_zone",
 )  # fmt: skip
 _LEVEL_KEYS = ("uom", "uom_column", "each_per_unit", "each_per_unit_column", "gtin_column")
 
@@ -74,6 +75,10 @@ class ColumnProfile:
     false_values: frozenset[str] = DEFAULT_FALSE
     uom_aliases: Mapping[str, str] = field(default_factory=dict)
     source_system: str | None = None
+    #: Usage and charge feeds: how a date-time cell is written, and the zone of a time written
+    #: without an offset (an IANA name in the YAML). Times are returned in UTC.
+    time_format: str = "%Y-%m-%d %H:%M"
+    time_zone: tzinfo = UTC
 
     def header_for(self, name: str) -> str | None:
         return self.columns.get(name)
@@ -163,6 +168,8 @@ class _ProfileParser:
             false_values=get(top, "false_values", self.words, DEFAULT_FALSE),
             uom_aliases=aliases,
             source_system=get(top, "source_system", self.text, None),
+            time_format=get(top, "time_format", self.time_format, "%Y-%m-%d %H:%M"),
+            time_zone=self.time_zone(kind, top, root),
         )
         if profile.delimiter == profile.quotechar:
             at = top.get("quotechar", top.get("delimiter", (root, root)))[1]
@@ -229,6 +236,45 @@ class _ProfileParser:
             if set(rule.when) <= mapped and not any(set(g) <= mapped for g in rule.one_of):
                 groups = " or ".join("+".join(group) for group in rule.one_of)
                 raise self.fail("columns", f"{rule.why} needs {groups} mapped", at)
+
+    def time_zone(self, kind: ImportKind, top: _Entries, root: yaml.Node) -> tzinfo:
+        """The zone of a feed's local times; required for feeds, since a wrong guess moves
+        every usage and charge by hours without an error."""
+        if kind not in FEED_KINDS:
+            for key in ("time_zone", "time_format"):
+                if key in top:
+                    raise self.fail(
+                        key, f"applies to usage and charges only, not {kind}", top[key][0]
+                    )
+            return UTC
+        if "time_zone" not in top:
+            raise self.fail(
+                "time_zone", f"is required for {kind}: the IANA zone of the file's times", root
+            )
+        node = top["time_zone"][1]
+        name = self.text(node, "time_zone")
+        try:
+            return UTC if name.upper() == "UTC" else ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(
+                "time_zone",
+                f"unknown time zone {name!r}; use an IANA name like America/Chicago",
+                node,
+            ) from None
+
+    def time_format(self, node: yaml.Node, key: str) -> str:
+        """A strptime format that round-trips a date with hours and minutes."""
+        value = self.text(node, key)
+        probe = datetime(2024, 1, 31, 13, 45, tzinfo=UTC)
+        try:
+            parsed = datetime.strptime(probe.strftime(value), value).replace(tzinfo=None)  # noqa: DTZ007 - a probe of the format, compared naive
+        except ValueError:
+            parsed = None
+        if parsed != probe.replace(tzinfo=None):
+            raise self.fail(
+                key, f"{value!r} is not a strptime format of a date with hours and minutes", node
+            )
+        return value
 
     def packaging(
         self, kind: ImportKind, top: _Entries, root: yaml.Node, aliases: Mapping[str, str]

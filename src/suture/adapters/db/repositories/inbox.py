@@ -22,6 +22,7 @@ part of an error message (the engine hides statement parameters, see ``engine.py
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +59,60 @@ class InboxRepository:
             raise StorageError("inbox_messages", f"message {message.id} was not stored; retry")
         return stored, True
 
+    def add_many_if_new(
+        self, messages: Sequence[InboundMessage]
+    ) -> builtins.list[tuple[InboundMessage, bool]]:
+        """One ``SELECT`` for the pairs stored already, one multi-row ``INSERT … ON CONFLICT DO
+        NOTHING RETURNING id`` for the rest; a row not returned lost a race (PostgreSQL) and is
+        read back, as in :meth:`add_if_new`."""
+        if not messages:
+            return []
+        for message in messages:
+            if message.raw is None:
+                raise StorageError("raw", f"message {message.id} has no raw bytes to store")
+        stored = self._by_pairs({(m.interface, m.checksum) for m in messages})
+        fresh: dict[tuple[str, str], InboundMessage] = {}
+        for message in messages:
+            pair = (message.interface, message.checksum)
+            if pair not in stored:
+                fresh.setdefault(pair, message)
+        if fresh:
+            with storage_errors(self.table.name):
+                inserted = set(
+                    self._connection.scalars(
+                        self._insert(), [self._to_row(m) for m in fresh.values()]
+                    )
+                )
+            lost = {pair for pair, m in fresh.items() if m.id not in inserted}
+            if lost:
+                stored |= self._by_pairs(lost)
+                missing = lost - stored.keys()
+                if missing:  # the winner rolled back between our INSERT and SELECT
+                    raise StorageError("inbox_messages", f"{len(missing)} messages not stored")
+            for pair in fresh.keys() - lost:
+                stored[pair] = fresh[pair]
+        outcomes: builtins.list[tuple[InboundMessage, bool]] = []
+        seen: set[str] = set()
+        for message in messages:
+            found = stored[(message.interface, message.checksum)]
+            is_duplicate = found.id != message.id or found.id in seen
+            seen.add(found.id)
+            outcomes.append((found if is_duplicate else message, is_duplicate))
+        return outcomes
+
+    def _by_pairs(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], InboundMessage]:
+        c = self.table.c
+        interfaces = {interface for interface, _ in pairs}
+        checksums = {checksum for _, checksum in pairs}
+        found = self._load(
+            self._select().where(c.interface.in_(interfaces) & c.checksum.in_(checksums))
+        )
+        return {
+            (m.interface, m.checksum): m.without_raw()
+            for m in found
+            if (m.interface, m.checksum) in pairs
+        }
+
     def get(
         self, message_id: str, *, with_raw: bool = False, lock: bool = False
     ) -> InboundMessage | None:
@@ -82,6 +137,24 @@ class InboxRepository:
             ).rowcount
         if updated != 1:
             raise StorageError("inbox_messages.id", f"no stored message {message.id}")
+
+    def save_statuses(self, messages: Sequence[InboundMessage]) -> None:
+        if not messages:
+            return
+        c = self.table.c
+        statement = (
+            sa.update(self.table)
+            .where(c.id == sa.bindparam("key"))
+            .values({name: sa.bindparam(name) for name in _MUTABLE})
+        )
+        rows = [
+            {"key": m.id} | {k: v for k, v in self._to_row(m).items() if k in _MUTABLE}
+            for m in messages
+        ]
+        with storage_errors(self.table.name):
+            updated = self._connection.execute(statement, rows).rowcount
+        if updated not in {-1, len(messages)}:  # -1: a driver that does not count executemany
+            raise StorageError("inbox_messages.id", "a message of the group is not stored")
 
     def count_by_status(self, *, interface: str | None = None) -> dict[MessageStatus, int]:
         status = self.table.c.status

@@ -1,0 +1,181 @@
+"""HL7 v2 messages per second over MLLP, store-before-ACK on SQLite, beside a bare echo server.
+
+DESIGN.md §10: HL7 v2 over MLLP, store-before-ACK, 8 sending connections, ≥ 5,000 messages/s
+sustained on SQLite. This script measures, in one run:
+
+1. **suture**: the production listener (``entrypoints.mllp.MllpThread``) over the hub's
+   ``Hl7Ingest`` on a fresh SQLite file: each DFT^P03 (two FT1s) is stored raw and committed,
+   decoded, its charges stored and two ``charge.posted`` events published in a second
+   transaction, and only then acknowledged. Group commit: the listener's one writer thread takes
+   every message waiting when it becomes free (at most ``--max-group``), so the 8 connections'
+   messages share their transactions;
+2. **echo**: a bare asyncio MLLP server, the same framer, that answers each frame with a fixed
+   ACK: no storage, no decoding; the ceiling of the transport in this process model.
+
+The senders are ``--connections`` asyncio clients in a separate process (so they do not take
+the server's GIL), each sending its ``--messages`` one after another and waiting for each ACK,
+as an HL7 original-mode sender does. Every message is distinct (its own MSH-10 and FT1-2).
+After the suture run the database is checked: one processed inbox row per message, two charges
+and two events each.
+
+    .venv/bin/python benchmarks/mllp_ingest.py [--connections 8] [--messages 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.bootstrap import build
+from suture.config import Settings
+from suture.domain.masterdata import Facility
+from suture.entrypoints.mllp import MllpFramer, MllpOptions, MllpThread, frame
+
+FIXED_ACK = b"MSH|^~\\&|SUTURE|GH|EPIC|GH|20250301083000||ACK|1|P|2.5.1\rMSA|AA|1\r"
+
+
+def dft(connection: int, number: int) -> bytes:
+    control = f"B{connection}-{number}"
+    return (
+        f"MSH|^~\\&|EPIC|GH|SUTURE|GH|20250301083000||DFT^P03|{control}|P|2.5.1\r"
+        f"EVN|P03|20250301083000\r"
+        f"PID|1||MRN{number:07d}^^^GH^MR||DOE^JANE||19700101|F||||||||||A{control}\r"
+        f"PV1|1|I|4W^401^1^GH||||||||||||||||V{control}\r"
+        f"FT1|1|{control}-1||20250301080000||CG|CDM100|||2|50.00||LAB|||||||||||||99213\r"
+        f"FT1|2|{control}-2||20250301080000||CG|CDM200|||1|15.00||LAB\r"
+    ).encode()
+
+
+# --- the senders, in a process of their own --------------------------------------------------
+
+
+async def _send(port: int, connection: int, messages: int) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    framer = MllpFramer()
+    acks: list[bytes] = []
+    accepted = 0
+    for number in range(messages):
+        writer.write(frame(dft(connection, number)))
+        while not acks:
+            data = await reader.read(65536)
+            if not data:
+                raise ConnectionError("server closed the connection")
+            acks += framer.feed(data)
+        accepted += b"MSA|AA|" in acks.pop(0)
+    writer.close()
+    await writer.wait_closed()
+    return accepted
+
+
+async def _senders(port: int, connections: int, messages: int) -> tuple[float, int]:
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(_send(port, c, messages) for c in range(connections)))
+    return time.perf_counter() - started, sum(counts)
+
+
+def _sender_process(
+    port: int, connections: int, messages: int, out: multiprocessing.SimpleQueue[object]
+) -> None:
+    out.put(asyncio.run(_senders(port, connections, messages)))
+
+
+def run_senders(port: int, connections: int, messages: int) -> tuple[float, int]:
+    out: multiprocessing.SimpleQueue[object] = multiprocessing.SimpleQueue()
+    process = multiprocessing.Process(
+        target=_sender_process, args=(port, connections, messages, out)
+    )
+    process.start()
+    result = out.get()
+    process.join()
+    assert isinstance(result, tuple)
+    return result[0], result[1]
+
+
+# --- the two servers --------------------------------------------------------------------------
+
+
+def bench_suture(args: argparse.Namespace, directory: Path) -> tuple[float, int, dict[str, int]]:
+    url = f"sqlite:///{directory / 'bench.db'}"
+    hub = build(Settings(database_url=url, secret_key="benchmark-secret"))  # noqa: S106 - a throwaway database
+    try:
+        with SqlAlchemyUnitOfWork(hub.engine) as uow:
+            uow.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
+            uow.commit()
+        listener = MllpThread(hub.hl7_ingest, "127.0.0.1", 0, MllpOptions(max_group=args.max_group))
+        port = listener.start()
+        try:
+            elapsed, accepted = run_senders(port, args.connections, args.messages)
+        finally:
+            listener.stop()
+        checks = {}
+        with hub.engine.connect() as connection:
+            for name, sql in {
+                "processed": "SELECT count(*) FROM inbox_messages WHERE status = 'processed'",
+                "inbox": "SELECT count(*) FROM inbox_messages",
+                "charges": "SELECT count(*) FROM charges",
+                "events": "SELECT count(*) FROM events WHERE type = 'charge.posted'",
+            }.items():
+                checks[name] = int(connection.exec_driver_sql(sql).scalar_one())
+    finally:
+        hub.close()
+    return elapsed, accepted, checks
+
+
+async def _echo_server(ready: asyncio.Future[int], stop: asyncio.Event) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        framer = MllpFramer()
+        framed = frame(FIXED_ACK)
+        while data := await reader.read(65536):
+            for _ in framer.feed(data):
+                writer.write(framed)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    ready.set_result(server.sockets[0].getsockname()[1])
+    await stop.wait()
+    server.close()
+    await server.wait_closed()
+
+
+def bench_echo(args: argparse.Namespace) -> tuple[float, int]:
+    async def main() -> tuple[float, int]:
+        ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        stop = asyncio.Event()
+        server = asyncio.create_task(_echo_server(ready, stop))
+        port = await ready
+        result = await asyncio.to_thread(run_senders, port, args.connections, args.messages)
+        stop.set()
+        await server
+        return result
+
+    return asyncio.run(main())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--messages", type=int, default=1000, help="per connection")
+    parser.add_argument("--max-group", type=int, default=256)
+    args = parser.parse_args(argv)
+    total = args.connections * args.messages
+    with tempfile.TemporaryDirectory(prefix="suture-mllp-") as tmp:
+        suture_s, suture_ok, checks = bench_suture(args, Path(tmp))
+    echo_s, echo_ok = bench_echo(args)
+    expected = {"processed": total, "inbox": total, "charges": 2 * total, "events": 2 * total}
+    print(f"{args.connections} connections x {args.messages} DFT^P03 (2 FT1 each) = {total}")
+    print(f"{'server':<10} {'msg/s':>10} {'seconds':>8} {'AA':>7}")
+    print(f"{'suture':<10} {total / suture_s:>10,.0f} {suture_s:>8.2f} {suture_ok:>7}")
+    print(f"{'echo':<10} {total / echo_s:>10,.0f} {echo_s:>8.2f} {echo_ok:>7}")
+    print(f"suture / echo: {echo_s / suture_s:.2f}")
+    print(f"checks: {checks} {'OK' if checks == expected else f'MISMATCH, expected {expected}'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,331 @@
+"""The MLLP listener: HL7 v2 messages over TCP, each stored before it is acknowledged.
+
+MLLP (HL7 v2.5.1 Appendix C, "Minimal Lower Layer Protocol") frames a message as
+``0x0B`` message ``0x1C 0x0D``. This module only frames bytes; storing, decoding and the ACK are
+:class:`~suture.services.hl7_ingest.Hl7Ingest`'s (python-hl7 keeps transport apart from parsing
+the same way). The promises:
+
+- **Store before ACK.** A frame's ACK is written only after the ingest returned it, and the
+  ingest returns only after the raw bytes were committed (DESIGN.md §3 guarantee 1). When the
+  ingest fails (the database is unavailable), no ACK is sent and the connection is closed, so
+  the sender re-sends; the inbox recognises a message it already has.
+- **Any number of connections, each in order.** Connections are served concurrently by one
+  asyncio loop; the frames of one connection are acknowledged one after another, in order.
+- **One writer.** Database work runs off the loop, in one worker thread fed by a queue, so
+  connections never fight over SQLite's write lock. The worker takes every frame waiting when
+  it becomes free and hands them to the ingest as one group (group commit: one transaction
+  stores the group, one applies it), then acknowledges each. Under load the group grows, and
+  with it the throughput; an idle listener answers a lone message at once.
+- **Robust framing.** Bytes outside a frame are dropped up to the next start block; a frame
+  larger than ``max_frame`` bytes closes the connection (a sender that never ends a frame
+  cannot exhaust memory). Logs name the peer and sizes, never the content (DESIGN.md §6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from suture.services.hl7_ingest import Hl7Reply, Hl7Submission
+
+START_BLOCK = b"\x0b"
+END_BLOCK = b"\x1c\x0d"
+#: The IANA-registered port of HL7 over MLLP.
+DEFAULT_PORT = 2575
+DEFAULT_MAX_FRAME = 4 * 1024 * 1024
+DEFAULT_MAX_GROUP = 256
+_READ_SIZE = 64 * 1024
+
+log = logging.getLogger("suture.mllp")
+
+
+class Ingest(Protocol):
+    """What the listener needs of the ingest: a group of messages in, one reply each."""
+
+    def receive_many(self, submissions: Sequence[Hl7Submission]) -> list[Hl7Reply]: ...
+
+
+class FrameTooLargeError(Exception):
+    """A frame grew past the configured maximum before its end block."""
+
+
+def frame(message: bytes) -> bytes:
+    """``message`` in an MLLP envelope."""
+    return START_BLOCK + message + END_BLOCK
+
+
+class MllpFramer:
+    """Bytes in, whole messages out; tolerant of junk between frames.
+
+    ``dropped`` counts the bytes discarded so far (outside frames, or frames cut short by a new
+    start block or ended by ``0x1C`` without ``0x0D``).
+    """
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self._buffer = bytearray()
+        self._max = max_frame
+        self.dropped = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The messages completed by ``data``; raises :class:`FrameTooLargeError`."""
+        buffer = self._buffer
+        buffer += data
+        messages: list[bytes] = []
+        while buffer:
+            if buffer[0] != START_BLOCK[0]:
+                start = buffer.find(START_BLOCK)
+                cut = len(buffer) if start < 0 else start
+                self.dropped += cut
+                del buffer[:cut]
+                continue
+            end = buffer.find(b"\x1c", 1)
+            restart = buffer.find(START_BLOCK, 1, end if end >= 0 else len(buffer))
+            if restart > 0:  # a new frame began before this one ended: drop the partial one
+                self.dropped += restart
+                del buffer[:restart]
+                continue
+            if end < 0:
+                if len(buffer) > self._max + 1:
+                    raise FrameTooLargeError(f"frame larger than {self._max} bytes")
+                break
+            if end + 1 >= len(buffer):
+                break  # the 0x0D after the 0x1C has not arrived yet
+            if end - 1 > self._max:
+                raise FrameTooLargeError(f"frame larger than {self._max} bytes")
+            if buffer[end + 1] == END_BLOCK[1]:
+                messages.append(bytes(buffer[1:end]))
+                del buffer[: end + 2]
+            else:
+                self.dropped += end + 1
+                del buffer[: end + 1]
+        return messages
+
+
+@dataclass(slots=True)
+class _Pending:
+    submission: Hl7Submission
+    future: asyncio.Future[Hl7Reply]
+    loop: asyncio.AbstractEventLoop
+
+
+@dataclass(slots=True)
+class _Writer:
+    """The one thread that talks to the database, in groups."""
+
+    ingest: Ingest
+    max_group: int
+    inbox: queue.SimpleQueue[_Pending | None] = field(default_factory=queue.SimpleQueue)
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="mllp-writer", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.inbox.put(None)
+        if self.thread is not None:
+            self.thread.join()
+
+    def _run(self) -> None:
+        while True:
+            first = self.inbox.get()
+            if first is None:
+                return
+            group = [first]
+            stopping = False
+            while len(group) < self.max_group:
+                try:
+                    more = self.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                group.append(more)
+            self._settle(group)
+            if stopping:
+                return
+
+    def _settle(self, group: list[_Pending]) -> None:
+        try:
+            replies = self.ingest.receive_many([p.submission for p in group])
+        except Exception:
+            if len(group) == 1:
+                _fail(group[0])
+                return
+            for pending in group:  # alone, so that only the failing ones go unacknowledged
+                self._settle([pending])
+            return
+        for pending, reply in zip(group, replies, strict=True):
+            pending.loop.call_soon_threadsafe(_resolve, pending.future, reply)
+
+
+def _fail(pending: _Pending) -> None:
+    log.exception("MLLP message not stored or not applied; no ACK sent, the sender will re-send")
+    error = RuntimeError("the ingest failed")
+    pending.loop.call_soon_threadsafe(_reject, pending.future, error)
+
+
+def _resolve(future: asyncio.Future[Hl7Reply], reply: Hl7Reply) -> None:
+    if not future.done():
+        future.set_result(reply)
+
+
+def _reject(future: asyncio.Future[Hl7Reply], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+@dataclass(frozen=True, slots=True)
+class MllpOptions:
+    """How the listener names what it receives, and its limits."""
+
+    interface: str = "mllp"
+    source_system: str = "rcm"
+    max_frame: int = DEFAULT_MAX_FRAME
+    max_group: int = DEFAULT_MAX_GROUP
+
+
+async def serve_mllp(
+    ingest: Ingest,
+    host: str,
+    port: int,
+    stop_event: asyncio.Event,
+    *,
+    options: MllpOptions | None = None,
+    on_ready: Callable[[int], None] | None = None,
+) -> None:
+    """Listen on ``host:port`` until ``stop_event`` is set; ``on_ready(port)`` once listening
+    (the bound port, useful with ``port=0``)."""
+    o = options or MllpOptions()
+    writer = _Writer(ingest, o.max_group)
+    writer.start()
+    connections: set[asyncio.Task[None]] = set()
+
+    async def accepted(reader: asyncio.StreamReader, stream: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            connections.add(task)
+        try:
+            await _connection(reader, stream, writer, o)
+        finally:
+            if task is not None:
+                connections.discard(task)
+
+    server = await asyncio.start_server(accepted, host, port, limit=_READ_SIZE)
+    try:
+        bound = server.sockets[0].getsockname()[1]
+        log.info("MLLP listener on %s:%s", host, bound)
+        if on_ready is not None:
+            on_ready(bound)
+        await stop_event.wait()
+    finally:
+        server.close()
+        for task in list(connections):
+            task.cancel()
+        if connections:
+            await asyncio.gather(*connections, return_exceptions=True)
+        await server.wait_closed()
+        await asyncio.to_thread(writer.stop)
+        log.info("MLLP listener stopped")
+
+
+async def _connection(
+    reader: asyncio.StreamReader, stream: asyncio.StreamWriter, writer: _Writer, o: MllpOptions
+) -> None:
+    peer = stream.get_extra_info("peername")
+    framer = MllpFramer(o.max_frame)
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            data = await reader.read(_READ_SIZE)
+            if not data:
+                return
+            try:
+                messages = framer.feed(data)
+            except FrameTooLargeError:
+                log.error(
+                    "MLLP frame from %s exceeds %d bytes; connection closed", peer, o.max_frame
+                )
+                return
+            for message in messages:
+                if not message:
+                    continue
+                future: asyncio.Future[Hl7Reply] = loop.create_future()
+                submission = Hl7Submission(message, o.interface, o.source_system)
+                writer.inbox.put(_Pending(submission, future, loop))
+                try:
+                    reply = await future
+                except RuntimeError:
+                    return  # logged by the writer; closing makes the sender re-send
+                stream.write(frame(reply.ack))
+                await stream.drain()
+                log.debug("MLLP %s %s from %s", reply.code, reply.message_id, peer)
+            if framer.dropped:
+                log.warning("MLLP dropped %d bytes outside frames from %s", framer.dropped, peer)
+                framer.dropped = 0
+    except (ConnectionError, asyncio.IncompleteReadError):
+        return
+    finally:
+        stream.close()
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            await stream.wait_closed()
+
+
+class MllpThread:
+    """The listener on an event loop of its own, in a thread: for ``suture serve``, whose main
+    thread runs the dispatcher. :meth:`start` returns once listening (or raises why not)."""
+
+    def __init__(
+        self, ingest: Ingest, host: str, port: int, options: MllpOptions | None = None
+    ) -> None:
+        self._args = (ingest, host, port, options)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.port: int | None = None
+
+    def start(self) -> int:
+        self._thread = threading.Thread(target=self._run, name="mllp-listener", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        if self.port is None:
+            raise RuntimeError("the MLLP listener stopped before it was listening")
+        return self.port
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed already
+                self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            ingest, host, port, options = self._args
+            await serve_mllp(
+                ingest, host, port, self._stop, options=options, on_ready=self._listening
+            )
+
+        try:
+            asyncio.run(main())
+        except BaseException as error:
+            self._error = error
+        finally:
+            self._ready.set()
+
+    def _listening(self, port: int) -> None:
+        self.port = port
+        self._ready.set()

@@ -1,0 +1,263 @@
+"""HL7 v2 ingest on a real SQLite unit of work: store, decode, apply, acknowledge.
+
+The socket is the integration tier's (``tests/integration/test_mllp.py``); this module specifies
+what the service decides: which ACK, what is stored, which events and exception items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from suture.adapters.db.engine import create_engine
+from suture.adapters.db.migrate import ensure_schema
+from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.domain.exceptions import ExceptionType
+from suture.domain.masterdata import Facility
+from suture.domain.messages import MessageStatus
+from suture.entrypoints.cli import app
+from suture.eventlog.events import build_registry
+from suture.formats.hl7v2 import split_batch
+from suture.services.hl7_ingest import Hl7Ingest, Hl7Submission
+from suture.services.inbox import Inbox
+from suture.services.messagebus import MessageBus
+from suture.services.phi import PhiTokenizer
+
+NOW = datetime(2025, 3, 1, 15, 0, tzinfo=UTC)
+SECRET = "test-secret-for-tokens"
+VISIT = "V778899"
+MRN = "MRN4455"
+
+
+def dft(
+    control_id: str = "C1",
+    *,
+    facility: str = "GH",
+    message_type: str = "DFT^P03",
+    ft1_type: str = "CG",
+    visit: str = VISIT,
+) -> bytes:
+    """A DFT^P03 with two FT1s: a charge of 2 × 25.00 and a credit of 1500.00."""
+    return (
+        f"MSH|^~\\&|EPIC|{facility}|SUTURE|GH|20250301083000||{message_type}|{control_id}|P|2.5.1\r"
+        f"PID|1||{MRN}^^^GH^MR||DOE^JANE\r"
+        f"PV1|1|I|4W^401^1^GH||||||||||||||||{visit}\r"
+        f"FT1|1|T{control_id}-1||20250301080000||{ft1_type}|CDM100|||2|50.00||LAB\r"
+        f"FT1|2|T{control_id}-2||20250301080000||CD|CDM200|||1|1500.00||LAB\r"
+    ).encode()
+
+
+def segment(ack: bytes, segment_id: str) -> list[str]:
+    for line in ack.decode().split("\r"):
+        if line.startswith(segment_id + "|"):
+            return line.split("|")
+    raise AssertionError(f"no {segment_id} in the ACK")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[sa.Engine]:
+    made = create_engine(f"sqlite:///{tmp_path / 'suture.db'}")
+    ensure_schema(made)
+    with SqlAlchemyUnitOfWork(made) as uow:
+        uow.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
+        uow.commit()
+    yield made
+    made.dispose()
+
+
+@pytest.fixture
+def uow(engine: sa.Engine) -> Callable[[], SqlAlchemyUnitOfWork]:
+    return lambda: SqlAlchemyUnitOfWork(engine)
+
+
+@pytest.fixture
+def ingest(uow: Callable[[], SqlAlchemyUnitOfWork]) -> Hl7Ingest:
+    bus = MessageBus(uow, handlers={}, clock=lambda: NOW, registry=build_registry())
+    return Hl7Ingest(uow, Inbox(uow), bus, PhiTokenizer(SECRET), lambda: NOW)
+
+
+def rows(engine: sa.Engine, sql: str) -> list[tuple[object, ...]]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.exec_driver_sql(sql)]
+
+
+def test_good_dft_is_stored_charged_posted_and_answered_aa_echoing_msh_10(
+    ingest: Hl7Ingest, engine: sa.Engine, uow: Callable[[], SqlAlchemyUnitOfWork]
+) -> None:
+    reply = ingest.handle(dft("CTRL-7"), "mllp", "rcm")
+
+    assert (reply.code, reply.is_duplicate) == ("AA", False)
+    assert segment(reply.ack, "MSA")[:3] == ["MSA", "AA", "CTRL-7"]
+    token = PhiTokenizer(SECRET)(VISIT)
+    assert rows(engine, "SELECT status, correlation_id, facility_id FROM inbox_messages") == [
+        ("processed", token, "fac-gh")
+    ]
+    with uow() as work:
+        charges = sorted(work.charges.list(), key=lambda c: c.cdm_code)
+    assert [(c.facility_id, c.encounter_token, c.cdm_code, c.amount) for c in charges] == [
+        ("fac-gh", token, "CDM100", Decimal(50)),
+        ("fac-gh", token, "CDM200", Decimal(1500)),
+    ]
+    events = rows(engine, "SELECT type, correlation_id, trace_id FROM events")
+    trace = rows(engine, "SELECT trace_id FROM inbox_messages")[0][0]
+    assert events == [("charge.posted", token, trace)] * 2
+
+
+def test_duplicate_is_answered_again_and_not_processed_twice(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    first = ingest.handle(dft(), "mllp", "rcm")
+    again = ingest.handle(dft(), "mllp", "rcm")
+
+    assert (again.code, again.is_duplicate, again.message_id) == ("AA", True, first.message_id)
+    assert rows(engine, "SELECT count(*) FROM inbox_messages") == [(1,)]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(2,)]
+    assert rows(engine, "SELECT count(*) FROM events") == [(2,)]
+
+
+def test_bad_content_answers_ae_naming_segment_and_field_keeps_raw_and_opens_an_item(
+    ingest: Hl7Ingest, engine: sa.Engine, uow: Callable[[], SqlAlchemyUnitOfWork]
+) -> None:
+    raw = dft("BAD-1", ft1_type="ZZ")
+
+    reply = ingest.handle(raw, "mllp", "rcm")
+
+    assert reply.code == "AE"
+    assert segment(reply.ack, "MSA")[:3] == ["MSA", "AE", "BAD-1"]
+    assert segment(reply.ack, "ERR")[2:4] == ["FT1^1^6^1", "103^Table value not found^HL70357"]
+    stored = Inbox(uow).get(reply.message_id, with_raw=True)
+    assert (stored.status, stored.raw) == (MessageStatus.FAILED, raw)
+    assert stored.status_reason == (
+        "FT1 #1, FT1-6: transaction type 'ZZ' is not a charge (CG) or a credit (CD)"
+    )
+    assert rows(engine, "SELECT type, message_id FROM exception_items") == [
+        (ExceptionType.MALFORMED_MESSAGE.value, reply.message_id)
+    ]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(0,)]
+
+
+def test_unknown_sending_facility_answers_ae_naming_msh_4(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    reply = ingest.handle(dft(facility="NOWHERE"), "mllp", "rcm")
+
+    assert reply.code == "AE"
+    assert segment(reply.ack, "ERR")[2] == "MSH^1^4^1"
+    assert rows(engine, "SELECT status FROM inbox_messages") == [("failed",)]
+
+
+def test_a_type_decoded_but_not_applied_answers_ar_and_keeps_raw(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    reply = ingest.handle(dft("ADT-1", message_type="ADT^A01"), "mllp", "rcm")
+
+    assert reply.code == "AR"
+    assert segment(reply.ack, "MSA")[1:3] == ["AR", "ADT-1"]
+    assert "not applied by this interface" in segment(reply.ack, "ERR")[8]
+    assert rows(engine, "SELECT status, size > 0 FROM inbox_messages") == [("failed", 1)]
+
+
+def test_bytes_without_msh_answer_ar_with_empty_msa_2(ingest: Hl7Ingest) -> None:
+    reply = ingest.handle(b"hello, this is not HL7", "mllp", "rcm")
+
+    assert reply.code == "AR"
+    assert segment(reply.ack, "MSA")[:3] == ["MSA", "AR", ""]
+
+
+def test_group_answers_each_in_order_and_applies_a_repeated_message_once(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    group = [dft("G1"), dft("G2", ft1_type="ZZ"), dft("G1"), dft("G3", message_type="MFN^M02")]
+
+    replies = ingest.receive_many([Hl7Submission(raw, "mllp", "rcm") for raw in group])
+
+    assert [(r.code, r.is_duplicate) for r in replies] == [
+        ("AA", False), ("AE", False), ("AA", True), ("AR", False),
+    ]  # fmt: skip
+    assert [segment(r.ack, "MSA")[2] for r in replies] == ["G1", "G2", "G1", "G3"]
+    assert rows(engine, "SELECT count(*) FROM inbox_messages") == [(3,)]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(2,)]
+
+
+def test_a_message_left_received_by_a_crash_is_applied_when_re_sent(
+    ingest: Hl7Ingest, engine: sa.Engine, uow: Callable[[], SqlAlchemyUnitOfWork]
+) -> None:
+    Inbox(uow).receive(
+        dft(), format="hl7v2", interface="mllp", source_system="rcm", received_at=NOW
+    )  # stored, then the process died before applying it
+
+    reply = ingest.handle(dft(), "mllp", "rcm")
+
+    assert (reply.code, reply.is_duplicate) == ("AA", True)
+    assert rows(engine, "SELECT status FROM inbox_messages") == [("processed",)]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(2,)]
+
+
+def test_a_duplicate_of_a_failed_message_is_answered_with_the_same_error(
+    ingest: Hl7Ingest,
+) -> None:
+    first = ingest.handle(dft(ft1_type="ZZ"), "mllp", "rcm")
+    again = ingest.handle(dft(ft1_type="ZZ"), "mllp", "rcm")
+
+    assert (again.code, again.is_duplicate) == ("AE", True)
+    assert segment(again.ack, "ERR") == segment(first.ack, "ERR")
+
+
+def test_a_batch_file_splits_into_messages_each_stored_and_answered(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    body = dft("B1") + dft("B2")
+    batch = b"FHS|^~\\&|EPIC|GH\rBHS|^~\\&|EPIC|GH\r" + body + b"BTS|2\rFTS|1\r"
+
+    replies = ingest.receive_many(
+        [Hl7Submission(raw, "file", "rcm") for raw in split_batch(batch).messages]
+    )
+
+    assert [r.code for r in replies] == ["AA", "AA"]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(4,)]
+
+
+def test_tokens_are_keyed_stable_and_do_not_contain_the_identifier() -> None:
+    token = PhiTokenizer(SECRET)(VISIT)
+
+    assert token == PhiTokenizer(SECRET)(f" {VISIT} ")
+    assert token != PhiTokenizer("another-secret")(VISIT)
+    assert token.startswith("tok_")
+    assert len(token) == 36
+    assert VISIT not in token
+
+
+def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outcomes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "cli.db"
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{database}")
+    seeded = create_engine(f"sqlite:///{database}")
+    ensure_schema(seeded)
+    with SqlAlchemyUnitOfWork(seeded) as work:
+        work.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
+        work.commit()
+    seeded.dispose()
+    body = dft("F1") + dft("F2", ft1_type="ZZ") + dft("F3", message_type="ADT^A01")
+    batch = tmp_path / "charges.hl7"
+    batch.write_bytes(b"FHS|^~\\&|EPIC|GH\rBHS|^~\\&|EPIC|GH\r" + body + b"BTS|3\rFTS|1\r")
+
+    first = CliRunner().invoke(app, ["ingest", str(batch)])
+    again = CliRunner().invoke(app, ["ingest", str(batch)])
+
+    assert (first.exit_code, " ".join(first.output.split())) == (
+        1,
+        "charges.hl7: 3 messages: 1 accepted (AA), 1 with errors (AE), 1 rejected (AR), "
+        "0 duplicates",
+    )
+    assert (again.exit_code, " ".join(again.output.split())) == (
+        0,
+        "charges.hl7: 3 messages: 0 accepted (AA), 0 with errors (AE), 0 rejected (AR), "
+        "3 duplicates",
+    )
