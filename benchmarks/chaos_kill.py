@@ -33,10 +33,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from suture.adapters.db.engine import create_engine
-from suture.adapters.db.migrate import ensure_schema
+from suture.adapters.db.migrate import ensure_schema, scratch_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 from crash_worker import Scenario, chaos, seed, verify  # the harness the crash test uses
@@ -110,20 +109,12 @@ def _database(target: str, args: argparse.Namespace, directory: Path) -> Iterato
         finally:
             engine.dispose()
         return
-    schema = f"suture_chaos_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(args.pg_url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(args.pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = create_engine(url.render_as_string(hide_password=False))
-    try:
-        ensure_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with scratch_schema(args.pg_url, "suture_chaos") as url:
+        engine = create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _arguments() -> argparse.Namespace:

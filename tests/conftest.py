@@ -16,14 +16,12 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from suture.adapters.db.engine import create_engine
-from suture.adapters.db.migrate import ensure_schema
+from suture.adapters.db.migrate import ensure_schema, scratch_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 
 PG_URL_VARIABLE = "SUTURE_TEST_PG_URL"
@@ -61,20 +59,24 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
     """An engine on a schema of its own, migrated to head; the schema is dropped at the end."""
-    schema = f"suture_test_{uuid4().hex[:12]}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = create_engine(url.render_as_string(hide_password=False))
-    try:
-        ensure_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with scratch_schema(postgres_url, "suture_test") as url:
+        engine = create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def own_postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
+    """A schema for this test alone: for tests whose outbox relay publishes every unpublished
+    event it finds, and should find this test's only."""
+    with scratch_schema(postgres_url, "suture_own") as url:
+        engine = create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -16,17 +16,15 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from suture.adapters.db.engine import create_engine
-from suture.adapters.db.migrate import ensure_schema
+from suture.adapters.db.migrate import scratch_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.nats.stream import NatsEventStream, StreamSettings
 from suture.adapters.nats.worker import WorkerOptions, run_worker
@@ -64,29 +62,10 @@ def build_bus(
     )
 
 
-@contextmanager
-def fresh_schema(postgres_url: str) -> Iterator[str]:
-    """The URL of a new schema migrated to head, dropped at the end.
-
-    The relay publishes every unpublished event of its database, so each test gets a log of its
-    own, not the session's shared schema.
-    """
-    schema = f"suture_nats_{uuid4().hex[:12]}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    engine = create_engine(rendered)
-    try:
-        ensure_schema(engine)
-        engine.dispose()
-        yield rendered
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+def fresh_schema(postgres_url: str) -> AbstractContextManager[str]:
+    """The URL of a new schema migrated to head, dropped at the end: the relay publishes every
+    unpublished event of its database, so each test gets a log of its own."""
+    return scratch_schema(postgres_url, "suture_nats")
 
 
 def stream_settings(nats_url: str, tag: str) -> StreamSettings:

@@ -15,7 +15,6 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -29,10 +28,8 @@ from crash_worker import (
     seed,
     verify,
 )
-from sqlalchemy.engine import make_url
 
 from suture.adapters.db.engine import create_engine
-from suture.adapters.db.migrate import ensure_schema
 from suture.services.handlers import HandlerContext
 
 EVENTS = 3000
@@ -56,26 +53,6 @@ def crash_engine(request: pytest.FixtureRequest) -> sa.Engine:
     name = "postgres_engine" if request.param == "postgres" else "sqlite_file_engine"
     engine: sa.Engine = request.getfixturevalue(name)
     return engine
-
-
-@pytest.fixture
-def own_postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
-    """A schema of the test's own: the workers' outbox relay publishes every unpublished event
-    it finds, and should find this run's only."""
-    schema = f"suture_crash_{uuid4().hex[:12]}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = create_engine(url.render_as_string(hide_password=False))
-    try:
-        ensure_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def scenario() -> Scenario:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import uuid4
 
 import sqlalchemy as sa
 from alembic import command
@@ -27,7 +28,9 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from sqlalchemy.engine import make_url
 
+from suture.adapters.db.engine import create_engine
 from suture.adapters.db.errors import StorageError, storage_errors
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -120,3 +123,28 @@ def _check_foreign_keys(connection: sa.Connection) -> None:
             "schema",
             f"the migration left {len(violations)} rows with dangling foreign keys in {tables}",
         )
+
+
+@contextmanager
+def scratch_schema(postgres_url: str, prefix: str) -> Iterator[str]:
+    """The URL of a new PostgreSQL schema migrated to head, dropped with its contents at the end.
+
+    For tests and benchmarks that need an event log of their own on a shared server (a relay
+    publishes every unpublished event of its database), isolated by a random name.
+    """
+    schema = f"{prefix}_{uuid4().hex[:12]}"
+    admin = create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    engine = create_engine(rendered)
+    try:
+        ensure_schema(engine)
+        engine.dispose()
+        yield rendered
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
