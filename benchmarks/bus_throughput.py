@@ -498,7 +498,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--drain-batch",
         type=int,
-        default=100,
+        default=500,
         help="work items per run_once (the dispatcher's default)",
     )
     parser.add_argument(

@@ -26,7 +26,7 @@ class Dispatcher:
         bus: MessageBus,
         *,
         poll_interval: float = 0.5,
-        batch: int = 100,
+        batch: int = 500,
         sleep: Callable[[float], None] | None = None,
         on_batch: Callable[[int], None] | None = None,
         on_error: Callable[[SutureError], None] | None = None,

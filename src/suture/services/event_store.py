@@ -56,6 +56,16 @@ class WorkItem:
     parked_on: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A work item taken for a batch, with what running it needs, read in the same query:
+    its event, and whether the handler has a tracking row for it already (``processed``)."""
+
+    item: WorkItem
+    envelope: Envelope
+    processed: bool
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attempt:
     """A failed attempt, as the attempt log keeps it (``outcome``: retry, park, dead_letter)."""
@@ -154,6 +164,18 @@ class EventLogRepository(Protocol):
         """
         ...
 
+    def claim_batch(self, now: datetime, limit: int, *, handlers: Sequence[str]) -> list[Claimed]:
+        """:meth:`claim_due` with each item's event and tracking state, in one query, not leased.
+
+        The claim's locks keep other claimers away until this transaction ends; the caller
+        leases (:meth:`lease`) what must stay away after it commits (the items that failed).
+        """
+        ...
+
+    def lease(self, items: Sequence[WorkItem], until: datetime) -> None:
+        """Move the items' ``next_attempt_at`` to ``until``, keeping other claimers away."""
+        ...
+
     def lock_work(self, handler: str, event_id: str) -> WorkItem | None:
         """The item, locked until commit (``FOR UPDATE`` on PostgreSQL); None once done."""
         ...
@@ -177,6 +199,10 @@ class EventLogRepository(Protocol):
     def lock_many(self, keys: Sequence[tuple[str, str]]) -> list[WorkItem]:
         """The items of these (handler, event id) keys not yet done, locked as :meth:`lock_work`
         locks, in log order (so two lockers of overlapping batches take them in one order)."""
+        ...
+
+    def lock_batch(self, keys: Sequence[tuple[str, str]]) -> list[Claimed]:
+        """:meth:`lock_many` with each item's event and tracking state, in one query a chunk."""
         ...
 
     def processed_among(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -287,6 +313,14 @@ class EventLogRepository(Protocol):
         self, event_ids: Sequence[str], *, handlers: Sequence[str], now: datetime
     ) -> list[WorkItem]:
         """Pending items of these events and handlers due at ``now``, in log order."""
+        ...
+
+    def lock_due(
+        self, event_ids: Sequence[str], *, handlers: Sequence[str], now: datetime
+    ) -> list[Claimed]:
+        """:meth:`due_work`, locked as :meth:`lock_many` locks, each with its event and tracking
+        state (:meth:`claim_batch`): a stream worker's batch, read in the transaction that runs
+        it."""
         ...
 
     def claim_unstreamed(

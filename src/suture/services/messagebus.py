@@ -47,7 +47,7 @@ from suture.eventlog.schemas import SchemaRegistry
 from suture.services import exceptions as exception_queue
 from suture.services import replay as replaying
 from suture.services.clock import Clock, system_clock
-from suture.services.event_store import AlreadyProcessedError, WorkItem, WorkStatus
+from suture.services.event_store import AlreadyProcessedError, Claimed, WorkItem, WorkStatus
 from suture.services.failures import Processing, settle
 from suture.services.handlers import (
     BatchHandler,
@@ -205,22 +205,22 @@ class MessageBus:
 
     # --- running handlers ---------------------------------------------------------------------
 
-    def run_once(self, limit: int = 100, *, handlers: Sequence[str] | None = None) -> int:
+    def run_once(self, limit: int = 500, *, handlers: Sequence[str] | None = None) -> int:
         """Claim up to ``limit`` due work items, process them as one batch; how many were claimed.
 
         Only work of the handlers this bus has (or of ``handlers``) is claimed, so a worker
         built with fewer handlers, or an older version, leaves the rest to those that can. The
         claim belongs to the batch's transaction: its rows stay locked (PostgreSQL ``SKIP
-        LOCKED``; on SQLite the one writer's lock) until the batch commits, and are leased, so
-        an item that failed waits for its retry time rather than for the next claimer.
+        LOCKED``; on SQLite the one writer's lock) until the batch commits, and the items that
+        failed are leased before it commits, so that such an item waits for its retry time
+        rather than for the next claimer (the items done are gone by then).
         """
         names = self.handler_names if handlers is None else list(handlers)
 
-        def claim(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
-            lease_until = now + self._lease
-            return uow.events.claim_due(now, limit, handlers=names, lease_until=lease_until)
+        def claim(uow: UnitOfWork, now: datetime) -> list[Claimed]:
+            return uow.events.claim_batch(now, limit, handlers=names)
 
-        return len(self._batch(claim))
+        return len(self._batch(claim, lease=True))
 
     def process(self, handler_name: str, event_id: str) -> Processing:
         """Execute handler ``handler_name`` for event ``event_id`` exactly once.
@@ -240,15 +240,31 @@ class MessageBus:
         """
         wanted = list(keys)
 
-        def lock(uow: UnitOfWork, _: datetime) -> list[WorkItem]:
-            found = uow.events.lock_many(wanted)
-            return [item for item in found if item.status is WorkStatus.PENDING]
+        def lock(uow: UnitOfWork, _: datetime) -> list[Claimed]:
+            found = uow.events.lock_batch(wanted)
+            return [c for c in found if c.item.status is WorkStatus.PENDING]
 
         outcomes = self._batch(lock)
         return [outcomes.pop(key, Processing.SKIPPED) for key in wanted]
 
+    def process_due(self, event_ids: Sequence[str]) -> int:
+        """Run the pending, due work of these events for this bus's handlers as one batch, in
+        one transaction with reading it; how many items were run.
+
+        A stream worker's batch of delivered events (``services/stream_work.py``): the items
+        are locked as :meth:`process_many` locks them (waiting for a worker that holds one), so
+        work done, leased or rescheduled meanwhile is left alone, and a redelivery finds nothing.
+        """
+        wanted = list(event_ids)
+        names = self.handler_names
+
+        def lock(uow: UnitOfWork, now: datetime) -> list[Claimed]:
+            return uow.events.lock_due(wanted, handlers=names, now=now)
+
+        return len(self._batch(lock))
+
     def _batch(
-        self, take: Callable[[UnitOfWork, datetime], list[WorkItem]]
+        self, take: Callable[[UnitOfWork, datetime], list[Claimed]], *, lease: bool = False
     ) -> dict[tuple[str, str], Processing]:
         """Take items and run them in one transaction; then settle the failures, one each.
 
@@ -262,18 +278,20 @@ class MessageBus:
         """
         at = self.clock()
         with self._uow() as uow:
-            items = take(uow, at)
-            if not items:
+            claimed = take(uow, at)
+            if not claimed:
                 return {}
             try:
-                outcomes, failures = self._run(uow, items, at)
+                outcomes, failures = self._run(uow, claimed, at)
             except AlreadyProcessedError:
                 raced = True
             else:
+                if lease and failures:  # claimed items stay away from claimers until settled
+                    uow.events.lease([item for item, _ in failures], at + self._lease)
                 uow.commit()
                 raced = False
         if raced:
-            return self._one_at_a_time(items)
+            return self._one_at_a_time([c.item for c in claimed])
         for item, error in failures:
             outcomes[(item.handler, item.event_id)] = self._fail(item, error)
         return outcomes
@@ -288,12 +306,12 @@ class MessageBus:
         return {_key(item): Processing.SKIPPED}
 
     def _run(
-        self, uow: UnitOfWork, items: Sequence[WorkItem], at: datetime
+        self, uow: UnitOfWork, claimed: Sequence[Claimed], at: datetime
     ) -> tuple[dict[tuple[str, str], Processing], list[tuple[WorkItem, Exception]]]:
-        done = uow.events.processed_among([_key(item) for item in items])
-        todo = [item for item in items if _key(item) not in done]
-        envelopes = uow.events.get_many([item.event_id for item in todo])
-        outcomes = dict.fromkeys(done, Processing.SKIPPED)
+        # The claim read each item's event and tracking state (``claim_batch``, ``lock_batch``).
+        todo = [c.item for c in claimed if not c.processed]
+        envelopes = {c.item.event_id: c.envelope for c in claimed if not c.processed}
+        outcomes = {_key(c.item): Processing.SKIPPED for c in claimed if c.processed}
         failures: list[tuple[WorkItem, Exception]] = []
         try:  # the common case, every handler succeeding, pays for one savepoint, not one each
             with uow.savepoint():

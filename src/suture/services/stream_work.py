@@ -2,9 +2,9 @@
 
 DESIGN.md §8: a stream (NATS JetStream) tells workers *which events* to look at; the database
 says *what is to be done* (``handler_work``) and whether it was done (tracking rows). So a
-delivered event runs, through :meth:`MessageBus.process_many` (a fetched batch in one
-transaction), exactly the work that is pending and due for it among this bus's handlers, and a
-redelivery finds nothing left to do.
+delivered event runs, through :meth:`MessageBus.process_due` (a fetched batch in one
+transaction, reading its work too), exactly the work that is pending and due for it among
+this bus's handlers, and a redelivery finds nothing left to do.
 
 Failures are scheduled in the database only. A failed attempt is recorded by the bus with its
 ``next_attempt_at`` (or parked, or dead-lettered); the stream message is acknowledged anyway and
@@ -27,10 +27,14 @@ from suture.services.event_store import WorkItem
 from suture.services.messagebus import MessageBus, Processing
 
 
-def due_for(bus: MessageBus, event_ids: Sequence[str]) -> list[WorkItem]:
-    """The pending, due work of these events for the bus's handlers, in log order."""
-    with bus.uow() as uow:
-        return uow.events.due_work(event_ids, handlers=bus.handler_names, now=bus.clock())
+def process_delivered(bus: MessageBus, event_ids: Sequence[str]) -> int:
+    """Run the pending, due work of delivered events for the bus's handlers; how many items.
+
+    One transaction reads the work and runs it (:meth:`MessageBus.process_due`), as one batch.
+    """
+    if not event_ids:
+        return 0
+    return bus.process_due(event_ids)
 
 
 def process_items(bus: MessageBus, items: Sequence[WorkItem]) -> list[Processing]:
@@ -63,4 +67,4 @@ def sweep(
     return len(items)
 
 
-__all__ = ["due_for", "process_items", "sweep"]
+__all__ = ["process_delivered", "process_items", "sweep"]

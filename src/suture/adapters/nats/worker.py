@@ -8,7 +8,7 @@ loops share one asyncio event loop; the synchronous database work runs in thread
 - **relay** (optional): publishes committed events (:class:`~suture.services.relay.OutboxRelay`).
   Every worker may run one; PostgreSQL's ``SKIP LOCKED`` gives concurrent relays disjoint batches.
 - **consumer**: fetches batches from the shared durable pull consumer and runs the due work of
-  their events through :meth:`MessageBus.process_many` (``services/stream_work.py``), then
+  their events through :meth:`MessageBus.process_due` (``services/stream_work.py``), then
   acknowledges, only after those transactions committed. A failed handler is acknowledged too:
   its attempt and retry time are in the database and the sweep runs the retry (the module
   docstring of ``stream_work`` says why). When the database itself fails, the batch is
@@ -34,17 +34,16 @@ from nats.aio.msg import Msg
 from suture.adapters.nats.stream import NatsEventStream, event_id_of, nats_errors
 from suture.domain.errors import SutureError
 from suture.eventlog.envelope import Envelope
-from suture.services.event_store import WorkItem
 from suture.services.messagebus import MessageBus
 from suture.services.relay import OutboxRelay
-from suture.services.stream_work import due_for, process_items, sweep
+from suture.services.stream_work import process_delivered, sweep
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerOptions:
     """Batch sizes and intervals of the three loops (seconds unless a ``timedelta``)."""
 
-    batch: int = 100
+    batch: int = 500
     concurrency: int = 1
     fetch_timeout: float = 1.0
     relay_batch: int = 500
@@ -138,8 +137,7 @@ class _Worker:
                 live.append(message)
                 ids.append(event_id)
         try:
-            items = await asyncio.to_thread(due_for, self.bus, ids)
-            await self._process(items)
+            ran = await self._process(ids)
         except SutureError as error:
             self._failed(error)
             async with nats_errors("nak"):
@@ -150,16 +148,19 @@ class _Worker:
             for message in live:
                 await message.ack()
         self.stats.acknowledged += len(live)
-        self.stats.from_stream += len(items)
+        self.stats.from_stream += ran
         self._batch_done()
 
-    async def _process(self, items: list[WorkItem]) -> None:
-        lanes = max(1, min(self.options.concurrency, len(items)))
+    async def _process(self, event_ids: list[str]) -> int:
+        """Run the delivered events' due work, in ``concurrency`` lanes; how many items ran."""
+        lanes = max(1, min(self.options.concurrency, len(event_ids)))
         if lanes == 1:
-            await asyncio.to_thread(process_items, self.bus, items)
-            return
-        shares = [items[lane::lanes] for lane in range(lanes)]
-        await asyncio.gather(*(asyncio.to_thread(process_items, self.bus, s) for s in shares))
+            return await asyncio.to_thread(process_delivered, self.bus, event_ids)
+        shares = [event_ids[lane::lanes] for lane in range(lanes)]
+        done = await asyncio.gather(
+            *(asyncio.to_thread(process_delivered, self.bus, share) for share in shares)
+        )
+        return sum(done)
 
     # --- the sweep ----------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from suture.entrypoints.cli.app import console, errors, open_hub
 def worker_command(
     batch: Annotated[
         int, typer.Option(min=1, max=10_000, help="Messages fetched, and items swept, at once.")
-    ] = 100,
+    ] = 500,
     concurrency: Annotated[
         int, typer.Option(min=1, max=64, help="Work items of one batch run in parallel.")
     ] = 1,

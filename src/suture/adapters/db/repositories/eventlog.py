@@ -12,29 +12,35 @@ inserts nothing, nor any work.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.errors import storage_errors
 from suture.adapters.db.repositories.handler_work import (
+    CHUNK,
     TEXT_ARRAY,
     HandlerWorkStore,
     checked_limit,
+    chunks,
     insert_ignoring,
-    plain_insert,
+    keys_in,
     work_item_of,
 )
 from suture.eventlog.envelope import Envelope
-from suture.services.event_store import Attempt, Lag, Processed, WorkItem, WorkStatus
+from suture.eventlog.errors import EnvelopeError
+from suture.services.event_store import Attempt, Claimed, Lag, Processed, WorkItem, WorkStatus
 
 _W = t.handler_work
 _E = t.events
+POSITION_ARRAY = postgresql.ARRAY(sa.BigInteger)
 
 
 def _payload_text(envelope: Envelope) -> str:
@@ -58,9 +64,31 @@ def _event_row(envelope: Envelope) -> dict[str, Any]:
     }
 
 
+def _refuse_number(text: str) -> NoReturn:
+    raise EnvelopeError("payload", f"{text} is not allowed in a stored payload; use Decimal")
+
+
+#: One decoder for every stored payload (``json.loads`` with options builds one per call).
+_STORED_JSON = json.JSONDecoder(parse_float=_refuse_number, parse_constant=_refuse_number)
+
+
+def _stored_payload(text: str) -> dict[str, Any]:
+    """A payload as ``_payload_text`` stored it: JSON form already, so only parsed.
+
+    A number with a fraction (or NaN) cannot come from a checked envelope, and is refused as
+    the constructor would refuse it, rather than read as a float.
+    """
+    payload = _STORED_JSON.decode(text)
+    if not isinstance(payload, dict):
+        raise EnvelopeError("payload", "must be a mapping")
+    return payload
+
+
 def _envelope(row: Any) -> Envelope:
+    """The envelope of a stored row, which was written from a checked envelope: its fields
+    are not checked again (:meth:`Envelope.trusted`), the payload is only parsed."""
     causation = row["causation_id"]
-    return Envelope(
+    return Envelope.trusted(
         id=UUID(row["id"]),
         type=row["type"],
         schema_version=row["schema_version"],
@@ -72,8 +100,89 @@ def _envelope(row: Any) -> Envelope:
         correlation_id=row["correlation_id"],
         causation_id=None if causation is None else UUID(causation),
         idempotency_key=row["idempotency_key"],
-        payload=json.loads(row["payload"]),
+        payload=_stored_payload(row["payload"]),
     )
+
+
+#: Fewer events than this are written as rows (parameters per row): for one event, an array
+#: per column, or work built by a query over the events, costs more than it saves.
+_ARRAYS_FROM = 8
+
+
+@functools.cache
+def _plain_insert(table: sa.Table) -> sa.Insert:
+    return sa.insert(table)
+
+
+_EVENT_COLUMNS = ("id", "type", "schema_version", "occurred_at", "recorded_at", "source_system",
+                  "source_facility", "trace_id", "correlation_id", "causation_id",
+                  "idempotency_key", "payload")  # fmt: skip
+
+
+@functools.cache
+def _events_from_arrays() -> Any:
+    """PostgreSQL: the events of ``append_many`` from one array parameter per column.
+
+    ``INSERT INTO events (…) SELECT … FROM unnest(:a_id, …) WITH ORDINALITY ORDER BY ordinality
+    ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, position``: positions in the order
+    given, and no parameter per row to bind, nor a statement text per batch size to parse.
+    The envelopes' times are aware UTC already (``UtcDateTime``'s check is the envelope's).
+    """
+    instants: postgresql.ARRAY[Any] = postgresql.ARRAY(sa.DateTime(timezone=True))
+    types: dict[str, postgresql.ARRAY[Any]] = {
+        "schema_version": postgresql.ARRAY(sa.Integer), "occurred_at": instants,
+        "recorded_at": instants,
+    }  # fmt: skip
+    arrays: builtins.list[sa.BindParameter[Any]] = [
+        sa.bindparam(f"a_{name}", type_=types.get(name, TEXT_ARRAY)) for name in _EVENT_COLUMNS
+    ]
+    rows = (
+        sa.func.unnest(*arrays)
+        .table_valued(*_EVENT_COLUMNS, with_ordinality="ordinality")
+        .render_derived(name="rows")
+    )
+    ordered = sa.select(*(rows.c[name] for name in _EVENT_COLUMNS)).order_by(rows.c.ordinality)
+    insert = postgresql.insert(_E).from_select(list(_EVENT_COLUMNS), ordered)
+    insert = insert.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return insert.returning(_E.c.id, _E.c.position)
+
+
+@functools.cache
+def _work_from_events(dialect: str) -> sa.Insert:
+    """A pending work item of handler ``:handler`` for each event at ``:positions``, due at its
+    ``recorded_at``, built by the database from the rows just inserted (``_new_work``'s row),
+    rather than sent column by column from here: one statement per handler and chunk."""
+    if dialect == "postgresql":  # one statement text whatever the count (see ``keys_in``)
+        wanted = _E.c.position == sa.any_(sa.bindparam("positions", type_=POSITION_ARRAY))
+    else:
+        wanted = _E.c.position.in_(sa.bindparam("positions", expanding=True))
+    rows = sa.select(
+        sa.bindparam("handler", type_=_W.c.handler.type),
+        _E.c.id,
+        _E.c.position,
+        sa.literal(WorkStatus.PENDING.value, sa.String()),
+        sa.literal(0, sa.Integer()),
+        _E.c.recorded_at,
+        sa.null(),
+        sa.null(),
+        _E.c.recorded_at,
+    ).where(wanted)
+    columns = ["handler", "event_id", "event_position", "status", "attempts",
+               "next_attempt_at", "last_error", "parked_on", "updated_at"]  # fmt: skip
+    return sa.insert(_W).from_select(columns, rows)
+
+
+def _claim_select() -> sa.Select[Any]:
+    """Work items joined to their events, with whether a tracking row exists (``processed``)."""
+    tr = t.tracking
+    processed = sa.exists().where(tr.c.handler == _W.c.handler, tr.c.event_id == _W.c.event_id)
+    return sa.select(_W, _E, processed.label("processed")).join(
+        _E, _E.c.position == _W.c.event_position
+    )
+
+
+def _claimed(row: Any) -> Claimed:
+    return Claimed(work_item_of(row), _envelope(row), bool(row["processed"]))
 
 
 class EventLogRepository(HandlerWorkStore):
@@ -87,27 +196,44 @@ class EventLogRepository(HandlerWorkStore):
     def append_many(
         self, entries: Sequence[tuple[Envelope, Sequence[str]]]
     ) -> builtins.list[Envelope]:
-        # One executemany per table: SQLAlchemy's "insertmanyvalues" sends the events as
-        # multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING id, position`` statements, which
-        # return exactly the rows inserted (SQLite ≥ 3.35, PostgreSQL), matched here by id.
+        # One statement per table: ``INSERT … ON CONFLICT DO NOTHING RETURNING id, position``
+        # returns exactly the rows inserted (SQLite ≥ 3.35, PostgreSQL), matched here by id. On
+        # SQLite an executemany (SQLAlchemy's "insertmanyvalues"); on PostgreSQL one array per
+        # column (``_events_from_arrays``), a statement of one text, prepared once.
         unique: dict[str, tuple[Envelope, Sequence[str]]] = {}
         for envelope, handlers in entries:  # the first of an idempotency key wins, as in turn
             unique.setdefault(envelope.idempotency_key, (envelope, handlers))
         if not unique:
             return []
         dialect = self._connection.dialect.name
-        insert = insert_ignoring(dialect, _E, ("idempotency_key",), ("id", "position"))
         rows = [_event_row(envelope) for envelope, _ in unique.values()]
         with storage_errors(_E.name):
-            positions = dict(self._connection.execute(insert, rows).all())
+            if self._postgres and len(rows) >= _ARRAYS_FROM:
+                arrays = {f"a_{name}": [row[name] for row in rows] for name in _EVENT_COLUMNS}
+                inserted = self._connection.execute(_events_from_arrays(), arrays)
+            else:
+                insert = insert_ignoring(dialect, _E, ("idempotency_key",), ("id", "position"))
+                inserted = self._connection.execute(insert, rows)
+            positions = dict(inserted.all())
             appended = [(e, h) for e, h in unique.values() if str(e.id) in positions]
-            work = [
-                self._new_work(name, str(e.id), positions[str(e.id)], e.recorded_at)
-                for e, handlers in appended
-                for name in dict.fromkeys(handlers)
-            ]
-            if work:
-                self._connection.execute(plain_insert(_W), work)
+            if len(appended) < _ARRAYS_FROM:  # a few: as rows, cheaper than a query for them
+                work = [
+                    self._new_work(name, str(e.id), positions[str(e.id)], e.recorded_at)
+                    for e, handlers in appended
+                    for name in dict.fromkeys(handlers)
+                ]
+                if work:
+                    self._connection.execute(_plain_insert(_W), work)
+                return [envelope for envelope, _ in appended]
+            per_handler: dict[str, builtins.list[int]] = {}
+            for e, handlers in appended:
+                for name in dict.fromkeys(handlers):
+                    per_handler.setdefault(name, []).append(positions[str(e.id)])
+            insert_work = _work_from_events(dialect)
+            for name, handled in per_handler.items():
+                for start in range(0, len(handled), CHUNK):
+                    chunk = handled[start : start + CHUNK]
+                    self._connection.execute(insert_work, {"handler": name, "positions": chunk})
         return [envelope for envelope, _ in appended]
 
     def get(self, event_id: str) -> Envelope | None:
@@ -118,13 +244,73 @@ class EventLogRepository(HandlerWorkStore):
         ids = list(dict.fromkeys(event_ids))
         if not ids:
             return {}
-        if self._postgres:  # one statement text whatever the count (see ``_keys_in``)
+        if self._postgres:  # one statement text whatever the count (see ``keys_in``)
             wanted = _E.c.id == sa.any_(sa.bindparam("ids", ids, type_=TEXT_ARRAY))
         else:
             wanted = _E.c.id.in_(ids)
         with storage_errors(_E.name):
             rows = self._connection.execute(sa.select(_E).where(wanted)).all()
         return {row.id: _envelope(row._mapping) for row in rows}
+
+    # --- a batch of work with its events (``MessageBus``) --------------------------------------
+
+    def claim_batch(
+        self, now: datetime, limit: int, *, handlers: Sequence[str]
+    ) -> builtins.list[Claimed]:
+        query = (
+            _claim_select()
+            .where(
+                _W.c.status == WorkStatus.PENDING.value,
+                _W.c.next_attempt_at <= now,
+                _W.c.handler.in_(builtins.list(handlers)),
+            )
+            .order_by(_W.c.next_attempt_at, _W.c.event_position, _W.c.handler)
+            .limit(checked_limit(limit))
+            .with_for_update(skip_locked=True, of=_W)
+        )
+        with storage_errors(_W.name):
+            return [_claimed(row._mapping) for row in self._connection.execute(query)]
+
+    def lock_batch(self, keys: Sequence[tuple[str, str]]) -> builtins.list[Claimed]:
+        claimed: builtins.list[Claimed] = []
+        with storage_errors(_W.name):
+            for chunk in chunks(keys):
+                query = (
+                    _claim_select()
+                    .where(keys_in(_W, chunk, self._postgres))
+                    .order_by(_W.c.event_position, _W.c.handler)
+                    .with_for_update(of=_W)
+                )
+                claimed += [_claimed(row._mapping) for row in self._connection.execute(query)]
+        return sorted(claimed, key=lambda c: (c.item.event_position, c.item.handler))
+
+    def lock_due(
+        self, event_ids: Sequence[str], *, handlers: Sequence[str], now: datetime
+    ) -> builtins.list[Claimed]:
+        ids = builtins.list(dict.fromkeys(event_ids))
+        if not ids or not handlers:
+            return []
+        claimed: builtins.list[Claimed] = []
+        with storage_errors(_W.name):
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                if self._postgres:  # one statement text whatever the count
+                    wanted = _W.c.event_id == sa.any_(sa.bindparam("ids", chunk, type_=TEXT_ARRAY))
+                else:
+                    wanted = _W.c.event_id.in_(chunk)
+                query = (
+                    _claim_select()
+                    .where(
+                        wanted,
+                        _W.c.handler.in_(builtins.list(handlers)),
+                        _W.c.status == WorkStatus.PENDING.value,
+                        _W.c.next_attempt_at <= now,
+                    )
+                    .order_by(_W.c.event_position, _W.c.handler)
+                    .with_for_update(of=_W)
+                )
+                claimed += [_claimed(row._mapping) for row in self._connection.execute(query)]
+        return sorted(claimed, key=lambda c: (c.item.event_position, c.item.handler))
 
     def by_correlation_id(
         self, correlation_id: str, *, limit: int = 1000
@@ -252,7 +438,26 @@ class EventLogRepository(HandlerWorkStore):
         query = query.limit(checked_limit(limit)).with_for_update(skip_locked=True, of=_E)
         with storage_errors(_E.name):
             rows = self._connection.execute(query).all()
+            if self._postgres and rows:
+                rows = self._not_published_meanwhile(rows)
         return [(row.position, _envelope(row._mapping)) for row in rows]
+
+    def _not_published_meanwhile(self, rows: Sequence[Any]) -> builtins.list[Any]:
+        """The rows still unpublished now that they are locked (PostgreSQL, READ COMMITTED).
+
+        The query above judged "unpublished" by its snapshot, taken when it began. A row that
+        another relay held then, and released by committing its publication before the query
+        reached it, is locked here all the same: the lock re-reads the ``events`` row, which
+        that relay did not change, not the publication it added. A new statement's snapshot
+        sees that publication, so this one drops what was published meanwhile.
+        """
+        p = t.event_publications
+        ids = sa.bindparam("ids", [row.id for row in rows], type_=TEXT_ARRAY)
+        query = sa.select(p.c.event_id).where(p.c.event_id == sa.any_(ids))
+        published = set(self._connection.scalars(query))
+        return (
+            [row for row in rows if row.id not in published] if published else builtins.list(rows)
+        )
 
     def mark_published(self, event_ids: Sequence[str], at: datetime) -> None:
         if not event_ids:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -97,10 +98,10 @@ class HandlerWorkStore:
         """Move the items' ``next_attempt_at`` to ``until``: one statement per 500 items."""
         keys = [(item.handler, item.event_id) for item in items]
         with storage_errors(_W.name):
-            for chunk in _chunks(keys):
+            for chunk in chunks(keys):
                 self._connection.execute(
                     sa.update(_W)
-                    .where(_keys_in(_W, chunk, self._postgres))
+                    .where(keys_in(_W, chunk, self._postgres))
                     .values(next_attempt_at=until)
                 )
 
@@ -139,10 +140,10 @@ class HandlerWorkStore:
     def lock_many(self, keys: Sequence[tuple[str, str]]) -> builtins.list[WorkItem]:
         items: builtins.list[WorkItem] = []
         with storage_errors(_W.name):
-            for chunk in _chunks(keys):
+            for chunk in chunks(keys):
                 query = (
                     self._work_select()
-                    .where(_keys_in(_W, chunk, self._postgres))
+                    .where(keys_in(_W, chunk, self._postgres))
                     .order_by(_W.c.event_position, _W.c.handler)
                     .with_for_update(of=_W)
                 )
@@ -153,9 +154,9 @@ class HandlerWorkStore:
         tracked = t.tracking
         found: set[tuple[str, str]] = set()
         with storage_errors(tracked.name):
-            for chunk in _chunks(keys):
+            for chunk in chunks(keys):
                 query = sa.select(tracked.c.handler, tracked.c.event_id).where(
-                    _keys_in(tracked, chunk, self._postgres)
+                    keys_in(tracked, chunk, self._postgres)
                 )
                 found.update((h, e) for h, e in self._connection.execute(query))
         return found
@@ -163,9 +164,9 @@ class HandlerWorkStore:
     def discard_many(self, keys: Sequence[tuple[str, str]]) -> int:
         deleted = 0
         with storage_errors(_W.name):
-            for chunk in _chunks(keys):
+            for chunk in chunks(keys):
                 deleted += self._connection.execute(
-                    sa.delete(_W).where(_keys_in(_W, chunk, self._postgres))
+                    sa.delete(_W).where(keys_in(_W, chunk, self._postgres))
                 ).rowcount
         return deleted
 
@@ -173,9 +174,12 @@ class HandlerWorkStore:
         if not keys:
             return
         unique = builtins.list(dict.fromkeys(keys))
-        rows = [{"handler": h, "event_id": e, "processed_at": at} for h, e in unique]
+        inserted: builtins.list[Any] = []
         with storage_errors(t.tracking.name):
-            inserted = self._connection.execute(self._tracking_insert(), rows).all()
+            for chunk in chunks(unique):  # the keys as one parameter (``key_rows``), not rows
+                insert = _tracking_from_keys(self._connection.dialect.name)
+                values = {**_key_values(chunk, self._postgres), "processed_at": at}
+                inserted += self._connection.execute(insert, values).all()
             if len(inserted) != len(unique):
                 missing = set(unique) - {(h, e) for h, e in inserted}
                 handler, event_id = min(missing)
@@ -366,36 +370,69 @@ def insert_ignoring(
     return insert.returning(*(table.c[name] for name in returning)) if returning else insert
 
 
-@functools.cache
-def plain_insert(table: sa.Table) -> sa.Insert:
-    return sa.insert(table)
-
-
 #: Most keys in one ``IN`` list (two bound parameters each).
 CHUNK = 500
 
 
-def _chunks(keys: Sequence[tuple[str, str]]) -> Iterator[builtins.list[tuple[str, str]]]:
+def chunks(keys: Sequence[tuple[str, str]]) -> Iterator[builtins.list[tuple[str, str]]]:
     unique = builtins.list(dict.fromkeys(keys))
     for start in range(0, len(unique), CHUNK):
         yield unique[start : start + CHUNK]
 
 
-def _keys_in(
+def key_rows(postgres: bool, **values: Any) -> sa.Select[Any]:
+    """The (handler, event id) keys as rows ``h``, ``e`` of one or two parameters.
+
+    On PostgreSQL two arrays (``unnest``), on SQLite one JSON array of pairs (``json_each``):
+    the statement's text is the same whatever the number of keys, so it is compiled (and on
+    PostgreSQL prepared) once, and no parameter is bound per key. ``values`` are the keys'
+    parameters of :func:`_key_values`, for a statement built with them; without, they are
+    left to be given when it is executed.
+    """
+    if postgres:
+        handlers = sa.bindparam("key_handlers", values.get("key_handlers"), type_=TEXT_ARRAY)
+        events = sa.bindparam("key_events", values.get("key_events"), type_=TEXT_ARRAY)
+        pairs = sa.func.unnest(handlers, events).table_valued("h", "e").render_derived(name="keys")
+        return sa.select(pairs.c.h, pairs.c.e)
+    value: sa.ColumnClause[Any] = sa.column("value")
+    listed = sa.func.json_each(sa.bindparam("keys_json", values.get("keys_json"), type_=sa.Text))
+    return sa.select(
+        sa.func.json_extract(value, "$[0]").label("h"),
+        sa.func.json_extract(value, "$[1]").label("e"),
+    ).select_from(listed)
+
+
+def _key_values(keys: Sequence[tuple[str, str]], postgres: bool) -> dict[str, Any]:
+    if postgres:
+        return {"key_handlers": [h for h, _ in keys], "key_events": [e for _, e in keys]}
+    return {"keys_json": json.dumps([[h, e] for h, e in keys])}
+
+
+@functools.cache
+def _tracking_from_keys(dialect: str) -> Any:
+    """``INSERT INTO tracking SELECT key, :processed_at FROM keys ON CONFLICT DO NOTHING
+    RETURNING handler, event_id``: a batch's tracking rows in one statement of fixed text."""
+    postgres = dialect == "postgresql"
+    keys = key_rows(postgres).subquery("keys")
+    at = sa.bindparam("processed_at", type_=t.tracking.c.processed_at.type)
+    rows = sa.select(keys.c.h, keys.c.e, at).where(sa.true())  # WHERE: SQLite's ON ambiguity
+    insert = postgresql.insert(t.tracking) if postgres else sqlite.insert(t.tracking)
+    insert = insert.from_select(["handler", "event_id", "processed_at"], rows)
+    insert = insert.on_conflict_do_nothing(index_elements=["handler", "event_id"])
+    return insert.returning(t.tracking.c.handler, t.tracking.c.event_id)
+
+
+def keys_in(
     table: sa.Table, keys: Sequence[tuple[str, str]], postgres: bool
 ) -> sa.ColumnElement[bool]:
-    """``(handler, event_id) IN (…)``; on PostgreSQL over two array parameters (``unnest``).
+    """``(handler, event_id) IN (…)`` over :func:`key_rows`.
 
-    The arrays keep the statement's text the same whatever the number of keys, so psycopg
-    converts it once and the server prepares it, rather than a new text per batch size.
+    On SQLite this also lets the query search the primary key for each key, whereas
+    ``IN (VALUES (?, ?), …)`` scans the whole table (its query plan), a cost that grew with
+    the pending work.
     """
     pair = sa.tuple_(table.c.handler, table.c.event_id)
-    if not postgres:
-        return pair.in_(builtins.list(keys))
-    handlers = sa.bindparam("key_handlers", [h for h, _ in keys], type_=TEXT_ARRAY)
-    events = sa.bindparam("key_events", [e for _, e in keys], type_=TEXT_ARRAY)
-    pairs = sa.func.unnest(handlers, events).table_valued("h", "e").render_derived(name="keys")
-    return pair.in_(sa.select(pairs.c.h, pairs.c.e))
+    return pair.in_(key_rows(postgres, **_key_values(keys, postgres)))
 
 
 TEXT_ARRAY = postgresql.ARRAY(sa.Text)
