@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hl7  # python-hl7, the cross-check reference (a dev dependency)
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suture.formats.hl7v2 import Delimiters, Message, escape, parse_message, split_batch
-
-hl7 = pytest.importorskip("hl7", reason="python-hl7 is the cross-check reference")
 
 SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "hl7v2"
 
