@@ -66,6 +66,12 @@ def create_engine(
     )
 
 
+def ping(engine: sa.Engine) -> None:
+    """Run ``SELECT 1``: raises when the database does not answer (readiness probes)."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+
+
 def _sqlite_engine(url: URL, begin: Literal["IMMEDIATE", "DEFERRED"]) -> sa.Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

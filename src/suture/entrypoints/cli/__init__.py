@@ -4,7 +4,7 @@ only registers them on the root application."""
 from __future__ import annotations
 
 from suture.entrypoints.cli.app import app
-from suture.entrypoints.cli.bus import replay_command, serve_command, trace_command
+from suture.entrypoints.cli.bus import replay_command, trace_command
 from suture.entrypoints.cli.demo import demo_command
 from suture.entrypoints.cli.exceptions import exceptions_app
 from suture.entrypoints.cli.ingest import ingest_command
@@ -13,6 +13,7 @@ from suture.entrypoints.cli.operations import migrate_command, status_command
 from suture.entrypoints.cli.quality import quality_app
 from suture.entrypoints.cli.schemas import schemas_app
 from suture.entrypoints.cli.seed import seed_command
+from suture.entrypoints.cli.serve import serve_command
 from suture.entrypoints.cli.udi import udi_command
 from suture.entrypoints.cli.worker import worker_command
 

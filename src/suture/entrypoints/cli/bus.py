@@ -1,4 +1,4 @@
-"""``suture serve``, ``suture replay`` and ``suture trace``: run, re-drive and follow the bus.
+"""``suture replay`` and ``suture trace``: re-drive and follow the bus.
 
 They use the message bus the composition root wires as ``Hub.bus``
 (:class:`~suture.services.messagebus.MessageBus`).
@@ -7,10 +7,7 @@ They use the message bus the composition root wires as ``Hub.bus``
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from datetime import UTC, datetime
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -18,90 +15,8 @@ from rich.table import Table
 
 from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
-from suture.entrypoints.mllp import DEFAULT_PORT, MllpOptions, MllpThread
-from suture.services.dispatcher import Dispatcher
 from suture.services.replay import ReplaySelection, Report
 from suture.services.trace import timeline
-
-
-def serve_command(  # noqa: PLR0917  (a Typer command's options are its parameters)
-    poll_interval: Annotated[
-        float, typer.Option(min=0.01, help="Seconds to wait when no work is due.")
-    ] = 0.5,
-    report_every: Annotated[
-        int, typer.Option(min=1, help="Print a line each time this many more items are done.")
-    ] = 1000,
-    mllp_port: Annotated[
-        int, typer.Option(min=0, max=65535, help="HL7 v2 MLLP listener port (0: any free one).")
-    ] = DEFAULT_PORT,
-    mllp_host: Annotated[
-        str, typer.Option(help="Address the MLLP listener binds (0.0.0.0: every interface).")
-    ] = "127.0.0.1",
-    no_mllp: Annotated[
-        bool, typer.Option("--no-mllp", help="Do not start the MLLP listener.")
-    ] = False,
-    mllp_interface: Annotated[
-        str, typer.Option(help="Interface name MLLP messages are stored under in the inbox.")
-    ] = "mllp",
-) -> None:
-    """Run the embedded dispatcher and the HL7 v2 MLLP listener until Ctrl-C.
-
-    One loop runs the bus's handlers over the database event log and the outbound deliveries
-    (ERP files, X12, webhooks); beside it the MLLP listener stores each HL7 v2 message before
-    acknowledging it. With SUTURE_NATS_URL set, handlers and deliveries run in
-    ``suture worker`` processes instead, and this command says so and stops.
-    """
-    hub = open_hub()
-    if hub.stream is not None:
-        hub.close()
-        errors.print(
-            "SUTURE_NATS_URL is set: handlers and deliveries run in `suture worker` processes; "
-            "the embedded dispatcher is for the embedded default only"
-        )
-        raise typer.Exit(2)
-    stop = threading.Event()
-    reported = [0]
-
-    def progress(_: int) -> None:
-        if dispatcher.processed - reported[0] >= report_every:
-            reported[0] = dispatcher.processed
-            console.print(f"{dispatcher.processed:,} work items taken")
-
-    def storage_failed(error: SutureError) -> None:
-        errors.print(f"storage error, retrying: {error}", markup=False)
-
-    def interrupted(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    dispatcher = Dispatcher(
-        hub.bus,
-        poll_interval=poll_interval,
-        on_batch=progress,
-        on_error=storage_failed,
-        also=[hub.delivery_worker.run_once],
-    )
-    listener: MllpThread | None = None
-    if not no_mllp:
-        options = MllpOptions(interface=mllp_interface)
-        listener = MllpThread(hub.hl7_ingest, mllp_host, mllp_port, options)
-        try:
-            bound = listener.start()
-        except OSError as error:
-            hub.close()
-            errors.print(f"MLLP listener: cannot listen on {mllp_host}:{mllp_port}: {error}")
-            raise typer.Exit(2) from None
-        console.print(f"MLLP listener on {mllp_host}:{bound}", markup=False)
-    previous = signal.signal(signal.SIGINT, interrupted)
-    signal.signal(signal.SIGTERM, interrupted)
-    console.print("serving: the embedded dispatcher is running (Ctrl-C stops it)")
-    try:
-        total = dispatcher.run(stop)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if listener is not None:
-            listener.stop()
-        hub.close()
-    console.print(f"stopped after {total:,} work items")
 
 
 def replay_command(  # noqa: PLR0917  (a Typer command's options are its parameters)

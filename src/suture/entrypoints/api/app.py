@@ -1,0 +1,51 @@
+"""The HTTP application: one FastAPI app per hub, built by :func:`create_app`.
+
+The app holds the wired :class:`~suture.bootstrap.Hub` on ``app.state.hub``; routes reach their
+collaborators through it (dependencies, never module globals, STYLE.md habit 6). Nothing is
+built at import time: ``suture serve`` and the tests call :func:`create_app` with their hub.
+
+Paths: ``/api/v1/system``, ``/api/v1/process`` and ``/api/v1/experience`` (DESIGN.md §6), the
+operations endpoints ``/healthz``, ``/readyz`` and ``/metrics``, and the interactive docs at
+``/docs``. :data:`API_VERSION` is the version of the HTTP contract in ``openapi.json``; the
+committed copy in ``schemas/openapi.json`` is compared with it in CI, and a breaking change
+needs a new version (docs/api.md).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from suture.bootstrap import Hub
+from suture.entrypoints.api import health, metrics, problems
+
+#: The version of the HTTP contract (semantic: a breaking change raises the major number).
+API_VERSION = "1.0.0"
+
+DESCRIPTION = """\
+Suture's governed APIs (DESIGN.md §6).
+
+- **System** (`/api/v1/system`): canonical records and raw message ingest.
+- **Process** (`/api/v1/process`): business operations such as approvals, matching, replay.
+- **Experience** (`/api/v1/experience`): supplier self-service, departmental requests, dashboards.
+
+Every error is `application/problem+json` (RFC 9457) with field-level detail.
+"""
+
+TAGS = [
+    {"name": "operations", "description": "Liveness, readiness and Prometheus metrics."},
+]
+
+
+def create_app(hub: Hub) -> FastAPI:
+    """The HTTP application over ``hub``."""
+    app = FastAPI(
+        title="Suture",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+    )
+    app.state.hub = hub
+    problems.install(app)
+    app.state.metrics = metrics.install(app, hub)
+    app.include_router(health.router)
+    return app

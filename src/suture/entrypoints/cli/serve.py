@@ -1,0 +1,141 @@
+"""``suture serve``: the hub's edges and, in the embedded default, its dispatcher.
+
+One process runs (DESIGN.md §8):
+
+- the HTTP service (System, Process and Experience APIs, ``/healthz``, ``/readyz``,
+  ``/metrics``, ``/docs``) on uvicorn, ``--host``/``--port`` (default 8000);
+- the HL7 v2 MLLP listener (``--mllp-port``, default 2575), storing before acknowledging;
+- in the embedded default, the dispatcher that runs the bus's handlers and the outbound
+  deliveries. With ``SUTURE_NATS_URL`` set, ``suture worker`` processes do that work and this
+  command serves the edges only, so any number of ``serve`` processes can sit behind a load
+  balancer.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from suture.bootstrap import Hub
+from suture.domain.errors import SutureError
+from suture.entrypoints.api.app import create_app
+from suture.entrypoints.api.server import HttpThread
+from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.mllp import DEFAULT_PORT, MllpOptions, MllpThread
+from suture.services.dispatcher import Dispatcher
+
+DEFAULT_HTTP_PORT = 8000
+
+
+def serve_command(  # noqa: PLR0917  (a Typer command's options are its parameters)
+    host: Annotated[
+        str, typer.Option(help="Address the HTTP service binds (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="HTTP service port (0: any free one).")
+    ] = DEFAULT_HTTP_PORT,
+    no_http: Annotated[
+        bool, typer.Option("--no-http", help="Do not start the HTTP service.")
+    ] = False,
+    mllp_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="HL7 v2 MLLP listener port (0: any free one).")
+    ] = DEFAULT_PORT,
+    mllp_host: Annotated[
+        str, typer.Option(help="Address the MLLP listener binds (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+    no_mllp: Annotated[
+        bool, typer.Option("--no-mllp", help="Do not start the MLLP listener.")
+    ] = False,
+    mllp_interface: Annotated[
+        str, typer.Option(help="Interface name MLLP messages are stored under in the inbox.")
+    ] = "mllp",
+    poll_interval: Annotated[
+        float, typer.Option(min=0.01, help="Seconds the dispatcher waits when no work is due.")
+    ] = 0.5,
+    report_every: Annotated[
+        int, typer.Option(min=1, help="Print a line each time this many more items are done.")
+    ] = 1000,
+) -> None:
+    """Serve the HTTP API and the MLLP listener, and run the embedded dispatcher, until Ctrl-C.
+
+    With SUTURE_NATS_URL set, handlers and deliveries run in `suture worker` processes and this
+    command serves the HTTP API and MLLP only.
+    """
+    hub = open_hub()
+    stop = threading.Event()
+
+    def interrupted(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    edges: list[HttpThread | MllpThread] = []
+    try:
+        if not no_http:
+            edges.append(_start_http(hub, host, port))
+        if not no_mllp:
+            edges.append(_start_mllp(hub, mllp_host, mllp_port, mllp_interface))
+        previous = signal.signal(signal.SIGINT, interrupted)
+        signal.signal(signal.SIGTERM, interrupted)
+        try:
+            if hub.stream is None:
+                console.print("serving: the embedded dispatcher is running (Ctrl-C stops it)")
+                total = _dispatch(hub, stop, poll_interval, report_every)
+                console.print(f"stopped after {total:,} work items")
+            else:
+                console.print(
+                    "serving the edges; `suture worker` processes run the handlers "
+                    "(SUTURE_NATS_URL is set; Ctrl-C stops it)"
+                )
+                stop.wait()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    finally:
+        for edge in reversed(edges):
+            edge.stop()
+        hub.close()
+
+
+def _start_http(hub: Hub, host: str, port: int) -> HttpThread:
+    server = HttpThread(create_app(hub), host, port)
+    try:
+        bound = server.start()
+    except OSError as error:
+        errors.print(f"HTTP service: cannot listen on {host}:{port}: {error}", markup=False)
+        raise typer.Exit(2) from None
+    console.print(f"HTTP service on http://{host}:{bound} (docs at /docs)", markup=False)
+    return server
+
+
+def _start_mllp(hub: Hub, host: str, port: int, interface: str) -> MllpThread:
+    listener = MllpThread(hub.hl7_ingest, host, port, MllpOptions(interface=interface))
+    try:
+        bound = listener.start()
+    except OSError as error:
+        errors.print(f"MLLP listener: cannot listen on {host}:{port}: {error}", markup=False)
+        raise typer.Exit(2) from None
+    console.print(f"MLLP listener on {host}:{bound}", markup=False)
+    return listener
+
+
+def _dispatch(hub: Hub, stop: threading.Event, poll_interval: float, report_every: int) -> int:
+    reported = [0]
+
+    def progress(_: int) -> None:
+        if dispatcher.processed - reported[0] >= report_every:
+            reported[0] = dispatcher.processed
+            console.print(f"{dispatcher.processed:,} work items taken")
+
+    def storage_failed(error: SutureError) -> None:
+        errors.print(f"storage error, retrying: {error}", markup=False)
+
+    dispatcher = Dispatcher(
+        hub.bus,
+        poll_interval=poll_interval,
+        on_batch=progress,
+        on_error=storage_failed,
+        also=[hub.delivery_worker.run_once],
+    )
+    return dispatcher.run(stop)
