@@ -10,6 +10,7 @@ are keyset-paginated by id, so a caller pages with ``after=<last id>``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
 from suture.domain.revenue import Charge
 from suture.services.event_store import EventLogRepository
+from suture.services.queries import RecordQuery
 
 T = TypeVar("T")
 
@@ -63,6 +65,10 @@ class Repository(Protocol[T]):
         self, *, facility_id: str | None = None, after: str | None = None, limit: int = 100
     ) -> list[T]:
         """Objects ordered by id, those with id greater than ``after``, at most ``limit``."""
+        ...
+
+    def find(self, query: RecordQuery) -> builtins.list[T]:
+        """A keyset page of the objects ``query`` selects; a filter the type lacks is refused."""
         ...
 
     def ids(self) -> set[str]: ...

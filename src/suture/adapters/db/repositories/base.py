@@ -26,6 +26,7 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -33,6 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from suture.adapters.db.errors import StorageError, storage_errors
+from suture.adapters.db.types import UtcDateTime
+from suture.services.queries import QueryError, RecordQuery
 
 #: Objects per batch on the bulk path; also the most ids in one ``IN (…)`` list.
 BATCH_SIZE = 1000
@@ -65,6 +68,11 @@ class AggregateRepository(ABC, Generic[T]):
     lines: ClassVar[tuple[Lines, ...]] = ()
     #: The column a facility filter and ``count_by_facility`` use; None for system-wide objects.
     facility_column: ClassVar[str | None] = "facility_id"
+    #: The columns the filters of :meth:`find` use; None where the record has no such thing.
+    supplier_column: ClassVar[str | None] = None
+    status_column: ClassVar[str | None] = None
+    date_column: ClassVar[str | None] = None
+    number_column: ClassVar[str | None] = None
 
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
@@ -108,6 +116,44 @@ class AggregateRepository(ABC, Generic[T]):
         if facility_id is not None and self.facility_column is not None:
             query = query.where(self.table.c[self.facility_column] == facility_id)
         return self._load(query)
+
+    def find(self, query: RecordQuery) -> builtins.list[T]:
+        """A keyset page of the records ``query`` selects (``services/queries.py``)."""
+        table = self.table
+        select = sa.select(table).order_by(table.c.id).limit(query.limit)
+        if query.after is not None:
+            select = select.where(table.c.id > query.after)
+        if query.facility_ids is not None and self.facility_column is not None:
+            select = select.where(table.c[self.facility_column].in_(sorted(query.facility_ids)))
+        filters = (
+            ("supplier_id", self.supplier_column, query.supplier_id),
+            ("status", self.status_column, query.status),
+            ("number", self.number_column, query.number),
+        )
+        for name, column, value in filters:
+            if value is not None:
+                select = select.where(self._column(name, column) == value)
+        if query.since is not None or query.until is not None:
+            select = select.where(*self._date_range(query.since, query.until))
+        return self._load(select)
+
+    def _column(self, name: str, column: str | None) -> sa.ColumnElement[Any]:
+        if column is None:
+            raise QueryError(name, f"{self.table.name} cannot be filtered by {name}")
+        return self.table.c[column]
+
+    def _date_range(
+        self, since: date | None, until: date | None
+    ) -> builtins.list[sa.ColumnElement[bool]]:
+        column = self._column("since" if since is not None else "until", self.date_column)
+        timed = isinstance(column.type, UtcDateTime)
+        bounds: builtins.list[sa.ColumnElement[bool]] = []
+        if since is not None:
+            bounds.append(column >= (_midnight(since) if timed else since))
+        if until is not None:
+            end = until + timedelta(days=1)
+            bounds.append(column < _midnight(end) if timed else column <= until)
+        return bounds
 
     def ids(self) -> set[str]:
         with storage_errors(self.table.name):
@@ -186,6 +232,10 @@ def upsert(dialect: str, table: sa.Table) -> sa.Insert:
     keys = [column.name for column in table.primary_key.columns]
     others = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
     return insert.on_conflict_do_update(index_elements=keys, set_=others)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def _batches(items: Iterable[U], size: int) -> Iterator[list[U]]:

@@ -16,6 +16,9 @@ from suture.domain.contracts import Contract, ContractMembership, ContractPrice
 
 class ContractRepository(AggregateRepository[Contract]):
     table = t.contracts
+    supplier_column = "supplier_id"
+    date_column = "effective_from"
+    number_column = "number"
     lines = (
         Lines(t.contract_memberships, "contract_id"),
         Lines(t.contract_prices, "contract_id"),

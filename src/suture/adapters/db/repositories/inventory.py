@@ -17,6 +17,7 @@ from suture.domain.inventory import StockPosition, UsageRecord
 
 class UsageRepository(AggregateRepository[UsageRecord]):
     table = t.usage_records
+    date_column = "used_at"
 
     def to_row(self, obj: UsageRecord) -> Values:
         return {

@@ -9,6 +9,10 @@ from suture.domain.invoicing import Invoice, InvoiceLine, InvoiceStatus
 
 class InvoiceRepository(AggregateRepository[Invoice]):
     table = t.invoices
+    supplier_column = "supplier_id"
+    status_column = "status"
+    date_column = "invoice_date"
+    number_column = "number"
     lines = (Lines(t.invoice_lines, "invoice_id"),)
 
     def by_number(self, supplier_id: str, number: str) -> Invoice | None:

@@ -9,6 +9,8 @@ from suture.domain.ledger import JournalEntry, JournalLine
 
 class JournalEntryRepository(AggregateRepository[JournalEntry]):
     table = t.journal_entries
+    date_column = "posting_date"
+    number_column = "reference"
     lines = (Lines(t.journal_lines, "journal_entry_id"),)
 
     def to_row(self, obj: JournalEntry) -> Values:

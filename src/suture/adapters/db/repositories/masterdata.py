@@ -124,6 +124,7 @@ class GLAccountRepository(AggregateRepository[GLAccount]):
 
 class SupplierRepository(AggregateRepository[Supplier]):
     table = t.suppliers
+    supplier_column = "id"
     facility_column = None
 
     def by_gln(self, gln: str) -> Supplier | None:
@@ -175,6 +176,7 @@ class SupplierRepository(AggregateRepository[Supplier]):
 
 class ItemRepository(AggregateRepository[Item]):
     table = t.items
+    supplier_column = "supplier_id"
     lines = (Lines(t.item_packaging, "item_id"),)
     facility_column = None
 

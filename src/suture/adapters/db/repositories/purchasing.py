@@ -23,6 +23,9 @@ from suture.domain.purchasing import (
 
 class RequisitionRepository(AggregateRepository[Requisition]):
     table = t.requisitions
+    status_column = "status"
+    date_column = "requested_at"
+    number_column = "number"
     lines = (Lines(t.requisition_lines, "requisition_id"),)
 
     def to_row(self, obj: Requisition) -> Values:
@@ -74,6 +77,10 @@ class RequisitionRepository(AggregateRepository[Requisition]):
 
 class PurchaseOrderRepository(AggregateRepository[PurchaseOrder]):
     table = t.purchase_orders
+    supplier_column = "supplier_id"
+    status_column = "status"
+    date_column = "order_date"
+    number_column = "number"
     lines = (Lines(t.purchase_order_lines, "purchase_order_id"),)
 
     def by_number(self, number: str) -> PurchaseOrder | None:
@@ -136,6 +143,8 @@ class PurchaseOrderRepository(AggregateRepository[PurchaseOrder]):
 
 class ReceiptRepository(AggregateRepository[Receipt]):
     table = t.receipts
+    date_column = "received_at"
+    number_column = "number"
     lines = (Lines(t.receipt_lines, "receipt_id"),)
 
     def to_row(self, obj: Receipt) -> Values:

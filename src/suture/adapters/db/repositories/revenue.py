@@ -13,6 +13,7 @@ from suture.domain.revenue import Charge, ChargeType
 
 class ChargeRepository(AggregateRepository[Charge]):
     table = t.charges
+    date_column = "service_at"
 
     def to_row(self, obj: Charge) -> Values:
         return {
