@@ -19,6 +19,7 @@ imports:
 
 schemas:
 	$(BIN)/suture schemas check
+	$(BIN)/suture api check
 
 test:
 	$(BIN)/pytest -q

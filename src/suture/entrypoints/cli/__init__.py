@@ -3,6 +3,7 @@ only registers them on the root application."""
 
 from __future__ import annotations
 
+from suture.entrypoints.cli.api import api_app
 from suture.entrypoints.cli.app import app
 from suture.entrypoints.cli.bus import replay_command, trace_command
 from suture.entrypoints.cli.demo import demo_command
@@ -30,6 +31,7 @@ app.command("trace")(trace_command)
 app.add_typer(exceptions_app, name="exceptions")
 app.command("worker")(worker_command)
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(api_app, name="api")
 app.command("udi")(udi_command)
 
 
