@@ -143,7 +143,7 @@ def test_invoices_filter_by_supplier_and_status(uow: UowFactory) -> None:
 
 @pytest.mark.parametrize(
     ("limit", "reason"),
-    [(0, "must be between 1 and 500, got 0"), (501, "must be between 1 and 500, got 501")],
+    [(0, "must be between 1 and 1000, got 0"), (1001, "must be between 1 and 1000, got 1001")],
 )
 def test_a_page_size_outside_the_bounds_is_refused(limit: int, reason: str) -> None:
     with pytest.raises(QueryError) as refused:

@@ -20,7 +20,7 @@ from datetime import date
 from suture.domain.errors import SutureError
 
 #: The most records one page may hold.
-MAX_PAGE = 500
+MAX_PAGE = 1000
 
 
 class QueryError(SutureError):
