@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         description="Key for token signing and the keyed hash that tokenizes patient identifiers.",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="console (key=value lines) or json (one object a line)."
+    )
     import_batch_size: int = Field(
         default=1000, ge=1, le=100_000, description="Rows written per transaction on bulk paths."
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -20,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from suture.bootstrap import Hub
 from suture.services.status import backbone_status
+
+log = structlog.get_logger("suture.http")
 
 #: Latency buckets (seconds) around the 20 ms p99 target of DESIGN.md §10.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -87,7 +90,10 @@ class BackboneCollector(Collector):
 
 
 class MeasureRequests:
-    """Pure ASGI middleware: count and time each HTTP request by its route template.
+    """Pure ASGI middleware: count, time and log each HTTP request by its route template.
+
+    The log line names the route template, status, duration and API client, never the concrete
+    path or query, which can carry business keys and patient data (DESIGN.md §6).
 
     Plain ASGI rather than ``@app.middleware("http")``, which wraps every request in extra
     tasks and streams: this runs on every call and the read path has a latency budget.
@@ -112,10 +118,20 @@ class MeasureRequests:
         try:
             await self._app(scope, receive, send_status)
         finally:
+            elapsed = time.perf_counter() - started
             route = str(getattr(scope.get("route"), "path", "unmatched"))
             method = scope["method"]
-            self._metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self._metrics.latency.labels(method, route).observe(elapsed)
             self._metrics.requests.labels(method, route, str(status[0])).inc()
+            principal = scope.get("state", {}).get("principal")
+            log.info(
+                "http.request",
+                method=method,
+                route=route,
+                status=status[0],
+                duration_ms=round(elapsed * 1000, 2),
+                client_id=getattr(principal, "client_id", None),
+            )
 
 
 def install(app: FastAPI, hub: Hub) -> HttpMetrics:

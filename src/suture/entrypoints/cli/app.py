@@ -6,6 +6,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from suture.adapters.observability.logs import configure_logging
 from suture.bootstrap import Hub, build
 from suture.config import Settings
 from suture.domain.errors import SutureError
@@ -36,9 +37,11 @@ def load_settings() -> Settings:
 
 
 def open_hub(*, migrate: bool = True) -> Hub:
-    """The wired hub, or exit 2 naming what in the configuration is wrong."""
+    """The wired hub, or exit 2 naming what in the configuration is wrong; logging configured."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
     try:
-        return build(load_settings(), migrate=migrate)
+        return build(settings, migrate=migrate)
     except SutureError as error:
         errors.print(f"configuration error: {error}", markup=False)
         raise typer.Exit(2) from None

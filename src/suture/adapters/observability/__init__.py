@@ -1,0 +1,1 @@
+"""Observability adapters: structured logging (and later tracing and metrics exporters)."""
