@@ -1,0 +1,1 @@
+"""The HTTP API (placeholder docstring; the application package replaces this module)."""
