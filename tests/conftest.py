@@ -115,3 +115,18 @@ def nats_url() -> str:
             pytest.fail(f"{NATS_URL_VARIABLE} not set: CI must run the NATS tests")
         pytest.skip(f"{NATS_URL_VARIABLE} not set: NATS tests skipped")
     return url
+
+
+REDIS_URL_VARIABLE = "SUTURE_TEST_REDIS_URL"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis server of the test run, e.g. ``redis://127.0.0.1:6379/7``; tests keep apart by
+    random key prefixes, never by flushing the database."""
+    url = os.environ.get(REDIS_URL_VARIABLE)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{REDIS_URL_VARIABLE} not set: CI must run the Redis tests")
+        pytest.skip(f"{REDIS_URL_VARIABLE} not set: Redis tests skipped")
+    return url

@@ -17,11 +17,15 @@ from suture.adapters.db.migrate import current_revision, downgrade, ensure_schem
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.file_drop import FileDropTransport
 from suture.adapters.nats.stream import StreamSettings
+from suture.adapters.rate_limits import RateLimiter
+from suture.adapters.security.hashing import Argon2SecretHasher
+from suture.adapters.security.tokens import JwtCodec
 from suture.config import Settings
 from suture.domain.authority import AuthorityRegistry
 from suture.eventlog.events import build_registry
 from suture.eventlog.retry import RetryPolicy
 from suture.eventlog.routing import RoutingPolicy, default_policy_text, load_policy
+from suture.services.clients import ClientRegistry
 from suture.services.clock import Clock, system_clock
 from suture.services.deliveries import Deliveries, DeliveryQueue
 from suture.services.delivery_worker import DeliveryWorker
@@ -32,6 +36,7 @@ from suture.services.messagebus import MessageBus
 from suture.services.phi import PhiTokenizer
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
+from suture.services.tokens import TokenService
 from suture.services.unit_of_work import UnitOfWork
 
 #: Destinations the routing policy may name: the bus's handlers and the process managers and
@@ -68,6 +73,10 @@ class Hub:
     work_queue: WorkQueue
     #: HL7 v2 messages in (the MLLP listener, ``suture ingest``): store, decode, post, ACK.
     hl7_ingest: Hl7Ingest
+    #: The API's OAuth2 clients, their tokens and per-client request budgets (docs/api-security.md).
+    clients: ClientRegistry
+    tokens: TokenService
+    rate_limiter: RateLimiter
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -81,6 +90,7 @@ class Hub:
 
 def build(settings: Settings, *, migrate: bool = True) -> Hub:
     """Wire the hub. The embedded default migrates its database on first use."""
+    codec = token_codec(settings)
     engine = create_engine(settings.database_url)
     if migrate:
         ensure_schema(engine)
@@ -105,6 +115,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     deliveries = Deliveries(uow_factory, system_clock)
     inbox = Inbox(uow_factory)
     transports = {"erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv")}
+    clients = ClientRegistry(uow_factory, Argon2SecretHasher(), system_clock)
     return Hub(
         engine=engine,
         uow_factory=uow_factory,
@@ -130,9 +141,35 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         hl7_ingest=Hl7Ingest(
             uow_factory, inbox, bus, PhiTokenizer(settings.secret_key), system_clock
         ),
+        clients=clients,
+        tokens=TokenService(
+            codec,
+            clients,
+            system_clock,
+            issuer=settings.auth_jwt_issuer,
+            audience=settings.auth_jwt_audience,
+            lifetime=timedelta(seconds=settings.auth_token_lifetime_seconds),
+            revocation_ttl=timedelta(seconds=settings.auth_revocation_cache_seconds),
+        ),
+        rate_limiter=RateLimiter(
+            settings.redis_url or "memory://",
+            client_limit=settings.rate_limit_client,
+            address_limit=settings.rate_limit_token,
+        ),
         closers=[engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
+    )
+
+
+def token_codec(settings: Settings) -> JwtCodec:
+    """The token signer the settings name; a key file that does not fit stops start-up."""
+    if settings.auth_jwt_algorithm == "HS256":
+        return JwtCodec.hs256(settings.secret_key)
+    return JwtCodec.from_key_files(
+        settings.auth_jwt_algorithm,
+        settings.auth_jwt_private_key_file,
+        settings.auth_jwt_public_key_file,
     )
 
 

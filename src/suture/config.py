@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal, Self
 
+from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -81,6 +82,61 @@ class Settings(BaseSettings):
         description="Subjects are <prefix>.<facility or system>.<event type>.",
     )
 
+    auth_token_lifetime_seconds: int = Field(
+        default=900, ge=60, le=86_400, description="How long an access token lives (RFC 6749 §5.1)."
+    )
+    auth_jwt_algorithm: Literal["HS256", "RS256", "ES256"] = Field(
+        default="HS256",
+        description="HS256 signs with a key derived from SUTURE_SECRET_KEY; RS256 and ES256 with "
+        "SUTURE_AUTH_JWT_PRIVATE_KEY_FILE.",
+    )
+    auth_jwt_private_key_file: Path | None = Field(
+        default=None, description="PEM private key (RS256: RSA, ES256: P-256) that signs tokens."
+    )
+    auth_jwt_public_key_file: Path | None = Field(
+        default=None, description="PEM public key that verifies tokens; default: the private key's."
+    )
+    auth_jwt_issuer: str = Field(default="suture", min_length=1, description="The iss claim.")
+    auth_jwt_audience: str = Field(default="suture-api", min_length=1, description="The aud claim.")
+    auth_revocation_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a client's 'not revoked' answer is trusted; 0: ask on every request.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis (redis://host:6379/0) shared by every API process for rate limits; "
+        "unset: each process limits in memory.",
+    )
+    rate_limit_client: str = Field(
+        default="600/minute", description="Requests each API client may make (moving window)."
+    )
+    rate_limit_token: str = Field(
+        default="30/minute",
+        description="Token requests each remote address may make to POST /oauth/token.",
+    )
+
+    @field_validator("rate_limit_client", "rate_limit_token")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            items = parse_many(value)
+        except ValueError:
+            items = []
+        if len(items) != 1:
+            msg = "one limit such as 600/minute (count/second|minute|hour|day)"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "redis+unix://")):
+            msg = "must start with redis://, rediss:// or redis+unix://"
+            raise ValueError(msg)
+        return value
+
     @field_validator("nats_url")
     @classmethod
     def _known_nats(cls, value: str | None) -> str | None:
@@ -134,6 +190,18 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 msg = "SUTURE_SECRET_KEY: must be at least 32 characters outside development"
                 raise ValueError(msg)
+            if self.auth_token_lifetime_seconds > 3600:
+                msg = "SUTURE_AUTH_TOKEN_LIFETIME_SECONDS: at most 3600 outside development"
+                raise ValueError(msg)
+            if self.auth_revocation_cache_seconds > 60:
+                msg = "SUTURE_AUTH_REVOCATION_CACHE_SECONDS: at most 60 outside development"
+                raise ValueError(msg)
+        if self.auth_jwt_algorithm != "HS256" and self.auth_jwt_private_key_file is None:
+            msg = (
+                f"SUTURE_AUTH_JWT_PRIVATE_KEY_FILE: {self.auth_jwt_algorithm} signs with a key "
+                "file; set it or use HS256"
+            )
+            raise ValueError(msg)
         if self.bus_max_delay_seconds < self.bus_base_delay_seconds:
             msg = "SUTURE_BUS_MAX_DELAY_SECONDS: must not be shorter than the base delay"
             raise ValueError(msg)

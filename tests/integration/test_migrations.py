@@ -19,6 +19,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
 from suture.adapters.db import (  # the table modules complete the metadata
+    client_tables,  # noqa: F401
     delivery_tables,  # noqa: F401
     exception_tables,  # noqa: F401
     migrate,
@@ -208,3 +209,13 @@ def test_downgrading_the_delivery_queue_removes_only_its_tables(empty_engine: sa
     migrate.upgrade(empty_engine, "0005")
 
     assert after_downgrade == table_names(empty_engine) - DELIVERY_TABLES
+
+
+def test_downgrading_the_api_clients_removes_only_their_table(empty_engine: sa.Engine) -> None:
+    migrate.upgrade(empty_engine, "0007")
+
+    migrate.downgrade(empty_engine, "0006")
+    after_downgrade = table_names(empty_engine)
+    migrate.upgrade(empty_engine, "0007")
+
+    assert after_downgrade == table_names(empty_engine) - {"api_clients"}

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
+from suture.domain.access import ApiClient
 from suture.domain.contracts import Contract
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
 from suture.domain.deliveries import Delivery, DeliveryAttempt, DeliveryStatus
@@ -361,6 +362,33 @@ class DeliveryRepository(Protocol):
         ...
 
 
+class ApiClientRepository(Protocol):
+    """API clients of the OAuth2 client-credentials flow with their hashed secrets
+    (``services/clients.py``). Lists are keyset-paginated by id."""
+
+    def add(self, client: ApiClient, secret_hash: str) -> None:
+        """Store a new client; an id stored already is refused."""
+        ...
+
+    def get(self, client_id: str) -> ApiClient | None: ...
+
+    def credentials(self, client_id: str) -> tuple[ApiClient, str] | None:
+        """The client and its secret hash, for authentication."""
+        ...
+
+    def set_secret_hash(self, client_id: str, secret_hash: str) -> None:
+        """Replace the stored hash (re-hashing with stronger parameters)."""
+        ...
+
+    def save_revoked(self, client: ApiClient) -> None:
+        """Write the client's ``revoked_at``."""
+        ...
+
+    def list(
+        self, *, include_revoked: bool = True, after: str | None = None, limit: int = 100
+    ) -> list[ApiClient]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving the block without commit rolls back."""
 
@@ -386,6 +414,7 @@ class UnitOfWork(Protocol):
     events: EventLogRepository
     exceptions: ExceptionRepository
     deliveries: DeliveryRepository
+    clients: ApiClientRepository
 
     def __enter__(self) -> Self: ...
 

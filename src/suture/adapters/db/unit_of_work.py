@@ -64,6 +64,7 @@ class SqlAlchemyUnitOfWork:
     events: EventLogRepository
     exceptions: ports.ExceptionRepository
     deliveries: ports.DeliveryRepository
+    clients: ports.ApiClientRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -154,6 +155,7 @@ class SqlAlchemyUnitOfWork:
         self.events = r.EventLogRepository(connection)
         self.exceptions = r.ExceptionRepository(connection)
         self.deliveries = r.DeliveryRepository(connection)
+        self.clients = r.ApiClientRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

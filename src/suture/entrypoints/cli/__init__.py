@@ -6,6 +6,7 @@ from __future__ import annotations
 from suture.entrypoints.cli.api import api_app
 from suture.entrypoints.cli.app import app
 from suture.entrypoints.cli.bus import replay_command, trace_command
+from suture.entrypoints.cli.clients import clients_app
 from suture.entrypoints.cli.demo import demo_command
 from suture.entrypoints.cli.exceptions import exceptions_app
 from suture.entrypoints.cli.ingest import ingest_command
@@ -33,6 +34,7 @@ app.command("worker")(worker_command)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(api_app, name="api")
 app.command("udi")(udi_command)
+app.add_typer(clients_app, name="clients")
 
 
 def main() -> None:
