@@ -391,6 +391,16 @@ class Hl7Ingest:
 
     # --- facilities ---------------------------------------------------------------------------
 
+    def sending_facility_id(self, raw: bytes) -> str | None:
+        """The id of the facility MSH-4 of ``raw`` names, None when unreadable or unknown.
+
+        For edges that must authorize a sender for a facility before storing (the HTTP ingest
+        of a facility-scoped client); reading the header never fails.
+        """
+        header = peek_header(raw)
+        facility = self._facility(header.sending_facility) if header is not None else None
+        return facility.id if facility is not None else None
+
     def _facility(self, code: str) -> Facility | None:
         """The facility whose code is ``code`` (MSH-4 as sent), reloading the list on a miss."""
         if not code:

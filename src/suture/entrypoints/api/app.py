@@ -13,10 +13,14 @@ needs a new version (docs/api.md).
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import FastAPI
 
 from suture.bootstrap import Hub
-from suture.entrypoints.api import health, metrics, problems
+from suture.entrypoints.api import health, metrics, oauth, problems
+from suture.entrypoints.api.system import finance, masterdata, messages, purchasing
+from suture.entrypoints.api.throttling import RateLimitHeadersMiddleware
 
 #: The version of the HTTP contract (semantic: a breaking change raises the major number).
 API_VERSION = "1.0.0"
@@ -32,6 +36,14 @@ Every error is `application/problem+json` (RFC 9457) with field-level detail.
 """
 
 TAGS = [
+    {"name": "oauth", "description": "OAuth2 client credentials: tokens for API clients."},
+    {"name": "master data", "description": "System API: facilities, suppliers, items, contracts."},
+    {"name": "purchasing", "description": "System API: requisitions, purchase orders, receipts."},
+    {"name": "payables", "description": "System API: supplier invoices."},
+    {"name": "revenue", "description": "System API: patient charges and credits."},
+    {"name": "inventory", "description": "System API: supply and implant usage."},
+    {"name": "finance", "description": "System API: cost journals for the ERP."},
+    {"name": "ingest", "description": "System API: raw HL7 v2, X12 and CSV messages."},
     {"name": "operations", "description": "Liveness, readiness and Prometheus metrics."},
 ]
 
@@ -45,7 +57,12 @@ def create_app(hub: Hub) -> FastAPI:
         openapi_tags=TAGS,
     )
     app.state.hub = hub
+    app.state.ingest_lock = threading.Lock()
     problems.install(app)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.state.metrics = metrics.install(app, hub)
+    app.include_router(oauth.router)
+    for system in (masterdata, purchasing, finance, messages):
+        app.include_router(system.router)
     app.include_router(health.router)
     return app

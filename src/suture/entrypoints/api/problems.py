@@ -6,9 +6,12 @@ Routes raise; the handlers here translate (STYLE.md habit 8). What maps to what:
 - :class:`~suture.domain.errors.DomainError` and the codecs' decode errors -> 422, naming the
   field and the reason the error carries;
 - "not found" errors of the services -> 404;
+- :class:`~suture.domain.access.AccessDeniedError` (scope, facility, supplier) -> 403;
 - :class:`~suture.adapters.db.errors.StorageError` -> 503: the database is the problem, not the
   request, and the client may retry;
-- Starlette's ``HTTPException`` (401, 403, 404, 405, 429 ...) keeps its status and headers.
+- Starlette's ``HTTPException`` (401, 403, 404, 405, 429 ...) keeps its status and headers;
+  the authentication layer's :class:`~suture.entrypoints.api.security.ApiProblem` keeps its
+  members too (``error`` and ``error_description`` of OAuth2, RFC 6749 §5.2).
 
 Details never echo request content: a field's value may hold PHI, so an entry names the field
 and the reason only.
@@ -26,7 +29,9 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from suture.adapters.db.errors import StorageError
+from suture.domain.access import AccessDeniedError
 from suture.domain.errors import SutureError
+from suture.entrypoints.api.security import REALM, ApiProblem
 from suture.services.exceptions import UnknownExceptionError
 from suture.services.inbox import UnknownMessageError
 
@@ -94,6 +99,11 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
+        if isinstance(exc, ApiProblem):  # authentication, scopes, OAuth2: their own members
+            body = {"errors": [], **exc.body(), "instance": request.url.path}
+            return JSONResponse(
+                body, status_code=exc.status_code, headers=exc.headers, media_type=MEDIA_TYPE
+            )
         detail = exc.detail if isinstance(exc.detail, str) else None
         return problem(
             exc.status_code, detail, instance=request.url.path, headers=dict(exc.headers or {})
@@ -117,11 +127,16 @@ def install(app: FastAPI) -> None:
                 headers={"Retry-After": "5"},
             )
         status = 404 if isinstance(exc, NOT_FOUND) else 422
+        headers = None
+        if isinstance(exc, AccessDeniedError):
+            status = 403
+            headers = {"WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope"'}
         return problem(
             status,
             str(exc),
             instance=request.url.path,
             errors=[ProblemField(field=exc.field or "request", reason=exc.reason)],
+            headers=headers,
         )
 
     app.add_exception_handler(HTTPException, http_error)
