@@ -102,13 +102,13 @@ def list_page(
 
 def get_one(hub: Hub, resource: Resource[P], principal: Principal, record_id: str) -> P | None:
     """The record with ``record_id`` if it exists; ``403`` if the principal may not see it."""
+    if principal.supplier_id is not None and resource.supplier_of is None:
+        raise AccessDeniedError("supplier_id", "these records belong to no supplier")
     with hub.uow_factory() as uow:
         record = getattr(uow, resource.repository).get(record_id)
     if record is None:
         return None
     supplier = resource.supplier_of(record) if resource.supplier_of is not None else None
-    if principal.supplier_id is not None and resource.supplier_of is None:
-        raise AccessDeniedError("supplier_id", "these records belong to no supplier")
     check_record(principal, facility_id=resource.facility_of(record), supplier_id=supplier)
     return resource.public.model_validate(record)
 
