@@ -202,6 +202,14 @@ def test_a_token_request_that_is_not_a_form_is_refused(api: TestClient) -> None:
     assert (answer.status_code, problem_of(answer)["error"]) == (400, "invalid_request")
 
 
+def test_a_token_request_larger_than_8_kib_is_refused_unread(api: TestClient) -> None:
+    answer = api.post(
+        "/oauth/token", content="grant_type=client_credentials&scope=" + "x" * 9000, headers=FORM
+    )
+
+    assert (answer.status_code, problem_of(answer)["error"]) == (400, "invalid_request")
+
+
 def test_a_revoked_client_gets_no_token(api: TestClient, registry: ClientRegistry) -> None:
     created = registry.create("ERP", {Scope.SYSTEM_READ}, ["F1"])
     registry.revoke(created.client.id)

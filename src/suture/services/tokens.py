@@ -163,7 +163,10 @@ def _instant(claims: Mapping[str, Any], name: str) -> datetime:
     value = claims.get(name)
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise InvalidTokenError("token", f"the {name} claim is missing or not a number")
-    return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidTokenError("token", f"the {name} claim is out of range") from None
 
 
 def _principal(claims: Mapping[str, Any]) -> Principal:

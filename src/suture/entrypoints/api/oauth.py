@@ -73,6 +73,9 @@ async def token_form(request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM:
         raise OAuthError(400, "invalid_request", f"the body must be {FORM}", field="content-type")
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > _MAX_BODY:
+        raise OAuthError(400, "invalid_request", "the body is too large", field="body")
     body = await request.body()
     if len(body) > _MAX_BODY:
         raise OAuthError(400, "invalid_request", "the body is too large", field="body")
