@@ -23,8 +23,19 @@ import sqlalchemy as sa
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import ensure_schema, scratch_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.adapters.observability.logs import configure_logging
 
 PG_URL_VARIABLE = "SUTURE_TEST_PG_URL"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quiet_logs() -> None:
+    """Warnings and errors only: the access log of every in-process request is noise here.
+
+    Tests that assert on logs raise the level themselves (``caplog.set_level``); the
+    end-to-end PHI test runs ``suture serve`` at DEBUG in a process of its own.
+    """
+    configure_logging("WARNING")
 
 
 @pytest.fixture(scope="session")

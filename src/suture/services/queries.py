@@ -7,6 +7,9 @@ it supports (a contract has no status, a charge no supplier); asking one for a f
 is refused with :class:`QueryError` naming the filter, never silently ignored, because an
 ignored facility or supplier filter would leak records across a scope.
 
+A range whose ``until`` is before its ``since`` holds no day and selects nothing, like any
+other empty range; it is not an error.
+
 ``facility_ids`` is the *scope*: ``None`` means every facility, an empty set means none. Records
 shared by every facility (items, suppliers, contracts, GL accounts) are visible in every scope.
 """
@@ -44,5 +47,3 @@ class RecordQuery:
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_PAGE:
             raise QueryError("limit", f"must be between 1 and {MAX_PAGE}, got {self.limit}")
-        if self.since is not None and self.until is not None and self.until < self.since:
-            raise QueryError("until", "must not be before since")

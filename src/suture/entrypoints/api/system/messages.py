@@ -25,11 +25,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from suture.domain.access import AccessDeniedError, Principal, Scope
-from suture.entrypoints.api.security import check_record, require
 
 from suture.bootstrap import Hub
+from suture.domain.access import AccessDeniedError, Principal, Scope
 from suture.entrypoints.api.problems import responses
+from suture.entrypoints.api.security import check_record, require
 
 router = APIRouter(prefix="/api/v1/system", tags=["ingest"])
 
@@ -68,7 +68,10 @@ class MessageAccepted(BaseModel):
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {media: {"schema": {"type": "string"}} for media in FORMATS},
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+                for media in FORMATS
+            },
         }
     },
 )

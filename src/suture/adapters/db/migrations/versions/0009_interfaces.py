@@ -1,4 +1,4 @@
-"""The integration inventory and unmanaged traffic (issue 7). Reserved; filled in by the change that adds the tables.
+"""The integration inventory and unmanaged traffic (issue 7); reserved, filled by its change.
 
 Revision ID: 0009
 Revises: 0008
