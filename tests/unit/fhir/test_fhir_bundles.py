@@ -31,7 +31,8 @@ def charge_item(**changes: Any) -> dict[str, Any]:
 def entry(
     resource: dict[str, Any] | None, url: str | None = None, method: str = "POST"
 ) -> dict[str, Any]:
-    found: dict[str, Any] = {"request": {"method": method, "url": "x"}}
+    kind = resource.get("resourceType", "x") if resource is not None else "x"
+    found: dict[str, Any] = {"request": {"method": method, "url": kind}}
     if resource is not None:
         found["resource"] = resource
     if url is not None:
@@ -119,6 +120,7 @@ def test_the_official_transaction_example_is_reported_entry_by_entry() -> None:
         *((index, "not-supported") for index in range(2, 10)),
     ]
     assert decoded.entries[5].issues[0].expression == "Bundle.entry[5].request.method"
+    assert decoded.entries[7].issues[0].expression == "Bundle.entry[7].request.url"  # $lookup
 
 
 @pytest.mark.parametrize("kind", ["collection", "document", "searchset", "history"])
@@ -150,6 +152,45 @@ def test_a_resource_that_is_not_a_bundle_is_refused() -> None:
     assert expressions(caught.value.outcome) == ["Bundle.resourceType"]
 
 
+def test_two_entries_with_one_full_url_are_refused_at_the_second() -> None:
+    device = golden("awkward-procedure-contained-device.json")["contained"][0]
+    decoded = bundle(entry(device, "urn:uuid:1"), entry(device, "urn:uuid:1"), kind="batch")
+    assert [e.status for e in decoded.entries] == [201, 400]
+    assert expressions(decoded.outcome) == ["Bundle.entry[1].fullUrl"]
+
+
+def test_a_post_url_naming_another_type_is_refused_at_the_url() -> None:
+    wrong = entry(charge_item())
+    wrong["request"]["url"] = "Invoice"
+    decoded = bundle(wrong)
+    assert (decoded.http_status, expressions(decoded.outcome)) == (
+        400,
+        ["Bundle.entry[0].request.url"],
+    )
+
+
+def test_a_post_url_may_be_absolute() -> None:
+    absolute = entry(charge_item())
+    absolute["request"]["url"] = "https://hub.example.org/fhir/R4/ChargeItem"
+    assert bundle(absolute).ok
+
+
 def test_an_entry_of_unknown_type_does_not_crash_the_bundle() -> None:
     decoded = bundle(entry({"resourceType": "Gizmo"}), entry(charge_item()), kind="batch")
     assert [e.status for e in decoded.entries] == [400, 201]
+
+
+def test_no_patient_data_reaches_a_bundle_outcome() -> None:
+    name, mrn, birth = "Zebedee Quarterman", "MRN-99812736", "1961-02-30"
+    patient = {
+        "resourceType": "Patient",
+        "identifier": [{"value": mrn}],
+        "name": [{"family": name}],
+        "birthDate": birth,
+    }
+    item = charge_item(subject={"reference": PATIENT_URL}, quantity={"value": mrn})
+    decoded = bundle(entry(patient, PATIENT_URL), entry(item), entry(item | {"status": name}))
+    text = json.dumps(decoded.outcome)
+    assert len(decoded.issues) == 3  # a structural fault hides the status check behind it
+    for secret in (name, mrn, birth):
+        assert secret not in text

@@ -202,6 +202,15 @@ def test_a_reference_to_the_wrong_type_is_422_at_the_reference(
     )
 
 
+def test_a_logical_reference_is_type_checked_by_its_type_element() -> None:
+    context = {
+        "type": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "identifier": {"value": "V100"},
+    }
+    error = refusal(item(context=context))
+    assert expressions(error.outcome) == ["ChargeItem.context"]
+
+
 def test_a_date_without_time_is_midnight_in_the_facility_zone() -> None:
     charge = decode(item(occurrenceDateTime="2026-11-24")).charge
     assert charge is not None

@@ -114,15 +114,13 @@ def decode_bundle(body: bytes | str | Mapping[str, Any], decoding: Decoding) -> 
         reason = f"Bundle.type must be {' or '.join(BUNDLE_TYPES)} at this endpoint"
         raise fail("not-supported", reason, "Bundle.type")
     found: dict[int, tuple[Any, Mapping[str, Any]]] = {}
-    issues: dict[int, list[Issue]] = {}
+    issues: dict[int, list[Issue]] = {index: [] for index in range(len(raw_entries))}
     listed: dict[str, Any] = {}
     for index, entry in enumerate(raw_entries):
-        issues[index] = []
-        resource = entry.get("resource")
-        full_url = entry.get("fullUrl")
-        if isinstance(resource, Mapping) and isinstance(full_url, str):
-            listed[full_url] = _listing(resource)
-        problem = _request_issue(entry, index)
+        full_url, resource = entry.get("fullUrl"), entry.get("resource")
+        problem = _full_url_issue(full_url, index, listed) or _request_issue(entry, index)
+        if isinstance(full_url, str) and isinstance(resource, Mapping):
+            listed.setdefault(full_url, _listing(resource))
         if problem is not None:
             issues[index].append(problem)
             continue
@@ -192,9 +190,29 @@ def _request_issue(entry: Mapping[str, Any], index: int) -> Issue | None:
     if method != "POST":
         reason = f"{where}.request.method: this server takes POST (create) only"
         return Issue("not-supported", reason, f"{where}.request.method")
-    if not isinstance(entry.get("resource"), Mapping):
+    resource = entry.get("resource")
+    if not isinstance(resource, Mapping):
         reason = f"{where}.resource is required for a POST"
         return Issue("required", reason, f"{where}.resource", status=BAD_REQUEST)
+    url = entry["request"].get("url")
+    kind = resource.get("resourceType")
+    if isinstance(url, str) and isinstance(kind, str):
+        named = url.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        if named.startswith("$"):
+            reason = f"{where}.request.url: this server takes no operations, only creates"
+            return Issue("not-supported", reason, f"{where}.request.url")
+        if named != kind:
+            reason = f"{where}.request.url must name the type of the resource it creates"
+            return Issue("structure", reason, f"{where}.request.url", status=BAD_REQUEST)
+    return None
+
+
+def _full_url_issue(full_url: Any, index: int, listed: Mapping[str, Any]) -> Issue | None:
+    """bdl-7: two entries may not share a fullUrl (a reference to it would be ambiguous)."""
+    if isinstance(full_url, str) and full_url in listed:
+        where = f"Bundle.entry[{index}].fullUrl"
+        reason = f"{where} repeats the fullUrl of an earlier entry (bdl-7)"
+        return Issue("structure", reason, where, status=BAD_REQUEST)
     return None
 
 

@@ -45,7 +45,9 @@ def target(reference: Any) -> Target:
     if reference is None:
         return Target(None, None, None, None)
     literal = reference.reference or ""
-    kind = reference.type if isinstance(reference.type, str) else None
+    kind = None
+    if isinstance(reference.type, str) and reference.type:  # "Patient", or its canonical URL
+        kind = reference.type.rstrip("/").rsplit("/", 1)[-1]
     identifier = None
     if reference.identifier is not None and reference.identifier.value:
         identifier = str(reference.identifier.value)
