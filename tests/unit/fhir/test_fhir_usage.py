@@ -106,6 +106,12 @@ def test_a_supplied_device_is_identified_by_its_udi() -> None:
     assert (line.device, line.quantity, line.uom) == (IMPLANT, Decimal(1), "EA")
 
 
+def test_a_supplied_medication_is_named_by_its_identifier() -> None:
+    item = {"itemReference": {"reference": "Medication/m-1", "identifier": {"value": "NDC-1"}}}
+    (line,) = usage(delivery(suppliedItem=item)).lines
+    assert (line.item_code, line.device) == ("NDC-1", None)
+
+
 def test_a_delivery_without_destination_uses_the_interfaces_default_location() -> None:
     (line,) = usage(delivery(destination=None), default_location="CENTRAL").lines
     assert line.location == "CENTRAL"

@@ -3,7 +3,8 @@ replenishment, cost and the expected charge (DESIGN.md §4).
 
 - **SupplyDelivery** (``completed`` only: in-progress, abandoned and entered-in-error deliveries
   used nothing yet): one line for ``suppliedItem``, quantity from ``suppliedItem.quantity``
-  (1 EA when absent), the item by ``itemCodeableConcept`` code or ``itemReference`` to a Device,
+  (1 EA when absent), the item by ``itemCodeableConcept`` code, ``itemReference`` to a Device
+  (by its UDI) or to a Medication or Substance (by its identifier or id),
   used at ``occurrence[x]``, at the ``destination`` Location.
 - **Procedure** (``completed`` only): one line per ``focalDevice.manipulated`` and per
   ``usedReference`` to a Device (an implant, identified by the Device's UDI), and one per
@@ -170,8 +171,14 @@ def decode_supply_delivery(delivery: Any, scope: Scope) -> DecodedUsage:
     where = f"{path}.suppliedItem"
     amount, uom = quantity(item.quantity, f"{where}.quantity") if item.quantity else (_ONE, "EA")
     device, code = None, None
-    if item.itemReference is not None:
-        device = _device(item.itemReference, f"{where}.itemReference", resolver, read_udi, settings)
+    reference = item.itemReference
+    if reference is not None and type_of(reference, resolver) in ("Medication", "Substance"):
+        code = code_of(reference)  # the sender's code of the medication or substance
+        if not code:
+            reason = f"{where}.itemReference needs an identifier or a reference id"
+            raise fail("required", reason, f"{where}.itemReference")
+    elif reference is not None:
+        device = _device(reference, f"{where}.itemReference", resolver, read_udi, settings)
     elif item.itemCodeableConcept is not None:
         code = _item_code(item.itemCodeableConcept, f"{where}.itemCodeableConcept")
     else:
