@@ -70,7 +70,7 @@ def test_a_billable_charge_item_is_a_canonical_charge() -> None:
         department_id="ORTHO",
         hcpcs="27130",
         revenue_code="0278",
-        source_system="clinical",
+        source_system="rcm",
     )
     assert (decoded.priced, decoded.patient_token) == (True, "tok(MRN-1)")
 
@@ -242,3 +242,9 @@ def test_no_patient_identifier_leaves_the_codec_untokenized() -> None:
     for identifier in ("MRN-1", "ACC-9"):
         assert f"tok({identifier})" in text
         assert text.count(identifier) == text.count(f"tok({identifier})")
+
+
+def test_the_interface_may_name_the_source_system_the_authority_registry_checks() -> None:
+    charge = decode(item(), source_system="legacy-billing").charge
+    assert charge is not None
+    assert charge.source_system == "legacy-billing"

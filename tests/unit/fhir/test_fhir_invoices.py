@@ -63,7 +63,7 @@ def test_an_issuer_organization_billing_the_hospital_is_a_supplier_invoice() -> 
         freight=Decimal(25),
         tax=Decimal(46),
         stated_total=Decimal(3171),
-        source_system="clinical",
+        source_system="erp",
     )
 
 
@@ -126,7 +126,7 @@ def test_the_official_example_bills_a_patient() -> None:
         total_net=Decimal(40),
         total_gross=Decimal(48),
         charge_items=(),
-        source_system="clinical",
+        source_system="rcm",
     )
 
 

@@ -43,7 +43,7 @@ def test_the_official_simple_order_is_a_requisition_pending_approval() -> None:
         requested_at=datetime(2016, 12, 31, 6, 0, tzinfo=UTC),
         lines=[RequisitionLine(line_number=1, item_id="BlueTubes", quantity=Decimal(10), uom="EA")],
         status=RequisitionStatus.PENDING_APPROVAL,
-        source_system="clinical",
+        source_system="procurement",
     )
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from suture.domain.authority import ObjectType
 from suture.domain.revenue import Charge, ChargeType
 from suture.formats.fhir.errors import fail
 from suture.formats.fhir.references import code_of, require_types, token_of
@@ -130,7 +131,7 @@ def decode_charge_item(item: Any, scope: Scope) -> DecodedChargeItem:
         department_id=code_of(item.performingOrganization) or code_of(item.requestingOrganization),
         hcpcs=codes[1],
         revenue_code=codes[2],
-        source_system=settings.source_system,
+        source_system=settings.source_for(ObjectType.CHARGE),
     )
     return DecodedChargeItem(status, charge, price is not None, factor, patient)
 

@@ -29,6 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from suture.domain.authority import ObjectType
 from suture.domain.invoicing import Invoice, InvoiceLine
 from suture.formats.fhir.errors import fail
 from suture.formats.fhir.references import (
@@ -131,7 +132,7 @@ def _patient(invoice: Any, scope: Scope) -> PatientInvoice:
         total_net=money(invoice.totalNet, f"{path}.totalNet", settings),
         total_gross=money(invoice.totalGross, f"{path}.totalGross", settings),
         charge_items=tuple(charge_items),
-        source_system=settings.source_system,
+        source_system=settings.source_for(ObjectType.CHARGE),  # patient billing is the RCM's
     )
 
 
@@ -171,7 +172,7 @@ def _supplier(invoice: Any, path: str, settings: Settings) -> Invoice:
         freight=freight,
         tax=tax,
         stated_total=money(invoice.totalGross, f"{path}.totalGross", settings),
-        source_system=settings.source_system,
+        source_system=settings.source_for(ObjectType.INVOICE),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from suture.domain.authority import ObjectType
 from suture.domain.purchasing import Requisition, RequisitionLine, RequisitionStatus
 from suture.formats.fhir.devices import ReadUdi, decode_device
 from suture.formats.fhir.errors import fail
@@ -87,7 +88,7 @@ def decode_supply_request(request: Any, scope: Scope) -> Requisition:
             )
         ],
         status=status,
-        source_system=settings.source_system,
+        source_system=settings.source_for(ObjectType.REQUISITION),
     )
 
 

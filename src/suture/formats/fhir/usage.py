@@ -24,6 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from suture.domain.authority import ObjectType
 from suture.domain.inventory import UsageRecord
 from suture.formats.fhir.devices import DeviceIdentification, ReadUdi, decode_device
 from suture.formats.fhir.errors import fail
@@ -193,7 +194,7 @@ def decode_supply_delivery(delivery: Any, scope: Scope) -> DecodedUsage:
         item_code=code,
         device=device,
         patient_token=patient,
-        source_system=settings.source_system,
+        source_system=settings.source_for(ObjectType.USAGE),
         source=where,
     )
     return DecodedUsage("SupplyDelivery", "completed", (line,), patient)
@@ -253,7 +254,7 @@ def decode_procedure(procedure: Any, scope: Scope) -> DecodedUsage:
             device=device,
             encounter_token=encounter,
             patient_token=patient,
-            source_system=settings.source_system,
+            source_system=settings.source_for(ObjectType.USAGE),
             source=where,
         )
         for number, (where, device, code) in enumerate(sources)

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from hashlib import blake2b
 from typing import Any
 
+from suture.domain.authority import DEFAULT_OWNERS, ObjectType
 from suture.formats.fhir.errors import fail
 
 _PERSON = b"suture.fhir"
@@ -28,15 +29,21 @@ class Settings:
 
     ``facility_id``: the facility the sending client is scoped to; ``zone``: that facility's
     time zone; ``currency``: the hub's currency (ISO 4217); ``source_system``: the system the
-    records are recorded as coming from (checked by the authority registry, DESIGN.md §1);
-    ``default_location``: where usage without a location happened, when the interface says.
+    records are recorded as coming from, checked by the authority registry (DESIGN.md §1); when
+    None, each record names the default owner of its type (charges ``rcm``, usage
+    ``clinical``, invoices ``erp``, requisitions ``procurement``); ``default_location``: where
+    usage without a location happened, when the interface says.
     """
 
     facility_id: str
     zone: tzinfo = UTC
     currency: str = "USD"
-    source_system: str = "clinical"
+    source_system: str | None = None
     default_location: str | None = None
+
+    def source_for(self, object_type: ObjectType) -> str:
+        """The system a record of ``object_type`` is recorded as coming from."""
+        return self.source_system or DEFAULT_OWNERS[object_type]
 
 
 def record_id(prefix: str, *parts: str) -> str:
