@@ -4,6 +4,7 @@ urn:uuid references resolved inside the Bundle."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -194,3 +195,17 @@ def test_no_patient_data_reaches_a_bundle_outcome() -> None:
     assert len(decoded.issues) == 3  # a structural fault hides the status check behind it
     for secret in (name, mrn, birth):
         assert secret not in text
+
+
+def test_a_device_entry_is_read_once_though_a_procedure_uses_it() -> None:
+    scans: list[str] = []
+    reading = decoding()
+
+    def read_udi(text: str) -> Any:
+        scans.append(text)
+        return reading.read_udi(text)
+
+    counting = replace(reading, read_udi=read_udi)
+    decoded = decode_bundle(json.dumps(golden("awkward-bundle-procedure-device.json")), counting)
+    assert decoded.ok
+    assert len(scans) == 1

@@ -25,7 +25,7 @@ from typing import Any
 from suture.domain.errors import DomainError
 from suture.domain.purchasing import Requisition
 from suture.formats.fhir.charges import DecodedChargeItem, decode_charge_item
-from suture.formats.fhir.devices import DeviceIdentification, ReadUdi, decode_device
+from suture.formats.fhir.devices import DeviceIdentification, ReadUdi, identify
 from suture.formats.fhir.errors import fail
 from suture.formats.fhir.invoices import DecodedInvoice, decode_invoice
 from suture.formats.fhir.references import Resolver, Tokenize
@@ -109,7 +109,8 @@ def decode_model(
             decode = decode_supply_delivery if kind == "SupplyDelivery" else decode_procedure
             record = decode(model, scope)
         elif kind == "Device":
-            record = decode_device(model, root, decoding.read_udi, decoding.settings.zone)
+            zone = decoding.settings.zone
+            record = identify(model, root, decoding.read_udi, zone, resolver.identified)
         elif kind == "Invoice":
             record = decode_invoice(model, scope)
         elif kind == "SupplyRequest":

@@ -107,6 +107,18 @@ def decode_device(device: Any, path: str, read_udi: ReadUdi, zone: tzinfo) -> De
     )
 
 
+def identify(
+    device: Any, path: str, read_udi: ReadUdi, zone: tzinfo, memo: dict[int, Any]
+) -> DeviceIdentification:
+    """:func:`decode_device`, once per Device model: a Bundle's Device is read as an entry and
+    again by every Procedure that uses it, and parsing a UDI costs about half as much as
+    validating a whole resource. ``memo`` lives as long as the models it is keyed by."""
+    found = memo.get(id(device))
+    if not isinstance(found, DeviceIdentification):
+        found = memo[id(device)] = decode_device(device, path, read_udi, zone)
+    return found
+
+
 def _issuer(uri: str | None) -> str:
     text = (uri or "").lower()
     return next((name for key, name in _ISSUERS if key in text), "")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from suture.formats.fhir.errors import FhirDecodeError, Issue
 
@@ -30,9 +30,11 @@ Tokenize = Callable[[str], str]
 _LITERAL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What a reference says about its target: type and id when it says them."""
+class Target(NamedTuple):
+    """What a reference says about its target: type and id when it says them.
+
+    A NamedTuple, cheaper to build than a frozen dataclass: a dozen are read per resource on
+    the path measured by ``benchmarks/fhir_decode.py``."""
 
     resource_type: str | None
     id: str | None
@@ -68,10 +70,11 @@ class Resolver:
     contained: dict[str, Any] = field(default_factory=dict)
     entries: Mapping[str, Any] = field(default_factory=dict)  # fullUrl -> model
     known: Mapping[str, Any] = field(default_factory=dict)  # "Device/id" -> decoded record
+    identified: dict[int, Any] = field(default_factory=dict)  # id(Device model) -> its record
 
     def with_contained(self, resource: Any) -> Resolver:
         contained = {f"#{item.id}": item for item in (resource.contained or []) if item.id}
-        return Resolver(contained, self.entries, self.known)
+        return Resolver(contained, self.entries, self.known, self.identified)
 
     def resolve(self, reference: Any) -> Any | None:
         """The resource a reference points at, when it is contained or in the Bundle."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from suture.domain.authority import ObjectType
 from suture.domain.purchasing import Requisition, RequisitionLine, RequisitionStatus
-from suture.formats.fhir.devices import ReadUdi, decode_device
+from suture.formats.fhir.devices import ReadUdi, identify
 from suture.formats.fhir.errors import fail
 from suture.formats.fhir.references import Resolver, code_of, require_types, type_of
 from suture.formats.fhir.scope import Scope
@@ -113,12 +113,13 @@ def _item(
     resolved = resolver.resolve(reference)
     if resolved is not None and resolved.get_resource_type() == "Device":
         where = f"{path}.itemReference"
-        return decode_device(resolved, where, read_udi, settings.zone).device_identifier
-    found = code_of(reference)
-    if not found:
+        device = identify(resolved, where, read_udi, settings.zone, resolver.identified)
+        return device.device_identifier
+    code = code_of(reference)
+    if not code:
         where = f"{path}.itemReference"
         raise fail("required", f"{where} needs an identifier or a reference id", where)
-    return found
+    return code
 
 
 def _requested_at(request: Any, path: str, settings: Settings) -> Any:

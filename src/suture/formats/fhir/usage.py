@@ -26,7 +26,7 @@ from typing import Any
 
 from suture.domain.authority import ObjectType
 from suture.domain.inventory import UsageRecord
-from suture.formats.fhir.devices import DeviceIdentification, ReadUdi, decode_device
+from suture.formats.fhir.devices import DeviceIdentification, ReadUdi, identify
 from suture.formats.fhir.errors import fail
 from suture.formats.fhir.references import (
     Resolver,
@@ -129,7 +129,7 @@ def _device(
     if resolved is not None:
         if resolved.get_resource_type() != "Device":
             raise fail("value", f"{path} must reference a Device", path)
-        return decode_device(resolved, path, read_udi, settings.zone)
+        return identify(resolved, path, read_udi, settings.zone, resolver.identified)
     found = target(reference)
     known = resolver.known.get(f"Device/{found.id}") if found.id else None
     if isinstance(known, DeviceIdentification):
