@@ -1,5 +1,5 @@
 """FHIR data types read into the canonical model's types: Decimal money and quantities, UTC
-times, codes, and deterministic record ids.
+times and dates, the edge's :class:`Settings`, and deterministic record ids.
 
 Money is refused without a currency, or in a currency other than the hub's (the canonical model
 carries amounts without one, so a EUR amount in a USD hub would be silently wrong); quantities
@@ -107,16 +107,6 @@ def day(value: Any, path: str, zone: tzinfo) -> date:
     if isinstance(value, date):
         return value
     raise fail("value", f"{path} must give at least a full date (YYYY-MM-DD)", path)
-
-
-def coding(concept: Any, systems: tuple[str, ...] = ()) -> str | None:
-    """The code of a CodeableConcept: from a coding in ``systems`` when given, else the first."""
-    if concept is None:
-        return None
-    codings = [c for c in (concept.coding or []) if c.code]
-    if systems:
-        codings = [c for c in codings if c.system in systems]
-    return str(codings[0].code).strip() if codings else None
 
 
 def business_id(resource: Any) -> str | None:
