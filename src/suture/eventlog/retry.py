@@ -94,7 +94,8 @@ class RetryPolicy:
         ceiling = self.ceiling(attempt)
         share = min(max(rand(), 0.0), 1.0)
         if self.jitter is Jitter.EQUAL:
-            return ceiling / 2 + (ceiling / 2) * share
+            # timedelta halves round to the microsecond: the two halves can sum 1 µs past it
+            return min(ceiling, ceiling / 2 + (ceiling / 2) * share)
         return ceiling * share
 
     def decide(
