@@ -62,6 +62,10 @@ class Hub:
 
     engine: Engine
     uow_factory: Callable[[], UnitOfWork]
+    #: Units of work for reads that write nothing (the API's lists and lookups, metrics). On
+    #: SQLite they begin DEFERRED, so a read never queues behind a writer for the write lock;
+    #: elsewhere they are the same as ``uow_factory``.
+    read_uow_factory: Callable[[], UnitOfWork]
     authority: AuthorityRegistry
     clock: Clock
     batch_size: int
@@ -98,6 +102,13 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     def uow_factory() -> UnitOfWork:
         return SqlAlchemyUnitOfWork(engine)
 
+    read_engine = engine
+    if engine.dialect.name == "sqlite":
+        read_engine = create_engine(settings.database_url, sqlite_begin="DEFERRED")
+
+    def read_uow_factory() -> UnitOfWork:
+        return SqlAlchemyUnitOfWork(read_engine)
+
     retry = RetryPolicy(
         max_attempts=settings.bus_max_attempts,
         base_delay=timedelta(seconds=settings.bus_base_delay_seconds),
@@ -115,10 +126,13 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     deliveries = Deliveries(uow_factory, system_clock)
     inbox = Inbox(uow_factory)
     transports = {"erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv")}
-    clients = ClientRegistry(uow_factory, Argon2SecretHasher(), system_clock)
+    clients = ClientRegistry(
+        uow_factory, Argon2SecretHasher(), system_clock, read_uow_factory=read_uow_factory
+    )
     return Hub(
         engine=engine,
         uow_factory=uow_factory,
+        read_uow_factory=read_uow_factory,
         # Suture loads the ERP's supplier master and the materials system's item master on their
         # behalf (DESIGN.md §1), so the hub is a delegate of both owners.
         authority=AuthorityRegistry(
@@ -156,7 +170,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             client_limit=settings.rate_limit_client,
             address_limit=settings.rate_limit_token,
         ),
-        closers=[engine.dispose],
+        closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
     )

@@ -197,3 +197,13 @@ def test_no_token_is_401_with_a_bearer_challenge(api: TestClient) -> None:
     assert answer.status_code == 401
     assert answer.headers["www-authenticate"].startswith("Bearer")
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_a_read_is_answered_while_a_writer_holds_the_write_lock(api: TestClient, hub: Hub) -> None:
+    headers = bearer(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES])
+    with hub.uow_factory() as writer:  # SQLite: BEGIN IMMEDIATE, the write lock is held
+        writer.charges.add(charge("chg-c", "fac-a"))
+        answer = api.get(PO, headers=headers)
+        writer.commit()
+    assert answer.status_code == 200
+    assert numbers(answer.json()) == ["PO-1", "PO-2", "PO-3"]

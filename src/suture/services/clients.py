@@ -77,8 +77,12 @@ class ClientRegistry:
         clock: Clock,
         *,
         new_secret: Callable[[], str] = lambda: secrets.token_urlsafe(SECRET_BYTES),
+        read_uow_factory: Callable[[], UnitOfWork] | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        # Lookups on every authenticated request read through this one (on SQLite: never
+        # waiting for the write lock); writes go through ``uow_factory``.
+        self._read = read_uow_factory or uow_factory
         self._hasher = hasher
         self._clock = clock
         self._new_secret = new_secret
@@ -112,7 +116,7 @@ class ClientRegistry:
 
     def authenticate(self, client_id: str, secret: str) -> ApiClient:
         """The client whose id and secret these are, if it is not revoked."""
-        with self._uow_factory() as uow:
+        with self._read() as uow:
             found = uow.clients.credentials(client_id) if client_id else None
         if found is None:
             if self._decoy is None:
@@ -129,7 +133,7 @@ class ClientRegistry:
         return client
 
     def get(self, client_id: str) -> ApiClient:
-        with self._uow_factory() as uow:
+        with self._read() as uow:
             client = uow.clients.get(client_id)
         if client is None:
             raise UnknownClientError("client_id", f"no API client {client_id}")
@@ -137,14 +141,14 @@ class ClientRegistry:
 
     def is_active(self, client_id: str) -> bool:
         """Whether the client exists and is not revoked (token verification asks this)."""
-        with self._uow_factory() as uow:
+        with self._read() as uow:
             client = uow.clients.get(client_id)
         return client is not None and not client.is_revoked
 
     def list(
         self, *, include_revoked: bool = True, after: str | None = None, limit: int = 100
     ) -> builtins.list[ApiClient]:
-        with self._uow_factory() as uow:
+        with self._read() as uow:
             return uow.clients.list(include_revoked=include_revoked, after=after, limit=limit)
 
     def revoke(self, client_id: str) -> ApiClient:

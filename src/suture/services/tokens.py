@@ -67,6 +67,10 @@ class ClientStatus(Protocol):
     def is_active(self, client_id: str) -> bool: ...
 
 
+#: Verified tokens remembered (by their exact text) until they expire; cleared when full.
+VERIFIED_CACHE = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     """The token endpoint's answer (RFC 6749 §5.1)."""
@@ -99,6 +103,7 @@ class TokenService:
         self._lifetime = lifetime
         self._revocation_ttl = revocation_ttl
         self._checked: dict[str, tuple[bool, datetime]] = {}
+        self._verified: dict[str, tuple[Principal, datetime]] = {}
         self._lock = threading.Lock()
 
     def issue(self, client: ApiClient, requested: frozenset[Scope] | None = None) -> IssuedToken:
@@ -125,9 +130,31 @@ class TokenService:
         )
 
     def verify(self, token: str) -> Principal:
-        """The principal of a valid token; :class:`InvalidTokenError` saying why otherwise."""
+        """The principal of a valid token; :class:`InvalidTokenError` saying why otherwise.
+
+        A token verified once is remembered until it expires (at most :data:`VERIFIED_CACHE`
+        tokens), so a client's later requests skip the signature and claim checks; expiry and
+        the revocation check still run on every call.
+        """
         if not token:
             raise InvalidTokenError("token", "missing")
+        now = self._clock()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires_at = remembered
+            if now >= expires_at:
+                raise InvalidTokenError("token", "expired")
+            if not self._is_active(principal.client_id, now):
+                raise InvalidTokenError("token", "the client is revoked or unknown")
+            return principal
+        principal, expires_at = self._check(token, now)
+        with self._lock:
+            if len(self._verified) >= VERIFIED_CACHE:
+                self._verified.clear()
+            self._verified[token] = (principal, expires_at)
+        return principal
+
+    def _check(self, token: str, now: datetime) -> tuple[Principal, datetime]:
         claims = self._codec.decode(token)
         now = self._clock()
         if claims.get("iss") != self._issuer:
@@ -144,7 +171,7 @@ class TokenService:
         principal = _principal(claims)
         if not self._is_active(principal.client_id, now):
             raise InvalidTokenError("token", "the client is revoked or unknown")
-        return principal
+        return principal, expires_at
 
     def _is_active(self, client_id: str, now: datetime) -> bool:
         with self._lock:

@@ -77,5 +77,5 @@ def configure_logging(level: str = "INFO", log_format: LogFormat = "console") ->
     handler._suture = True  # type: ignore[attr-defined]  # marks ours, so a second call replaces it
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("alembic", "uvicorn.access", "httpx", "httpcore", "nats"):
+    for noisy in ("alembic", "uvicorn.access", "httpx", "httpx2", "httpcore", "httpcore2", "nats"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -55,7 +55,7 @@ class BackboneCollector(Collector):
         self._hub = hub
 
     def collect(self) -> Iterator[Metric]:
-        status = backbone_status(self._hub.uow_factory, self._hub.clock())
+        status = backbone_status(self._hub.read_uow_factory, self._hub.clock())
         inbox = GaugeMetricFamily(
             "suture_inbox_messages", "Inbound messages by status.", labels=["status"]
         )

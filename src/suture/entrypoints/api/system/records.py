@@ -92,7 +92,7 @@ def list_page(
         after=decode_cursor(cursor),
         limit=limit + 1,
     )
-    with hub.uow_factory() as uow:
+    with hub.read_uow_factory() as uow:
         found = getattr(uow, resource.repository).find(query)
     more = len(found) > limit
     records = found[:limit]
@@ -107,7 +107,7 @@ def get_one(hub: Hub, resource: Resource[P], principal: Principal, record_id: st
     """The record with ``record_id`` if it exists; ``403`` if the principal may not see it."""
     if principal.supplier_id is not None and resource.supplier_of is None:
         raise AccessDeniedError("supplier_id", "these records belong to no supplier")
-    with hub.uow_factory() as uow:
+    with hub.read_uow_factory() as uow:
         record = getattr(uow, resource.repository).get(record_id)
     if record is None:
         return None
