@@ -18,10 +18,12 @@ from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.file_drop import FileDropTransport
 from suture.adapters.nats.stream import StreamSettings
 from suture.config import Settings
+from suture.domain.audit import AuditKey
 from suture.domain.authority import AuthorityRegistry
 from suture.eventlog.events import build_registry
 from suture.eventlog.retry import RetryPolicy
 from suture.eventlog.routing import RoutingPolicy, default_policy_text, load_policy
+from suture.services.audit import AuditTrail
 from suture.services.clock import Clock, system_clock
 from suture.services.deliveries import Deliveries, DeliveryQueue
 from suture.services.delivery_worker import DeliveryWorker
@@ -68,6 +70,8 @@ class Hub:
     work_queue: WorkQueue
     #: HL7 v2 messages in (the MLLP listener, ``suture ingest``): store, decode, post, ACK.
     hl7_ingest: Hl7Ingest
+    #: The hash-chained audit trail (issue 7): every write and operator action is recorded here.
+    audit: AuditTrail
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -130,6 +134,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         hl7_ingest=Hl7Ingest(
             uow_factory, inbox, bus, PhiTokenizer(settings.secret_key), system_clock
         ),
+        audit=AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock),
         closers=[engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),

@@ -43,6 +43,7 @@ from suture.domain.masterdata import (
 from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
 from suture.domain.revenue import Charge
+from suture.services.audit import AuditLogRepository
 from suture.services.event_store import EventLogRepository
 
 T = TypeVar("T")
@@ -380,6 +381,7 @@ class UnitOfWork(Protocol):
     events: EventLogRepository
     exceptions: ExceptionRepository
     deliveries: DeliveryRepository
+    audit: AuditLogRepository
 
     def __enter__(self) -> Self: ...
 
