@@ -4,6 +4,7 @@ only registers them on the root application."""
 from __future__ import annotations
 
 from suture.entrypoints.cli.app import app
+from suture.entrypoints.cli.audit import audit_app
 from suture.entrypoints.cli.bus import replay_command, serve_command, trace_command
 from suture.entrypoints.cli.demo import demo_command
 from suture.entrypoints.cli.exceptions import exceptions_app
@@ -30,6 +31,7 @@ app.add_typer(exceptions_app, name="exceptions")
 app.command("worker")(worker_command)
 app.add_typer(schemas_app, name="schemas")
 app.command("udi")(udi_command)
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:
