@@ -25,6 +25,19 @@ from suture.domain.audit import Actor, AuditEntry, AuditRecord, ChainHead, Outco
 
 _OUTCOMES = frozenset(outcome.value for outcome in Outcome)
 
+# The append path's statements, built once: every audited write runs all three, and building
+# and keying a statement costs more than SQLite takes to run it.
+_h = audit_chain_head.c
+_LOCK_HEAD = sa.select(_h.seq, _h.hash, _h.mac).where(_h.id == HEAD_ID).with_for_update()
+_INSERT = sa.insert(audit_log)
+_MOVE_HEAD = (
+    sa.update(audit_chain_head)
+    .where(_h.id == HEAD_ID)
+    .values(
+        seq=sa.bindparam("head_seq"), hash=sa.bindparam("head_hash"), mac=sa.bindparam("head_mac")
+    )
+)
+
 
 class AuditLogRepository:
     table = audit_log
@@ -33,21 +46,17 @@ class AuditLogRepository:
         self._connection = connection
 
     def lock_head(self) -> ChainHead:
-        h = audit_chain_head.c
-        query = sa.select(h.seq, h.hash, h.mac).where(h.id == HEAD_ID).with_for_update()
         with storage_errors(audit_chain_head.name):
-            row = self._connection.execute(query).first()
+            row = self._connection.execute(_LOCK_HEAD).first()
         if row is None:
             raise StorageError(audit_chain_head.name, "the chain head row is missing; migrate")
         return ChainHead(row.seq, row.hash, row.mac)
 
     def append(self, record: AuditRecord, head: ChainHead) -> None:
         with storage_errors(self.table.name):
-            self._connection.execute(sa.insert(self.table), self._to_row(record))
+            self._connection.execute(_INSERT, self._to_row(record))
             self._connection.execute(
-                sa.update(audit_chain_head)
-                .where(audit_chain_head.c.id == HEAD_ID)
-                .values(seq=head.seq, hash=head.hash, mac=head.mac)
+                _MOVE_HEAD, {"head_seq": head.seq, "head_hash": head.hash, "head_mac": head.mac}
             )
 
     def extent(self) -> tuple[ChainHead, int]:
