@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from suture.adapters.db.engine import create_engine
+from suture.adapters.db.errors import StorageError
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.audit import Actor, AuditKey, AuditRecord, BreakReason, ChainBreak, Outcome
 from suture.domain.masterdata import Facility
@@ -275,3 +276,44 @@ def test_long_summaries_are_cut_and_still_verify(trail: AuditTrail) -> None:
 
     assert (len(record.entry.after or ""), len(record.entry.target_id or "")) == (1000, 200)
     assert trail.verify().intact
+
+
+def test_an_audited_write_commits_the_change_and_its_record_together(
+    trail: AuditTrail, chain_engine: sa.Engine
+) -> None:
+    with trail.write(API, "facility.create", target_type="facility") as write:
+        write.uow.facilities.add(Facility(id="FAC-W", code="W", name="Written"))
+        write.target_id, write.after = "FAC-W", "code=W"
+
+    with SqlAlchemyUnitOfWork(chain_engine) as uow:
+        stored = uow.facilities.get("FAC-W")
+    recorded = [(r.entry.target_id, r.entry.after, r.entry.outcome) for r in trail.list()]
+    assert (stored is not None, recorded) == (True, [("FAC-W", "code=W", Outcome.SUCCESS)])
+
+
+def test_an_audited_write_that_raises_rolls_back_and_records_the_failure(
+    trail: AuditTrail, chain_engine: sa.Engine
+) -> None:
+    def refuse() -> None:
+        with trail.write(API, "facility.create", target_type="facility", target_id="FAC-X") as w:
+            w.uow.facilities.add(Facility(id="FAC-X", code="X", name="Refused"))
+            raise StorageError("code", "already used by FAC-1")
+
+    with pytest.raises(StorageError):
+        refuse()
+
+    with SqlAlchemyUnitOfWork(chain_engine) as uow:
+        stored = uow.facilities.get("FAC-X")
+    recorded = [(r.entry.target_id, r.entry.outcome, r.entry.reason) for r in trail.list()]
+    assert (stored, recorded) == (None, [("FAC-X", Outcome.FAILED, "code: already used by FAC-1")])
+
+
+def test_a_foreign_error_is_recorded_by_its_type_alone(trail: AuditTrail) -> None:
+    def fail() -> None:
+        with trail.write(API, "facility.create"):
+            raise ValueError("MRN 12345678 is not valid")  # a message that could quote PHI
+
+    with pytest.raises(ValueError, match="MRN"):
+        fail()
+
+    assert [r.entry.reason for r in trail.list()] == ["ValueError"]

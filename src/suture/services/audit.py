@@ -6,6 +6,9 @@ Two ways to record, for the two kinds of caller:
   service that writes calls it in the transaction of the write, so the audit row commits or
   rolls back with the change it describes: no change without its record, no record of a change
   that did not happen.
+- :meth:`AuditTrail.write` does both for a caller that has no unit of work yet (an API route):
+  it opens one, records the write in it on success, and on failure rolls back and records the
+  failure alone, then re-raises.
 - :meth:`AuditTrail.record_alone` appends in a transaction of its own. For what has no write to
   ride on: a denied or failed action (its write rolled back), a read of a raw message
   (:data:`~suture.domain.audit.RAW_READ`), and an operator action through a service that commits
@@ -22,7 +25,8 @@ constant and writers are never held up for long.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -39,6 +43,7 @@ from suture.domain.audit import (
     ChainWalk,
     Outcome,
 )
+from suture.domain.errors import SutureError
 from suture.services.clock import Clock
 
 if TYPE_CHECKING:  # the unit of work's port names this module's repository port
@@ -93,6 +98,17 @@ class Verification:
     @property
     def intact(self) -> bool:
         return self.broken is None
+
+
+@dataclass(slots=True)
+class AuditedWrite:
+    """The open write of :meth:`AuditTrail.write`: do the change on ``uow``, and say what it
+    changed in ``target_id``, ``before`` and ``after`` (identifiers or PHI-free summaries)."""
+
+    uow: UnitOfWork
+    target_id: str | None = None
+    before: str | None = None
+    after: str | None = None
 
 
 class AuditTrail:
@@ -174,6 +190,43 @@ class AuditTrail:
             )
             uow.commit()
         return record
+
+    @contextmanager
+    def write(
+        self,
+        actor: Actor,
+        action: str,
+        *,
+        target_type: str | None = None,
+        target_id: str | None = None,
+    ) -> Iterator[AuditedWrite]:
+        """One audited write: ``with trail.write(actor, "exception.dismiss") as w: …``.
+
+        On success the entry is recorded last in the write's transaction, which then commits.
+        If the block (or the commit) raises, the transaction rolls back, the action is recorded
+        as failed in a transaction of its own, and the exception propagates. The reason is the
+        error's message for a :class:`SutureError` (which names field and reason, never PHI) and
+        only the exception's type for anything else, whose message could quote data.
+        """
+        failure: Exception | None = None
+        with self._uow() as uow:
+            write = AuditedWrite(uow, target_id)
+            try:
+                yield write
+                self.record(
+                    uow, actor, action, target_type=target_type, target_id=write.target_id,
+                    before=write.before, after=write.after,
+                )  # fmt: skip
+                uow.commit()
+            except Exception as error:  # recorded below, once the transaction is rolled back
+                failure = error
+        if failure is not None:
+            reason = str(failure) if isinstance(failure, SutureError) else type(failure).__name__
+            self.record_alone(
+                actor, action, target_type=target_type, target_id=write.target_id,
+                before=write.before, outcome=Outcome.FAILED, reason=reason,
+            )  # fmt: skip
+            raise failure
 
     def verify(self) -> Verification:
         """Walk the whole chain, as it was when the walk began, and report its first break."""
