@@ -21,10 +21,12 @@ from suture.adapters.rate_limits import RateLimiter
 from suture.adapters.security.hashing import Argon2SecretHasher
 from suture.adapters.security.tokens import JwtCodec
 from suture.config import Settings
+from suture.domain.audit import AuditKey
 from suture.domain.authority import AuthorityRegistry
 from suture.eventlog.events import build_registry
 from suture.eventlog.retry import RetryPolicy
 from suture.eventlog.routing import RoutingPolicy, default_policy_text, load_policy
+from suture.services.audit import AuditTrail
 from suture.services.clients import ClientRegistry
 from suture.services.clock import Clock, system_clock
 from suture.services.deliveries import Deliveries, DeliveryQueue
@@ -81,6 +83,8 @@ class Hub:
     clients: ClientRegistry
     tokens: TokenService
     rate_limiter: RateLimiter
+    #: The hash-chained audit trail (issue 7): every write and operator action is recorded here.
+    audit: AuditTrail
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -170,6 +174,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             client_limit=settings.rate_limit_client,
             address_limit=settings.rate_limit_token,
         ),
+        audit=AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock),
         closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),

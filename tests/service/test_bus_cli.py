@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from uuid import uuid4
@@ -20,8 +21,10 @@ from typer.testing import CliRunner, Result
 
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.domain.audit import AuditKey
 from suture.entrypoints.cli import bus as bus_cli
 from suture.eventlog.envelope import Envelope
+from suture.services.audit import AuditTrail
 from suture.services.handlers import HandlerContext
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
@@ -39,7 +42,8 @@ def bus(
     shutil.copyfile(sqlite_template, path)
     engine: sa.Engine = create_engine(f"sqlite:///{path}")
     built = MessageBus(lambda: SqlAlchemyUnitOfWork(engine), {"fail": fail}, {"test.*": ["fail"]})
-    hub = SimpleNamespace(bus=built, uow_factory=built.uow, close=lambda: None)
+    audit = AuditTrail(built.uow, AuditKey.from_secret("test-secret"), lambda: datetime.now(UTC))
+    hub = SimpleNamespace(bus=built, uow_factory=built.uow, audit=audit, close=lambda: None)
     monkeypatch.setattr(bus_cli, "open_hub", lambda: hub)
     yield built
     engine.dispose()

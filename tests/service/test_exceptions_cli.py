@@ -20,8 +20,10 @@ from typer.testing import CliRunner, Result
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import ensure_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.domain.audit import AuditKey
 from suture.domain.exceptions import ExceptionItem, ExceptionType
 from suture.entrypoints.cli import exceptions as cli
+from suture.services.audit import AuditTrail
 from suture.services.exceptions import WorkQueue, open_exception
 
 T = ExceptionType
@@ -51,6 +53,7 @@ class TestHub:
 
     work_queue: WorkQueue
     clock: Callable[[], datetime]
+    audit: AuditTrail
     closed: int = 0
 
     def close(self) -> None:
@@ -72,8 +75,13 @@ def redrive() -> RecordingRedrive:
 
 @pytest.fixture
 def hub(engine: sa.Engine, redrive: RecordingRedrive, monkeypatch: pytest.MonkeyPatch) -> TestHub:
+    def uow() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(engine)
+
     made = TestHub(
-        WorkQueue(lambda: SqlAlchemyUnitOfWork(engine), redrive, lambda: NOW), lambda: NOW
+        WorkQueue(uow, redrive, lambda: NOW),
+        lambda: NOW,
+        AuditTrail(uow, AuditKey.from_secret("test-secret"), lambda: NOW),
     )
     monkeypatch.setattr(cli, "open_hub", lambda: made)
     return made

@@ -45,6 +45,7 @@ from suture.domain.masterdata import (
 from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
 from suture.domain.revenue import Charge
+from suture.services.audit import AuditLogRepository
 from suture.services.event_store import EventLogRepository
 from suture.services.queries import RecordQuery
 
@@ -415,6 +416,7 @@ class UnitOfWork(Protocol):
     exceptions: ExceptionRepository
     deliveries: DeliveryRepository
     clients: ApiClientRepository
+    audit: AuditLogRepository
 
     def __enter__(self) -> Self: ...
 

@@ -36,6 +36,7 @@ from suture.domain.masterdata import (
 from suture.domain.purchasing import Receipt, Requisition
 from suture.domain.revenue import Charge
 from suture.services import unit_of_work as ports
+from suture.services.audit import AuditLogRepository
 from suture.services.event_store import EventLogRepository
 
 
@@ -65,6 +66,7 @@ class SqlAlchemyUnitOfWork:
     exceptions: ports.ExceptionRepository
     deliveries: ports.DeliveryRepository
     clients: ports.ApiClientRepository
+    audit: AuditLogRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -156,6 +158,7 @@ class SqlAlchemyUnitOfWork:
         self.exceptions = r.ExceptionRepository(connection)
         self.deliveries = r.DeliveryRepository(connection)
         self.clients = r.ApiClientRepository(connection)
+        self.audit = r.AuditLogRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

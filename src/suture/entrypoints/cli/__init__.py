@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from suture.entrypoints.cli.api import api_app
 from suture.entrypoints.cli.app import app
+from suture.entrypoints.cli.audit import audit_app
 from suture.entrypoints.cli.bus import replay_command, trace_command
 from suture.entrypoints.cli.clients import clients_app
 from suture.entrypoints.cli.demo import demo_command
@@ -35,6 +36,7 @@ app.add_typer(schemas_app, name="schemas")
 app.add_typer(api_app, name="api")
 app.command("udi")(udi_command)
 app.add_typer(clients_app, name="clients")
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """``suture replay`` and ``suture trace``: re-drive and follow the bus.
 
 They use the message bus the composition root wires as ``Hub.bus``
-(:class:`~suture.services.messagebus.MessageBus`).
+(:class:`~suture.services.messagebus.MessageBus`). A replay that is not a dry run is an operator
+action and is recorded in the audit trail as ``replay.run`` (done or failed).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from suture.domain.audit import Outcome
 from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.audit import record_cli_action
 from suture.services.replay import ReplaySelection, Report
 from suture.services.trace import timeline
 
@@ -55,13 +58,46 @@ def replay_command(  # noqa: PLR0917  (a Typer command's options are its paramet
         raise typer.Exit(2) from None
     hub = open_hub()
     try:
-        report = hub.bus.replay(selection, dry_run=dry_run, rate=rate)
-    except SutureError as error:
-        errors.print(f"replay: {error}", markup=False)
-        raise typer.Exit(1) from None
+        try:
+            report = hub.bus.replay(selection, dry_run=dry_run, rate=rate)
+        except SutureError as error:
+            if not dry_run:
+                record_cli_action(
+                    hub.audit, "replay.run", target_type="events", before=_selected(selection),
+                    outcome=Outcome.FAILED, reason=str(error),
+                )  # fmt: skip
+            errors.print(f"replay: {error}", markup=False)
+            raise typer.Exit(1) from None
+        if not dry_run:
+            done = (
+                f"{len(report.items)} work items re-driven from {report.events} events; "
+                f"{report.already_processed} already processed"
+            )
+            record_cli_action(
+                hub.audit, "replay.run", target_type="events", before=_selected(selection),
+                after=done,
+            )  # fmt: skip
     finally:
         hub.close()
     _print_report(report, as_json=as_json)
+
+
+def _selected(selection: ReplaySelection) -> str:
+    """What a replay selected, as an audit summary (ids are counted, not listed)."""
+    parts = [f"{len(selection.event_ids)} event ids"] if selection.event_ids else []
+    parts += [
+        f"{name}={value.isoformat() if isinstance(value, datetime) else value}"
+        for name, value in (
+            ("since", selection.since),
+            ("until", selection.until),
+            ("type", selection.event_type),
+            ("handler", selection.handler),
+        )
+        if value is not None
+    ]
+    if selection.dead_letter:
+        parts.append("dead-letter")
+    return " ".join(parts) or "everything"
 
 
 def trace_command(

@@ -2,7 +2,9 @@
 
 ``list`` and ``show`` read; ``assign``, ``retry``, ``resolve`` and ``dismiss`` act, each leaving
 an entry (who, when, what, why) in the item's trail. ``--by`` names who acts; it defaults to the
-operating-system user, so the trail never says "someone". Exit codes:
+operating-system user, so the trail never says "someone". Each action, done or refused, is also
+recorded in the audit trail (``exception.assign``, ``exception.retry``, …) with the
+operating-system user as the actor, whatever ``--by`` says (docs/audit.md). Exit codes:
 
 - 0: done;
 - 1: refused: no such item, or the item's status does not allow it, or the re-drive was refused;
@@ -14,7 +16,6 @@ The commands work on ``hub.work_queue`` (a :class:`~suture.services.exceptions.W
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from suture.domain.audit import Outcome
 from suture.domain.errors import SutureError
 from suture.domain.exceptions import (
     ACTIVE,
@@ -36,6 +38,8 @@ from suture.domain.exceptions import (
     ExceptionType,
 )
 from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.audit import operator_name, record_cli_action
+from suture.services.audit import AuditTrail
 from suture.services.clock import Clock
 from suture.services.exceptions import ExceptionDetail, WorkQueue
 
@@ -70,20 +74,14 @@ class QueueHub(Protocol):
 
     work_queue: WorkQueue
     clock: Clock
+    audit: AuditTrail
 
     def close(self) -> None: ...
 
 
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in a bare container
-        return "operator"
-
-
 By = Annotated[
     str,
-    typer.Option("--by", default_factory=_operator, help="Who acts; default: your login name."),
+    typer.Option("--by", default_factory=operator_name, help="Who acts; default: your login name."),
 ]
 ItemId = Annotated[str, typer.Argument(help="The exception item's id.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -177,7 +175,9 @@ def show_command(item_id: ItemId, as_json: AsJson = False) -> None:
 def assign_command(item_id: ItemId, owner: str, by: By) -> None:
     """Give the item to OWNER."""
     with _hub() as hub:
-        item = _run(lambda: hub.work_queue.assign(item_id, owner, by=by))
+        item = _act(
+            hub, "assign", item_id, by, lambda: hub.work_queue.assign(item_id, owner, by=by)
+        )
     console.print(f"{item.id} assigned to {escape(item.owner or '-')}")
 
 
@@ -185,7 +185,7 @@ def assign_command(item_id: ItemId, owner: str, by: By) -> None:
 def retry_command(item_id: ItemId, by: By) -> None:
     """Re-drive the failed message, event or delivery now; the outcome closes or reopens it."""
     with _hub() as hub:
-        item = _run(lambda: hub.work_queue.retry(item_id, by=by))
+        item = _act(hub, "retry", item_id, by, lambda: hub.work_queue.retry(item_id, by=by))
     console.print(f"{item.id} retried: now {item.status}")
 
 
@@ -197,7 +197,9 @@ def resolve_command(
 ) -> None:
     """Close the item as fixed."""
     with _hub() as hub:
-        item = _run(lambda: hub.work_queue.resolve(item_id, by=by, note=note))
+        item = _act(
+            hub, "resolve", item_id, by, lambda: hub.work_queue.resolve(item_id, by=by, note=note)
+        )
     console.print(f"{item.id} resolved")
 
 
@@ -209,17 +211,61 @@ def dismiss_command(
 ) -> None:
     """Close the item without a fix, saying why."""
     with _hub() as hub:
-        item = _run(lambda: hub.work_queue.dismiss(item_id, by=by, reason=reason))
+        item = _act(
+            hub,
+            "dismiss",
+            item_id,
+            by,
+            lambda: hub.work_queue.dismiss(item_id, by=by, reason=reason),
+        )
     console.print(f"{item.id} dismissed")
+
+
+def _act(
+    hub: QueueHub, verb: str, item_id: str, by: str, call: Callable[[], ExceptionItem]
+) -> ExceptionItem:
+    """``call()``, recorded in the audit trail as ``exception.<verb>`` whether it is done or not.
+
+    The queue commits the change itself, so the record follows in a transaction of its own.
+    """
+    before = _state(hub.work_queue, item_id)
+    action = f"exception.{verb}"
+    try:
+        item = call()
+    except SutureError as error:
+        record_cli_action(
+            hub.audit, action, target_type="exception", target_id=item_id, before=before,
+            outcome=Outcome.FAILED, reason=str(error),
+        )  # fmt: skip
+        _refuse(error)
+    acting_as = "" if by == operator_name() else f" by={by}"
+    after = f"status={item.status} owner={item.owner or '-'}{acting_as}"
+    record_cli_action(
+        hub.audit, action, target_type="exception", target_id=item_id, before=before, after=after
+    )
+    return item
+
+
+def _state(queue: WorkQueue, item_id: str) -> str | None:
+    """The item's status and owner before an action (None: no such item)."""
+    try:
+        item = queue.show(item_id).item
+    except SutureError:
+        return None
+    return f"status={item.status} owner={item.owner or '-'}"
 
 
 def _run(call: Callable[[], _T]) -> _T:
     try:
         return call()
-    except ExceptionTransitionError as error:
-        _fail(str(error), 2 if error.field in {"reason", "note"} else 1)
     except SutureError as error:
-        _fail(str(error), 1)
+        _refuse(error)
+
+
+def _refuse(error: SutureError) -> NoReturn:
+    if isinstance(error, ExceptionTransitionError):
+        _fail(str(error), 2 if error.field in {"reason", "note"} else 1)
+    _fail(str(error), 1)
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -12,7 +12,8 @@ scheduler tell the outcomes apart:
 
 The file is decoded with the profile's encoding (``utf-8-sig`` unless it says otherwise) and
 ``errors="surrogateescape"``, so a stray byte rejects its row, naming the column, rather than
-stopping the import at an unknown point.
+stopping the import at an unknown point. Once the hub is open, the import is recorded in the
+audit trail as ``masterdata.import`` with its counts (or as failed, with the reason).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import io
 from collections.abc import Callable
 from contextlib import ExitStack
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import IO, Annotated, NoReturn, TypeVar
 
@@ -30,8 +32,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from suture.domain.audit import Outcome
 from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.audit import record_cli_action
 from suture.formats.csv import (
     ColumnProfile,
     CsvFileError,
@@ -117,7 +121,20 @@ def import_file(
                 on_error=on_error,
             )
 
-        summary = _fail_on(SutureError, run, file)
+        audit = partial(
+            record_cli_action, hub.audit, "masterdata.import",
+            target_type=str(kind), target_id=file.name, before=f"source={source}",
+        )  # fmt: skip
+        try:
+            summary = run()
+        except SutureError as error:
+            audit(outcome=Outcome.FAILED, reason=str(error))
+            _fail(f"{file}: {error}")
+        counts = (
+            f"read {summary.rows_read}, inserted {summary.inserted}, updated {summary.updated}, "
+            f"unchanged {summary.unchanged}, rejected {summary.rejected}"
+        )
+        audit(after=counts)
         progress.update(task, completed=raw.tell())
     _report(summary, errors_out)
     raise typer.Exit(1 if summary.rejected else 0)

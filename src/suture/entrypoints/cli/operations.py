@@ -1,4 +1,9 @@
-"""Operator commands: ``suture migrate`` and ``suture status``."""
+"""Operator commands: ``suture migrate`` and ``suture status``.
+
+A migration is an operator action, recorded in the audit trail as ``database.migrate`` with the
+revisions before and after, whenever the database has the audit tables once it is done (a
+downgrade below revision 0008 drops the trail and cannot record itself).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,11 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from suture.bootstrap import database_revision, migrate_database
+from suture.config import Settings
+from suture.domain.audit import Outcome
+from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, load_settings, open_hub
+from suture.entrypoints.cli.audit import AUDIT_REVISION, record_cli_action
 from suture.services.status import (
     COUNTED,
     BackboneStatus,
@@ -36,9 +45,38 @@ def migrate_command(
     """
     settings = load_settings()
     before = database_revision(settings)
-    migrate_database(settings, revision, down=down)
+    wanted = f"{'down' if down else 'up'} to {revision}"
+    try:
+        migrate_database(settings, revision, down=down)
+    except SutureError as error:
+        _record_migration(settings, before, wanted, outcome=Outcome.FAILED, reason=str(error))
+        raise
     after = database_revision(settings)
+    _record_migration(settings, before, wanted)
     console.print(f"database {_safe_url(settings.database_url)}: {before or 'empty'} -> {after}")
+
+
+def _record_migration(
+    settings: Settings,
+    before: str | None,
+    wanted: str,
+    *,
+    outcome: Outcome = Outcome.SUCCESS,
+    reason: str | None = None,
+) -> None:
+    """Record the migration, if the database now holds the audit trail."""
+    after = database_revision(settings)
+    if after is None or after < AUDIT_REVISION:
+        return
+    hub = open_hub(migrate=False)
+    try:
+        record_cli_action(
+            hub.audit, "database.migrate", target_type="database", target_id=wanted,
+            before=f"revision={before or 'empty'}", after=f"revision={after}",
+            outcome=outcome, reason=reason,
+        )  # fmt: skip
+    finally:
+        hub.close()
 
 
 def status_command(

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import context
 
 from suture.adapters.db import (  # the table modules complete the metadata
+    audit_tables,  # noqa: F401
     client_tables,  # noqa: F401
     delivery_tables,  # noqa: F401
     eventlog_tables,  # noqa: F401

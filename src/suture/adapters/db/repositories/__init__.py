@@ -4,6 +4,7 @@ One module per area of the domain; ``base.py`` holds the generic header-plus-lin
 they share. The unit of work (``adapters/db/unit_of_work.py``) builds them on its connection.
 """
 
+from suture.adapters.db.repositories.audit import AuditLogRepository
 from suture.adapters.db.repositories.clients import ApiClientRepository
 from suture.adapters.db.repositories.contracts import ContractRepository
 from suture.adapters.db.repositories.crosswalk import CrosswalkRepository
@@ -33,6 +34,7 @@ from suture.adapters.db.repositories.revenue import ChargeRepository
 
 __all__ = [
     "ApiClientRepository",
+    "AuditLogRepository",
     "ChargeRepository",
     "ContractRepository",
     "CostCenterRepository",
