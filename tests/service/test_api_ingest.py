@@ -143,3 +143,77 @@ def test_ingest_needs_system_write(api: TestClient, hub: Hub) -> None:
     )
     assert answer.status_code == 403
     assert hub.inbox.list() == []
+
+
+# --- the audit trail and raw reads -----------------------------------------------------------
+
+
+def reader(hub: Hub, scopes: set[Scope], facilities: list[str]) -> tuple[str, dict[str, str]]:
+    created = hub.clients.create("reader", scopes, facilities)
+    token = hub.tokens.issue(created.client).access_token
+    return created.client.id, {"authorization": f"Bearer {token}"}
+
+
+def test_an_ingest_is_recorded_in_the_audit_trail_with_client_scope_and_outcome(
+    api: TestClient, hub: Hub
+) -> None:
+    client_id, headers = reader(hub, {Scope.SYSTEM_WRITE}, ["fac-gh"])
+    accepted = api.post(MESSAGES, content=dft("AU1"), headers=HL7 | headers).json()
+    refused = api.post(MESSAGES, content=dft("AU2", facility="ST"), headers=HL7 | headers)
+    assert refused.status_code == 403
+    ingests = [r.entry for r in hub.audit.list(action="message.ingest")]
+    assert [(e.actor.client_id, e.actor.scope, e.target_id, str(e.outcome)) for e in ingests] == [
+        (client_id, "system:write", accepted["message_id"], "success"),
+        (client_id, "system:write", None, "denied"),
+    ]
+    assert hub.audit.verify().intact
+
+
+def test_a_message_s_metadata_needs_system_read_and_carries_no_content(
+    api: TestClient, hub: Hub
+) -> None:
+    stored = api.post(
+        MESSAGES, content=dft("M1"), headers=HL7 | writer(hub, [ALL_FACILITIES])
+    ).json()
+    _, headers = reader(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES])
+    answer = api.get(f"{MESSAGES}/{stored['message_id']}", headers=headers)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["id"], body["format"], body["trace_id"]) == (
+        stored["message_id"],
+        "hl7v2",
+        stored["trace_id"],
+    )
+    assert "MRN1" not in answer.text
+    assert api.get(f"{MESSAGES}/{stored['message_id']}/raw", headers=headers).status_code == 403
+
+
+def test_reading_raw_content_needs_phi_read_and_is_audited(api: TestClient, hub: Hub) -> None:
+    stored = api.post(
+        MESSAGES, content=dft("R1"), headers=HL7 | writer(hub, [ALL_FACILITIES])
+    ).json()
+    client_id, headers = reader(hub, {Scope.PHI_READ}, [ALL_FACILITIES])
+    answer = api.get(f"{MESSAGES}/{stored['message_id']}/raw", headers=headers)
+    assert answer.status_code == 200
+    assert answer.content == dft("R1")
+    assert answer.headers["content-type"] == "x-application/hl7-v2+er7"
+    (read,) = hub.audit.list(action="message.raw_read")
+    assert (read.entry.actor.client_id, read.entry.actor.scope, read.entry.target_id) == (
+        client_id,
+        "phi:read",
+        stored["message_id"],
+    )
+
+
+def test_admin_alone_does_not_read_raw_content(api: TestClient, hub: Hub) -> None:
+    stored = api.post(
+        MESSAGES, content=dft("R2"), headers=HL7 | writer(hub, [ALL_FACILITIES])
+    ).json()
+    _, headers = reader(hub, {Scope.ADMIN}, [ALL_FACILITIES])
+    assert api.get(f"{MESSAGES}/{stored['message_id']}/raw", headers=headers).status_code == 403
+    assert hub.audit.list(action="message.raw_read") == []
+
+
+def test_an_unknown_message_is_404(api: TestClient, hub: Hub) -> None:
+    _, headers = reader(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES])
+    assert api.get(f"{MESSAGES}/no-such-message", headers=headers).status_code == 404

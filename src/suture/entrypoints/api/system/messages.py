@@ -19,17 +19,21 @@ own. Either way a sender is refused (``403``) before anything is stored.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from suture.bootstrap import Hub
 from suture.domain.access import AccessDeniedError, Principal, Scope
+from suture.domain.audit import RAW_READ, Actor, Outcome
+from suture.domain.errors import SutureError
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.security import check_record, require
+from suture.entrypoints.api.system.params import RecordId
 
 router = APIRouter(prefix="/api/v1/system", tags=["ingest"])
 
@@ -44,6 +48,21 @@ FORMATS = {
 MAX_BODY = 16 * 1024 * 1024
 
 Writer = Annotated[Principal, require(Scope.SYSTEM_WRITE)]
+Reader = Annotated[Principal, require(Scope.SYSTEM_READ)]
+PhiReader = Annotated[Principal, require(Scope.PHI_READ)]
+
+#: Inbox format -> the media type its raw bytes are served with.
+MEDIA_TYPES = {
+    "hl7v2": "x-application/hl7-v2+er7",
+    "x12": "application/edi-x12",
+    "csv": "text/csv",
+    "fhir": "application/fhir+json",
+}
+
+
+def actor(principal: Principal, scope: Scope) -> Actor:
+    """An API caller as the audit trail names it: the client, and the scope the route used."""
+    return Actor(name=principal.client_id, client_id=principal.client_id, scope=str(scope))
 
 
 class MessageAccepted(BaseModel):
@@ -100,9 +119,56 @@ async def ingest_message(
         raise HTTPException(413, f"the body is larger than {MAX_BODY} bytes")
     hub: Hub = request.app.state.hub
     accepted = await run_in_threadpool(
-        _store, hub, request.app.state.ingest_lock, raw, format_, interface, principal, facility_id
+        _audited_store,
+        hub,
+        request.app.state.ingest_lock,
+        raw,
+        format_,
+        interface,
+        principal,
+        facility_id,
     )
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+def _audited_store(  # noqa: PLR0917  (one request's parts, passed to a worker thread)
+    hub: Hub,
+    lock: threading.Lock,
+    raw: bytes,
+    format_: str,
+    interface: str,
+    principal: Principal,
+    facility_id: str | None,
+) -> MessageAccepted:
+    """:func:`_store`, recorded in the audit trail whatever the outcome (the ingest commits on
+    its own, so the record is a transaction of its own, after it)."""
+    who = actor(principal, Scope.SYSTEM_WRITE)
+    try:
+        accepted = _store(hub, lock, raw, format_, interface, principal, facility_id)
+    except AccessDeniedError as error:
+        _denied(hub, who, f"{error.field}: {error.reason}")
+        raise
+    except HTTPException as error:
+        if error.status_code == 403:
+            _denied(hub, who, str(error.detail))
+        raise
+    except SutureError as error:
+        hub.audit.record_alone(
+            who, "message.ingest", target_type="inbound_message", outcome=Outcome.FAILED,
+            reason=f"{error.field}: {error.reason}",
+        )  # fmt: skip
+        raise
+    hub.audit.record_alone(
+        who, "message.ingest", target_type="inbound_message", target_id=accepted.message_id,
+        after=f"format={accepted.format} status={accepted.status} duplicate={accepted.duplicate}",
+    )  # fmt: skip
+    return accepted
+
+
+def _denied(hub: Hub, who: Actor, reason: str) -> None:
+    hub.audit.record_alone(
+        who, "message.ingest", target_type="inbound_message", outcome=Outcome.DENIED, reason=reason
+    )
 
 
 def _store(  # noqa: PLR0917  (one request's parts, passed to a worker thread)
@@ -146,4 +212,69 @@ def _store(  # noqa: PLR0917  (one request's parts, passed to a worker thread)
         format=format_,  # type: ignore[arg-type]
         duplicate=duplicate,
         status=str(stored.status),
+    )
+
+
+class MessagePublic(BaseModel):
+    """A stored inbound message without its content (which may hold patient identifiers)."""
+
+    id: str
+    format: str
+    interface: str
+    source_system: str
+    facility_id: str | None
+    received_at: datetime
+    size: int = Field(description="Bytes of the raw message.")
+    checksum: str = Field(description="SHA-256 of the raw bytes.")
+    trace_id: str
+    correlation_id: str | None = Field(description="The business key decoding learnt.")
+    status: str = Field(description="received, decoded, processed, parked, failed, dead_lettered.")
+    status_reason: str | None = Field(description="Why it is parked or failed; never content.")
+    attempts: int
+
+
+@router.get(
+    "/messages/{message_id}",
+    summary="Get a stored message's metadata",
+    response_model=MessagePublic,
+    responses=responses(401, 403, 404, 422, 429),
+)
+def get_message(request: Request, principal: Reader, message_id: RecordId) -> MessagePublic:
+    """Where a message came from and what became of it; the content needs `phi:read`."""
+    hub: Hub = request.app.state.hub
+    message = hub.inbox.get(message_id)
+    check_record(principal, facility_id=message.facility_id)
+    return MessagePublic.model_validate(message, from_attributes=True)
+
+
+@router.get(
+    "/messages/{message_id}/raw",
+    summary="Get a stored message's raw bytes (PHI)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The bytes exactly as received.",
+            "content": {media: {"schema": {"type": "string", "format": "binary"}}
+                        for media in sorted(set(MEDIA_TYPES.values()))},
+        },
+        **responses(401, 403, 404, 422, 429),
+    },
+)  # fmt: skip
+def get_message_raw(request: Request, principal: PhiReader, message_id: RecordId) -> Response:
+    """The message exactly as it arrived. It may hold patient identifiers: it needs the
+    `phi:read` scope, and every read is recorded in the audit trail."""
+    hub: Hub = request.app.state.hub
+    message = hub.inbox.get(message_id, with_raw=True)
+    who = actor(principal, Scope.PHI_READ)
+    try:
+        check_record(principal, facility_id=message.facility_id)
+    except HTTPException:
+        hub.audit.record_alone(
+            who, RAW_READ, target_type="inbound_message", target_id=message_id,
+            outcome=Outcome.DENIED, reason="facility_id: outside the client's facilities",
+        )  # fmt: skip
+        raise
+    hub.audit.record_alone(who, RAW_READ, target_type="inbound_message", target_id=message_id)
+    return Response(
+        message.raw or b"", media_type=MEDIA_TYPES.get(message.format, "application/octet-stream")
     )
