@@ -1,14 +1,17 @@
 """Patient identifiers never reach logs, metrics or error messages (DESIGN.md §6).
 
 ``suture serve`` runs as an operator runs it, logging at DEBUG in JSON; HL7 v2 messages full of
-patient identifiers arrive over a real MLLP socket, good ones and bad ones (content errors,
-unsupported types, broken headers). Then everything an operator or a monitoring system can read
-without the ``phi:read`` scope is searched for those identifiers: the process's whole output,
-``/metrics``, and the exception queue as ``suture exceptions list --json`` prints it.
+patient identifiers arrive over a real MLLP socket and over the HTTP API, good ones and bad ones
+(content errors, unsupported types, broken headers, a facility the client may not write, a
+token that is not one). Then everything an operator or a monitoring system can read without the
+``phi:read`` scope is searched for those identifiers: the process's whole output, ``/metrics``,
+every HTTP answer, the exception queue as ``suture exceptions list --json`` prints it, and the
+audit trail as ``suture audit list --json`` prints it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -53,6 +56,42 @@ MESSAGES = [
     b"PID|1||" + MRN.encode() + b"|||" + NAME_FAMILY.encode() + b"\r",  # no MSH at all
     dft("PHI-5").replace(b"MSH|^~\\&|", b"MSH|^~\\&\xff|"),  # a broken header
 ]
+
+
+def run(environment: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [*SUTURE, *args], env=environment, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def post_all(client: httpx.Client, environment: dict[str, str]) -> list[str]:
+    """Every message over HTTP with a real token, plus refusals; the answers' bodies."""
+    created = json.loads(
+        run(environment, "clients", "create", "--name", "feed", "--scopes", "system:write",
+            "--facility", "fac-gh", "--json")
+    )  # fmt: skip
+    token = client.post(
+        "/oauth/token",
+        content="grant_type=client_credentials",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        auth=(created["client_id"], created["client_secret"]),
+    ).json()["access_token"]
+    answers = []
+    for message in MESSAGES:
+        answer = client.post(
+            "/api/v1/system/messages",
+            content=message,
+            headers={"authorization": f"Bearer {token}", "content-type": "application/hl7-v2"},
+        )
+        answers.append(answer.text)
+    forged = client.post(
+        "/api/v1/system/messages",
+        content=MESSAGES[0],
+        headers={"authorization": f"Bearer {MRN}", "content-type": "application/hl7-v2"},
+    )
+    assert forged.status_code == 401
+    answers.append(forged.text)
+    return answers
 
 
 def send_all(port: int) -> list[bytes]:
@@ -116,23 +155,24 @@ def test_no_patient_identifier_reaches_logs_metrics_or_the_exception_queue(
     acks = send_all(mllp)
     assert [ack.split(b"MSA|")[1][:2] for ack in acks if b"MSA|" in ack][:2] == [b"AA", b"AE"]
     with httpx.Client(base_url=f"http://127.0.0.1:{http}") as client:
+        answers = post_all(client, environment)
         metrics = client.get("/metrics").text
         client.get("/no/such/path")
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
-    exceptions = subprocess.run(
-        [*SUTURE, "exceptions", "list", "--json"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    exceptions = run(environment, "exceptions", "list", "--json")
+    audit = run(environment, "audit", "list", "--json")
     # The run did log and did open exceptions: the absence below is not the absence of output.
     assert '"event": "http.request"' in output
     assert "MLLP AE" in output
     assert "suture_inbox_messages" in metrics
     assert exceptions.count('"type"') >= 2
+    assert audit.count('"message.ingest"') == len(MESSAGES)
+    assert any('"ack_code":"AE"' in answer for answer in answers)
     for identifier in PHI:
         assert identifier not in output
         assert identifier not in metrics
         assert identifier not in exceptions
+        assert identifier not in audit
+        for answer in answers:
+            assert identifier not in answer
