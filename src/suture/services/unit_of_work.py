@@ -44,6 +44,7 @@ from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
 from suture.domain.revenue import Charge
 from suture.services.event_store import EventLogRepository
+from suture.services.interface_store import InterfaceRepository
 
 T = TypeVar("T")
 
@@ -380,6 +381,7 @@ class UnitOfWork(Protocol):
     events: EventLogRepository
     exceptions: ExceptionRepository
     deliveries: DeliveryRepository
+    interfaces: InterfaceRepository
 
     def __enter__(self) -> Self: ...
 

@@ -37,6 +37,7 @@ from suture.domain.purchasing import Receipt, Requisition
 from suture.domain.revenue import Charge
 from suture.services import unit_of_work as ports
 from suture.services.event_store import EventLogRepository
+from suture.services.interface_store import InterfaceRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -64,6 +65,7 @@ class SqlAlchemyUnitOfWork:
     events: EventLogRepository
     exceptions: ports.ExceptionRepository
     deliveries: ports.DeliveryRepository
+    interfaces: InterfaceRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -154,6 +156,7 @@ class SqlAlchemyUnitOfWork:
         self.events = r.EventLogRepository(connection)
         self.exceptions = r.ExceptionRepository(connection)
         self.deliveries = r.DeliveryRepository(connection)
+        self.interfaces = r.InterfaceRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

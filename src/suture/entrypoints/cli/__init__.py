@@ -8,6 +8,7 @@ from suture.entrypoints.cli.bus import replay_command, serve_command, trace_comm
 from suture.entrypoints.cli.demo import demo_command
 from suture.entrypoints.cli.exceptions import exceptions_app
 from suture.entrypoints.cli.ingest import ingest_command
+from suture.entrypoints.cli.interfaces import interfaces_app
 from suture.entrypoints.cli.masterdata import masterdata_app
 from suture.entrypoints.cli.operations import migrate_command, status_command
 from suture.entrypoints.cli.quality import quality_app
@@ -30,6 +31,7 @@ app.add_typer(exceptions_app, name="exceptions")
 app.command("worker")(worker_command)
 app.add_typer(schemas_app, name="schemas")
 app.command("udi")(udi_command)
+app.add_typer(interfaces_app, name="interfaces")
 
 
 def main() -> None:
