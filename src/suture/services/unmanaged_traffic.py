@@ -15,8 +15,9 @@ routes are held in memory and reloaded at most every ``refresh`` (5 s by default
 the batches' own ``received_at``, so no clock is read), one small ``SELECT`` of the inventory. Only
 a batch that carries unmanaged traffic pays: one multi-row upsert, one row per distinct route
 (the MLLP listener's group commit puts hundreds of messages in a batch, usually of one route).
-Measured (100 batches of 256 through :meth:`Inbox.receive_many` on SQLite): 300 statements
-without this hook, 301 with every route registered, 401 with every message unmanaged. On
+Measured by ``benchmarks/unmanaged_traffic.py`` (100 batches of 256 through
+``Inbox.receive_many`` on SQLite): 300 statements without this hook, 301 with every route
+registered, 401 with every message unmanaged. On
 PostgreSQL the upsert holds its route's row until the store transaction commits, so concurrent
 writers of *unmanaged* traffic from one route take turns there; rows are upserted in route order,
 so they cannot deadlock.
