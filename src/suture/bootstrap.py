@@ -34,6 +34,7 @@ from suture.services.delivery_worker import DeliveryWorker
 from suture.services.exceptions import CombinedRedrive, WorkQueue
 from suture.services.hl7_ingest import Hl7Ingest
 from suture.services.inbox import Inbox
+from suture.services.interfaces import InterfaceInventory
 from suture.services.messagebus import MessageBus
 from suture.services.phi import PhiTokenizer
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
@@ -85,6 +86,8 @@ class Hub:
     rate_limiter: RateLimiter
     #: The hash-chained audit trail (issue 7): every write and operator action is recorded here.
     audit: AuditTrail
+    #: The integration inventory: interfaces, governance, unmanaged traffic, the governed share.
+    interfaces: InterfaceInventory
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -175,6 +178,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             address_limit=settings.rate_limit_token,
         ),
         audit=AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock),
+        interfaces=InterfaceInventory(uow_factory, system_clock),
         closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),

@@ -22,6 +22,7 @@ from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
 from suture.domain.errors import CrosswalkConflictError
 from suture.services.status import count_objects
 from suture.services.synthetic import PROFILES, HealthSystemGenerator
+from suture.services.synthetic.interfaces import demo_inventory
 from suture.services.synthetic.loader import KINDS, SeedSummary, seed
 from suture.services.unit_of_work import UnitOfWork
 
@@ -73,7 +74,7 @@ def test_seed_writes_every_kind_and_counts_what_it_wrote(seeded: Seeded) -> None
         "locations": len(list(g.locations())), "gl_accounts": len(list(g.gl_accounts())),
         "suppliers": 12, "items": 800, "contracts": 15,
         "par_levels": len(list(g.par_levels())), "crosswalks": len(list(g.crosswalks(AT))),
-        "charges": CHARGES, "usage": USAGE,
+        "charges": CHARGES, "usage": USAGE, "interfaces": len(demo_inventory(g, AT)),
     }  # fmt: skip
 
     assert dict(seeded.summary.counts) == expected

@@ -33,6 +33,7 @@ from suture.domain.errors import SutureError
 from suture.domain.messages import InboundMessage, MessageStatus, require_aware
 from suture.eventlog.ids import Uuid7Sequence
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.unmanaged_traffic import TrafficMonitor
 
 #: Makes the id of a message received at the given instant.
 IdFactory = Callable[[datetime], str]
@@ -75,10 +76,14 @@ class Inbox:
     """The use cases of the inbox over a unit of work factory; each call is one transaction."""
 
     def __init__(
-        self, uow_factory: Callable[[], UnitOfWork], new_id: IdFactory | None = None
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        new_id: IdFactory | None = None,
+        traffic: TrafficMonitor | None = None,
     ) -> None:
         self._uow = uow_factory
         self._new_id = new_id or uuid7_ids()
+        self._traffic = traffic or TrafficMonitor()
 
     def receive(
         self,
@@ -110,6 +115,8 @@ class Inbox:
         )
         with self._uow() as uow:
             stored, is_duplicate = uow.inbox.add_if_new(message)
+            if not is_duplicate:
+                self._traffic.record(uow, [stored])
             uow.commit()
         return Received(stored, is_duplicate)
 
@@ -140,6 +147,7 @@ class Inbox:
             )
         with self._uow() as uow:
             outcomes = uow.inbox.add_many_if_new(messages)
+            self._traffic.record(uow, [stored for stored, duplicate in outcomes if not duplicate])
             uow.commit()
         return [Received(stored, is_duplicate) for stored, is_duplicate in outcomes]
 

@@ -47,6 +47,7 @@ from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
 from suture.domain.revenue import Charge
 from suture.services.audit import AuditLogRepository
 from suture.services.event_store import EventLogRepository
+from suture.services.interface_store import InterfaceRepository
 from suture.services.queries import RecordQuery
 
 T = TypeVar("T")
@@ -417,6 +418,7 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryRepository
     clients: ApiClientRepository
     audit: AuditLogRepository
+    interfaces: InterfaceRepository
 
     def __enter__(self) -> Self: ...
 

@@ -38,6 +38,7 @@ from suture.domain.revenue import Charge
 from suture.services import unit_of_work as ports
 from suture.services.audit import AuditLogRepository
 from suture.services.event_store import EventLogRepository
+from suture.services.interface_store import InterfaceRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -67,6 +68,7 @@ class SqlAlchemyUnitOfWork:
     deliveries: ports.DeliveryRepository
     clients: ports.ApiClientRepository
     audit: AuditLogRepository
+    interfaces: InterfaceRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -159,6 +161,7 @@ class SqlAlchemyUnitOfWork:
         self.deliveries = r.DeliveryRepository(connection)
         self.clients = r.ApiClientRepository(connection)
         self.audit = r.AuditLogRepository(connection)
+        self.interfaces = r.InterfaceRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

@@ -11,6 +11,7 @@ from suture.entrypoints.cli.clients import clients_app
 from suture.entrypoints.cli.demo import demo_command
 from suture.entrypoints.cli.exceptions import exceptions_app
 from suture.entrypoints.cli.ingest import ingest_command
+from suture.entrypoints.cli.interfaces import interfaces_app
 from suture.entrypoints.cli.masterdata import masterdata_app
 from suture.entrypoints.cli.operations import migrate_command, status_command
 from suture.entrypoints.cli.quality import quality_app
@@ -37,6 +38,7 @@ app.add_typer(api_app, name="api")
 app.command("udi")(udi_command)
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
+app.add_typer(interfaces_app, name="interfaces")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from suture.domain.audit import Outcome
 from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, load_settings, open_hub
 from suture.entrypoints.cli.audit import AUDIT_REVISION, record_cli_action
+from suture.entrypoints.cli.interface_views import kpi_json, kpi_lines
 from suture.services.status import (
     COUNTED,
     BackboneStatus,
@@ -86,12 +87,14 @@ def status_command(
 
     The backbone part: inbox messages by status, handler work (pending, parked, dead) and its
     lag, outbound deliveries by status, open exceptions by type and how many are overdue.
+    Then the governed share of the integration inventory and of the last 7 days' inbound traffic.
     """
     settings = load_settings()
     hub = open_hub()
     try:
         counts = count_objects(hub.uow_factory)
         backbone = backbone_status(hub.uow_factory, hub.clock())
+        governance = hub.interfaces.governed_share()
     finally:
         hub.close()
     revision = database_revision(settings)
@@ -104,12 +107,15 @@ def status_command(
                 for name, per in counts.counts.items()
             },
             "backbone": dataclasses.asdict(backbone),
+            "governance": kpi_json(governance),
         }
         console.print_json(json.dumps(payload))
         return
     console.print(f"database {_safe_url(settings.database_url)} at revision {revision}")
     console.print(counts_table(counts))
     console.print(_backbone_table(backbone))
+    for line in kpi_lines(governance):
+        console.print(line, markup=False)
 
 
 def counts_table(counts: ObjectCounts) -> Table:

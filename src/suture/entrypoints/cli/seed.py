@@ -74,7 +74,9 @@ def seed_command(
     Writes hospitals, departments, cost centers, locations, a chart of accounts,
     suppliers and an item master (GTIN, HIBC, UNSPSC, consigned implants), GPO
     contracts with tiered prices, par levels and crosswalks; then, if asked,
-    charge and usage history. Every name is made up; no row is a real patient.
+    charge and usage history; last, the integration inventory (interfaces with
+    owners, SLAs and governance gaps). Every name is made up; no row is a real
+    patient.
 
     Seeding the same profile and seed again changes nothing.
     """

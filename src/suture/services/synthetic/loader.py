@@ -8,7 +8,9 @@ failure loses at most one batch and a re-run completes the rest.
 Seeding the same profile and seed again changes nothing: repositories upsert by id, and
 crosswalk entries go through :func:`~suture.domain.crosswalk.decide_mapping`, which leaves a
 code that already maps to the same id unchanged. A code mapped elsewhere by someone else is a
-:class:`~suture.domain.errors.CrosswalkConflictError`, which is raised, never skipped.
+:class:`~suture.domain.errors.CrosswalkConflictError`, which is raised, never skipped. The
+integration inventory comes last (``synthetic/interfaces.py``); an interface whose name is
+registered already is left as it is.
 
 The service does not read the clock or time itself: ``at`` is passed in and the caller measures
 durations (the CLI, the benchmark).
@@ -19,13 +21,15 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from suture.domain.crosswalk import CrosswalkEntry, MappingOutcome, decide_mapping
 from suture.domain.errors import DomainError
+from suture.domain.interfaces import Interface
 from suture.services.synthetic.health_system import HealthSystemGenerator
+from suture.services.synthetic.interfaces import demo_inventory
 from suture.services.unit_of_work import Repository, UnitOfWork
 
 T = TypeVar("T")
@@ -37,7 +41,7 @@ Progress = Callable[[str, int, int | None], None]
 #: Every kind the loader writes, in the order it writes them.
 KINDS = (
     "facilities", "cost_centers", "departments", "locations", "gl_accounts", "suppliers",
-    "items", "contracts", "par_levels", "crosswalks", "charges", "usage",
+    "items", "contracts", "par_levels", "crosswalks", "charges", "usage", "interfaces",
 )  # fmt: skip
 
 
@@ -101,6 +105,7 @@ def seed(
     counts["crosswalks"] = sum(outcomes.values())
     counts["charges"] = writer.write("charges", g.charges(charges, start), lambda u: u.charges)
     counts["usage"] = writer.write("usage", g.usage(usage, start), lambda u: u.usage)
+    counts["interfaces"] = writer.register(demo_inventory(g, at), at)
     return SeedSummary(
         profile=profile.name,
         seed=generator.seed,
@@ -131,6 +136,18 @@ class _Writer:
             done += len(batch)
             self.progress(kind, done, total)
         return done
+
+    def register(self, interfaces: list[Interface], at: datetime) -> int:
+        """Register the integration inventory in one transaction; an interface whose name is
+        registered already is left as it is (an operator may have changed it since)."""
+        self.progress("interfaces", 0, len(interfaces))
+        with self.uow_factory() as uow:
+            for interface in interfaces:
+                if uow.interfaces.get(interface.name) is None:
+                    uow.interfaces.add(replace(interface, registered_at=at, updated_at=at))
+            uow.commit()
+        self.progress("interfaces", len(interfaces), len(interfaces))
+        return len(interfaces)
 
     def map_codes(self, entries: Iterable[CrosswalkEntry], at: datetime) -> Counter[str]:
         """Apply the crosswalk rules entry by entry: add, or leave an identical mapping."""

@@ -12,6 +12,7 @@ from suture.adapters.db.repositories.deliveries import DeliveryRepository
 from suture.adapters.db.repositories.eventlog import EventLogRepository
 from suture.adapters.db.repositories.exceptions import ExceptionRepository
 from suture.adapters.db.repositories.inbox import InboxRepository
+from suture.adapters.db.repositories.interfaces import InterfaceRepository
 from suture.adapters.db.repositories.inventory import StockPositionRepository, UsageRepository
 from suture.adapters.db.repositories.invoicing import InvoiceRepository
 from suture.adapters.db.repositories.ledger import JournalEntryRepository
@@ -46,6 +47,7 @@ __all__ = [
     "FacilityRepository",
     "GLAccountRepository",
     "InboxRepository",
+    "InterfaceRepository",
     "InvoiceRepository",
     "ItemRepository",
     "JournalEntryRepository",
