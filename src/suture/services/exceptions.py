@@ -254,11 +254,14 @@ class WorkQueue:
         overdue: bool = False,
         after: str | None = None,
         limit: int = 100,
+        facility_ids: Collection[str] | None = None,
     ) -> builtins.list[ExceptionItem]:
         """A page of items ordered by id (the order they were opened); ``statuses`` None: all;
-        ``overdue``: only active items past their SLA due time now."""
+        ``overdue``: only active items past their SLA due time now; ``facility_ids``: only
+        items of those facilities (the scope of an API client)."""
         with self._uow() as uow:
             return uow.exceptions.list(
+                facility_ids=facility_ids,
                 statuses=statuses,
                 type=type,
                 queue=queue,

@@ -268,6 +268,7 @@ class ExceptionRepository(Protocol):
         overdue_at: datetime | None = None,
         after: str | None = None,
         limit: int = 100,
+        facility_ids: Collection[str] | None = None,
     ) -> list[ExceptionItem]:
         """Items ordered by id; ``overdue_at``: only active items due at or before it."""
         ...

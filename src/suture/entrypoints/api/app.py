@@ -19,6 +19,8 @@ from fastapi import FastAPI
 
 from suture.bootstrap import Hub
 from suture.entrypoints.api import health, metrics, oauth, problems
+from suture.entrypoints.api.process import exceptions as process_exceptions
+from suture.entrypoints.api.process import operations as process_operations
 from suture.entrypoints.api.system import finance, masterdata, messages, purchasing
 from suture.entrypoints.api.throttling import RateLimitHeadersMiddleware
 
@@ -44,6 +46,9 @@ TAGS = [
     {"name": "inventory", "description": "System API: supply and implant usage."},
     {"name": "finance", "description": "System API: cost journals for the ERP."},
     {"name": "ingest", "description": "System API: raw HL7 v2, X12 and CSV messages."},
+    {"name": "exceptions", "description": "Process API: the exception work queue."},
+    {"name": "replay", "description": "Process API: re-drive events, with a dry run."},
+    {"name": "crosswalks", "description": "Process API: map a code, re-drive what waited."},
     {"name": "operations", "description": "Liveness, readiness and Prometheus metrics."},
 ]
 
@@ -64,5 +69,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(oauth.router)
     for system in (masterdata, purchasing, finance, messages):
         app.include_router(system.router)
+    app.include_router(process_exceptions.router)
+    app.include_router(process_operations.router)
     app.include_router(health.router)
     return app

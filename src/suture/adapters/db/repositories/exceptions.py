@@ -108,6 +108,7 @@ class ExceptionRepository:
         overdue_at: datetime | None = None,
         after: str | None = None,
         limit: int = 100,
+        facility_ids: Collection[str] | None = None,
     ) -> builtins.list[ExceptionItem]:
         if limit < 1:
             raise StorageError("limit", f"must be at least 1, got {limit}")
@@ -118,6 +119,8 @@ class ExceptionRepository:
         for column, value in ((c.queue, queue), (c.facility_id, facility_id), (c.owner, owner)):
             if value is not None:
                 conditions.append(column == value)
+        if facility_ids is not None:
+            conditions.append(c.facility_id.in_(sorted(facility_ids)))
         if type is not None:
             conditions.append(c.type == ExceptionType(type).value)
         if overdue_at is not None:
