@@ -52,28 +52,40 @@ def api(hub: Hub) -> Iterator[TestClient]:
         yield client
 
 
-def operations() -> list[tuple[str, str, str]]:
-    """(method, path with placeholders filled, scope) of every /api/v1 operation, read from the
-    OpenAPI document, whose security requirement names the scope each operation needs."""
+def _document() -> dict[str, Any]:
     settings = Settings(database_url="sqlite:///:memory:", erp_outbox_dir=Path("/nonexistent"))
     hub = build(settings, migrate=False)
     try:
-        document = create_app(hub).openapi()
+        return create_app(hub).openapi()
     finally:
         hub.close()
+
+
+DOCUMENT = _document()
+
+
+def operations(*, lists: bool = False) -> list[tuple[str, str, str]]:
+    """(method, path with placeholders filled, scope) of every /api/v1 operation, read from the
+    OpenAPI document, whose security requirement names the scope each operation needs.
+    ``lists``: only the paged lists that take a ``facility_id`` filter."""
     found = []
-    for path, item in sorted(document["paths"].items()):
+    for path, item in sorted(DOCUMENT["paths"].items()):
         if not path.startswith("/api/v1/"):
             continue
         for method, operation in sorted(item.items()):
             (requirement,) = operation["security"]
             (scope,) = requirement["oauth2"]
+            ok = operation["responses"].get("200", {}).get("content", {}).get("application/json")
+            paged = "Page" in str((ok or {}).get("schema", {}).get("$ref", ""))
+            filtered = any(p["name"] == "facility_id" for p in operation.get("parameters", []))
+            if lists and not (paged and filtered):
+                continue
             found.append((method.upper(), re.sub(r"\{[^}]+\}", "anything", path), scope))
     return found
 
 
 OPERATIONS = operations()
-LISTS = [(m, p, s) for m, p, s in OPERATIONS if m == "GET" and "anything" not in p]
+LISTS = operations(lists=True)
 NO_SUPPLIER = [
     p
     for m, p, _ in LISTS
@@ -89,11 +101,17 @@ _TOKENS: dict[tuple[frozenset[Scope], tuple[str, ...], str | None], str] = {}
 
 
 def token(hub: Hub, scopes: set[Scope], facilities: list[str], supplier: str | None = None) -> str:
+    if Scope.EXPERIENCE_SUPPLIER in scopes and supplier is None:
+        supplier = "sup-1"  # the supplier scope is only granted to a supplier-bound client
     key = (frozenset(scopes), tuple(facilities), supplier)
     if key not in _TOKENS:
         created = hub.clients.create("matrix", scopes, facilities, supplier_id=supplier)
         _TOKENS[key] = hub.tokens.issue(created.client).access_token
     return _TOKENS[key]
+
+
+def _bound(scope: str) -> str | None:
+    return "sup-1" if scope == Scope.EXPERIENCE_SUPPLIER else None
 
 
 def call(api: TestClient, method: str, path: str, token: str | None, **params: str) -> Any:
@@ -125,7 +143,9 @@ def test_no_token_is_401(api: TestClient, method: str, path: str, scope: str) ->
 def test_an_expired_token_is_401(  # noqa: PLR0917  (fixtures and parameters)
     api: TestClient, hub: Hub, settings: Settings, method: str, path: str, scope: str
 ) -> None:
-    created = hub.clients.create("matrix", {Scope(scope)}, [ALL_FACILITIES])
+    created = hub.clients.create(
+        "matrix", {Scope(scope)}, [ALL_FACILITIES], supplier_id=_bound(scope)
+    )
     an_hour_ago = hub.clock() - timedelta(hours=1)
     issuer = TokenService(
         token_codec(settings),
@@ -141,7 +161,9 @@ def test_an_expired_token_is_401(  # noqa: PLR0917  (fixtures and parameters)
 def test_a_revoked_clients_token_is_401(
     api: TestClient, hub: Hub, method: str, path: str, scope: str
 ) -> None:
-    created = hub.clients.create("matrix", {Scope(scope)}, [ALL_FACILITIES])
+    created = hub.clients.create(
+        "matrix", {Scope(scope)}, [ALL_FACILITIES], supplier_id=_bound(scope)
+    )
     issued = hub.tokens.issue(created.client).access_token
     hub.clients.revoke(created.client.id)
     assert_refused(call(api, method, path, issued), 401)

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from suture.bootstrap import Hub
 from suture.entrypoints.api import health, metrics, oauth, problems
+from suture.entrypoints.api.experience import dashboard, supplier
 from suture.entrypoints.api.process import exceptions as process_exceptions
 from suture.entrypoints.api.process import operations as process_operations
 from suture.entrypoints.api.system import finance, masterdata, messages, purchasing
@@ -49,6 +50,8 @@ TAGS = [
     {"name": "exceptions", "description": "Process API: the exception work queue."},
     {"name": "replay", "description": "Process API: re-drive events, with a dry run."},
     {"name": "crosswalks", "description": "Process API: map a code, re-drive what waited."},
+    {"name": "supplier self-service", "description": "Experience API: a supplier's own POs."},
+    {"name": "dashboard", "description": "Experience API: the operations dashboard's figures."},
     {"name": "operations", "description": "Liveness, readiness and Prometheus metrics."},
 ]
 
@@ -71,5 +74,7 @@ def create_app(hub: Hub) -> FastAPI:
         app.include_router(system.router)
     app.include_router(process_exceptions.router)
     app.include_router(process_operations.router)
+    app.include_router(supplier.router)
+    app.include_router(dashboard.router)
     app.include_router(health.router)
     return app

@@ -1,0 +1,1 @@
+"""Experience APIs (``/api/v1/experience``): views shaped for the people who use them."""

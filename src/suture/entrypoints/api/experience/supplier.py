@@ -1,0 +1,119 @@
+"""Experience API: supplier self-service (DESIGN.md §6, "a supplier sees only its own POs and
+invoices").
+
+A client bound to a supplier (``suture clients create --supplier S --scopes
+experience:supplier``) sees its purchase orders and its invoices with their match and payment
+status (``received``, ``matched``, ``exception``, ``approved``, ``paid``). The supplier filter is
+the token's and cannot be widened: there is no ``supplier_id`` parameter here. A client that is
+not bound to a supplier is refused. Acknowledgments, ship notices and receipts join this view
+with the procure-to-pay workflow (issue 5).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+
+from suture.domain.access import AccessDeniedError, Principal, RecordFilter, Scope
+from suture.entrypoints.api.problems import responses
+from suture.entrypoints.api.security import require
+from suture.entrypoints.api.system import schemas as s
+from suture.entrypoints.api.system.params import (
+    Cursor,
+    Limit,
+    Number,
+    RecordId,
+    Since,
+    Status,
+    Until,
+)
+from suture.entrypoints.api.system.purchasing import INVOICES, PURCHASE_ORDERS
+from suture.entrypoints.api.system.records import found, get_one, list_page
+
+router = APIRouter(
+    prefix="/api/v1/experience/supplier",
+    tags=["supplier self-service"],
+    responses=responses(401, 403, 422, 429),
+)
+
+SupplierUser = Annotated[Principal, require(Scope.EXPERIENCE_SUPPLIER)]
+
+
+def own(principal: Principal) -> RecordFilter:
+    """The records a supplier's client may see: its supplier's, in its facilities."""
+    if principal.supplier_id is None:
+        raise AccessDeniedError("supplier_id", "this client is not bound to a supplier")
+    return principal.record_filter()
+
+
+@router.get(
+    "/purchase-orders",
+    summary="List our purchase orders",
+    response_model=s.Page[s.PurchaseOrderPublic],
+)
+def list_our_purchase_orders(
+    request: Request,
+    principal: SupplierUser,
+    *,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    status: Status = None,
+    since: Since = None,
+    until: Until = None,
+    number: Number = None,
+) -> s.Page[s.PurchaseOrderPublic]:
+    """The purchase orders the hospitals sent this supplier, by order date filters."""
+    return list_page(
+        request.app.state.hub, PURCHASE_ORDERS, own(principal), cursor=cursor, limit=limit,
+        status=status, since=since, until=until, number=number,
+    )  # fmt: skip
+
+
+@router.get(
+    "/purchase-orders/{record_id}",
+    summary="Get one of our purchase orders",
+    response_model=s.PurchaseOrderPublic,
+    responses=responses(404),
+)
+def get_our_purchase_order(
+    request: Request, principal: SupplierUser, record_id: RecordId
+) -> s.PurchaseOrderPublic:
+    """One purchase order of this supplier; another supplier's is refused."""
+    own(principal)
+    record = get_one(request.app.state.hub, PURCHASE_ORDERS, principal, record_id)
+    return found(record, "purchase order", record_id)
+
+
+@router.get("/invoices", summary="List our invoices", response_model=s.Page[s.InvoicePublic])
+def list_our_invoices(
+    request: Request,
+    principal: SupplierUser,
+    *,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    status: Status = None,
+    since: Since = None,
+    until: Until = None,
+    number: Number = None,
+) -> s.Page[s.InvoicePublic]:
+    """This supplier's invoices with their match and payment status."""
+    return list_page(
+        request.app.state.hub, INVOICES, own(principal), cursor=cursor, limit=limit,
+        status=status, since=since, until=until, number=number,
+    )  # fmt: skip
+
+
+@router.get(
+    "/invoices/{record_id}",
+    summary="Get one of our invoices",
+    response_model=s.InvoicePublic,
+    responses=responses(404),
+)
+def get_our_invoice(
+    request: Request, principal: SupplierUser, record_id: RecordId
+) -> s.InvoicePublic:
+    """One invoice of this supplier, with its match and payment status."""
+    own(principal)
+    record = get_one(request.app.state.hub, INVOICES, principal, record_id)
+    return found(record, "invoice", record_id)
