@@ -7,12 +7,13 @@ DESIGN.md §3 guarantees 2 to 5 over the event log store (``uow.events``):
   transaction: the transactional outbox. :meth:`~MessageBus.publish_many` does the same for a
   batch with one insert per table, the path of an ingest that publishes many events at once.
 - :meth:`MessageBus.process_many` (and :meth:`~MessageBus.process`, a batch of one) executes
-  handler H for event E exactly once per (H, E): in one transaction it locks the work items,
+  handler H for event E exactly once per (H, E): a short transaction claims the work items,
+  counting an attempt at each (the crash-loop guard, below), then one transaction locks them,
   runs the handlers, inserts the tracking rows and deletes the items. The embedded dispatcher
-  (:meth:`run_once`, which claims in that same transaction) and a NATS worker share this one
-  code path. A batch costs a few statements plus what its handlers write, not a transaction
-  per item; the handlers share one savepoint, and only a batch in which one fails runs again
-  with a savepoint per handler (PostgreSQL pays a round trip per savepoint, and more than 64
+  (:meth:`run_once`) and a NATS worker (:meth:`process_due`) share this one code path. A
+  batch costs a few statements plus what its handlers write, not a transaction per item; the
+  handlers share one savepoint, and only a batch in which one fails runs again with a
+  savepoint per handler (PostgreSQL pays a round trip per savepoint, and more than 64
   subtransactions in one transaction slow every session's snapshots). A handler may also be
   given in batch form (:data:`~suture.services.handlers.BatchHandler`), which the shared
   savepoint calls once for its items, so that its effects too cost a statement per batch; the
@@ -23,6 +24,15 @@ DESIGN.md §3 guarantees 2 to 5 over the event log store (``uow.events``):
   its missing dependency or dead-letters it; parking and dead letter open an exception item
   (DESIGN.md §5), so no failure is swallowed (STYLE.md habit 4). A crash before the commit
   loses the batch whole; its work is still there and is claimed again.
+- The crash-loop guard: a worker killed inside a handler (SIGKILL, OOM) records no failure, so
+  the claim counts the attempt, committed before any handler runs, and marks the item
+  :data:`~suture.services.event_store.IN_PROGRESS` (a success deletes the item, a failure
+  replaces the mark). An item claimed again with the mark still on it killed its worker, or
+  shared a batch with one that did: it is logged as a ``worker_died`` attempt and run alone,
+  in a batch of its own, so that only the poison message spends its budget; with the budget
+  spent it is dead-lettered ("worker died while handling it N times") with an exception item.
+  The cost is one ``UPDATE`` and one commit per batch, and a lease: the items of a batch whose
+  worker died wait for ``lease`` before another worker takes them.
 
 Ordering: work is taken oldest-due first, then in log order, but a retried or parked item
 waits while later events go ahead; handlers must not rely on the order of events (a handler
@@ -47,8 +57,14 @@ from suture.eventlog.schemas import SchemaRegistry
 from suture.services import exceptions as exception_queue
 from suture.services import replay as replaying
 from suture.services.clock import Clock, system_clock
-from suture.services.event_store import AlreadyProcessedError, Claimed, WorkItem, WorkStatus
-from suture.services.failures import Processing, settle
+from suture.services.event_store import (
+    IN_PROGRESS,
+    AlreadyProcessedError,
+    Claimed,
+    WorkItem,
+    WorkStatus,
+)
+from suture.services.failures import Processing, bury_crashed, record_crash, settle
 from suture.services.handlers import (
     BatchHandler,
     BusConfigurationError,
@@ -209,18 +225,16 @@ class MessageBus:
         """Claim up to ``limit`` due work items, process them as one batch; how many were claimed.
 
         Only work of the handlers this bus has (or of ``handlers``) is claimed, so a worker
-        built with fewer handlers, or an older version, leaves the rest to those that can. The
-        claim belongs to the batch's transaction: its rows stay locked (PostgreSQL ``SKIP
-        LOCKED``; on SQLite the one writer's lock) until the batch commits, and the items that
-        failed are leased before it commits, so that such an item waits for its retry time
-        rather than for the next claimer (the items done are gone by then).
+        built with fewer handlers, or an older version, leaves the rest to those that can.
+        Concurrent claimers take disjoint rows (PostgreSQL ``SKIP LOCKED``; on SQLite the one
+        writer's lock), and the claim leases what it took until the batch is settled.
         """
         names = self.handler_names if handlers is None else list(handlers)
 
-        def claim(uow: UnitOfWork, now: datetime) -> list[Claimed]:
-            return uow.events.claim_batch(now, limit, handlers=names)
+        def claim(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
+            return uow.events.claim_due(now, limit, handlers=names)
 
-        return len(self._batch(claim, lease=True))
+        return len(self._batch(claim))
 
     def process(self, handler_name: str, event_id: str) -> Processing:
         """Execute handler ``handler_name`` for event ``event_id`` exactly once.
@@ -240,9 +254,8 @@ class MessageBus:
         """
         wanted = list(keys)
 
-        def lock(uow: UnitOfWork, _: datetime) -> list[Claimed]:
-            found = uow.events.lock_batch(wanted)
-            return [c for c in found if c.item.status is WorkStatus.PENDING]
+        def lock(uow: UnitOfWork, _: datetime) -> list[WorkItem]:
+            return [i for i in uow.events.lock_many(wanted) if i.status is WorkStatus.PENDING]
 
         outcomes = self._batch(lock)
         return [outcomes.pop(key, Processing.SKIPPED) for key in wanted]
@@ -258,27 +271,61 @@ class MessageBus:
         wanted = list(event_ids)
         names = self.handler_names
 
-        def lock(uow: UnitOfWork, now: datetime) -> list[Claimed]:
-            return uow.events.lock_due(wanted, handlers=names, now=now)
+        def lock(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
+            return uow.events.due_work(wanted, handlers=names, now=now, lock=True)
 
         return len(self._batch(lock))
 
     def _batch(
-        self, take: Callable[[UnitOfWork, datetime], list[Claimed]], *, lease: bool = False
+        self, take: Callable[[UnitOfWork, datetime], list[WorkItem]]
     ) -> dict[tuple[str, str], Processing]:
-        """Take items and run them in one transaction; then settle the failures, one each.
+        """Claim the items ``take`` finds, run them as one batch; then those a dead worker left.
 
-        Each handler runs in a savepoint: a failure takes back that handler's writes only, and
-        the batch's effects, new events and tracking rows commit together (exactly once, item
-        by item). A crash before the commit leaves every item of the batch to do again. The
-        failures are recorded once the batch has committed, each in a transaction of its own
+        The claim (:meth:`~suture.services.event_store.EventLogRepository.claim_attempts`)
+        commits before any handler runs, so an attempt is spent even when the worker dies in
+        the handler. Items still marked by such a claim are not part of the batch: each is
+        taken alone (:meth:`_after_crash`).
+        """
+        at = self.clock()
+        with self._uow() as uow:
+            items = take(uow, at)
+            if not items:
+                return {}
+            fresh = [item for item in items if item.last_error != IN_PROGRESS]
+            if fresh:
+                uow.events.claim_attempts([_key(item) for item in fresh], at, at + self._lease)
+            uow.commit()
+        outcomes = self._run_claimed(fresh, at) if fresh else {}
+        for item in items:
+            if item.last_error == IN_PROGRESS:
+                outcomes.update(self._after_crash(item))
+        return outcomes
+
+    def _run_claimed(
+        self, items: Sequence[WorkItem], at: datetime
+    ) -> dict[tuple[str, str], Processing]:
+        """Run claimed items in one transaction; then settle the failures, one each.
+
+        The items are locked again with their events and tracking state; one whose claim is no
+        longer this one's (settled or claimed again meanwhile) is left alone. Each handler runs
+        in a savepoint: a failure takes back that handler's writes only, and the batch's
+        effects, new events and tracking rows commit together (exactly once, item by item). A
+        crash before the commit leaves every item of the batch to do again. The failures are
+        recorded once the batch has committed, each in a transaction of its own
         (:func:`~suture.services.failures.settle`). Should a tracking row appear meanwhile
         (work done by a path that did not lock it), the batch is rolled back and its items are
         run one at a time, so that only the item already done is skipped.
         """
-        at = self.clock()
+        before = {_key(item): item for item in items}
         with self._uow() as uow:
-            claimed = take(uow, at)
+            claimed = [  # ``last_error`` as before the claim: did it fail before?
+                Claimed(replace(c.item, last_error=seen.last_error), c.envelope, c.processed)
+                for c in uow.events.lock_batch(list(before))
+                if (seen := before[_key(c.item)])
+                and c.item.status is WorkStatus.PENDING
+                and c.item.last_error == IN_PROGRESS
+                and c.item.attempts == seen.attempts + 1
+            ]
             if not claimed:
                 return {}
             try:
@@ -286,8 +333,6 @@ class MessageBus:
             except AlreadyProcessedError:
                 raced = True
             else:
-                if lease and failures:  # claimed items stay away from claimers until settled
-                    uow.events.lease([item for item, _ in failures], at + self._lease)
                 uow.commit()
                 raced = False
         if raced:
@@ -295,6 +340,34 @@ class MessageBus:
         for item, error in failures:
             outcomes[(item.handler, item.event_id)] = self._fail(item, error)
         return outcomes
+
+    def _after_crash(self, seen: WorkItem) -> dict[tuple[str, str], Processing]:
+        """An item whose worker died while handling it (the crash-loop guard).
+
+        Its attempt was counted by that claim; it is logged now. With attempts left it is
+        claimed and run alone, so that a poison message kills no batch-mate's budget again;
+        with none left it is dead-lettered with an exception item.
+        """
+        key = _key(seen)
+        at = self.clock()
+        with self._uow() as uow:
+            found = uow.events.lock_many([key])
+            item = found[0] if found else None
+            if (
+                item is None
+                or item.status is not WorkStatus.PENDING
+                or item.last_error != IN_PROGRESS
+                or item.attempts != seen.attempts
+            ):
+                return {key: Processing.SKIPPED}  # settled or taken meanwhile
+            if item.attempts >= self.retry_policy.max_attempts:
+                outcome = bury_crashed(uow, item, at=at)
+                uow.commit()
+                return {key: outcome}
+            record_crash(uow, item, at=at)
+            uow.events.claim_attempts([key], at, at + self._lease)
+            uow.commit()
+        return self._run_claimed([replace(item, last_error="worker died")], at)
 
     def _one_at_a_time(self, items: Sequence[WorkItem]) -> dict[tuple[str, str], Processing]:
         if len(items) > 1:
@@ -408,7 +481,7 @@ class MessageBus:
     def _fail(self, item: WorkItem, error: BaseException) -> Processing:
         at = self.clock()
         kind = classify(error)
-        decision = self.retry_policy.decide(item.attempts + 1, kind, at, self._rand)
+        decision = self.retry_policy.decide(item.attempts, kind, at, self._rand)  # counted
         with self._uow() as uow:
             outcome = settle(uow, item, error, kind=kind, decision=decision, at=at)
             uow.commit()

@@ -470,22 +470,38 @@ class EventLogRepository(HandlerWorkStore):
             )
 
     def due_work(
-        self, event_ids: Sequence[str], *, handlers: Sequence[str], now: datetime
+        self,
+        event_ids: Sequence[str],
+        *,
+        handlers: Sequence[str],
+        now: datetime,
+        lock: bool = False,
     ) -> builtins.list[WorkItem]:
-        if not event_ids or not handlers:
+        ids = builtins.list(dict.fromkeys(event_ids))
+        if not ids or not handlers:
             return []
-        query = (
-            self._work_select()
-            .where(
-                _W.c.event_id.in_(list(event_ids)),
-                _W.c.handler.in_(list(handlers)),
-                _W.c.status == WorkStatus.PENDING.value,
-                _W.c.next_attempt_at <= now,
-            )
-            .order_by(_W.c.event_position, _W.c.handler)
-        )
+        items: builtins.list[WorkItem] = []
         with storage_errors(_W.name):
-            return [work_item_of(row._mapping) for row in self._connection.execute(query)]
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                if self._postgres:  # one statement text whatever the count
+                    wanted = _W.c.event_id == sa.any_(sa.bindparam("ids", chunk, type_=TEXT_ARRAY))
+                else:
+                    wanted = _W.c.event_id.in_(chunk)
+                query = (
+                    self._work_select()
+                    .where(
+                        wanted,
+                        _W.c.handler.in_(builtins.list(handlers)),
+                        _W.c.status == WorkStatus.PENDING.value,
+                        _W.c.next_attempt_at <= now,
+                    )
+                    .order_by(_W.c.event_position, _W.c.handler)
+                )
+                if lock:
+                    query = query.with_for_update(of=_W)
+                items += [work_item_of(row._mapping) for row in self._connection.execute(query)]
+        return sorted(items, key=lambda item: (item.event_position, item.handler))
 
     def claim_unstreamed(
         self,

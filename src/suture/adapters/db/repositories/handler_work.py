@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.errors import StorageError, storage_errors
 from suture.services.event_store import (
+    IN_PROGRESS,
     AlreadyProcessedError,
     WorkItem,
     WorkStatus,
@@ -93,6 +94,22 @@ class HandlerWorkStore:
             if lease_until is not None:
                 self.lease(items, lease_until)
         return items
+
+    def claim_attempts(
+        self, keys: Sequence[tuple[str, str]], at: datetime, lease_until: datetime
+    ) -> None:
+        claimed = {
+            "attempts": _W.c.attempts + 1, "next_attempt_at": lease_until, "updated_at": at,
+            "last_error": IN_PROGRESS,
+        }  # fmt: skip
+        with storage_errors(_W.name):
+            for chunk in chunks(keys):
+                self._connection.execute(
+                    sa.update(_W)
+                    .where(keys_in(_W, chunk, self._postgres))
+                    .where(_W.c.status == WorkStatus.PENDING.value)
+                    .values(claimed)
+                )
 
     def lease(self, items: Sequence[WorkItem], until: datetime) -> None:
         """Move the items' ``next_attempt_at`` to ``until``: one statement per 500 items."""
@@ -219,7 +236,7 @@ class HandlerWorkStore:
             error=error,
             outcome="park",
             values={"status": WorkStatus.PARKED.value, "parked_on": dependency},
-            counts=False,
+            given_back=1,
         )
 
     def dead_letter(
@@ -329,12 +346,13 @@ class HandlerWorkStore:
         error: str,
         outcome: str,
         values: dict[str, Any],
-        counts: bool = True,
+        given_back: int = 0,
     ) -> WorkItem:
+        # The claim counted the attempt (``claim_attempts``); a park gives it back.
         item = self.lock_work(handler, event_id)
         if item is None:
             raise StorageError("handler_work", f"no work for {handler} on event {event_id}")
-        attempts = item.attempts + counts
+        attempts = max(item.attempts - given_back, 0)
         with storage_errors(_W.name):
             self._connection.execute(
                 sa.update(_W)
