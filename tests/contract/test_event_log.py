@@ -380,3 +380,30 @@ def test_two_workers_claiming_at_once_on_postgresql_never_take_the_same_item(
     assert len(claimed[0]) + len(claimed[1]) == 200
     assert set(claimed[0]).isdisjoint(claimed[1])
     assert all(claimed)
+
+
+def test_claim_counted_counts_and_leases_fresh_items_and_returns_marked_ones_unchanged(
+    uow: UowFactory, names: tuple[str, str]
+) -> None:
+    handler = names[0]
+    fresh, marked = event(), event()
+    append(uow, fresh, (handler,))
+    append(uow, marked, (handler,))
+    claim(uow, handler, marked)  # its worker "died": the mark stays
+    later = AT + timedelta(hours=1)
+
+    with uow() as u:
+        taken = u.events.claim_counted(
+            later, 10, handlers=[handler], lease_until=later + timedelta(minutes=1)
+        )
+        u.commit()
+    with uow() as u:
+        stored = [u.events.lock_work(handler, str(e.id)) for e in (fresh, marked)]
+
+    assert [(w.event_id, w.attempts, w.last_error) for w in taken] == [
+        (str(fresh.id), 0, None), (str(marked.id), 1, IN_PROGRESS),
+    ]  # fmt: skip
+    assert [(w.attempts, w.next_attempt_at, w.last_error) for w in stored if w] == [
+        (1, later + timedelta(minutes=1), IN_PROGRESS),
+        (1, AT + timedelta(minutes=1), IN_PROGRESS),
+    ]

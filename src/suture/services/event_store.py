@@ -180,6 +180,22 @@ class EventLogRepository(Protocol):
         """
         ...
 
+    def claim_counted(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        handlers: Sequence[str],
+        lease_until: datetime,
+    ) -> list[WorkItem]:
+        """:meth:`claim_due`, then :meth:`claim_attempts` for the items without the
+        :data:`IN_PROGRESS` mark (one statement on PostgreSQL); the caller commits.
+
+        The items are returned with ``attempts`` and ``last_error`` as before the claim, in log
+        order; the marked ones (left unchanged) too.
+        """
+        ...
+
     def claim_attempts(
         self, keys: Sequence[tuple[str, str]], at: datetime, lease_until: datetime
     ) -> None:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import fnmatch
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -232,7 +232,8 @@ class MessageBus:
         names = self.handler_names if handlers is None else list(handlers)
 
         def claim(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
-            return uow.events.claim_due(now, limit, handlers=names)
+            lease_until = now + self._lease
+            return uow.events.claim_counted(now, limit, handlers=names, lease_until=lease_until)
 
         return len(self._batch(claim))
 
@@ -254,8 +255,9 @@ class MessageBus:
         """
         wanted = list(keys)
 
-        def lock(uow: UnitOfWork, _: datetime) -> list[WorkItem]:
-            return [i for i in uow.events.lock_many(wanted) if i.status is WorkStatus.PENDING]
+        def lock(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
+            found = [i for i in uow.events.lock_many(wanted) if i.status is WorkStatus.PENDING]
+            return self._count_fresh(uow, found, now)
 
         outcomes = self._batch(lock)
         return [outcomes.pop(key, Processing.SKIPPED) for key in wanted]
@@ -272,7 +274,8 @@ class MessageBus:
         names = self.handler_names
 
         def lock(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
-            return uow.events.due_work(wanted, handlers=names, now=now, lock=True)
+            found = uow.events.due_work(wanted, handlers=names, now=now, lock=True)
+            return self._count_fresh(uow, found, now)
 
         return len(self._batch(lock))
 
@@ -281,25 +284,30 @@ class MessageBus:
     ) -> dict[tuple[str, str], Processing]:
         """Claim the items ``take`` finds, run them as one batch; then those a dead worker left.
 
-        The claim (:meth:`~suture.services.event_store.EventLogRepository.claim_attempts`)
+        ``take`` locks the items and counts an attempt at each (:meth:`_count_fresh`), which
         commits before any handler runs, so an attempt is spent even when the worker dies in
-        the handler. Items still marked by such a claim are not part of the batch: each is
-        taken alone (:meth:`_after_crash`).
+        the handler; it returns them as they were before. Items still marked by such a claim
+        are not part of the batch: each is taken alone (:meth:`_after_crash`).
         """
         at = self.clock()
         with self._uow() as uow:
             items = take(uow, at)
             if not items:
                 return {}
-            fresh = [item for item in items if item.last_error != IN_PROGRESS]
-            if fresh:
-                uow.events.claim_attempts([_key(item) for item in fresh], at, at + self._lease)
             uow.commit()
+        fresh = [item for item in items if item.last_error != IN_PROGRESS]
         outcomes = self._run_claimed(fresh, at) if fresh else {}
         for item in items:
             if item.last_error == IN_PROGRESS:
                 outcomes.update(self._after_crash(item))
         return outcomes
+
+    def _count_fresh(self, uow: UnitOfWork, items: list[WorkItem], at: datetime) -> list[WorkItem]:
+        """Claim the items not marked by an earlier claim: count the attempt, lease them."""
+        fresh = [_key(item) for item in items if item.last_error != IN_PROGRESS]
+        if fresh:
+            uow.events.claim_attempts(fresh, at, at + self._lease)
+        return items
 
     def _run_claimed(
         self, items: Sequence[WorkItem], at: datetime
@@ -317,19 +325,19 @@ class MessageBus:
         run one at a time, so that only the item already done is skipped.
         """
         before = {_key(item): item for item in items}
+        failed_before = {key for key, seen in before.items() if seen.last_error is not None}
         with self._uow() as uow:
-            claimed = [  # ``last_error`` as before the claim: did it fail before?
-                Claimed(replace(c.item, last_error=seen.last_error), c.envelope, c.processed)
+            claimed = [
+                c
                 for c in uow.events.lock_batch(list(before))
-                if (seen := before[_key(c.item)])
-                and c.item.status is WorkStatus.PENDING
+                if c.item.status is WorkStatus.PENDING
                 and c.item.last_error == IN_PROGRESS
-                and c.item.attempts == seen.attempts + 1
+                and c.item.attempts == before[_key(c.item)].attempts + 1
             ]
             if not claimed:
                 return {}
             try:
-                outcomes, failures = self._run(uow, claimed, at)
+                outcomes, failures = self._run(uow, claimed, at, failed_before)
             except AlreadyProcessedError:
                 raced = True
             else:
@@ -367,7 +375,7 @@ class MessageBus:
             record_crash(uow, item, at=at)
             uow.events.claim_attempts([key], at, at + self._lease)
             uow.commit()
-        return self._run_claimed([replace(item, last_error="worker died")], at)
+        return self._run_claimed([item], at)  # marked: it is "failed before" when it succeeds
 
     def _one_at_a_time(self, items: Sequence[WorkItem]) -> dict[tuple[str, str], Processing]:
         if len(items) > 1:
@@ -379,18 +387,25 @@ class MessageBus:
         return {_key(item): Processing.SKIPPED}
 
     def _run(
-        self, uow: UnitOfWork, claimed: Sequence[Claimed], at: datetime
+        self,
+        uow: UnitOfWork,
+        claimed: Sequence[Claimed],
+        at: datetime,
+        failed_before: Set[tuple[str, str]],
     ) -> tuple[dict[tuple[str, str], Processing], list[tuple[WorkItem, Exception]]]:
-        # The claim read each item's event and tracking state (``claim_batch``, ``lock_batch``).
+        # ``lock_batch`` read each item's event and tracking state; ``failed_before``: the items
+        # whose earlier attempt failed (an exception item may be open, to resolve on success).
         todo = [c.item for c in claimed if not c.processed]
         envelopes = {c.item.event_id: c.envelope for c in claimed if not c.processed}
         outcomes = {_key(c.item): Processing.SKIPPED for c in claimed if c.processed}
         failures: list[tuple[WorkItem, Exception]] = []
         try:  # the common case, every handler succeeding, pays for one savepoint, not one each
             with uow.savepoint():
-                self._handle_all(uow, todo, envelopes, at)
+                self._handle_all(uow, todo, envelopes, at, failed_before)
         except Exception:  # taken back whole, then told apart item by item
-            failures = self._isolated(uow, todo, envelopes, at, outcomes)
+            failures = self._isolated(
+                uow, todo, envelopes, at, outcomes, failed_before=failed_before
+            )
         else:
             outcomes.update(dict.fromkeys(map(_key, todo), Processing.DONE))
         uow.events.discard_many([k for k, o in outcomes.items() if o is Processing.SKIPPED])
@@ -404,13 +419,15 @@ class MessageBus:
         envelopes: Mapping[str, Envelope],
         at: datetime,
         outcomes: dict[tuple[str, str], Processing],
+        *,
+        failed_before: Set[tuple[str, str]],
     ) -> list[tuple[WorkItem, Exception]]:
         """Each handler again, in a savepoint of its own: a failure takes back only its writes."""
         failures: list[tuple[WorkItem, Exception]] = []
         for item in items:
             try:
                 with uow.savepoint():
-                    self._handle(uow, item, envelopes.get(item.event_id), at)
+                    self._handle(uow, item, envelopes.get(item.event_id), at, failed_before)
             except AlreadyProcessedError:  # the handler found its effect applied already
                 outcomes[_key(item)] = Processing.SKIPPED
             except Exception as error:  # any handler failure ends in an attempt, never lost
@@ -425,6 +442,7 @@ class MessageBus:
         items: Sequence[WorkItem],
         envelopes: Mapping[str, Envelope],
         at: datetime,
+        failed_before: Set[tuple[str, str]],
     ) -> None:
         """Every item in one savepoint: handlers with a batch form get their items at once.
 
@@ -434,7 +452,7 @@ class MessageBus:
         batched: dict[str, list[tuple[Envelope, HandlerContext]]] = {}
         for item in items:
             if item.handler not in self._batch_handlers:
-                self._handle(uow, item, envelopes.get(item.event_id), at)
+                self._handle(uow, item, envelopes.get(item.event_id), at, failed_before)
                 continue
             envelope = self._readable(item, envelopes.get(item.event_id))
             context = HandlerContext(self, uow, envelope, at)
@@ -442,15 +460,21 @@ class MessageBus:
         for name, batch in batched.items():
             self._batch_handlers[name](batch, uow)
         for item in items:
-            if item.handler in batched:
+            if item.handler in batched and _key(item) in failed_before:
                 self._resolve_earlier_failure(uow, item, at)
 
     def _handle(
-        self, uow: UnitOfWork, item: WorkItem, envelope: Envelope | None, at: datetime
+        self,
+        uow: UnitOfWork,
+        item: WorkItem,
+        envelope: Envelope | None,
+        at: datetime,
+        failed_before: Set[tuple[str, str]],
     ) -> None:
         envelope = self._readable(item, envelope)
         self._handlers[item.handler](envelope, uow, HandlerContext(self, uow, envelope, at))
-        self._resolve_earlier_failure(uow, item, at)
+        if _key(item) in failed_before:
+            self._resolve_earlier_failure(uow, item, at)
 
     def _readable(self, item: WorkItem, envelope: Envelope | None) -> Envelope:
         """The item's event at its latest schema version; raises when it cannot be run."""
@@ -462,11 +486,11 @@ class MessageBus:
 
     @staticmethod
     def _resolve_earlier_failure(uow: UnitOfWork, item: WorkItem, at: datetime) -> None:
-        if item.last_error is not None:  # it failed before: its exception item is settled now
-            exception_queue.resolve_for_subject(
-                uow, at=at, note="processed on a later attempt", event_id=item.event_id,
-                handler=item.handler,
-            )  # fmt: skip
+        """It failed before: its exception item, if any, is settled now."""
+        exception_queue.resolve_for_subject(
+            uow, at=at, note="processed on a later attempt", event_id=item.event_id,
+            handler=item.handler,
+        )  # fmt: skip
 
     def _upcast(self, envelope: Envelope) -> Envelope:
         registry = self.registry
