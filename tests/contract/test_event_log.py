@@ -20,7 +20,7 @@ from suture.adapters.db.engine import create_engine
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.ids import uuid7
-from suture.services.event_store import AlreadyProcessedError, Lag, WorkStatus
+from suture.services.event_store import IN_PROGRESS, AlreadyProcessedError, Lag, WorkStatus
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 AT = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
@@ -196,13 +196,38 @@ def test_completing_twice_raises_already_processed_and_leaves_the_transaction_us
 # --- failures, parking, retry ----------------------------------------------------------------
 
 
-def test_a_failure_counts_an_attempt_schedules_it_and_logs_it(
+def claim(uow: UowFactory, handler: str, envelope: Envelope) -> None:
+    with uow() as u:
+        u.events.claim_attempts([(handler, str(envelope.id))], AT, AT + timedelta(minutes=1))
+        u.commit()
+
+
+def test_a_claim_counts_the_attempt_leases_the_item_and_marks_it_in_progress(
+    uow: UowFactory, names: tuple[str, str]
+) -> None:
+    handler = names[0]
+    original = event()
+    append(uow, original, (handler,))
+
+    claim(uow, handler, original)
+    with uow() as u:
+        item = u.events.lock_work(handler, str(original.id))
+
+    assert item is not None
+    assert (item.status, item.attempts, item.next_attempt_at, item.updated_at,
+            item.last_error) == (
+        WorkStatus.PENDING, 1, AT + timedelta(minutes=1), AT, IN_PROGRESS,
+    )  # fmt: skip
+
+
+def test_a_failure_logs_the_attempt_its_claim_counted_and_schedules_it(
     uow: UowFactory, names: tuple[str, str]
 ) -> None:
     handler = names[0]
     original = event()
     append(uow, original, (handler,))
     later = AT + timedelta(seconds=3)
+    claim(uow, handler, original)
 
     with uow() as u:
         item = u.events.record_failure(
@@ -229,6 +254,7 @@ def test_dead_letter_then_retry_makes_the_work_due_with_a_fresh_budget(
     handler = names[0]
     original = event()
     append(uow, original, (handler,))
+    claim(uow, handler, original)
     with uow() as u:
         dead = u.events.dead_letter(
             handler, str(original.id), at=AT, error_kind="permanent", error="bad"
@@ -247,7 +273,7 @@ def test_dead_letter_then_retry_makes_the_work_due_with_a_fresh_budget(
     )
 
 
-def test_parked_work_waits_for_its_dependency_and_redrive_makes_it_due(
+def test_parked_work_spends_no_attempt_waits_for_its_dependency_and_redrive_makes_it_due(
     uow: UowFactory, names: tuple[str, str]
 ) -> None:
     handler = names[0]
@@ -255,6 +281,7 @@ def test_parked_work_waits_for_its_dependency_and_redrive_makes_it_due(
     parked, unrelated = event(), event()
     append(uow, parked, (handler,))
     append(uow, unrelated, (handler,))
+    claim(uow, handler, parked)  # parking gives the claim's count back
     with uow() as u:
         item = u.events.park(handler, str(parked.id), at=AT, dependency=dependency, error="x")
         u.events.park(handler, str(unrelated.id), at=AT, dependency="item:other", error="x")
@@ -353,3 +380,30 @@ def test_two_workers_claiming_at_once_on_postgresql_never_take_the_same_item(
     assert len(claimed[0]) + len(claimed[1]) == 200
     assert set(claimed[0]).isdisjoint(claimed[1])
     assert all(claimed)
+
+
+def test_claim_counted_counts_and_leases_fresh_items_and_returns_marked_ones_unchanged(
+    uow: UowFactory, names: tuple[str, str]
+) -> None:
+    handler = names[0]
+    fresh, marked = event(), event()
+    append(uow, fresh, (handler,))
+    append(uow, marked, (handler,))
+    claim(uow, handler, marked)  # its worker "died": the mark stays
+    later = AT + timedelta(hours=1)
+
+    with uow() as u:
+        taken = u.events.claim_counted(
+            later, 10, handlers=[handler], lease_until=later + timedelta(minutes=1)
+        )
+        u.commit()
+    with uow() as u:
+        stored = [u.events.lock_work(handler, str(e.id)) for e in (fresh, marked)]
+
+    assert [(w.event_id, w.attempts, w.last_error) for w in taken] == [
+        (str(fresh.id), 0, None), (str(marked.id), 1, IN_PROGRESS),
+    ]  # fmt: skip
+    assert [(w.attempts, w.next_attempt_at, w.last_error) for w in stored if w] == [
+        (1, later + timedelta(minutes=1), IN_PROGRESS),
+        (1, AT + timedelta(minutes=1), IN_PROGRESS),
+    ]

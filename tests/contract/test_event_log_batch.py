@@ -172,3 +172,28 @@ def test_append_many_keeps_every_envelope_field_and_the_order_of_the_log(
 def test_append_many_of_nothing_appends_nothing(uow: UowFactory) -> None:
     with uow() as u:
         assert u.events.append_many([]) == []
+
+
+@pytest.mark.parametrize("size", [3, 12], ids=["a-few", "a-batch"])
+def test_a_batch_appended_again_appends_nothing_and_no_work(
+    uow: UowFactory, handler: str, size: int
+) -> None:
+    (stored,) = appended(uow, handler, 1)
+    batch = [event(AT + timedelta(seconds=i)) for i in range(1, size + 1)]
+    restated = replace(stored, id=uuid7(AT + timedelta(seconds=99)))  # key already in the log
+    twin = replace(batch[0], id=uuid7(AT + timedelta(seconds=98)))  # same key as batch[0]
+    entries = [(e, (handler,)) for e in [*batch, restated, twin]]
+
+    with uow() as u:
+        first = u.events.append_many(entries)
+        u.commit()
+    with uow() as u:
+        second = u.events.append_many(entries)  # the same envelopes: already in the log
+        u.commit()
+    with uow() as u:
+        work = [w.event_id for w in u.events.list_work(handler=handler)]
+        positions = [u.events.position_of(str(e.id)) for e in batch]
+
+    assert ([str(e.id) for e in first], second) == ([str(e.id) for e in batch], [])
+    assert work == [str(stored.id), *(str(e.id) for e in batch)]
+    assert positions == sorted(positions)

@@ -21,6 +21,10 @@ The effects are chosen so a second application shows up instead of being absorbe
 - ``crash-stock-<run>`` adds the quantity to a counter row of the event (a stock position:
   read, add, write) and emits a ``test.crash.counted`` event with a fresh idempotency key
   naming the event; twice would leave the counter at twice the quantity and two such events.
+
+The crash loop (``--poison N``): the usage handler SIGKILLs its own process on event number N,
+every time; :func:`crash_loop` restarts the worker after each death until the bus's crash-loop
+guard has dead-lettered that event and everything else is done.
 """
 
 from __future__ import annotations
@@ -55,8 +59,9 @@ from suture.adapters.nats.worker import WorkerOptions, run_worker
 from suture.domain.errors import SutureError
 from suture.domain.inventory import StockPosition, UsageRecord
 from suture.eventlog.envelope import Envelope
+from suture.eventlog.retry import RetryPolicy
 from suture.services.dispatcher import Dispatcher
-from suture.services.handlers import HandlerContext
+from suture.services.handlers import Handler, HandlerContext
 from suture.services.messagebus import MessageBus
 from suture.services.relay import OutboxRelay
 from suture.services.unit_of_work import UnitOfWork
@@ -99,6 +104,18 @@ def count_stock(envelope: Envelope, uow: UnitOfWork, context: HandlerContext) ->
     position.updated_at = context.now
     uow.stock.save(position)
     context.emit(COUNTED, {"of": str(envelope.id)}, idempotency_key=uuid.uuid4().hex)
+
+
+def poisoned(number: int) -> Handler:
+    """:func:`record_usage`, but the process kills itself (SIGKILL) on event number ``number``:
+    a handler that takes its worker down every time, before any failure can be recorded."""
+
+    def record_usage_or_die(envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:
+        if envelope.payload["n"] == number:
+            os.kill(os.getpid(), signal.SIGKILL)
+        record_usage(envelope, uow, context)
+
+    return record_usage_or_die
 
 
 def counter_of(event_id: str) -> str:
@@ -171,15 +188,22 @@ class Scenario:
 
 
 def build_bus(
-    engine: sa.Engine, scenario_run: str, *, lease: timedelta = timedelta(seconds=2)
+    engine: sa.Engine,
+    scenario_run: str,
+    *,
+    lease: timedelta = timedelta(seconds=2),
+    poison: int | None = None,
+    max_attempts: int = 8,
 ) -> MessageBus:
-    """The bus of one run: the two handlers, subscribed to the run's events."""
+    """The bus of one run: the two handlers, subscribed to the run's events; with ``poison``,
+    the usage handler kills its process on that event number (:func:`poisoned`)."""
     usage, stock = f"crash-usage-{scenario_run}", f"crash-stock-{scenario_run}"
     return MessageBus(
         lambda: SqlAlchemyUnitOfWork(engine),
-        {usage: record_usage, stock: count_stock},
+        {usage: record_usage if poison is None else poisoned(poison), stock: count_stock},
         {USED: [usage, stock]},
         lease=lease,
+        retry=RetryPolicy(max_attempts=max_attempts),
     )
 
 
@@ -309,9 +333,11 @@ def _bookkeeping(connection: sa.Connection, scenario: Scenario, expected: set[st
         if set(tracked) != expected:
             problems.append(f"{handler}: {len(tracked)} tracking rows for {len(expected)} events")
     attempts = eventlog_tables.handler_attempts
-    failed = connection.execute(
+    killed = (attempts.c.error_kind == "worker_died") & (attempts.c.outcome == "retry")
+    failed = connection.execute(  # a killed worker's batch is logged, and expected here
         sa.select(attempts.c.outcome, attempts.c.error)
-        .where(attempts.c.handler.in_(scenario.handlers))
+        .where(attempts.c.handler.in_(scenario.handlers), ~killed)
+        .order_by(attempts.c.id)
         .limit(3)
     ).all()
     if failed:
@@ -393,6 +419,47 @@ def chaos(
     return result
 
 
+def crash_loop(
+    engine: sa.Engine,
+    scenario: Scenario,
+    *,
+    log: Path,
+    worker_args: Sequence[str],
+    max_starts: int = 20,
+    stall_timeout: float = 60.0,
+) -> int:
+    """Start the worker (given ``--poison``) again each time it dies, until every work item is
+    done or dead (the poisoned one); how many times it was started."""
+    url = engine.url.render_as_string(hide_password=False)
+    command = [sys.executable, str(WORKER), "--database-url", url, "--run", scenario.run,
+               *worker_args]  # fmt: skip
+    reader = create_engine(url, sqlite_begin="DEFERRED")
+    try:
+        with log.open("ab") as output, reader.connect() as connection:
+
+            def settled() -> int:
+                with connection.begin():
+                    return done(connection, scenario) + dead(connection, scenario)
+
+            driver = _Driver(command, output, log, settled, stall_timeout)
+            for start in range(1, max_starts + 1):
+                with driver.worker() as worker:
+                    if driver.wait_or_exit(worker, scenario.work):
+                        return start
+    finally:
+        reader.dispose()
+    raise ChaosError(f"not settled after {max_starts} starts:\n{_tail(log)}")
+
+
+def dead(connection: sa.Connection, scenario: Scenario) -> int:
+    """Dead-lettered work items of the run."""
+    work = eventlog_tables.handler_work
+    query = sa.select(sa.func.count()).where(
+        work.c.handler.in_(scenario.handlers), work.c.status == "dead"
+    )
+    return int(connection.execute(query).scalar_one())
+
+
 def _progress(connection: sa.Connection, scenario: Scenario) -> Callable[[], int]:
     def read() -> int:
         with connection.begin():  # a fresh snapshot each time
@@ -437,6 +504,21 @@ class _Driver:
                 )
             time.sleep(self.poll)
 
+    def wait_or_exit(self, worker: subprocess.Popen[bytes], target: float) -> bool:
+        """Until ``target`` items are settled (True) or the worker dies (False)."""
+        last, moved = -1, time.monotonic()
+        while (current := self.progress()) < target:
+            if worker.poll() is not None:
+                return False
+            if current != last:
+                last, moved = current, time.monotonic()
+            elif time.monotonic() - moved > self.stall_timeout:
+                raise ChaosError(
+                    f"no progress for {self.stall_timeout} s at {current}:\n{_tail(self.log)}"
+                )
+            time.sleep(self.poll)
+        return True
+
 
 def _tail(log: Path, lines: int = 40) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
@@ -455,9 +537,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stream", help="the JetStream stream of the run (with --nats-url)")
     parser.add_argument("--ack-wait", type=float, default=5.0, help="NATS redelivery, seconds")
     parser.add_argument("--stale-after", type=float, default=5.0, help="sweep, seconds")
+    parser.add_argument("--poison", type=int, help="event number whose usage handler kills us")
+    parser.add_argument("--max-attempts", type=int, default=8, help="the bus's retry budget")
     args = parser.parse_args(argv)
     engine = create_engine(args.database_url)
-    bus = build_bus(engine, args.run, lease=timedelta(seconds=args.lease))
+    bus = build_bus(
+        engine, args.run, lease=timedelta(seconds=args.lease), poison=args.poison,
+        max_attempts=args.max_attempts,
+    )  # fmt: skip
     print(f"worker {os.getpid()} started", flush=True)
     if args.nats_url:
         asyncio.run(_run_nats(bus, engine, args))

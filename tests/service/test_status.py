@@ -114,3 +114,22 @@ def test_a_routing_policy_naming_an_unknown_destination_stops_start_up(
     assert result.exit_code == 2
     assert f"{policy}:4" in result.output
     assert "nowhere" in result.output
+
+
+def test_status_without_nats_reports_no_stream_consumer(hub: Hub) -> None:
+    result = CliRunner().invoke(app, ["status", "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["backbone"]["consumer"] is None
+
+
+def test_status_with_nats_down_reports_why_the_consumer_lag_is_unknown(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_NATS_URL", "nats://127.0.0.1:1")  # nothing listens there
+
+    result = CliRunner().invoke(app, ["status"])
+
+    assert result.exit_code == 0, result.output
+    assert "stream consumer SUTURE/suture-workers" in result.output
+    assert "unknown: cannot connect" in result.output

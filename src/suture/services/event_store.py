@@ -32,6 +32,14 @@ class WorkStatus(StrEnum):
     DEAD = "dead"
 
 
+#: What a claim writes in an item's ``last_error`` (:meth:`EventLogRepository.claim_attempts`).
+#: Success deletes the item and a recorded failure replaces the text, so an item that still
+#: carries it when claimed again was being handled by a worker that died (SIGKILL, OOM, power)
+#: before its outcome was stored: the crash-loop guard of ``MessageBus`` counts that as an
+#: attempt and, once the budget is spent, dead-letters the item.
+IN_PROGRESS = "in progress: a worker that dies while handling it leaves this mark"
+
+
 class AlreadyProcessedError(SutureError):
     """The handler has processed the event already; a redelivery or replay is a no-op.
 
@@ -172,6 +180,34 @@ class EventLogRepository(Protocol):
         """
         ...
 
+    def claim_counted(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        handlers: Sequence[str],
+        lease_until: datetime,
+    ) -> list[WorkItem]:
+        """:meth:`claim_due`, then :meth:`claim_attempts` for the items without the
+        :data:`IN_PROGRESS` mark (one statement on PostgreSQL); the caller commits.
+
+        The items are returned with ``attempts`` and ``last_error`` as before the claim, in log
+        order; the marked ones (left unchanged) too.
+        """
+        ...
+
+    def claim_attempts(
+        self, keys: Sequence[tuple[str, str]], at: datetime, lease_until: datetime
+    ) -> None:
+        """Count an attempt at each pending item, before its handler runs; the caller commits.
+
+        ``attempts`` grows by one, ``next_attempt_at`` moves to ``lease_until`` (other claimers
+        leave the item alone meanwhile), ``updated_at`` to ``at`` and ``last_error`` becomes
+        :data:`IN_PROGRESS`. Committed on its own, one statement per 500 items, so a worker that
+        dies inside a handler has spent the attempt all the same.
+        """
+        ...
+
     def lease(self, items: Sequence[WorkItem], until: datetime) -> None:
         """Move the items' ``next_attempt_at`` to ``until``, keeping other claimers away."""
         ...
@@ -231,19 +267,21 @@ class EventLogRepository(Protocol):
         error: str,
         next_attempt_at: datetime,
     ) -> WorkItem:
-        """Count a failed attempt, log it, and make the item due again at ``next_attempt_at``."""
+        """Log the failed attempt (its claim counted it) and make the item due again at
+        ``next_attempt_at``."""
         ...
 
     def park(
         self, handler: str, event_id: str, *, at: datetime, dependency: str, error: str
     ) -> WorkItem:
-        """Park the item on ``dependency`` (not counted as an attempt, but logged)."""
+        """Park the item on ``dependency``: logged, and its claim's count given back (parking
+        does not spend the retry budget)."""
         ...
 
     def dead_letter(
         self, handler: str, event_id: str, *, at: datetime, error_kind: str, error: str
     ) -> WorkItem:
-        """Count the failed attempt, log it, and move the item to dead letter."""
+        """Log the failed attempt (its claim counted it) and move the item to dead letter."""
         ...
 
     def redrive(self, dependency: str, at: datetime) -> list[WorkItem]:
@@ -310,9 +348,15 @@ class EventLogRepository(Protocol):
         ...
 
     def due_work(
-        self, event_ids: Sequence[str], *, handlers: Sequence[str], now: datetime
+        self,
+        event_ids: Sequence[str],
+        *,
+        handlers: Sequence[str],
+        now: datetime,
+        lock: bool = False,
     ) -> list[WorkItem]:
-        """Pending items of these events and handlers due at ``now``, in log order."""
+        """Pending items of these events and handlers due at ``now``, in log order; with
+        ``lock``, locked as :meth:`lock_many` locks (a stream worker's claim)."""
         ...
 
     def lock_due(

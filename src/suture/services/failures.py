@@ -6,6 +6,10 @@ transaction of its own, as the retry policy decided. Parking opens a ``missing_i
 ``unknown_supplier`` or ``parked_dependency`` exception item, dead letter a ``handler_failed``
 one (DESIGN.md §5), in the same transaction.
 
+A worker that dies inside a handler (SIGKILL, OOM) records nothing; the claim had counted the
+attempt (``IN_PROGRESS`` in ``event_store.py``), and the next claim records it here:
+:func:`record_crash` while the budget lasts, :func:`bury_crashed` once it is spent.
+
 PHI: the text kept is :func:`describe`'s, never the content of the event.
 """
 
@@ -25,6 +29,9 @@ from suture.services.unit_of_work import UnitOfWork
 
 #: Longest error text kept with an attempt or an exception item.
 MAX_ERROR = 500
+
+#: The error kind of an attempt whose worker died before its outcome was stored.
+WORKER_DIED = "worker_died"
 
 
 class Processing(StrEnum):
@@ -84,6 +91,34 @@ def settle(
     )  # fmt: skip
     text = f"{item.handler} failed: {reason}; {decision.reason}"
     _open(uow, item, envelope, type=ExceptionType.HANDLER_FAILED, reason=text, at=at)
+    return Processing.DEAD
+
+
+def record_crash(uow: UnitOfWork, item: WorkItem, *, at: datetime) -> None:
+    """Log that the worker handling claimed ``item`` died; the item is due again at ``at``."""
+    uow.events.record_failure(
+        item.handler, item.event_id, at=at, error_kind=WORKER_DIED,
+        error="worker died while handling it", next_attempt_at=at,
+    )  # fmt: skip
+
+
+def bury_crashed(uow: UnitOfWork, item: WorkItem, *, at: datetime) -> Processing:
+    """Dead-letter ``item``, whose workers died while handling it until its attempts ran out,
+    and open a ``handler_failed`` exception item saying so (the crash-loop guard)."""
+    earlier = [a for a in uow.events.attempts_of(item.event_id) if a.handler == item.handler]
+    crashes = 1  # this one, and the crashes logged since the last other outcome
+    for attempt in reversed(earlier):
+        if attempt.error_kind != WORKER_DIED or attempt.outcome != "retry":
+            break
+        crashes += 1
+    reason = f"worker died while handling it {crashes} times"
+    uow.events.dead_letter(
+        item.handler, item.event_id, at=at, error_kind=WORKER_DIED,
+        error=f"{reason} (attempt {item.attempts})",
+    )  # fmt: skip
+    text = f"{item.handler} failed: {reason}; gave up after {item.attempts} attempts"
+    _open(uow, item, uow.events.get(item.event_id), type=ExceptionType.HANDLER_FAILED,
+          reason=text, at=at)  # fmt: skip
     return Processing.DEAD
 
 

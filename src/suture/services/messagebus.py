@@ -7,12 +7,13 @@ DESIGN.md §3 guarantees 2 to 5 over the event log store (``uow.events``):
   transaction: the transactional outbox. :meth:`~MessageBus.publish_many` does the same for a
   batch with one insert per table, the path of an ingest that publishes many events at once.
 - :meth:`MessageBus.process_many` (and :meth:`~MessageBus.process`, a batch of one) executes
-  handler H for event E exactly once per (H, E): in one transaction it locks the work items,
+  handler H for event E exactly once per (H, E): a short transaction claims the work items,
+  counting an attempt at each (the crash-loop guard, below), then one transaction locks them,
   runs the handlers, inserts the tracking rows and deletes the items. The embedded dispatcher
-  (:meth:`run_once`, which claims in that same transaction) and a NATS worker share this one
-  code path. A batch costs a few statements plus what its handlers write, not a transaction
-  per item; the handlers share one savepoint, and only a batch in which one fails runs again
-  with a savepoint per handler (PostgreSQL pays a round trip per savepoint, and more than 64
+  (:meth:`run_once`) and a NATS worker (:meth:`process_due`) share this one code path. A
+  batch costs a few statements plus what its handlers write, not a transaction per item; the
+  handlers share one savepoint, and only a batch in which one fails runs again with a
+  savepoint per handler (PostgreSQL pays a round trip per savepoint, and more than 64
   subtransactions in one transaction slow every session's snapshots). A handler may also be
   given in batch form (:data:`~suture.services.handlers.BatchHandler`), which the shared
   savepoint calls once for its items, so that its effects too cost a statement per batch; the
@@ -23,6 +24,15 @@ DESIGN.md §3 guarantees 2 to 5 over the event log store (``uow.events``):
   its missing dependency or dead-letters it; parking and dead letter open an exception item
   (DESIGN.md §5), so no failure is swallowed (STYLE.md habit 4). A crash before the commit
   loses the batch whole; its work is still there and is claimed again.
+- The crash-loop guard: a worker killed inside a handler (SIGKILL, OOM) records no failure, so
+  the claim counts the attempt, committed before any handler runs, and marks the item
+  :data:`~suture.services.event_store.IN_PROGRESS` (a success deletes the item, a failure
+  replaces the mark). An item claimed again with the mark still on it killed its worker, or
+  shared a batch with one that did: it is logged as a ``worker_died`` attempt and run alone,
+  in a batch of its own, so that only the poison message spends its budget; with the budget
+  spent it is dead-lettered ("worker died while handling it N times") with an exception item.
+  The cost is one ``UPDATE`` and one commit per batch, and a lease: the items of a batch whose
+  worker died wait for ``lease`` before another worker takes them.
 
 Ordering: work is taken oldest-due first, then in log order, but a retried or parked item
 waits while later events go ahead; handlers must not rely on the order of events (a handler
@@ -33,7 +43,7 @@ from __future__ import annotations
 
 import fnmatch
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,8 +57,14 @@ from suture.eventlog.schemas import SchemaRegistry
 from suture.services import exceptions as exception_queue
 from suture.services import replay as replaying
 from suture.services.clock import Clock, system_clock
-from suture.services.event_store import AlreadyProcessedError, Claimed, WorkItem, WorkStatus
-from suture.services.failures import Processing, settle
+from suture.services.event_store import (
+    IN_PROGRESS,
+    AlreadyProcessedError,
+    Claimed,
+    WorkItem,
+    WorkStatus,
+)
+from suture.services.failures import Processing, bury_crashed, record_crash, settle
 from suture.services.handlers import (
     BatchHandler,
     BusConfigurationError,
@@ -209,18 +225,17 @@ class MessageBus:
         """Claim up to ``limit`` due work items, process them as one batch; how many were claimed.
 
         Only work of the handlers this bus has (or of ``handlers``) is claimed, so a worker
-        built with fewer handlers, or an older version, leaves the rest to those that can. The
-        claim belongs to the batch's transaction: its rows stay locked (PostgreSQL ``SKIP
-        LOCKED``; on SQLite the one writer's lock) until the batch commits, and the items that
-        failed are leased before it commits, so that such an item waits for its retry time
-        rather than for the next claimer (the items done are gone by then).
+        built with fewer handlers, or an older version, leaves the rest to those that can.
+        Concurrent claimers take disjoint rows (PostgreSQL ``SKIP LOCKED``; on SQLite the one
+        writer's lock), and the claim leases what it took until the batch is settled.
         """
         names = self.handler_names if handlers is None else list(handlers)
 
-        def claim(uow: UnitOfWork, now: datetime) -> list[Claimed]:
-            return uow.events.claim_batch(now, limit, handlers=names)
+        def claim(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
+            lease_until = now + self._lease
+            return uow.events.claim_counted(now, limit, handlers=names, lease_until=lease_until)
 
-        return len(self._batch(claim, lease=True))
+        return len(self._batch(claim))
 
     def process(self, handler_name: str, event_id: str) -> Processing:
         """Execute handler ``handler_name`` for event ``event_id`` exactly once.
@@ -240,9 +255,9 @@ class MessageBus:
         """
         wanted = list(keys)
 
-        def lock(uow: UnitOfWork, _: datetime) -> list[Claimed]:
-            found = uow.events.lock_batch(wanted)
-            return [c for c in found if c.item.status is WorkStatus.PENDING]
+        def lock(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
+            found = [i for i in uow.events.lock_many(wanted) if i.status is WorkStatus.PENDING]
+            return self._count_fresh(uow, found, now)
 
         outcomes = self._batch(lock)
         return [outcomes.pop(key, Processing.SKIPPED) for key in wanted]
@@ -258,36 +273,74 @@ class MessageBus:
         wanted = list(event_ids)
         names = self.handler_names
 
-        def lock(uow: UnitOfWork, now: datetime) -> list[Claimed]:
-            return uow.events.lock_due(wanted, handlers=names, now=now)
+        def lock(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
+            found = uow.events.due_work(wanted, handlers=names, now=now, lock=True)
+            return self._count_fresh(uow, found, now)
 
         return len(self._batch(lock))
 
     def _batch(
-        self, take: Callable[[UnitOfWork, datetime], list[Claimed]], *, lease: bool = False
+        self, take: Callable[[UnitOfWork, datetime], list[WorkItem]]
     ) -> dict[tuple[str, str], Processing]:
-        """Take items and run them in one transaction; then settle the failures, one each.
+        """Claim the items ``take`` finds, run them as one batch; then those a dead worker left.
 
-        Each handler runs in a savepoint: a failure takes back that handler's writes only, and
-        the batch's effects, new events and tracking rows commit together (exactly once, item
-        by item). A crash before the commit leaves every item of the batch to do again. The
-        failures are recorded once the batch has committed, each in a transaction of its own
+        ``take`` locks the items and counts an attempt at each (:meth:`_count_fresh`), which
+        commits before any handler runs, so an attempt is spent even when the worker dies in
+        the handler; it returns them as they were before. Items still marked by such a claim
+        are not part of the batch: each is taken alone (:meth:`_after_crash`).
+        """
+        at = self.clock()
+        with self._uow() as uow:
+            items = take(uow, at)
+            if not items:
+                return {}
+            uow.commit()
+        fresh = [item for item in items if item.last_error != IN_PROGRESS]
+        outcomes = self._run_claimed(fresh, at) if fresh else {}
+        for item in items:
+            if item.last_error == IN_PROGRESS:
+                outcomes.update(self._after_crash(item))
+        return outcomes
+
+    def _count_fresh(self, uow: UnitOfWork, items: list[WorkItem], at: datetime) -> list[WorkItem]:
+        """Claim the items not marked by an earlier claim: count the attempt, lease them."""
+        fresh = [_key(item) for item in items if item.last_error != IN_PROGRESS]
+        if fresh:
+            uow.events.claim_attempts(fresh, at, at + self._lease)
+        return items
+
+    def _run_claimed(
+        self, items: Sequence[WorkItem], at: datetime
+    ) -> dict[tuple[str, str], Processing]:
+        """Run claimed items in one transaction; then settle the failures, one each.
+
+        The items are locked again with their events and tracking state; one whose claim is no
+        longer this one's (settled or claimed again meanwhile) is left alone. Each handler runs
+        in a savepoint: a failure takes back that handler's writes only, and the batch's
+        effects, new events and tracking rows commit together (exactly once, item by item). A
+        crash before the commit leaves every item of the batch to do again. The failures are
+        recorded once the batch has committed, each in a transaction of its own
         (:func:`~suture.services.failures.settle`). Should a tracking row appear meanwhile
         (work done by a path that did not lock it), the batch is rolled back and its items are
         run one at a time, so that only the item already done is skipped.
         """
-        at = self.clock()
+        before = {_key(item): item for item in items}
+        failed_before = {key for key, seen in before.items() if seen.last_error is not None}
         with self._uow() as uow:
-            claimed = take(uow, at)
+            claimed = [
+                c
+                for c in uow.events.lock_batch(list(before))
+                if c.item.status is WorkStatus.PENDING
+                and c.item.last_error == IN_PROGRESS
+                and c.item.attempts == before[_key(c.item)].attempts + 1
+            ]
             if not claimed:
                 return {}
             try:
-                outcomes, failures = self._run(uow, claimed, at)
+                outcomes, failures = self._run(uow, claimed, at, failed_before)
             except AlreadyProcessedError:
                 raced = True
             else:
-                if lease and failures:  # claimed items stay away from claimers until settled
-                    uow.events.lease([item for item, _ in failures], at + self._lease)
                 uow.commit()
                 raced = False
         if raced:
@@ -295,6 +348,34 @@ class MessageBus:
         for item, error in failures:
             outcomes[(item.handler, item.event_id)] = self._fail(item, error)
         return outcomes
+
+    def _after_crash(self, seen: WorkItem) -> dict[tuple[str, str], Processing]:
+        """An item whose worker died while handling it (the crash-loop guard).
+
+        Its attempt was counted by that claim; it is logged now. With attempts left it is
+        claimed and run alone, so that a poison message kills no batch-mate's budget again;
+        with none left it is dead-lettered with an exception item.
+        """
+        key = _key(seen)
+        at = self.clock()
+        with self._uow() as uow:
+            found = uow.events.lock_many([key])
+            item = found[0] if found else None
+            if (
+                item is None
+                or item.status is not WorkStatus.PENDING
+                or item.last_error != IN_PROGRESS
+                or item.attempts != seen.attempts
+            ):
+                return {key: Processing.SKIPPED}  # settled or taken meanwhile
+            if item.attempts >= self.retry_policy.max_attempts:
+                outcome = bury_crashed(uow, item, at=at)
+                uow.commit()
+                return {key: outcome}
+            record_crash(uow, item, at=at)
+            uow.events.claim_attempts([key], at, at + self._lease)
+            uow.commit()
+        return self._run_claimed([item], at)  # marked: it is "failed before" when it succeeds
 
     def _one_at_a_time(self, items: Sequence[WorkItem]) -> dict[tuple[str, str], Processing]:
         if len(items) > 1:
@@ -306,18 +387,25 @@ class MessageBus:
         return {_key(item): Processing.SKIPPED}
 
     def _run(
-        self, uow: UnitOfWork, claimed: Sequence[Claimed], at: datetime
+        self,
+        uow: UnitOfWork,
+        claimed: Sequence[Claimed],
+        at: datetime,
+        failed_before: Set[tuple[str, str]],
     ) -> tuple[dict[tuple[str, str], Processing], list[tuple[WorkItem, Exception]]]:
-        # The claim read each item's event and tracking state (``claim_batch``, ``lock_batch``).
+        # ``lock_batch`` read each item's event and tracking state; ``failed_before``: the items
+        # whose earlier attempt failed (an exception item may be open, to resolve on success).
         todo = [c.item for c in claimed if not c.processed]
         envelopes = {c.item.event_id: c.envelope for c in claimed if not c.processed}
         outcomes = {_key(c.item): Processing.SKIPPED for c in claimed if c.processed}
         failures: list[tuple[WorkItem, Exception]] = []
         try:  # the common case, every handler succeeding, pays for one savepoint, not one each
             with uow.savepoint():
-                self._handle_all(uow, todo, envelopes, at)
+                self._handle_all(uow, todo, envelopes, at, failed_before)
         except Exception:  # taken back whole, then told apart item by item
-            failures = self._isolated(uow, todo, envelopes, at, outcomes)
+            failures = self._isolated(
+                uow, todo, envelopes, at, outcomes, failed_before=failed_before
+            )
         else:
             outcomes.update(dict.fromkeys(map(_key, todo), Processing.DONE))
         uow.events.discard_many([k for k, o in outcomes.items() if o is Processing.SKIPPED])
@@ -331,13 +419,15 @@ class MessageBus:
         envelopes: Mapping[str, Envelope],
         at: datetime,
         outcomes: dict[tuple[str, str], Processing],
+        *,
+        failed_before: Set[tuple[str, str]],
     ) -> list[tuple[WorkItem, Exception]]:
         """Each handler again, in a savepoint of its own: a failure takes back only its writes."""
         failures: list[tuple[WorkItem, Exception]] = []
         for item in items:
             try:
                 with uow.savepoint():
-                    self._handle(uow, item, envelopes.get(item.event_id), at)
+                    self._handle(uow, item, envelopes.get(item.event_id), at, failed_before)
             except AlreadyProcessedError:  # the handler found its effect applied already
                 outcomes[_key(item)] = Processing.SKIPPED
             except Exception as error:  # any handler failure ends in an attempt, never lost
@@ -352,6 +442,7 @@ class MessageBus:
         items: Sequence[WorkItem],
         envelopes: Mapping[str, Envelope],
         at: datetime,
+        failed_before: Set[tuple[str, str]],
     ) -> None:
         """Every item in one savepoint: handlers with a batch form get their items at once.
 
@@ -361,7 +452,7 @@ class MessageBus:
         batched: dict[str, list[tuple[Envelope, HandlerContext]]] = {}
         for item in items:
             if item.handler not in self._batch_handlers:
-                self._handle(uow, item, envelopes.get(item.event_id), at)
+                self._handle(uow, item, envelopes.get(item.event_id), at, failed_before)
                 continue
             envelope = self._readable(item, envelopes.get(item.event_id))
             context = HandlerContext(self, uow, envelope, at)
@@ -369,15 +460,21 @@ class MessageBus:
         for name, batch in batched.items():
             self._batch_handlers[name](batch, uow)
         for item in items:
-            if item.handler in batched:
+            if item.handler in batched and _key(item) in failed_before:
                 self._resolve_earlier_failure(uow, item, at)
 
     def _handle(
-        self, uow: UnitOfWork, item: WorkItem, envelope: Envelope | None, at: datetime
+        self,
+        uow: UnitOfWork,
+        item: WorkItem,
+        envelope: Envelope | None,
+        at: datetime,
+        failed_before: Set[tuple[str, str]],
     ) -> None:
         envelope = self._readable(item, envelope)
         self._handlers[item.handler](envelope, uow, HandlerContext(self, uow, envelope, at))
-        self._resolve_earlier_failure(uow, item, at)
+        if _key(item) in failed_before:
+            self._resolve_earlier_failure(uow, item, at)
 
     def _readable(self, item: WorkItem, envelope: Envelope | None) -> Envelope:
         """The item's event at its latest schema version; raises when it cannot be run."""
@@ -389,11 +486,11 @@ class MessageBus:
 
     @staticmethod
     def _resolve_earlier_failure(uow: UnitOfWork, item: WorkItem, at: datetime) -> None:
-        if item.last_error is not None:  # it failed before: its exception item is settled now
-            exception_queue.resolve_for_subject(
-                uow, at=at, note="processed on a later attempt", event_id=item.event_id,
-                handler=item.handler,
-            )  # fmt: skip
+        """It failed before: its exception item, if any, is settled now."""
+        exception_queue.resolve_for_subject(
+            uow, at=at, note="processed on a later attempt", event_id=item.event_id,
+            handler=item.handler,
+        )  # fmt: skip
 
     def _upcast(self, envelope: Envelope) -> Envelope:
         registry = self.registry
@@ -408,7 +505,7 @@ class MessageBus:
     def _fail(self, item: WorkItem, error: BaseException) -> Processing:
         at = self.clock()
         kind = classify(error)
-        decision = self.retry_policy.decide(item.attempts + 1, kind, at, self._rand)
+        decision = self.retry_policy.decide(item.attempts, kind, at, self._rand)  # counted
         with self._uow() as uow:
             outcome = settle(uow, item, error, kind=kind, decision=decision, at=at)
             uow.commit()

@@ -51,9 +51,31 @@ def count_objects(uow_factory: Callable[[], UnitOfWork]) -> ObjectCounts:
         return ObjectCounts({name: getattr(uow, name).count_by_facility() for name in COUNTED})
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsumerLag:
+    """The backlog of the workers' shared stream consumer (NATS JetStream, DESIGN.md §8).
+
+    ``pending``: messages in the stream not yet delivered to any worker; ``ack_pending``:
+    delivered and not yet acknowledged (being processed, or by a worker that died, until
+    ``ack_wait`` redelivers them); ``redelivered``: delivered more than once and not yet
+    acknowledged. None, with ``error`` saying why, when the server could not tell.
+    """
+
+    stream: str
+    consumer: str
+    pending: int | None = None
+    ack_pending: int | None = None
+    redelivered: int | None = None
+    error: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class BackboneStatus:
-    """The message backbone at a glance: what ``suture status`` adds to the object counts."""
+    """The message backbone at a glance: what ``suture status`` adds to the object counts.
+
+    ``consumer`` is the stream consumer's lag when the scale-out topology is configured, None
+    in the embedded one; the oldest pending work's age is the database's own measure of lag.
+    """
 
     inbox: dict[str, int]
     work: dict[str, dict[str, int]]
@@ -62,10 +84,17 @@ class BackboneStatus:
     deliveries: dict[str, int]
     open_exceptions: dict[str, int]
     overdue_exceptions: int
+    consumer: ConsumerLag | None = None
 
 
-def backbone_status(uow_factory: Callable[[], UnitOfWork], now: datetime) -> BackboneStatus:
-    """Inbox counts by status, handler work by status, lag, deliveries, open exceptions."""
+def backbone_status(
+    uow_factory: Callable[[], UnitOfWork],
+    now: datetime,
+    *,
+    consumer: Callable[[], ConsumerLag] | None = None,
+) -> BackboneStatus:
+    """Inbox counts by status, handler work by status, lag, deliveries, open exceptions, and
+    the stream consumer's lag as ``consumer`` reads it (scale-out only)."""
     with uow_factory() as uow:
         inbox = uow.inbox.count_by_status()
         work = uow.events.counts()
@@ -91,4 +120,5 @@ def backbone_status(uow_factory: Callable[[], UnitOfWork], now: datetime) -> Bac
         deliveries=deliveries,
         open_exceptions=open_by_type,
         overdue_exceptions=overdue,
+        consumer=None if consumer is None else consumer(),
     )

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from suture.adapters.nats.lag import consumer_lag
 from suture.bootstrap import database_revision, migrate_database
 from suture.config import Settings
 from suture.domain.audit import Outcome
@@ -86,14 +87,20 @@ def status_command(
     """Counts of every object type per facility, and the state of the message backbone.
 
     The backbone part: inbox messages by status, handler work (pending, parked, dead) and its
-    lag, outbound deliveries by status, open exceptions by type and how many are overdue.
-    Then the governed share of the integration inventory and of the last 7 days' inbound traffic.
+    lag (the oldest pending work's age), outbound deliveries by status, open exceptions by type
+    and how many are overdue; with SUTURE_NATS_URL set, the lag of the workers' stream consumer
+    too (messages pending, awaiting acknowledgement, redelivered). Then the governed share of the
+    integration inventory and of the last 7 days' inbound traffic.
     """
     settings = load_settings()
     hub = open_hub()
+    stream = hub.stream
     try:
         counts = count_objects(hub.uow_factory)
-        backbone = backbone_status(hub.uow_factory, hub.clock())
+        backbone = backbone_status(
+            hub.uow_factory, hub.clock(),
+            consumer=None if stream is None else lambda: consumer_lag(stream),
+        )  # fmt: skip
         governance = hub.interfaces.governed_share()
     finally:
         hub.close()
@@ -142,6 +149,13 @@ def _backbone_table(backbone: BackboneStatus) -> Table:
         table.add_row(f"handler {handler}", _pairs(per))
     age = f"{backbone.oldest_pending_age_seconds:,.0f} s"
     table.add_row("pending work", f"{backbone.pending_work:,} (oldest waiting {age})")
+    if (lag := backbone.consumer) is not None:
+        what = f"stream consumer {lag.stream}/{lag.consumer}"
+        if lag.error is not None:
+            table.add_row(what, f"unknown: {lag.error}")
+        else:
+            table.add_row(what, f"pending {lag.pending:,}, awaiting ack {lag.ack_pending:,}, "
+                                f"redelivered {lag.redelivered:,}")  # fmt: skip
     table.add_row("deliveries", _pairs(backbone.deliveries))
     open_items = _pairs(backbone.open_exceptions) or "none"
     table.add_row("open exceptions", f"{open_items}; overdue {backbone.overdue_exceptions:,}")

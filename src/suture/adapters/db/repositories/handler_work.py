@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.errors import StorageError, storage_errors
 from suture.services.event_store import (
+    IN_PROGRESS,
     AlreadyProcessedError,
     WorkItem,
     WorkStatus,
@@ -93,6 +94,52 @@ class HandlerWorkStore:
             if lease_until is not None:
                 self.lease(items, lease_until)
         return items
+
+    def claim_counted(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        handlers: Sequence[str],
+        lease_until: datetime,
+    ) -> builtins.list[WorkItem]:
+        if not self._postgres:  # one writer: the select and the update cost the same apart
+            items = self.claim_due(now, limit, handlers=handlers)
+            fresh = [(i.handler, i.event_id) for i in items if i.last_error != IN_PROGRESS]
+            if fresh:
+                self.claim_attempts(fresh, now, lease_until)
+            return items
+        with storage_errors(_W.name):
+            rows = self._connection.execute(
+                _claim_counted_statement(),
+                {"now": now, "limit": checked_limit(limit), "handlers": list(handlers),
+                 "lease_until": lease_until, "mark": IN_PROGRESS},
+            ).all()  # fmt: skip
+        items = []
+        for row in rows:
+            values = dict(row._mapping)
+            before = values.pop("before")
+            if before != IN_PROGRESS:  # counted just now: the item as it was before
+                values["attempts"] -= 1
+            values["last_error"] = before
+            items.append(work_item_of(values))
+        return sorted(items, key=lambda item: (item.event_position, item.handler))
+
+    def claim_attempts(
+        self, keys: Sequence[tuple[str, str]], at: datetime, lease_until: datetime
+    ) -> None:
+        claimed = {
+            "attempts": _W.c.attempts + 1, "next_attempt_at": lease_until, "updated_at": at,
+            "last_error": IN_PROGRESS,
+        }  # fmt: skip
+        with storage_errors(_W.name):
+            for chunk in chunks(keys):
+                self._connection.execute(
+                    sa.update(_W)
+                    .where(keys_in(_W, chunk, self._postgres))
+                    .where(_W.c.status == WorkStatus.PENDING.value)
+                    .values(claimed)
+                )
 
     def lease(self, items: Sequence[WorkItem], until: datetime) -> None:
         """Move the items' ``next_attempt_at`` to ``until``: one statement per 500 items."""
@@ -219,7 +266,7 @@ class HandlerWorkStore:
             error=error,
             outcome="park",
             values={"status": WorkStatus.PARKED.value, "parked_on": dependency},
-            counts=False,
+            given_back=1,
         )
 
     def dead_letter(
@@ -329,12 +376,13 @@ class HandlerWorkStore:
         error: str,
         outcome: str,
         values: dict[str, Any],
-        counts: bool = True,
+        given_back: int = 0,
     ) -> WorkItem:
+        # The claim counted the attempt (``claim_attempts``); a park gives it back.
         item = self.lock_work(handler, event_id)
         if item is None:
             raise StorageError("handler_work", f"no work for {handler} on event {event_id}")
-        attempts = item.attempts + counts
+        attempts = max(item.attempts - given_back, 0)
         with storage_errors(_W.name):
             self._connection.execute(
                 sa.update(_W)
@@ -368,6 +416,44 @@ def insert_ignoring(
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     insert = insert.on_conflict_do_nothing(index_elements=list(keys))
     return insert.returning(*(table.c[name] for name in returning)) if returning else insert
+
+
+@functools.cache
+def _claim_counted_statement() -> Any:
+    """PostgreSQL: :meth:`HandlerWorkStore.claim_counted` in one statement.
+
+    ``UPDATE handler_work SET … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT :limit) AS due …
+    RETURNING handler_work.*, due.type, due.last_error AS before``: the due items are locked,
+    those without the :data:`IN_PROGRESS` mark counted and leased, the marked ones written
+    unchanged (they are returned all the same, for the crash-loop guard to take alone).
+    """
+    due = (
+        sa.select(_W.c.handler, _W.c.event_id, _W.c.last_error, _E.c.type)
+        .join(_E, _E.c.position == _W.c.event_position)
+        .where(
+            _W.c.status == WorkStatus.PENDING.value,
+            _W.c.next_attempt_at <= sa.bindparam("now", type_=_W.c.next_attempt_at.type),
+            _W.c.handler.in_(sa.bindparam("handlers", expanding=True)),
+        )
+        .order_by(_W.c.next_attempt_at, _W.c.event_position, _W.c.handler)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True, of=_W)
+        .subquery("due")
+    )
+    marked = due.c.last_error == sa.bindparam("mark", type_=sa.String)
+    at = sa.bindparam("now", type_=_W.c.updated_at.type)
+    lease = sa.bindparam("lease_until", type_=_W.c.next_attempt_at.type)
+    return (
+        sa.update(_W)
+        .where(_W.c.handler == due.c.handler, _W.c.event_id == due.c.event_id)
+        .values(
+            attempts=sa.case((marked, _W.c.attempts), else_=_W.c.attempts + 1),
+            next_attempt_at=sa.case((marked, _W.c.next_attempt_at), else_=lease),
+            updated_at=sa.case((marked, _W.c.updated_at), else_=at),
+            last_error=sa.case((marked, _W.c.last_error), else_=sa.bindparam("mark")),
+        )
+        .returning(*_W.c, due.c.type, due.c.last_error.label("before"))
+    )
 
 
 #: Most keys in one ``IN`` list (two bound parameters each).
