@@ -97,6 +97,10 @@ def test_every_operation_answers_within_its_contract(
             "--seed",
             "7",
             "--generation-deterministic",
+            # Hypothesis gives up on the raw-body operation now and then (a binary body of at
+            # least one byte filters many examples); that is about generation, not the API.
+            "--suppress-health-check",
+            "filter_too_much",
             "--no-color",
             "--report-dir",
             str(tmp_path),

@@ -187,3 +187,10 @@ def test_an_unknown_path_is_a_404_problem(client: TestClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["title"] == "Not Found"
+
+
+def test_a_405_names_every_method_the_path_offers(hub: Hub) -> None:
+    with TestClient(create_app(hub)) as client:
+        answer = client.delete("/api/v1/system/interfaces")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, POST"

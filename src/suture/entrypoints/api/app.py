@@ -22,7 +22,7 @@ from suture.entrypoints.api import health, metrics, oauth, problems
 from suture.entrypoints.api.experience import dashboard, supplier
 from suture.entrypoints.api.process import exceptions as process_exceptions
 from suture.entrypoints.api.process import operations as process_operations
-from suture.entrypoints.api.system import finance, masterdata, messages, purchasing
+from suture.entrypoints.api.system import finance, interfaces, masterdata, messages, purchasing
 from suture.entrypoints.api.throttling import RateLimitHeadersMiddleware
 
 #: The version of the HTTP contract (semantic: a breaking change raises the major number).
@@ -47,6 +47,7 @@ TAGS = [
     {"name": "inventory", "description": "System API: supply and implant usage."},
     {"name": "finance", "description": "System API: cost journals for the ERP."},
     {"name": "ingest", "description": "System API: raw HL7 v2, X12 and CSV messages."},
+    {"name": "inventory", "description": "System API: the integration inventory, governance."},
     {"name": "exceptions", "description": "Process API: the exception work queue."},
     {"name": "replay", "description": "Process API: re-drive events, with a dry run."},
     {"name": "crosswalks", "description": "Process API: map a code, re-drive what waited."},
@@ -70,7 +71,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(RateLimitHeadersMiddleware)
     app.state.metrics = metrics.install(app, hub)
     app.include_router(oauth.router)
-    for system in (masterdata, purchasing, finance, messages):
+    for system in (masterdata, purchasing, finance, messages, interfaces):
         app.include_router(system.router)
     app.include_router(process_exceptions.router)
     app.include_router(process_operations.router)

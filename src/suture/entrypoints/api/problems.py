@@ -5,7 +5,7 @@ Routes raise; the handlers here translate (STYLE.md habit 8). What maps to what:
 - a request that fails validation (path, query, body) -> 422, one ``errors`` entry per field;
 - :class:`~suture.domain.errors.DomainError` and the codecs' decode errors -> 422, naming the
   field and the reason the error carries;
-- "not found" errors of the services -> 404;
+- "not found" errors of the services -> 404; "already exists" or "taken" -> 409;
 - :class:`~suture.domain.access.AccessDeniedError` (scope, facility, supplier) -> 403;
 - :class:`~suture.adapters.db.errors.StorageError` -> 503: the database is the problem, not the
   request, and the client may retry;
@@ -19,6 +19,7 @@ and the reason only.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -34,11 +35,22 @@ from suture.domain.errors import SutureError
 from suture.entrypoints.api.security import REALM, ApiProblem
 from suture.services.exceptions import UnknownExceptionError
 from suture.services.inbox import UnknownMessageError
+from suture.services.interfaces import (
+    InterfaceExistsError,
+    RouteTakenError,
+    UnknownInterfaceError,
+)
 
 MEDIA_TYPE = "application/problem+json"
 
 #: Errors whose meaning is "no such thing": 404 rather than 422.
-NOT_FOUND: tuple[type[SutureError], ...] = (UnknownMessageError, UnknownExceptionError)
+NOT_FOUND: tuple[type[SutureError], ...] = (
+    UnknownMessageError,
+    UnknownExceptionError,
+    UnknownInterfaceError,
+)
+#: Errors whose meaning is "that already exists or is taken": 409 rather than 422.
+CONFLICT: tuple[type[SutureError], ...] = (InterfaceExistsError, RouteTakenError)
 
 
 class ProblemField(BaseModel):
@@ -94,6 +106,23 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the OpenAPI document offers on ``path``, for a 405's ``Allow`` header.
+
+    Starlette names only the methods of the first route whose path matched, so a path served
+    by two routes (``GET`` a list, ``POST`` a new record) would advertise half of them.
+    """
+    methods = set()
+    for template, item in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {method.upper() for method in item if method.upper() in _METHODS}
+    return sorted(methods)
+
+
+_METHODS = {"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"}
+
+
 def install(app: FastAPI) -> None:
     """Register the translations on ``app``."""
 
@@ -105,9 +134,10 @@ def install(app: FastAPI) -> None:
                 body, status_code=exc.status_code, headers=exc.headers, media_type=MEDIA_TYPE
             )
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return problem(
-            exc.status_code, detail, instance=request.url.path, headers=dict(exc.headers or {})
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
+        return problem(exc.status_code, detail, instance=request.url.path, headers=headers)
 
     async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -126,7 +156,7 @@ def install(app: FastAPI) -> None:
                 instance=request.url.path,
                 headers={"Retry-After": "5"},
             )
-        status = 404 if isinstance(exc, NOT_FOUND) else 422
+        status = 404 if isinstance(exc, NOT_FOUND) else 409 if isinstance(exc, CONFLICT) else 422
         headers = None
         if isinstance(exc, AccessDeniedError):
             status = 403

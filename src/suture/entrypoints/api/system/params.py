@@ -14,8 +14,10 @@ CURSOR_PATTERN = r"^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _iso_day(value: object) -> object:
+def iso_day(value: object) -> object:
     """Only ``YYYY-MM-DD``: pydantic alone would also read ``0`` as 1970-01-01."""
+    if isinstance(value, date):
+        return value
     if value is not None and not (isinstance(value, str) and _DAY.fullmatch(value)):
         msg = "must be a date as YYYY-MM-DD"
         raise ValueError(msg)
@@ -35,12 +37,12 @@ Cursor = Annotated[
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Records per page.")]
 Since = Annotated[
     date | None,
-    BeforeValidator(_iso_day),
+    BeforeValidator(iso_day),
     Query(description="First day (inclusive, UTC) of the record's business date."),
 ]
 Until = Annotated[
     date | None,
-    BeforeValidator(_iso_day),
+    BeforeValidator(iso_day),
     Query(description="Last day (inclusive, UTC) of the record's business date."),
 ]
 Status = Annotated[str | None, Query(description="Only records in this status.")]
