@@ -22,7 +22,14 @@ from suture.entrypoints.api import health, metrics, oauth, problems
 from suture.entrypoints.api.experience import dashboard, supplier
 from suture.entrypoints.api.process import exceptions as process_exceptions
 from suture.entrypoints.api.process import operations as process_operations
-from suture.entrypoints.api.system import finance, interfaces, masterdata, messages, purchasing
+from suture.entrypoints.api.system import (
+    finance,
+    interfaces,
+    masterdata,
+    messages,
+    purchasing,
+    stock,
+)
 from suture.entrypoints.api.throttling import RateLimitHeadersMiddleware
 
 #: The version of the HTTP contract (semantic: a breaking change raises the major number).
@@ -71,7 +78,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(RateLimitHeadersMiddleware)
     app.state.metrics = metrics.install(app, hub)
     app.include_router(oauth.router)
-    for system in (masterdata, purchasing, finance, messages, interfaces):
+    for system in (masterdata, purchasing, finance, stock, messages, interfaces):
         app.include_router(system.router)
     app.include_router(process_exceptions.router)
     app.include_router(process_operations.router)

@@ -73,7 +73,9 @@ class StockPositionRepository:
         with storage_errors(self.table.name):
             self._connection.execute(upsert(self._connection.dialect.name, self.table), values)
 
-    def list(self, *, location_id: str | None = None, limit: int = 100) -> list[StockPosition]:
+    def list(
+        self, *, location_id: str | None = None, after_item: str | None = None, limit: int = 100
+    ) -> list[StockPosition]:
         if limit < 1:
             raise StorageError("limit", f"must be at least 1, got {limit}")
         query = (
@@ -83,6 +85,8 @@ class StockPositionRepository:
         )
         if location_id is not None:
             query = query.where(self.table.c.location_id == location_id)
+        if after_item is not None:
+            query = query.where(self.table.c.item_id > after_item)
         with storage_errors(self.table.name):
             rows = self._connection.execute(query).all()
         return [StockPosition(**row._mapping) for row in rows]
