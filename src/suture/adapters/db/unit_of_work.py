@@ -65,6 +65,8 @@ class SqlAlchemyUnitOfWork:
     exceptions: ports.ExceptionRepository
     deliveries: ports.DeliveryRepository
     clients: ports.ApiClientRepository
+    usage_workflows: ports.UsageWorkflowRepository
+    expected_charges: ports.ExpectedChargeRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -156,6 +158,8 @@ class SqlAlchemyUnitOfWork:
         self.exceptions = r.ExceptionRepository(connection)
         self.deliveries = r.DeliveryRepository(connection)
         self.clients = r.ApiClientRepository(connection)
+        self.usage_workflows = r.UsageWorkflowRepository(connection)
+        self.expected_charges = r.ExpectedChargeRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

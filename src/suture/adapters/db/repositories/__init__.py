@@ -30,6 +30,10 @@ from suture.adapters.db.repositories.purchasing import (
     RequisitionRepository,
 )
 from suture.adapters.db.repositories.revenue import ChargeRepository
+from suture.adapters.db.repositories.usage_workflow import (
+    ExpectedChargeRepository,
+    UsageWorkflowRepository,
+)
 
 __all__ = [
     "ApiClientRepository",
@@ -41,6 +45,7 @@ __all__ = [
     "DepartmentRepository",
     "EventLogRepository",
     "ExceptionRepository",
+    "ExpectedChargeRepository",
     "FacilityRepository",
     "GLAccountRepository",
     "InboxRepository",
@@ -55,4 +60,5 @@ __all__ = [
     "StockPositionRepository",
     "SupplierRepository",
     "UsageRepository",
+    "UsageWorkflowRepository",
 ]
