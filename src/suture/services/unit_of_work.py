@@ -417,7 +417,8 @@ class UsageWorkflowRepository(Protocol):
         ...
 
     def save(self, workflow: UsageWorkflow) -> None:
-        """Write a stored workflow's new state."""
+        """Write what a later step changes of a stored workflow: its step, journal, expected
+        charge, cost center and ``updated_at`` (the rest is fixed by the first step)."""
         ...
 
     def save_many(self, workflows: Sequence[UsageWorkflow]) -> None: ...

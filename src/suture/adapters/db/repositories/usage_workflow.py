@@ -77,17 +77,15 @@ class UsageWorkflowRepository:
         if not workflows:
             return
         table = self.table
-        columns = [c.name for c in table.c if c.name != "usage_id"]
         statement = (
             sa.update(table)
             .where(table.c.usage_id == sa.bindparam("key_usage_id"))
-            .values({name: sa.bindparam(f"new_{name}") for name in columns})
+            .values({name: sa.bindparam(f"new_{name}") for name in _MUTABLE})
         )
-        rows = []
-        for workflow in workflows:
-            values = _to_row(workflow)
-            rows.append({"key_usage_id": values.pop("usage_id")}
-                        | {f"new_{k}": v for k, v in values.items()})  # fmt: skip
+        rows = [
+            {"key_usage_id": w.usage_id} | {f"new_{k}": v for k, v in _changes(w).items()}
+            for w in workflows
+        ]
         with storage_errors(table.name):
             self._connection.execute(statement, rows)
 
@@ -140,9 +138,8 @@ class UsageWorkflowRepository:
         return None if row is None else _from_row(row)
 
     def save(self, workflow: UsageWorkflow) -> None:
-        """Write a stored workflow's new state."""
-        values = _to_row(workflow)
-        del values["usage_id"]
+        """Write what a later step changes of a stored workflow (:data:`_MUTABLE`)."""
+        values = _changes(workflow)
         with storage_errors(self.table.name):
             updated = self._connection.execute(
                 sa.update(self.table)
@@ -153,7 +150,7 @@ class UsageWorkflowRepository:
             raise StorageError("usage_workflows.usage_id", f"no workflow {workflow.usage_id}")
 
     def count_by_step(self, *, facility_id: str | None = None) -> dict[UsageStep, int]:
-        """Workflows per step (every step present), with how many were stockouts under None."""
+        """How many workflows are at each step (every step present)."""
         query = sa.select(self.table.c.step, sa.func.count()).group_by(self.table.c.step)
         if facility_id is not None:
             query = query.where(self.table.c.facility_id == facility_id)
@@ -236,6 +233,20 @@ class ExpectedChargeRepository:
         with storage_errors(table.name):
             rows = self._connection.execute(query).all()
         return [ExpectedCharge(**row._mapping) for row in rows]
+
+
+#: What a step after the first changes; the rest is fixed when the usage is taken from stock.
+_MUTABLE = ("step", "journal_id", "expected_charge_id", "cost_center_id", "updated_at")
+
+
+def _changes(workflow: UsageWorkflow) -> dict[str, Any]:
+    return {
+        "step": workflow.step.value,
+        "journal_id": workflow.journal_id,
+        "expected_charge_id": workflow.expected_charge_id,
+        "cost_center_id": workflow.cost_center_id,
+        "updated_at": workflow.updated_at,
+    }
 
 
 def _to_row(workflow: UsageWorkflow) -> dict[str, Any]:
