@@ -181,21 +181,40 @@ def bare(
     """Insert the run's business rows (``log``: and its event-log rows) into ``target`` in
     batches; seconds and rows written."""
     wanted = _rows_of(world) + (_log_rows_of(world) if log else [])
-    with source.connect() as connection:
-        data = [(table, [_copy(table, r) for r in connection.execute(sa.select(table).where(w))])
-                for table, w in wanted]  # fmt: skip
     batches = max(1, events // PUBLISH_BATCH)
-    rows = sum(len(found) for _, found in data)
+    chunks: list[list[tuple[sa.Table, list[dict[str, Any]]]]] = [[] for _ in range(batches)]
+    batch_of: dict[str, int] = {}  # a header's batch, which its lines join
+    with source.connect() as connection:
+        for table, where in wanted:
+            query = sa.select(table).where(where).order_by(*table.primary_key.columns)
+            found = [_copy(table, row) for row in connection.execute(query)]
+            parent = _PARENTS.get(table.name)
+            per: list[list[dict[str, Any]]] = [[] for _ in range(batches)]
+            size = -(-len(found) // batches) or 1
+            for index, row in enumerate(found):
+                b = batch_of[row[parent]] if parent else min(index // size, batches - 1)
+                if "id" in row and not parent:
+                    batch_of[row["id"]] = b
+                per[b].append(row)
+            for b, rows_of_batch in enumerate(per):
+                chunks[b].append((table, rows_of_batch))
+    rows = sum(len(r) for chunk in chunks for _, r in chunk)
     started = time.perf_counter()
     with target.connect() as connection:
-        for b in range(batches):
+        for chunk in chunks:
             with connection.begin():
-                for table, found in data:
-                    size = -(-len(found) // batches)
-                    chunk = found[b * size : (b + 1) * size]
-                    if chunk:
-                        connection.execute(sa.insert(table), chunk)
+                for table, rows_of_batch in chunk:
+                    if rows_of_batch:
+                        connection.execute(sa.insert(table), rows_of_batch)
     return time.perf_counter() - started, rows
+
+
+#: Line tables and the column naming their header: lines go in with their header's batch.
+_PARENTS = {
+    "journal_lines": "journal_entry_id",
+    "requisition_lines": "requisition_id",
+    "purchase_order_lines": "purchase_order_id",
+}
 
 
 def _copy(table: sa.Table, row: sa.Row[Any]) -> dict[str, Any]:
