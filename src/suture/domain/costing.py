@@ -94,6 +94,7 @@ def usage_journal(
 ) -> JournalEntry:
     """One balanced entry: expense on the cost center, against inventory or accrued receipts."""
     accounts = accounts or CostingAccounts()
+    total = total.quantize(CENT)  # the ledger posts cents, whatever precision it was read with
     expense = accounts.implant_expense if item.is_implant else accounts.supplies_expense
     if consigned:
         credit = accounts.accrued_receipts
