@@ -41,6 +41,12 @@ from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
 from suture.services.tokens import TokenService
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.workflows.usage import (
+    COST_ATTRIBUTION,
+    INVENTORY,
+    RecordUsage,
+    UsageProcess,
+)
 
 #: Destinations the routing policy may name: the bus's handlers and the process managers and
 #: outbound deliveries that later issues register. A name outside this set fails start-up.
@@ -121,10 +127,20 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         base_delay=timedelta(seconds=settings.bus_base_delay_seconds),
         max_delay=timedelta(seconds=settings.bus_max_delay_seconds),
     )
+    delivery_queue = DeliveryQueue()
+    usage = UsageProcess(delivery_queue)
     bus = MessageBus(
         uow_factory,
-        handlers={REDRIVE_ON_MAPPING: redrive_on_mapping},
+        # The usage workflow's steps are reached through the routing policy's destinations
+        # ``inventory`` and ``cost_attribution`` (docs/workflows.md).
+        handlers={
+            REDRIVE_ON_MAPPING: redrive_on_mapping,
+            INVENTORY: usage.apply_usage,
+            COST_ATTRIBUTION: usage.attribute_cost,
+        },
         subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
+        batch_handlers={INVENTORY: usage.apply_usages, COST_ATTRIBUTION: usage.attribute_costs},
+        commands=[(RecordUsage, usage.record_usage)],
         policy=routing_policy(settings),
         retry=retry,
         clock=system_clock,
@@ -154,7 +170,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         inbox=inbox,
         bus=bus,
         deliveries=deliveries,
-        delivery_queue=DeliveryQueue(),
+        delivery_queue=delivery_queue,
         delivery_worker=DeliveryWorker(uow_factory, transports, retry, system_clock),
         work_queue=WorkQueue(
             uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock

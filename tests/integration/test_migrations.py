@@ -219,3 +219,13 @@ def test_downgrading_the_api_clients_removes_only_their_table(empty_engine: sa.E
     migrate.upgrade(empty_engine, "0007")
 
     assert after_downgrade == table_names(empty_engine) - {"api_clients"}
+
+
+def test_downgrading_the_usage_workflow_removes_only_its_tables(empty_engine: sa.Engine) -> None:
+    migrate.upgrade(empty_engine, "0010")
+
+    migrate.downgrade(empty_engine, "0009")
+    after_downgrade = table_names(empty_engine)
+    migrate.upgrade(empty_engine, "0010")
+
+    assert after_downgrade == table_names(empty_engine) - {"usage_workflows", "expected_charges"}

@@ -237,8 +237,12 @@ def test_export_keys_every_version_as_type_slash_v_n() -> None:
     assert sorted(export(build_registry())) == [
         "charge.posted/v1",
         "crosswalk.mapped/v1",
+        "finance.usage.costed/v1",
+        "inventory.usage.applied/v1",
         "masterdata.item.changed/v1",
         "message.received/v1",
+        "purchasing.order.raised/v1",
+        "purchasing.requisition.raised/v1",
         "supply.usage.recorded/v1",
         "supply.usage.recorded/v2",
     ]

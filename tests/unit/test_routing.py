@@ -90,7 +90,8 @@ USAGE_AT_ST_MARYS = {"facility_id": "fac-1", "item_category": "42132203", "quant
 def test_the_default_policy_loads_against_the_catalog() -> None:
     assert [rule.name for rule in default_policy().rules] == [
         "inbound-messages-to-decode",
-        "usage-to-inventory-and-cost",
+        "usage-to-inventory",
+        "stocked-usage-to-cost",
         "medical-supply-usage-to-legacy-materials-system",
         "charges-to-reconciliation",
         "high-value-charges-to-revenue-integrity",
@@ -102,7 +103,6 @@ def test_the_default_policy_loads_against_the_catalog() -> None:
 def test_medical_supply_usage_at_st_marys_also_goes_to_the_legacy_system() -> None:
     assert default_policy().route(event("supply.usage.recorded", USAGE_AT_ST_MARYS)) == [
         "inventory",
-        "cost_attribution",
         "charge_reconciliation",
         "legacy_mms_export",
     ]
@@ -112,9 +112,13 @@ def test_usage_at_riverside_does_not_go_to_the_legacy_system() -> None:
     usage = USAGE_AT_ST_MARYS | {"facility_id": "fac-2"}
     assert default_policy().route(event("supply.usage.recorded", usage)) == [
         "inventory",
-        "cost_attribution",
         "charge_reconciliation",
     ]
+
+
+def test_a_usage_taken_from_stock_goes_on_to_cost_attribution() -> None:
+    applied = event("inventory.usage.applied", USAGE_AT_ST_MARYS)
+    assert default_policy().route(applied) == ["cost_attribution"]
 
 
 @pytest.mark.parametrize(

@@ -51,3 +51,53 @@ class StockPosition:
     @property
     def total(self) -> Decimal:
         return self.on_hand + self.consigned_on_hand
+
+
+@dataclass(frozen=True, slots=True)
+class StockMove:
+    """What one usage did to a position: the quantities before and after, in eaches.
+
+    ``stockout`` is true when the stock the usage drew from could not cover it (DESIGN.md §7,
+    "usage recorded against zero stock"): the usage happened, so the position is decremented
+    all the same and may go negative, which tells the materials team the books are short.
+    """
+
+    before: Decimal
+    after: Decimal
+    consigned: bool
+    stockout: bool
+
+
+def consume(
+    position: StockPosition | None,
+    *,
+    facility_id: str,
+    location_id: str,
+    item_id: str,
+    eaches: Decimal,
+    consigned: bool,
+    at: datetime,
+) -> tuple[StockPosition, StockMove]:
+    """The position after ``eaches`` were used from it, and the move; a new position if none.
+
+    Consigned stock belongs to the vendor until used, so it is drawn from
+    ``consigned_on_hand`` and never from owned stock (and the other way round).
+    """
+    if eaches <= 0:
+        raise DomainError("quantity", f"must be positive, got {eaches}")
+    current = position or StockPosition(
+        facility_id=facility_id, location_id=location_id, item_id=item_id,
+        on_hand=Decimal(0), consigned_on_hand=Decimal(0), updated_at=at,
+    )  # fmt: skip
+    before = current.consigned_on_hand if consigned else current.on_hand
+    after = before - eaches
+    moved = StockPosition(
+        facility_id=current.facility_id,
+        location_id=location_id,
+        item_id=item_id,
+        on_hand=current.on_hand if consigned else after,
+        consigned_on_hand=after if consigned else current.consigned_on_hand,
+        updated_at=at,
+    )
+    return moved, StockMove(before=before, after=after, consigned=consigned,
+                            stockout=before < eaches)  # fmt: skip

@@ -124,6 +124,73 @@ class CrosswalkMapped(EventPayload):
         return DependencyKey(self.kind.value, str(key))
 
 
+class UsageApplied(EventPayload):
+    """A usage's first workflow step committed: validated, priced, stock moved (quantities in
+    eaches); the cost attribution step follows (``services/workflows/usage.py``)."""
+
+    usage_id: str
+    facility_id: str
+    location_id: str
+    item_id: str
+    item_category: Unspsc | None = None
+    supplier_id: str | None = None
+    eaches: DecimalString
+    consigned: bool
+    stockout: bool
+    on_hand_after: DecimalString
+    price_source: Literal["contract", "last_paid", "list", "none"]
+    unit_price: DecimalString
+    amount: DecimalString
+    contract_id: str | None = None
+    requisition_id: str | None = None
+    bill_only_po_id: str | None = None
+    replenishment_po_id: str | None = None
+    department_id: str | None = None
+    encounter_token: str | None = None
+    used_at: AwareDatetime
+
+
+class UsageCosted(EventPayload):
+    """A usage's cost is attributed: a journal is queued for the ERP and, for a chargeable
+    item, the charge it should bring is expected. The usage workflow's last step."""
+
+    usage_id: str
+    facility_id: str
+    item_id: str
+    department_id: str
+    cost_center_id: str
+    amount: DecimalString
+    journal_id: str | None = None
+    cdm_code: str | None = None
+    expected_charge_id: str | None = None
+    encounter_token: str | None = None
+
+
+class RequisitionRaised(EventPayload):
+    """A requisition was raised (replenishment below the reorder point, a department)."""
+
+    requisition_id: str
+    facility_id: str
+    location_id: str | None = None
+    department_id: str | None = None
+    item_id: str
+    quantity: DecimalString
+    uom: str = Field(pattern=r"^[A-Z0-9]{2,3}$")
+    reason: Literal["replenishment", "department"]
+
+
+class PurchaseOrderRaised(EventPayload):
+    """The hub raised a purchase order itself (a consigned implant's bill-only and restock)."""
+
+    purchase_order_id: str
+    number: str
+    kind: Literal["standard", "replenishment", "bill_only"]
+    facility_id: str
+    supplier_id: str
+    amount: DecimalString
+    usage_id: str | None = None
+
+
 def _usage_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """v1 had no unit: its quantities were eaches."""
     return {**payload, "uom": "EA"}
@@ -139,4 +206,8 @@ def build_registry() -> SchemaRegistry:
     registry.register("charge.posted", 1, ChargePosted)
     registry.register("masterdata.item.changed", 1, ItemChanged)
     registry.register("crosswalk.mapped", 1, CrosswalkMapped)
+    registry.register("inventory.usage.applied", 1, UsageApplied)
+    registry.register("finance.usage.costed", 1, UsageCosted)
+    registry.register("purchasing.requisition.raised", 1, RequisitionRaised)
+    registry.register("purchasing.order.raised", 1, PurchaseOrderRaised)
     return registry

@@ -30,7 +30,8 @@ message, never the payload. Errors::
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -118,6 +119,33 @@ class DeliveryQueue:
         )
         stored, _ = uow.deliveries.enqueue(delivery)
         return stored
+
+    def enqueue_many(self, uow: UnitOfWork, batch: Sequence[Outbound], *, at: datetime) -> int:
+        """:meth:`enqueue` for several, due at ``at``, in a few statements whatever their
+        number (a workflow step queuing a batch's journals); how many were stored."""
+        require_aware("at", at)
+        deliveries = [
+            Delivery.new(
+                id=self._new_id(at), target=o.target, operation=o.operation, payload=o.payload,
+                idempotency_key=o.idempotency_key, at=at, facility_id=o.facility_id,
+                correlation_id=o.correlation_id, trace_id=o.trace_id,
+            )
+            for o in batch
+        ]  # fmt: skip
+        return uow.deliveries.enqueue_many(deliveries)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outbound:
+    """One delivery to queue with :meth:`DeliveryQueue.enqueue_many`."""
+
+    target: str
+    operation: str
+    payload: bytes | str
+    idempotency_key: str
+    facility_id: str | None = None
+    correlation_id: str | None = None
+    trace_id: str | None = None
 
 
 class Deliveries:

@@ -14,11 +14,13 @@ import builtins
 from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
 from suture.domain.access import ApiClient
 from suture.domain.contracts import Contract
+from suture.domain.costing import ExpectedCharge
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
 from suture.domain.deliveries import Delivery, DeliveryAttempt, DeliveryStatus
 from suture.domain.delivery_targets import TargetSettings, TargetState
@@ -45,6 +47,7 @@ from suture.domain.masterdata import (
 from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
 from suture.domain.revenue import Charge
+from suture.domain.usage_workflow import UsageStep, UsageWorkflow
 from suture.services.audit import AuditLogRepository
 from suture.services.event_store import EventLogRepository
 from suture.services.interface_store import InterfaceRepository
@@ -297,6 +300,11 @@ class DeliveryRepository(Protocol):
         """
         ...
 
+    def enqueue_many(self, batch: Sequence[Delivery]) -> int:
+        """:meth:`enqueue` for several, in a few statements whatever their number; how many
+        were stored (a key queued already for its target is left as it was)."""
+        ...
+
     def get(self, delivery_id: str, *, with_payload: bool = False) -> Delivery | None: ...
 
     def by_idempotency_key(self, target: str, idempotency_key: str) -> Delivery | None: ...
@@ -396,6 +404,64 @@ class ApiClientRepository(Protocol):
     ) -> list[ApiClient]: ...
 
 
+class UsageWorkflowRepository(Protocol):
+    """The usage workflow's state, one per usage id (``services/workflows/usage.py``), and the
+    reads it needs that no other repository answers."""
+
+    def start(self, workflow: UsageWorkflow) -> bool:
+        """Store a new workflow; False, writing nothing, when the usage has one already
+        (correct when two transactions start the same usage at once: one row, one winner)."""
+        ...
+
+    def start_many(self, workflows: Sequence[UsageWorkflow]) -> set[str]:
+        """:meth:`start` for several, in one statement; the usage ids this call stored."""
+        ...
+
+    def get(self, usage_id: str, *, lock: bool = False) -> UsageWorkflow | None: ...
+
+    def get_many(self, usage_ids: Iterable[str]) -> dict[str, UsageWorkflow]:
+        """The stored workflows of these usages, by usage id (those without one are absent)."""
+        ...
+
+    def save(self, workflow: UsageWorkflow) -> None:
+        """Write what a later step changes of a stored workflow: its step, journal, expected
+        charge, cost center and ``updated_at`` (the rest is fixed by the first step)."""
+        ...
+
+    def save_many(self, workflows: Sequence[UsageWorkflow]) -> None: ...
+
+    def lock_positions(
+        self, keys: Iterable[tuple[str, str, str]], at: datetime
+    ) -> dict[tuple[str, str], StockPosition]:
+        """The stock positions of (facility, location, item) keyed (location, item), held until
+        commit; one that does not exist yet is created at zero first, so it can be locked."""
+        ...
+
+    def count_by_step(self, *, facility_id: str | None = None) -> dict[UsageStep, int]: ...
+
+    def par_level(self, location_id: str, item_id: str) -> ParLevel | None: ...
+
+    def last_price_paid(self, facility_id: str, item_id: str) -> tuple[Decimal, str] | None:
+        """The unit price and unit of the item's line on the facility's latest priced PO."""
+        ...
+
+
+class ExpectedChargeRepository(Protocol):
+    """The charge each chargeable usage should bring, for reconciliation; one per usage id."""
+
+    def add(self, charge: ExpectedCharge) -> bool:
+        """Store it; False, writing nothing, when its usage has one already."""
+        ...
+
+    def add_many(self, charges: Sequence[ExpectedCharge]) -> int:
+        """:meth:`add` for several, in one statement; how many were stored."""
+        ...
+
+    def get(self, charge_id: str) -> ExpectedCharge | None: ...
+
+    def for_encounter(self, facility_id: str, encounter_token: str) -> list[ExpectedCharge]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving the block without commit rolls back."""
 
@@ -424,6 +490,8 @@ class UnitOfWork(Protocol):
     clients: ApiClientRepository
     audit: AuditLogRepository
     interfaces: InterfaceRepository
+    usage_workflows: UsageWorkflowRepository
+    expected_charges: ExpectedChargeRepository
 
     def __enter__(self) -> Self: ...
 

@@ -69,6 +69,8 @@ class SqlAlchemyUnitOfWork:
     clients: ports.ApiClientRepository
     audit: AuditLogRepository
     interfaces: InterfaceRepository
+    usage_workflows: ports.UsageWorkflowRepository
+    expected_charges: ports.ExpectedChargeRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -162,6 +164,8 @@ class SqlAlchemyUnitOfWork:
         self.clients = r.ApiClientRepository(connection)
         self.audit = r.AuditLogRepository(connection)
         self.interfaces = r.InterfaceRepository(connection)
+        self.usage_workflows = r.UsageWorkflowRepository(connection)
+        self.expected_charges = r.ExpectedChargeRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

@@ -32,6 +32,10 @@ from suture.adapters.db.repositories.purchasing import (
     RequisitionRepository,
 )
 from suture.adapters.db.repositories.revenue import ChargeRepository
+from suture.adapters.db.repositories.usage_workflow import (
+    ExpectedChargeRepository,
+    UsageWorkflowRepository,
+)
 
 __all__ = [
     "ApiClientRepository",
@@ -44,6 +48,7 @@ __all__ = [
     "DepartmentRepository",
     "EventLogRepository",
     "ExceptionRepository",
+    "ExpectedChargeRepository",
     "FacilityRepository",
     "GLAccountRepository",
     "InboxRepository",
@@ -59,4 +64,5 @@ __all__ = [
     "StockPositionRepository",
     "SupplierRepository",
     "UsageRepository",
+    "UsageWorkflowRepository",
 ]

@@ -93,6 +93,25 @@ class DeliveryRepository:
             raise StorageError("deliveries", f"delivery {delivery.id} was not stored; retry")
         return stored, True
 
+    def enqueue_many(self, batch: Sequence[Delivery]) -> int:
+        """:meth:`enqueue` for several, in one insert (plus one per new target); how many were
+        stored (a key queued already for its target is left as it was)."""
+        if not batch:
+            return 0
+        for target in sorted({d.target for d in batch}):
+            self._targets.ensure(target, min(d.created_at for d in batch))
+        for delivery in batch:
+            if delivery.payload is None:
+                raise StorageError("payload", f"delivery {delivery.id} has no payload to store")
+        insert = self._insert(deliveries).on_conflict_do_nothing(
+            index_elements=["target", "idempotency_key"]
+        )
+        with storage_errors(deliveries.name):
+            result = self._connection.execute(
+                insert.returning(_D.id), [self._to_row(d) for d in batch]
+            )
+            return len(result.scalars().all())
+
     def get(self, delivery_id: str, *, with_payload: bool = False) -> Delivery | None:
         found = self._load(self._select(with_payload).where(_D.id == delivery_id))
         return found[0] if found else None

@@ -1,0 +1,261 @@
+"""Repositories of the usage workflow: its state per usage id, expected charges, and the two
+reads the workflow needs that no other repository answers (par level by location and item, the
+last price paid for an item at a facility).
+
+``start`` and ``add`` insert with ``ON CONFLICT DO NOTHING … RETURNING``: a row back means this
+transaction inserted it, so idempotency is the primary key (STYLE.md habit 3), correct when two
+workers deliver the same usage at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from suture.adapters.db import tables as t
+from suture.adapters.db.errors import StorageError, storage_errors
+from suture.adapters.db.repositories.base import BATCH_SIZE, Row
+from suture.adapters.db.usage_tables import expected_charges, usage_workflows
+from suture.domain.costing import ExpectedCharge, PriceSource
+from suture.domain.inventory import StockPosition
+from suture.domain.masterdata import ParLevel
+from suture.domain.usage_workflow import UsageStep, UsageWorkflow
+
+
+def _insert_new(connection: sa.Connection, table: sa.Table, key: str) -> Any:
+    insert = (
+        sqlite.insert(table) if connection.dialect.name == "sqlite" else (postgresql.insert(table))
+    )
+    return insert.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+
+
+class UsageWorkflowRepository:
+    """One row per usage id: the process manager's state (``domain/usage_workflow.py``)."""
+
+    table = usage_workflows
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def start(self, workflow: UsageWorkflow) -> bool:
+        """Store a new workflow; False, writing nothing, when the usage has one already."""
+        with storage_errors(self.table.name):
+            inserted = self._connection.execute(
+                _insert_new(self._connection, self.table, "usage_id"), _to_row(workflow)
+            ).first()
+        return inserted is not None
+
+    def start_many(self, workflows: Sequence[UsageWorkflow]) -> set[str]:
+        """:meth:`start` for several, in one statement; the usage ids this call stored."""
+        if not workflows:
+            return set()
+        statement = _insert_new(self._connection, self.table, "usage_id")
+        with storage_errors(self.table.name):
+            result = self._connection.execute(statement, [_to_row(w) for w in workflows])
+            return set(result.scalars().all())
+
+    def get_many(self, usage_ids: Iterable[str]) -> dict[str, UsageWorkflow]:
+        """The stored workflows of these usages, by usage id (those without one are absent)."""
+        wanted = sorted(set(usage_ids))
+        found: dict[str, UsageWorkflow] = {}
+        for start in range(0, len(wanted), BATCH_SIZE):
+            query = sa.select(self.table).where(
+                self.table.c.usage_id.in_(wanted[start : start + BATCH_SIZE])
+            )
+            with storage_errors(self.table.name):
+                for row in self._connection.execute(query):
+                    found[row.usage_id] = _from_row(row)
+        return found
+
+    def save_many(self, workflows: Sequence[UsageWorkflow]) -> None:
+        """:meth:`save` for several, in one statement."""
+        if not workflows:
+            return
+        table = self.table
+        statement = (
+            sa.update(table)
+            .where(table.c.usage_id == sa.bindparam("key_usage_id"))
+            .values({name: sa.bindparam(f"new_{name}") for name in _MUTABLE})
+        )
+        rows = [
+            {"key_usage_id": w.usage_id} | {f"new_{k}": v for k, v in _changes(w).items()}
+            for w in workflows
+        ]
+        with storage_errors(table.name):
+            self._connection.execute(statement, rows)
+
+    def lock_positions(
+        self, keys: Iterable[tuple[str, str, str]], at: datetime
+    ) -> dict[tuple[str, str], StockPosition]:
+        """The stock positions of (facility, location, item), held until commit.
+
+        A position that does not exist yet is created at zero first, so that there is a row to
+        lock: two workers taking the first usage of an item at a location then wait for each
+        other instead of both writing a position computed from nothing.
+        """
+        # One order for the inserts and the locks, (location, item), so two workers wait for
+        # each other rather than deadlock.
+        wanted = sorted(set(keys), key=lambda key: (key[1], key[2]))
+        if not wanted:
+            return {}
+        stock = t.stock_positions
+        dialect = self._connection.dialect.name
+        insert = sqlite.insert(stock) if dialect == "sqlite" else postgresql.insert(stock)
+        zero = [
+            {"facility_id": f, "location_id": loc, "item_id": item, "on_hand": Decimal(0),
+             "consigned_on_hand": Decimal(0), "updated_at": at}
+            for f, loc, item in wanted
+        ]  # fmt: skip
+        pairs = sorted({(loc, item) for _, loc, item in wanted})
+        found: dict[tuple[str, str], StockPosition] = {}
+        with storage_errors(stock.name):
+            self._connection.execute(
+                insert.on_conflict_do_nothing(index_elements=["location_id", "item_id"]), zero
+            )
+            for start in range(0, len(pairs), BATCH_SIZE):
+                chunk = pairs[start : start + BATCH_SIZE]
+                query = (
+                    sa.select(stock)
+                    .where(sa.tuple_(stock.c.location_id, stock.c.item_id).in_(chunk))
+                    .order_by(stock.c.location_id, stock.c.item_id)
+                    .with_for_update()
+                )
+                for row in self._connection.execute(query):
+                    found[(row.location_id, row.item_id)] = StockPosition(**row._mapping)
+        return found
+
+    def get(self, usage_id: str, *, lock: bool = False) -> UsageWorkflow | None:
+        query = sa.select(self.table).where(self.table.c.usage_id == usage_id)
+        if lock:
+            query = query.with_for_update()  # PostgreSQL; SQLite's writer holds the lock already
+        with storage_errors(self.table.name):
+            row = self._connection.execute(query).first()
+        return None if row is None else _from_row(row)
+
+    def save(self, workflow: UsageWorkflow) -> None:
+        """Write what a later step changes of a stored workflow (:data:`_MUTABLE`)."""
+        values = _changes(workflow)
+        with storage_errors(self.table.name):
+            updated = self._connection.execute(
+                sa.update(self.table)
+                .where(self.table.c.usage_id == workflow.usage_id)
+                .values(values)
+            ).rowcount
+        if updated != 1:
+            raise StorageError("usage_workflows.usage_id", f"no workflow {workflow.usage_id}")
+
+    def count_by_step(self, *, facility_id: str | None = None) -> dict[UsageStep, int]:
+        """How many workflows are at each step (every step present)."""
+        query = sa.select(self.table.c.step, sa.func.count()).group_by(self.table.c.step)
+        if facility_id is not None:
+            query = query.where(self.table.c.facility_id == facility_id)
+        counts = dict.fromkeys(UsageStep, 0)
+        with storage_errors(self.table.name):
+            for step, n in self._connection.execute(query):
+                counts[UsageStep(step)] = int(n)
+        return counts
+
+    def par_level(self, location_id: str, item_id: str) -> ParLevel | None:
+        """The par level of the item at the location, if it has one."""
+        table = t.par_levels
+        query = sa.select(table).where(
+            (table.c.location_id == location_id) & (table.c.item_id == item_id)
+        )
+        with storage_errors(table.name):
+            row = self._connection.execute(query.limit(1)).first()
+        return None if row is None else ParLevel(**row._mapping)
+
+    def last_price_paid(self, facility_id: str, item_id: str) -> tuple[Decimal, str] | None:
+        """The unit price and unit of the item's line on the facility's latest priced PO."""
+        header, line = t.purchase_orders, t.purchase_order_lines
+        query = (
+            sa.select(line.c.unit_price, line.c.uom)
+            .join(header, header.c.id == line.c.purchase_order_id)
+            .where(
+                (header.c.facility_id == facility_id)
+                & (line.c.item_id == item_id)
+                & (line.c.unit_price > 0)
+            )
+            .order_by(header.c.order_date.desc(), header.c.id.desc())
+            .limit(1)
+        )
+        with storage_errors(line.name):
+            row = self._connection.execute(query).first()
+        return None if row is None else (row.unit_price, row.uom)
+
+
+class ExpectedChargeRepository:
+    """The charges chargeable usage should bring, one per usage id."""
+
+    table = expected_charges
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def add(self, charge: ExpectedCharge) -> bool:
+        """Store the expected charge; False, writing nothing, when its usage has one already."""
+        values = {column.name: getattr(charge, column.name) for column in self.table.c}
+        with storage_errors(self.table.name):
+            inserted = self._connection.execute(
+                _insert_new(self._connection, self.table, "id"), values
+            ).first()
+        return inserted is not None
+
+    def add_many(self, charges: Sequence[ExpectedCharge]) -> int:
+        """:meth:`add` for several, in one statement; how many were stored."""
+        if not charges:
+            return 0
+        rows = [{c.name: getattr(charge, c.name) for c in self.table.c} for charge in charges]
+        with storage_errors(self.table.name):
+            result = self._connection.execute(_insert_new(self._connection, self.table, "id"), rows)
+            return len(result.scalars().all())
+
+    def get(self, charge_id: str) -> ExpectedCharge | None:
+        query = sa.select(self.table).where(self.table.c.id == charge_id)
+        with storage_errors(self.table.name):
+            row = self._connection.execute(query).first()
+        return None if row is None else ExpectedCharge(**row._mapping)
+
+    def for_encounter(self, facility_id: str, encounter_token: str) -> list[ExpectedCharge]:
+        """The expected charges of one encounter, by usage id."""
+        table = self.table
+        query = (
+            sa.select(table)
+            .where((table.c.facility_id == facility_id)
+                   & (table.c.encounter_token == encounter_token))
+            .order_by(table.c.id)
+        )  # fmt: skip
+        with storage_errors(table.name):
+            rows = self._connection.execute(query).all()
+        return [ExpectedCharge(**row._mapping) for row in rows]
+
+
+#: What a step after the first changes; the rest is fixed when the usage is taken from stock.
+_MUTABLE = ("step", "journal_id", "expected_charge_id", "cost_center_id", "updated_at")
+
+
+def _changes(workflow: UsageWorkflow) -> dict[str, Any]:
+    return {
+        "step": workflow.step.value,
+        "journal_id": workflow.journal_id,
+        "expected_charge_id": workflow.expected_charge_id,
+        "cost_center_id": workflow.cost_center_id,
+        "updated_at": workflow.updated_at,
+    }
+
+
+def _to_row(workflow: UsageWorkflow) -> dict[str, Any]:
+    values = {column.name: getattr(workflow, column.name) for column in usage_workflows.c}
+    return values | {"step": workflow.step.value, "price_source": workflow.price_source.value}
+
+
+def _from_row(row: Row) -> UsageWorkflow:
+    values = dict(row._mapping)
+    values["step"] = UsageStep(values["step"])
+    values["price_source"] = PriceSource(values["price_source"])
+    return UsageWorkflow(**values)

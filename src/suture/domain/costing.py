@@ -1,0 +1,159 @@
+"""What a usage costs, where the cost lands in the ledger, and the charge it should bring.
+
+DESIGN.md §4, "usage → cost": the unit cost is the contract price for the facility's tier on
+the day of use; without one the usage is costed at the last price paid and flagged (a contract
+mismatch for supply chain to look at), and without either at the item's list price. The cost is
+posted as one balanced journal per usage, debiting the expense account on the department's cost
+center and crediting inventory (owned stock) or accrued receipts (a consigned implant, which the
+bill-only PO's invoice will settle). A chargeable item also yields an :class:`ExpectedCharge`:
+the CDM code and quantity the revenue cycle should bill, which reconciliation matches against
+the charges that arrive (DESIGN.md §4, "charge-to-cost reconciliation").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from suture.domain.contracts import PriceQuote
+from suture.domain.ledger import JournalEntry, JournalLine
+from suture.domain.masterdata import Item
+
+CENT = Decimal("0.01")
+#: Unit prices are kept to four places, as the ledger and the storage keep them.
+PRICE_PLACES = Decimal("0.0001")
+
+
+class PriceSource(StrEnum):
+    """Where a usage's unit cost came from; anything but ``contract`` is flagged."""
+
+    CONTRACT = "contract"
+    LAST_PAID = "last_paid"
+    LIST = "list"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class UnitCost:
+    """A cost per each of the item, and where it came from."""
+
+    unit_price: Decimal
+    source: PriceSource
+    contract_id: str | None = None
+
+    @property
+    def off_contract(self) -> bool:
+        return self.source is not PriceSource.CONTRACT
+
+
+def unit_cost(item: Item, quote: PriceQuote | None, last_paid_per_each: Decimal | None) -> UnitCost:
+    """The contract price if any, else the last price paid, else the list price (per purchase
+    unit, converted), else nothing known (cost zero, flagged)."""
+    if quote is not None:
+        return UnitCost(_price(quote.unit_price), PriceSource.CONTRACT, quote.contract_id)
+    if last_paid_per_each is not None:
+        return UnitCost(_price(last_paid_per_each), PriceSource.LAST_PAID)
+    if item.list_price is not None:
+        per_each = item.packaging.convert_price(item.list_price, item.purchase_uom, item.base_uom)
+        return UnitCost(_price(per_each), PriceSource.LIST)
+    return UnitCost(Decimal(0), PriceSource.NONE)
+
+
+def _price(value: Decimal) -> Decimal:
+    return value.quantize(PRICE_PLACES)
+
+
+def amount(cost: UnitCost, eaches: Decimal) -> Decimal:
+    """The extended cost, to the cent (half-even, the ledger's rounding)."""
+    return (cost.unit_price * eaches).quantize(CENT)
+
+
+@dataclass(frozen=True, slots=True)
+class CostingAccounts:
+    """The GL accounts a usage posts to; the defaults are the demo chart's (GL-5100 …)."""
+
+    supplies_expense: str = "GL-5100"
+    implant_expense: str = "GL-5110"
+    supplies_inventory: str = "GL-1400"
+    implant_inventory: str = "GL-1410"
+    accrued_receipts: str = "GL-2100"
+
+
+def usage_journal(
+    usage_id: str,
+    *,
+    item: Item,
+    facility_id: str,
+    cost_center_id: str,
+    total: Decimal,
+    consigned: bool,
+    posting_date: date,
+    accounts: CostingAccounts | None = None,
+) -> JournalEntry:
+    """One balanced entry: expense on the cost center, against inventory or accrued receipts."""
+    accounts = accounts or CostingAccounts()
+    total = total.quantize(CENT)  # the ledger posts cents, whatever precision it was read with
+    expense = accounts.implant_expense if item.is_implant else accounts.supplies_expense
+    if consigned:
+        credit = accounts.accrued_receipts
+    else:
+        credit = accounts.implant_inventory if item.is_implant else accounts.supplies_inventory
+    memo = f"usage {usage_id} item {item.id}"
+    return JournalEntry(
+        id=f"JE-{usage_id}",
+        facility_id=facility_id,
+        posting_date=posting_date,
+        reference=f"USAGE-{usage_id}",
+        lines=[
+            JournalLine(gl_account_id=expense, debit=total, cost_center_id=cost_center_id,
+                        memo=memo),
+            JournalLine(gl_account_id=credit, credit=total, memo=memo),
+        ],
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectedCharge:
+    """The charge a usage of a chargeable item should bring, for reconciliation.
+
+    One per usage (its id is the usage id); ``quantity`` is in eaches, the unit a CDM line
+    bills; ``cost`` is what the hospital paid, so a charge below cost can be told.
+    """
+
+    id: str
+    facility_id: str
+    encounter_token: str | None
+    item_id: str
+    cdm_code: str
+    hcpcs: str | None
+    revenue_code: str | None
+    quantity: Decimal
+    cost: Decimal
+    used_at: datetime
+    department_id: str | None
+    recorded_at: datetime
+
+
+def expected_charge(
+    usage_id: str,
+    *,
+    item: Item,
+    facility_id: str,
+    encounter_token: str | None,
+    eaches: Decimal,
+    cost: Decimal,
+    used_at: datetime,
+    department_id: str | None,
+    at: datetime,
+) -> ExpectedCharge | None:
+    """The charge the item bills under (the charge crosswalk), or None if it is not chargeable."""
+    if not item.is_chargeable or not item.cdm_code:
+        return None
+    return ExpectedCharge(
+        id=usage_id, facility_id=facility_id, encounter_token=encounter_token, item_id=item.id,
+        cdm_code=item.cdm_code, hcpcs=item.hcpcs, revenue_code=item.revenue_code,
+        quantity=eaches, cost=cost, used_at=used_at, department_id=department_id,
+        recorded_at=at,
+    )  # fmt: skip

@@ -1,0 +1,122 @@
+"""Step 2 of the usage workflow (``cost_attribution``): journal, ERP delivery, expected charge.
+
+Written for a batch of events like step 1 (``usage_stock.py``), the one-event handler being a
+batch of one. Each ``inventory.usage.applied`` event is unique per usage (its idempotency key),
+so one worker at a time costs a usage; a workflow found costed already is skipped, and every
+document is named after the usage, so a step that runs again writes nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from suture.domain.costing import CostingAccounts, ExpectedCharge, expected_charge, usage_journal
+from suture.domain.ledger import JournalEntry
+from suture.domain.usage_workflow import UsageStep, UsageWorkflow
+from suture.eventlog.envelope import Envelope
+from suture.eventlog.errors import MissingDependencyError
+from suture.eventlog.events import UsageApplied, UsageCosted
+from suture.services.deliveries import DeliveryQueue, Outbound
+from suture.services.handlers import HandlerContext
+from suture.services.unit_of_work import UnitOfWork
+from suture.services.workflows.journal_file import journal_csv
+from suture.services.workflows.lookups import MasterData, WorkflowError, caused_by
+
+USAGE_COSTED = "finance.usage.costed"
+
+
+@dataclass(frozen=True, slots=True)
+class CostSettings:
+    """Where journals go and which accounts they post to."""
+
+    deliveries: DeliveryQueue
+    erp_target: str
+    accounts: CostingAccounts
+
+
+def attribute_costs(
+    batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitOfWork, settings: CostSettings
+) -> None:
+    """Run step 2 for every event of ``batch`` whose usage is stocked and not yet costed."""
+    applied: dict[str, tuple[UsageApplied, Envelope, HandlerContext]] = {}
+    for envelope, context in batch:
+        event = UsageApplied.model_validate(envelope.payload)
+        applied.setdefault(event.usage_id, (event, envelope, context))
+    states = uow.usage_workflows.get_many(applied)
+    master = MasterData(uow)
+    journals: list[JournalEntry] = []
+    charges: list[ExpectedCharge] = []
+    costed: list[UsageWorkflow] = []
+    events: list[Envelope] = []
+    outbound: list[Outbound] = []
+    for usage_id, (event, envelope, context) in applied.items():
+        workflow = states.get(usage_id)
+        if workflow is None:
+            raise WorkflowError("usage_id", f"usage {usage_id} has no workflow state")
+        if workflow.step is UsageStep.COSTED:
+            continue
+        department_id, cost_center_id = _cost_center(master, event)
+        item = master.item(event.item_id)
+        if item is None:
+            missing = ("item_id", event.item_id)
+            raise MissingDependencyError(missing, f"item {event.item_id} left the item master")
+        journal = None
+        if workflow.amount > 0:
+            journal = usage_journal(
+                usage_id, item=item, facility_id=event.facility_id,
+                cost_center_id=cost_center_id, total=workflow.amount,
+                consigned=workflow.consigned, posting_date=event.used_at.date(),
+                accounts=settings.accounts,
+            )  # fmt: skip
+            journals.append(journal)
+            outbound.append(Outbound(
+                target=settings.erp_target, operation="journal", payload=journal_csv(journal),
+                idempotency_key=f"journal-{journal.id}", facility_id=event.facility_id,
+                correlation_id=envelope.correlation_id, trace_id=envelope.trace_id,
+            ))  # fmt: skip
+        charge = expected_charge(
+            usage_id, item=item, facility_id=event.facility_id,
+            encounter_token=event.encounter_token, eaches=workflow.eaches, cost=workflow.amount,
+            used_at=event.used_at, department_id=department_id, at=context.now,
+        )  # fmt: skip
+        if charge is not None:
+            charges.append(charge)
+        costed.append(workflow.costed(
+            journal_id=journal.id if journal else None,
+            expected_charge_id=charge.id if charge else None,
+            cost_center_id=cost_center_id, at=context.now,
+        ))  # fmt: skip
+        payload = UsageCosted(
+            usage_id=usage_id, facility_id=event.facility_id, item_id=item.id,
+            department_id=department_id, cost_center_id=cost_center_id, amount=workflow.amount,
+            journal_id=journal.id if journal else None,
+            cdm_code=charge.cdm_code if charge else None,
+            expected_charge_id=charge.id if charge else None,
+            encounter_token=event.encounter_token,
+        )  # fmt: skip
+        events.append(caused_by(context, USAGE_COSTED, payload.model_dump(mode="json"),
+                                idempotency_key=f"usage-costed:{usage_id}"))  # fmt: skip
+    if not costed:
+        return
+    uow.journals.add_many(journals)
+    settings.deliveries.enqueue_many(uow, outbound, at=batch[0][1].now)
+    uow.expected_charges.add_many(charges)
+    uow.usage_workflows.save_many(costed)
+    batch[0][1].bus.publish_many(uow, events)
+
+
+def _cost_center(master: MasterData, event: UsageApplied) -> tuple[str, str]:
+    """The usage's department (the encounter's, else the location's) and its cost center;
+    parks on the department when there is none or it is not in the master."""
+    department_id = event.department_id
+    if department_id is None:
+        raise MissingDependencyError(
+            ("department", f"{event.facility_id}/{event.location_id}"),
+            f"usage names no department and location {event.location_id} has none",
+        )
+    department = master.department(department_id)
+    if department is None:
+        missing = ("department", department_id)
+        raise MissingDependencyError(missing, f"department {department_id} is not in the master")
+    return department_id, department.cost_center_id
