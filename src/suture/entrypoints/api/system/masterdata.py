@@ -11,9 +11,9 @@ the record, ``403`` outside the caller's facilities or supplier, or ``404``.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from suture.entrypoints.api.security import RecordScope
 
 from suture.entrypoints.api.problems import responses
+from suture.entrypoints.api.security import RecordScope
 from suture.entrypoints.api.system import schemas as s
 from suture.entrypoints.api.system.params import Cursor, Limit, Number, RecordId, Since, Until
 from suture.entrypoints.api.system.records import Reader, Resource, found, get_one, list_page
