@@ -18,7 +18,7 @@ import threading
 from fastapi import FastAPI
 
 from suture.bootstrap import Hub
-from suture.entrypoints.api import health, metrics, oauth, problems
+from suture.entrypoints.api import fhir, health, metrics, oauth, problems
 from suture.entrypoints.api.system import finance, masterdata, messages, purchasing
 from suture.entrypoints.api.throttling import RateLimitHeadersMiddleware
 
@@ -44,6 +44,7 @@ TAGS = [
     {"name": "inventory", "description": "System API: supply and implant usage."},
     {"name": "finance", "description": "System API: cost journals for the ERP."},
     {"name": "ingest", "description": "System API: raw HL7 v2, X12 and CSV messages."},
+    {"name": "fhir", "description": "FHIR R4 intake: creates and Bundles (docs/fhir.md)."},
     {"name": "operations", "description": "Liveness, readiness and Prometheus metrics."},
 ]
 
@@ -64,5 +65,6 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(oauth.router)
     for system in (masterdata, purchasing, finance, messages):
         app.include_router(system.router)
+    app.include_router(fhir.router)
     app.include_router(health.router)
     return app
