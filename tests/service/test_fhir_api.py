@@ -86,6 +86,7 @@ def test_a_charge_item_is_stored_raw_posted_and_answered_201_with_a_location(
         Decimal("150.25"),
     )
     assert charge.encounter_token.startswith("tok_")
+    assert message.correlation_id == charge.encounter_token  # suture trace finds it by visit
     assert answer.json()["issue"][0]["diagnostics"] == f"recorded as charge {charge.id}"
     assert [(e.type, e.payload["charge_id"]) for e in events] == [("charge.posted", charge.id)]
 
@@ -221,8 +222,12 @@ def test_a_supply_request_becomes_a_requisition_pending_approval(api: TestClient
 def test_a_supply_delivery_is_recorded_as_usage_at_its_location(api: TestClient, hub: Hub) -> None:
     answer = post(api, hub, "SupplyDelivery", supply_delivery())
     assert answer.status_code == 201, answer.text
+    message = hub.inbox.get(message_id_of(answer.headers["location"]))
     with hub.uow_factory() as uow:
         (usage,) = uow.usage.list()
+        (event,) = uow.events.by_trace_id(message.trace_id)
+    assert (event.type, event.schema_version) == ("supply.usage.recorded", 2)
+    assert (event.payload["usage_id"], event.payload["uom"]) == (usage.id, "EA")
     assert (usage.item_id, usage.location_id, usage.quantity, usage.uom) == (
         "item-hip",
         "loc-or1",

@@ -53,7 +53,7 @@ from suture.formats.fhir.references import Tokenize
 from suture.formats.udi import parse_udi
 from suture.services.clock import Clock
 from suture.services.exceptions import open_exception
-from suture.services.fhir_records import Context, FhirApplyError, apply_decoded
+from suture.services.fhir_records import Context, FhirApplyError, apply_decoded, correlation_of
 from suture.services.inbox import Inbox, mark_message
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
@@ -140,7 +140,15 @@ class FhirIngest:
         try:
             with self._uow() as uow:
                 text = apply_decoded(self._context(uow, message, facility), decoded, resource_type)
-                self._finish(uow, message, MessageStatus.PROCESSED, None, facility)
+                correlation = correlation_of(decoded)
+                self._finish(
+                    uow,
+                    message,
+                    MessageStatus.PROCESSED,
+                    None,
+                    facility,
+                    correlation_id=correlation,
+                )
                 uow.commit()
         except FhirApplyError as error:
             self._fail(message, facility, error.issue, error.exception_type)
@@ -246,7 +254,17 @@ class FhirIngest:
             if bundle.type == "transaction":
                 settled = failure is None
             if settled and not dry_run:
-                self._finish(uow, message, MessageStatus.PROCESSED, None, facility)
+                correlation = next(
+                    (correlation_of(e.decoded) for e in bundle.entries if e.decoded), None
+                )
+                self._finish(
+                    uow,
+                    message,
+                    MessageStatus.PROCESSED,
+                    None,
+                    facility,
+                    correlation_id=correlation,
+                )
                 if problem is not None:
                     self._open(uow, message, facility, *problem)
                 uow.commit()
@@ -265,14 +283,25 @@ class FhirIngest:
         status: MessageStatus,
         reason: str | None,
         facility: Facility,
+        *,
+        correlation_id: str | None = None,
     ) -> None:
-        """Move the message to ``status`` within ``uow`` (through ``decoded`` when processed)."""
+        """Move the message to ``status`` within ``uow`` (through ``decoded`` when processed),
+        recording the business key it is traced by."""
         current = uow.inbox.get(message.id, lock=True)
         if status is MessageStatus.PROCESSED and (
             current is not None and current.status is MessageStatus.RECEIVED
         ):
             mark_message(uow, message.id, MessageStatus.DECODED, None, self._clock())
-        mark_message(uow, message.id, status, reason, self._clock(), facility_id=facility.id)
+        mark_message(
+            uow,
+            message.id,
+            status,
+            reason,
+            self._clock(),
+            facility_id=facility.id,
+            correlation_id=correlation_id,
+        )
 
     def _fail(
         self, message: InboundMessage, facility: Facility, issue: Issue, kind: ExceptionType

@@ -96,6 +96,26 @@ def apply_decoded(ctx: Context, decoded: Decoded, path: str) -> str:
     return _usage(ctx, record, path)
 
 
+def correlation_of(decoded: Decoded) -> str | None:
+    """The business key a message is traced by (DESIGN.md §3, guarantee 6): the encounter's
+    token, the invoice or requisition number, the UDI; never a patient identifier."""
+    record = decoded.record
+    key: str | None = None
+    if isinstance(record, DecodedChargeItem):
+        key = record.charge.encounter_token if record.charge else None
+    elif isinstance(record, DecodedInvoice):
+        supplier, patient = record.supplier, record.patient
+        key = supplier.number if supplier else (patient.account_token if patient else None)
+    elif isinstance(record, Requisition):
+        key = record.number
+    elif isinstance(record, DeviceIdentification):
+        key = record.udi or record.device_identifier
+    elif record.lines:
+        line = record.lines[0]
+        key = line.encounter_token or (line.device.udi if line.device else None)
+    return key
+
+
 # --- charges ----------------------------------------------------------------------------------
 
 
