@@ -25,6 +25,7 @@ from fhir_api_support import (
     supply_request,
     writer,
 )
+from structlog.testing import capture_logs
 
 from suture.bootstrap import Hub
 from suture.domain.exceptions import ExceptionType
@@ -332,3 +333,14 @@ def test_not_json_is_400_and_kept(api: TestClient, hub: Hub) -> None:
     (message,) = hub.inbox.list(interface="fhir")
     assert raw_of(hub, message.id) == b"{not json"
     assert json.loads(answer.text)["resourceType"] == "OperationOutcome"
+
+
+def test_patient_identifiers_never_reach_the_logs(api: TestClient, hub: Hub) -> None:
+    resource = charge_item()
+    del resource["context"]
+    with capture_logs() as logs:
+        post(api, hub, "ChargeItem", charge_item("CI-9"))
+        post(api, hub, "ChargeItem", resource)
+        post(api, hub, "Procedure", procedure(UNKNOWN_UDI))
+    assert logs  # the access log saw the requests
+    assert not [entry for entry in logs if MRN in repr(entry) or VISIT in repr(entry)]
