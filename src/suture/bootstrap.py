@@ -32,6 +32,7 @@ from suture.services.clock import Clock, system_clock
 from suture.services.deliveries import Deliveries, DeliveryQueue
 from suture.services.delivery_worker import DeliveryWorker
 from suture.services.exceptions import CombinedRedrive, WorkQueue
+from suture.services.fhir_ingest import FhirIngest
 from suture.services.hl7_ingest import Hl7Ingest
 from suture.services.inbox import Inbox
 from suture.services.interfaces import InterfaceInventory
@@ -86,6 +87,8 @@ class Hub:
     work_queue: WorkQueue
     #: HL7 v2 messages in (the MLLP listener, ``suture ingest``): store, decode, post, ACK.
     hl7_ingest: Hl7Ingest
+    #: FHIR R4 resources and Bundles in (``/fhir/R4``): store, decode, apply, answer.
+    fhir_ingest: FhirIngest
     #: The API's OAuth2 clients, their tokens and per-client request budgets (docs/api-security.md).
     clients: ClientRegistry
     tokens: TokenService
@@ -152,6 +155,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     clients = ClientRegistry(
         uow_factory, Argon2SecretHasher(), system_clock, read_uow_factory=read_uow_factory
     )
+    tokenizer = PhiTokenizer(settings.secret_key)
     return Hub(
         engine=engine,
         uow_factory=uow_factory,
@@ -175,9 +179,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         work_queue=WorkQueue(
             uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock
         ),
-        hl7_ingest=Hl7Ingest(
-            uow_factory, inbox, bus, PhiTokenizer(settings.secret_key), system_clock
-        ),
+        hl7_ingest=Hl7Ingest(uow_factory, inbox, bus, tokenizer, system_clock),
+        fhir_ingest=FhirIngest(uow_factory, inbox, bus, tokenizer, system_clock),
         clients=clients,
         tokens=TokenService(
             codec,

@@ -1,11 +1,11 @@
 """The authorization matrix over every API route (issue 7, "Done means").
 
-Every operation under ``/api/v1`` is called with no token, an expired token, a revoked
-client's token and a token lacking the operation's scope: each gets ``401`` or ``403`` with a
-problem body and no data. Every list is asked for a facility outside the token (``403``), and
-every record type that belongs to no supplier is refused to a supplier's token. The right token
-gets ``200`` on every list. Routes are enumerated from the application, so a new route is in
-the matrix the day it is added.
+Every operation under ``/api/v1`` and ``/fhir/R4`` (but the public FHIR metadata) is called
+with no token, an expired token, a revoked client's token and a token lacking the operation's
+scope: each gets ``401`` or ``403`` with a problem body and no data. Every list is asked for a
+facility outside the token (``403``), and every record type that belongs to no supplier is
+refused to a supplier's token. The right token gets ``200`` on every list. Routes are
+enumerated from the application, so a new route is in the matrix the day it is added.
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ def api(hub: Hub) -> Iterator[TestClient]:
         yield client
 
 
+#: Operations under those prefixes that need no token: the FHIR CapabilityStatement (FHIR R4
+#: http.html#capabilities: a client reads it before it has credentials).
+PUBLIC = {"/fhir/R4/metadata"}
+
+
 def _document() -> dict[str, Any]:
     settings = Settings(database_url="sqlite:///:memory:", erp_outbox_dir=Path("/nonexistent"))
     hub = build(settings, migrate=False)
@@ -65,12 +70,13 @@ DOCUMENT = _document()
 
 
 def operations(*, lists: bool = False) -> list[tuple[str, str, str]]:
-    """(method, path with placeholders filled, scope) of every /api/v1 operation, read from the
-    OpenAPI document, whose security requirement names the scope each operation needs.
+    """(method, path with placeholders filled, scope) of every /api/v1 and /fhir/R4 operation
+    (but :data:`PUBLIC`), read from the OpenAPI document, whose security requirement names the
+    scope each operation needs.
     ``lists``: only the paged lists that take a ``facility_id`` filter."""
     found = []
     for path, item in sorted(DOCUMENT["paths"].items()):
-        if not path.startswith("/api/v1/"):
+        if not path.startswith(("/api/v1/", "/fhir/R4")) or path in PUBLIC:
             continue
         for method, operation in sorted(item.items()):
             (requirement,) = operation["security"]
@@ -132,6 +138,10 @@ def assert_refused(answer: Any, status: int) -> None:
 def test_the_matrix_covers_every_system_api_operation() -> None:
     assert len(OPERATIONS) >= 29
     assert {s for _, _, s in OPERATIONS} <= {str(scope) for scope in Scope}
+    fhir = {(m, p, s) for m, p, s in OPERATIONS if p.startswith("/fhir/")}
+    kinds = ("", "/ChargeItem", "/Device", "/Invoice", "/Procedure", "/SupplyDelivery")
+    expected = {("POST", f"/fhir/R4{kind}", "system:write") for kind in (*kinds, "/SupplyRequest")}
+    assert fhir == expected
 
 
 @pytest.mark.parametrize(("method", "path", "scope"), OPERATIONS)

@@ -4,11 +4,11 @@ The app holds the wired :class:`~suture.bootstrap.Hub` on ``app.state.hub``; rou
 collaborators through it (dependencies, never module globals, STYLE.md habit 6). Nothing is
 built at import time: ``suture serve`` and the tests call :func:`create_app` with their hub.
 
-Paths: ``/api/v1/system``, ``/api/v1/process`` and ``/api/v1/experience`` (DESIGN.md §6), the
-operations endpoints ``/healthz``, ``/readyz`` and ``/metrics``, and the interactive docs at
-``/docs``. :data:`API_VERSION` is the version of the HTTP contract in ``openapi.json``; the
-committed copy in ``schemas/openapi.json`` is compared with it in CI, and a breaking change
-needs a new version (docs/api.md).
+Paths: ``/api/v1/system``, ``/api/v1/process``, ``/api/v1/experience`` and ``/fhir/R4``
+(DESIGN.md §6), the operations endpoints ``/healthz``, ``/readyz`` and ``/metrics``, and the
+interactive docs at ``/docs``. :data:`API_VERSION` is the version of the HTTP contract in
+``openapi.json``; the committed copy in ``schemas/openapi.json`` is compared with it in CI, and
+a breaking change needs a new version (docs/api.md).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import threading
 from fastapi import FastAPI
 
 from suture.bootstrap import Hub
-from suture.entrypoints.api import health, metrics, oauth, problems
+from suture.entrypoints.api import fhir, health, metrics, oauth, problems
 from suture.entrypoints.api.experience import dashboard, supplier
 from suture.entrypoints.api.process import exceptions as process_exceptions
 from suture.entrypoints.api.process import operations as process_operations
@@ -41,8 +41,11 @@ Suture's governed APIs (DESIGN.md §6).
 - **System** (`/api/v1/system`): canonical records and raw message ingest.
 - **Process** (`/api/v1/process`): business operations such as approvals, matching, replay.
 - **Experience** (`/api/v1/experience`): supplier self-service, departmental requests, dashboards.
+- **FHIR R4** (`/fhir/R4`): creates of ChargeItem, SupplyDelivery, Procedure, Device, Invoice and
+  SupplyRequest, batch and transaction Bundles, and the CapabilityStatement at `metadata`.
 
-Every error is `application/problem+json` (RFC 9457) with field-level detail.
+Every error is `application/problem+json` (RFC 9457) with field-level detail, but for the FHIR
+content errors, which are FHIR `OperationOutcome`s (`application/fhir+json`).
 """
 
 TAGS = [
@@ -60,6 +63,7 @@ TAGS = [
     {"name": "crosswalks", "description": "Process API: map a code, re-drive what waited."},
     {"name": "supplier self-service", "description": "Experience API: a supplier's own POs."},
     {"name": "dashboard", "description": "Experience API: the operations dashboard's figures."},
+    {"name": "fhir", "description": "FHIR R4 intake: creates and Bundles (docs/fhir.md)."},
     {"name": "operations", "description": "Liveness, readiness and Prometheus metrics."},
 ]
 
@@ -84,5 +88,6 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(process_operations.router)
     app.include_router(supplier.router)
     app.include_router(dashboard.router)
+    app.include_router(fhir.router)
     app.include_router(health.router)
     return app

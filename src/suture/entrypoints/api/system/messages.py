@@ -254,7 +254,9 @@ def get_message(request: Request, principal: Reader, message_id: RecordId) -> Me
     responses={
         200: {
             "description": "The bytes exactly as received.",
-            "content": {media: {"schema": {"type": "string", "format": "binary"}}
+            # JSON media types (FHIR) are any JSON document; the others are bytes.
+            "content": {media: {"schema": {} if media.endswith("json") else
+                                {"type": "string", "format": "binary"}}
                         for media in sorted(set(MEDIA_TYPES.values()))},
         },
         **responses(401, 403, 404, 422, 429),
