@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 from usage_world import build_bus, drain
 
@@ -49,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _die_after_writing()
     engine = create_engine(args.database_url)
     try:
-        drain(build_bus(lambda: SqlAlchemyUnitOfWork(engine)))
+        # A short lease: the restarted worker must find the dead one's claims due again at once
+        # (the bus leases claimed items until their batch settles; a dead worker never does).
+        drain(build_bus(lambda: SqlAlchemyUnitOfWork(engine), lease=timedelta(milliseconds=200)))
     finally:
         engine.dispose()
     return 0
