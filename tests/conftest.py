@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import structlog
 
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import ensure_schema, scratch_schema
@@ -37,9 +36,6 @@ def quiet_logs() -> None:
     end-to-end PHI test runs ``suture serve`` at DEBUG in a process of its own.
     """
     configure_logging("WARNING")
-    # Loggers must not keep the processors they first saw, or structlog's ``capture_logs`` in a
-    # later test would not see them.
-    structlog.configure(cache_logger_on_first_use=False)
 
 
 @pytest.fixture(scope="session")

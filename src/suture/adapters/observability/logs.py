@@ -58,7 +58,9 @@ def configure_logging(level: str = "INFO", log_format: LogFormat = "console") ->
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        # Not cached: a logger then follows a later reconfiguration (a command that configures
+        # again, structlog's ``capture_logs`` in tests) for a few microseconds per line.
+        cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
