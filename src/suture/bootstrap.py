@@ -40,6 +40,7 @@ from suture.services.messagebus import MessageBus
 from suture.services.phi import PhiTokenizer
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
+from suture.services.shadow import ShadowGate, ShadowReports, TargetModes
 from suture.services.tokens import TokenService
 from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows.usage import (
@@ -97,6 +98,10 @@ class Hub:
     audit: AuditTrail
     #: The integration inventory: interfaces, governance, unmanaged traffic, the governed share.
     interfaces: InterfaceInventory
+    #: Shadow mode (docs/shadow-mode.md): what each target's interface mode is, and the reports
+    #: comparing withheld outputs with the legacy system's.
+    target_modes: TargetModes
+    shadow_reports: ShadowReports
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -152,6 +157,10 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     deliveries = Deliveries(uow_factory, system_clock)
     inbox = Inbox(uow_factory)
     transports = {"erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv")}
+    # Every transport is behind the shadow gate: an interface in shadow or legacy mode has its
+    # outputs computed and kept, not sent (docs/shadow-mode.md).
+    target_modes = TargetModes(uow_factory, system_clock)
+    gated = {kind: ShadowGate(transport, target_modes) for kind, transport in transports.items()}
     clients = ClientRegistry(
         uow_factory, Argon2SecretHasher(), system_clock, read_uow_factory=read_uow_factory
     )
@@ -175,7 +184,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         bus=bus,
         deliveries=deliveries,
         delivery_queue=delivery_queue,
-        delivery_worker=DeliveryWorker(uow_factory, transports, retry, system_clock),
+        delivery_worker=DeliveryWorker(uow_factory, gated, retry, system_clock),
         work_queue=WorkQueue(
             uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock
         ),
@@ -198,6 +207,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         audit=AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock),
         interfaces=InterfaceInventory(uow_factory, system_clock),
+        target_modes=target_modes,
+        shadow_reports=ShadowReports(read_uow_factory),
         closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
