@@ -29,6 +29,7 @@ from suture.eventlog.routing import RoutingPolicy, default_policy_text, load_pol
 from suture.services.audit import AuditTrail
 from suture.services.clients import ClientRegistry
 from suture.services.clock import Clock, system_clock
+from suture.services.csv_ingest import CsvDecoder, CsvFeed, CsvFeedError, CsvIngest, load_feeds
 from suture.services.deliveries import Deliveries, DeliveryQueue
 from suture.services.delivery_worker import DeliveryWorker
 from suture.services.exceptions import CombinedRedrive, WorkQueue
@@ -90,6 +91,8 @@ class Hub:
     hl7_ingest: Hl7Ingest
     #: FHIR R4 resources and Bundles in (``/fhir/R4``): store, decode, apply, answer.
     fhir_ingest: FhirIngest
+    #: CSV files in (drop folder, ``text/csv`` ingest): stored with the event that decodes them.
+    csv_ingest: CsvIngest
     #: The API's OAuth2 clients, their tokens and per-client request budgets (docs/api-security.md).
     clients: ClientRegistry
     tokens: TokenService
@@ -137,6 +140,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     )
     delivery_queue = DeliveryQueue()
     usage = UsageProcess(delivery_queue)
+    tokenizer = PhiTokenizer(settings.secret_key)
+    csv_decoder = CsvDecoder(tokenizer, csv_feeds(settings))
     bus = MessageBus(
         uow_factory,
         # The usage workflow's steps are reached through the routing policy's destinations
@@ -145,6 +150,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             REDRIVE_ON_MAPPING: redrive_on_mapping,
             INVENTORY: usage.apply_usage,
             COST_ATTRIBUTION: usage.attribute_cost,
+            # Stored CSV files are read by their feed's profile (services/csv_ingest.py).
+            "decode": csv_decoder.decode,
         },
         subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
         batch_handlers={INVENTORY: usage.apply_usages, COST_ATTRIBUTION: usage.attribute_costs},
@@ -164,7 +171,6 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     clients = ClientRegistry(
         uow_factory, Argon2SecretHasher(), system_clock, read_uow_factory=read_uow_factory
     )
-    tokenizer = PhiTokenizer(settings.secret_key)
     return Hub(
         engine=engine,
         uow_factory=uow_factory,
@@ -190,6 +196,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         hl7_ingest=Hl7Ingest(uow_factory, inbox, bus, tokenizer, system_clock),
         fhir_ingest=FhirIngest(uow_factory, inbox, bus, tokenizer, system_clock),
+        csv_ingest=CsvIngest(uow_factory, inbox, bus, system_clock),
         clients=clients,
         tokens=TokenService(
             codec,
@@ -224,6 +231,18 @@ def token_codec(settings: Settings) -> JwtCodec:
         settings.auth_jwt_private_key_file,
         settings.auth_jwt_public_key_file,
     )
+
+
+def csv_feeds(settings: Settings) -> dict[str, CsvFeed]:
+    """The configured CSV feeds, validated now so that a bad file stops start-up."""
+    if settings.csv_feeds is None:
+        return {}
+    path = settings.csv_feeds
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CsvFeedError("SUTURE_CSV_FEEDS", f"cannot read {path}: {error.strerror}") from None
+    return load_feeds(text, str(path), base=path.parent)
 
 
 def stream_settings(settings: Settings) -> StreamSettings | None:

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
         default=Path("outbox"),
         description="Where the file-based ERP interface writes its batch files.",
     )
+    csv_feeds: Path | None = Field(
+        default=None,
+        description=(
+            "A YAML list of CSV feeds (interface, kind usage|charges, profile): how files stored"
+            " on each inbox interface are read (docs/csv-feeds.md); default: none."
+        ),
+    )
 
     nats_url: str | None = Field(
         default=None,

@@ -101,6 +101,28 @@ class Inbox:
         ``received_at`` is when the edge finished reading (aware). Without a ``trace_id`` the
         message starts a trace of its own, its id in 32 hex digits (an OpenTelemetry trace id).
         """
+        with self._uow() as uow:
+            received = self.store(
+                uow, raw, format=format, interface=interface, source_system=source_system,
+                received_at=received_at, trace_id=trace_id, facility_id=facility_id,
+            )  # fmt: skip
+            uow.commit()
+        return received
+
+    def store(
+        self,
+        uow: UnitOfWork,
+        raw: bytes,
+        *,
+        format: str,
+        interface: str,
+        source_system: str,
+        received_at: datetime,
+        trace_id: str | None = None,
+        facility_id: str | None = None,
+    ) -> Received:
+        """:meth:`receive` within ``uow``'s transaction, for an edge that commits more with the
+        message (the event that starts its decoding); the caller commits."""
         require_aware("received_at", received_at)  # before it becomes part of an id
         message_id = self._new_id(received_at)
         message = InboundMessage.received(
@@ -113,11 +135,9 @@ class Inbox:
             trace_id=trace_id or message_id.replace("-", ""),
             facility_id=facility_id,
         )
-        with self._uow() as uow:
-            stored, is_duplicate = uow.inbox.add_if_new(message)
-            if not is_duplicate:
-                self._traffic.record(uow, [stored])
-            uow.commit()
+        stored, is_duplicate = uow.inbox.add_if_new(message)
+        if not is_duplicate:
+            self._traffic.record(uow, [stored])
         return Received(stored, is_duplicate)
 
     def receive_many(
