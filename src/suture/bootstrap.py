@@ -23,6 +23,7 @@ from suture.adapters.security.tokens import JwtCodec
 from suture.config import Settings
 from suture.domain.audit import AuditKey
 from suture.domain.authority import AuthorityRegistry
+from suture.domain.matching import Tolerance
 from suture.eventlog.events import build_registry
 from suture.eventlog.retry import RetryPolicy
 from suture.eventlog.routing import RoutingPolicy, default_policy_text, load_policy
@@ -42,6 +43,8 @@ from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
 from suture.services.tokens import TokenService
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.workflows.match_operations import MatchOperations
+from suture.services.workflows.three_way_match import THREE_WAY_MATCH, ThreeWayMatch
 from suture.services.workflows.usage import (
     COST_ATTRIBUTION,
     INVENTORY,
@@ -62,6 +65,7 @@ DESTINATIONS = frozenset(
         "revenue_integrity_review",
         "erp_item_sync",
         "parked_redrive",
+        THREE_WAY_MATCH,
     }
 )
 
@@ -97,6 +101,8 @@ class Hub:
     audit: AuditTrail
     #: The integration inventory: interfaces, governance, unmanaged traffic, the governed share.
     interfaces: InterfaceInventory
+    #: The three-way match's operator actions (``suture match``, the Process API).
+    matching: MatchOperations
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -132,6 +138,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     )
     delivery_queue = DeliveryQueue()
     usage = UsageProcess(delivery_queue)
+    match = ThreeWayMatch(delivery_queue, match_tolerance(settings))
     bus = MessageBus(
         uow_factory,
         # The usage workflow's steps are reached through the routing policy's destinations
@@ -140,6 +147,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             REDRIVE_ON_MAPPING: redrive_on_mapping,
             INVENTORY: usage.apply_usage,
             COST_ATTRIBUTION: usage.attribute_cost,
+            THREE_WAY_MATCH: match.match_on_event,
         },
         subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
         batch_handlers={INVENTORY: usage.apply_usages, COST_ATTRIBUTION: usage.attribute_costs},
@@ -198,9 +206,20 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         audit=AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock),
         interfaces=InterfaceInventory(uow_factory, system_clock),
+        matching=MatchOperations(uow_factory, bus, match, system_clock),
         closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
+    )
+
+
+def match_tolerance(settings: Settings) -> Tolerance:
+    """The three-way match's default tolerance; rules per facility and supplier override it."""
+    return Tolerance(
+        price_percent=settings.match_price_percent,
+        price_amount=settings.match_price_amount,
+        quantity_percent=settings.match_quantity_percent,
+        quantity_amount=settings.match_quantity_amount,
     )
 
 

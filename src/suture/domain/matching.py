@@ -215,16 +215,6 @@ class MatchOutcome:
     def findings(self) -> frozenset[Finding]:
         return frozenset(issue.finding for issue in self.issues)
 
-    def billed_eaches(self) -> dict[int, Decimal]:
-        """Eaches this invoice bills per PO line: what a later invoice finds already invoiced."""
-        billed: dict[int, Decimal] = {}
-        for line in self.lines:
-            if line.po_line_number is not None:
-                billed[line.po_line_number] = (
-                    billed.get(line.po_line_number, Decimal(0)) + line.invoiced_eaches
-                )
-        return billed
-
 
 @dataclass(slots=True)
 class _PoLineState:
@@ -490,3 +480,74 @@ def _cents(value: Decimal) -> Decimal:
 
 def _price(value: Decimal) -> Decimal:
     return value.quantize(PRICE_PLACES, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceMatch:
+    """The persisted match of one invoice: the process manager's state per invoice id.
+
+    ``received_at`` (the invoice reached matching) and ``matched_at`` (approved for payment)
+    give the invoice cycle time KPI (DESIGN.md §7); ``attempts`` counts the runs, so an invoice
+    matched at the first attempt with no manual touch is *touchless*.
+    """
+
+    invoice_id: str
+    invoice_number: str
+    facility_id: str
+    supplier_id: str
+    purchase_order_number: str | None
+    purchase_order_id: str | None
+    status: MatchStatus
+    findings: tuple[Finding, ...]
+    lines: tuple[LineMatch, ...]
+    invoice_amount: Decimal
+    matched_amount: Decimal
+    variance_amount: Decimal
+    attempts: int
+    received_at: datetime
+    updated_at: datetime
+    matched_at: datetime | None = None
+    duplicate_of: str | None = None
+    voucher_id: str | None = None
+    trace_id: str | None = None
+
+    @property
+    def is_matched(self) -> bool:
+        return self.status is MatchStatus.MATCHED
+
+    def billed_eaches(self) -> dict[int, Decimal]:
+        """Eaches this invoice bills per PO line (what a later invoice finds already invoiced)."""
+        billed: dict[int, Decimal] = {}
+        for line in self.lines:
+            if line.po_line_number is not None:
+                number = line.po_line_number
+                billed[number] = billed.get(number, Decimal(0)) + line.invoiced_eaches
+        return billed
+
+
+def record_outcome(
+    invoice: Invoice,
+    outcome: MatchOutcome,
+    previous: InvoiceMatch | None,
+    *,
+    at: datetime,
+    received_at: datetime,
+    trace_id: str | None = None,
+) -> InvoiceMatch:
+    """The invoice's match state after one more run; a matched invoice is never run again."""
+    if previous is not None and previous.is_matched:
+        raise DomainError("status", f"invoice {invoice.id} is matched already")
+    matched = outcome.status is MatchStatus.MATCHED
+    return InvoiceMatch(
+        invoice_id=invoice.id, invoice_number=invoice.number, facility_id=invoice.facility_id,
+        supplier_id=invoice.supplier_id, purchase_order_number=invoice.purchase_order_number,
+        purchase_order_id=outcome.purchase_order_id, status=outcome.status,
+        findings=tuple(sorted(outcome.findings)), lines=outcome.lines,
+        invoice_amount=outcome.invoice_amount, matched_amount=outcome.matched_amount,
+        variance_amount=outcome.variance_amount,
+        attempts=(previous.attempts if previous else 0) + 1,
+        received_at=previous.received_at if previous else received_at, updated_at=at,
+        matched_at=at if matched else None, duplicate_of=outcome.duplicate_of,
+        voucher_id=f"APV-{invoice.id}" if matched else None,
+        trace_id=trace_id or (previous.trace_id if previous else None),
+    )  # fmt: skip
