@@ -7,9 +7,9 @@ migrated SQLite file, the real bus, match process and audit trail, and a fixed c
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
