@@ -385,3 +385,20 @@ def test_operations_re_run_a_pos_open_invoices_and_show_them(
     assert view.match == runs[0].match
     assert view.invoice.status is InvoiceStatus.MATCHED
     assert matched_events(uow, world, "A") == 1
+
+
+def test_a_re_run_that_finds_other_amounts_updates_the_open_items_reason(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    with uow() as unit:
+        record_receipt(bus, unit, world, "1", receipt_line(1, world.glove, "50"))
+        receive_invoice(bus, unit, world, "A", invoice_line(1, world.glove, "100", "1.00"))
+    drain(bus)
+    with uow() as unit:
+        record_receipt(bus, unit, world, "2", receipt_line(1, world.glove, "30"))
+    drain(bus)
+
+    (item,) = items(uow, world, "A")
+    assert (item.type, item.status) == (ExceptionType.QUANTITY_VARIANCE, ExceptionStatus.OPEN)
+    assert "quantity variance: 20.00 on line 1" in item.reason
+    assert state(uow, world, "A").attempts == 2

@@ -69,6 +69,8 @@ CENT = Decimal("0.01")
 #: Prices per each are kept to four places (like the usage workflow's unit prices).
 PRICE_PLACES = Decimal("0.0001")
 _HUNDRED = Decimal(100)
+#: Lines an issue's detail names before it says "and N more" (work-queue reasons stay short).
+_NAMED_LINES = 10
 
 
 class MatchStatus(StrEnum):
@@ -415,8 +417,10 @@ def _issues(invoice: Invoice, po: PurchaseOrder | None, lines: list[LineMatch]) 
         money = _cents(sum((line.variance_amount for line in found), Decimal(0)))
         where = ", ".join(
             "header (stated total)" if line.line_number is None else f"line {line.line_number}"
-            for line in found
+            for line in found[:_NAMED_LINES]
         )
+        if len(found) > _NAMED_LINES:
+            where += f" and {len(found) - _NAMED_LINES} more lines"
         detail = f"{finding.value.replace('_', ' ')}: {money} on {where}"
         if finding is Finding.NOT_ON_PO and po is None:
             name = invoice.purchase_order_number

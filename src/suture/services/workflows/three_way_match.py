@@ -192,10 +192,12 @@ class ThreeWayMatch:
                     note = f"invoice {invoice.number} matched on attempt {match.attempts}"
                 uow.exceptions.save(item.resolve(note, by=MATCHER, at=at))
         for kind, reason in reasons.items():
-            exception_queue.open_exception(
+            item = exception_queue.open_exception(
                 uow, type=kind, facility_id=invoice.facility_id, reason=reason, at=at,
                 correlation_id=invoice.id, trace_id=match.trace_id,
             )  # fmt: skip
+            if item.reason != reason:  # found again, with other amounts
+                uow.exceptions.save(item.fail_again(reason, by=MATCHER, at=at))
 
     def _approve(
         self, uow: UnitOfWork, invoice: Invoice, match: InvoiceMatch, at: datetime, emit: Emit
