@@ -43,7 +43,7 @@ invoice_matches = sa.Table(
     sa.Column("attempts", sa.Integer(), nullable=False), _at("received_at"), _at("updated_at"),
     _at("matched_at", nullable=True), _text("duplicate_of", nullable=True),
     _text("voucher_id", nullable=True), _text("trace_id", nullable=True),
-    sa.Index("ix_invoice_matches_purchase_order_number", "purchase_order_number"),
+    sa.Index("ix_invoice_matches_purchase_order_id", "purchase_order_id"),
     sa.Index("ix_invoice_matches_facility_id_status", "facility_id", "status"),
 )  # fmt: skip
 

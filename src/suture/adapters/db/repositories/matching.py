@@ -148,17 +148,21 @@ class InvoiceMatchRepository:
         """The supplier's other invoices with the same number, or the same PO and date, that
         have reached matching (only those have a ``received_at`` to order them by)."""
         i, m = t.invoices.c, self.table.c
-        same = i.number == number
-        if purchase_order_number is not None:
-            same = same | (
-                (i.purchase_order_number == purchase_order_number)
-                & (i.invoice_date == invoice_date)
+
+        def tried(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+            return (
+                sa.select(i.id, m.received_at)
+                .join(self.table, m.invoice_id == i.id)
+                .where((i.supplier_id == supplier_id) & (i.id != invoice_id) & where)
             )
-        query = (
-            sa.select(i.id, m.received_at)
-            .join(self.table, m.invoice_id == i.id)
-            .where((i.supplier_id == supplier_id) & (i.id != invoice_id) & same)
-        )
+
+        # Two indexed lookups rather than one OR, which would scan the supplier's invoices.
+        query: sa.Select[Any] | sa.CompoundSelect[Any] = tried(i.number == number)
+        if purchase_order_number is not None:
+            by_po = (i.purchase_order_number == purchase_order_number) & (
+                i.invoice_date == invoice_date
+            )
+            query = sa.union(tried(i.number == number), tried(by_po))
         with storage_errors(t.invoices.name):
             rows = list(self._connection.execute(query))
         invoices = InvoiceRepository(self._connection)

@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("invoice_id", name="pk_invoice_matches"),
     )  # fmt: skip
     op.create_index(
-        "ix_invoice_matches_purchase_order_number", "invoice_matches", ["purchase_order_number"]
+        "ix_invoice_matches_purchase_order_id", "invoice_matches", ["purchase_order_id"]
     )
     op.create_index(
         "ix_invoice_matches_facility_id_status", "invoice_matches", ["facility_id", "status"]
@@ -69,5 +69,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("match_tolerances")
     op.drop_index("ix_invoice_matches_facility_id_status", "invoice_matches")
-    op.drop_index("ix_invoice_matches_purchase_order_number", "invoice_matches")
+    op.drop_index("ix_invoice_matches_purchase_order_id", "invoice_matches")
     op.drop_table("invoice_matches")
