@@ -140,6 +140,7 @@ def build_bus(
     *,
     retry: RetryPolicy | None = None,
     deliveries: DeliveryQueue | None = None,
+    lease: timedelta = timedelta(minutes=1),
 ) -> tuple[MessageBus, ThreeWayMatch]:
     """The bus as ``bootstrap.build`` wires the match: reached through the shipped policy."""
     process = ThreeWayMatch(deliveries or DeliveryQueue())
@@ -150,6 +151,7 @@ def build_bus(
         policy=load_policy(default_policy_text(), "default.yaml", destinations=DESTINATIONS),
         registry=build_registry(),
         retry=retry,
+        lease=lease,
         **options,  # type: ignore[arg-type]
     )
     return bus, process
