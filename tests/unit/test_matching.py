@@ -430,3 +430,9 @@ def test_an_invoice_is_matched_exactly_when_it_bills_no_more_than_received(
                   receipt((1, "GLOVE", str(received), "EA")))  # fmt: skip
 
     assert (outcome.status is MatchStatus.MATCHED) == (billed <= min(received, 100))
+
+
+def test_a_line_naming_a_po_line_of_another_item_is_matched_by_its_item() -> None:
+    outcome = run(invoice(line(1, "SUTURE", "20", "BX", "30.00", po_line=1)), FULL)
+
+    assert (outcome.status, outcome.lines[0].po_line_number) == (MatchStatus.MATCHED, 2)

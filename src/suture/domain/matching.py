@@ -9,8 +9,9 @@ approved for payment or which exceptions it raises, line by line, with the amoun
 through the item's packaging (``domain/units.py``): an invoice for 2 CS at 500.00 matches a PO
 line for 100 EA at 10.00 when the case holds 50.
 
-**Lines.** An invoice line is matched to the PO line it names (``po_line_number``), else to the
-PO's first line of the same item with quantity left to bill, else to its first line of the item.
+**Lines.** An invoice line is matched to the PO line it names (``po_line_number``) when that line
+is of the same item, else to the PO's first line of the item with quantity left to bill, else to
+its first line of the item.
 Lines are taken in line-number order, so the outcome does not depend on the order they arrive in.
 
 **Quantity.** A PO line may be billed up to ``min(ordered, received) - already invoiced``, where
@@ -386,7 +387,6 @@ def _invoice_target(states: Mapping[int, _PoLineState], line: InvoiceLine) -> _P
         state = states.get(line.po_line_number)
         if state is not None and (line.item_id is None or line.item_id == state.line.item_id):
             return state
-        return None
     same_item = [s for s in states.values() if s.line.item_id == line.item_id]
     return next((s for s in same_item if s.left > 0), same_item[0] if same_item else None)
 
