@@ -150,7 +150,11 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             THREE_WAY_MATCH: match.match_on_event,
         },
         subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
-        batch_handlers={INVENTORY: usage.apply_usages, COST_ATTRIBUTION: usage.attribute_costs},
+        batch_handlers={
+            INVENTORY: usage.apply_usages,
+            COST_ATTRIBUTION: usage.attribute_costs,
+            THREE_WAY_MATCH: match.match_on_events,
+        },
         commands=[(RecordUsage, usage.record_usage)],
         policy=routing_policy(settings),
         retry=retry,

@@ -141,13 +141,16 @@ def build_bus(
     retry: RetryPolicy | None = None,
     deliveries: DeliveryQueue | None = None,
     lease: timedelta = timedelta(minutes=1),
+    batch: bool = True,
 ) -> tuple[MessageBus, ThreeWayMatch]:
-    """The bus as ``bootstrap.build`` wires the match: reached through the shipped policy."""
+    """The bus as ``bootstrap.build`` wires the match: reached through the shipped policy;
+    ``batch`` False leaves the batch form out, so every event runs the one-event form."""
     process = ThreeWayMatch(deliveries or DeliveryQueue())
     options: dict[str, object] = {"clock": clock} if clock is not None else {}
     bus = MessageBus(
         uow_factory,
         handlers={THREE_WAY_MATCH: process.match_on_event},
+        batch_handlers={THREE_WAY_MATCH: process.match_on_events} if batch else {},
         policy=load_policy(default_policy_text(), "default.yaml", destinations=DESTINATIONS),
         registry=build_registry(),
         retry=retry,

@@ -63,9 +63,12 @@ def clock() -> Ticking:
     return Ticking()
 
 
-@pytest.fixture
-def wired(uow: UowFactory, clock: Ticking) -> tuple[MessageBus, ThreeWayMatch]:
-    return build_bus(uow, clock)
+@pytest.fixture(params=["batch", "one-event"])
+def wired(
+    request: pytest.FixtureRequest, uow: UowFactory, clock: Ticking
+) -> tuple[MessageBus, ThreeWayMatch]:
+    """The bus with the handler's batch form, and without it (each event alone)."""
+    return build_bus(uow, clock, batch=request.param == "batch")
 
 
 @pytest.fixture

@@ -99,7 +99,9 @@ class MatchOperations:
         bus = self._bus
 
         def emit(event_type: str, payload: dict[str, Any], key: str, correlation: str) -> None:
-            bus.publish(uow, bus.envelope(event_type, payload, idempotency_key=key,
-                                          correlation_id=correlation))  # fmt: skip
+            bus.publish(uow, bus.envelope(
+                event_type, payload, idempotency_key=key, correlation_id=correlation,
+                source_facility=payload.get("facility_id"),
+            ))  # fmt: skip
 
         return self._process.run(uow, invoice_id, at=self._clock(), emit=emit)

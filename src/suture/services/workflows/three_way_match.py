@@ -69,6 +69,7 @@ MATCHER = "three-way-match"
 
 #: Publishes an event of the run: (type, payload, idempotency key, correlation id).
 Emit = Callable[[str, dict[str, Any], str, str], None]
+Batch = Sequence[tuple[Envelope, HandlerContext]]
 
 
 class UnknownInvoiceError(WorkflowError):
@@ -102,8 +103,19 @@ class ThreeWayMatch:
         return self._default
 
     def match_on_event(self, envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:
-        """The bus handler: match a received invoice, or re-run a receipt's PO's open invoices."""
+        """The bus handler: match a received invoice, or re-run a receipt's PO's held invoices."""
+        self._handle(envelope, uow, context, _Reads(uow, self._default))
 
+    def match_on_events(self, batch: Batch, uow: UnitOfWork) -> None:
+        """The batch form: the same, event after event in one transaction, reading each item's
+        packaging and each facility and supplier's tolerance once per batch."""
+        reads = _Reads(uow, self._default)
+        for envelope, context in batch:
+            self._handle(envelope, uow, context, reads)
+
+    def _handle(
+        self, envelope: Envelope, uow: UnitOfWork, context: HandlerContext, reads: _Reads
+    ) -> None:
         def emit(event_type: str, payload: dict[str, Any], key: str, correlation: str) -> None:
             context.publish(caused_by(context, event_type, payload, idempotency_key=key))
 
@@ -111,12 +123,13 @@ class ThreeWayMatch:
             received = InvoiceReceived.model_validate(envelope.payload)
             self.run(
                 uow, received.invoice_id, at=context.now, emit=emit,
-                received_at=envelope.occurred_at, trace_id=envelope.trace_id,
+                received_at=envelope.occurred_at, trace_id=envelope.trace_id, reads=reads,
             )  # fmt: skip
         elif envelope.type == RECEIPT_RECORDED:
             recorded = ReceiptRecorded.model_validate(envelope.payload)
             for invoice_id in _open_invoices_of(uow, recorded):
-                self.run(uow, invoice_id, at=context.now, emit=emit, trace_id=envelope.trace_id)
+                self.run(uow, invoice_id, at=context.now, emit=emit, trace_id=envelope.trace_id,
+                         reads=reads)  # fmt: skip
         else:
             raise WorkflowError("type", f"{THREE_WAY_MATCH} does not handle {envelope.type}")
 
@@ -129,9 +142,11 @@ class ThreeWayMatch:
         emit: Emit,
         received_at: datetime | None = None,
         trace_id: str | None = None,
+        reads: _Reads | None = None,
     ) -> MatchRun:
         """Match the invoice once more within ``uow`` (the caller commits); a matched invoice
         is left as it is. ``received_at`` is when the invoice arrived (default ``at``)."""
+        reads = reads or _Reads(uow, self._default)
         if not uow.invoice_matches.lock_invoice(invoice_id):
             raise UnknownInvoiceError("invoice_id", f"no invoice {invoice_id!r}")
         previous = uow.invoice_matches.get(invoice_id)
@@ -155,8 +170,8 @@ class ThreeWayMatch:
                 purchase_order_number=invoice.purchase_order_number,
                 invoice_date=invoice.invoice_date,
             ),
-            packaging=_packaging(uow, invoice, po),
-            tolerance=self.tolerance(uow, invoice.facility_id, invoice.supplier_id),
+            packaging=reads.packaging(invoice, po),
+            tolerance=reads.tolerance(invoice.facility_id, invoice.supplier_id),
             received_at=first_seen,
         )  # fmt: skip
         match = record_outcome(
@@ -169,11 +184,6 @@ class ThreeWayMatch:
         if match.is_matched:
             self._approve(uow, invoice, match, at, emit)
         return MatchRun(match, ran=True)
-
-    def tolerance(self, uow: UnitOfWork, facility_id: str, supplier_id: str) -> Tolerance:
-        """The tolerance in force for the facility and supplier (most specific rule wins)."""
-        rules = uow.match_tolerances.rules(facility_id=facility_id, supplier_id=supplier_id)
-        return tolerance_for(rules, facility_id, supplier_id, self._default)
 
     def _work_queue(
         self,
@@ -224,6 +234,42 @@ class ThreeWayMatch:
         )
 
 
+class _Reads:
+    """Master data a run reads, each key once per unit of work (a batch is one transaction, so
+    the memo never outlives what it read through)."""
+
+    def __init__(self, uow: UnitOfWork, default: Tolerance) -> None:
+        self._uow = uow
+        self._default = default
+        self._packaging: dict[str, Packaging | None] = {}
+        self._tolerances: dict[tuple[str, str], Tolerance] = {}
+
+    def packaging(self, invoice: Invoice, po: PurchaseOrder | None) -> dict[str, Packaging]:
+        """The packaging of every item the invoice and its PO name (unknown items absent)."""
+        item_ids = {line.item_id for line in invoice.lines if line.item_id}
+        if po is not None:
+            item_ids |= {line.item_id for line in po.lines}
+        found = {}
+        for item_id in sorted(item_ids):
+            if item_id not in self._packaging:
+                item = self._uow.items.get(item_id)
+                self._packaging[item_id] = None if item is None else item.packaging
+            pack = self._packaging[item_id]
+            if pack is not None:
+                found[item_id] = pack
+        return found
+
+    def tolerance(self, facility_id: str, supplier_id: str) -> Tolerance:
+        """The tolerance in force for the facility and supplier (most specific rule wins)."""
+        key = (facility_id, supplier_id)
+        if key not in self._tolerances:
+            rules = self._uow.match_tolerances.rules(
+                facility_id=facility_id, supplier_id=supplier_id
+            )
+            self._tolerances[key] = tolerance_for(rules, facility_id, supplier_id, self._default)
+        return self._tolerances[key]
+
+
 def outcome_reasons(match: InvoiceMatch, issues: Sequence[MatchIssue]) -> dict[ExceptionType, str]:
     """The work-queue reason of each exception type the run found (PHI-free)."""
     po = match.purchase_order_number or "none"
@@ -240,18 +286,6 @@ def _purchase_order(uow: UnitOfWork, invoice: Invoice) -> PurchaseOrder | None:
     if invoice.purchase_order_number is None:
         return None
     return uow.purchase_orders.by_number(invoice.purchase_order_number)
-
-
-def _packaging(uow: UnitOfWork, invoice: Invoice, po: PurchaseOrder | None) -> dict[str, Packaging]:
-    item_ids = {line.item_id for line in invoice.lines if line.item_id}
-    if po is not None:
-        item_ids |= {line.item_id for line in po.lines}
-    found = {}
-    for item_id in sorted(item_ids):
-        item = uow.items.get(item_id)
-        if item is not None:
-            found[item_id] = item.packaging
-    return found
 
 
 def _open_invoices_of(uow: UnitOfWork, recorded: ReceiptRecorded) -> builtins.list[str]:
