@@ -210,7 +210,9 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         audit=AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock),
         interfaces=InterfaceInventory(uow_factory, system_clock),
-        matching=MatchOperations(uow_factory, bus, match, system_clock),
+        matching=MatchOperations(
+            uow_factory, bus, match, system_clock, read_uow_factory=read_uow_factory
+        ),
         closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),

@@ -42,8 +42,12 @@ class MatchOperations:
         bus: MessageBus,
         process: ThreeWayMatch,
         clock: Clock,
+        *,
+        read_uow_factory: Callable[[], UnitOfWork] | None = None,
     ) -> None:
         self._uow = uow_factory
+        #: Reads (``show``, the rules) need no write lock: on SQLite they begin DEFERRED.
+        self._read = read_uow_factory or uow_factory
         self._bus = bus
         self._process = process
         self._clock = clock
@@ -70,14 +74,14 @@ class MatchOperations:
         return [self.run(invoice_id) for invoice_id in ids]
 
     def show(self, invoice_id: str) -> MatchView:
-        with self._uow() as uow:
+        with self._read() as uow:
             invoice = uow.invoices.get(invoice_id)
             if invoice is None:
                 raise UnknownInvoiceError("invoice_id", f"no invoice {invoice_id!r}")
             return MatchView(invoice, uow.invoice_matches.get(invoice_id))
 
     def tolerance_rules(self) -> builtins.list[ToleranceRule]:
-        with self._uow() as uow:
+        with self._read() as uow:
             return uow.match_tolerances.rules()
 
     @property
