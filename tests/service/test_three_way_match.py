@@ -28,12 +28,13 @@ from match_world import (
 
 from suture.domain.deliveries import Delivery
 from suture.domain.exceptions import ExceptionItem, ExceptionStatus, ExceptionType
-from suture.domain.invoicing import InvoiceStatus
+from suture.domain.invoicing import Invoice, InvoiceStatus
 from suture.domain.matching import Finding, InvoiceMatch, MatchStatus, Tolerance, ToleranceRule
 from suture.domain.purchasing import PurchaseOrderKind, Receipt
 from suture.eventlog.retry import RetryPolicy
 from suture.services.deliveries import DeliveryQueue
 from suture.services.messagebus import MessageBus
+from suture.services.workflows.lookups import WorkflowError
 from suture.services.workflows.match_operations import MatchOperations
 from suture.services.workflows.three_way_match import ERP_TARGET, INVOICE_MATCHED, ThreeWayMatch
 
@@ -405,3 +406,19 @@ def test_a_re_run_that_finds_other_amounts_updates_the_open_items_reason(
     assert (item.type, item.status) == (ExceptionType.QUANTITY_VARIANCE, ExceptionStatus.OPEN)
     assert "quantity variance: 20.00 on line 1" in item.reason
     assert state(uow, world, "A").attempts == 2
+
+
+def test_an_invoice_the_erp_approved_or_paid_is_not_matched_again(
+    uow: UowFactory, world: World, operations: MatchOperations
+) -> None:
+    with uow() as unit:
+        unit.invoices.add(Invoice(
+            id=world.invoice_id("P"), number=world.id("P"), supplier_id=world.supplier_id,
+            facility_id=world.facility_id, invoice_date=AT.date(), status=InvoiceStatus.PAID,
+        ))  # fmt: skip
+        unit.commit()
+
+    with pytest.raises(WorkflowError) as refused:
+        operations.run(world.invoice_id("P"))
+
+    assert (refused.value.field, invoice_status(uow, world, "P")) == ("status", InvoiceStatus.PAID)

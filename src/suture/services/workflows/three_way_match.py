@@ -155,6 +155,10 @@ class ThreeWayMatch:
         invoice = uow.invoices.get(invoice_id)
         if invoice is None:
             raise UnknownInvoiceError("invoice_id", f"no invoice {invoice_id!r}")
+        if invoice.status in {InvoiceStatus.APPROVED, InvoiceStatus.PAID}:
+            raise WorkflowError(
+                "status", f"invoice {invoice_id} is {invoice.status} in the ERP; nothing to match"
+            )
         po = _purchase_order(uow, invoice)
         if po is not None:
             uow.invoice_matches.lock_purchase_order(po.id)
