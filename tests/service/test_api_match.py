@@ -4,6 +4,7 @@ Experience API shows its match and payment status."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,26 @@ def test_the_supplier_sees_pending_then_approved_for_payment(
     assert (after["invoice_status"], after["payment_status"], after["match"]["status"]) == (
         "matched", "approved_for_payment", "matched",
     )  # fmt: skip
+
+
+def test_the_supplier_lists_each_invoice_with_its_match_and_payment_status(
+    api: TestClient, hub: Hub, world: World
+) -> None:
+    with hub.uow_factory() as uow:
+        receive_invoice(hub.bus, uow, world, "B", invoice_line(1, world.glove, "500", "1.00"),
+                        invoice_date=date(2025, 3, 1))  # fmt: skip
+    hub.matching.run_open()
+    supplier = headers(hub, {Scope.EXPERIENCE_SUPPLIER}, [world.facility_id], world.supplier_id)
+    other = headers(hub, {Scope.EXPERIENCE_SUPPLIER}, [world.facility_id], "another-supplier")
+
+    mine = api.get("/api/v1/experience/supplier/invoice-status", headers=supplier)
+    theirs = api.get("/api/v1/experience/supplier/invoice-status", headers=other)
+
+    assert mine.status_code == 200, mine.text
+    assert [
+        (i["invoice_id"], i["payment_status"], i["match"]["findings"]) for i in mine.json()["items"]
+    ] == [
+        (world.invoice_id("A"), "approved_for_payment", []),
+        (world.invoice_id("B"), "on_hold", ["quantity_variance"]),
+    ]
+    assert theirs.json() == {"items": [], "next_cursor": None}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from suture.domain.access import AccessDeniedError, Principal, RecordFilter, Scope
 from suture.domain.invoicing import InvoiceStatus
@@ -124,7 +124,7 @@ def get_our_invoice(
     return found(record, "invoice", record_id)
 
 
-class InvoiceMatchStatus(BaseModel):
+class InvoiceMatchStatus(s.PublicModel):
     """An invoice's match and payment status as its supplier sees it."""
 
     invoice_id: str
@@ -161,3 +161,41 @@ def get_our_invoice_match(
         payment_status=payment_status(status),
         match=None if view.match is None else public(view.match),
     )  # fmt: skip
+
+
+@router.get(
+    "/invoice-status",
+    summary="List our invoices with their match and payment status",
+    response_model=s.Page[InvoiceMatchStatus],
+)
+def list_our_invoice_status(
+    request: Request,
+    principal: SupplierUser,
+    *,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    status: Status = None,
+    since: Since = None,
+    until: Until = None,
+    number: Number = None,
+) -> s.Page[InvoiceMatchStatus]:
+    """Each of this supplier's invoices (filters as for `/invoices`): approved for payment or
+    held, on which exception types, with the amounts and the lines."""
+    hub = request.app.state.hub
+    page = list_page(
+        hub, INVOICES, own(principal), cursor=cursor, limit=limit, status=status, since=since,
+        until=until, number=number,
+    )  # fmt: skip
+    with hub.read_uow_factory() as uow:
+        ids = [invoice.id for invoice in page.items]
+        matches = {m.invoice_id: m for m in uow.invoice_matches.list(invoice_ids=ids, limit=limit)}
+    items = []
+    for invoice in page.items:
+        current = InvoiceStatus(invoice.status)
+        found = matches.get(invoice.id)
+        items.append(InvoiceMatchStatus(
+            invoice_id=invoice.id, invoice_number=invoice.number, invoice_status=current,
+            payment_status=payment_status(current),
+            match=None if found is None else public(found),
+        ))  # fmt: skip
+    return s.Page[InvoiceMatchStatus](items=items, next_cursor=page.next_cursor)
