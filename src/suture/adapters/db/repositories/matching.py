@@ -41,6 +41,9 @@ from suture.domain.purchasing import Receipt
 #: Invoice statuses the match still has work for.
 OPEN_STATUSES = (InvoiceStatus.RECEIVED.value, InvoiceStatus.EXCEPTION.value)
 
+#: The upsert of a match state per dialect (``InvoiceMatchRepository.save``).
+_UPSERTS: dict[str, Any] = {}
+
 _DECIMALS = (
     "invoiced_eaches", "ordered_eaches", "received_eaches", "previously_invoiced_eaches",
     "po_price_each", "invoice_price_each", "quantity_variance_eaches", "variance_amount", "amount",
@@ -77,15 +80,21 @@ class InvoiceMatchRepository:
 
     def save(self, match: InvoiceMatch) -> None:
         """Insert or replace the invoice's match state."""
-        row = _to_row(match)
         dialect = self._connection.dialect.name
-        insert = sqlite.insert(self.table) if dialect == "sqlite" else postgresql.insert(self.table)
-        statement = insert.values(row).on_conflict_do_update(
-            index_elements=["invoice_id"],
-            set_={k: v for k, v in row.items() if k != "invoice_id"},
-        )
+        statement = _UPSERTS.get(dialect)
+        if statement is None:  # built once per dialect, values bound: compiled once, cached
+            insert = (
+                sqlite.insert(self.table)
+                if dialect == "sqlite"
+                else (postgresql.insert(self.table))
+            )
+            statement = _UPSERTS[dialect] = insert.on_conflict_do_update(
+                index_elements=["invoice_id"],
+                set_={c.name: insert.excluded[c.name] for c in self.table.c
+                      if c.name != "invoice_id"},
+            )  # fmt: skip
         with storage_errors(self.table.name):
-            self._connection.execute(statement)
+            self._connection.execute(statement, _to_row(match))
 
     def list(
         self,
