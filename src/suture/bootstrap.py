@@ -23,6 +23,7 @@ from suture.adapters.security.tokens import JwtCodec
 from suture.config import Settings
 from suture.domain.audit import AuditKey
 from suture.domain.authority import AuthorityRegistry
+from suture.domain.matching import Tolerance
 from suture.eventlog.events import build_registry
 from suture.eventlog.retry import RetryPolicy
 from suture.eventlog.routing import RoutingPolicy, default_policy_text, load_policy
@@ -44,6 +45,8 @@ from suture.services.relay import OutboxRelay
 from suture.services.shadow import ShadowGate, ShadowReports, TargetModes
 from suture.services.tokens import TokenService
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.workflows.match_operations import MatchOperations
+from suture.services.workflows.three_way_match import THREE_WAY_MATCH, ThreeWayMatch
 from suture.services.workflows.usage import (
     COST_ATTRIBUTION,
     INVENTORY,
@@ -64,6 +67,7 @@ DESTINATIONS = frozenset(
         "revenue_integrity_review",
         "erp_item_sync",
         "parked_redrive",
+        THREE_WAY_MATCH,
     }
 )
 
@@ -105,6 +109,8 @@ class Hub:
     #: comparing withheld outputs with the legacy system's.
     target_modes: TargetModes
     shadow_reports: ShadowReports
+    #: The three-way match's operator actions (``suture match``, the Process API).
+    matching: MatchOperations
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -142,6 +148,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     usage = UsageProcess(delivery_queue)
     tokenizer = PhiTokenizer(settings.secret_key)
     csv_decoder = CsvDecoder(tokenizer, csv_feeds(settings))
+    match = ThreeWayMatch(delivery_queue, match_tolerance(settings))
     bus = MessageBus(
         uow_factory,
         # The usage workflow's steps are reached through the routing policy's destinations
@@ -152,9 +159,14 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             COST_ATTRIBUTION: usage.attribute_cost,
             # Stored CSV files are read by their feed's profile (services/csv_ingest.py).
             "decode": csv_decoder.decode,
+            THREE_WAY_MATCH: match.match_on_event,
         },
         subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
-        batch_handlers={INVENTORY: usage.apply_usages, COST_ATTRIBUTION: usage.attribute_costs},
+        batch_handlers={
+            INVENTORY: usage.apply_usages,
+            COST_ATTRIBUTION: usage.attribute_costs,
+            THREE_WAY_MATCH: match.match_on_events,
+        },
         commands=[(RecordUsage, usage.record_usage)],
         policy=routing_policy(settings),
         retry=retry,
@@ -216,9 +228,22 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         interfaces=InterfaceInventory(uow_factory, system_clock),
         target_modes=target_modes,
         shadow_reports=ShadowReports(read_uow_factory),
+        matching=MatchOperations(
+            uow_factory, bus, match, system_clock, read_uow_factory=read_uow_factory
+        ),
         closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
+    )
+
+
+def match_tolerance(settings: Settings) -> Tolerance:
+    """The three-way match's default tolerance; rules per facility and supplier override it."""
+    return Tolerance(
+        price_percent=settings.match_price_percent,
+        price_amount=settings.match_price_amount,
+        quantity_percent=settings.match_quantity_percent,
+        quantity_amount=settings.match_quantity_amount,
     )
 
 

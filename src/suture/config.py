@@ -8,6 +8,7 @@ development mode, as the FastAPI full-stack template does with its secrets.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, Self
@@ -75,6 +76,24 @@ class Settings(BaseSettings):
             " on each inbox interface are read (docs/csv-feeds.md); default: none."
         ),
     )
+    # The three-way match's default tolerances (docs/workflows.md); per facility and supplier
+    # with ``suture match tolerances set``. Percent and amount must both hold.
+    match_price_percent: Decimal = Field(
+        default=Decimal(2), ge=0, max_digits=14, decimal_places=4,
+        description="Invoice price over the PO price per each, in percent, still approved.",
+    )  # fmt: skip
+    match_price_amount: Decimal = Field(
+        default=Decimal(25), ge=0, max_digits=14, decimal_places=4,
+        description="Invoice price over the PO, in money per line, still approved.",
+    )  # fmt: skip
+    match_quantity_percent: Decimal = Field(
+        default=Decimal(0), ge=0, max_digits=14, decimal_places=4,
+        description="Eaches billed over what is received and not yet billed, in percent.",
+    )  # fmt: skip
+    match_quantity_amount: Decimal = Field(
+        default=Decimal(0), ge=0, max_digits=14, decimal_places=4,
+        description="Eaches billed over what is received and not yet billed, absolute.",
+    )  # fmt: skip
 
     nats_url: str | None = Field(
         default=None,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from fastapi.testclient import TestClient
 from suture.bootstrap import Hub, build, token_codec
 from suture.config import Settings
 from suture.domain.access import ALL_FACILITIES, Scope
+from suture.domain.invoicing import Invoice, InvoiceLine
 from suture.entrypoints.api.app import create_app
 from suture.services.tokens import TokenService
 
@@ -213,3 +215,60 @@ def test_the_right_token_gets_the_list(
     answer = call(api, method, path, token(hub, {Scope(scope)}, ["fac-a"]))
     assert answer.status_code == 200
     assert set(answer.json()) == {"items", "next_cursor"}
+
+
+# --- record-level scoping of the three-way match routes (facility and supplier) ------------------
+
+
+@pytest.fixture(scope="module")
+def matched_invoice(hub: Hub) -> str:
+    """An invoice of ``sup-1`` at ``fac-a`` (no PO: it is held on ``not_on_po`` once run)."""
+    with hub.uow_factory() as uow:
+        uow.invoices.add(Invoice(
+            id="inv-authz", number="84412", supplier_id="sup-1", facility_id="fac-a",
+            invoice_date=date(2025, 3, 20),
+            lines=[InvoiceLine(line_number=1, item_id="item-x", quantity=Decimal(1), uom="EA",
+                               unit_price=Decimal(5))],
+        ))  # fmt: skip
+        uow.commit()
+    return "inv-authz"
+
+
+MATCH_RUN = "/api/v1/process/invoices/{}/match"
+SUPPLIER_MATCH = "/api/v1/experience/supplier/invoices/{}/match"
+
+
+def test_running_the_match_of_another_facilitys_invoice_is_403(
+    api: TestClient, hub: Hub, matched_invoice: str
+) -> None:
+    answer = call(api, "POST", MATCH_RUN.format(matched_invoice),
+                  token(hub, {Scope.PROCESS_EXECUTE}, ["fac-b"]))  # fmt: skip
+    assert_refused(answer, 403)
+
+
+def test_running_the_match_of_another_suppliers_invoice_is_403(
+    api: TestClient, hub: Hub, matched_invoice: str
+) -> None:
+    other = token(hub, {Scope.PROCESS_EXECUTE}, [ALL_FACILITIES], supplier="sup-2")
+    answer = call(api, "POST", MATCH_RUN.format(matched_invoice), other)
+    assert_refused(answer, 403)
+
+
+def test_another_suppliers_invoice_match_is_403(
+    api: TestClient, hub: Hub, matched_invoice: str
+) -> None:
+    other = token(hub, {Scope.EXPERIENCE_SUPPLIER}, [ALL_FACILITIES], supplier="sup-2")
+    answer = call(api, "GET", SUPPLIER_MATCH.format(matched_invoice), other)
+    assert_refused(answer, 403)
+
+
+def test_the_right_tokens_run_and_read_the_match(
+    api: TestClient, hub: Hub, matched_invoice: str
+) -> None:
+    ran = call(api, "POST", MATCH_RUN.format(matched_invoice),
+               token(hub, {Scope.PROCESS_EXECUTE}, ["fac-a"]))  # fmt: skip
+    read = call(api, "GET", SUPPLIER_MATCH.format(matched_invoice),
+                token(hub, {Scope.EXPERIENCE_SUPPLIER}, ["fac-a"], supplier="sup-1"))  # fmt: skip
+
+    assert (ran.status_code, ran.json()["match"]["findings"]) == (200, ["not_on_po"])
+    assert (read.status_code, read.json()["payment_status"]) == (200, "on_hold")

@@ -79,6 +79,8 @@ def test_a_handler_without_its_event_is_refused() -> None:
         (T.DELIVERY_FAILED, "integration", 2),
         (T.CONTRACT_PRICE_MISMATCH, "accounts-payable", 48),
         (T.DUPLICATE_INVOICE, "accounts-payable", 48),
+        (T.PRICE_VARIANCE, "accounts-payable", 48),
+        (T.QUANTITY_VARIANCE, "accounts-payable", 48),
         (T.USAGE_WITHOUT_CHARGE, "revenue-integrity", 72),
     ],
 )

@@ -37,6 +37,7 @@ DEFAULT_DESTINATIONS = {
     "revenue_integrity_review",
     "erp_item_sync",
     "parked_redrive",
+    "three_way_match",
 }
 
 
@@ -95,8 +96,18 @@ def test_the_default_policy_loads_against_the_catalog() -> None:
         "medical-supply-usage-to-legacy-materials-system",
         "charges-to-reconciliation",
         "high-value-charges-to-revenue-integrity",
+        "invoices-and-receipts-to-three-way-match",
         "master-data-to-erp",
         "master-data-redrives-parked-messages",
+    ]
+
+
+@pytest.mark.parametrize(
+    "event_type", ["purchasing.invoice.received", "purchasing.receipt.recorded"]
+)
+def test_invoices_and_receipts_go_to_the_three_way_match(event_type: str) -> None:
+    assert default_policy().route(event(event_type, {"facility_id": "fac-1"})) == [
+        "three_way_match"
     ]
 
 

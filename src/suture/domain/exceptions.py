@@ -44,6 +44,8 @@ class ExceptionType(StrEnum):
     NOT_ON_PO = "not_on_po"
     INVOICE_WITHOUT_RECEIPT = "invoice_without_receipt"
     DUPLICATE_INVOICE = "duplicate_invoice"
+    PRICE_VARIANCE = "price_variance"
+    QUANTITY_VARIANCE = "quantity_variance"
     USAGE_WITHOUT_CHARGE = "usage_without_charge"
     CHARGE_WITHOUT_USAGE = "charge_without_usage"
     MALFORMED_MESSAGE = "malformed_message"
@@ -138,6 +140,8 @@ DEFAULT_SLA_POLICY = SlaPolicy(
         _T.NOT_ON_PO: _hours("accounts-payable", 48),
         _T.INVOICE_WITHOUT_RECEIPT: _hours("accounts-payable", 48),
         _T.DUPLICATE_INVOICE: _hours("accounts-payable", 48),
+        _T.PRICE_VARIANCE: _hours("accounts-payable", 48),
+        _T.QUANTITY_VARIANCE: _hours("accounts-payable", 48),
         _T.USAGE_WITHOUT_CHARGE: _hours("revenue-integrity", 72),
         _T.CHARGE_WITHOUT_USAGE: _hours("revenue-integrity", 72),
         _T.MALFORMED_MESSAGE: _hours("integration", 4),

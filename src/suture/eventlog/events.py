@@ -191,6 +191,45 @@ class PurchaseOrderRaised(EventPayload):
     usage_id: str | None = None
 
 
+class ReceiptRecorded(EventPayload):
+    """Goods were received against a purchase order (a dock receipt, an ASN confirmed)."""
+
+    receipt_id: str
+    purchase_order_id: str | None = None
+    purchase_order_number: str | None = None
+    facility_id: str
+    location_id: str | None = None
+    line_count: int
+
+
+class InvoiceReceived(EventPayload):
+    """A supplier invoice arrived (X12 810, supplier API) and was stored."""
+
+    invoice_id: str
+    invoice_number: str
+    supplier_id: str
+    facility_id: str
+    purchase_order_number: str | None = None
+    amount: DecimalString
+
+
+class InvoiceMatched(EventPayload):
+    """An invoice passed three-way match and is approved for payment; its AP voucher is queued
+    for the ERP. ``received_at`` to ``matched_at`` is the invoice cycle time (DESIGN.md §7)."""
+
+    invoice_id: str
+    invoice_number: str
+    supplier_id: str
+    facility_id: str
+    purchase_order_id: str | None = None
+    purchase_order_number: str | None = None
+    amount: DecimalString
+    voucher_id: str
+    attempts: int
+    received_at: AwareDatetime
+    matched_at: AwareDatetime
+
+
 def _usage_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """v1 had no unit: its quantities were eaches."""
     return {**payload, "uom": "EA"}
@@ -210,4 +249,7 @@ def build_registry() -> SchemaRegistry:
     registry.register("finance.usage.costed", 1, UsageCosted)
     registry.register("purchasing.requisition.raised", 1, RequisitionRaised)
     registry.register("purchasing.order.raised", 1, PurchaseOrderRaised)
+    registry.register("purchasing.receipt.recorded", 1, ReceiptRecorded)
+    registry.register("purchasing.invoice.received", 1, InvoiceReceived)
+    registry.register("purchasing.invoice.matched", 1, InvoiceMatched)
     return registry

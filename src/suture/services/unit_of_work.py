@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
@@ -32,7 +32,7 @@ from suture.domain.exceptions import (
     ExceptionType,
 )
 from suture.domain.inventory import StockPosition, UsageRecord
-from suture.domain.invoicing import Invoice
+from suture.domain.invoicing import Invoice, InvoiceStatus
 from suture.domain.ledger import JournalEntry
 from suture.domain.masterdata import (
     CostCenter,
@@ -44,6 +44,7 @@ from suture.domain.masterdata import (
     ParLevel,
     Supplier,
 )
+from suture.domain.matching import InvoiceMatch, InvoiceSummary, MatchStatus, ToleranceRule
 from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
 from suture.domain.revenue import Charge
@@ -464,6 +465,82 @@ class ExpectedChargeRepository(Protocol):
     def for_encounter(self, facility_id: str, encounter_token: str) -> list[ExpectedCharge]: ...
 
 
+class InvoiceMatchRepository(Protocol):
+    """The three-way match's state per invoice and the reads it needs (``domain/matching.py``)."""
+
+    def lock_invoice(self, invoice_id: str) -> bool:
+        """Hold the invoice's row until commit; False when there is no such invoice."""
+        ...
+
+    def lock_purchase_order(self, purchase_order_id: str) -> None:
+        """Hold the PO's row until commit, so its invoices are matched one at a time."""
+        ...
+
+    def get(self, invoice_id: str) -> InvoiceMatch | None: ...
+
+    def save(self, match: InvoiceMatch) -> None:
+        """Insert or replace the invoice's match state."""
+        ...
+
+    def list(
+        self,
+        *,
+        facility_ids: Collection[str] | None = None,
+        supplier_id: str | None = None,
+        status: MatchStatus | None = None,
+        invoice_ids: Collection[str] | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[InvoiceMatch]: ...
+
+    def previously_invoiced(self, purchase_order_id: str, invoice_id: str) -> dict[int, Decimal]:
+        """Eaches per PO line billed by the PO's matched invoices other than ``invoice_id``."""
+        ...
+
+    def receipts_for(self, purchase_order_id: str) -> builtins.list[Receipt]: ...
+
+    def duplicate_candidates(
+        self,
+        *,
+        invoice_id: str,
+        supplier_id: str,
+        number: str,
+        purchase_order_number: str | None,
+        invoice_date: date,
+    ) -> builtins.list[InvoiceSummary]:
+        """The supplier's other matched-or-tried invoices with the same number, or the same PO
+        and invoice date."""
+        ...
+
+    def open_invoice_ids(
+        self,
+        *,
+        purchase_order_number: str | None = None,
+        held_only: bool = False,
+        limit: int = 1000,
+    ) -> builtins.list[str]:
+        """Invoices not yet matched (received, or held on an exception), by id; ``held_only``:
+        only those a match has run on and held (an invoice still received waits for its own
+        ``purchasing.invoice.received``)."""
+        ...
+
+    def set_invoice_status(self, invoice_id: str, status: InvoiceStatus) -> None: ...
+
+
+class MatchToleranceRepository(Protocol):
+    """Tolerance rules of the three-way match, one per scope."""
+
+    def rules(
+        self, *, facility_id: str | None = None, supplier_id: str | None = None
+    ) -> builtins.list[ToleranceRule]:
+        """Every rule, or those that could apply to the facility and supplier given."""
+        ...
+
+    def set(self, rule: ToleranceRule, *, at: datetime) -> None: ...
+
+    def remove(self, *, facility_id: str | None, supplier_id: str | None) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving the block without commit rolls back."""
 
@@ -494,6 +571,8 @@ class UnitOfWork(Protocol):
     interfaces: InterfaceRepository
     usage_workflows: UsageWorkflowRepository
     expected_charges: ExpectedChargeRepository
+    invoice_matches: InvoiceMatchRepository
+    match_tolerances: MatchToleranceRepository
 
     def __enter__(self) -> Self: ...
 

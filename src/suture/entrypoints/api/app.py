@@ -21,6 +21,7 @@ from suture.bootstrap import Hub
 from suture.entrypoints.api import fhir, health, metrics, oauth, problems
 from suture.entrypoints.api.experience import dashboard, supplier
 from suture.entrypoints.api.process import exceptions as process_exceptions
+from suture.entrypoints.api.process import matching as process_matching
 from suture.entrypoints.api.process import operations as process_operations
 from suture.entrypoints.api.system import (
     finance,
@@ -86,6 +87,7 @@ def create_app(hub: Hub) -> FastAPI:
         app.include_router(system.router)
     app.include_router(process_exceptions.router)
     app.include_router(process_operations.router)
+    app.include_router(process_matching.router)
     app.include_router(supplier.router)
     app.include_router(dashboard.router)
     app.include_router(fhir.router)

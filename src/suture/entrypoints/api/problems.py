@@ -40,6 +40,7 @@ from suture.services.interfaces import (
     RouteTakenError,
     UnknownInterfaceError,
 )
+from suture.services.workflows.three_way_match import UnknownInvoiceError
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -48,6 +49,7 @@ NOT_FOUND: tuple[type[SutureError], ...] = (
     UnknownMessageError,
     UnknownExceptionError,
     UnknownInterfaceError,
+    UnknownInvoiceError,
 )
 #: Errors whose meaning is "that already exists or is taken": 409 rather than 422.
 CONFLICT: tuple[type[SutureError], ...] = (InterfaceExistsError, RouteTakenError)

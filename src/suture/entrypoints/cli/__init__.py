@@ -13,6 +13,7 @@ from suture.entrypoints.cli.exceptions import exceptions_app
 from suture.entrypoints.cli.ingest import ingest_command
 from suture.entrypoints.cli.interfaces import interfaces_app
 from suture.entrypoints.cli.masterdata import masterdata_app
+from suture.entrypoints.cli.match import match_app
 from suture.entrypoints.cli.operations import migrate_command, status_command
 from suture.entrypoints.cli.quality import quality_app
 from suture.entrypoints.cli.schemas import schemas_app
@@ -43,6 +44,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(interfaces_app, name="interfaces")
 app.add_typer(shadow_app, name="shadow")
 app.add_typer(supplier_sim_app, name="supplier-sim")
+app.add_typer(match_app, name="match")
 
 
 def main() -> None:

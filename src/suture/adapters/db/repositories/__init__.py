@@ -26,6 +26,10 @@ from suture.adapters.db.repositories.masterdata import (
     ParLevelRepository,
     SupplierRepository,
 )
+from suture.adapters.db.repositories.matching import (
+    InvoiceMatchRepository,
+    MatchToleranceRepository,
+)
 from suture.adapters.db.repositories.purchasing import (
     PurchaseOrderRepository,
     ReceiptRepository,
@@ -53,10 +57,12 @@ __all__ = [
     "GLAccountRepository",
     "InboxRepository",
     "InterfaceRepository",
+    "InvoiceMatchRepository",
     "InvoiceRepository",
     "ItemRepository",
     "JournalEntryRepository",
     "LocationRepository",
+    "MatchToleranceRepository",
     "ParLevelRepository",
     "PurchaseOrderRepository",
     "ReceiptRepository",

@@ -5,8 +5,10 @@ A client bound to a supplier (``suture clients create --supplier S --scopes
 experience:supplier``) sees its purchase orders and its invoices with their match and payment
 status (``received``, ``matched``, ``exception``, ``approved``, ``paid``). The supplier filter is
 the token's and cannot be widened: there is no ``supplier_id`` parameter here. A client that is
-not bound to a supplier is refused. Acknowledgments, ship notices and receipts join this view
-with the procure-to-pay workflow (issue 5).
+not bound to a supplier is refused. ``/invoices/{id}/match`` adds the three-way match line
+by line and a payment status (pending, on_hold, approved_for_payment, approved, paid).
+Acknowledgments, ship notices and receipts join this view with the procure-to-pay workflow
+(issue 5).
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request
+from pydantic import Field
 
 from suture.domain.access import AccessDeniedError, Principal, RecordFilter, Scope
+from suture.domain.invoicing import InvoiceStatus
 from suture.entrypoints.api.problems import responses
+from suture.entrypoints.api.process.matching import InvoiceMatchPublic, payment_status, public
 from suture.entrypoints.api.security import require
 from suture.entrypoints.api.system import schemas as s
 from suture.entrypoints.api.system.params import (
@@ -117,3 +122,80 @@ def get_our_invoice(
     own(principal)
     record = get_one(request.app.state.hub, INVOICES, principal, record_id)
     return found(record, "invoice", record_id)
+
+
+class InvoiceMatchStatus(s.PublicModel):
+    """An invoice's match and payment status as its supplier sees it."""
+
+    invoice_id: str
+    invoice_number: str
+    invoice_status: InvoiceStatus = Field(
+        description="received, matched, exception, approved or paid."
+    )
+    payment_status: str = Field(
+        description="pending, on_hold (held on an exception), approved_for_payment, approved, paid."
+    )
+    match: InvoiceMatchPublic | None = Field(
+        description="The three-way match, line by line; null before the first run."
+    )
+
+
+@router.get(
+    "/invoices/{record_id}/match",
+    summary="Get the match and payment status of one of our invoices",
+    response_model=InvoiceMatchStatus,
+    responses=responses(404),
+)
+def get_our_invoice_match(
+    request: Request, principal: SupplierUser, record_id: RecordId
+) -> InvoiceMatchStatus:
+    """Whether the invoice is approved for payment or held, on which exception types, with the
+    amounts and the lines; another supplier's invoice is refused."""
+    own(principal)
+    hub = request.app.state.hub
+    invoice = found(get_one(hub, INVOICES, principal, record_id), "invoice", record_id)
+    view = hub.matching.show(invoice.id)
+    status = InvoiceStatus(invoice.status)
+    return InvoiceMatchStatus(
+        invoice_id=invoice.id, invoice_number=invoice.number, invoice_status=status,
+        payment_status=payment_status(status),
+        match=None if view.match is None else public(view.match),
+    )  # fmt: skip
+
+
+@router.get(
+    "/invoice-status",
+    summary="List our invoices with their match and payment status",
+    response_model=s.Page[InvoiceMatchStatus],
+)
+def list_our_invoice_status(
+    request: Request,
+    principal: SupplierUser,
+    *,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    status: Status = None,
+    since: Since = None,
+    until: Until = None,
+    number: Number = None,
+) -> s.Page[InvoiceMatchStatus]:
+    """Each of this supplier's invoices (filters as for `/invoices`): approved for payment or
+    held, on which exception types, with the amounts and the lines."""
+    hub = request.app.state.hub
+    page = list_page(
+        hub, INVOICES, own(principal), cursor=cursor, limit=limit, status=status, since=since,
+        until=until, number=number,
+    )  # fmt: skip
+    with hub.read_uow_factory() as uow:
+        ids = [invoice.id for invoice in page.items]
+        matches = {m.invoice_id: m for m in uow.invoice_matches.list(invoice_ids=ids, limit=limit)}
+    items = []
+    for invoice in page.items:
+        current = InvoiceStatus(invoice.status)
+        found = matches.get(invoice.id)
+        items.append(InvoiceMatchStatus(
+            invoice_id=invoice.id, invoice_number=invoice.number, invoice_status=current,
+            payment_status=payment_status(current),
+            match=None if found is None else public(found),
+        ))  # fmt: skip
+    return s.Page[InvoiceMatchStatus](items=items, next_cursor=page.next_cursor)

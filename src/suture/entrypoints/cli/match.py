@@ -1,0 +1,296 @@
+"""``suture match``: the three-way match from the terminal (docs/workflows.md, three-way match).
+
+``run`` matches one invoice, every held or unmatched invoice of a PO (``--po``), or every
+invoice not yet matched (``--all-open``); a matched invoice is left as it is. ``show`` prints an
+invoice's match line by line. ``tolerances list|set|remove`` manage the tolerance rules (a
+default, overridable per facility, per supplier, per facility and supplier; the most specific
+wins). Runs and tolerance changes are recorded in the audit trail (``match.run``,
+``match.tolerance.set``, ``match.tolerance.remove``) with the operating-system user as actor.
+
+Exit codes: 0 done; 1 refused (no such invoice); 2 bad input (no invoice, ``--po`` or
+``--all-open``, or more than one; a negative tolerance). Only ids, numbers and amounts are
+printed: invoices carry no patient data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Annotated, Any, NoReturn, Protocol
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from suture.domain.audit import Outcome
+from suture.domain.errors import SutureError
+from suture.domain.matching import InvoiceMatch, Tolerance, ToleranceRule
+from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.audit import record_cli_action
+from suture.services.audit import AuditTrail
+from suture.services.workflows.match_operations import MatchOperations, MatchView
+from suture.services.workflows.three_way_match import MatchRun
+
+match_app = typer.Typer(
+    help="Three-way match: invoice against PO and receipts, with tolerances.",
+    no_args_is_help=True,
+)
+tolerances_app = typer.Typer(
+    help="Match tolerances: a default, per facility, per supplier, per both (most specific wins).",
+    no_args_is_help=True,
+)
+match_app.add_typer(tolerances_app, name="tolerances")
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class MatchHub(Protocol):
+    """What these commands need of the hub."""
+
+    matching: MatchOperations
+    audit: AuditTrail
+
+    def close(self) -> None: ...
+
+
+@contextmanager
+def _hub() -> Iterator[MatchHub]:
+    hub: MatchHub = open_hub()
+    try:
+        yield hub
+    finally:
+        hub.close()
+
+
+@match_app.command("run")
+def run_command(
+    invoice: Annotated[str | None, typer.Argument(help="The invoice id to match.")] = None,
+    *,
+    po: Annotated[
+        str | None, typer.Option("--po", help="Re-run every invoice not yet matched of PO number.")
+    ] = None,
+    all_open: Annotated[
+        bool, typer.Option("--all-open", help="Run every invoice not yet matched.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Match (or re-run) invoices now; a matched invoice is never matched twice."""
+    chosen = [invoice is not None, po is not None, all_open]
+    if sum(chosen) != 1:
+        _fail("give exactly one of INVOICE, --po PO or --all-open", 2)
+    target = invoice or (f"po:{po}" if po else "all-open")
+    with _hub() as hub:
+        try:
+            if invoice is not None:
+                runs = [hub.matching.run(invoice)]
+            elif po is not None:
+                runs = hub.matching.run_purchase_order(po)
+            else:
+                runs = hub.matching.run_open()
+        except SutureError as error:
+            record_cli_action(hub.audit, "match.run", target_type="invoice", target_id=target,
+                              outcome=Outcome.FAILED, reason=str(error))  # fmt: skip
+            _fail(str(error), 1)
+        summary = ", ".join(f"{r.match.invoice_id}={r.match.status}" for r in runs) or "none"
+        record_cli_action(hub.audit, "match.run", target_type="invoice", target_id=target,
+                          after=summary[:500])  # fmt: skip
+    if as_json:
+        console.print_json(json.dumps([_run_json(r) for r in runs]))
+        return
+    table = Table(title=f"{len(runs)} invoices run")
+    for heading in ("invoice", "number", "status", "attempts", "amount", "variance", "findings"):
+        table.add_column(heading, overflow="fold")
+    for r in runs:
+        m = r.match
+        status = m.status.value if r.ran else f"{m.status.value} (already)"
+        table.add_row(
+            m.invoice_id, m.invoice_number, status, str(m.attempts), f"{m.invoice_amount:f}",
+            f"{m.variance_amount:f}", ", ".join(f.value for f in m.findings) or "-",
+        )  # fmt: skip
+    console.print(table)
+
+
+@match_app.command("show")
+def show_command(
+    invoice: Annotated[str, typer.Argument(help="The invoice id.")], *, as_json: AsJson = False
+) -> None:
+    """An invoice's match: status, amounts, KPI times and every line's quantities and prices."""
+    with _hub() as hub:
+        try:
+            view = hub.matching.show(invoice)
+        except SutureError as error:
+            _fail(str(error), 1)
+    if as_json:
+        console.print_json(json.dumps(_view_json(view)))
+        return
+    m = view.match
+    if m is None:
+        console.print(f"invoice {escape(invoice)}: {view.invoice.status}; not matched yet")
+        return
+    console.print(
+        f"invoice {escape(m.invoice_id)} ({escape(m.invoice_number)}) PO "
+        f"{escape(m.purchase_order_number or '-')}: [bold]{m.status}[/bold] after {m.attempts} "
+        f"attempt(s); amount {m.invoice_amount:f}, matched {m.matched_amount:f}, variance "
+        f"{m.variance_amount:f}; received {m.received_at.isoformat()}, matched "
+        f"{m.matched_at.isoformat() if m.matched_at else '-'}"
+    )
+    table = Table()
+    headings = ("line", "PO line", "item", "finding", "invoiced EA", "received EA",
+                "earlier EA", "PO price/EA", "invoice price/EA", "variance")  # fmt: skip
+    for heading in headings:
+        table.add_column(heading, overflow="fold")
+    for line in m.lines:
+        table.add_row(
+            "header" if line.line_number is None else str(line.line_number),
+            "-" if line.po_line_number is None else str(line.po_line_number),
+            line.item_id or "-", line.finding.value, f"{line.invoiced_eaches:f}",
+            f"{line.received_eaches:f}", f"{line.previously_invoiced_eaches:f}",
+            f"{line.po_price_each:f}", f"{line.invoice_price_each:f}",
+            f"{line.variance_amount:f}",
+        )  # fmt: skip
+    console.print(table)
+
+
+@tolerances_app.command("list")
+def tolerances_list_command(*, as_json: AsJson = False) -> None:
+    """The default tolerance (settings) and every rule."""
+    with _hub() as hub:
+        rules = hub.matching.tolerance_rules()
+        default = hub.matching.default_tolerance
+    rows = [{"facility_id": None, "supplier_id": None, "source": "settings",
+             **_tolerance_json(default)}] + [
+        {"facility_id": r.facility_id, "supplier_id": r.supplier_id, "source": "rule",
+         **_tolerance_json(r.tolerance)}
+        for r in rules
+    ]  # fmt: skip
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    table = Table(title="match tolerances (percent and amount must both hold)")
+    for heading in ("facility", "supplier", "source", "price %", "price amount", "qty %",
+                    "qty EA"):  # fmt: skip
+        table.add_column(heading)
+    for row in rows:
+        table.add_row(
+            row["facility_id"] or "any", row["supplier_id"] or "any", row["source"],
+            row["price_percent"], row["price_amount"], row["quantity_percent"],
+            row["quantity_amount"],
+        )  # fmt: skip
+    console.print(table)
+
+
+@tolerances_app.command("set")
+def tolerances_set_command(
+    *,
+    facility: Annotated[str | None, typer.Option(help="Only this facility id.")] = None,
+    supplier: Annotated[str | None, typer.Option(help="Only this supplier id.")] = None,
+    price_percent: Annotated[str, typer.Option(help="Price over the PO per each, percent.")] = "0",
+    price_amount: Annotated[str, typer.Option(help="Price over the PO, money per line.")] = "0",
+    quantity_percent: Annotated[
+        str, typer.Option(help="Eaches over what is received and unbilled, percent.")
+    ] = "0",
+    quantity_amount: Annotated[
+        str, typer.Option(help="Eaches over what is received and unbilled, absolute.")
+    ] = "0",
+) -> None:
+    """Set the rule of a scope (neither option: the default rule over the settings)."""
+    try:
+        tolerance = Tolerance(
+            price_percent=_decimal("price_percent", price_percent),
+            price_amount=_decimal("price_amount", price_amount),
+            quantity_percent=_decimal("quantity_percent", quantity_percent),
+            quantity_amount=_decimal("quantity_amount", quantity_amount),
+        )
+    except SutureError as error:
+        _fail(str(error), 2)
+    rule = ToleranceRule(facility_id=facility, supplier_id=supplier, tolerance=tolerance)
+    scope = f"{facility or 'any'}/{supplier or 'any'}"
+    with _hub() as hub:
+        hub.matching.set_tolerance(rule)
+        after = json.dumps(_tolerance_json(tolerance))
+        record_cli_action(hub.audit, "match.tolerance.set", target_type="match_tolerance",
+                          target_id=scope, after=after)  # fmt: skip
+    console.print(f"tolerance for {escape(scope)} set")
+
+
+@tolerances_app.command("remove")
+def tolerances_remove_command(
+    *,
+    facility: Annotated[str | None, typer.Option(help="The rule's facility id.")] = None,
+    supplier: Annotated[str | None, typer.Option(help="The rule's supplier id.")] = None,
+) -> None:
+    """Remove the rule of a scope; the next less specific one applies again."""
+    scope = f"{facility or 'any'}/{supplier or 'any'}"
+    with _hub() as hub:
+        removed = hub.matching.remove_tolerance(facility_id=facility, supplier_id=supplier)
+        if not removed:
+            _fail(f"no tolerance rule for {scope}", 1)
+        record_cli_action(hub.audit, "match.tolerance.remove", target_type="match_tolerance",
+                          target_id=scope)  # fmt: skip
+    console.print(f"tolerance for {escape(scope)} removed")
+
+
+def _decimal(name: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise SutureError(name, f"not a decimal number: {text!r}") from None
+    return value
+
+
+def _tolerance_json(tolerance: Tolerance) -> dict[str, str]:
+    return {
+        "price_percent": f"{tolerance.price_percent:f}",
+        "price_amount": f"{tolerance.price_amount:f}",
+        "quantity_percent": f"{tolerance.quantity_percent:f}",
+        "quantity_amount": f"{tolerance.quantity_amount:f}",
+    }
+
+
+def match_json(match: InvoiceMatch) -> dict[str, Any]:
+    """A match as JSON-ready values (decimals as strings, instants in ISO 8601)."""
+    return {
+        "invoice_id": match.invoice_id, "invoice_number": match.invoice_number,
+        "facility_id": match.facility_id, "supplier_id": match.supplier_id,
+        "purchase_order_number": match.purchase_order_number,
+        "purchase_order_id": match.purchase_order_id, "status": match.status.value,
+        "findings": [f.value for f in match.findings],
+        "invoice_amount": f"{match.invoice_amount:f}",
+        "matched_amount": f"{match.matched_amount:f}",
+        "variance_amount": f"{match.variance_amount:f}", "attempts": match.attempts,
+        "received_at": match.received_at.isoformat(),
+        "matched_at": match.matched_at.isoformat() if match.matched_at else None,
+        "duplicate_of": match.duplicate_of, "voucher_id": match.voucher_id,
+        "lines": [
+            {"line_number": line.line_number, "po_line_number": line.po_line_number,
+             "item_id": line.item_id, "finding": line.finding.value,
+             "invoiced_eaches": f"{line.invoiced_eaches:f}",
+             "ordered_eaches": f"{line.ordered_eaches:f}",
+             "received_eaches": f"{line.received_eaches:f}",
+             "previously_invoiced_eaches": f"{line.previously_invoiced_eaches:f}",
+             "po_price_each": f"{line.po_price_each:f}",
+             "invoice_price_each": f"{line.invoice_price_each:f}",
+             "quantity_variance_eaches": f"{line.quantity_variance_eaches:f}",
+             "variance_amount": f"{line.variance_amount:f}", "amount": f"{line.amount:f}"}
+            for line in match.lines
+        ],
+    }  # fmt: skip
+
+
+def _run_json(run: MatchRun) -> dict[str, Any]:
+    return {"ran": run.ran, **match_json(run.match)}
+
+
+def _view_json(view: MatchView) -> dict[str, Any]:
+    return {
+        "invoice_id": view.invoice.id,
+        "invoice_status": view.invoice.status.value,
+        "match": None if view.match is None else match_json(view.match),
+    }
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    errors.print(f"[red]error[/red] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)

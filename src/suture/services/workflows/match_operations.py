@@ -1,0 +1,111 @@
+"""Operator actions on the three-way match: run or re-run, show, and the tolerance rules.
+
+The CLI (``suture match …``) and the Process API (``POST /api/v1/process/invoices/{id}/match``)
+call these; each run is one transaction of its own, publishing ``purchasing.invoice.matched``
+through the bus like the handler does (correlation id: the invoice id). Running a matched
+invoice again changes nothing and says so (``MatchRun.ran`` False).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from suture.domain.invoicing import Invoice
+from suture.domain.matching import InvoiceMatch, Tolerance, ToleranceRule
+from suture.services.clock import Clock
+from suture.services.messagebus import MessageBus
+from suture.services.unit_of_work import UnitOfWork
+from suture.services.workflows.three_way_match import (
+    MatchRun,
+    ThreeWayMatch,
+    UnknownInvoiceError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchView:
+    """An invoice with its match state (None: never run)."""
+
+    invoice: Invoice
+    match: InvoiceMatch | None
+
+
+class MatchOperations:
+    """Run, show and configure the three-way match, each call in its own unit of work."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        bus: MessageBus,
+        process: ThreeWayMatch,
+        clock: Clock,
+        *,
+        read_uow_factory: Callable[[], UnitOfWork] | None = None,
+    ) -> None:
+        self._uow = uow_factory
+        #: Reads (``show``, the rules) need no write lock: on SQLite they begin DEFERRED.
+        self._read = read_uow_factory or uow_factory
+        self._bus = bus
+        self._process = process
+        self._clock = clock
+
+    def run(self, invoice_id: str) -> MatchRun:
+        """Match (or re-run) one invoice now."""
+        with self._uow() as uow:
+            run = self._run(uow, invoice_id)
+            uow.commit()
+        return run
+
+    def run_purchase_order(self, purchase_order_number: str) -> builtins.list[MatchRun]:
+        """Re-run every not-yet-matched invoice of the PO, in one transaction."""
+        with self._uow() as uow:
+            ids = uow.invoice_matches.open_invoice_ids(purchase_order_number=purchase_order_number)
+            runs = [self._run(uow, invoice_id) for invoice_id in ids]
+            uow.commit()
+        return runs
+
+    def run_open(self, *, limit: int = 1000) -> builtins.list[MatchRun]:
+        """Re-run every not-yet-matched invoice (up to ``limit``), one transaction each."""
+        with self._uow() as uow:
+            ids = uow.invoice_matches.open_invoice_ids(limit=limit)
+        return [self.run(invoice_id) for invoice_id in ids]
+
+    def show(self, invoice_id: str) -> MatchView:
+        with self._read() as uow:
+            invoice = uow.invoices.get(invoice_id)
+            if invoice is None:
+                raise UnknownInvoiceError("invoice_id", f"no invoice {invoice_id!r}")
+            return MatchView(invoice, uow.invoice_matches.get(invoice_id))
+
+    def tolerance_rules(self) -> builtins.list[ToleranceRule]:
+        with self._read() as uow:
+            return uow.match_tolerances.rules()
+
+    @property
+    def default_tolerance(self) -> Tolerance:
+        return self._process.default_tolerance
+
+    def set_tolerance(self, rule: ToleranceRule) -> None:
+        with self._uow() as uow:
+            uow.match_tolerances.set(rule, at=self._clock())
+            uow.commit()
+
+    def remove_tolerance(self, *, facility_id: str | None, supplier_id: str | None) -> bool:
+        with self._uow() as uow:
+            removed = uow.match_tolerances.remove(facility_id=facility_id, supplier_id=supplier_id)
+            uow.commit()
+        return removed
+
+    def _run(self, uow: UnitOfWork, invoice_id: str) -> MatchRun:
+        bus = self._bus
+
+        def emit(event_type: str, payload: dict[str, Any], key: str, correlation: str) -> None:
+            bus.publish(uow, bus.envelope(
+                event_type, payload, idempotency_key=key, correlation_id=correlation,
+                source_facility=payload.get("facility_id"),
+            ))  # fmt: skip
+
+        return self._process.run(uow, invoice_id, at=self._clock(), emit=emit)

@@ -1,0 +1,174 @@
+"""``suture match``: run, show and tolerances from the terminal.
+
+The commands run through a Typer application built here, against a hub made in the test: a real
+migrated SQLite file, the real bus, match process and audit trail, and a fixed clock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+import typer
+from match_world import (
+    AT,
+    World,
+    build_bus,
+    drain,
+    invoice_line,
+    new_world,
+    receipt_line,
+    receive_invoice,
+    record_receipt,
+    seed,
+)
+from typer.testing import CliRunner, Result
+
+from suture.adapters.db.engine import create_engine
+from suture.adapters.db.migrate import ensure_schema
+from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.domain.audit import AuditKey
+from suture.entrypoints.cli import match as cli
+from suture.services.audit import AuditTrail
+from suture.services.messagebus import MessageBus
+from suture.services.workflows.match_operations import MatchOperations
+
+
+@dataclass
+class TestHub:
+    """The attributes of ``bootstrap.Hub`` the match commands use."""
+
+    __test__ = False
+
+    matching: MatchOperations
+    audit: AuditTrail
+    bus: MessageBus
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def engine(sqlite_url: str) -> Iterator[sa.Engine]:  # SQLite only: the CLI, not the storage
+    created = create_engine(sqlite_url)
+    ensure_schema(created)
+    yield created
+    created.dispose()
+
+
+@pytest.fixture
+def hub(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> TestHub:
+    def uow() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(engine)
+
+    bus, process = build_bus(uow, lambda: AT)
+    made = TestHub(
+        MatchOperations(uow, bus, process, lambda: AT),
+        AuditTrail(uow, AuditKey.from_secret("test-secret"), lambda: AT),
+        bus,
+    )
+    monkeypatch.setattr(cli, "open_hub", lambda: made)
+    return made
+
+
+@pytest.fixture
+def world(engine: sa.Engine) -> World:
+    created = new_world()
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        seed(unit, created)
+    return created
+
+
+def suture(*args: str) -> Result:
+    app = typer.Typer()
+    app.add_typer(cli.match_app, name="match")
+    return CliRunner().invoke(app, ["match", *args])
+
+
+def test_run_matches_an_invoice_and_show_prints_its_lines(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        record_receipt(hub.bus, unit, world, "1", receipt_line(1, world.glove, "100"))
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "2", "50.00", "CS"))
+
+    ran = suture("run", world.invoice_id("A"), "--json")
+    shown = suture("show", world.invoice_id("A"), "--json")
+
+    assert ran.exit_code == 0, ran.output
+    runs = json.loads(ran.stdout)
+    assert [(r["ran"], r["status"], r["attempts"], r["matched_amount"]) for r in runs] == [
+        (True, "matched", 1, "100.00")
+    ]
+    view = json.loads(shown.stdout)
+    line = view["match"]["lines"][0]
+    assert (view["invoice_status"], Decimal(line["invoiced_eaches"]), line["finding"]) == (
+        "matched",
+        100,
+        "matched",
+    )
+    actions = [record.entry.action for record in hub.audit.list(limit=10)]
+    assert actions == ["match.run"]
+
+
+def test_run_po_re_runs_the_pos_held_invoices(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "100", "1.00"))
+    drain(hub.bus)
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        record_receipt(hub.bus, unit, world, "1", receipt_line(1, world.glove, "100"))
+
+    result = suture("run", "--po", world.po_number, "--json")
+
+    assert [(r["invoice_id"], r["status"]) for r in json.loads(result.stdout)] == [
+        (world.invoice_id("A"), "matched")
+    ]
+
+
+@pytest.mark.parametrize("args", [(), ("INV-1", "--all-open"), ("--po", "P", "--all-open")])
+def test_run_needs_exactly_one_target(hub: TestHub, args: tuple[str, ...]) -> None:
+    result = suture("run", *args)
+
+    assert result.exit_code == 2
+    assert "exactly one of INVOICE, --po PO or --all-open" in result.output
+
+
+def test_an_unknown_invoice_is_refused_naming_it(hub: TestHub) -> None:
+    result = suture("show", "INV-NOPE")
+
+    assert result.exit_code == 1
+    assert "invoice_id: no invoice 'INV-NOPE'" in result.output
+
+
+def test_tolerances_set_then_list_shows_the_default_and_the_rule(hub: TestHub) -> None:
+    set_ = suture("tolerances", "set", "--supplier", "SUP-1", "--price-percent", "2.5",
+                  "--price-amount", "10")  # fmt: skip
+    listed = suture("tolerances", "list", "--json")
+
+    assert set_.exit_code == 0, set_.output
+    assert json.loads(listed.stdout) == [
+        {"facility_id": None, "supplier_id": None, "source": "settings", "price_percent": "0",
+         "price_amount": "0", "quantity_percent": "0", "quantity_amount": "0"},
+        {"facility_id": None, "supplier_id": "SUP-1", "source": "rule", "price_percent": "2.5000",
+         "price_amount": "10.0000", "quantity_percent": "0.0000", "quantity_amount": "0.0000"},
+    ]  # fmt: skip
+
+
+def test_a_negative_tolerance_is_refused_naming_the_field(hub: TestHub) -> None:
+    result = suture("tolerances", "set", "--quantity-amount", "-1")
+
+    assert result.exit_code == 2
+    assert "quantity_amount: must be a finite, non-negative decimal" in result.output
+
+
+def test_removing_a_rule_that_does_not_exist_is_refused(hub: TestHub) -> None:
+    result = suture("tolerances", "remove", "--facility", "F9")
+
+    assert result.exit_code == 1
+    assert "no tolerance rule for F9/any" in result.output
