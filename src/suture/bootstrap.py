@@ -12,8 +12,10 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from suture.adapters.analytics.duckdb_reconciler import DuckDbReconciler
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import current_revision, downgrade, ensure_schema, upgrade
+from suture.adapters.db.period_extract import DatabaseExtract
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.file_drop import FileDropTransport
 from suture.adapters.nats.stream import StreamSettings
@@ -38,10 +40,16 @@ from suture.services.inbox import Inbox
 from suture.services.interfaces import InterfaceInventory
 from suture.services.messagebus import MessageBus
 from suture.services.phi import PhiTokenizer
+from suture.services.reconciliation_batch import ReconciliationBatch
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
 from suture.services.tokens import TokenService
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.workflows.reconciliation import (
+    CHARGE_RECONCILIATION,
+    ReconciliationProcess,
+    ReconciliationSweeper,
+)
 from suture.services.workflows.usage import (
     COST_ATTRIBUTION,
     INVENTORY,
@@ -57,7 +65,7 @@ DESTINATIONS = frozenset(
         "decode",
         "inventory",
         "cost_attribution",
-        "charge_reconciliation",
+        CHARGE_RECONCILIATION,
         "legacy_mms_export",
         "revenue_integrity_review",
         "erp_item_sync",
@@ -97,6 +105,10 @@ class Hub:
     audit: AuditTrail
     #: The integration inventory: interfaces, governance, unmanaged traffic, the governed share.
     interfaces: InterfaceInventory
+    #: Charge-to-cost reconciliation: the continuous form's sweeper (``suture serve`` runs it
+    #: in its dispatcher loop) and the batch over a period (``suture reconcile``, the API).
+    reconciliation_sweeper: ReconciliationSweeper
+    reconciliation_batch: ReconciliationBatch
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -132,6 +144,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     )
     delivery_queue = DeliveryQueue()
     usage = UsageProcess(delivery_queue)
+    window = timedelta(hours=settings.reconciliation_window_hours)
+    reconciliation = ReconciliationProcess(window)
     bus = MessageBus(
         uow_factory,
         # The usage workflow's steps are reached through the routing policy's destinations
@@ -140,9 +154,14 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             REDRIVE_ON_MAPPING: redrive_on_mapping,
             INVENTORY: usage.apply_usage,
             COST_ATTRIBUTION: usage.attribute_cost,
+            CHARGE_RECONCILIATION: reconciliation.reconcile_event,
         },
         subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
-        batch_handlers={INVENTORY: usage.apply_usages, COST_ATTRIBUTION: usage.attribute_costs},
+        batch_handlers={
+            INVENTORY: usage.apply_usages,
+            COST_ATTRIBUTION: usage.attribute_costs,
+            CHARGE_RECONCILIATION: reconciliation.reconcile_events,
+        },
         commands=[(RecordUsage, usage.record_usage)],
         policy=routing_policy(settings),
         retry=retry,
@@ -198,6 +217,10 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         audit=AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock),
         interfaces=InterfaceInventory(uow_factory, system_clock),
+        reconciliation_sweeper=ReconciliationSweeper(uow_factory, system_clock, window),
+        reconciliation_batch=ReconciliationBatch(
+            DatabaseExtract(read_engine), DuckDbReconciler(), window
+        ),
         closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),

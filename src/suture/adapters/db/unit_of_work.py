@@ -71,6 +71,8 @@ class SqlAlchemyUnitOfWork:
     interfaces: InterfaceRepository
     usage_workflows: ports.UsageWorkflowRepository
     expected_charges: ports.ExpectedChargeRepository
+    chargemaster: ports.ChargemasterRepository
+    reconciliation: ports.ReconciliationRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -166,6 +168,8 @@ class SqlAlchemyUnitOfWork:
         self.interfaces = r.InterfaceRepository(connection)
         self.usage_workflows = r.UsageWorkflowRepository(connection)
         self.expected_charges = r.ExpectedChargeRepository(connection)
+        self.chargemaster = r.ChargemasterRepository(connection)
+        self.reconciliation = r.ReconciliationRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port
