@@ -92,7 +92,7 @@ WITH u AS (
     SELECT *, least(quantity, greatest(0, charged - before)) AS covered FROM ul
 ), ur AS (
     SELECT 'usage' AS side, id AS line_id, facility_id, enc AS encounter_key, cdm_code,
-           used_at AS at, quantity,
+           used_at AS line_at, quantity,
            CASE WHEN covered = 0 AND quantity <> 0 THEN 'usage_without_charge'
                 WHEN quantity - covered <> 0 THEN 'quantity_mismatch'
                 WHEN charged >= used AND billed < key_cost THEN 'charge_below_cost'
@@ -100,13 +100,13 @@ WITH u AS (
            CAST(quantity - covered AS DECIMAL(18,4)) AS unbilled
     FROM uc
 )
-SELECT side, line_id, facility_id, encounter_key, cdm_code, at, quantity, outcome, unbilled,
+SELECT side, line_id, facility_id, encounter_key, cdm_code, line_at, quantity, outcome, unbilled,
        CASE WHEN unbilled = 0 THEN CAST(0 AS DECIMAL(18,2))
             ELSE CAST(round_even(unbilled * (
                 SELECT arg_max(p.unit_price, p.effective_from) FROM prices_in p
                 WHERE p.facility_id = ur.facility_id AND p.cdm_code = ur.cdm_code
-                  AND p.effective_from <= CAST(ur.at AS DATE)
-                  AND (p.effective_to IS NULL OR CAST(ur.at AS DATE) <= p.effective_to)
+                  AND p.effective_from <= CAST(ur.line_at AS DATE)
+                  AND (p.effective_to IS NULL OR CAST(ur.line_at AS DATE) <= p.effective_to)
             ), 2) AS DECIMAL(18,2)) END AS revenue_at_risk
 FROM ur
 UNION ALL
@@ -212,9 +212,9 @@ def _period(start: datetime | None, end: datetime | None) -> str:
     """The filter of the lines reported: those whose own time is in the period."""
     clauses = ["true"]
     if start is not None:
-        clauses.append(f"at >= TIMESTAMP '{_naive(start)}'")
+        clauses.append(f"line_at >= TIMESTAMP '{_naive(start)}'")
     if end is not None:
-        clauses.append(f"at < TIMESTAMP '{_naive(end)}'")
+        clauses.append(f"line_at < TIMESTAMP '{_naive(end)}'")
     return " AND ".join(clauses)
 
 
@@ -249,7 +249,8 @@ def _export(
     out_dir.mkdir(parents=True, exist_ok=True)
     unmatched = ", ".join(f"'{outcome.value}'" for outcome in sorted(UNMATCHED))
     columns = (
-        "side, line_id, facility_id, encounter_key, cdm_code, at, quantity, outcome, unbilled, "
+        "side, line_id, facility_id, encounter_key, cdm_code, line_at, quantity, outcome, "
+        "unbilled, "
         "revenue_at_risk"
     )
     select = f"SELECT {columns} FROM results WHERE {where}"  # noqa: S608 - see docstring
