@@ -78,6 +78,30 @@ class BatchSummary:
     def unpriced(self) -> int:
         return sum(count.unpriced for count in self.counts.values())
 
+    def as_dict(self) -> dict[str, object]:
+        """The summary as JSON-ready values (``suture reconcile --json``, the Process API);
+        money and quantities as decimal strings."""
+        return {
+            "from": None if self.start is None else self.start.isoformat(),
+            "to": None if self.end is None else self.end.isoformat(),
+            "facility_id": self.facility_id,
+            "lines": self.lines,
+            "unmatched": self.unmatched,
+            "revenue_at_risk": format(self.revenue_at_risk, "f"),
+            "unpriced": self.unpriced,
+            "outcomes": [
+                {
+                    "side": side.value,
+                    "outcome": outcome.value,
+                    "lines": count.lines,
+                    "unbilled": format(count.unbilled, "f"),
+                    "revenue_at_risk": format(count.revenue_at_risk, "f"),
+                }
+                for (side, outcome), count in sorted(self.counts.items())
+            ],
+            "files": [str(path) for path in self.files],
+        }
+
 
 class PeriodExtract(Protocol):
     """Streams a period's lines out of the hub's database into files."""
