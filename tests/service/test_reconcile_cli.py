@@ -59,10 +59,10 @@ def test_reconcile_prints_the_summary_and_writes_the_unmatched_lines(
         3, 1, "4000.00",
     )  # fmt: skip
     parquet = duckdb.sql(
-        f"SELECT line_id, outcome FROM read_parquet('{out / 'unmatched.parquet'}')"  # noqa: S608 - a test's own path
+        f"SELECT line_id, outcome FROM read_parquet('{out / 'unmatched.parquet'}')"
     ).fetchall()
     csv = duckdb.sql(
-        f"SELECT line_id, revenue_at_risk FROM read_csv('{out / 'unmatched.csv'}')"  # noqa: S608 - a test's own path
+        f"SELECT line_id, revenue_at_risk FROM read_csv('{out / 'unmatched.csv'}')"
     ).fetchall()
     assert parquet == [(missed, "usage_without_charge")]
     assert [(line, Decimal(str(risk))) for line, risk in csv] == [(missed, Decimal("4000.00"))]

@@ -42,7 +42,7 @@ def continuous_verdicts(ward: Ward) -> set[Verdict]:
 
 def parquet_verdicts(path: Path) -> set[Verdict]:
     rows = duckdb.sql(
-        f"SELECT side, line_id, outcome, unbilled, revenue_at_risk FROM read_parquet('{path}')"  # noqa: S608 - a test's own path
+        f"SELECT side, line_id, outcome, unbilled, revenue_at_risk FROM read_parquet('{path}')"
     ).fetchall()
     return {
         (side, line, outcome, Decimal(unbilled), None if risk is None else Decimal(risk))
@@ -135,7 +135,8 @@ def test_the_batch_writes_every_unmatched_line_as_parquet_and_csv(
         ("charge", orphan, "charge_without_usage", Decimal(0), Decimal(0)),
     }
     csv_rows = duckdb.sql(
-        f"SELECT side, line_id, outcome, unbilled, revenue_at_risk FROM read_csv('{tmp_path / 'unmatched.csv'}')"  # noqa: S608 - a test's own path
+        "SELECT side, line_id, outcome, unbilled, revenue_at_risk "
+        f"FROM read_csv('{tmp_path / 'unmatched.csv'}')"
     ).fetchall()
     assert parquet_verdicts(tmp_path / "unmatched.parquet") == expected
     assert {(s, i, o, Decimal(str(u)), Decimal(str(r))) for s, i, o, u, r in csv_rows} == expected

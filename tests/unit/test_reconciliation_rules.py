@@ -43,8 +43,10 @@ def charge(
     cid: str, qty: str = "1", amount: str = "250", *, at: datetime = T0, credit: bool = False,
     enc: str = "ENC1", cdm: str = "CDM1",
 ) -> ChargeLine:  # fmt: skip
-    return ChargeLine(id=cid, facility_id="FAC", encounter_token=enc, cdm_code=cdm,
-                      quantity=Decimal(qty), amount=Decimal(amount), at=at, credit=credit)  # fmt: skip
+    return ChargeLine(
+        id=cid, facility_id="FAC", encounter_token=enc, cdm_code=cdm, quantity=Decimal(qty),
+        amount=Decimal(amount), at=at, credit=credit,
+    )  # fmt: skip
 
 
 def verdicts(results: list[LineResult]) -> dict[str, Outcome]:
