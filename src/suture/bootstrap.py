@@ -217,7 +217,9 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         audit=AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock),
         interfaces=InterfaceInventory(uow_factory, system_clock),
-        reconciliation_sweeper=ReconciliationSweeper(uow_factory, system_clock, window),
+        reconciliation_sweeper=ReconciliationSweeper(
+            uow_factory, system_clock, window, read_uow_factory=read_uow_factory
+        ),
         reconciliation_batch=ReconciliationBatch(
             DatabaseExtract(read_engine), DuckDbReconciler(), window
         ),

@@ -122,24 +122,40 @@ class ReconciliationSweeper:
     """Ages unmatched lines into exceptions once their window has passed.
 
     ``run_once(limit)`` has the shape of the dispatcher's other work sources (``suture serve``
-    runs it in its loop; ``suture worker`` too): it returns how many lines it aged.
+    and ``suture worker`` run it in their loops): it returns how many lines it aged. It looks at
+    most every ``every`` (a read that takes no write lock), and opens a writing transaction only
+    when something is due, so an idle hub's SQLite writer is not disturbed.
     """
 
     def __init__(
-        self, uow_factory: Callable[[], UnitOfWork], clock: Clock, window: timedelta
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        clock: Clock,
+        window: timedelta,
+        *,
+        read_uow_factory: Callable[[], UnitOfWork] | None = None,
+        every: timedelta = timedelta(seconds=30),
     ) -> None:
         self._uow_factory = uow_factory
+        self._read_uow_factory = read_uow_factory or uow_factory
         self._clock = clock
+        self._every = every
+        self._next: datetime | None = None
         self.window = window
 
     def run_once(self, limit: int = 500) -> int:
         now = self._clock()
+        if self._next is not None and now < self._next:
+            return 0
+        with self._read_uow_factory() as uow:
+            anything = bool(uow.reconciliation.due(now, 1))
+        if not anything:
+            self._next = now + self._every
+            return 0
         with self._uow_factory() as uow:
             due = uow.reconciliation.due(now, limit)
             aged: list[LineState] = []
             for state in due:
-                if (state.side, state.outcome) not in AGING:  # pragma: no cover - kept NULL
-                    continue
                 item = open_exception(
                     uow, type=state.exception_type, facility_id=state.facility_id,
                     reason=state.reason(self.window), at=now,
@@ -148,6 +164,7 @@ class ReconciliationSweeper:
                 aged.append(state.opened(item.id, now))
             uow.reconciliation.save_many(aged)
             uow.commit()
+        self._next = None if len(due) >= limit else now + self._every
         return len(due)
 
 
