@@ -153,8 +153,13 @@ class ReconciliationBatch:
         """Reconcile the days ``start`` to ``end`` inclusive (UTC)."""
         if end < start:
             raise DomainError("to", f"{end.isoformat()} is before --from {start.isoformat()}")
-        first = datetime.combine(start, time.min, tzinfo=UTC)
-        after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+        try:
+            first = datetime.combine(start, time.min, tzinfo=UTC)
+            after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+            _ = (first - self.window, after + self.window)
+        except OverflowError:
+            raise DomainError("from", "the period and its window fall outside the calendar")
+
         with TemporaryDirectory(prefix="suture-reconcile-") as work:
             files = self._extract.extract(
                 first - self.window, after + self.window, facility_id, Path(work), progress
