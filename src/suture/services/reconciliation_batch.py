@@ -158,7 +158,7 @@ class ReconciliationBatch:
             after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
             _ = (first - self.window, after + self.window)
         except OverflowError:
-            raise DomainError("from", "the period and its window fall outside the calendar")
+            raise DomainError("from", "the period and its window leave the calendar") from None
 
         with TemporaryDirectory(prefix="suture-reconcile-") as work:
             files = self._extract.extract(
