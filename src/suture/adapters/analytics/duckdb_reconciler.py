@@ -54,17 +54,21 @@ PRICE_TYPES = {
     "effective_to": "DATE", "unit_price": "DECIMAL(18,4)",
 }  # fmt: skip
 
-_RULE = """
-CREATE OR REPLACE TABLE results AS
-WITH u AS (
+#: The rule, one statement a step; ``{window}`` is an INTERVAL expression.
+_RULE = (
+    # Usage lines, read once; a usage without an encounter is a key of its own.
+    """CREATE TEMP TABLE u AS
     SELECT id, facility_id, coalesce(encounter_token, 'none:' || id) AS enc, cdm_code,
            quantity, cost, used_at
-    FROM usage_in
-), k AS (
+    FROM usage_in""",
+    # 1. Keys of the usage side: span, usage quantity and cost, and how many lines share it.
+    """CREATE TEMP TABLE k AS
     SELECT facility_id, enc, cdm_code, min(used_at) - {window} AS lo,
-           max(used_at) + {window} AS hi, sum(quantity) AS used, sum(cost) AS cost
-    FROM u GROUP BY facility_id, enc, cdm_code
-), c AS (
+           max(used_at) + {window} AS hi, sum(quantity) AS used, sum(cost) AS cost,
+           count(*) AS lines
+    FROM u GROUP BY facility_id, enc, cdm_code""",
+    # 2. Charges signed and marked in play; nets per key and play.
+    """CREATE TEMP TABLE c AS
     SELECT ch.id, ch.facility_id, ch.encounter_token AS enc, ch.cdm_code, ch.service_at,
            CASE WHEN ch.transaction_type = 'CD' THEN -abs(ch.quantity)
                 ELSE abs(ch.quantity) END AS q,
@@ -74,54 +78,83 @@ WITH u AS (
            k.used, k.cost
     FROM charges_in ch
     LEFT JOIN k ON ch.facility_id = k.facility_id AND ch.encounter_token = k.enc
-               AND ch.cdm_code = k.cdm_code
-), n AS (
+               AND ch.cdm_code = k.cdm_code""",
+    """CREATE TEMP TABLE n AS
     SELECT facility_id, enc, cdm_code, in_play, sum(q) AS charged, sum(a) AS billed
-    FROM c GROUP BY facility_id, enc, cdm_code, in_play
-), ul AS (
-    SELECT u.*, k.used, k.cost AS key_cost,
-           coalesce(n.charged, 0) AS charged, coalesce(n.billed, 0) AS billed,
-           coalesce(sum(u.quantity) OVER (
-               PARTITION BY u.facility_id, u.enc, u.cdm_code ORDER BY u.used_at, u.id
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+    FROM c GROUP BY facility_id, enc, cdm_code, in_play""",
+    # 3. Usage lines with their key's figures; the running sum of the lines before each one in
+    # (time, id) order, computed only where a key has several lines (a window function sorts).
+    """CREATE TEMP TABLE ul AS
+    SELECT u.id, u.facility_id, u.enc, u.cdm_code, u.quantity, u.used_at, k.lines,
+           k.used, k.cost AS key_cost,
+           coalesce(n.charged, 0) AS charged, coalesce(n.billed, 0) AS billed
     FROM u
     JOIN k ON u.facility_id = k.facility_id AND u.enc = k.enc AND u.cdm_code = k.cdm_code
     LEFT JOIN n ON n.in_play AND u.facility_id = n.facility_id AND u.enc = n.enc
-               AND u.cdm_code = n.cdm_code
-), uc AS (
-    SELECT *, least(quantity, greatest(0, charged - before)) AS covered FROM ul
-), ur AS (
-    SELECT 'usage' AS side, id AS line_id, facility_id, enc AS encounter_key, cdm_code,
-           used_at AS line_at, quantity,
-           CASE WHEN covered = 0 AND quantity <> 0 THEN 'usage_without_charge'
-                WHEN quantity - covered <> 0 THEN 'quantity_mismatch'
-                WHEN charged >= used AND billed < key_cost THEN 'charge_below_cost'
-                ELSE 'matched' END AS outcome,
-           CAST(quantity - covered AS DECIMAL(18,4)) AS unbilled
-    FROM uc
+               AND u.cdm_code = n.cdm_code""",
+    "DROP TABLE u",  # each step's input is dropped once used, to keep memory for the next
+    "DROP TABLE k",
+    """CREATE TEMP TABLE uc AS
+    SELECT *, least(quantity, greatest(0, charged - before)) AS covered FROM (
+        SELECT *, CAST(0 AS DECIMAL(38,4)) AS before FROM ul WHERE lines = 1
+        UNION ALL
+        SELECT *, coalesce(sum(quantity) OVER (
+                   PARTITION BY facility_id, enc, cdm_code ORDER BY used_at, id
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+        FROM ul WHERE lines > 1
+    )""",
+    "DROP TABLE ul",
+    # The chargemaster as segments: from each start or end of a price, the price then in force
+    # (of those covering the day, the latest to start; NULL where none does), so that each
+    # line finds its day's price with one ASOF join.
+    """CREATE TEMP TABLE price_segments AS
+    WITH points AS (
+        SELECT facility_id, cdm_code, effective_from AS s FROM prices_in
+        UNION
+        SELECT facility_id, cdm_code, CAST(effective_to + 1 AS DATE) FROM prices_in
+        WHERE effective_to IS NOT NULL
+    )
+    SELECT pt.facility_id, pt.cdm_code, pt.s,
+           arg_max(p.unit_price, p.effective_from) AS unit_price
+    FROM points pt
+    LEFT JOIN prices_in p ON p.facility_id = pt.facility_id AND p.cdm_code = pt.cdm_code
+         AND p.effective_from <= pt.s AND (p.effective_to IS NULL OR pt.s <= p.effective_to)
+    GROUP BY pt.facility_id, pt.cdm_code, pt.s""",
+    # 4. Verdicts: usage lines, priced where unbilled, then charge lines.
+    """CREATE OR REPLACE TABLE results AS
+    WITH ur AS (
+        SELECT 'usage' AS side, id AS line_id, facility_id, enc AS encounter_key, cdm_code,
+               used_at AS line_at, quantity,
+               CASE WHEN covered = 0 AND quantity <> 0 THEN 'usage_without_charge'
+                    WHEN quantity - covered <> 0 THEN 'quantity_mismatch'
+                    WHEN charged >= used AND billed < key_cost THEN 'charge_below_cost'
+                    ELSE 'matched' END AS outcome,
+               CAST(quantity - covered AS DECIMAL(18,4)) AS unbilled
+        FROM uc
+    )
+    SELECT *, CAST(0 AS DECIMAL(18,2)) AS revenue_at_risk FROM ur WHERE unbilled = 0
+    UNION ALL
+    SELECT ur.*, CAST(round_even(ur.unbilled * ps.unit_price, 2) AS DECIMAL(18,2))
+    FROM ur ASOF LEFT JOIN price_segments ps
+      ON ur.facility_id = ps.facility_id AND ur.cdm_code = ps.cdm_code
+     AND CAST(ur.line_at AS DATE) >= ps.s
+    WHERE ur.unbilled <> 0
+    UNION ALL
+    SELECT 'charge', c.id, c.facility_id, c.enc, c.cdm_code, c.service_at, c.q,
+           CASE WHEN NOT c.in_play THEN
+                    CASE WHEN n.charged > 0 THEN 'charge_without_usage' ELSE 'credited' END
+                WHEN n.charged <= 0 THEN 'credited'
+                WHEN n.charged <> c.used THEN 'quantity_mismatch'
+                WHEN n.billed < c.cost THEN 'charge_below_cost'
+                ELSE 'matched' END,
+           CAST(0 AS DECIMAL(18,4)), CAST(0 AS DECIMAL(18,2))
+    FROM c
+    JOIN n ON c.facility_id = n.facility_id AND c.enc = n.enc AND c.cdm_code = n.cdm_code
+          AND c.in_play = n.in_play""",
+    "DROP TABLE uc",
+    "DROP TABLE c",
+    "DROP TABLE n",
 )
-SELECT side, line_id, facility_id, encounter_key, cdm_code, line_at, quantity, outcome, unbilled,
-       CASE WHEN unbilled = 0 THEN CAST(0 AS DECIMAL(18,2))
-            ELSE CAST(round_even(unbilled * (
-                SELECT arg_max(p.unit_price, p.effective_from) FROM prices_in p
-                WHERE p.facility_id = ur.facility_id AND p.cdm_code = ur.cdm_code
-                  AND p.effective_from <= CAST(ur.line_at AS DATE)
-                  AND (p.effective_to IS NULL OR CAST(ur.line_at AS DATE) <= p.effective_to)
-            ), 2) AS DECIMAL(18,2)) END AS revenue_at_risk
-FROM ur
-UNION ALL
-SELECT 'charge', c.id, c.facility_id, c.enc, c.cdm_code, c.service_at, c.q,
-       CASE WHEN NOT c.in_play THEN
-                CASE WHEN n.charged > 0 THEN 'charge_without_usage' ELSE 'credited' END
-            WHEN n.charged <= 0 THEN 'credited'
-            WHEN n.charged <> c.used THEN 'quantity_mismatch'
-            WHEN n.billed < c.cost THEN 'charge_below_cost'
-            ELSE 'matched' END,
-       CAST(0 AS DECIMAL(18,4)), CAST(0 AS DECIMAL(18,2))
-FROM c
-JOIN n ON c.facility_id = n.facility_id AND c.enc = n.enc AND c.cdm_code = n.cdm_code
-      AND c.in_play = n.in_play
-"""
 
 
 def _reader(path: Path, types: dict[str, str]) -> str:
@@ -168,14 +201,15 @@ class DuckDbReconciler:
         progress: Progress | None = None,
     ) -> BatchSummary:
         with TemporaryDirectory(prefix="suture-duckdb-") as scratch:
-            con = duckdb.connect(str(Path(scratch) / "reconcile.duckdb"))
+            con = duckdb.connect(":memory:")
             try:
                 self._configure(con, Path(scratch))
                 step = _Steps(progress, 4 if out_dir is not None else 3)
                 _inputs(con, files)
                 step()
                 micros = int(window / timedelta(microseconds=1))
-                con.execute(_RULE.format(window=f"to_microseconds({micros})"))
+                for statement in _RULE:
+                    con.execute(statement.format(window=f"to_microseconds({micros})"))
                 step()
                 where = _period(report_from, report_to)
                 counts = _counts(con, where)
