@@ -200,3 +200,17 @@ def test_kpis_report_the_lag_and_the_revenue_at_risk(ward: Ward, clock: MovableC
     assert (kpis.lag.matched, kpis.lag.median_hours, kpis.revenue_at_risk) == (
         1, 11.0, Decimal("4000.00"),
     )  # fmt: skip
+
+
+def test_the_sweeper_looks_again_only_after_its_interval(ward: Ward, clock: MovableClock) -> None:
+    sweeper = ReconciliationSweeper(ward.uow, clock, WINDOW, every=timedelta(seconds=30))
+    ward.use("U1")
+    drain(ward.bus)
+    clock.now = T0 + WINDOW - timedelta(seconds=10)
+    idle = sweeper.run_once()
+    clock.now = T0 + WINDOW + timedelta(seconds=10)
+    too_soon = sweeper.run_once()
+    clock.now = T0 + WINDOW + timedelta(seconds=21)
+    aged = sweeper.run_once()
+
+    assert (idle, too_soon, aged) == (0, 0, 1)
