@@ -4,7 +4,9 @@ For month-end and historical migration (docs/workflows.md, "Charge-to-cost recon
 the period's charges and expected charges are streamed out of the hub's database (SQLite or
 PostgreSQL) in chunks, reconciled in DuckDB by the same rule as the continuous form, and
 summarised; with ``--out`` every unmatched line is written as ``unmatched.parquet`` and
-``unmatched.csv``. The run is recorded in the audit trail as ``reconciliation.run``.
+``unmatched.csv``. The run is recorded in the audit trail as ``reconciliation.run``. The
+continuous form's KPIs follow (lag from usage to match, median and p90; unmatched lines by age;
+open revenue at risk), over every line it holds (of ``--facility``), not only the period.
 
 Exit codes: 0 the period was reconciled (whatever it found); 2 the dates or the database are
 wrong.
@@ -27,6 +29,7 @@ from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
 from suture.entrypoints.cli.audit import record_cli_action
 from suture.services.reconciliation_batch import BatchSummary
+from suture.services.workflows.reconciliation import ReconciliationKpis, reconciliation_kpis
 
 
 def reconcile_command(
@@ -62,12 +65,42 @@ def reconcile_command(
     hub = open_hub()
     try:
         summary = _run(hub, first=first, last=last, facility=facility, out=out, quiet=as_json)
+        with hub.read_uow_factory() as uow:
+            kpis = reconciliation_kpis(uow, hub.clock(), facility)
     finally:
         hub.close()
     if as_json:
-        console.print_json(json.dumps(summary.as_dict()))
+        console.print_json(json.dumps(summary.as_dict() | {"continuous": _kpis(kpis)}))
     else:
         _print(summary)
+        _print_kpis(kpis)
+
+
+def _kpis(kpis: ReconciliationKpis) -> dict[str, object]:
+    """The continuous form's KPIs (DESIGN.md §7), over every line it holds, not the period."""
+    return {
+        "matched": kpis.lag.matched,
+        "lag_median_hours": kpis.lag.median_hours,
+        "lag_p90_hours": kpis.lag.p90_hours,
+        "unmatched_aging": kpis.unmatched_aging,
+        "revenue_at_risk": format(kpis.revenue_at_risk, "f"),
+        "exceptions_opened": kpis.open_exceptions,
+    }
+
+
+def _print_kpis(kpis: ReconciliationKpis) -> None:
+    lag = kpis.lag
+    figures = (
+        f"lag usage → match median {lag.median_hours} h, p90 {lag.p90_hours} h"
+        if lag.matched
+        else "nothing matched yet"
+    )
+    aging = ", ".join(f"{bucket} {count:,}" for bucket, count in kpis.unmatched_aging.items())
+    console.print(
+        f"continuous: {lag.matched:,} usage lines matched, {figures}; unmatched by age: "
+        f"{aging}; open revenue at risk {kpis.revenue_at_risk:,.2f}",
+        markup=False,
+    )
 
 
 def _run(

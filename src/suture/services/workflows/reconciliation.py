@@ -33,6 +33,7 @@ from decimal import Decimal
 from suture.domain.exceptions import ExceptionStatus
 from suture.domain.reconciliation import (
     AGING,
+    CENT,
     Key,
     LagStats,
     Outcome,
@@ -201,7 +202,7 @@ def reconciliation_kpis(
             at_risk += state.revenue_at_risk
         if state.exception_id is not None:
             open_items += 1
-    return ReconciliationKpis(lag_stats(lags), aging, at_risk, open_items)
+    return ReconciliationKpis(lag_stats(lags), aging, at_risk.quantize(CENT), open_items)
 
 
 __all__ = [
