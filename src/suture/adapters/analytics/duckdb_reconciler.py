@@ -56,8 +56,9 @@ PRICE_TYPES = {
 
 #: The rule, one statement a step; ``{window}`` is an INTERVAL expression.
 _RULE = (
-    # Usage lines, read once; a usage without an encounter is a key of its own.
-    """CREATE TEMP TABLE u AS
+    # Usage lines (a view: the file is read again rather than held in memory); a usage without
+    # an encounter is a key of its own.
+    """CREATE VIEW u AS
     SELECT id, facility_id, coalesce(encounter_token, 'none:' || id) AS enc, cdm_code,
            quantity, cost, used_at
     FROM usage_in""",
@@ -92,7 +93,7 @@ _RULE = (
     JOIN k ON u.facility_id = k.facility_id AND u.enc = k.enc AND u.cdm_code = k.cdm_code
     LEFT JOIN n ON n.in_play AND u.facility_id = n.facility_id AND u.enc = n.enc
                AND u.cdm_code = n.cdm_code""",
-    "DROP TABLE u",  # each step's input is dropped once used, to keep memory for the next
+    "DROP VIEW u",  # each step's input is dropped once used, to keep memory for the next
     "DROP TABLE k",
     """CREATE TEMP TABLE uc AS
     SELECT *, least(quantity, greatest(0, charged - before)) AS covered FROM (
