@@ -12,8 +12,10 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from suture.adapters.analytics.duckdb_reconciler import DuckDbReconciler
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import current_revision, downgrade, ensure_schema, upgrade
+from suture.adapters.db.period_extract import DatabaseExtract
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.file_drop import FileDropTransport
 from suture.adapters.nats.stream import StreamSettings
@@ -40,12 +42,18 @@ from suture.services.inbox import Inbox
 from suture.services.interfaces import InterfaceInventory
 from suture.services.messagebus import MessageBus
 from suture.services.phi import PhiTokenizer
+from suture.services.reconciliation_batch import ReconciliationBatch
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
 from suture.services.shadow import ShadowGate, ShadowReports, TargetModes
 from suture.services.tokens import TokenService
 from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows.match_operations import MatchOperations
+from suture.services.workflows.reconciliation import (
+    CHARGE_RECONCILIATION,
+    ReconciliationProcess,
+    ReconciliationSweeper,
+)
 from suture.services.workflows.three_way_match import THREE_WAY_MATCH, ThreeWayMatch
 from suture.services.workflows.usage import (
     COST_ATTRIBUTION,
@@ -62,7 +70,7 @@ DESTINATIONS = frozenset(
         "decode",
         "inventory",
         "cost_attribution",
-        "charge_reconciliation",
+        CHARGE_RECONCILIATION,
         "legacy_mms_export",
         "revenue_integrity_review",
         "erp_item_sync",
@@ -111,6 +119,10 @@ class Hub:
     shadow_reports: ShadowReports
     #: The three-way match's operator actions (``suture match``, the Process API).
     matching: MatchOperations
+    #: Charge-to-cost reconciliation: the continuous form's sweeper (``suture serve`` runs it
+    #: in its dispatcher loop) and the batch over a period (``suture reconcile``, the API).
+    reconciliation_sweeper: ReconciliationSweeper
+    reconciliation_batch: ReconciliationBatch
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -149,6 +161,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     tokenizer = PhiTokenizer(settings.secret_key)
     csv_decoder = CsvDecoder(tokenizer, csv_feeds(settings))
     match = ThreeWayMatch(delivery_queue, match_tolerance(settings))
+    window = timedelta(hours=settings.reconciliation_window_hours)
+    reconciliation = ReconciliationProcess(window)
     bus = MessageBus(
         uow_factory,
         # The usage workflow's steps are reached through the routing policy's destinations
@@ -160,12 +174,14 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             # Stored CSV files are read by their feed's profile (services/csv_ingest.py).
             "decode": csv_decoder.decode,
             THREE_WAY_MATCH: match.match_on_event,
+            CHARGE_RECONCILIATION: reconciliation.reconcile_event,
         },
         subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
         batch_handlers={
             INVENTORY: usage.apply_usages,
             COST_ATTRIBUTION: usage.attribute_costs,
             THREE_WAY_MATCH: match.match_on_events,
+            CHARGE_RECONCILIATION: reconciliation.reconcile_events,
         },
         commands=[(RecordUsage, usage.record_usage)],
         policy=routing_policy(settings),
@@ -230,6 +246,12 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         shadow_reports=ShadowReports(read_uow_factory),
         matching=MatchOperations(
             uow_factory, bus, match, system_clock, read_uow_factory=read_uow_factory
+        ),
+        reconciliation_sweeper=ReconciliationSweeper(
+            uow_factory, system_clock, window, read_uow_factory=read_uow_factory
+        ),
+        reconciliation_batch=ReconciliationBatch(
+            DatabaseExtract(read_engine), DuckDbReconciler(), window
         ),
         closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         default=None,
         description="A routing policy YAML file; default: the policy shipped with Suture.",
     )
+    reconciliation_window_hours: int = Field(
+        default=72,
+        ge=0,
+        le=24 * 366,
+        description="Charge-to-cost reconciliation window: how far apart a usage and its charge "
+        "may be, and how long an unmatched line waits before it becomes an exception.",
+    )
     erp_outbox_dir: Path = Field(
         default=Path("outbox"),
         description="Where the file-based ERP interface writes its batch files.",

@@ -272,3 +272,37 @@ def test_the_right_tokens_run_and_read_the_match(
 
     assert (ran.status_code, ran.json()["match"]["findings"]) == (200, ["not_on_po"])
     assert (read.status_code, read.json()["payment_status"]) == (200, "on_hold")
+
+
+RECONCILE = "/api/v1/process/reconciliations"
+PERIOD = {"from": "2026-03-01", "to": "2026-03-31"}
+
+
+def reconcile(api: TestClient, bearer: str, **body: str) -> Any:
+    return api.post(RECONCILE, headers={"authorization": f"Bearer {bearer}"}, json=PERIOD | body)
+
+
+def test_reconciling_another_facility_is_403(api: TestClient, hub: Hub) -> None:
+    operator = token(hub, {Scope.PROCESS_EXECUTE}, ["fac-a"])
+    assert_refused(reconcile(api, operator, facility_id="fac-b"), 403)
+
+
+def test_reconciling_every_facility_needs_a_client_of_every_facility(
+    api: TestClient, hub: Hub
+) -> None:
+    assert_refused(reconcile(api, token(hub, {Scope.PROCESS_EXECUTE}, ["fac-a"])), 403)
+
+
+def test_a_supplier_token_may_not_reconcile(api: TestClient, hub: Hub) -> None:
+    supplier = token(hub, {Scope.PROCESS_EXECUTE}, [ALL_FACILITIES], supplier="sup-1")
+    assert_refused(reconcile(api, supplier, facility_id="fac-a"), 403)
+
+
+def test_the_right_token_gets_the_reconciliation_summary(api: TestClient, hub: Hub) -> None:
+    answer = reconcile(api, token(hub, {Scope.PROCESS_EXECUTE}, ["fac-a"]), facility_id="fac-a")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() | {"outcomes": []} == {
+        "from": "2026-03-01T00:00:00+00:00", "to": "2026-04-01T00:00:00+00:00",
+        "facility_id": "fac-a", "lines": 0, "unmatched": 0, "revenue_at_risk": "0",
+        "unpriced": 0, "outcomes": [],
+    }  # fmt: skip

@@ -153,7 +153,8 @@ def test_fixed_unit_gtin_columns_are_named_for_checks_made_after_decoding() -> N
             "columns: {name: N}\n",
             (
                 "kind",
-                "is required: one of items, suppliers, contract-prices, crosswalks, usage, charges",
+                "is required: one of items, suppliers, contract-prices, crosswalks, chargemaster, "
+                "usage, charges",
                 1,
             ),
             id="no-kind",
@@ -162,7 +163,8 @@ def test_fixed_unit_gtin_columns_are_named_for_checks_made_after_decoding() -> N
             "kind: vendors\n",
             (
                 "kind",
-                "'vendors' is not items, suppliers, contract-prices, crosswalks, usage, charges",
+                "'vendors' is not items, suppliers, contract-prices, crosswalks, chargemaster, "
+                "usage, charges",
                 1,
             ),
             id="bad-kind",

@@ -93,6 +93,7 @@ def test_the_default_policy_loads_against_the_catalog() -> None:
         "inbound-messages-to-decode",
         "usage-to-inventory",
         "stocked-usage-to-cost",
+        "costed-usage-to-reconciliation",
         "medical-supply-usage-to-legacy-materials-system",
         "charges-to-reconciliation",
         "high-value-charges-to-revenue-integrity",
@@ -114,22 +115,23 @@ def test_invoices_and_receipts_go_to_the_three_way_match(event_type: str) -> Non
 def test_medical_supply_usage_at_st_marys_also_goes_to_the_legacy_system() -> None:
     assert default_policy().route(event("supply.usage.recorded", USAGE_AT_ST_MARYS)) == [
         "inventory",
-        "charge_reconciliation",
         "legacy_mms_export",
     ]
 
 
 def test_usage_at_riverside_does_not_go_to_the_legacy_system() -> None:
     usage = USAGE_AT_ST_MARYS | {"facility_id": "fac-2"}
-    assert default_policy().route(event("supply.usage.recorded", usage)) == [
-        "inventory",
-        "charge_reconciliation",
-    ]
+    assert default_policy().route(event("supply.usage.recorded", usage)) == ["inventory"]
 
 
 def test_a_usage_taken_from_stock_goes_on_to_cost_attribution() -> None:
     applied = event("inventory.usage.applied", USAGE_AT_ST_MARYS)
     assert default_policy().route(applied) == ["cost_attribution"]
+
+
+def test_a_costed_usage_goes_to_charge_reconciliation() -> None:
+    costed = event("finance.usage.costed", USAGE_AT_ST_MARYS)
+    assert default_policy().route(costed) == ["charge_reconciliation"]
 
 
 @pytest.mark.parametrize(

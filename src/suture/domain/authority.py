@@ -26,6 +26,7 @@ class ObjectType(StrEnum):
     CONTRACT = "contract"
     PAR_LEVEL = "par_level"
     CROSSWALK = "crosswalk"
+    CHARGEMASTER = "chargemaster"
     REQUISITION = "requisition"
     PURCHASE_ORDER = "purchase_order"
     RECEIPT = "receipt"
@@ -48,6 +49,7 @@ DEFAULT_OWNERS: Mapping[ObjectType, str] = {
     ObjectType.CONTRACT: "materials",
     ObjectType.PAR_LEVEL: "suture",
     ObjectType.CROSSWALK: "suture",
+    ObjectType.CHARGEMASTER: "rcm",
     ObjectType.REQUISITION: "procurement",
     ObjectType.PURCHASE_ORDER: "erp",
     ObjectType.RECEIPT: "suture",

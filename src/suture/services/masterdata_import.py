@@ -26,11 +26,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from suture.domain.authority import AuthorityRegistry, ObjectType
 from suture.domain.errors import DomainError
 from suture.domain.masterdata import Item, Supplier
+from suture.domain.reconciliation import ChargemasterPrice
 from suture.formats.csv import Decoded, ImportKind, ItemLine, RowError
 from suture.services.contract_price_import import ContractPriceWriter
 from suture.services.crosswalk_import import write_crosswalks
@@ -46,6 +47,7 @@ OBJECT_TYPES = {
     ImportKind.SUPPLIERS: ObjectType.SUPPLIER,
     ImportKind.CONTRACT_PRICES: ObjectType.CONTRACT,
     ImportKind.CROSSWALKS: ObjectType.CROSSWALK,
+    ImportKind.CHARGEMASTER: ObjectType.CHARGEMASTER,
 }
 
 
@@ -181,11 +183,28 @@ def _write_suppliers(batch: ImportBatch, rows: list[Decoded[object]]) -> list[Ou
     return outcomes
 
 
+def _write_chargemaster(batch: ImportBatch, rows: list[Decoded[object]]) -> list[Outcome]:
+    """Chargemaster prices, keyed by facility, CDM code and start; changed ones only."""
+    pending: dict[tuple[str, str, date], ChargemasterPrice] = {}
+    outcomes: list[Outcome] = []
+    for row in rows:
+        price = value_of(row, ChargemasterPrice)
+        key = (price.facility_id, price.cdm_code, price.effective_from)
+        stored = pending.get(key) or batch.uow.chargemaster.get(*key)
+        change = change_of(stored, price)
+        if change is not Change.UNCHANGED:
+            pending[key] = price
+        outcomes.append((row.line, change))
+    batch.uow.chargemaster.add_many(pending.values(), source_system=batch.source_system)
+    return outcomes
+
+
 _WRITERS: dict[ImportKind, Callable[[], Writer]] = {
     ImportKind.ITEMS: lambda: _write_items,
     ImportKind.SUPPLIERS: lambda: _write_suppliers,
     ImportKind.CONTRACT_PRICES: ContractPriceWriter,
     ImportKind.CROSSWALKS: lambda: write_crosswalks,
+    ImportKind.CHARGEMASTER: lambda: _write_chargemaster,
 }
 
 

@@ -47,6 +47,14 @@ from suture.domain.masterdata import (
 from suture.domain.matching import InvoiceMatch, InvoiceSummary, MatchStatus, ToleranceRule
 from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
+from suture.domain.reconciliation import (
+    ChargeLine,
+    ChargemasterPrice,
+    Side,
+    UsageLine,
+)
+from suture.domain.reconciliation import Key as ReconciliationKey
+from suture.domain.reconciliation_state import LineState
 from suture.domain.revenue import Charge
 from suture.domain.usage_workflow import UsageStep, UsageWorkflow
 from suture.services.audit import AuditLogRepository
@@ -541,6 +549,46 @@ class MatchToleranceRepository(Protocol):
     def remove(self, *, facility_id: str | None, supplier_id: str | None) -> bool: ...
 
 
+class ChargemasterRepository(Protocol):
+    """The CDM price list per facility with effective dates (reconciliation's revenue at risk)."""
+
+    def get(
+        self, facility_id: str, cdm_code: str, effective_from: date
+    ) -> ChargemasterPrice | None: ...
+
+    def add_many(self, prices: Iterable[ChargemasterPrice], *, source_system: str) -> None:
+        """Insert or replace each price, keyed by facility, CDM code and start date."""
+        ...
+
+    def for_codes(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[ChargemasterPrice]]: ...
+
+    def count(self) -> int: ...
+
+
+class ReconciliationRepository(Protocol):
+    """The continuous reconciliation's state per line, and the two sides of a key."""
+
+    def usage_lines(self, key: ReconciliationKey) -> list[UsageLine]: ...
+
+    def charge_lines(self, key: ReconciliationKey) -> list[ChargeLine]: ...
+
+    def states(self, key: ReconciliationKey) -> dict[tuple[Side, str], LineState]:
+        """The key's stored line states, locked for the transaction where the database can."""
+        ...
+
+    def get(self, side: Side, line_id: str) -> LineState | None: ...
+
+    def save_many(self, states: Sequence[LineState]) -> None: ...
+
+    def due(self, now: datetime, limit: int) -> list[LineState]:
+        """Lines due to age into an exception at ``now``, oldest first."""
+        ...
+
+    def all(self, facility_id: str | None = None) -> list[LineState]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving the block without commit rolls back."""
 
@@ -573,6 +621,8 @@ class UnitOfWork(Protocol):
     expected_charges: ExpectedChargeRepository
     invoice_matches: InvoiceMatchRepository
     match_tolerances: MatchToleranceRepository
+    chargemaster: ChargemasterRepository
+    reconciliation: ReconciliationRepository
 
     def __enter__(self) -> Self: ...
 

@@ -73,6 +73,8 @@ class SqlAlchemyUnitOfWork:
     expected_charges: ports.ExpectedChargeRepository
     invoice_matches: ports.InvoiceMatchRepository
     match_tolerances: ports.MatchToleranceRepository
+    chargemaster: ports.ChargemasterRepository
+    reconciliation: ports.ReconciliationRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -170,6 +172,8 @@ class SqlAlchemyUnitOfWork:
         self.expected_charges = r.ExpectedChargeRepository(connection)
         self.invoice_matches = r.InvoiceMatchRepository(connection)
         self.match_tolerances = r.MatchToleranceRepository(connection)
+        self.chargemaster = r.ChargemasterRepository(connection)
+        self.reconciliation = r.ReconciliationRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

@@ -55,8 +55,8 @@ _T = TypeVar("_T")
 SHOWN_ERRORS = 20
 
 masterdata_app = typer.Typer(
-    help="Master data from legacy flat files: item master, vendor master, contract prices and "
-    "crosswalks, with a column-mapping profile.",
+    help="Master data from legacy flat files: item master, vendor master, contract prices, "
+    "crosswalks and the chargemaster (CDM prices), with a column-mapping profile.",
     no_args_is_help=True,
 )
 
@@ -68,6 +68,7 @@ class MasterDataKind(StrEnum):
     SUPPLIERS = ImportKind.SUPPLIERS.value
     CONTRACT_PRICES = ImportKind.CONTRACT_PRICES.value
     CROSSWALKS = ImportKind.CROSSWALKS.value
+    CHARGEMASTER = ImportKind.CHARGEMASTER.value
 
 
 @masterdata_app.command("import")

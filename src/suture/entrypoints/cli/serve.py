@@ -146,6 +146,6 @@ def _dispatch(hub: Hub, stop: threading.Event, poll_interval: float, report_ever
         poll_interval=poll_interval,
         on_batch=progress,
         on_error=storage_failed,
-        also=[hub.delivery_worker.run_once],
+        also=[hub.delivery_worker.run_once, hub.reconciliation_sweeper.run_once],
     )
     return dispatcher.run(stop)

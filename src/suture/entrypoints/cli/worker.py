@@ -96,7 +96,7 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
             stop,
             relay=hub.relay if relay else None,
             options=options,
-            also=[hub.delivery_worker.run_once],
+            also=[hub.delivery_worker.run_once, hub.reconciliation_sweeper.run_once],
             on_error=failed,
             on_batch=progress,
         )

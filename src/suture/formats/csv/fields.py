@@ -21,6 +21,7 @@ class ImportKind(StrEnum):
     SUPPLIERS = "suppliers"
     CONTRACT_PRICES = "contract-prices"
     CROSSWALKS = "crosswalks"
+    CHARGEMASTER = "chargemaster"
     USAGE = "usage"
     CHARGES = "charges"
 
@@ -73,6 +74,10 @@ FIELDS: Mapping[ImportKind, Mapping[str, FieldSpec]] = {
     ImportKind.CROSSWALKS: _specs(
         ("source_system", "kind", "local_code", "canonical_id"),
         ("facility_id", "supersede"),
+    ),
+    ImportKind.CHARGEMASTER: _specs(
+        ("facility_id", "cdm_code", "unit_price", "effective_from"),
+        ("effective_to", "description"),
     ),
     ImportKind.USAGE: _specs(
         ("facility", "location", "quantity", "uom", "used_at"),

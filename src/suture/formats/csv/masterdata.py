@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
+from suture.formats.csv.chargemaster import decode_chargemaster_price
 from suture.formats.csv.contract_prices import decode_contract_price
 from suture.formats.csv.crosswalks import decode_crosswalk
 from suture.formats.csv.errors import RowError
@@ -25,6 +26,7 @@ DECODERS: Mapping[ImportKind, Decoder] = {
     ImportKind.SUPPLIERS: decode_supplier,
     ImportKind.CONTRACT_PRICES: decode_contract_price,
     ImportKind.CROSSWALKS: decode_crosswalk,
+    ImportKind.CHARGEMASTER: decode_chargemaster_price,
 }
 
 

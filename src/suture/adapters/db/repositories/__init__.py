@@ -35,6 +35,10 @@ from suture.adapters.db.repositories.purchasing import (
     ReceiptRepository,
     RequisitionRepository,
 )
+from suture.adapters.db.repositories.reconciliation import (
+    ChargemasterRepository,
+    ReconciliationRepository,
+)
 from suture.adapters.db.repositories.revenue import ChargeRepository
 from suture.adapters.db.repositories.usage_workflow import (
     ExpectedChargeRepository,
@@ -45,6 +49,7 @@ __all__ = [
     "ApiClientRepository",
     "AuditLogRepository",
     "ChargeRepository",
+    "ChargemasterRepository",
     "ContractRepository",
     "CostCenterRepository",
     "CrosswalkRepository",
@@ -66,6 +71,7 @@ __all__ = [
     "ParLevelRepository",
     "PurchaseOrderRepository",
     "ReceiptRepository",
+    "ReconciliationRepository",
     "RequisitionRepository",
     "StockPositionRepository",
     "SupplierRepository",

@@ -1,0 +1,203 @@
+"""Batch charge-to-cost reconciliation over 5 M charges × 5 M usage, beside the bare DuckDB join.
+
+DESIGN.md §10: "batch charge-to-cost reconciliation, 5 M charges × 5 M usage: ≤ 1.25 × the bare
+DuckDB join on the same data; peak memory ≤ 1.5 GB". In one run:
+
+1. **generate** (not timed against the target): ``--rows`` expected charges (usage) and as many
+   charges, plus a chargemaster, written as Parquet by DuckDB itself from ``range()`` with
+   integer mixing, so the data is the same for the same ``--rows`` on every machine. The mix per
+   ten usage lines: seven billed as used, one billed short (quantity mismatch), one billed below
+   cost, one never billed (a missed charge); and per ten charges, one on an encounter with no
+   usage (a documentation gap). Encounters hold three lines; 4 facilities, 500 CDM codes.
+2. **product**: ``DuckDbReconciler.reconcile_files`` on the Parquet files, exactly the engine
+   ``suture reconcile`` runs after its database extract: every line's verdict (keys and spans,
+   signed charges, credits netted, running coverage in time-then-id order, chargemaster price
+   on the day), the summary by side and outcome, and ``unmatched.parquet`` and
+   ``unmatched.csv`` written. Not measured: the extract from the hub's database, which depends
+   on the database rather than the rule (``suture reconcile`` streams it in chunks to CSV).
+3. **bare join**: DuckDB joining the same two Parquet files on the same key (facility,
+   encounter, CDM code) and aggregating the result (count and sums), with the same settings
+   (memory limit, threads): the least work that still reads every row and meets every pair.
+
+Each measurement runs in a fresh child process, which reports its wall time and its peak
+resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), DuckDB's buffers included.
+
+    python benchmarks/reconcile_batch.py [--quick] [--rows 5000000] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+
+from suture.adapters.analytics.duckdb_reconciler import DuckDbReconciler
+from suture.services.reconciliation_batch import ReconcileInput
+
+WINDOW = timedelta(hours=72)
+MEMORY_LIMIT = "1GB"
+
+_USAGE = """
+COPY (
+    SELECT 'U' || i AS id, 'FAC-' || (i // 3 % 4) AS facility_id,
+           'E' || (i // 3) AS encounter_token,
+           'CDM' || ((i * 7919) % 500) AS cdm_code, CAST(1 + i % 2 AS DECIMAL(18,4)) AS quantity,
+           CAST(100 + (i * 37) % 900 AS DECIMAL(18,4)) AS cost,
+           TIMESTAMP '2026-03-01' + to_seconds((i * 7907) % (30 * 86400)) AS used_at
+    FROM range({rows}) t(i)
+) TO '{path}' (FORMAT PARQUET)
+"""
+
+# Charge j mirrors usage j: 7 in 10 billed as used, 1 short (j % 10 = 7), 1 below cost (8), and
+# the usage j % 10 = 9 is never billed: its charge goes to an encounter with no usage instead.
+_CHARGES = """
+COPY (
+    SELECT 'C' || j AS id, 'FAC-' || (j // 3 % 4) AS facility_id,
+           CASE WHEN j % 10 = 9 THEN 'X' || j ELSE 'E' || (j // 3) END AS encounter_token,
+           'CDM' || ((j * 7919) % 500) AS cdm_code,
+           CAST(CASE WHEN j % 10 = 7 AND j % 2 = 1 THEN 1 ELSE 1 + j % 2 END AS DECIMAL(18,4))
+               AS quantity,
+           CAST(CASE WHEN j % 10 = 8 THEN 10 ELSE 2000 + (j * 37) % 900 END AS DECIMAL(18,4))
+               AS amount,
+           TIMESTAMP '2026-03-01' + to_seconds((j * 7907) % (30 * 86400) + 3600 * (j % 48))
+               AS service_at,
+           'CG' AS transaction_type
+    FROM range({rows}) t(j)
+) TO '{path}' (FORMAT PARQUET)
+"""
+
+_PRICES = """
+COPY (
+    SELECT 'FAC-' || f AS facility_id, 'CDM' || c AS cdm_code, DATE '2026-01-01' AS effective_from,
+           CAST(NULL AS DATE) AS effective_to, CAST(2500 + c AS DECIMAL(18,4)) AS unit_price
+    FROM range(4) a(f), range(500) b(c)
+) TO '{path}' (FORMAT PARQUET)
+"""
+
+_BARE = """
+SELECT count(*), sum(u.quantity), sum(c.amount)
+FROM read_parquet('{usage}') u
+JOIN read_parquet('{charges}') c
+  ON u.facility_id = c.facility_id AND u.encounter_token = c.encounter_token
+ AND u.cdm_code = c.cdm_code
+"""
+
+
+def generate(directory: Path, rows: int) -> ReconcileInput:
+    files = ReconcileInput(
+        usage=directory / "usage.parquet",
+        charges=directory / "charges.parquet",
+        prices=directory / "prices.parquet",
+    )
+    con = duckdb.connect()
+    try:
+        con.execute(_USAGE.format(rows=rows, path=files.usage))
+        con.execute(_CHARGES.format(rows=rows, path=files.charges))
+        con.execute(_PRICES.format(path=files.prices))
+    finally:
+        con.close()
+    return files
+
+
+def measure_product(directory: Path, threads: int) -> dict[str, object]:
+    files = ReconcileInput(
+        usage=directory / "usage.parquet",
+        charges=directory / "charges.parquet",
+        prices=directory / "prices.parquet",
+    )
+    reconciler = DuckDbReconciler(memory_limit=MEMORY_LIMIT, threads=threads)
+    started = time.perf_counter()
+    summary = reconciler.reconcile_files(files, window=WINDOW, out_dir=directory / "out")
+    elapsed = time.perf_counter() - started
+    return {
+        "seconds": elapsed,
+        "lines": summary.lines,
+        "unmatched": summary.unmatched,
+        "revenue_at_risk": str(summary.revenue_at_risk),
+        "outcomes": {
+            f"{s.value}/{o.value}": c.lines for (s, o), c in sorted(summary.counts.items())
+        },
+    }
+
+
+def measure_bare(directory: Path, threads: int) -> dict[str, object]:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="suture-bare-") as scratch:
+        con = duckdb.connect(str(Path(scratch) / "bare.duckdb"))
+        try:
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            con.execute(f"SET temp_directory = '{Path(scratch) / 'spill'}'")
+            con.execute(f"SET threads = {threads}")
+            row = con.execute(
+                _BARE.format(
+                    usage=directory / "usage.parquet", charges=directory / "charges.parquet"
+                )
+            ).fetchone()
+        finally:
+            con.close()
+    elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "pairs": row[0] if row else 0}
+
+
+def child(kind: str, directory: Path, threads: int) -> None:
+    """Run one measurement in this (fresh) process and print it with the peak RSS as JSON."""
+    result = (
+        measure_product(directory, threads)
+        if kind == "product"
+        else measure_bare(directory, threads)
+    )
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def spawn(kind: str, directory: Path, threads: int) -> dict[str, object]:
+    completed = subprocess.run(  # noqa: S603 - this interpreter, this script
+        [sys.executable, __file__, "--child", kind, "--dir", str(directory),
+         "--threads", str(threads)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(completed.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=5_000_000, help="Charges, and usage lines.")
+    parser.add_argument("--quick", action="store_true", help="A smoke test: 100,000 rows.")
+    parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (both runs).")
+    parser.add_argument("--child", choices=["product", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.dir, args.threads)
+        return 0
+    rows = 100_000 if args.quick else args.rows
+    with tempfile.TemporaryDirectory(prefix="suture-reconcile-bench-") as work:
+        directory = Path(work)
+        started = time.perf_counter()
+        generate(directory, rows)
+        print(f"generated {rows:,} usage lines and {rows:,} charges as Parquet "
+              f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        bare = spawn("bare", directory, args.threads)
+        product = spawn("product", directory, args.threads)
+    ratio = float(product["seconds"]) / float(bare["seconds"])  # type: ignore[arg-type]
+    print(f"{'':24}{'wall s':>10}{'peak RSS MB':>14}")
+    for name, result in (("bare DuckDB join", bare), ("product reconciliation", product)):
+        print(f"{name:24}{float(result['seconds']):>10.2f}{float(result['peak_rss_mb']):>14.0f}")  # type: ignore[arg-type]
+    print(f"product / bare: {ratio:.2f}x (target <= 1.25x); "
+          f"peak {float(product['peak_rss_mb']):.0f} MB (target <= 1536 MB)")  # type: ignore[arg-type]  # fmt: skip
+    print(f"lines {product['lines']:,}, unmatched {product['unmatched']:,}, "
+          f"revenue at risk {product['revenue_at_risk']}")  # fmt: skip
+    print(json.dumps(product["outcomes"], indent=None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
