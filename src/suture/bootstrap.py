@@ -21,11 +21,13 @@ from suture.adapters.rate_limits import RateLimiter
 from suture.adapters.security.hashing import Argon2SecretHasher
 from suture.adapters.security.tokens import JwtCodec
 from suture.config import Settings
+from suture.domain.approval import ApprovalPolicy
 from suture.domain.audit import AuditKey
 from suture.domain.authority import AuthorityRegistry
 from suture.eventlog.events import build_registry
 from suture.eventlog.retry import RetryPolicy
 from suture.eventlog.routing import RoutingPolicy, default_policy_text, load_policy
+from suture.services.approval_policy import default_approval_policy_text, load_approval_policy
 from suture.services.audit import AuditTrail
 from suture.services.clients import ClientRegistry
 from suture.services.clock import Clock, system_clock
@@ -40,8 +42,22 @@ from suture.services.messagebus import MessageBus
 from suture.services.phi import PhiTokenizer
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
+from suture.services.requisitions import Requisitions
 from suture.services.tokens import TokenService
+from suture.services.trading_partners import TradingPartners
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.workflows.order_dispatch import (
+    OPERATION_850,
+    PurchaseOrderDispatch,
+    X12Identity,
+    mark_sent,
+)
+from suture.services.workflows.requisitions import (
+    PURCHASE_ORDER_DISPATCH,
+    PURCHASE_ORDERING,
+    REQUISITION_APPROVAL,
+    RequisitionProcess,
+)
 from suture.services.workflows.usage import (
     COST_ATTRIBUTION,
     INVENTORY,
@@ -62,6 +78,9 @@ DESTINATIONS = frozenset(
         "revenue_integrity_review",
         "erp_item_sync",
         "parked_redrive",
+        REQUISITION_APPROVAL,
+        PURCHASE_ORDERING,
+        PURCHASE_ORDER_DISPATCH,
     }
 )
 
@@ -97,6 +116,10 @@ class Hub:
     audit: AuditTrail
     #: The integration inventory: interfaces, governance, unmanaged traffic, the governed share.
     interfaces: InterfaceInventory
+    #: Procure-to-pay's ordering half: departmental requests, the approval work list and
+    #: decisions, and suppliers' X12 trading-partner profiles (docs/workflows.md).
+    requisitions: Requisitions
+    trading_partners: TradingPartners
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -132,6 +155,12 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     )
     delivery_queue = DeliveryQueue()
     usage = UsageProcess(delivery_queue)
+    identity = X12Identity(
+        settings.x12_sender_qualifier, settings.x12_sender_id, settings.x12_application_id
+    )
+    ordering = RequisitionProcess(
+        approval_policy(settings), PurchaseOrderDispatch(delivery_queue, identity)
+    )
     bus = MessageBus(
         uow_factory,
         # The usage workflow's steps are reached through the routing policy's destinations
@@ -140,6 +169,9 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             REDRIVE_ON_MAPPING: redrive_on_mapping,
             INVENTORY: usage.apply_usage,
             COST_ATTRIBUTION: usage.attribute_cost,
+            REQUISITION_APPROVAL: ordering.route_requisition,
+            PURCHASE_ORDERING: ordering.raise_orders,
+            PURCHASE_ORDER_DISPATCH: ordering.dispatch_order,
         },
         subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
         batch_handlers={INVENTORY: usage.apply_usages, COST_ATTRIBUTION: usage.attribute_costs},
@@ -151,7 +183,12 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     )
     deliveries = Deliveries(uow_factory, system_clock)
     inbox = Inbox(uow_factory)
-    transports = {"erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv")}
+    transports = {
+        "erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv"),
+        # 850s to suppliers (target ``x12:<supplier>`` or a profile's own ``x12:*``)
+        "x12": FileDropTransport(settings.x12_outbox_dir, suffix=".x12"),
+    }
+    audit = AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock)
     clients = ClientRegistry(
         uow_factory, Argon2SecretHasher(), system_clock, read_uow_factory=read_uow_factory
     )
@@ -175,7 +212,9 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         bus=bus,
         deliveries=deliveries,
         delivery_queue=delivery_queue,
-        delivery_worker=DeliveryWorker(uow_factory, transports, retry, system_clock),
+        delivery_worker=DeliveryWorker(
+            uow_factory, transports, retry, system_clock, on_delivered={OPERATION_850: mark_sent}
+        ),
         work_queue=WorkQueue(
             uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock
         ),
@@ -196,8 +235,12 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             client_limit=settings.rate_limit_client,
             address_limit=settings.rate_limit_token,
         ),
-        audit=AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock),
+        audit=audit,
         interfaces=InterfaceInventory(uow_factory, system_clock),
+        requisitions=Requisitions(
+            uow_factory, bus, audit, system_clock, read_uow_factory=read_uow_factory
+        ),
+        trading_partners=TradingPartners(uow_factory, audit, system_clock),
         closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
@@ -232,6 +275,14 @@ def routing_policy(settings: Settings) -> RoutingPolicy:
         return load_policy(default_policy_text(), "default.yaml", destinations=DESTINATIONS)
     text = settings.routing_policy.read_text(encoding="utf-8")
     return load_policy(text, str(settings.routing_policy), destinations=DESTINATIONS)
+
+
+def approval_policy(settings: Settings) -> ApprovalPolicy:
+    """The configured requisition approval policy, validated now so a bad file stops start-up."""
+    if settings.approval_policy is None:
+        return load_approval_policy(default_approval_policy_text(), "approval.yaml")
+    text = settings.approval_policy.read_text(encoding="utf-8")
+    return load_approval_policy(text, str(settings.approval_policy))
 
 
 def database_revision(settings: Settings) -> str | None:

@@ -71,6 +71,8 @@ class SqlAlchemyUnitOfWork:
     interfaces: InterfaceRepository
     usage_workflows: ports.UsageWorkflowRepository
     expected_charges: ports.ExpectedChargeRepository
+    requisition_approvals: ports.RequisitionApprovalRepository
+    trading_partners: ports.TradingPartnerRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -166,6 +168,8 @@ class SqlAlchemyUnitOfWork:
         self.interfaces = r.InterfaceRepository(connection)
         self.usage_workflows = r.UsageWorkflowRepository(connection)
         self.expected_charges = r.ExpectedChargeRepository(connection)
+        self.requisition_approvals = r.RequisitionApprovalRepository(connection)
+        self.trading_partners = r.TradingPartnerRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException
 
 from suture.adapters.db.errors import StorageError
 from suture.domain.access import AccessDeniedError
+from suture.domain.approval import ApprovalConflictError
 from suture.domain.errors import SutureError
 from suture.entrypoints.api.security import REALM, ApiProblem
 from suture.services.exceptions import UnknownExceptionError
@@ -50,7 +51,11 @@ NOT_FOUND: tuple[type[SutureError], ...] = (
     UnknownInterfaceError,
 )
 #: Errors whose meaning is "that already exists or is taken": 409 rather than 422.
-CONFLICT: tuple[type[SutureError], ...] = (InterfaceExistsError, RouteTakenError)
+CONFLICT: tuple[type[SutureError], ...] = (
+    InterfaceExistsError,
+    RouteTakenError,
+    ApprovalConflictError,
+)
 
 
 class ProblemField(BaseModel):

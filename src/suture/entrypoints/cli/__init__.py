@@ -14,7 +14,9 @@ from suture.entrypoints.cli.ingest import ingest_command
 from suture.entrypoints.cli.interfaces import interfaces_app
 from suture.entrypoints.cli.masterdata import masterdata_app
 from suture.entrypoints.cli.operations import migrate_command, status_command
+from suture.entrypoints.cli.partners import partners_app
 from suture.entrypoints.cli.quality import quality_app
+from suture.entrypoints.cli.requisitions import requisitions_app
 from suture.entrypoints.cli.schemas import schemas_app
 from suture.entrypoints.cli.seed import seed_command
 from suture.entrypoints.cli.serve import serve_command
@@ -39,6 +41,8 @@ app.command("udi")(udi_command)
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(interfaces_app, name="interfaces")
+app.add_typer(requisitions_app, name="requisitions")
+app.add_typer(partners_app, name="partners")
 
 
 def main() -> None:

@@ -26,6 +26,10 @@ from suture.adapters.db.repositories.masterdata import (
     ParLevelRepository,
     SupplierRepository,
 )
+from suture.adapters.db.repositories.procurement import (
+    RequisitionApprovalRepository,
+    TradingPartnerRepository,
+)
 from suture.adapters.db.repositories.purchasing import (
     PurchaseOrderRepository,
     ReceiptRepository,
@@ -60,9 +64,11 @@ __all__ = [
     "ParLevelRepository",
     "PurchaseOrderRepository",
     "ReceiptRepository",
+    "RequisitionApprovalRepository",
     "RequisitionRepository",
     "StockPositionRepository",
     "SupplierRepository",
+    "TradingPartnerRepository",
     "UsageRepository",
     "UsageWorkflowRepository",
 ]
