@@ -37,6 +37,9 @@ DEFAULT_DESTINATIONS = {
     "revenue_integrity_review",
     "erp_item_sync",
     "parked_redrive",
+    "requisition_approval",
+    "purchase_ordering",
+    "purchase_order_dispatch",
 }
 
 
@@ -92,6 +95,9 @@ def test_the_default_policy_loads_against_the_catalog() -> None:
         "inbound-messages-to-decode",
         "usage-to-inventory",
         "stocked-usage-to-cost",
+        "requisitions-to-approval",
+        "approved-requisitions-to-purchase-orders",
+        "purchase-orders-to-suppliers",
         "medical-supply-usage-to-legacy-materials-system",
         "charges-to-reconciliation",
         "high-value-charges-to-revenue-integrity",

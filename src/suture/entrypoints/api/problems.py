@@ -41,6 +41,7 @@ from suture.services.interfaces import (
     RouteTakenError,
     UnknownInterfaceError,
 )
+from suture.services.requisitions import UnknownRequisitionError
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -49,6 +50,7 @@ NOT_FOUND: tuple[type[SutureError], ...] = (
     UnknownMessageError,
     UnknownExceptionError,
     UnknownInterfaceError,
+    UnknownRequisitionError,
 )
 #: Errors whose meaning is "that already exists or is taken": 409 rather than 422.
 CONFLICT: tuple[type[SutureError], ...] = (
