@@ -105,6 +105,23 @@ def test_a_department_submits_a_requisition_and_follows_it_to_its_purchase_order
     assert [item["id"] for item in listed["items"]] == [submitted["id"]]
 
 
+def test_the_hubs_delivery_worker_drops_the_850_in_the_x12_outbox_and_the_po_is_sent(
+    api: TestClient, hub: Hub, tmp_path: Path
+) -> None:
+    dept = headers(hub, Scope.EXPERIENCE_DEPARTMENT, ["fac-a"])
+    req = submit(api, dept, "sponge").json()["id"]
+    drain(hub)
+
+    sent = hub.delivery_worker.run_once()
+
+    po = f"PO-{req}-1"
+    with hub.uow_factory() as uow:
+        order = uow.purchase_orders.by_number(po)
+    dropped = tmp_path / "x12" / "x12_sup-1" / f"850-{po}.x12"
+    assert (sent, order and order.status.value) == (1, "sent")
+    assert dropped.read_bytes().startswith(b"ISA*00*")
+
+
 def test_an_approver_approves_from_the_work_list_once(api: TestClient, hub: Hub) -> None:
     dept = headers(hub, Scope.EXPERIENCE_DEPARTMENT, ["fac-a"])
     operator = headers(hub, Scope.PROCESS_EXECUTE, ["fac-a"])
