@@ -33,7 +33,7 @@ from suture.services.requisitions import RequestedLine
 router = APIRouter(
     prefix="/api/v1/experience/department",
     tags=["departmental requests"],
-    responses=responses(401, 403, 422, 429),
+    responses=responses(400, 401, 403, 422, 429),
 )
 
 DepartmentUser = Annotated[Principal, require(Scope.EXPERIENCE_DEPARTMENT)]
