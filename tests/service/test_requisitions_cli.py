@@ -116,3 +116,19 @@ def test_a_bad_partner_profile_is_refused_naming_the_field(env: dict[str, str], 
     )
     assert refused.exit_code == 2
     assert "isa_qualifier: 'QQ' is not one of" in " ".join(refused.stderr.split())
+
+
+def test_a_bad_approval_policy_file_stops_start_up_naming_file_line_and_key(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    policy = tmp_path / "approval.yaml"
+    policy.write_text("- name: only\n  match: {amount: {lt: 10}}\n  outcome: auto\n")
+
+    refused = runner.invoke(
+        app, ["requisitions", "list"], env={**env, "SUTURE_APPROVAL_POLICY": str(policy)}
+    )
+
+    assert refused.exit_code == 2
+    assert f"{policy}:1: rules[0].match: the last rule must have no match predicates" in (
+        " ".join(refused.stderr.split())
+    )
