@@ -213,6 +213,9 @@ def test_an_unknown_requisition_is_404_and_a_bad_line_names_its_field(
     bad = submit(api, dept, "no-such-item")
 
     assert missing.status_code == 404
+    assert [
+        (r.entry.target_id, str(r.entry.outcome)) for r in hub.audit.list(action="requisition.*")
+    ] == [("REQ-NONE", "failed"), (None, "failed")]  # the approval, then the refused submission
     assert bad.status_code == 422
     assert bad.json()["errors"] == [
         {"field": "lines[0].item_id", "reason": "no active item 'no-such-item'"}

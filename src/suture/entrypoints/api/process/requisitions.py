@@ -19,6 +19,7 @@ from suture.bootstrap import Hub
 from suture.domain.access import AccessDeniedError, Principal, Scope
 from suture.domain.approval import ApprovalStatus
 from suture.domain.audit import Outcome
+from suture.domain.errors import SutureError
 from suture.entrypoints.api.auditing import actor
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.requisition_schemas import (
@@ -113,11 +114,12 @@ def _decide(
     try:
         view = visible(hub, principal, requisition_id)
         check_record(principal, facility_id=view.requisition.facility_id, write=True)
-    except (HTTPException, AccessDeniedError) as error:
-        reason = error.reason if isinstance(error, AccessDeniedError) else str(error.detail)
+    except (HTTPException, SutureError) as error:
+        denied = isinstance(error, HTTPException | AccessDeniedError)
+        reason = str(error.detail) if isinstance(error, HTTPException) else str(error)
         hub.audit.record_alone(
             who, f"requisition.{verb}", target_type="requisition", target_id=requisition_id,
-            outcome=Outcome.DENIED, reason=reason,
+            outcome=Outcome.DENIED if denied else Outcome.FAILED, reason=reason,
         )  # fmt: skip
         raise
     decision: Decision
