@@ -43,6 +43,7 @@ from suture.services.phi import PhiTokenizer
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
 from suture.services.requisitions import Requisitions
+from suture.services.shadow import ShadowGate, ShadowReports, TargetModes
 from suture.services.tokens import TokenService
 from suture.services.trading_partners import TradingPartners
 from suture.services.unit_of_work import UnitOfWork
@@ -116,6 +117,10 @@ class Hub:
     audit: AuditTrail
     #: The integration inventory: interfaces, governance, unmanaged traffic, the governed share.
     interfaces: InterfaceInventory
+    #: Shadow mode (docs/shadow-mode.md): what each target's interface mode is, and the reports
+    #: comparing withheld outputs with the legacy system's.
+    target_modes: TargetModes
+    shadow_reports: ShadowReports
     #: Procure-to-pay's ordering half: departmental requests, the approval work list and
     #: decisions, and suppliers' X12 trading-partner profiles (docs/workflows.md).
     requisitions: Requisitions
@@ -188,6 +193,10 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         # 850s to suppliers (target ``x12:<supplier>`` or a profile's own ``x12:*``)
         "x12": FileDropTransport(settings.x12_outbox_dir, suffix=".x12"),
     }
+    # Every transport is behind the shadow gate: an interface in shadow or legacy mode has its
+    # outputs computed and kept, not sent (docs/shadow-mode.md).
+    target_modes = TargetModes(uow_factory, system_clock)
+    gated = {kind: ShadowGate(transport, target_modes) for kind, transport in transports.items()}
     audit = AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock)
     clients = ClientRegistry(
         uow_factory, Argon2SecretHasher(), system_clock, read_uow_factory=read_uow_factory
@@ -213,7 +222,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         deliveries=deliveries,
         delivery_queue=delivery_queue,
         delivery_worker=DeliveryWorker(
-            uow_factory, transports, retry, system_clock, on_delivered={OPERATION_850: mark_sent}
+            uow_factory, gated, retry, system_clock, on_delivered={OPERATION_850: mark_sent}
         ),
         work_queue=WorkQueue(
             uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock
@@ -237,6 +246,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         audit=audit,
         interfaces=InterfaceInventory(uow_factory, system_clock),
+        target_modes=target_modes,
+        shadow_reports=ShadowReports(read_uow_factory),
         requisitions=Requisitions(
             uow_factory, bus, audit, system_clock, read_uow_factory=read_uow_factory
         ),

@@ -342,7 +342,9 @@ def test_counts_per_target_name_every_status(uow: UowFactory, target: str) -> No
     with uow() as work:
         counts = work.deliveries.count_by_status(target=target)
 
-    assert counts == {target: {S.PENDING: 2, S.IN_FLIGHT: 1, S.DELIVERED: 0, S.DEAD: 0}}
+    assert counts == {
+        target: {S.PENDING: 2, S.IN_FLIGHT: 1, S.DELIVERED: 0, S.DEAD: 0, S.SHADOWED: 0}
+    }
 
 
 def test_a_list_pages_by_id_without_payloads(uow: UowFactory, target: str) -> None:

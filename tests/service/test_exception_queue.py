@@ -382,3 +382,21 @@ def test_list_shows_open_items_by_default_and_overdue_ones_by_the_clock(
         [delivery.id],
         [delivery.id, handler.id, closed.id],
     ]
+
+
+def test_the_audit_hook_runs_in_the_changes_transaction(
+    uow: UowFactory, work_queue: WorkQueue
+) -> None:
+    item = fail(uow, message_id=unique("msg"))
+    seen: list[tuple[S, S]] = []
+
+    def failing_audit(_: object, was: ExceptionItem, now: ExceptionItem) -> None:
+        seen.append((was.status, now.status))
+        raise SutureError("audit", "the audit trail is unavailable")
+
+    with pytest.raises(SutureError):
+        work_queue.resolve(item.id, by="ana", note="fixed", audit=failing_audit)
+    # the hook saw the change, and its failure rolled the change back: no unaudited action
+    assert seen == [(S.OPEN, S.RESOLVED)]
+    assert work_queue.show(item.id).item.status is S.OPEN
+    assert kinds(work_queue, item.id) == [(ActionKind.OPENED, "suture")]

@@ -6,6 +6,8 @@ queue, so that a slow or absent target never slows ingest and no failure is swal
 (outbox style) and moves through :class:`DeliveryStatus`::
 
     pending ──claim──► in_flight ──► delivered (final)
+                          │  └─────► shadowed (final): withheld, its interface is in shadow
+                          │          or legacy mode (domain/shadow.py); kept for comparison
        ▲                  │  │
        └── retry later ◄──┘  └──► dead ──retry (an operator)──► pending
        └── lease expired (the worker vanished) ◄── in_flight
@@ -46,6 +48,7 @@ class DeliveryStatus(StrEnum):
     IN_FLIGHT = "in_flight"
     DELIVERED = "delivered"
     DEAD = "dead"
+    SHADOWED = "shadowed"
 
 
 class AttemptOutcome(StrEnum):
@@ -55,6 +58,7 @@ class AttemptOutcome(StrEnum):
     FAILED = "failed"
     REFUSED = "refused"
     LEASE_EXPIRED = "lease_expired"
+    WITHHELD = "withheld"
 
 
 def target_kind(target: str) -> str:

@@ -2,6 +2,16 @@
 
 Patient identifiers are PHI: a charge carries only keyed-hash tokens of the account and encounter
 (DESIGN.md §6), never the originals, which stay in the raw message.
+
+**One charge, one id, whichever channel brings it.** During a migration the same charge line can
+reach the hub twice: from the legacy interface engine and from the new HL7 or FHIR feed
+(DESIGN.md §1, coexistence). When the billing system gives the line its own id (the HL7 FT1-2
+transaction id, the FHIR ChargeItem identifier, a CSV feed's ``line_id``), the charge's id is
+derived from the business key :func:`charge_line_id` (facility, encounter token, line id, and
+whether it is a credit) and nothing channel-specific, so the second arrival finds the first
+charge and its ``charge.posted`` event (idempotency key from the charge id) is not appended
+again. A line without such an id keeps its channel's own key (message control id and position,
+a row's values): it cannot be recognised across channels, only within one.
 """
 
 from __future__ import annotations
@@ -10,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from hashlib import blake2b
 
 from suture.domain.masterdata import SUTURE
 
@@ -34,3 +45,17 @@ class Charge:
     hcpcs: str | None = None
     revenue_code: str | None = None
     source_system: str = SUTURE
+
+
+_PERSON = b"suture.chg.line"  # never change: every stored charge id depends on it
+_SEPARATOR = "\x1f"
+
+
+def charge_line_id(
+    facility_id: str, encounter_token: str, line_id: str, transaction_type: ChargeType
+) -> str:
+    """``CHG-`` and 20 hex digits from the charge's business key (module doc)."""
+    credit = "CD" if transaction_type is ChargeType.CREDIT else ""
+    key = _SEPARATOR.join((facility_id, encounter_token, line_id.strip(), credit))
+    digest = blake2b(key.encode("utf-8", "surrogatepass"), digest_size=10, person=_PERSON)
+    return "CHG-" + digest.hexdigest().upper()

@@ -62,6 +62,13 @@ class DeliveryUnavailableError(DeliveryError):
         super().__init__(field, reason)
 
 
+class DeliveryWithheldError(DeliveryError):
+    """Not sent on purpose: the target's interface is in shadow or legacy mode (shadow.py)."""
+
+    def __init__(self, reason: str, *, field: str = "mode") -> None:
+        super().__init__(field, reason)
+
+
 class UnknownDeliveryError(DeliveryError):
     """No delivery has this id."""
 

@@ -42,7 +42,7 @@ from suture.domain.exceptions import ExceptionType
 from suture.eventlog.errors import ErrorKind
 from suture.eventlog.retry import Outcome, RetryPolicy
 from suture.services.clock import Clock
-from suture.services.deliveries import DeliveryRefusedError, Transport
+from suture.services.deliveries import DeliveryRefusedError, DeliveryWithheldError, Transport
 from suture.services.exceptions import open_exception, resolve_for_subject
 from suture.services.unit_of_work import UnitOfWork
 
@@ -109,6 +109,9 @@ class DeliveryWorker:
     def _record(
         self, delivery: Delivery, error: BaseException | None, started: datetime, at: datetime
     ) -> None:
+        if isinstance(error, DeliveryWithheldError):
+            self._withheld(delivery, error, started, at)
+            return
         refused = isinstance(error, DeliveryRefusedError)
         reason = None if error is None else _reason(error)
         outcome = (
@@ -147,6 +150,25 @@ class DeliveryWorker:
                     hook(uow, delivery, at)
             else:
                 self._after_failure(uow, delivery, reason, refused, at)
+            uow.commit()
+
+    def _withheld(
+        self, delivery: Delivery, error: DeliveryWithheldError, started: datetime, at: datetime
+    ) -> None:
+        """Shadow mode: the attempt is recorded and the delivery kept, final, not sent. The
+        target's circuit is untouched: nothing was asked of it."""
+        with self._uow() as uow:
+            uow.deliveries.record_attempt(
+                DeliveryAttempt(
+                    delivery_id=delivery.id,
+                    attempt=delivery.attempts,
+                    at=at,
+                    outcome=AttemptOutcome.WITHHELD,
+                    error=error_text(error.reason),
+                    duration_ms=max(0, (at - started) // timedelta(milliseconds=1)),
+                )
+            )
+            uow.deliveries.mark_shadowed(delivery.id, at=at)
             uow.commit()
 
     def _after_failure(

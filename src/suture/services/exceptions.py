@@ -233,6 +233,11 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
+#: Records an operator's change in the audit trail within the change's own transaction:
+#: ``(uow, the item before, the item after)``. A failed change records nothing through it.
+AuditHook = Callable[[UnitOfWork, ExceptionItem, ExceptionItem], None]
+
+
 class WorkQueue:
     """What a person does with exception items; each call is one transaction."""
 
@@ -284,25 +289,34 @@ class WorkQueue:
                 uow.exceptions.count_by_type_status(), uow.exceptions.count_overdue(self._clock())
             )
 
-    def assign(self, item_id: str, owner: str | None, *, by: str) -> ExceptionItem:
-        return self._change(item_id, lambda item, at: item.assign(owner, by=by, at=at))
+    def assign(
+        self, item_id: str, owner: str | None, *, by: str, audit: AuditHook | None = None
+    ) -> ExceptionItem:
+        return self._change(item_id, lambda item, at: item.assign(owner, by=by, at=at), audit)
 
-    def resolve(self, item_id: str, *, by: str, note: str) -> ExceptionItem:
-        return self._change(item_id, lambda item, at: item.resolve(_cut(note), by=by, at=at))
+    def resolve(
+        self, item_id: str, *, by: str, note: str, audit: AuditHook | None = None
+    ) -> ExceptionItem:
+        return self._change(item_id, lambda item, at: item.resolve(_cut(note), by=by, at=at), audit)
 
-    def dismiss(self, item_id: str, *, by: str, reason: str) -> ExceptionItem:
-        return self._change(item_id, lambda item, at: item.dismiss(_cut(reason), by=by, at=at))
+    def dismiss(
+        self, item_id: str, *, by: str, reason: str, audit: AuditHook | None = None
+    ) -> ExceptionItem:
+        return self._change(
+            item_id, lambda item, at: item.dismiss(_cut(reason), by=by, at=at), audit
+        )
 
-    def retry(self, item_id: str, *, by: str) -> ExceptionItem:
+    def retry(self, item_id: str, *, by: str, audit: AuditHook | None = None) -> ExceptionItem:
         """Mark the item in progress, commit, then ask the subject's owner to re-drive it.
 
         The re-drive's outcome resolves the item (success) or opens it again (a new failure).
         If the re-drive is refused (the subject is gone, say), the item is open again with the
-        refusal in its trail, and the refusal is raised.
+        refusal in its trail, and the refusal is raised. ``audit`` records the start of the
+        retry, in its transaction.
         """
         retry = self._change(item_id, lambda item, at: _check_retryable(item).start_retry(
             by=by, at=at
-        ))  # fmt: skip
+        ), audit)  # fmt: skip
         try:
             self._redrive_subject(retry)
         except SutureError as refused:
@@ -320,11 +334,17 @@ class WorkQueue:
             self._redrive.retry_message(item.message_id)
 
     def _change(
-        self, item_id: str, change: Callable[[ExceptionItem, datetime], Change]
+        self,
+        item_id: str,
+        change: Callable[[ExceptionItem, datetime], Change],
+        audit: AuditHook | None = None,
     ) -> ExceptionItem:
         with self._uow() as uow:
-            changed = change(self._get(uow, item_id, lock=True), self._clock())
+            current = self._get(uow, item_id, lock=True)
+            changed = change(current, self._clock())
             uow.exceptions.save(changed)
+            if audit is not None:  # the audit entry commits with the change, or neither does
+                audit(uow, current, changed.item)
             uow.commit()
         return changed.item
 

@@ -40,7 +40,7 @@ from suture.domain.exceptions import ExceptionType
 from suture.domain.masterdata import Facility, Item
 from suture.domain.messages import InboundMessage
 from suture.domain.purchasing import Requisition, RequisitionStatus
-from suture.domain.revenue import Charge
+from suture.domain.revenue import Charge, charge_line_id
 from suture.eventlog.events import RequisitionRaised
 from suture.eventlog.ids import idempotency_key
 from suture.formats.fhir import (
@@ -127,6 +127,10 @@ def _charge(ctx: Context, decoded: DecodedChargeItem) -> str:
     if charge is None:
         return f"a {decoded.status} ChargeItem bills nothing: recorded as received"
     charge.facility_id = ctx.facility.id
+    if decoded.line_id is not None:  # the billing system's line id: the business key
+        charge.id = charge_line_id(
+            charge.facility_id, charge.encounter_token, decoded.line_id, charge.transaction_type
+        )
     if ctx.uow.charges.get(charge.id) is None:
         ctx.uow.charges.add(charge)
     ctx.bus.publish(ctx.uow, _posted(ctx, charge))

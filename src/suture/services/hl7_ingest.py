@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from suture.domain.exceptions import ExceptionType
 from suture.domain.masterdata import Facility
 from suture.domain.messages import InboundMessage, MessageStatus
-from suture.domain.revenue import Charge
+from suture.domain.revenue import Charge, charge_line_id
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.ids import idempotency_key
 from suture.formats.hl7v2 import (
@@ -268,6 +268,11 @@ class Hl7Ingest:
                     )
                     for line in decoded.lines:
                         line.charge.facility_id = facility_id
+                        if line.transaction_id:  # the billing system's line id: the business key
+                            line.charge.id = charge_line_id(
+                                facility_id, line.charge.encounter_token, line.transaction_id,
+                                line.charge.transaction_type,
+                            )  # fmt: skip
                         charges[line.charge.id] = line.charge
                         envelopes.append(self._posted(line.charge, decoded, message, applied))
                 elif work.error is not None:

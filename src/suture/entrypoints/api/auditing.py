@@ -3,8 +3,10 @@
 Every write and operator action through the API is recorded (issue 7): the client, the scope
 the route required, what and on which record, before and after, and how it ended: ``success``,
 ``denied`` (refused for scope, facility or supplier: a 403) or ``failed`` (a business refusal or
-an error). Services that commit on their own (the work queue, replay, ingest) are recorded in a
-transaction of their own right after; writes done here in a unit of work record inside it.
+an error). A success is recorded in the transaction of the change wherever the service lets the
+caller in (the work queue's ``audit`` hook; writes done here in a unit of work); services that
+commit on their own otherwise (replay, ingest) are recorded in a transaction of their own right
+after. A failure is always recorded on its own: nothing else was committed.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ def audited(
     run: Callable[[], T],
     before: str | None = None,
     after: Callable[[T], str | None] = lambda _: None,
+    success_recorded: bool = False,
 ) -> T:
     """Run ``run`` and record its outcome under ``action`` on ``target`` (type, id); re-raise
     what it raised. Only a :class:`SutureError`'s field and reason are recorded, never the
-    text of another exception, which could quote content."""
+    text of another exception, which could quote content. ``success_recorded``: ``run``
+    recorded its success itself, inside its transaction; only a failure is recorded here."""
     who = actor(principal, scope)
     target_type, target_id = target
 
@@ -63,6 +67,8 @@ def audited(
     except SutureError as error:
         failed(Outcome.FAILED, f"{error.field}: {error.reason}")
         raise
+    if success_recorded:
+        return result
     hub.audit.record_alone(
         who, action, target_type=target_type, target_id=target_id, before=before,
         after=after(result),

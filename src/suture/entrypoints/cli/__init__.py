@@ -20,6 +20,8 @@ from suture.entrypoints.cli.requisitions import requisitions_app
 from suture.entrypoints.cli.schemas import schemas_app
 from suture.entrypoints.cli.seed import seed_command
 from suture.entrypoints.cli.serve import serve_command
+from suture.entrypoints.cli.shadow import shadow_app
+from suture.entrypoints.cli.supplier_sim import supplier_sim_app
 from suture.entrypoints.cli.udi import udi_command
 from suture.entrypoints.cli.worker import worker_command
 
@@ -41,6 +43,8 @@ app.command("udi")(udi_command)
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(interfaces_app, name="interfaces")
+app.add_typer(shadow_app, name="shadow")
+app.add_typer(supplier_sim_app, name="supplier-sim")
 app.add_typer(requisitions_app, name="requisitions")
 app.add_typer(partners_app, name="partners")
 

@@ -38,10 +38,11 @@ from suture.domain.exceptions import (
     ExceptionType,
 )
 from suture.entrypoints.cli.app import console, errors, open_hub
-from suture.entrypoints.cli.audit import operator_name, record_cli_action
+from suture.entrypoints.cli.audit import cli_actor, operator_name, record_cli_action
 from suture.services.audit import AuditTrail
 from suture.services.clock import Clock
-from suture.services.exceptions import ExceptionDetail, WorkQueue
+from suture.services.exceptions import AuditHook, ExceptionDetail, WorkQueue
+from suture.services.unit_of_work import UnitOfWork
 
 _T = TypeVar("_T")
 
@@ -176,7 +177,11 @@ def assign_command(item_id: ItemId, owner: str, by: By) -> None:
     """Give the item to OWNER."""
     with _hub() as hub:
         item = _act(
-            hub, "assign", item_id, by, lambda: hub.work_queue.assign(item_id, owner, by=by)
+            hub,
+            "assign",
+            item_id,
+            by,
+            lambda audit: hub.work_queue.assign(item_id, owner, by=by, audit=audit),
         )
     console.print(f"{item.id} assigned to {escape(item.owner or '-')}")
 
@@ -185,7 +190,13 @@ def assign_command(item_id: ItemId, owner: str, by: By) -> None:
 def retry_command(item_id: ItemId, by: By) -> None:
     """Re-drive the failed message, event or delivery now; the outcome closes or reopens it."""
     with _hub() as hub:
-        item = _act(hub, "retry", item_id, by, lambda: hub.work_queue.retry(item_id, by=by))
+        item = _act(
+            hub,
+            "retry",
+            item_id,
+            by,
+            lambda audit: hub.work_queue.retry(item_id, by=by, audit=audit),
+        )
     console.print(f"{item.id} retried: now {item.status}")
 
 
@@ -198,7 +209,11 @@ def resolve_command(
     """Close the item as fixed."""
     with _hub() as hub:
         item = _act(
-            hub, "resolve", item_id, by, lambda: hub.work_queue.resolve(item_id, by=by, note=note)
+            hub,
+            "resolve",
+            item_id,
+            by,
+            lambda audit: hub.work_queue.resolve(item_id, by=by, note=note, audit=audit),
         )
     console.print(f"{item.id} resolved")
 
@@ -216,34 +231,43 @@ def dismiss_command(
             "dismiss",
             item_id,
             by,
-            lambda: hub.work_queue.dismiss(item_id, by=by, reason=reason),
+            lambda audit: hub.work_queue.dismiss(item_id, by=by, reason=reason, audit=audit),
         )
     console.print(f"{item.id} dismissed")
 
 
 def _act(
-    hub: QueueHub, verb: str, item_id: str, by: str, call: Callable[[], ExceptionItem]
+    hub: QueueHub,
+    verb: str,
+    item_id: str,
+    by: str,
+    call: Callable[[AuditHook], ExceptionItem],
 ) -> ExceptionItem:
-    """``call()``, recorded in the audit trail as ``exception.<verb>`` whether it is done or not.
-
-    The queue commits the change itself, so the record follows in a transaction of its own.
-    """
+    """``call(audit)``, recorded in the audit trail as ``exception.<verb>`` whether it is done
+    or not: a done change is recorded in its own transaction (the queue calls ``audit``), a
+    refused one in a transaction of its own, as nothing else was committed."""
     before = _state(hub.work_queue, item_id)
     action = f"exception.{verb}"
+    acting_as = "" if by == operator_name() else f" by={by}"
+
+    def audit(uow: UnitOfWork, was: ExceptionItem, now: ExceptionItem) -> None:
+        hub.audit.record(
+            uow, cli_actor(), action, target_type="exception", target_id=item_id,
+            before=_described(was), after=_described(now) + acting_as,
+        )  # fmt: skip
+
     try:
-        item = call()
+        return call(audit)
     except SutureError as error:
         record_cli_action(
             hub.audit, action, target_type="exception", target_id=item_id, before=before,
             outcome=Outcome.FAILED, reason=str(error),
         )  # fmt: skip
         _refuse(error)
-    acting_as = "" if by == operator_name() else f" by={by}"
-    after = f"status={item.status} owner={item.owner or '-'}{acting_as}"
-    record_cli_action(
-        hub.audit, action, target_type="exception", target_id=item_id, before=before, after=after
-    )
-    return item
+
+
+def _described(item: ExceptionItem) -> str:
+    return f"status={item.status} owner={item.owner or '-'}"
 
 
 def _state(queue: WorkQueue, item_id: str) -> str | None:
@@ -252,7 +276,7 @@ def _state(queue: WorkQueue, item_id: str) -> str | None:
         item = queue.show(item_id).item
     except SutureError:
         return None
-    return f"status={item.status} owner={item.owner or '-'}"
+    return _described(item)
 
 
 def _run(call: Callable[[], _T]) -> _T:

@@ -67,6 +67,9 @@ class DecodedChargeItem:
     priced: bool
     factor: Decimal | None
     patient_token: str | None
+    #: The billing system's own id of the line (the first ChargeItem.identifier value): the
+    #: charge's business key across channels (``domain/revenue.py``), None without one.
+    line_id: str | None = None
 
 
 def decode_charge_item(item: Any, scope: Scope) -> DecodedChargeItem:
@@ -133,7 +136,11 @@ def decode_charge_item(item: Any, scope: Scope) -> DecodedChargeItem:
         revenue_code=codes[2],
         source_system=settings.source_for(ObjectType.CHARGE),
     )
-    return DecodedChargeItem(status, charge, price is not None, factor, patient)
+    line_id = next(
+        (str(i.value).strip() for i in item.identifier or [] if i.value and str(i.value).strip()),
+        None,
+    )
+    return DecodedChargeItem(status, charge, price is not None, factor, patient, line_id)
 
 
 def _codes(concept: Any, path: str, cdm_system: str | None) -> tuple[str, str | None, str | None]:

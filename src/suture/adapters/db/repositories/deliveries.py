@@ -170,6 +170,13 @@ class DeliveryRepository:
         values = {"status": S.DELIVERED.value, "delivered_at": at, "lease_until": None}
         return self._update(delivery_id, live, values, at)
 
+    def mark_shadowed(self, delivery_id: str, *, at: datetime) -> bool:
+        """Withheld for shadow mode: final, payload kept for ``suture shadow report``."""
+        live = _D.status.in_([S.PENDING.value, S.IN_FLIGHT.value])
+        return self._update(
+            delivery_id, live, {"status": S.SHADOWED.value, "lease_until": None}, at
+        )
+
     def schedule_retry(
         self, delivery_id: str, *, attempt: int, next_attempt_at: datetime, error: str, at: datetime
     ) -> bool:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from suture.bootstrap import Hub
 from suture.domain.access import AccessDeniedError, Principal, Scope
 from suture.domain.exceptions import ExceptionItem, ExceptionStatus, ExceptionType
-from suture.entrypoints.api.auditing import audited
+from suture.entrypoints.api.auditing import actor, audited
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.process.schemas import (
     AssignRequest,
@@ -30,6 +30,7 @@ from suture.entrypoints.api.process.schemas import (
 from suture.entrypoints.api.security import RecordScope, check_record, require
 from suture.entrypoints.api.system.params import Cursor, Limit, RecordId
 from suture.entrypoints.api.system.records import decode_cursor, encode_cursor
+from suture.services.unit_of_work import UnitOfWork
 
 router = APIRouter(
     prefix="/api/v1/process/exceptions",
@@ -112,24 +113,31 @@ def _act(
     request: Request, principal: Operator, item_id: str, action: str, change: str
 ) -> ExceptionItemPublic:
     hub: Hub = request.app.state.hub
-    before: list[str] = []
+    name = f"exception.{action}"
+    who = actor(principal, Scope.PROCESS_EXECUTE)
+
+    def audit(uow: UnitOfWork, was: ExceptionItem, now: ExceptionItem) -> None:
+        # in the change's own transaction: the item and its audit entry commit together
+        hub.audit.record(
+            uow, who, name, target_type="exception", target_id=item_id,
+            before=f"status={was.status}", after=f"status={now.status}",
+        )  # fmt: skip
 
     def run() -> ExceptionItem:
-        before.append(str(_visible(hub, principal, item_id).status))
+        _visible(hub, principal, item_id)
         queue = hub.work_queue
         by = principal.client_id
         operations = {
-            "retry": lambda: queue.retry(item_id, by=by),
-            "dismiss": lambda: queue.dismiss(item_id, by=by, reason=change),
-            "resolve": lambda: queue.resolve(item_id, by=by, note=change),
-            "assign": lambda: queue.assign(item_id, change or None, by=by),
+            "retry": lambda: queue.retry(item_id, by=by, audit=audit),
+            "dismiss": lambda: queue.dismiss(item_id, by=by, reason=change, audit=audit),
+            "resolve": lambda: queue.resolve(item_id, by=by, note=change, audit=audit),
+            "assign": lambda: queue.assign(item_id, change or None, by=by, audit=audit),
         }
         return operations[action]()
 
     item = audited(
-        hub, principal, Scope.PROCESS_EXECUTE, f"exception.{action}",
-        target=("exception", item_id), run=run,
-        after=lambda done: f"status={done.status}",
+        hub, principal, Scope.PROCESS_EXECUTE, name, target=("exception", item_id), run=run,
+        success_recorded=True,
     )  # fmt: skip
     return ExceptionItemPublic.model_validate(item)
 
