@@ -49,6 +49,7 @@ from suture.services.delivery_worker import DeliveryWorker
 from suture.services.handlers import HandlerContext
 from suture.services.messagebus import MessageBus
 from suture.services.requisitions import RequestedLine, Requisitions
+from suture.services.supplier_simulator import ScenarioPlan, SupplierSimulator
 from suture.services.trading_partners import TradingPartners
 from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows.order_dispatch import (
@@ -402,6 +403,25 @@ def test_redelivered_events_raise_no_second_po_nor_850(
         partner = unit.trading_partners.get(world.supplier_id)
     assert partner is not None
     assert partner.last_control_number == 1
+
+
+def test_the_scripted_test_supplier_answers_our_850_back_to_the_hub(
+    bus: MessageBus, uow: UowFactory, world: Ordering
+) -> None:
+    req = raise_requisition(bus, uow, world, "R1", [(world.supply, "2", "CS")])
+    drain(bus)
+    (po,) = orders_of(uow, world, req)
+    (delivery,) = deliveries_for(uow, po.number)
+
+    replies = SupplierSimulator(ScenarioPlan()).answer(delivery.payload or b"", ORDERED_AT)
+
+    assert [(r.transaction_set, r.po_number) for r in replies] == [
+        ("855", po.number),
+        ("856", po.number),
+        ("810", po.number),
+    ]
+    answered = read_interchange(replies[0].payload)
+    assert (answered.sender_id.strip(), answered.receiver_id.strip()) == ("ORTHO", HUB.id)
 
 
 # --- the usage workflow's POs ------------------------------------------------------------
