@@ -10,14 +10,14 @@ from pydantic import BaseModel, Field
 from suture.services.requisitions import RequisitionView
 
 
-class RequisitionLinePublic(BaseModel):
+class RequisitionApprovalLinePublic(BaseModel):
     line_number: int
     item_id: str
     quantity: Decimal = Field(description="In ``uom``; a decimal string.")
     uom: str
 
 
-class RequisitionPublic(BaseModel):
+class RequisitionApprovalPublic(BaseModel):
     """A requisition, its approval status and decision, and the POs raised from it."""
 
     id: str
@@ -39,10 +39,10 @@ class RequisitionPublic(BaseModel):
     decided_at: datetime | None
     note: str | None = Field(description="The approver's note, or the rejection's reason.")
     purchase_orders: list[str] = Field(description="Numbers of the POs raised from it.")
-    lines: list[RequisitionLinePublic]
+    lines: list[RequisitionApprovalLinePublic]
 
     @classmethod
-    def of(cls, view: RequisitionView) -> RequisitionPublic:
+    def of(cls, view: RequisitionView) -> RequisitionApprovalPublic:
         r, a = view.requisition, view.approval
         decision: dict[str, object] = {
             "reason": None, "amount": None, "off_contract": None, "rule": None,
@@ -70,8 +70,8 @@ class RequisitionPublic(BaseModel):
         )  # fmt: skip
 
 
-class RequisitionPage(BaseModel):
-    items: list[RequisitionPublic]
+class RequisitionApprovalPage(BaseModel):
+    items: list[RequisitionApprovalPublic]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last.")
 
 

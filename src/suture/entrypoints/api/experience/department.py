@@ -22,8 +22,8 @@ from suture.entrypoints.api.auditing import actor
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.requisition_schemas import (
     RequisitionCreate,
-    RequisitionPage,
-    RequisitionPublic,
+    RequisitionApprovalPage,
+    RequisitionApprovalPublic,
 )
 from suture.entrypoints.api.security import RecordScope, check_record, require
 from suture.entrypoints.api.system.params import Cursor, Limit, RecordId
@@ -47,12 +47,12 @@ def _no_supplier(principal: Principal) -> None:
 @router.post(
     "/requisitions",
     summary="Submit a departmental requisition",
-    response_model=RequisitionPublic,
+    response_model=RequisitionApprovalPublic,
     status_code=status.HTTP_201_CREATED,
 )
 def submit_requisition(
     request: Request, principal: DepartmentUser, body: RequisitionCreate
-) -> RequisitionPublic:
+) -> RequisitionApprovalPublic:
     """Ask for items for a department; the approval policy routes it (auto-approved, or waiting
     for an approver). The answer is the stored requisition (status ``pending_approval`` until
     the policy has run: read it again to follow it)."""
@@ -64,11 +64,13 @@ def submit_requisition(
         location_id=body.location_id, actor=actor(principal, Scope.EXPERIENCE_DEPARTMENT),
         lines=[RequestedLine(line.item_id, line.quantity, line.uom) for line in body.lines],
     )  # fmt: skip
-    return RequisitionPublic.of(hub.requisitions.show(requisition.id))
+    return RequisitionApprovalPublic.of(hub.requisitions.show(requisition.id))
 
 
 @router.get(
-    "/requisitions", summary="List our departments' requisitions", response_model=RequisitionPage
+    "/requisitions",
+    summary="List our departments' requisitions",
+    response_model=RequisitionApprovalPage,
 )
 def list_requisitions(
     request: Request,
@@ -81,7 +83,7 @@ def list_requisitions(
     status: Annotated[ApprovalStatus | None, Query(description="Only this status.")] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
-) -> RequisitionPage:
+) -> RequisitionApprovalPage:
     """Requisitions of the token's facilities by id, with status, decision and POs."""
     _no_supplier(principal)
     hub: Hub = request.app.state.hub
@@ -90,8 +92,8 @@ def list_requisitions(
         after=decode_cursor(cursor), limit=limit + 1,
     )  # fmt: skip
     page = views[:limit]
-    return RequisitionPage(
-        items=[RequisitionPublic.of(view) for view in page],
+    return RequisitionApprovalPage(
+        items=[RequisitionApprovalPublic.of(view) for view in page],
         next_cursor=encode_cursor(page[-1].requisition.id) if len(views) > limit else None,
     )
 
@@ -99,14 +101,14 @@ def list_requisitions(
 @router.get(
     "/requisitions/{requisition_id}",
     summary="Get one of our requisitions",
-    response_model=RequisitionPublic,
+    response_model=RequisitionApprovalPublic,
     responses=responses(404),
 )
 def get_requisition(
     request: Request, principal: DepartmentUser, requisition_id: RecordId
-) -> RequisitionPublic:
+) -> RequisitionApprovalPublic:
     """Its status, the approver's decision and the resulting purchase-order numbers."""
     _no_supplier(principal)
     view = request.app.state.hub.requisitions.show(requisition_id)
     check_record(principal, facility_id=view.requisition.facility_id)
-    return RequisitionPublic.of(view)
+    return RequisitionApprovalPublic.of(view)

@@ -25,8 +25,8 @@ from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.requisition_schemas import (
     ApproveRequest,
     RejectRequest,
-    RequisitionPage,
-    RequisitionPublic,
+    RequisitionApprovalPage,
+    RequisitionApprovalPublic,
 )
 from suture.entrypoints.api.security import RecordScope, check_record, require
 from suture.entrypoints.api.system.params import Cursor, Limit, RecordId
@@ -42,11 +42,11 @@ router = APIRouter(
 Approver = Annotated[Principal, require(Scope.PROCESS_EXECUTE)]
 
 
-class DecisionPublic(BaseModel):
+class RequisitionDecisionPublic(BaseModel):
     """The requisition after the decision, and whether this request changed it."""
 
     changed: bool = Field(description="False: it was decided this way already; nothing changed.")
-    requisition: RequisitionPublic
+    requisition: RequisitionApprovalPublic
 
 
 def _no_supplier(principal: Principal) -> None:
@@ -63,7 +63,7 @@ def visible(hub: Hub, principal: Principal, requisition_id: str) -> RequisitionV
 
 
 @router.get(
-    "", summary="List requisitions (the approval work list)", response_model=RequisitionPage
+    "", summary="List requisitions (the approval work list)", response_model=RequisitionApprovalPage
 )
 def list_requisitions(
     request: Request,
@@ -78,7 +78,7 @@ def list_requisitions(
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
-) -> RequisitionPage:
+) -> RequisitionApprovalPage:
     """Requisitions by id within the caller's facilities: by default those awaiting approval."""
     _no_supplier(principal)
     hub: Hub = request.app.state.hub
@@ -87,8 +87,8 @@ def list_requisitions(
         after=decode_cursor(cursor), limit=limit + 1,
     )  # fmt: skip
     page = views[:limit]
-    return RequisitionPage(
-        items=[RequisitionPublic.of(view) for view in page],
+    return RequisitionApprovalPage(
+        items=[RequisitionApprovalPublic.of(view) for view in page],
         next_cursor=encode_cursor(page[-1].requisition.id) if len(views) > limit else None,
     )
 
@@ -96,19 +96,19 @@ def list_requisitions(
 @router.get(
     "/{requisition_id}",
     summary="Get a requisition and its approval",
-    response_model=RequisitionPublic,
+    response_model=RequisitionApprovalPublic,
     responses=responses(404),
 )
 def get_requisition(
     request: Request, principal: Approver, requisition_id: RecordId
-) -> RequisitionPublic:
+) -> RequisitionApprovalPublic:
     """Its lines, priced total, routing rule, decision and purchase orders."""
-    return RequisitionPublic.of(visible(request.app.state.hub, principal, requisition_id))
+    return RequisitionApprovalPublic.of(visible(request.app.state.hub, principal, requisition_id))
 
 
 def _decide(
     request: Request, principal: Principal, requisition_id: str, verb: str, why: str | None
-) -> DecisionPublic:
+) -> RequisitionDecisionPublic:
     hub: Hub = request.app.state.hub
     who = actor(principal, Scope.PROCESS_EXECUTE)
     try:
@@ -128,13 +128,15 @@ def _decide(
     else:
         decision = hub.requisitions.reject(requisition_id, actor=who, reason=why or "")
     view = hub.requisitions.show(requisition_id)
-    return DecisionPublic(changed=decision.changed, requisition=RequisitionPublic.of(view))
+    return RequisitionDecisionPublic(
+        changed=decision.changed, requisition=RequisitionApprovalPublic.of(view)
+    )
 
 
 @router.post(
     "/{requisition_id}/approve",
     summary="Approve a requisition",
-    response_model=DecisionPublic,
+    response_model=RequisitionDecisionPublic,
     responses=responses(404, 409),
 )
 def approve_requisition(
@@ -142,7 +144,7 @@ def approve_requisition(
     principal: Approver,
     requisition_id: RecordId,
     body: ApproveRequest | None = None,
-) -> DecisionPublic:
+) -> RequisitionDecisionPublic:
     """Approve a requisition pending approval: its purchase orders are raised and sent as 850s.
     Approving it again changes nothing (``changed`` false); a rejected one is ``409``."""
     note = body.note if body is not None else None
@@ -152,11 +154,11 @@ def approve_requisition(
 @router.post(
     "/{requisition_id}/reject",
     summary="Reject a requisition with a reason",
-    response_model=DecisionPublic,
+    response_model=RequisitionDecisionPublic,
     responses=responses(404, 409),
 )
 def reject_requisition(
     request: Request, principal: Approver, requisition_id: RecordId, body: RejectRequest
-) -> DecisionPublic:
+) -> RequisitionDecisionPublic:
     """Reject a requisition pending approval; nothing is ordered. An approved one is ``409``."""
     return _decide(request, principal, requisition_id, "reject", body.reason)
