@@ -21,9 +21,9 @@ from suture.domain.approval import ApprovalStatus
 from suture.entrypoints.api.auditing import actor
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.requisition_schemas import (
-    RequisitionCreate,
     RequisitionApprovalPage,
     RequisitionApprovalPublic,
+    RequisitionCreate,
 )
 from suture.entrypoints.api.security import RecordScope, check_record, require
 from suture.entrypoints.api.system.params import Cursor, Limit, RecordId
