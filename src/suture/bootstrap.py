@@ -23,12 +23,14 @@ from suture.adapters.rate_limits import RateLimiter
 from suture.adapters.security.hashing import Argon2SecretHasher
 from suture.adapters.security.tokens import JwtCodec
 from suture.config import Settings
+from suture.domain.approval import ApprovalPolicy
 from suture.domain.audit import AuditKey
 from suture.domain.authority import AuthorityRegistry
 from suture.domain.matching import Tolerance
 from suture.eventlog.events import build_registry
 from suture.eventlog.retry import RetryPolicy
 from suture.eventlog.routing import RoutingPolicy, default_policy_text, load_policy
+from suture.services.approval_policy import default_approval_policy_text, load_approval_policy
 from suture.services.audit import AuditTrail
 from suture.services.clients import ClientRegistry
 from suture.services.clock import Clock, system_clock
@@ -45,14 +47,28 @@ from suture.services.phi import PhiTokenizer
 from suture.services.reconciliation_batch import ReconciliationBatch
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
+from suture.services.requisitions import Requisitions
 from suture.services.shadow import ShadowGate, ShadowReports, TargetModes
 from suture.services.tokens import TokenService
+from suture.services.trading_partners import TradingPartners
 from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows.match_operations import MatchOperations
+from suture.services.workflows.order_dispatch import (
+    OPERATION_850,
+    PurchaseOrderDispatch,
+    X12Identity,
+    mark_sent,
+)
 from suture.services.workflows.reconciliation import (
     CHARGE_RECONCILIATION,
     ReconciliationProcess,
     ReconciliationSweeper,
+)
+from suture.services.workflows.requisitions import (
+    PURCHASE_ORDER_DISPATCH,
+    PURCHASE_ORDERING,
+    REQUISITION_APPROVAL,
+    RequisitionProcess,
 )
 from suture.services.workflows.three_way_match import THREE_WAY_MATCH, ThreeWayMatch
 from suture.services.workflows.usage import (
@@ -76,6 +92,9 @@ DESTINATIONS = frozenset(
         "erp_item_sync",
         "parked_redrive",
         THREE_WAY_MATCH,
+        REQUISITION_APPROVAL,
+        PURCHASE_ORDERING,
+        PURCHASE_ORDER_DISPATCH,
     }
 )
 
@@ -123,6 +142,10 @@ class Hub:
     #: in its dispatcher loop) and the batch over a period (``suture reconcile``, the API).
     reconciliation_sweeper: ReconciliationSweeper
     reconciliation_batch: ReconciliationBatch
+    #: Procure-to-pay's ordering half: departmental requests, the approval work list and
+    #: decisions, and suppliers' X12 trading-partner profiles (docs/workflows.md).
+    requisitions: Requisitions
+    trading_partners: TradingPartners
     closers: list[Callable[[], None]] = field(default_factory=list)
     #: Scale-out (DESIGN.md §8), only when ``SUTURE_NATS_URL`` is set: where the event stream
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
@@ -163,6 +186,12 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     match = ThreeWayMatch(delivery_queue, match_tolerance(settings))
     window = timedelta(hours=settings.reconciliation_window_hours)
     reconciliation = ReconciliationProcess(window)
+    identity = X12Identity(
+        settings.x12_sender_qualifier, settings.x12_sender_id, settings.x12_application_id
+    )
+    ordering = RequisitionProcess(
+        approval_policy(settings), PurchaseOrderDispatch(delivery_queue, identity)
+    )
     bus = MessageBus(
         uow_factory,
         # The usage workflow's steps are reached through the routing policy's destinations
@@ -175,6 +204,9 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             "decode": csv_decoder.decode,
             THREE_WAY_MATCH: match.match_on_event,
             CHARGE_RECONCILIATION: reconciliation.reconcile_event,
+            REQUISITION_APPROVAL: ordering.route_requisition,
+            PURCHASE_ORDERING: ordering.raise_orders,
+            PURCHASE_ORDER_DISPATCH: ordering.dispatch_order,
         },
         subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
         batch_handlers={
@@ -191,11 +223,16 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     )
     deliveries = Deliveries(uow_factory, system_clock)
     inbox = Inbox(uow_factory)
-    transports = {"erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv")}
+    transports = {
+        "erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv"),
+        # 850s to suppliers (target ``x12:<supplier>`` or a profile's own ``x12:*``)
+        "x12": FileDropTransport(settings.x12_outbox_dir, suffix=".x12"),
+    }
     # Every transport is behind the shadow gate: an interface in shadow or legacy mode has its
     # outputs computed and kept, not sent (docs/shadow-mode.md).
     target_modes = TargetModes(uow_factory, system_clock)
     gated = {kind: ShadowGate(transport, target_modes) for kind, transport in transports.items()}
+    audit = AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock)
     clients = ClientRegistry(
         uow_factory, Argon2SecretHasher(), system_clock, read_uow_factory=read_uow_factory
     )
@@ -218,7 +255,9 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         bus=bus,
         deliveries=deliveries,
         delivery_queue=delivery_queue,
-        delivery_worker=DeliveryWorker(uow_factory, gated, retry, system_clock),
+        delivery_worker=DeliveryWorker(
+            uow_factory, gated, retry, system_clock, on_delivered={OPERATION_850: mark_sent}
+        ),
         work_queue=WorkQueue(
             uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock
         ),
@@ -240,7 +279,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             client_limit=settings.rate_limit_client,
             address_limit=settings.rate_limit_token,
         ),
-        audit=AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock),
+        audit=audit,
         interfaces=InterfaceInventory(uow_factory, system_clock),
         target_modes=target_modes,
         shadow_reports=ShadowReports(read_uow_factory),
@@ -253,6 +292,10 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         reconciliation_batch=ReconciliationBatch(
             DatabaseExtract(read_engine), DuckDbReconciler(), window
         ),
+        requisitions=Requisitions(
+            uow_factory, bus, audit, system_clock, read_uow_factory=read_uow_factory
+        ),
+        trading_partners=TradingPartners(uow_factory, audit, system_clock),
         closers=[engine.dispose, read_engine.dispose],
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
@@ -309,6 +352,14 @@ def routing_policy(settings: Settings) -> RoutingPolicy:
         return load_policy(default_policy_text(), "default.yaml", destinations=DESTINATIONS)
     text = settings.routing_policy.read_text(encoding="utf-8")
     return load_policy(text, str(settings.routing_policy), destinations=DESTINATIONS)
+
+
+def approval_policy(settings: Settings) -> ApprovalPolicy:
+    """The configured requisition approval policy, validated now so a bad file stops start-up."""
+    if settings.approval_policy is None:
+        return load_approval_policy(default_approval_policy_text(), "approval.yaml")
+    text = settings.approval_policy.read_text(encoding="utf-8")
+    return load_approval_policy(text, str(settings.approval_policy))
 
 
 def database_revision(settings: Settings) -> str | None:

@@ -101,6 +101,30 @@ class Settings(BaseSettings):
         default=Decimal(0), ge=0, max_digits=14, decimal_places=4,
         description="Eaches billed over what is received and not yet billed, absolute.",
     )  # fmt: skip
+    approval_policy: Path | None = Field(
+        default=None,
+        description="A requisition approval policy YAML file; default: the policy shipped with "
+        "Suture (docs/workflows.md, procure-to-pay).",
+    )
+    x12_outbox_dir: Path = Field(
+        default=Path("outbox/x12"),
+        description="Where the embedded default drops outbound X12 (850s), one folder per target.",
+    )
+    x12_sender_qualifier: str = Field(
+        default="ZZ",
+        pattern=r"^[0-9A-Z]{2}$",
+        description="The hub's ISA05 interchange id qualifier (ZZ: mutually defined).",
+    )
+    x12_sender_id: str = Field(
+        default="SUTURE",
+        pattern=r"^[A-Za-z0-9 ._-]{1,15}$",
+        description="The hub's ISA06 interchange sender id, as its trading partners know it.",
+    )
+    x12_application_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9 ._-]{2,15}$",
+        description="The hub's GS02 application sender code; default: the ISA sender id.",
+    )
 
     nats_url: str | None = Field(
         default=None,

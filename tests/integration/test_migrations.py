@@ -229,3 +229,18 @@ def test_downgrading_the_usage_workflow_removes_only_its_tables(empty_engine: sa
     migrate.upgrade(empty_engine, "0010")
 
     assert after_downgrade == table_names(empty_engine) - {"usage_workflows", "expected_charges"}
+
+
+def test_downgrading_requisition_approval_removes_only_its_tables(empty_engine: sa.Engine) -> None:
+    migrate.upgrade(empty_engine, "0011")
+
+    migrate.downgrade(empty_engine, "0010")
+    after_downgrade = table_names(empty_engine)
+    columns = {c["name"] for c in sa.inspect(empty_engine).get_columns("purchase_order_lines")}
+    migrate.upgrade(empty_engine, "0011")
+
+    assert after_downgrade == table_names(empty_engine) - {
+        "requisition_approvals",
+        "trading_partners",
+    }
+    assert "off_contract" not in columns

@@ -146,6 +146,28 @@ def test_the_matrix_covers_every_system_api_operation() -> None:
     assert fhir == expected
 
 
+def test_the_matrix_covers_the_requisition_routes() -> None:
+    # Per-record refusals for another facility (submit, read, approve, reject) are in
+    # test_api_requisitions.py, which has requisitions to refuse.
+    requisitions = {(m, p, s) for m, p, s in OPERATIONS if p.endswith(("requisitions", "/approve",
+                    "/reject")) or "/requisitions/" in p}  # fmt: skip
+    assert requisitions == {
+        ("GET", "/api/v1/process/requisitions", "process:execute"),
+        ("GET", "/api/v1/process/requisitions/anything", "process:execute"),
+        ("POST", "/api/v1/process/requisitions/anything/approve", "process:execute"),
+        ("POST", "/api/v1/process/requisitions/anything/reject", "process:execute"),
+        ("GET", "/api/v1/experience/department/requisitions", "experience:department"),
+        ("POST", "/api/v1/experience/department/requisitions", "experience:department"),
+        ("GET", "/api/v1/experience/department/requisitions/anything", "experience:department"),
+        ("GET", "/api/v1/system/requisitions", "system:read"),
+        ("GET", "/api/v1/system/requisitions/anything", "system:read"),
+    }
+    assert {p for _, p, _ in LISTS} >= {
+        "/api/v1/process/requisitions",
+        "/api/v1/experience/department/requisitions",
+    }
+
+
 @pytest.mark.parametrize(("method", "path", "scope"), OPERATIONS)
 def test_no_token_is_401(api: TestClient, method: str, path: str, scope: str) -> None:
     assert_refused(call(api, method, path, None), 401)

@@ -220,6 +220,20 @@ def test_a_supply_request_becomes_a_requisition_pending_approval(api: TestClient
     ]
 
 
+def test_an_active_supply_request_is_routed_by_the_approval_policy(
+    api: TestClient, hub: Hub
+) -> None:
+    assert post(api, hub, "SupplyRequest", supply_request()).status_code == 201
+    while hub.bus.run_once():
+        pass
+
+    with hub.uow_factory() as uow:
+        (requisition,) = uow.requisitions.list()
+    approval = hub.requisitions.show(requisition.id).approval
+    assert approval is not None
+    assert (approval.reason, approval.facility_id) == ("department", "fac-gh")
+
+
 def test_a_supply_delivery_is_recorded_as_usage_at_its_location(api: TestClient, hub: Hub) -> None:
     answer = post(api, hub, "SupplyDelivery", supply_delivery())
     assert answer.status_code == 201, answer.text

@@ -72,7 +72,7 @@ def test_seed_writes_every_kind_and_counts_what_it_wrote(seeded: Seeded) -> None
     expected = {
         "facilities": 3, "cost_centers": 30, "departments": 30,
         "locations": len(list(g.locations())), "gl_accounts": len(list(g.gl_accounts())),
-        "suppliers": 12, "items": 800, "contracts": 15,
+        "suppliers": 12, "trading_partners": 12, "items": 800, "contracts": 15,
         "par_levels": len(list(g.par_levels())), "crosswalks": len(list(g.crosswalks(AT))),
         "charges": CHARGES, "usage": USAGE, "interfaces": len(demo_inventory(g, AT)),
     }  # fmt: skip

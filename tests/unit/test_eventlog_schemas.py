@@ -245,7 +245,10 @@ def test_export_keys_every_version_as_type_slash_v_n() -> None:
         "purchasing.invoice.received/v1",
         "purchasing.order.raised/v1",
         "purchasing.receipt.recorded/v1",
+        "purchasing.requisition.approval_requested/v1",
+        "purchasing.requisition.approved/v1",
         "purchasing.requisition.raised/v1",
+        "purchasing.requisition.rejected/v1",
         "supply.usage.recorded/v1",
         "supply.usage.recorded/v2",
     ]

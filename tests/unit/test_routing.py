@@ -38,6 +38,9 @@ DEFAULT_DESTINATIONS = {
     "erp_item_sync",
     "parked_redrive",
     "three_way_match",
+    "requisition_approval",
+    "purchase_ordering",
+    "purchase_order_dispatch",
 }
 
 
@@ -94,6 +97,9 @@ def test_the_default_policy_loads_against_the_catalog() -> None:
         "usage-to-inventory",
         "stocked-usage-to-cost",
         "costed-usage-to-reconciliation",
+        "requisitions-to-approval",
+        "approved-requisitions-to-purchase-orders",
+        "purchase-orders-to-suppliers",
         "medical-supply-usage-to-legacy-materials-system",
         "charges-to-reconciliation",
         "high-value-charges-to-revenue-integrity",

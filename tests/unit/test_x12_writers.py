@@ -215,7 +215,7 @@ def test_997_points_at_the_bad_element_and_rejects_a_miscounted_set() -> None:
     group = read_interchange(broken, strict=False).groups[0]
     assert segments(write_997(group, PARTNER, NUMBERS, AT))[4:-4] == [
         "AK2*850*0001",
-        "AK3*PO1*9**8",  # ST is 1: BEG, REF, REF, N1, N1, PO1, REF, then this PO1
+        "AK3*PO1*11**8",  # ST is 1: BEG, REF, REF, N9, MSG (bill only), N1, N1, PO1, REF, PO1
         "AK4*2**6",
         "AK5*R*5",
     ]

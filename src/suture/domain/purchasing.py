@@ -71,6 +71,9 @@ class PurchaseOrderLine:
     uom: str
     unit_price: Decimal
     contract_id: str | None = None
+    #: Priced without a contract price (last price paid, list price, or nothing known): the
+    #: line was flagged with a ``contract_price_mismatch`` exception before the PO left.
+    off_contract: bool = False
 
     def __post_init__(self) -> None:
         _positive("quantity", self.quantity)

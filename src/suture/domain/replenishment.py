@@ -100,15 +100,17 @@ def consignment_orders(
     """The bill-only PO (pay for what was used) and the replenishment PO (restock it).
 
     The bill-only line is priced at ``cost``: the contract price when there is one, else the
-    last price paid (the mismatch is flagged by the caller). Both are in eaches, the unit an
-    implant is used and billed in.
+    last price paid, its line flagged ``off_contract`` (the caller opens the mismatch item).
+    Both are in eaches, the unit an implant is used and billed in.
     """
     if item.supplier_id is None:
         raise DomainError("supplier_id", f"consigned item {item.id} names no vendor")
     price, contract_id = cost.unit_price, cost.contract_id
     base = item.base_uom
 
-    def order(kind: PurchaseOrderKind, prefix: str, unit_price: Decimal) -> PurchaseOrder:
+    def order(
+        kind: PurchaseOrderKind, prefix: str, unit_price: Decimal, flagged: bool = False
+    ) -> PurchaseOrder:
         return PurchaseOrder(
             id=f"{prefix}-{usage_id}",
             number=f"{prefix}-{usage_id}",
@@ -118,10 +120,11 @@ def consignment_orders(
             kind=kind,
             department_id=department_id,
             lines=[PurchaseOrderLine(line_number=1, item_id=item.id, quantity=eaches, uom=base,
-                                     unit_price=unit_price, contract_id=contract_id)],
+                                     unit_price=unit_price, contract_id=contract_id,
+                                     off_contract=flagged)],
         )  # fmt: skip
 
     return (
-        order(PurchaseOrderKind.BILL_ONLY, "BO", price),
+        order(PurchaseOrderKind.BILL_ONLY, "BO", price, cost.off_contract),
         order(PurchaseOrderKind.REPLENISHMENT, "RP", Decimal(0)),
     )

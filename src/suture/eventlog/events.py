@@ -177,10 +177,51 @@ class RequisitionRaised(EventPayload):
     quantity: DecimalString
     uom: str = Field(pattern=r"^[A-Z0-9]{2,3}$")
     reason: Literal["replenishment", "department"]
+    #: How many lines the requisition has; ``item_id``, ``quantity`` and ``uom`` are its first
+    #: line's (a departmental requisition may have several: read it by ``requisition_id``).
+    line_count: int = Field(default=1, ge=1)
+
+
+class RequisitionApprovalRequested(EventPayload):
+    """The approval policy sent a requisition to an approver role's work list."""
+
+    requisition_id: str
+    facility_id: str
+    department_id: str | None = None
+    amount: DecimalString
+    off_contract: bool = False
+    rule: str
+    approver: str
+
+
+class RequisitionApproved(EventPayload):
+    """A requisition was approved: by the policy (``automatic``) or by a person; its purchase
+    orders follow (``services/workflows/requisitions.py``)."""
+
+    requisition_id: str
+    facility_id: str
+    department_id: str | None = None
+    amount: DecimalString
+    rule: str
+    automatic: bool
+    decided_by: str
+    approver: str | None = None
+
+
+class RequisitionRejected(EventPayload):
+    """A requisition was rejected by ``decided_by``; nothing is ordered."""
+
+    requisition_id: str
+    facility_id: str
+    department_id: str | None = None
+    amount: DecimalString
+    decided_by: str
+    reason: str
 
 
 class PurchaseOrderRaised(EventPayload):
-    """The hub raised a purchase order itself (a consigned implant's bill-only and restock)."""
+    """The hub raised a purchase order: from an approved requisition, or a consigned implant's
+    bill-only and restock POs; its 850 goes to the supplier's trading partner."""
 
     purchase_order_id: str
     number: str
@@ -189,6 +230,9 @@ class PurchaseOrderRaised(EventPayload):
     supplier_id: str
     amount: DecimalString
     usage_id: str | None = None
+    requisition_id: str | None = None
+    #: Some line is priced without a contract price (a ``contract_price_mismatch`` is open).
+    off_contract: bool = False
 
 
 class ReceiptRecorded(EventPayload):
@@ -248,6 +292,9 @@ def build_registry() -> SchemaRegistry:
     registry.register("inventory.usage.applied", 1, UsageApplied)
     registry.register("finance.usage.costed", 1, UsageCosted)
     registry.register("purchasing.requisition.raised", 1, RequisitionRaised)
+    registry.register("purchasing.requisition.approval_requested", 1, RequisitionApprovalRequested)
+    registry.register("purchasing.requisition.approved", 1, RequisitionApproved)
+    registry.register("purchasing.requisition.rejected", 1, RequisitionRejected)
     registry.register("purchasing.order.raised", 1, PurchaseOrderRaised)
     registry.register("purchasing.receipt.recorded", 1, ReceiptRecorded)
     registry.register("purchasing.invoice.received", 1, InvoiceReceived)

@@ -3,12 +3,15 @@
 ``yaml.compose`` keeps each node's ``start_mark``; reading nodes rather than constructed Python
 values also lets us refuse duplicate keys (which ``safe_load`` silently overwrites) and read
 scalars as the text written, away from YAML 1.1's ``no`` → false surprises.
+
+Errors are :class:`RoutingPolicyError` unless another policy's error is given (``error``): any
+class taking ``(field, reason, *, source=, line=)``, like the approval policy's.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -16,31 +19,43 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from suture.eventlog.errors import RoutingPolicyError
 
 _NULL = "tag:yaml.org,2002:null"
+_TRUE = frozenset({"true", "yes", "on"})
+_FALSE = frozenset({"false", "no", "off"})
 
 
-def compose(text: str, source: str) -> Node:
+class PolicyErrorFactory(Protocol):
+    """An error class of a policy document: ``source:line: field: reason``."""
+
+    def __call__(
+        self, field: str, reason: str, *, source: str, line: int | None = None
+    ) -> Exception: ...
+
+
+def compose(text: str, source: str, *, error: PolicyErrorFactory = RoutingPolicyError) -> Node:
     """The node tree of a single YAML document; YAML syntax errors keep their line."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
+    except yaml.MarkedYAMLError as problem:
+        mark = problem.problem_mark or problem.context_mark
         line = None if mark is None else mark.line + 1
-        raise RoutingPolicyError("yaml", str(error.problem), source=source, line=line) from error
-    except yaml.YAMLError as error:
-        raise RoutingPolicyError("yaml", str(error), source=source) from error
+        raise error("yaml", str(problem.problem), source=source, line=line) from problem
+    except yaml.YAMLError as problem:
+        raise error("yaml", str(problem), source=source) from problem
     if root is None:
-        raise RoutingPolicyError("rules", "the document is empty", source=source, line=1)
+        raise error("rules", "the document is empty", source=source, line=1)
     return root
 
 
 class NodeReader:
-    """Typed reads of nodes; each failure is a :class:`RoutingPolicyError` at the node's line."""
+    """Typed reads of nodes; each failure is a :class:`RoutingPolicyError` (or the policy's own
+    ``error``) at the node's line."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, error: PolicyErrorFactory = RoutingPolicyError) -> None:
         self.source = source
+        self._error = error
 
     def fail(self, node: Node, field: str, reason: str) -> NoReturn:
-        raise RoutingPolicyError(field, reason, source=self.source, line=node.start_mark.line + 1)
+        raise self._error(field, reason, source=self.source, line=node.start_mark.line + 1)
 
     def mapping(
         self,
@@ -102,3 +117,12 @@ class NodeReader:
         if not value.is_finite():
             self.fail(node, field, f"{text!r} is not a finite number")
         return value
+
+    def boolean(self, node: Node, field: str) -> bool:
+        """``true``/``false`` (also yes/no, on/off), any case."""
+        text = self.text(node, field).strip().lower()
+        if text in _TRUE:
+            return True
+        if text not in _FALSE:
+            self.fail(node, field, f"{text!r} is not true or false")
+        return False

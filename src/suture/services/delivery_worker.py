@@ -20,6 +20,10 @@ is why every send carries the idempotency key (``services/deliveries.py``). A wo
 slow is fenced: its late failure report changes nothing once another attempt holds the row. The
 lease must outlast a round: ``limit`` sends one after another.
 
+A workflow that must know a delivery reached its target (a PO is ``sent`` once its 850 left)
+gives a hook per operation (``on_delivered``); it runs in the transaction that records the
+delivery, so the business record and the delivery's status change together.
+
 While a target's circuit is open its deliveries are not claimed, so they wait as ``pending``
 without spending attempts; a down ERP is probed by one trial per cool-down.
 """
@@ -45,6 +49,9 @@ from suture.services.unit_of_work import UnitOfWork
 #: How long a claimed delivery is its worker's before another may claim it again.
 DEFAULT_LEASE = timedelta(minutes=5)
 
+#: Runs in the transaction that records a delivery as delivered (``on_delivered``).
+DeliveredHook = Callable[[UnitOfWork, Delivery, datetime], None]
+
 
 class DeliveryWorker:
     """Sends due deliveries of the targets it has a transport for.
@@ -63,8 +70,10 @@ class DeliveryWorker:
         rand: Callable[[], float] = random.random,
         *,
         lease: timedelta = DEFAULT_LEASE,
+        on_delivered: Mapping[str, DeliveredHook] | None = None,
     ) -> None:
         self._uow = uow_factory
+        self._on_delivered = dict(on_delivered or {})
         self._transports = dict(transports)
         self._retry = retry
         self._clock = clock
@@ -136,6 +145,9 @@ class DeliveryWorker:
                 delivered = repo.mark_delivered(delivery.id, at=at)
                 if delivered and delivery.last_error is not None:  # it failed before: any item?
                     resolve_for_subject(uow, at=at, note="delivered", delivery_id=delivery.id)
+                hook = self._on_delivered.get(delivery.operation)
+                if delivered and hook is not None:
+                    hook(uow, delivery, at)
             else:
                 self._after_failure(uow, delivery, reason, refused, at)
             uow.commit()

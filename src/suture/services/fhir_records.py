@@ -9,7 +9,8 @@ work. Per record (docs/fhir.md, "HTTP"):
 - a supplier Invoice is stored with its supplier resolved (id, GLN, ERP vendor id, then the
   supplier crosswalk); a patient Invoice is recorded as received: the hub relays patient billing
   (the revenue cycle owns it, DESIGN.md §1) and has no canonical record for it;
-- a SupplyRequest is stored as a requisition with its item resolved;
+- a SupplyRequest is stored as a requisition with its item resolved and, when active, raised
+  for approval (``purchasing.requisition.raised``, reason ``department``);
 - a Device identifies an item of the item master by its UDI device identifier;
 - SupplyDelivery and Procedure lines are stored as usage and published as
   ``supply.usage.recorded`` (the version main's registry holds as latest, v2 with ``uom``).
@@ -38,8 +39,9 @@ from suture.domain.errors import SutureError
 from suture.domain.exceptions import ExceptionType
 from suture.domain.masterdata import Facility, Item
 from suture.domain.messages import InboundMessage
-from suture.domain.purchasing import Requisition
+from suture.domain.purchasing import Requisition, RequisitionStatus
 from suture.domain.revenue import Charge, charge_line_id
+from suture.eventlog.events import RequisitionRaised
 from suture.eventlog.ids import idempotency_key
 from suture.formats.fhir import (
     Decoded,
@@ -55,6 +57,7 @@ from suture.services.unit_of_work import UnitOfWork
 
 CHARGE_POSTED = "charge.posted"
 USAGE_RECORDED = "supply.usage.recorded"
+REQUISITION_RAISED = "purchasing.requisition.raised"
 _UOM = re.compile(r"^[A-Z0-9]{2,3}$")
 _GTIN = re.compile(r"^[0-9]{8,14}$")
 _PAGE = 500
@@ -201,7 +204,32 @@ def _requisition(ctx: Context, requisition: Requisition, path: str) -> str:
     requisition.facility_id = ctx.facility.id
     if ctx.uow.requisitions.get(requisition.id) is None:
         ctx.uow.requisitions.add(requisition)
+        if requisition.status is RequisitionStatus.PENDING_APPROVAL:
+            ctx.bus.publish(ctx.uow, _raised(ctx, requisition))
     return f"recorded as requisition {requisition.id} ({requisition.status})"
+
+
+def _raised(ctx: Context, requisition: Requisition) -> Any:
+    """An active SupplyRequest is a departmental requisition: it goes to approval like any
+    other (``services/workflows/requisitions.py``)."""
+    first = requisition.lines[0]
+    payload = RequisitionRaised(
+        requisition_id=requisition.id, facility_id=requisition.facility_id,
+        location_id=requisition.location_id, department_id=requisition.department_id,
+        item_id=first.item_id, quantity=first.quantity, uom=first.uom, reason="department",
+        line_count=len(requisition.lines),
+    )  # fmt: skip
+    return ctx.bus.envelope(
+        REQUISITION_RAISED,
+        payload.model_dump(mode="json"),
+        idempotency_key=idempotency_key(REQUISITION_RAISED, requisition.id),
+        correlation_id=requisition.id,
+        trace_id=ctx.message.trace_id,
+        causation_id=uuid.UUID(ctx.message.id),
+        occurred_at=requisition.requested_at,
+        source_system=ctx.message.source_system,
+        source_facility=requisition.facility_id,
+    )
 
 
 # --- items, devices and usage -----------------------------------------------------------------

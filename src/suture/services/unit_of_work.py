@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
 from suture.domain.access import ApiClient
+from suture.domain.approval import ApprovalStatus, RequisitionApproval
 from suture.domain.contracts import Contract
 from suture.domain.costing import ExpectedCharge
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
@@ -56,6 +57,7 @@ from suture.domain.reconciliation import (
 from suture.domain.reconciliation import Key as ReconciliationKey
 from suture.domain.reconciliation_state import LineState
 from suture.domain.revenue import Charge
+from suture.domain.trading_partners import TradingPartner
 from suture.domain.usage_workflow import UsageStep, UsageWorkflow
 from suture.services.audit import AuditLogRepository
 from suture.services.event_store import EventLogRepository
@@ -589,6 +591,52 @@ class ReconciliationRepository(Protocol):
     def all(self, facility_id: str | None = None) -> list[LineState]: ...
 
 
+class RequisitionApprovalRepository(Protocol):
+    """The requisition approval workflow's state, one per requisition id
+    (``services/workflows/requisitions.py``). Lists are keyset-paginated by requisition id."""
+
+    def start(self, approval: RequisitionApproval) -> bool:
+        """Store a new state; False, writing nothing, when the requisition has one already
+        (correct when two transactions start the same requisition at once: one winner)."""
+        ...
+
+    def get(self, requisition_id: str, *, lock: bool = False) -> RequisitionApproval | None:
+        """The state; ``lock`` holds it against a concurrent decision until commit."""
+        ...
+
+    def save(self, approval: RequisitionApproval) -> None:
+        """Write a stored state's changes."""
+        ...
+
+    def list(
+        self,
+        *,
+        status: ApprovalStatus | None = None,
+        approver: str | None = None,
+        facility_ids: Collection[str] | None = None,
+        department_id: str | None = None,
+        reason: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[RequisitionApproval]: ...
+
+
+class TradingPartnerRepository(Protocol):
+    """Each supplier's X12 trading-partner profile (``domain/trading_partners.py``)."""
+
+    def get(self, supplier_id: str, *, lock: bool = False) -> TradingPartner | None:
+        """The profile; ``lock`` holds it (and its control number) until commit."""
+        ...
+
+    def save(self, partner: TradingPartner) -> None:
+        """Insert or replace the profile."""
+        ...
+
+    def list(
+        self, *, after: str | None = None, limit: int = 100
+    ) -> builtins.list[TradingPartner]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving the block without commit rolls back."""
 
@@ -623,6 +671,8 @@ class UnitOfWork(Protocol):
     match_tolerances: MatchToleranceRepository
     chargemaster: ChargemasterRepository
     reconciliation: ReconciliationRepository
+    requisition_approvals: RequisitionApprovalRepository
+    trading_partners: TradingPartnerRepository
 
     def __enter__(self) -> Self: ...
 

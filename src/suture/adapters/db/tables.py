@@ -230,6 +230,8 @@ purchase_order_lines = sa.Table(
     "purchase_order_lines", metadata,
     *_parent("purchase_order_id", "purchase_orders.id"), _int("line_number"), _str("item_id"),
     _dec("quantity"), _str("uom"), _dec("unit_price"), _opt("contract_id"),
+    # revision 0011: priced without a contract price (flagged, docs/workflows.md)
+    sa.Column("off_contract", sa.Boolean(), nullable=False, server_default=sa.false()),
 )  # fmt: skip
 
 receipts = sa.Table(

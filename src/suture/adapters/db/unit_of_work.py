@@ -75,6 +75,8 @@ class SqlAlchemyUnitOfWork:
     match_tolerances: ports.MatchToleranceRepository
     chargemaster: ports.ChargemasterRepository
     reconciliation: ports.ReconciliationRepository
+    requisition_approvals: ports.RequisitionApprovalRepository
+    trading_partners: ports.TradingPartnerRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -174,6 +176,8 @@ class SqlAlchemyUnitOfWork:
         self.match_tolerances = r.MatchToleranceRepository(connection)
         self.chargemaster = r.ChargemasterRepository(connection)
         self.reconciliation = r.ReconciliationRepository(connection)
+        self.requisition_approvals = r.RequisitionApprovalRepository(connection)
+        self.trading_partners = r.TradingPartnerRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

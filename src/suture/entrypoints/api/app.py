@@ -19,11 +19,12 @@ from fastapi import FastAPI
 
 from suture.bootstrap import Hub
 from suture.entrypoints.api import fhir, health, metrics, oauth, problems
-from suture.entrypoints.api.experience import dashboard, supplier
+from suture.entrypoints.api.experience import dashboard, department, supplier
 from suture.entrypoints.api.process import exceptions as process_exceptions
 from suture.entrypoints.api.process import matching as process_matching
 from suture.entrypoints.api.process import operations as process_operations
 from suture.entrypoints.api.process import reconciliations as process_reconciliations
+from suture.entrypoints.api.process import requisitions as process_requisitions
 from suture.entrypoints.api.system import (
     finance,
     interfaces,
@@ -91,7 +92,9 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(process_operations.router)
     app.include_router(process_matching.router)
     app.include_router(process_reconciliations.router)
+    app.include_router(process_requisitions.router)
     app.include_router(supplier.router)
+    app.include_router(department.router)
     app.include_router(dashboard.router)
     app.include_router(fhir.router)
     app.include_router(health.router)

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException
 
 from suture.adapters.db.errors import StorageError
 from suture.domain.access import AccessDeniedError
+from suture.domain.approval import ApprovalConflictError
 from suture.domain.errors import SutureError
 from suture.entrypoints.api.security import REALM, ApiProblem
 from suture.services.exceptions import UnknownExceptionError
@@ -40,6 +41,7 @@ from suture.services.interfaces import (
     RouteTakenError,
     UnknownInterfaceError,
 )
+from suture.services.requisitions import UnknownRequisitionError
 from suture.services.workflows.three_way_match import UnknownInvoiceError
 
 MEDIA_TYPE = "application/problem+json"
@@ -50,9 +52,14 @@ NOT_FOUND: tuple[type[SutureError], ...] = (
     UnknownExceptionError,
     UnknownInterfaceError,
     UnknownInvoiceError,
+    UnknownRequisitionError,
 )
 #: Errors whose meaning is "that already exists or is taken": 409 rather than 422.
-CONFLICT: tuple[type[SutureError], ...] = (InterfaceExistsError, RouteTakenError)
+CONFLICT: tuple[type[SutureError], ...] = (
+    InterfaceExistsError,
+    RouteTakenError,
+    ApprovalConflictError,
+)
 
 
 class ProblemField(BaseModel):

@@ -15,8 +15,10 @@ from suture.entrypoints.cli.interfaces import interfaces_app
 from suture.entrypoints.cli.masterdata import masterdata_app
 from suture.entrypoints.cli.match import match_app
 from suture.entrypoints.cli.operations import migrate_command, status_command
+from suture.entrypoints.cli.partners import partners_app
 from suture.entrypoints.cli.quality import quality_app
 from suture.entrypoints.cli.reconcile import reconcile_command
+from suture.entrypoints.cli.requisitions import requisitions_app
 from suture.entrypoints.cli.schemas import schemas_app
 from suture.entrypoints.cli.seed import seed_command
 from suture.entrypoints.cli.serve import serve_command
@@ -47,6 +49,8 @@ app.add_typer(shadow_app, name="shadow")
 app.add_typer(supplier_sim_app, name="supplier-sim")
 app.add_typer(match_app, name="match")
 app.command("reconcile")(reconcile_command)
+app.add_typer(requisitions_app, name="requisitions")
+app.add_typer(partners_app, name="partners")
 
 
 def main() -> None:

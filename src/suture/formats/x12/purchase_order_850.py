@@ -10,7 +10,8 @@ descriptions, CTT line count and AMT*TT total, each compared with the lines as a
 What :func:`write_850` puts where, so that :func:`purchase_order_from_850` reads it back:
 BEG02 is the order kind (SA standard, RL replenishment release, CN consigned/bill-only), N1*ST's
 id (qualifier 92) the facility, N1*SE's id the supplier, REF*DP the department, REF*RQ the
-requisition, PO1 ``IN`` (buyer's item number) the item, a line REF*CT the contract.
+requisition, PO1 ``IN`` (buyer's item number) the item, a line REF*CT the contract; a bill-only
+or restock PO carries a note for the supplier (N9*ZZ reference, MSG text: "do not ship").
 """
 
 from __future__ import annotations
@@ -258,10 +259,31 @@ def _amount(value: Decimal) -> str:
     return format(value, "f")
 
 
+#: The notes :func:`write_850` adds by default for each kind (N9*ZZ and MSG): a supplier must
+#: not ship a bill-only order (the implant was used from consignment) and must not invoice a
+#: consignment restock.
+KIND_NOTES = {
+    PurchaseOrderKind.BILL_ONLY: (
+        "BILL ONLY",
+        "IMPLANTED FROM CONSIGNMENT - INVOICE ONLY - DO NOT SHIP",
+    ),
+    PurchaseOrderKind.REPLENISHMENT: ("RESTOCK", "CONSIGNMENT RESTOCK - NO CHARGE"),
+}
+
+
 def write_850(
-    po: PurchaseOrder, partner: TradingPartnerProfile, numbers: ControlNumbers, at: datetime
+    po: PurchaseOrder,
+    partner: TradingPartnerProfile,
+    numbers: ControlNumbers,
+    at: datetime,
+    *,
+    note: tuple[str, str] | None = None,
 ) -> bytes:
-    """The interchange carrying ``po`` to ``partner`` as one 850 (layout in the module doc)."""
+    """The interchange carrying ``po`` to ``partner`` as one 850 (layout in the module doc).
+
+    ``note`` (a reference and a message) is written as ``N9*ZZ*<reference>`` and ``MSG`` before
+    the N1 loops; by default a bill-only or restock PO carries :data:`KIND_NOTES`'s.
+    """
     segments: list[list[str]] = [
         ["BEG", "00", _KIND_CODES[po.kind], po.number, "", po.order_date.strftime("%Y%m%d")]
     ]
@@ -269,6 +291,9 @@ def write_850(
         segments.append(["REF", "DP", po.department_id])
     if po.requisition_id is not None:
         segments.append(["REF", "RQ", po.requisition_id])
+    note = note or KIND_NOTES.get(po.kind)
+    if note is not None:
+        segments += [["N9", "ZZ", note[0]], ["MSG", note[1]]]
     segments.append(["N1", "ST", "", "92", po.facility_id])
     segments.append(["N1", "SE", "", "92", po.supplier_id])
     for line in po.lines:

@@ -105,6 +105,7 @@ class HealthSystemGenerator:
             "locations": len(self._organization.location_plan),
             "gl_accounts": sum(1 for _ in self._organization.gl_accounts()),
             "suppliers": profile.suppliers,
+            "trading_partners": profile.suppliers,
             "items": profile.items,
             "contracts": profile.contracts,
         }

@@ -10,7 +10,8 @@ crosswalk entries go through :func:`~suture.domain.crosswalk.decide_mapping`, wh
 code that already maps to the same id unchanged. A code mapped elsewhere by someone else is a
 :class:`~suture.domain.errors.CrosswalkConflictError`, which is raised, never skipped. The
 integration inventory comes last (``synthetic/interfaces.py``); an interface whose name is
-registered already is left as it is.
+registered already is left as it is. Each supplier gets a test (``T``) X12 trading-partner
+profile (:func:`demo_partner`) unless it has one: an operator's profile is never overwritten.
 
 The service does not read the clock or time itself: ``at`` is passed in and the caller measures
 durations (the CLI, the benchmark).
@@ -28,6 +29,8 @@ from typing import TypeVar
 from suture.domain.crosswalk import CrosswalkEntry, MappingOutcome, decide_mapping
 from suture.domain.errors import DomainError
 from suture.domain.interfaces import Interface
+from suture.domain.masterdata import Supplier
+from suture.domain.trading_partners import TradingPartner
 from suture.services.synthetic.health_system import HealthSystemGenerator
 from suture.services.synthetic.interfaces import demo_inventory
 from suture.services.unit_of_work import Repository, UnitOfWork
@@ -41,7 +44,8 @@ Progress = Callable[[str, int, int | None], None]
 #: Every kind the loader writes, in the order it writes them.
 KINDS = (
     "facilities", "cost_centers", "departments", "locations", "gl_accounts", "suppliers",
-    "items", "contracts", "par_levels", "crosswalks", "charges", "usage", "interfaces",
+    "trading_partners", "items", "contracts", "par_levels", "crosswalks", "charges", "usage",
+    "interfaces",
 )  # fmt: skip
 
 
@@ -97,6 +101,7 @@ def seed(
         "locations": writer.write("locations", g.locations(), lambda u: u.locations),
         "gl_accounts": writer.write("gl_accounts", g.gl_accounts(), lambda u: u.gl_accounts),
         "suppliers": writer.write("suppliers", g.suppliers(), lambda u: u.suppliers),
+        "trading_partners": writer.partners(g.suppliers(), at),
         "items": writer.write("items", g.items(), lambda u: u.items),
         "contracts": writer.write("contracts", g.contracts(), lambda u: u.contracts),
         "par_levels": writer.write("par_levels", g.par_levels(), lambda u: u.par_levels),
@@ -137,6 +142,21 @@ class _Writer:
             self.progress(kind, done, total)
         return done
 
+    def partners(self, suppliers: Iterable[Supplier], at: datetime) -> int:
+        """A demo profile per supplier without one, one transaction per batch."""
+        done = 0
+        total = self.totals.get("trading_partners")
+        self.progress("trading_partners", 0, total)
+        for batch in _batches(suppliers, self.size):
+            with self.uow_factory() as uow:
+                for supplier in batch:
+                    if uow.trading_partners.get(supplier.id) is None:
+                        uow.trading_partners.save(demo_partner(supplier, at))
+                uow.commit()
+            done += len(batch)
+            self.progress("trading_partners", done, total)
+        return done
+
     def register(self, interfaces: list[Interface], at: datetime) -> int:
         """Register the integration inventory in one transaction; an interface whose name is
         registered already is left as it is (an operator may have changed it since)."""
@@ -175,6 +195,20 @@ class _Writer:
             done += len(batch)
             self.progress("crosswalks", done, None)
         return outcomes
+
+
+def demo_partner(supplier: Supplier, at: datetime) -> TradingPartner:
+    """A supplier's demo profile: mutually defined (ZZ) ids from its id, test interchanges,
+    850s to the ``x12:<supplier>`` file drop."""
+    code = supplier.id.upper().replace("_", "-")[:15]
+    return TradingPartner(
+        supplier_id=supplier.id,
+        isa_qualifier="ZZ",
+        isa_id=code,
+        gs_id=code.ljust(2, "0"),
+        usage_indicator="T",
+        updated_at=at,
+    )
 
 
 def _silent(kind: str, done: int, total: int | None) -> None:

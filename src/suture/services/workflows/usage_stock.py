@@ -231,7 +231,7 @@ def _order_raised(u: _Usage, order: PurchaseOrder) -> Envelope:
     payload = PurchaseOrderRaised(
         purchase_order_id=order.id, number=order.number, kind=order.kind.value,
         facility_id=order.facility_id, supplier_id=order.supplier_id, amount=order.total,
-        usage_id=u.usage.usage_id,
+        usage_id=u.usage.usage_id, off_contract=any(line.off_contract for line in order.lines),
     )  # fmt: skip
     return caused_by(u.context, "purchasing.order.raised", payload.model_dump(mode="json"),
                      idempotency_key=f"po:{order.number}")  # fmt: skip

@@ -30,6 +30,10 @@ from suture.adapters.db.repositories.matching import (
     InvoiceMatchRepository,
     MatchToleranceRepository,
 )
+from suture.adapters.db.repositories.procurement import (
+    RequisitionApprovalRepository,
+    TradingPartnerRepository,
+)
 from suture.adapters.db.repositories.purchasing import (
     PurchaseOrderRepository,
     ReceiptRepository,
@@ -72,9 +76,11 @@ __all__ = [
     "PurchaseOrderRepository",
     "ReceiptRepository",
     "ReconciliationRepository",
+    "RequisitionApprovalRepository",
     "RequisitionRepository",
     "StockPositionRepository",
     "SupplierRepository",
+    "TradingPartnerRepository",
     "UsageRepository",
     "UsageWorkflowRepository",
 ]

@@ -110,6 +110,7 @@ class PurchaseOrderRepository(AggregateRepository[PurchaseOrder]):
                     "uom": line.uom,
                     "unit_price": line.unit_price,
                     "contract_id": line.contract_id,
+                    "off_contract": line.off_contract,
                 }
                 for line in obj.lines
             ],
@@ -134,6 +135,7 @@ class PurchaseOrderRepository(AggregateRepository[PurchaseOrder]):
                     uom=line.uom,
                     unit_price=line.unit_price,
                     contract_id=line.contract_id,
+                    off_contract=bool(line.off_contract),
                 )
                 for line in lines[0]
             ],

@@ -177,6 +177,9 @@ class PurchaseOrderLinePublic(PublicModel):
     uom: str
     unit_price: Decimal
     contract_id: str | None
+    off_contract: bool = Field(
+        default=False, description="Priced without a contract price; flagged before it was sent."
+    )
 
 
 class PurchaseOrderPublic(PublicModel):
