@@ -191,6 +191,53 @@ class PurchaseOrderRaised(EventPayload):
     usage_id: str | None = None
 
 
+class ReceiptRecorded(EventPayload):
+    """Goods were received against a purchase order (a dock receipt, an ASN confirmed)."""
+
+    receipt_id: str
+    purchase_order_id: str | None = None
+    purchase_order_number: str | None = None
+    facility_id: str
+    location_id: str | None = None
+    line_count: int
+
+
+class InvoiceReceived(EventPayload):
+    """A supplier invoice arrived (X12 810, supplier API) and was stored."""
+
+    invoice_id: str
+    invoice_number: str
+    supplier_id: str
+    facility_id: str
+    purchase_order_number: str | None = None
+    amount: DecimalString
+
+
+class PurchaseOrderAcknowledged(EventPayload):
+    """The supplier acknowledged a purchase order (X12 855), line by line."""
+
+    purchase_order_id: str
+    purchase_order_number: str
+    facility_id: str
+    supplier_id: str
+    accepted_lines: int
+    changed_lines: int
+    backordered_lines: int
+    rejected_lines: int
+
+
+class ShipmentNoticed(EventPayload):
+    """A supplier announced a shipment for a purchase order (X12 856): an expected receipt."""
+
+    expected_receipt_id: str
+    shipment_id: str
+    purchase_order_id: str
+    purchase_order_number: str
+    facility_id: str
+    supplier_id: str
+    line_count: int
+
+
 def _usage_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """v1 had no unit: its quantities were eaches."""
     return {**payload, "uom": "EA"}
@@ -210,4 +257,8 @@ def build_registry() -> SchemaRegistry:
     registry.register("finance.usage.costed", 1, UsageCosted)
     registry.register("purchasing.requisition.raised", 1, RequisitionRaised)
     registry.register("purchasing.order.raised", 1, PurchaseOrderRaised)
+    registry.register("purchasing.receipt.recorded", 1, ReceiptRecorded)
+    registry.register("purchasing.invoice.received", 1, InvoiceReceived)
+    registry.register("purchasing.order.acknowledged", 1, PurchaseOrderAcknowledged)
+    registry.register("purchasing.shipment.noticed", 1, ShipmentNoticed)
     return registry

@@ -45,7 +45,7 @@ from suture.domain.masterdata import (
     Supplier,
 )
 from suture.domain.messages import InboundMessage, MessageStatus
-from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
+from suture.domain.purchasing import ExpectedReceipt, PurchaseOrder, Receipt, Requisition
 from suture.domain.revenue import Charge
 from suture.domain.usage_workflow import UsageStep, UsageWorkflow
 from suture.services.audit import AuditLogRepository
@@ -462,6 +462,23 @@ class ExpectedChargeRepository(Protocol):
     def for_encounter(self, facility_id: str, encounter_token: str) -> list[ExpectedCharge]: ...
 
 
+class ExpectedReceiptRepository(Repository[ExpectedReceipt], Protocol):
+    """What ship notices announced, per PO, until the dock confirms them."""
+
+
+class X12InterchangeRepository(Protocol):
+    """Applied X12 interchanges (one per sender and ISA13) and our outbound control numbers."""
+
+    def record(self, sender: str, control_number: str, message_id: str, at: datetime) -> str | None:
+        """Record the interchange as applied by ``message_id``; None when this call stored it,
+        else the id of the message that applied it first."""
+        ...
+
+    def next_control_number(self, partner: str) -> int:
+        """The next interchange control number towards ``partner``, held until commit."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving the block without commit rolls back."""
 
@@ -492,6 +509,8 @@ class UnitOfWork(Protocol):
     interfaces: InterfaceRepository
     usage_workflows: UsageWorkflowRepository
     expected_charges: ExpectedChargeRepository
+    expected_receipts: ExpectedReceiptRepository
+    x12_interchanges: X12InterchangeRepository
 
     def __enter__(self) -> Self: ...
 

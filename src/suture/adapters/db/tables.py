@@ -230,6 +230,10 @@ purchase_order_lines = sa.Table(
     "purchase_order_lines", metadata,
     *_parent("purchase_order_id", "purchase_orders.id"), _int("line_number"), _str("item_id"),
     _dec("quantity"), _str("uom"), _dec("unit_price"), _opt("contract_id"),
+    # revision 0012: the supplier's acknowledgment (855) and what the dock received
+    _opt("acknowledgment"), _dec("acknowledged_quantity", nullable=True),
+    _dec("acknowledged_unit_price", nullable=True), _date("expected_date", nullable=True),
+    _dec("received_quantity", nullable=True),
 )  # fmt: skip
 
 receipts = sa.Table(

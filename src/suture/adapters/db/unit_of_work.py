@@ -71,6 +71,8 @@ class SqlAlchemyUnitOfWork:
     interfaces: InterfaceRepository
     usage_workflows: ports.UsageWorkflowRepository
     expected_charges: ports.ExpectedChargeRepository
+    expected_receipts: ports.ExpectedReceiptRepository
+    x12_interchanges: ports.X12InterchangeRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -166,6 +168,8 @@ class SqlAlchemyUnitOfWork:
         self.interfaces = r.InterfaceRepository(connection)
         self.usage_workflows = r.UsageWorkflowRepository(connection)
         self.expected_charges = r.ExpectedChargeRepository(connection)
+        self.expected_receipts = r.ExpectedReceiptRepository(connection)
+        self.x12_interchanges = r.X12InterchangeRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

@@ -19,6 +19,7 @@ from suture.adapters.db import (  # the table modules complete the metadata
     eventlog_tables,  # noqa: F401
     exception_tables,  # noqa: F401
     interface_tables,  # noqa: F401
+    supplier_document_tables,  # noqa: F401
     usage_tables,  # noqa: F401
 )
 from suture.adapters.db.engine import create_engine

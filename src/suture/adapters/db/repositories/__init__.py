@@ -32,12 +32,18 @@ from suture.adapters.db.repositories.purchasing import (
     RequisitionRepository,
 )
 from suture.adapters.db.repositories.revenue import ChargeRepository
+from suture.adapters.db.repositories.supplier_documents import (
+    ExpectedReceiptRepository,
+    X12InterchangeRepository,
+)
 from suture.adapters.db.repositories.usage_workflow import (
     ExpectedChargeRepository,
     UsageWorkflowRepository,
 )
 
 __all__ = [
+    "ExpectedReceiptRepository",
+    "X12InterchangeRepository",
     "ApiClientRepository",
     "AuditLogRepository",
     "ChargeRepository",

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from suture.adapters.db import tables as t
 from suture.adapters.db.repositories.base import AggregateRepository, Lines, Row, Values
+from decimal import Decimal
+
 from suture.domain.purchasing import (
+    LineAcknowledgment,
     PurchaseOrder,
     PurchaseOrderKind,
     PurchaseOrderLine,
@@ -110,6 +113,13 @@ class PurchaseOrderRepository(AggregateRepository[PurchaseOrder]):
                     "uom": line.uom,
                     "unit_price": line.unit_price,
                     "contract_id": line.contract_id,
+                    "acknowledgment": (
+                        line.acknowledgment.value if line.acknowledgment is not None else None
+                    ),
+                    "acknowledged_quantity": line.acknowledged_quantity,
+                    "acknowledged_unit_price": line.acknowledged_unit_price,
+                    "expected_date": line.expected_date,
+                    "received_quantity": line.received_quantity or None,
                 }
                 for line in obj.lines
             ],
@@ -134,6 +144,13 @@ class PurchaseOrderRepository(AggregateRepository[PurchaseOrder]):
                     uom=line.uom,
                     unit_price=line.unit_price,
                     contract_id=line.contract_id,
+                    acknowledgment=(
+                        LineAcknowledgment(line.acknowledgment) if line.acknowledgment else None
+                    ),
+                    acknowledged_quantity=line.acknowledged_quantity,
+                    acknowledged_unit_price=line.acknowledged_unit_price,
+                    expected_date=line.expected_date,
+                    received_quantity=line.received_quantity or Decimal(0),
                 )
                 for line in lines[0]
             ],
