@@ -38,6 +38,7 @@ from suture.services.inbox import Inbox
 from suture.services.interfaces import InterfaceInventory
 from suture.services.messagebus import MessageBus
 from suture.services.phi import PhiTokenizer
+from suture.services.receiving import Receiving
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
 from suture.services.tokens import TokenService
@@ -48,6 +49,7 @@ from suture.services.workflows.usage import (
     RecordUsage,
     UsageProcess,
 )
+from suture.services.x12_ingest import X12Ingest
 
 #: Destinations the routing policy may name: the bus's handlers and the process managers and
 #: outbound deliveries that later issues register. A name outside this set fails start-up.
@@ -89,6 +91,11 @@ class Hub:
     hl7_ingest: Hl7Ingest
     #: FHIR R4 resources and Bundles in (``/fhir/R4``): store, decode, apply, answer.
     fhir_ingest: FhirIngest
+    #: X12 interchanges in (System API, ``suture ingest x12``, the drop folder): store, apply
+    #: 855/856/810, queue a 997 per group to the supplier.
+    x12_ingest: X12Ingest
+    #: Dock receipts of ship notices (``suture receive``, ``POST /api/v1/process/receipts``).
+    receiving: Receiving
     #: The API's OAuth2 clients, their tokens and per-client request budgets (docs/api-security.md).
     clients: ClientRegistry
     tokens: TokenService
@@ -181,6 +188,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         hl7_ingest=Hl7Ingest(uow_factory, inbox, bus, tokenizer, system_clock),
         fhir_ingest=FhirIngest(uow_factory, inbox, bus, tokenizer, system_clock),
+        x12_ingest=X12Ingest(uow_factory, inbox, bus, delivery_queue, system_clock),
+        receiving=Receiving(uow_factory, bus, system_clock),
         clients=clients,
         tokens=TokenService(
             codec,

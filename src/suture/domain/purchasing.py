@@ -141,9 +141,23 @@ class Discrepancy:
 
     def describe(self, po_number: str) -> str:
         text = f"PO {po_number} line {self.line_number}: {self.acknowledgment.value}"
+        ordered = _money(self.ordered_unit_price)
         if self.acknowledgment is LineAcknowledgment.REJECTED:
-            return f"{text} (ordered {self.ordered_quantity} at {self.ordered_unit_price})"
-        return f"{text}: unit price {self.ordered_unit_price} -> {self.unit_price}"
+            return f"{text} (ordered {_quantity(self.ordered_quantity)} at {ordered})"
+        price = _money(self.unit_price) if self.unit_price is not None else "?"
+        return f"{text}: unit price {ordered} -> {price}"
+
+
+def _quantity(value: Decimal) -> str:
+    """``2.0000`` as ``2``, ``2.5000`` as ``2.5``."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+def _money(value: Decimal) -> str:
+    """At least two places: ``12.5000`` as ``12.50``, ``0.1275`` as ``0.1275``."""
+    two = value.quantize(Decimal("0.01"))
+    return format(two if two == value else value.normalize(), "f")
 
 
 @dataclass(slots=True, kw_only=True)

@@ -22,6 +22,7 @@ from suture.entrypoints.api import fhir, health, metrics, oauth, problems
 from suture.entrypoints.api.experience import dashboard, supplier
 from suture.entrypoints.api.process import exceptions as process_exceptions
 from suture.entrypoints.api.process import operations as process_operations
+from suture.entrypoints.api.process import receiving as process_receiving
 from suture.entrypoints.api.system import (
     finance,
     interfaces,
@@ -61,6 +62,7 @@ TAGS = [
     {"name": "exceptions", "description": "Process API: the exception work queue."},
     {"name": "replay", "description": "Process API: re-drive events, with a dry run."},
     {"name": "crosswalks", "description": "Process API: map a code, re-drive what waited."},
+    {"name": "receiving", "description": "Process API: receive a ship notice at the dock."},
     {"name": "supplier self-service", "description": "Experience API: a supplier's own POs."},
     {"name": "dashboard", "description": "Experience API: the operations dashboard's figures."},
     {"name": "fhir", "description": "FHIR R4 intake: creates and Bundles (docs/fhir.md)."},
@@ -86,6 +88,7 @@ def create_app(hub: Hub) -> FastAPI:
         app.include_router(system.router)
     app.include_router(process_exceptions.router)
     app.include_router(process_operations.router)
+    app.include_router(process_receiving.router)
     app.include_router(supplier.router)
     app.include_router(dashboard.router)
     app.include_router(fhir.router)

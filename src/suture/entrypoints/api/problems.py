@@ -35,6 +35,7 @@ from suture.domain.errors import SutureError
 from suture.entrypoints.api.security import REALM, ApiProblem
 from suture.services.exceptions import UnknownExceptionError
 from suture.services.inbox import UnknownMessageError
+from suture.services.receiving import UnknownExpectedReceiptError
 from suture.services.interfaces import (
     InterfaceExistsError,
     RouteTakenError,
@@ -45,6 +46,7 @@ MEDIA_TYPE = "application/problem+json"
 
 #: Errors whose meaning is "no such thing": 404 rather than 422.
 NOT_FOUND: tuple[type[SutureError], ...] = (
+    UnknownExpectedReceiptError,
     UnknownMessageError,
     UnknownExceptionError,
     UnknownInterfaceError,

@@ -10,7 +10,7 @@ from suture.entrypoints.cli.bus import replay_command, trace_command
 from suture.entrypoints.cli.clients import clients_app
 from suture.entrypoints.cli.demo import demo_command
 from suture.entrypoints.cli.exceptions import exceptions_app
-from suture.entrypoints.cli.ingest import ingest_command
+from suture.entrypoints.cli.ingest import ingest_app
 from suture.entrypoints.cli.interfaces import interfaces_app
 from suture.entrypoints.cli.masterdata import masterdata_app
 from suture.entrypoints.cli.operations import migrate_command, status_command
@@ -18,6 +18,7 @@ from suture.entrypoints.cli.quality import quality_app
 from suture.entrypoints.cli.schemas import schemas_app
 from suture.entrypoints.cli.seed import seed_command
 from suture.entrypoints.cli.serve import serve_command
+from suture.entrypoints.cli.supplier_documents import ingest_x12_command, receive_command
 from suture.entrypoints.cli.udi import udi_command
 from suture.entrypoints.cli.worker import worker_command
 
@@ -28,7 +29,9 @@ app.add_typer(quality_app, name="quality")
 app.command("status")(status_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
-app.command("ingest")(ingest_command)
+app.add_typer(ingest_app, name="ingest")
+ingest_app.command("x12")(ingest_x12_command)
+app.command("receive")(receive_command)
 app.command("replay")(replay_command)
 app.command("trace")(trace_command)
 app.add_typer(exceptions_app, name="exceptions")

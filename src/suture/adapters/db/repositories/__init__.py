@@ -42,8 +42,6 @@ from suture.adapters.db.repositories.usage_workflow import (
 )
 
 __all__ = [
-    "ExpectedReceiptRepository",
-    "X12InterchangeRepository",
     "ApiClientRepository",
     "AuditLogRepository",
     "ChargeRepository",
@@ -55,6 +53,7 @@ __all__ = [
     "EventLogRepository",
     "ExceptionRepository",
     "ExpectedChargeRepository",
+    "ExpectedReceiptRepository",
     "FacilityRepository",
     "GLAccountRepository",
     "InboxRepository",
@@ -71,4 +70,5 @@ __all__ = [
     "SupplierRepository",
     "UsageRepository",
     "UsageWorkflowRepository",
+    "X12InterchangeRepository",
 ]

@@ -6,10 +6,10 @@ stored before the master data it names, and is reconciled later (DESIGN.md §3).
 
 from __future__ import annotations
 
-from suture.adapters.db import tables as t
-from suture.adapters.db.repositories.base import AggregateRepository, Lines, Row, Values
 from decimal import Decimal
 
+from suture.adapters.db import tables as t
+from suture.adapters.db.repositories.base import AggregateRepository, Lines, Row, Values
 from suture.domain.purchasing import (
     LineAcknowledgment,
     PurchaseOrder,

@@ -1,0 +1,421 @@
+"""X12 ingest: an interchange stored, read, applied set by set, and a 997 queued per group.
+
+The use case behind every X12 edge (``POST /api/v1/system/messages`` with
+``application/edi-x12``, ``suture ingest x12 FILE``, the drop folder of ``suture serve
+--watch``), the X12 sibling of :mod:`suture.services.hl7_ingest` (DESIGN.md §3):
+
+1. **Store.** The raw interchange is committed to the inbox first (format ``x12``). The same
+   bytes on the same interface are a duplicate: answered with the stored outcome, not applied
+   again (a message still ``received``, whose first attempt died, is applied now).
+2. **Read** the envelope (:func:`~suture.formats.x12.read_interchange`, lenient, so a count or
+   control-number error rejects only its set or group in the 997). An interchange that cannot
+   be read at all is ``failed`` with the codec's error (segment position, element, reason) and
+   a ``malformed_message`` exception item; its raw bytes stay in the inbox.
+3. **Identify the sender**: ISA06, then each GS02, through the supplier crosswalk (source
+   system ``x12``, kind ``supplier``), else a supplier whose GLN, ERP vendor id or id it is. An
+   unknown sender is ``parked`` with an ``unknown_supplier`` item on dependency
+   ``supplier:x12:<ISA06>``: nothing is applied and no 997 goes out until someone maps it and
+   retries the message.
+4. **Apply**, in one transaction for the interchange and one savepoint per transaction set:
+   855, 856 and 810 through :mod:`.supplier_documents` with their events. A set that does not
+   decode, or cannot be applied (a line the PO does not have), is rolled back alone and
+   recorded; 850 and 832 sets are read but not applied by this interface ("not applied").
+   The interchange is recorded under its sender and ISA13 in the same transaction: the same
+   interchange sent again with other bytes is recognised by that unique key and not applied
+   twice (the message is ``processed`` with the reason naming the first message).
+5. **Acknowledge**: for every functional group a 997 (A, E, P or R per
+   :func:`~suture.formats.x12.assess_group`, a syntax acknowledgment) is queued in that same
+   transaction as an outbound delivery to ``x12:<supplier id>``, addressed back to the sender
+   (our ISA ids are the ones the sender addressed), numbered from a per-partner counter.
+   The message is ``processed``, or ``failed`` with every set's reason and a
+   ``malformed_message`` item, when any set was refused.
+
+Errors of the storage propagate: nothing is acknowledged, the stored message stays
+``received`` and the next attempt (or the sender's re-send) applies it.
+
+PHI: X12 supply-chain documents carry none; reasons name positions, codes and PO numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from suture.domain.crosswalk import CrosswalkKind
+from suture.domain.errors import DomainError
+from suture.domain.exceptions import ExceptionType
+from suture.domain.masterdata import Supplier
+from suture.domain.messages import InboundMessage, MessageStatus
+from suture.formats.x12 import (
+    ControlNumbers,
+    FunctionalGroup,
+    GroupOutcome,
+    Interchange,
+    Invoice810,
+    PurchaseOrderAcknowledgment855,
+    ShipNotice856,
+    TradingPartnerProfile,
+    TransactionSet,
+    X12DecodeError,
+    X12EncodeError,
+    assess_group,
+    decode_transaction_set,
+    read_interchange,
+    write_997,
+)
+from suture.services.clock import Clock
+from suture.services.deliveries import DeliveryQueue
+from suture.services.exceptions import open_exception
+from suture.services.inbox import Inbox
+from suture.services.messagebus import MessageBus
+from suture.services.supplier_documents import (
+    DocumentError,
+    Provenance,
+    apply_acknowledgment,
+    apply_ship_notice,
+    invoice_from_810,
+    record_invoice,
+)
+from suture.services.unit_of_work import UnitOfWork
+
+FORMAT = "x12"
+#: The crosswalk source system of X12 sender ids (ISA06, GS02) mapped to suppliers.
+SENDER_SOURCE = "x12"
+#: The transaction sets this interface applies; the others the codec reads are stored, not applied.
+APPLIED_SETS = ("810", "855", "856")
+_UNFINISHED = frozenset({MessageStatus.RECEIVED, MessageStatus.DECODED})
+_MAX_REASON = 2000
+
+
+class X12Reply(NamedTuple):
+    """What became of one interchange: its inbox message and status, and the 997s queued."""
+
+    message_id: str
+    trace_id: str
+    is_duplicate: bool
+    status: MessageStatus
+    reason: str | None
+    supplier_id: str | None = None
+    acknowledgments: int = 0
+
+
+def supplier_target(supplier_id: str) -> str:
+    """The outbound delivery target of a supplier's X12 (997s here; 850s in the ordering half)."""
+    return f"x12:{supplier_id}"
+
+
+def sender_dependency(sender_id: str) -> str:
+    """The dependency an interchange from an unknown sender is parked on."""
+    return f"supplier:{SENDER_SOURCE}:{sender_id}"
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What applying an interchange did, for the message's status and the reply."""
+
+    failures: list[str] = field(default_factory=list)
+    correlation_id: str | None = None
+    facility_id: str | None = None
+    acknowledgments: int = 0
+
+
+class X12Ingest:
+    """Store, read, apply and acknowledge X12 interchanges (see the module docstring).
+
+    One caller at a time per database writer, like :class:`~.hl7_ingest.Hl7Ingest`.
+    """
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        inbox: Inbox,
+        bus: MessageBus,
+        deliveries: DeliveryQueue,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow_factory
+        self._inbox = inbox
+        self._bus = bus
+        self._deliveries = deliveries
+        self._clock = clock
+
+    def receive(
+        self,
+        raw: bytes,
+        *,
+        interface: str,
+        source_system: str,
+        facility_id: str | None = None,
+    ) -> X12Reply:
+        """Store ``raw`` (committed before anything else), then apply it; what became of it."""
+        received = self._inbox.receive(
+            raw,
+            format=FORMAT,
+            interface=interface,
+            source_system=source_system,
+            received_at=self._clock(),
+            facility_id=facility_id,
+        )
+        message = received.message
+        if received.is_duplicate and message.status not in _UNFINISHED:
+            return X12Reply(message.id, message.trace_id, True, message.status,
+                            message.status_reason)  # fmt: skip
+        return self._process(message, raw, is_duplicate=received.is_duplicate)
+
+    def retry(self, message_id: str) -> X12Reply:
+        """Apply a stored message again (parked on an unknown sender, or failed), e.g. after the
+        sender was mapped; a processed message is left as it is."""
+        message = self._inbox.get(message_id, with_raw=True)
+        if message.status is MessageStatus.PROCESSED:
+            return X12Reply(message.id, message.trace_id, True, message.status,
+                            message.status_reason)  # fmt: skip
+        return self._process(message, message.raw or b"", is_duplicate=True)
+
+    # --- the steps --------------------------------------------------------------------------
+
+    def _process(self, message: InboundMessage, raw: bytes, *, is_duplicate: bool) -> X12Reply:
+        at = self._clock()
+        try:
+            interchange = read_interchange(raw, strict=False)
+        except X12DecodeError as error:
+            return self._refuse(message, is_duplicate, at, str(error))
+        with self._uow() as uow:
+            supplier = find_sender(uow, interchange)
+            if supplier is None:
+                reply = self._park(uow, message, interchange, is_duplicate, at)
+                uow.commit()
+                return reply
+            sender = f"{interchange.sender_qualifier.strip()}:{interchange.sender_id.strip()}"
+            first = uow.x12_interchanges.record(sender, interchange.control_number, message.id, at)
+            if first is not None and first != message.id:
+                repeated = (
+                    f"interchange {interchange.control_number} from {sender} was applied by "
+                    f"message {first}; not applied again"
+                )
+                self._finish(uow, message, MessageStatus.PROCESSED, repeated, at)
+                uow.commit()
+                return X12Reply(message.id, message.trace_id, True, MessageStatus.PROCESSED,
+                                repeated, supplier.id)  # fmt: skip
+            outcome = _Outcome(facility_id=message.facility_id)
+            for group in interchange.groups:
+                self._apply_group(uow, message, interchange, group, supplier, at, outcome)
+            status: MessageStatus = MessageStatus.PROCESSED
+            reason: str | None = None
+            if outcome.failures:
+                status, reason = MessageStatus.FAILED, "; ".join(outcome.failures)[:_MAX_REASON]
+                open_exception(
+                    uow,
+                    type=ExceptionType.MALFORMED_MESSAGE,
+                    facility_id=outcome.facility_id,
+                    reason=f"X12: {reason}",
+                    at=at,
+                    message_id=message.id,
+                    trace_id=message.trace_id,
+                )
+            self._finish(uow, message, status, reason, at, outcome)
+            uow.commit()
+        return X12Reply(message.id, message.trace_id, is_duplicate, status, reason,
+                        supplier.id, outcome.acknowledgments)  # fmt: skip
+
+    def _apply_group(  # noqa: PLR0917  (one group's context)
+        self,
+        uow: UnitOfWork,
+        message: InboundMessage,
+        interchange: Interchange,
+        group: FunctionalGroup,
+        supplier: Supplier,
+        at: datetime,
+        outcome: _Outcome,
+    ) -> None:
+        assessed = assess_group(group)
+        for transaction_set, set_outcome in zip(group.transaction_sets, assessed.sets, strict=True):
+            where = f"ST {transaction_set.control_number} ({transaction_set.id})"
+            if set_outcome.code == "R":
+                first = set_outcome.errors[0] if set_outcome.errors else "rejected"
+                outcome.failures.append(f"{where}: {first}")
+                continue
+            origin = Provenance(
+                message_id=message.id,
+                trace_id=message.trace_id,
+                source_system=message.source_system,
+                supplier=supplier,
+                at=at,
+                set_control_number=transaction_set.control_number,
+                facility_id=message.facility_id,
+            )
+            try:
+                with uow.savepoint():
+                    self._apply_set(uow, transaction_set, origin, outcome)
+            except (DocumentError, X12DecodeError, DomainError) as error:
+                outcome.failures.append(f"{where}: {error}")
+        outcome.failures += [f"GS {group.control_number}: {e}" for e in group.errors]
+        self._acknowledge(uow, message, interchange, group, supplier, at, outcome, assessed)
+
+    def _apply_set(
+        self,
+        uow: UnitOfWork,
+        transaction_set: TransactionSet,
+        origin: Provenance,
+        outcome: _Outcome,
+    ) -> None:
+        record = decode_transaction_set(transaction_set)
+        keys: tuple[str, str | None]
+        if isinstance(record, PurchaseOrderAcknowledgment855):
+            po = apply_acknowledgment(uow, self._bus, record, origin)
+            keys = (record.po_number, po.facility_id if po else None)
+        elif isinstance(record, ShipNotice856):
+            receipts = apply_ship_notice(uow, self._bus, record, origin)
+            keys = (
+                receipts[0].purchase_order_number if receipts else record.shipment_id,
+                receipts[0].facility_id if receipts else None,
+            )
+        elif isinstance(record, Invoice810):
+            invoice = record_invoice(uow, self._bus, invoice_from_810(uow, record, origin), origin)
+            keys = (invoice.purchase_order_number or invoice.number, invoice.facility_id)
+        else:
+            raise X12DecodeError(
+                f"transaction set {transaction_set.id} is read but not applied by this "
+                f"interface (only {', '.join(APPLIED_SETS)} are)",
+                position=transaction_set.position,
+                segment="ST",
+                element="ST01",
+            )
+        outcome.correlation_id = outcome.correlation_id or keys[0]
+        outcome.facility_id = outcome.facility_id or keys[1]
+
+    def _acknowledge(  # noqa: PLR0917  (one group's context)
+        self,
+        uow: UnitOfWork,
+        message: InboundMessage,
+        interchange: Interchange,
+        group: FunctionalGroup,
+        supplier: Supplier,
+        at: datetime,
+        outcome: _Outcome,
+        assessed: GroupOutcome,
+    ) -> None:
+        """Queue the group's 997 to the supplier, in the transaction that applied the group."""
+        target = supplier_target(supplier.id)
+        try:
+            partner = TradingPartnerProfile(
+                sender_qualifier=interchange.receiver_qualifier.strip() or "ZZ",
+                sender_id=interchange.receiver_id.strip() or "SUTURE",
+                receiver_qualifier=interchange.sender_qualifier.strip() or "ZZ",
+                receiver_id=interchange.sender_id.strip(),
+                version="004010" if group.version.startswith("004") else "005010",
+                application_sender=group.receiver.strip() or None,
+                application_receiver=group.sender.strip() or None,
+            )
+            number = uow.x12_interchanges.next_control_number(target)
+            payload = write_997(group, partner, ControlNumbers(number, number), at, assessed)
+        except X12EncodeError as refused:
+            outcome.failures.append(f"997 for GS {group.control_number} not written: {refused}")
+            return
+        self._deliveries.enqueue(
+            uow,
+            target=target,
+            operation="997",
+            payload=payload,
+            idempotency_key=f"997:{message.id}:{group.control_number}",
+            at=at,
+            facility_id=outcome.facility_id,
+            correlation_id=outcome.correlation_id or f"ISA {interchange.control_number}",
+            trace_id=message.trace_id,
+        )
+        outcome.acknowledgments += 1
+
+    def _refuse(
+        self, message: InboundMessage, is_duplicate: bool, at: datetime, reason: str
+    ) -> X12Reply:
+        with self._uow() as uow:
+            self._finish(uow, message, MessageStatus.FAILED, reason, at)
+            open_exception(
+                uow,
+                type=ExceptionType.MALFORMED_MESSAGE,
+                facility_id=message.facility_id,
+                reason=f"X12: {reason}",
+                at=at,
+                message_id=message.id,
+                trace_id=message.trace_id,
+            )
+            uow.commit()
+        return X12Reply(message.id, message.trace_id, is_duplicate, MessageStatus.FAILED, reason)
+
+    def _park(
+        self,
+        uow: UnitOfWork,
+        message: InboundMessage,
+        interchange: Interchange,
+        is_duplicate: bool,
+        at: datetime,
+    ) -> X12Reply:
+        sender = interchange.sender_id.strip()
+        reason = (
+            f"unknown sender: ISA06 {sender!r} (qualifier {interchange.sender_qualifier.strip()}) "
+            "is no supplier's crosswalk code, GLN, ERP vendor id or id"
+        )
+        self._finish(uow, message, MessageStatus.PARKED, reason, at)
+        open_exception(
+            uow,
+            type=ExceptionType.UNKNOWN_SUPPLIER,
+            facility_id=message.facility_id,
+            reason=reason,
+            at=at,
+            message_id=message.id,
+            trace_id=message.trace_id,
+            dependency=sender_dependency(sender),
+        )
+        return X12Reply(message.id, message.trace_id, is_duplicate, MessageStatus.PARKED, reason)
+
+    @staticmethod
+    def _finish(  # noqa: PLR0917  (a status change's parts)
+        uow: UnitOfWork,
+        message: InboundMessage,
+        status: MessageStatus,
+        reason: str | None,
+        at: datetime,
+        outcome: _Outcome | None = None,
+    ) -> None:
+        """Move the message (locked and re-read) to ``status``, through ``decoded`` when it is
+        processed from ``received``."""
+        current = uow.inbox.get(message.id, lock=True) or message
+        if status is MessageStatus.PROCESSED and current.status is MessageStatus.RECEIVED:
+            current = current.transition(MessageStatus.DECODED, reason=None, at=at)
+        if status is MessageStatus.PROCESSED and current.status not in _UNFINISHED:
+            current = current.transition(MessageStatus.DECODED, reason=None, at=at)
+        changed = current.transition(
+            status,
+            reason=reason,
+            at=at,
+            correlation_id=outcome.correlation_id if outcome else None,
+            facility_id=outcome.facility_id if outcome else None,
+        )
+        uow.inbox.save_status(changed)
+
+
+def find_sender(uow: UnitOfWork, interchange: Interchange) -> Supplier | None:
+    """The supplier that sent ``interchange``: ISA06 then each GS02, through the supplier
+    crosswalk, then as a GLN, an ERP vendor id or a supplier id."""
+    codes = [interchange.sender_id.strip(), *(g.sender.strip() for g in interchange.groups)]
+    for code in dict.fromkeys(c for c in codes if c):
+        entries = uow.crosswalks.candidates(SENDER_SOURCE, CrosswalkKind.SUPPLIER, code, None)
+        if entries and (found := uow.suppliers.get(entries[0].canonical_id)) is not None:
+            return found
+        for lookup in (uow.suppliers.by_gln, uow.suppliers.by_erp_vendor_id, uow.suppliers.get):
+            if (found := lookup(code)) is not None:
+                return found
+    return None
+
+
+__all__ = [
+    "APPLIED_SETS",
+    "FORMAT",
+    "SENDER_SOURCE",
+    "X12Ingest",
+    "X12Reply",
+    "find_sender",
+    "sender_dependency",
+    "supplier_target",
+]
