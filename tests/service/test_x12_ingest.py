@@ -12,13 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
-from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
-from suture.domain.exceptions import ExceptionStatus, ExceptionType
-from suture.domain.invoicing import InvoiceLine
-from suture.domain.messages import MessageStatus
-from suture.domain.purchasing import LineAcknowledgment, PurchaseOrderStatus
-from suture.formats.x12 import read_interchange
 from tests.service.x12_world import (
     FACILITY,
     NOW,
@@ -32,6 +25,13 @@ from tests.service.x12_world import (
     seed,
     services,
 )
+
+from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.domain.exceptions import ExceptionStatus, ExceptionType
+from suture.domain.invoicing import InvoiceLine
+from suture.domain.messages import MessageStatus
+from suture.domain.purchasing import LineAcknowledgment, PurchaseOrderStatus
+from suture.formats.x12 import read_interchange
 
 ACK_855 = [
     "BAK*00*AC*PO-1001*20250227",
@@ -193,8 +193,8 @@ def test_856_creates_an_expected_receipt_with_items_lots_serials_and_expiry(
         "SHIP-77", "PO-1001", FACILITY,
     )  # fmt: skip
     assert [
-        (l.item_id, l.quantity, l.uom, l.po_line_number, l.lot, l.serial, str(l.expiry))
-        for l in expected.lines
+        (e.item_id, e.quantity, e.uom, e.po_line_number, e.lot, e.serial, str(e.expiry))
+        for e in expected.lines
     ] == [
         ("item-gauze", Decimal(5), "BX", 1, None, None, "None"),
         ("item-screw", Decimal(1), "EA", 2, "LOT9", "SER-1", "2027-01-01"),
@@ -338,11 +338,13 @@ def test_an_unreadable_interchange_fails_naming_the_segment_element_and_reason(
     reply = receive(hub, raw)
 
     assert reply.status is MessageStatus.FAILED
-    assert reply.reason is not None and "(IEA), IEA01" in reply.reason
+    assert reply.reason is not None
+    assert "(IEA), IEA01" in reply.reason
     assert exceptions(engine, ExceptionType.MALFORMED_MESSAGE) == [f"X12: {reply.reason}"]
     with SqlAlchemyUnitOfWork(engine) as uow:
         stored = uow.inbox.get(reply.message_id, with_raw=True)
-    assert stored is not None and stored.raw == raw
+    assert stored is not None
+    assert stored.raw == raw
 
 
 def test_an_850_is_read_but_not_applied_and_its_message_fails_with_the_reason(
@@ -356,3 +358,25 @@ def test_an_850_is_read_but_not_applied_and_its_message_fails_with_the_reason(
         "ST 0001 (850): segment 3 (ST), ST01: transaction set 850 is read but not applied by "
         "this interface (only 810, 855, 856 are)"
     )
+
+
+def test_an_interchange_whose_first_message_failed_is_applied_when_sent_again(
+    engine: sa.Engine, hub: Services
+) -> None:
+    body = [s.replace("PO-1001", "PO-4040") for s in INVOICE_810]
+    failed = receive(hub, interchange([("810", body)], functional_id="IN"))
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        po = uow.purchase_orders.by_number("PO-1001")
+        assert po is not None
+        po.id, po.number = "po-PO-4040", "PO-4040"
+        uow.purchase_orders.add(po)
+        uow.commit()
+
+    again = receive(hub, interchange([("810", body)], functional_id="IN", stamp="250302*0800"))
+    third = receive(hub, interchange([("810", body)], functional_id="IN", stamp="250303*0800"))
+
+    assert failed.status is MessageStatus.FAILED
+    assert (again.status, again.reason) == (MessageStatus.PROCESSED, None)
+    assert third.reason is not None
+    assert third.reason.endswith(f"applied by message {again.message_id}; not applied again")
+    assert len(events(engine, "purchasing.invoice.received")) == 1

@@ -150,8 +150,7 @@ class Discrepancy:
 
 def _quantity(value: Decimal) -> str:
     """``2.0000`` as ``2``, ``2.5000`` as ``2.5``."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def _money(value: Decimal) -> str:

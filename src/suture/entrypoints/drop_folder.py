@@ -179,6 +179,6 @@ class DropFolderThread:
             try:
                 for outcome in self.folder.poll_once():
                     self._on_outcome(outcome)
-            except Exception as error:  # noqa: BLE001  (a storage outage must not end the loop)
+            except Exception as error:
                 self._on_error(error)
             self._stop.wait(self._interval)

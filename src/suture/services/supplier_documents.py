@@ -91,11 +91,13 @@ class Provenance:
     """Where a document came from: the stored message, its trace, the sender and the time."""
 
     message_id: str
+    #: The natural key of the document: sender, ISA13, GS06 and ST02 for X12; the inbox
+    #: message id for the supplier API. Record ids derive from it.
+    document_key: str
     trace_id: str
     source_system: str
     supplier: Supplier
     at: datetime
-    set_control_number: str = "0001"
     facility_id: str | None = None
 
 
@@ -139,7 +141,7 @@ def apply_acknowledgment(
         **{f"{kind}_lines": count for kind, count in counts.items()},
     }
     _publish(uow, bus, ORDER_ACKNOWLEDGED, payload, po.number, origin, po.facility_id,
-             po.id, origin.message_id, origin.set_control_number)  # fmt: skip
+             po.id, origin.document_key)  # fmt: skip
     return po
 
 
@@ -225,7 +227,7 @@ def apply_ship_notice(
             "line_count": len(lines),
         }
         _publish(uow, bus, SHIPMENT_NOTICED, payload, po.number, origin, po.facility_id,
-                 expected.id, origin.message_id)  # fmt: skip
+                 expected.id, origin.document_key)  # fmt: skip
         stored.append(expected)
     return stored
 
@@ -346,7 +348,7 @@ def invoice_from_810(uow: UnitOfWork, document: Invoice810, origin: Provenance) 
     for line in document.lines:
         charges += line.allowances_charges
     return Invoice(
-        id=stable_id("invoice", origin.message_id, origin.set_control_number),
+        id=stable_id("invoice", origin.supplier.id, origin.document_key),
         number=document.number,
         supplier_id=origin.supplier.id,
         facility_id=facility_id,

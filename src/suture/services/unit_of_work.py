@@ -474,6 +474,10 @@ class X12InterchangeRepository(Protocol):
         else the id of the message that applied it first."""
         ...
 
+    def take_over(self, sender: str, control_number: str, message_id: str) -> None:
+        """Make ``message_id`` the message that applies the interchange (the first one failed)."""
+        ...
+
     def next_control_number(self, partner: str) -> int:
         """The next interchange control number towards ``partner``, held until commit."""
         ...

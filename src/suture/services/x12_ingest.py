@@ -22,7 +22,9 @@ The use case behind every X12 edge (``POST /api/v1/system/messages`` with
    recorded; 850 and 832 sets are read but not applied by this interface ("not applied").
    The interchange is recorded under its sender and ISA13 in the same transaction: the same
    interchange sent again with other bytes is recognised by that unique key and not applied
-   twice (the message is ``processed`` with the reason naming the first message).
+   twice (the message is ``processed`` with the reason naming the first message), unless the
+   first message did not end ``processed`` (it failed, or was parked): then the new one applies
+   it, and the records it writes have the same ids (derived from sender, ISA13, GS06, ST02).
 5. **Acknowledge**: for every functional group a 997 (A, E, P or R per
    :func:`~suture.formats.x12.assess_group`, a syntax acknowledgment) is queued in that same
    transaction as an outbound delivery to ``x12:<supplier id>``, addressed back to the sender
@@ -189,6 +191,10 @@ class X12Ingest:
                 return reply
             sender = f"{interchange.sender_qualifier.strip()}:{interchange.sender_id.strip()}"
             first = uow.x12_interchanges.record(sender, interchange.control_number, message.id, at)
+            if first is not None and first != message.id and not self._applied(uow, first):
+                # the first message of this interchange failed or was parked: this one applies it
+                uow.x12_interchanges.take_over(sender, interchange.control_number, message.id)
+                first = None
             if first is not None and first != message.id:
                 repeated = (
                     f"interchange {interchange.control_number} from {sender} was applied by "
@@ -238,11 +244,15 @@ class X12Ingest:
                 continue
             origin = Provenance(
                 message_id=message.id,
+                document_key=(
+                    f"{interchange.sender_qualifier.strip()}:{interchange.sender_id.strip()}/"
+                    f"{interchange.control_number}/{group.control_number}/"
+                    f"{transaction_set.control_number}"
+                ),
                 trace_id=message.trace_id,
                 source_system=message.source_system,
                 supplier=supplier,
                 at=at,
-                set_control_number=transaction_set.control_number,
                 facility_id=message.facility_id,
             )
             try:
@@ -325,6 +335,11 @@ class X12Ingest:
             trace_id=message.trace_id,
         )
         outcome.acknowledgments += 1
+
+    @staticmethod
+    def _applied(uow: UnitOfWork, message_id: str) -> bool:
+        first = uow.inbox.get(message_id)
+        return first is not None and first.status is MessageStatus.PROCESSED
 
     def _refuse(
         self, message: InboundMessage, is_duplicate: bool, at: datetime, reason: str

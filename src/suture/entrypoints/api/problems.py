@@ -35,12 +35,12 @@ from suture.domain.errors import SutureError
 from suture.entrypoints.api.security import REALM, ApiProblem
 from suture.services.exceptions import UnknownExceptionError
 from suture.services.inbox import UnknownMessageError
-from suture.services.receiving import UnknownExpectedReceiptError
 from suture.services.interfaces import (
     InterfaceExistsError,
     RouteTakenError,
     UnknownInterfaceError,
 )
+from suture.services.receiving import UnknownExpectedReceiptError
 
 MEDIA_TYPE = "application/problem+json"
 

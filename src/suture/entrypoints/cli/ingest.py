@@ -1,6 +1,7 @@
 """``suture ingest [hl7] FILE``: HL7 v2 files (one message, several, or FHS/BHS batches) through
-the same store-decode-apply path as the MLLP listener (:class:`~suture.services.hl7_ingest.Hl7Ingest`);
-``suture ingest x12 FILE...`` is X12 (:mod:`.supplier_documents`).
+the same store-decode-apply path as the MLLP listener
+(:class:`~suture.services.hl7_ingest.Hl7Ingest`); ``suture ingest x12 FILE...`` is X12
+(:mod:`.supplier_documents`).
 
 Each message of the file is stored raw in the inbox before it is decoded, so one bad message
 does not sink its neighbours; the summary counts what an MLLP sender would have been answered.
@@ -12,9 +13,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -29,7 +29,7 @@ class _Hl7ByDefault(TyperGroup):
     """``suture ingest FILE`` means ``suture ingest hl7 FILE``: an argument that names no format
     (a file, or an option) goes to the ``hl7`` command."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click's or typer's Context
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["hl7", *args]
         return super().parse_args(ctx, args)

@@ -125,8 +125,8 @@ def receive_command(
                     "number": receipt.number,
                     "location_id": receipt.location_id,
                     "lines": [
-                        {"item_id": l.item_id, "quantity": str(l.quantity), "uom": l.uom}
-                        for l in receipt.lines
+                        {"item_id": r.item_id, "quantity": str(r.quantity), "uom": r.uom}
+                        for r in receipt.lines
                     ],
                 }
             )

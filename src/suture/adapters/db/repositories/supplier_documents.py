@@ -124,7 +124,18 @@ class X12InterchangeRepository:
             query = sa.select(table.c.message_id).where(
                 (table.c.sender == sender) & (table.c.control_number == control_number)
             )
-            return self._connection.execute(query).scalar_one()
+            return str(self._connection.execute(query).scalar_one())
+
+    def take_over(self, sender: str, control_number: str, message_id: str) -> None:
+        """Make ``message_id`` the message that applies the interchange (the first one failed)."""
+        table = x12_interchanges
+        statement = (
+            table.update()
+            .where((table.c.sender == sender) & (table.c.control_number == control_number))
+            .values(message_id=message_id)
+        )
+        with storage_errors(table.name):
+            self._connection.execute(statement)
 
     def next_control_number(self, partner: str) -> int:
         """The next interchange control number towards ``partner`` (1 to 999,999,999, then 1
