@@ -8,13 +8,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
-
-from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
-from suture.domain.errors import DomainError
-from suture.domain.purchasing import ExpectedReceiptStatus, PurchaseOrderStatus
-from suture.entrypoints.cli import app
-from suture.services.receiving import ReceivingError, UnknownExpectedReceiptError
 from tests.service.test_x12_ingest import ASN_856
 from tests.service.x12_world import (
     CENTRAL,
@@ -27,6 +20,13 @@ from tests.service.x12_world import (
     seed,
     services,
 )
+from typer.testing import CliRunner
+
+from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.domain.errors import DomainError
+from suture.domain.purchasing import ExpectedReceiptStatus, PurchaseOrderStatus
+from suture.entrypoints.cli import app
+from suture.services.receiving import ReceivingError, UnknownExpectedReceiptError
 
 
 @pytest.fixture

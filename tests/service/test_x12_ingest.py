@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 from tests.service.x12_world import (
     FACILITY,
     NOW,
@@ -31,6 +32,7 @@ from suture.domain.exceptions import ExceptionStatus, ExceptionType
 from suture.domain.invoicing import InvoiceLine
 from suture.domain.messages import MessageStatus
 from suture.domain.purchasing import LineAcknowledgment, PurchaseOrderStatus
+from suture.entrypoints.cli import app
 from suture.formats.x12 import read_interchange
 
 ACK_855 = [
@@ -380,3 +382,21 @@ def test_an_interchange_whose_first_message_failed_is_applied_when_sent_again(
     assert third.reason is not None
     assert third.reason.endswith(f"applied by message {again.message_id}; not applied again")
     assert len(events(engine, "purchasing.invoice.received")) == 1
+
+
+def test_suture_ingest_x12_applies_each_file_and_exits_1_when_one_failed(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+    good, bad = tmp_path / "ack.edi", tmp_path / "bad.edi"
+    good.write_bytes(interchange([("855", ACK_855)]))
+    bad.write_bytes(b"ISA*00*not an interchange~")
+
+    result = CliRunner().invoke(app, ["ingest", "x12", str(good), str(bad)])
+
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "ack.edi: processed, 1 997 queued"
+    assert lines[1].startswith("bad.edi: failed, 0 997 queued: segment 1 (ISA)")
+    assert len(events(engine, "purchasing.order.acknowledged")) == 1

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.service.x12_world import FACILITY, events, migrated, seed, services
 
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.exceptions import ExceptionType
 from suture.domain.masterdata import Supplier
 from suture.domain.messages import MessageStatus
 from suture.formats.x12 import read_interchange
-from tests.service.x12_world import FACILITY, events, migrated, seed, services
 
 SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "x12"
 NOT_APPLIED = "is read but not applied by this interface (only 810, 855, 856 are)"
