@@ -41,6 +41,7 @@ from suture.services.phi import PhiTokenizer
 from suture.services.receiving import Receiving
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
+from suture.services.supplier_invoices import SupplierInvoices
 from suture.services.tokens import TokenService
 from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows.usage import (
@@ -96,6 +97,8 @@ class Hub:
     x12_ingest: X12Ingest
     #: Dock receipts of ship notices (``suture receive``, ``POST /api/v1/process/receipts``).
     receiving: Receiving
+    #: Invoices suppliers submit as JSON (the Experience API), filed like an X12 810.
+    supplier_invoices: SupplierInvoices
     #: The API's OAuth2 clients, their tokens and per-client request budgets (docs/api-security.md).
     clients: ClientRegistry
     tokens: TokenService
@@ -190,6 +193,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         fhir_ingest=FhirIngest(uow_factory, inbox, bus, tokenizer, system_clock),
         x12_ingest=X12Ingest(uow_factory, inbox, bus, delivery_queue, system_clock),
         receiving=Receiving(uow_factory, bus, system_clock),
+        supplier_invoices=SupplierInvoices(uow_factory, inbox, bus, system_clock),
         clients=clients,
         tokens=TokenService(
             codec,

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.service.test_hl7_ingest import dft
+from tests.service.test_x12_ingest import ACK_855
+from tests.service.x12_world import events, interchange, seed
 
 from suture.bootstrap import Hub, build
 from suture.config import Settings
 from suture.domain.messages import MessageStatus
 from suture.entrypoints.drop_folder import DropFolder, DropFolderThread, DropOutcome, detect_format
-from tests.service.test_hl7_ingest import dft
-from tests.service.test_x12_ingest import ACK_855
-from tests.service.x12_world import events, interchange, seed
 
 
 @pytest.fixture
@@ -37,9 +37,7 @@ def polled_twice(folder: DropFolder) -> list[DropOutcome]:
     return folder.poll_once() + folder.poll_once()
 
 
-def test_an_x12_file_is_stored_applied_and_moved_to_processed(
-    folder: DropFolder, hub: Hub
-) -> None:
+def test_an_x12_file_is_stored_applied_and_moved_to_processed(folder: DropFolder, hub: Hub) -> None:
     (folder.directory / "ack.edi").write_bytes(interchange([("855", ACK_855)]))
 
     (outcome,) = polled_twice(folder)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 from tests.service.x12_world import (
     FACILITY,
     NOW,
@@ -26,6 +25,7 @@ from tests.service.x12_world import (
     seed,
     services,
 )
+from typer.testing import CliRunner
 
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.exceptions import ExceptionStatus, ExceptionType

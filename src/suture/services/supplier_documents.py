@@ -333,6 +333,9 @@ def invoice_from_810(uow: UnitOfWork, document: Invoice810, origin: Provenance) 
         item_id = found.id if found is not None else None
         if item_id is None and po is not None and po_line is not None:
             item_id = po.line(po_line).item_id
+        if po_line is None and po is not None and item_id is not None:
+            of_item = [pl.line_number for pl in po.lines if pl.item_id == item_id]
+            po_line = of_item[0] if len(of_item) == 1 else None  # several: the match decides
         lines.append(
             InvoiceLine(
                 line_number=index,
