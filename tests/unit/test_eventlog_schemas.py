@@ -241,8 +241,12 @@ def test_export_keys_every_version_as_type_slash_v_n() -> None:
         "inventory.usage.applied/v1",
         "masterdata.item.changed/v1",
         "message.received/v1",
+        "purchasing.invoice.received/v1",
+        "purchasing.order.acknowledged/v1",
         "purchasing.order.raised/v1",
+        "purchasing.receipt.recorded/v1",
         "purchasing.requisition.raised/v1",
+        "purchasing.shipment.noticed/v1",
         "supply.usage.recorded/v1",
         "supply.usage.recorded/v2",
     ]
