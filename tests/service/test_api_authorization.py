@@ -213,3 +213,14 @@ def test_the_right_token_gets_the_list(
     answer = call(api, method, path, token(hub, {Scope(scope)}, ["fac-a"]))
     assert answer.status_code == 200
     assert set(answer.json()) == {"items", "next_cursor"}
+
+
+def test_the_procure_to_pay_inbound_routes_are_in_the_matrix_with_their_scopes() -> None:
+    assert {
+        ("POST", "/api/v1/process/receipts", Scope.PROCESS_EXECUTE),
+        ("GET", "/api/v1/system/expected-receipts", Scope.SYSTEM_READ),
+        ("GET", "/api/v1/system/expected-receipts/anything", Scope.SYSTEM_READ),
+        ("POST", "/api/v1/experience/supplier/invoices", Scope.EXPERIENCE_SUPPLIER),
+        ("GET", "/api/v1/experience/supplier/acknowledgments", Scope.EXPERIENCE_SUPPLIER),
+        ("GET", "/api/v1/experience/supplier/receipts", Scope.EXPERIENCE_SUPPLIER),
+    } <= set(OPERATIONS)

@@ -230,6 +230,7 @@ ACKNOWLEDGMENTS = Resource(
     summary="Submit an invoice",
     status_code=201,
     response_model=InvoiceAccepted,
+    responses=responses(400),
 )
 async def submit_invoice(
     request: Request, principal: SupplierUser, body: InvoiceCreate
