@@ -50,7 +50,7 @@ from suture.services.workflows.usage import (
     RecordUsage,
     UsageProcess,
 )
-from suture.services.x12_ingest import X12Ingest
+from suture.services.x12_ingest import X12_DECODE, X12Applier, X12Ingest
 
 #: Destinations the routing policy may name: the bus's handlers and the process managers and
 #: outbound deliveries that later issues register. A name outside this set fails start-up.
@@ -142,6 +142,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     )
     delivery_queue = DeliveryQueue()
     usage = UsageProcess(delivery_queue)
+    x12 = X12Applier(delivery_queue)
     bus = MessageBus(
         uow_factory,
         # The usage workflow's steps are reached through the routing policy's destinations
@@ -150,8 +151,14 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             REDRIVE_ON_MAPPING: redrive_on_mapping,
             INVENTORY: usage.apply_usage,
             COST_ATTRIBUTION: usage.attribute_cost,
+            # X12 interchanges parked on an unknown sender, or retried from the exception queue
+            # (docs/x12.md): applied when the sender is mapped or the message is re-published.
+            X12_DECODE: x12.decode_received,
         },
-        subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
+        subscriptions={
+            "crosswalk.mapped": [REDRIVE_ON_MAPPING],
+            "message.received": [X12_DECODE],
+        },
         batch_handlers={INVENTORY: usage.apply_usages, COST_ATTRIBUTION: usage.attribute_costs},
         commands=[(RecordUsage, usage.record_usage)],
         policy=routing_policy(settings),
@@ -191,7 +198,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         hl7_ingest=Hl7Ingest(uow_factory, inbox, bus, tokenizer, system_clock),
         fhir_ingest=FhirIngest(uow_factory, inbox, bus, tokenizer, system_clock),
-        x12_ingest=X12Ingest(uow_factory, inbox, bus, delivery_queue, system_clock),
+        x12_ingest=X12Ingest(uow_factory, inbox, bus, delivery_queue, system_clock, applier=x12),
         receiving=Receiving(uow_factory, bus, system_clock),
         supplier_invoices=SupplierInvoices(uow_factory, inbox, bus, system_clock),
         clients=clients,

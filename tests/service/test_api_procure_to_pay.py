@@ -18,6 +18,7 @@ from suture.bootstrap import Hub, build
 from suture.config import Settings
 from suture.domain.access import ALL_FACILITIES, Scope
 from suture.domain.audit import Outcome
+from suture.domain.exceptions import ExceptionStatus, ExceptionType
 from suture.domain.masterdata import Facility, Supplier
 from suture.entrypoints.api.app import create_app
 
@@ -273,3 +274,56 @@ def test_a_supplier_sees_its_ship_notices_become_receipts(api: TestClient, hub: 
         ("SHIP-77", "expected", None)
     ]
     assert (after["status"], after["receipt_id"] is not None) == ("received", True)
+
+
+def drain(hub: Hub) -> None:
+    """Run the bus until no work is due (what `suture serve`'s dispatcher does)."""
+    for _ in range(20):
+        if hub.bus.run_once() == 0:
+            return
+
+
+def test_mapping_an_unknown_sender_re_drives_its_parked_interchange(
+    api: TestClient, hub: Hub
+) -> None:
+    parked = post_x12(api, hub, interchange([("855", ACK_855)], sender="ACME-VAN-7"))
+    drain(hub)
+    assert hub.inbox.get(parked["message_id"]).status == "parked"
+
+    mapped = api.post(
+        "/api/v1/process/crosswalks",
+        json={"kind": "supplier", "source_system": "x12", "facility_id": None,
+              "local_code": "ACME-VAN-7", "canonical_id": SUPPLIER},
+        headers=bearer(hub, {Scope.PROCESS_EXECUTE}, [ALL_FACILITIES]),
+    )  # fmt: skip
+    drain(hub)
+
+    assert mapped.status_code == 201, mapped.text
+    assert mapped.json()["redriven"] == 1
+    assert hub.inbox.get(parked["message_id"]).status == "processed"
+    assert len(events(hub.engine, "purchasing.order.acknowledged")) == 1
+    with hub.uow_factory() as uow:
+        (item,) = uow.exceptions.list(type=ExceptionType.UNKNOWN_SUPPLIER)
+        queued = uow.deliveries.list(target=f"x12:{SUPPLIER}")
+    assert item.status is ExceptionStatus.RESOLVED
+    assert len(queued) == 1
+
+
+def test_a_failed_interchange_retried_from_the_exception_queue_applies_once_fixed(
+    api: TestClient, hub: Hub
+) -> None:
+    failed = post_x12(api, hub, interchange([("855", ACK_855), ("855", ["BAK*00*AC"])]))
+    assert failed["status"] == "failed"
+    with hub.uow_factory() as uow:
+        (item,) = uow.exceptions.list(type=ExceptionType.MALFORMED_MESSAGE)
+
+    hub.work_queue.retry(item.id, by="analyst")
+    drain(hub)
+
+    # the broken set is still broken: the item is open again, the good set was not applied twice
+    with hub.uow_factory() as uow:
+        again = uow.exceptions.get(item.id)
+    assert again is not None
+    assert again.status is ExceptionStatus.OPEN
+    assert hub.inbox.get(failed["message_id"]).status == "failed"
+    assert len(events(hub.engine, "purchasing.order.acknowledged")) == 1

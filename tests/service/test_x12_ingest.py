@@ -311,7 +311,7 @@ def test_an_unknown_sender_is_parked_on_unknown_supplier_and_nothing_is_applied(
     ]
     with SqlAlchemyUnitOfWork(engine) as uow:
         (item,) = uow.exceptions.list(type=ExceptionType.UNKNOWN_SUPPLIER)
-    assert item.dependency == "supplier:x12:STRANGER"
+    assert item.dependency == "supplier:x12/*/supplier/STRANGER"
     assert events(engine, "purchasing.order.acknowledged") == []
     assert acknowledgments(engine) == []
 

@@ -45,11 +45,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from suture.domain.crosswalk import CrosswalkKind
+from suture.domain.crosswalk import CrosswalkKey, CrosswalkKind
 from suture.domain.errors import DomainError
-from suture.domain.exceptions import ExceptionType
+from suture.domain.exceptions import ExceptionType, subject_of
 from suture.domain.masterdata import Supplier
 from suture.domain.messages import InboundMessage, MessageStatus
+from suture.eventlog.envelope import Envelope
+from suture.eventlog.errors import DependencyKey
+from suture.eventlog.ids import idempotency_key
 from suture.formats.x12 import (
     ControlNumbers,
     FunctionalGroup,
@@ -69,9 +72,11 @@ from suture.formats.x12 import (
 )
 from suture.services.clock import Clock
 from suture.services.deliveries import DeliveryQueue
-from suture.services.exceptions import open_exception
+from suture.services.exceptions import SYSTEM_ACTOR, open_exception, resolve_for_subject
+from suture.services.handlers import HandlerContext
 from suture.services.inbox import Inbox
 from suture.services.messagebus import MessageBus
+from suture.services.redrive import mapping_dependency
 from suture.services.supplier_documents import (
     DocumentError,
     Provenance,
@@ -87,6 +92,10 @@ FORMAT = "x12"
 SENDER_SOURCE = "x12"
 #: The transaction sets this interface applies; the others the codec reads are stored, not applied.
 APPLIED_SETS = ("810", "855", "856")
+#: The bus handler (bootstrap subscribes it to ``message.received``) that applies an X12
+#: message parked on its sender once the sender is mapped, or retried from the exception queue.
+X12_DECODE = "x12_decode"
+MESSAGE_RECEIVED = "message.received"
 _UNFINISHED = frozenset({MessageStatus.RECEIVED, MessageStatus.DECODED})
 _MAX_REASON = 2000
 
@@ -108,9 +117,10 @@ def supplier_target(supplier_id: str) -> str:
     return f"x12:{supplier_id}"
 
 
-def sender_dependency(sender_id: str) -> str:
-    """The dependency an interchange from an unknown sender is parked on."""
-    return f"supplier:{SENDER_SOURCE}:{sender_id}"
+def sender_dependency(sender_id: str) -> DependencyKey:
+    """The dependency an interchange from an unknown sender is parked on: the system-wide
+    supplier crosswalk key of the sender id (``supplier:x12/*/supplier/ACMEMED``)."""
+    return mapping_dependency(CrosswalkKey(SENDER_SOURCE, None, CrosswalkKind.SUPPLIER, sender_id))
 
 
 @dataclass(slots=True)
@@ -123,111 +133,90 @@ class _Outcome:
     acknowledgments: int = 0
 
 
-class X12Ingest:
-    """Store, read, apply and acknowledge X12 interchanges (see the module docstring).
+class X12Applier:
+    """Applies one stored interchange inside the caller's unit of work (the caller commits):
+    steps 2 to 6 of the module docstring. Stateless but for the delivery queue, so the edge
+    (:class:`X12Ingest`) and the bus handler (:meth:`decode_received`) share one."""
 
-    One caller at a time per database writer, like :class:`~.hl7_ingest.Hl7Ingest`.
-    """
-
-    def __init__(
-        self,
-        uow_factory: Callable[[], UnitOfWork],
-        inbox: Inbox,
-        bus: MessageBus,
-        deliveries: DeliveryQueue,
-        clock: Clock,
-    ) -> None:
-        self._uow = uow_factory
-        self._inbox = inbox
-        self._bus = bus
+    def __init__(self, deliveries: DeliveryQueue) -> None:
         self._deliveries = deliveries
-        self._clock = clock
 
-    def receive(
-        self,
-        raw: bytes,
-        *,
-        interface: str,
-        source_system: str,
-        facility_id: str | None = None,
-    ) -> X12Reply:
-        """Store ``raw`` (committed before anything else), then apply it; what became of it."""
-        received = self._inbox.receive(
-            raw,
-            format=FORMAT,
-            interface=interface,
-            source_system=source_system,
-            received_at=self._clock(),
-            facility_id=facility_id,
-        )
-        message = received.message
-        if received.is_duplicate and message.status not in _UNFINISHED:
-            return X12Reply(message.id, message.trace_id, True, message.status,
-                            message.status_reason)  # fmt: skip
-        return self._process(message, raw, is_duplicate=received.is_duplicate)
+    # --- the bus handler: re-driving stored messages ------------------------------------------
 
-    def retry(self, message_id: str) -> X12Reply:
-        """Apply a stored message again (parked on an unknown sender, or failed), e.g. after the
-        sender was mapped; a processed message is left as it is."""
-        message = self._inbox.get(message_id, with_raw=True)
-        if message.status is MessageStatus.PROCESSED:
-            return X12Reply(message.id, message.trace_id, True, message.status,
-                            message.status_reason)  # fmt: skip
-        return self._process(message, message.raw or b"", is_duplicate=True)
+    def decode_received(self, envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:
+        """``message.received`` for an X12 message not processed yet: apply it. The event comes
+        from parking (its work item is parked on the sender's mapping and re-driven when the
+        mapping is added) or from a retry (the exception queue, ``suture replay``)."""
+        if envelope.payload.get("format") != FORMAT:
+            return
+        message = uow.inbox.get(str(envelope.payload["message_id"]), with_raw=True, lock=True)
+        if message is None or message.status is MessageStatus.PROCESSED:
+            return
+        self.apply(uow, context.bus, message, message.raw or b"", is_duplicate=True,
+                   at=context.now)  # fmt: skip
 
     # --- the steps --------------------------------------------------------------------------
 
-    def _process(self, message: InboundMessage, raw: bytes, *, is_duplicate: bool) -> X12Reply:
-        at = self._clock()
+    def apply(
+        self,
+        uow: UnitOfWork,
+        bus: MessageBus,
+        message: InboundMessage,
+        raw: bytes,
+        *,
+        is_duplicate: bool,
+        at: datetime,
+    ) -> X12Reply:
+        """Read, identify, apply and acknowledge ``message`` within ``uow``; what became of it."""
         try:
             interchange = read_interchange(raw, strict=False)
         except X12DecodeError as error:
-            return self._refuse(message, is_duplicate, at, str(error))
-        with self._uow() as uow:
-            supplier = find_sender(uow, interchange)
-            if supplier is None:
-                reply = self._park(uow, message, interchange, is_duplicate, at)
-                uow.commit()
-                return reply
-            sender = f"{interchange.sender_qualifier.strip()}:{interchange.sender_id.strip()}"
-            first = uow.x12_interchanges.record(sender, interchange.control_number, message.id, at)
-            if first is not None and first != message.id and not self._applied(uow, first):
-                # the first message of this interchange failed or was parked: this one applies it
-                uow.x12_interchanges.take_over(sender, interchange.control_number, message.id)
-                first = None
-            if first is not None and first != message.id:
-                repeated = (
-                    f"interchange {interchange.control_number} from {sender} was applied by "
-                    f"message {first}; not applied again"
-                )
-                self._finish(uow, message, MessageStatus.PROCESSED, repeated, at)
-                uow.commit()
-                return X12Reply(message.id, message.trace_id, True, MessageStatus.PROCESSED,
-                                repeated, supplier.id)  # fmt: skip
-            outcome = _Outcome(facility_id=message.facility_id)
-            for group in interchange.groups:
-                self._apply_group(uow, message, interchange, group, supplier, at, outcome)
-            status: MessageStatus = MessageStatus.PROCESSED
-            reason: str | None = None
-            if outcome.failures:
-                status, reason = MessageStatus.FAILED, "; ".join(outcome.failures)[:_MAX_REASON]
-                open_exception(
-                    uow,
-                    type=ExceptionType.MALFORMED_MESSAGE,
-                    facility_id=outcome.facility_id,
-                    reason=f"X12: {reason}",
-                    at=at,
-                    message_id=message.id,
-                    trace_id=message.trace_id,
-                )
-            self._finish(uow, message, status, reason, at, outcome)
-            uow.commit()
+            return self._refuse(uow, message, is_duplicate, at, str(error))
+        supplier = find_sender(uow, interchange)
+        if supplier is None:
+            return self._park(uow, bus, message, interchange, is_duplicate, at)
+        _sender_known(uow, message, supplier, at)
+        sender = f"{interchange.sender_qualifier.strip()}:{interchange.sender_id.strip()}"
+        first = uow.x12_interchanges.record(sender, interchange.control_number, message.id, at)
+        if first is not None and first != message.id and not _applied(uow, first):
+            # the first message of this interchange failed or was parked: this one applies it
+            uow.x12_interchanges.take_over(sender, interchange.control_number, message.id)
+            first = None
+        if first is not None and first != message.id:
+            repeated = (
+                f"interchange {interchange.control_number} from {sender} was applied by "
+                f"message {first}; not applied again"
+            )
+            _finish(uow, message, MessageStatus.PROCESSED, repeated, at)
+            return X12Reply(message.id, message.trace_id, True, MessageStatus.PROCESSED,
+                            repeated, supplier.id)  # fmt: skip
+        outcome = _Outcome(facility_id=message.facility_id)
+        for group in interchange.groups:
+            self._apply_group(uow, bus, message, interchange, group, supplier, at, outcome)
+        status: MessageStatus = MessageStatus.PROCESSED
+        reason: str | None = None
+        if outcome.failures:
+            status, reason = MessageStatus.FAILED, "; ".join(outcome.failures)[:_MAX_REASON]
+            open_exception(
+                uow,
+                type=ExceptionType.MALFORMED_MESSAGE,
+                facility_id=outcome.facility_id,
+                reason=f"X12: {reason}",
+                at=at,
+                message_id=message.id,
+                trace_id=message.trace_id,
+            )
+        else:  # a retried message that failed before is fixed
+            resolve_for_subject(uow, at=at, note="the interchange was applied",
+                                message_id=message.id)  # fmt: skip
+        _finish(uow, message, status, reason, at, outcome)
         return X12Reply(message.id, message.trace_id, is_duplicate, status, reason,
                         supplier.id, outcome.acknowledgments)  # fmt: skip
 
     def _apply_group(  # noqa: PLR0917  (one group's context)
         self,
         uow: UnitOfWork,
+        bus: MessageBus,
         message: InboundMessage,
         interchange: Interchange,
         group: FunctionalGroup,
@@ -257,43 +246,11 @@ class X12Ingest:
             )
             try:
                 with uow.savepoint():
-                    self._apply_set(uow, transaction_set, origin, outcome)
+                    _apply_set(uow, bus, transaction_set, origin, outcome)
             except (DocumentError, X12DecodeError, DomainError) as error:
                 outcome.failures.append(f"{where}: {error}")
         outcome.failures += [f"GS {group.control_number}: {e}" for e in group.errors]
         self._acknowledge(uow, message, interchange, group, supplier, at, outcome, assessed)
-
-    def _apply_set(
-        self,
-        uow: UnitOfWork,
-        transaction_set: TransactionSet,
-        origin: Provenance,
-        outcome: _Outcome,
-    ) -> None:
-        record = decode_transaction_set(transaction_set)
-        keys: tuple[str, str | None]
-        if isinstance(record, PurchaseOrderAcknowledgment855):
-            po = apply_acknowledgment(uow, self._bus, record, origin)
-            keys = (record.po_number, po.facility_id if po else None)
-        elif isinstance(record, ShipNotice856):
-            receipts = apply_ship_notice(uow, self._bus, record, origin)
-            keys = (
-                receipts[0].purchase_order_number if receipts else record.shipment_id,
-                receipts[0].facility_id if receipts else None,
-            )
-        elif isinstance(record, Invoice810):
-            invoice = record_invoice(uow, self._bus, invoice_from_810(uow, record, origin), origin)
-            keys = (invoice.purchase_order_number or invoice.number, invoice.facility_id)
-        else:
-            raise X12DecodeError(
-                f"transaction set {transaction_set.id} is read but not applied by this "
-                f"interface (only {', '.join(APPLIED_SETS)} are)",
-                position=transaction_set.position,
-                segment="ST",
-                element="ST01",
-            )
-        outcome.correlation_id = outcome.correlation_id or keys[0]
-        outcome.facility_id = outcome.facility_id or keys[1]
 
     def _acknowledge(  # noqa: PLR0917  (one group's context)
         self,
@@ -337,41 +294,41 @@ class X12Ingest:
         outcome.acknowledgments += 1
 
     @staticmethod
-    def _applied(uow: UnitOfWork, message_id: str) -> bool:
-        first = uow.inbox.get(message_id)
-        return first is not None and first.status is MessageStatus.PROCESSED
-
     def _refuse(
-        self, message: InboundMessage, is_duplicate: bool, at: datetime, reason: str
+        uow: UnitOfWork, message: InboundMessage, is_duplicate: bool, at: datetime, reason: str
     ) -> X12Reply:
-        with self._uow() as uow:
-            self._finish(uow, message, MessageStatus.FAILED, reason, at)
-            open_exception(
-                uow,
-                type=ExceptionType.MALFORMED_MESSAGE,
-                facility_id=message.facility_id,
-                reason=f"X12: {reason}",
-                at=at,
-                message_id=message.id,
-                trace_id=message.trace_id,
-            )
-            uow.commit()
+        _finish(uow, message, MessageStatus.FAILED, reason, at)
+        open_exception(
+            uow,
+            type=ExceptionType.MALFORMED_MESSAGE,
+            facility_id=message.facility_id,
+            reason=f"X12: {reason}",
+            at=at,
+            message_id=message.id,
+            trace_id=message.trace_id,
+        )
         return X12Reply(message.id, message.trace_id, is_duplicate, MessageStatus.FAILED, reason)
 
-    def _park(
-        self,
+    @staticmethod
+    def _park(  # noqa: PLR0917  (one message's context)
         uow: UnitOfWork,
+        bus: MessageBus,
         message: InboundMessage,
         interchange: Interchange,
         is_duplicate: bool,
         at: datetime,
     ) -> X12Reply:
+        """Park the message on its sender's mapping: the message ``parked``, an
+        ``unknown_supplier`` item, and a ``message.received`` event whose work for
+        :data:`X12_DECODE` is parked on the same dependency, so that mapping the sender
+        (``POST /api/v1/process/crosswalks``, a crosswalk import) re-drives it."""
         sender = interchange.sender_id.strip()
+        dependency = sender_dependency(sender)
         reason = (
             f"unknown sender: ISA06 {sender!r} (qualifier {interchange.sender_qualifier.strip()}) "
             "is no supplier's crosswalk code, GLN, ERP vendor id or id"
         )
-        self._finish(uow, message, MessageStatus.PARKED, reason, at)
+        _finish(uow, message, MessageStatus.PARKED, reason, at)
         open_exception(
             uow,
             type=ExceptionType.UNKNOWN_SUPPLIER,
@@ -380,34 +337,169 @@ class X12Ingest:
             at=at,
             message_id=message.id,
             trace_id=message.trace_id,
-            dependency=sender_dependency(sender),
+            dependency=dependency,
         )
+        envelope = bus.envelope(
+            MESSAGE_RECEIVED,
+            {
+                "message_id": message.id,
+                "interface_id": message.interface,
+                "format": message.format,
+                "source_system": message.source_system,
+                "facility_id": message.facility_id,
+                "received_at": message.received_at,
+                "sha256": message.checksum,
+                "size_bytes": message.size,
+            },
+            idempotency_key=idempotency_key(MESSAGE_RECEIVED, message.id, "parked", at.isoformat()),
+            correlation_id=message.correlation_id or message.id,
+            trace_id=message.trace_id,
+            occurred_at=message.received_at,
+            source_system=message.source_system,
+            source_facility=message.facility_id,
+        )
+        if bus.publish(uow, envelope) and X12_DECODE in bus.subscribers(envelope):
+            uow.events.park(X12_DECODE, str(envelope.id), at=at, dependency=str(dependency),
+                            error=reason)  # fmt: skip
         return X12Reply(message.id, message.trace_id, is_duplicate, MessageStatus.PARKED, reason)
 
-    @staticmethod
-    def _finish(  # noqa: PLR0917  (a status change's parts)
-        uow: UnitOfWork,
-        message: InboundMessage,
-        status: MessageStatus,
-        reason: str | None,
-        at: datetime,
-        outcome: _Outcome | None = None,
+
+class X12Ingest:
+    """The edges' entry point: store an interchange (committed first), then apply it in a
+    transaction of its own with :class:`X12Applier` (see the module docstring).
+
+    One caller at a time per database writer, like :class:`~.hl7_ingest.Hl7Ingest`.
+    """
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        inbox: Inbox,
+        bus: MessageBus,
+        deliveries: DeliveryQueue,
+        clock: Clock,
+        *,
+        applier: X12Applier | None = None,
     ) -> None:
-        """Move the message (locked and re-read) to ``status``, through ``decoded`` when it is
-        processed from ``received``."""
-        current = uow.inbox.get(message.id, lock=True) or message
-        if status is MessageStatus.PROCESSED and current.status is MessageStatus.RECEIVED:
-            current = current.transition(MessageStatus.DECODED, reason=None, at=at)
-        if status is MessageStatus.PROCESSED and current.status not in _UNFINISHED:
-            current = current.transition(MessageStatus.DECODED, reason=None, at=at)
-        changed = current.transition(
-            status,
-            reason=reason,
-            at=at,
-            correlation_id=outcome.correlation_id if outcome else None,
-            facility_id=outcome.facility_id if outcome else None,
+        self._uow = uow_factory
+        self._inbox = inbox
+        self._bus = bus
+        self._clock = clock
+        self._applier = applier or X12Applier(deliveries)
+
+    def receive(
+        self,
+        raw: bytes,
+        *,
+        interface: str,
+        source_system: str,
+        facility_id: str | None = None,
+    ) -> X12Reply:
+        """Store ``raw`` (committed before anything else), then apply it; what became of it."""
+        received = self._inbox.receive(
+            raw,
+            format=FORMAT,
+            interface=interface,
+            source_system=source_system,
+            received_at=self._clock(),
+            facility_id=facility_id,
         )
-        uow.inbox.save_status(changed)
+        message = received.message
+        if received.is_duplicate and message.status not in _UNFINISHED:
+            return X12Reply(message.id, message.trace_id, True, message.status,
+                            message.status_reason)  # fmt: skip
+        return self._process(message, raw, is_duplicate=received.is_duplicate)
+
+    def retry(self, message_id: str) -> X12Reply:
+        """Apply a stored message again (parked on an unknown sender, or failed), e.g. after the
+        sender was mapped; a processed message is left as it is."""
+        message = self._inbox.get(message_id, with_raw=True)
+        if message.status is MessageStatus.PROCESSED:
+            return X12Reply(message.id, message.trace_id, True, message.status,
+                            message.status_reason)  # fmt: skip
+        return self._process(message, message.raw or b"", is_duplicate=True)
+
+    def _process(self, message: InboundMessage, raw: bytes, *, is_duplicate: bool) -> X12Reply:
+        with self._uow() as uow:
+            reply = self._applier.apply(
+                uow, self._bus, message, raw, is_duplicate=is_duplicate, at=self._clock()
+            )
+            uow.commit()
+        return reply
+
+
+def _apply_set(
+    uow: UnitOfWork,
+    bus: MessageBus,
+    transaction_set: TransactionSet,
+    origin: Provenance,
+    outcome: _Outcome,
+) -> None:
+    record = decode_transaction_set(transaction_set)
+    keys: tuple[str, str | None]
+    if isinstance(record, PurchaseOrderAcknowledgment855):
+        po = apply_acknowledgment(uow, bus, record, origin)
+        keys = (record.po_number, po.facility_id if po else None)
+    elif isinstance(record, ShipNotice856):
+        receipts = apply_ship_notice(uow, bus, record, origin)
+        keys = (
+            receipts[0].purchase_order_number if receipts else record.shipment_id,
+            receipts[0].facility_id if receipts else None,
+        )
+    elif isinstance(record, Invoice810):
+        invoice = record_invoice(uow, bus, invoice_from_810(uow, record, origin), origin)
+        keys = (invoice.purchase_order_number or invoice.number, invoice.facility_id)
+    else:
+        raise X12DecodeError(
+            f"transaction set {transaction_set.id} is read but not applied by this "
+            f"interface (only {', '.join(APPLIED_SETS)} are)",
+            position=transaction_set.position,
+            segment="ST",
+            element="ST01",
+        )
+    outcome.correlation_id = outcome.correlation_id or keys[0]
+    outcome.facility_id = outcome.facility_id or keys[1]
+
+
+def _sender_known(
+    uow: UnitOfWork, message: InboundMessage, supplier: Supplier, at: datetime
+) -> None:
+    """Resolve the message's ``unknown_supplier`` item, if it was parked: the sender is known."""
+    subject = subject_of(message_id=message.id)
+    waiting = uow.exceptions.find_open_for_subject(
+        subject, type=ExceptionType.UNKNOWN_SUPPLIER, lock=True
+    )
+    for item in waiting:
+        note = f"the sender is supplier {supplier.id}; the interchange was applied"
+        uow.exceptions.save(item.resolve(note, by=SYSTEM_ACTOR, at=at))
+
+
+def _applied(uow: UnitOfWork, message_id: str) -> bool:
+    first = uow.inbox.get(message_id)
+    return first is not None and first.status is MessageStatus.PROCESSED
+
+
+def _finish(  # noqa: PLR0917  (a status change's parts)
+    uow: UnitOfWork,
+    message: InboundMessage,
+    status: MessageStatus,
+    reason: str | None,
+    at: datetime,
+    outcome: _Outcome | None = None,
+) -> None:
+    """Move the message (locked and re-read) to ``status``, through ``decoded`` when it is
+    processed from another status."""
+    current = uow.inbox.get(message.id, lock=True) or message
+    if status is MessageStatus.PROCESSED and current.status is not MessageStatus.DECODED:
+        current = current.transition(MessageStatus.DECODED, reason=None, at=at)
+    changed = current.transition(
+        status,
+        reason=reason,
+        at=at,
+        correlation_id=outcome.correlation_id if outcome else None,
+        facility_id=outcome.facility_id if outcome else None,
+    )
+    uow.inbox.save_status(changed)
 
 
 def find_sender(uow: UnitOfWork, interchange: Interchange) -> Supplier | None:
@@ -428,6 +520,8 @@ __all__ = [
     "APPLIED_SETS",
     "FORMAT",
     "SENDER_SOURCE",
+    "X12_DECODE",
+    "X12Applier",
     "X12Ingest",
     "X12Reply",
     "find_sender",
