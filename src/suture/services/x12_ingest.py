@@ -13,9 +13,10 @@ The use case behind every X12 edge (``POST /api/v1/system/messages`` with
    a ``malformed_message`` exception item; its raw bytes stay in the inbox.
 3. **Identify the sender**: ISA06, then each GS02, through the supplier crosswalk (source
    system ``x12``, kind ``supplier``), else a supplier whose GLN, ERP vendor id or id it is. An
-   unknown sender is ``parked`` with an ``unknown_supplier`` item on dependency
-   ``supplier:x12:<ISA06>``: nothing is applied and no 997 goes out until someone maps it and
-   retries the message.
+   unknown sender is ``parked`` with an ``unknown_supplier`` item, and a ``message.received``
+   event whose :data:`X12_DECODE` work is parked on the sender's crosswalk key
+   (:func:`sender_dependency`): nothing is applied and no 997 goes out until the sender is
+   mapped, which re-drives that work (DESIGN.md §3 guarantee 4), or the item is retried.
 4. **Apply**, in one transaction for the interchange and one savepoint per transaction set:
    855, 856 and 810 through :mod:`.supplier_documents` with their events. A set that does not
    decode, or cannot be applied (a line the PO does not have), is rolled back alone and
@@ -31,6 +32,10 @@ The use case behind every X12 edge (``POST /api/v1/system/messages`` with
    (our ISA ids are the ones the sender addressed), numbered from a per-partner counter.
    The message is ``processed``, or ``failed`` with every set's reason and a
    ``malformed_message`` item, when any set was refused.
+
+:class:`X12Ingest` is the edges' entry point (store, then apply in a transaction of its own);
+:class:`X12Applier` does steps 2 to 5 inside a given unit of work, for the edge and for the
+bus handler :meth:`X12Applier.decode_received`.
 
 Errors of the storage propagate: nothing is acknowledged, the stored message stays
 ``received`` and the next attempt (or the sender's re-send) applies it.
