@@ -216,12 +216,13 @@ class PurchaseOrder:
     def receive(self, quantities: dict[int, Decimal]) -> None:
         """Count ``quantities`` (per PO line number, in the line's unit) as received; the PO is
         ``received`` when no line has an open quantity left, else ``partially_received``."""
-        for line_number, quantity in quantities.items():
-            _positive("quantity", quantity)
-            line = self.line(line_number)
-            line.received_quantity += quantity
         if self.status in (PurchaseOrderStatus.CLOSED, PurchaseOrderStatus.CANCELLED):
             raise DomainError("status", f"PO {self.number} is {self.status.value}")
+        for line_number, quantity in quantities.items():  # checked whole before any change
+            _positive("quantity", quantity)
+            self.line(line_number)
+        for line_number, quantity in quantities.items():
+            self.line(line_number).received_quantity += quantity
         done = all(line.open_quantity == 0 for line in self.lines)
         self.status = (
             PurchaseOrderStatus.RECEIVED if done else PurchaseOrderStatus.PARTIALLY_RECEIVED
