@@ -108,8 +108,10 @@ def test_restock_adds_owned_and_consigned_stock_apart() -> None:
                     consigned=False, at=AT)  # fmt: skip
     both = restock(owned, facility_id="f", location_id="l", item_id="i", eaches=Decimal(3),
                    consigned=True, at=AT)  # fmt: skip
-    assert both == StockPosition(facility_id="f", location_id="l", item_id="i",
-                                 on_hand=Decimal(10), consigned_on_hand=Decimal(3), updated_at=AT)  # fmt: skip
+    assert both == StockPosition(
+        facility_id="f", location_id="l", item_id="i", on_hand=Decimal(10),
+        consigned_on_hand=Decimal(3), updated_at=AT,
+    )  # fmt: skip
     with pytest.raises(DomainError, match="must be positive"):
         restock(both, facility_id="f", location_id="l", item_id="i", eaches=Decimal(0),
                 consigned=False, at=AT)  # fmt: skip
