@@ -228,17 +228,14 @@ def test_editing_v1_in_place_instead_of_raising_the_version_fails() -> None:
         "inventory.usage.applied/v1: removed (payloads of a committed version stay in the log)",
         "masterdata.item.changed/v1: removed (payloads of a committed version stay in the log)",
         "message.received/v1: removed (payloads of a committed version stay in the log)",
-        "purchasing.invoice.received/v1: "
-        "removed (payloads of a committed version stay in the log)",
+        "purchasing.invoice.received/v1: removed (payloads of a committed version stay in the log)",
         "purchasing.order.acknowledged/v1: "
         "removed (payloads of a committed version stay in the log)",
         "purchasing.order.raised/v1: removed (payloads of a committed version stay in the log)",
-        "purchasing.receipt.recorded/v1: "
-        "removed (payloads of a committed version stay in the log)",
+        "purchasing.receipt.recorded/v1: removed (payloads of a committed version stay in the log)",
         "purchasing.requisition.raised/v1: "
         "removed (payloads of a committed version stay in the log)",
-        "purchasing.shipment.noticed/v1: "
-        "removed (payloads of a committed version stay in the log)",
+        "purchasing.shipment.noticed/v1: removed (payloads of a committed version stay in the log)",
         "supply.usage.recorded/v1: new required field 'uom'",
     ]
 
