@@ -44,11 +44,13 @@ from suture.services.inbox import Inbox
 from suture.services.interfaces import InterfaceInventory
 from suture.services.messagebus import MessageBus
 from suture.services.phi import PhiTokenizer
+from suture.services.receiving import Receiving
 from suture.services.reconciliation_batch import ReconciliationBatch
 from suture.services.redrive import REDRIVE_ON_MAPPING, redrive_on_mapping
 from suture.services.relay import OutboxRelay
 from suture.services.requisitions import Requisitions
 from suture.services.shadow import ShadowGate, ShadowReports, TargetModes
+from suture.services.supplier_invoices import SupplierInvoices
 from suture.services.tokens import TokenService
 from suture.services.trading_partners import TradingPartners
 from suture.services.unit_of_work import UnitOfWork
@@ -77,6 +79,7 @@ from suture.services.workflows.usage import (
     RecordUsage,
     UsageProcess,
 )
+from suture.services.x12_ingest import X12_DECODE, X12Applier, X12Ingest
 
 #: Destinations the routing policy may name: the bus's handlers and the process managers and
 #: outbound deliveries that later issues register. A name outside this set fails start-up.
@@ -124,6 +127,13 @@ class Hub:
     fhir_ingest: FhirIngest
     #: CSV files in (drop folder, ``text/csv`` ingest): stored with the event that decodes them.
     csv_ingest: CsvIngest
+    #: X12 interchanges in (System API, ``suture ingest x12``, the drop folder): store, apply
+    #: 855/856/810, queue a 997 per group to the supplier.
+    x12_ingest: X12Ingest
+    #: Dock receipts of ship notices (``suture receive``, ``POST /api/v1/process/receipts``).
+    receiving: Receiving
+    #: Invoices suppliers submit as JSON (the Experience API), filed like an X12 810.
+    supplier_invoices: SupplierInvoices
     #: The API's OAuth2 clients, their tokens and per-client request budgets (docs/api-security.md).
     clients: ClientRegistry
     tokens: TokenService
@@ -192,6 +202,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     ordering = RequisitionProcess(
         approval_policy(settings), PurchaseOrderDispatch(delivery_queue, identity)
     )
+    x12 = X12Applier(delivery_queue)
     bus = MessageBus(
         uow_factory,
         # The usage workflow's steps are reached through the routing policy's destinations
@@ -207,8 +218,14 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             REQUISITION_APPROVAL: ordering.route_requisition,
             PURCHASE_ORDERING: ordering.raise_orders,
             PURCHASE_ORDER_DISPATCH: ordering.dispatch_order,
+            # X12 interchanges parked on an unknown sender, or retried from the exception queue
+            # (docs/x12.md): applied when the sender is mapped or the message is re-published.
+            X12_DECODE: x12.decode_received,
         },
-        subscriptions={"crosswalk.mapped": [REDRIVE_ON_MAPPING]},
+        subscriptions={
+            "crosswalk.mapped": [REDRIVE_ON_MAPPING],
+            "message.received": [X12_DECODE],
+        },
         batch_handlers={
             INVENTORY: usage.apply_usages,
             COST_ATTRIBUTION: usage.attribute_costs,
@@ -264,6 +281,9 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         hl7_ingest=Hl7Ingest(uow_factory, inbox, bus, tokenizer, system_clock),
         fhir_ingest=FhirIngest(uow_factory, inbox, bus, tokenizer, system_clock),
         csv_ingest=CsvIngest(uow_factory, inbox, bus, system_clock),
+        x12_ingest=X12Ingest(uow_factory, inbox, bus, delivery_queue, system_clock, applier=x12),
+        receiving=Receiving(uow_factory, bus, system_clock),
+        supplier_invoices=SupplierInvoices(uow_factory, inbox, bus, system_clock),
         clients=clients,
         tokens=TokenService(
             codec,

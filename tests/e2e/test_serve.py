@@ -66,3 +66,44 @@ def test_serve_answers_health_readiness_metrics_and_docs_and_stops_on_sigterm(
         assert client.get("/docs").status_code == 200
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
+
+
+def test_serve_watch_takes_dropped_files_by_content_and_moves_them_after_commit(
+    tmp_path: Path,
+) -> None:
+    drop = tmp_path / "drop"
+    env = {
+        **os.environ,
+        "SUTURE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "SUTURE_ERP_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "COLUMNS": "200",
+    }
+    env.pop("SUTURE_NATS_URL", None)
+    process = subprocess.Popen(
+        [*SUTURE, "serve", "--no-http", "--no-mllp", "--watch", str(drop),
+         "--watch-interval", "0.1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(r"drop folder .* watched", process)
+        (drop / "usage.csv").write_bytes(b"item,quantity\nG-44,2\n")
+        (drop / "order.edi").write_bytes(
+            b"ISA*00*          *00*          *ZZ*NOBODY         *ZZ*GENHOSP        "
+            b"*250301*1200*U*00401*000000001*0*P*>~GS*PR*NOBODY*GENHOSP*20250301*1200*1*X*004010~"
+            b"ST*855*0001~BAK*00*AC*PO-1*20250227~SE*3*0001~GE*1*1~IEA*1*000000001~"
+        )
+        taken = {
+            wait_for(r"drop folder: (\S+) \((\w+)\) -> (\w+)", process).groups() for _ in range(2)
+        }
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+
+    assert taken == {("usage.csv", "csv", "processed"), ("order.edi", "x12", "failed")}
+    assert (drop / "processed" / "usage.csv").exists()
+    assert (drop / "failed" / "order.edi").exists()

@@ -328,3 +328,14 @@ def test_the_right_token_gets_the_reconciliation_summary(api: TestClient, hub: H
         "facility_id": "fac-a", "lines": 0, "unmatched": 0, "revenue_at_risk": "0",
         "unpriced": 0, "outcomes": [],
     }  # fmt: skip
+
+
+def test_the_procure_to_pay_inbound_routes_are_in_the_matrix_with_their_scopes() -> None:
+    assert {
+        ("POST", "/api/v1/process/receipts", Scope.PROCESS_EXECUTE),
+        ("GET", "/api/v1/system/expected-receipts", Scope.SYSTEM_READ),
+        ("GET", "/api/v1/system/expected-receipts/anything", Scope.SYSTEM_READ),
+        ("POST", "/api/v1/experience/supplier/invoices", Scope.EXPERIENCE_SUPPLIER),
+        ("GET", "/api/v1/experience/supplier/acknowledgments", Scope.EXPERIENCE_SUPPLIER),
+        ("GET", "/api/v1/experience/supplier/receipts", Scope.EXPERIENCE_SUPPLIER),
+    } <= set(OPERATIONS)

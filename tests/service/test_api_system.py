@@ -100,7 +100,10 @@ def test_an_all_facilities_token_lists_every_purchase_order_with_decimal_strings
     assert numbers(body) == ["PO-1", "PO-2", "PO-3"]
     assert body["items"][0]["lines"] == [
         {"line_number": 1, "item_id": "item-1", "quantity": "2.0000", "uom": "BX",
-         "unit_price": "1234.5678", "contract_id": None, "off_contract": False}
+         "unit_price": "1234.5678", "contract_id": None, "off_contract": False,
+         "acknowledgment": None,
+         "acknowledged_quantity": None, "acknowledged_unit_price": None, "expected_date": None,
+         "received_quantity": "0"}
     ]  # fmt: skip
     assert body["next_cursor"] is None
 

@@ -230,6 +230,8 @@ def test_editing_v1_in_place_instead_of_raising_the_version_fails() -> None:
         "message.received/v1: removed (payloads of a committed version stay in the log)",
         "purchasing.invoice.matched/v1: removed (payloads of a committed version stay in the log)",
         "purchasing.invoice.received/v1: removed (payloads of a committed version stay in the log)",
+        "purchasing.order.acknowledged/v1: "
+        "removed (payloads of a committed version stay in the log)",
         "purchasing.order.raised/v1: removed (payloads of a committed version stay in the log)",
         "purchasing.receipt.recorded/v1: removed (payloads of a committed version stay in the log)",
         "purchasing.requisition.approval_requested/v1: "
@@ -240,6 +242,7 @@ def test_editing_v1_in_place_instead_of_raising_the_version_fails() -> None:
         "removed (payloads of a committed version stay in the log)",
         "purchasing.requisition.rejected/v1: "
         "removed (payloads of a committed version stay in the log)",
+        "purchasing.shipment.noticed/v1: removed (payloads of a committed version stay in the log)",
         "supply.usage.recorded/v1: new required field 'uom'",
     ]
 

@@ -42,6 +42,7 @@ class ExceptionType(StrEnum):
     CONTRACT_PRICE_MISMATCH = "contract_price_mismatch"
     UOM_MISMATCH = "uom_mismatch"
     NOT_ON_PO = "not_on_po"
+    PO_ACKNOWLEDGMENT_DISCREPANCY = "po_acknowledgment_discrepancy"
     INVOICE_WITHOUT_RECEIPT = "invoice_without_receipt"
     DUPLICATE_INVOICE = "duplicate_invoice"
     PRICE_VARIANCE = "price_variance"
@@ -138,6 +139,7 @@ DEFAULT_SLA_POLICY = SlaPolicy(
         _T.PARKED_DEPENDENCY: _hours("supply-chain", 24),
         _T.CONTRACT_PRICE_MISMATCH: _hours("accounts-payable", 48),
         _T.NOT_ON_PO: _hours("accounts-payable", 48),
+        _T.PO_ACKNOWLEDGMENT_DISCREPANCY: _hours("supply-chain", 24),
         _T.INVOICE_WITHOUT_RECEIPT: _hours("accounts-payable", 48),
         _T.DUPLICATE_INVOICE: _hours("accounts-payable", 48),
         _T.PRICE_VARIANCE: _hours("accounts-payable", 48),

@@ -101,3 +101,36 @@ def consume(
     )
     return moved, StockMove(before=before, after=after, consigned=consigned,
                             stockout=before < eaches)  # fmt: skip
+
+
+def restock(
+    position: StockPosition | None,
+    *,
+    facility_id: str,
+    location_id: str,
+    item_id: str,
+    eaches: Decimal,
+    consigned: bool,
+    at: datetime,
+) -> StockPosition:
+    """The position after ``eaches`` were received into it (a dock receipt); a new one if none.
+
+    Consigned goods (the vendor's until used) go to ``consigned_on_hand``, owned goods to
+    ``on_hand``, mirroring :func:`consume`.
+    """
+    if eaches <= 0:
+        raise DomainError("quantity", f"must be positive, got {eaches}")
+    current = position or StockPosition(
+        facility_id=facility_id, location_id=location_id, item_id=item_id,
+        on_hand=Decimal(0), consigned_on_hand=Decimal(0), updated_at=at,
+    )  # fmt: skip
+    return StockPosition(
+        facility_id=current.facility_id,
+        location_id=location_id,
+        item_id=item_id,
+        on_hand=current.on_hand if consigned else current.on_hand + eaches,
+        consigned_on_hand=current.consigned_on_hand + eaches
+        if consigned
+        else current.consigned_on_hand,
+        updated_at=at,
+    )

@@ -166,6 +166,31 @@ class UsageCosted(EventPayload):
     encounter_token: str | None = None
 
 
+class PurchaseOrderAcknowledged(EventPayload):
+    """The supplier acknowledged a purchase order (X12 855), line by line."""
+
+    purchase_order_id: str
+    purchase_order_number: str
+    facility_id: str
+    supplier_id: str
+    accepted_lines: int
+    changed_lines: int
+    backordered_lines: int
+    rejected_lines: int
+
+
+class ShipmentNoticed(EventPayload):
+    """A supplier announced a shipment for a purchase order (X12 856): an expected receipt."""
+
+    expected_receipt_id: str
+    shipment_id: str
+    purchase_order_id: str
+    purchase_order_number: str
+    facility_id: str
+    supplier_id: str
+    line_count: int
+
+
 class RequisitionRaised(EventPayload):
     """A requisition was raised (replenishment below the reorder point, a department)."""
 
@@ -291,6 +316,8 @@ def build_registry() -> SchemaRegistry:
     registry.register("crosswalk.mapped", 1, CrosswalkMapped)
     registry.register("inventory.usage.applied", 1, UsageApplied)
     registry.register("finance.usage.costed", 1, UsageCosted)
+    registry.register("purchasing.order.acknowledged", 1, PurchaseOrderAcknowledged)
+    registry.register("purchasing.shipment.noticed", 1, ShipmentNoticed)
     registry.register("purchasing.requisition.raised", 1, RequisitionRaised)
     registry.register("purchasing.requisition.approval_requested", 1, RequisitionApprovalRequested)
     registry.register("purchasing.requisition.approved", 1, RequisitionApproved)

@@ -47,7 +47,7 @@ from suture.domain.masterdata import (
 )
 from suture.domain.matching import InvoiceMatch, InvoiceSummary, MatchStatus, ToleranceRule
 from suture.domain.messages import InboundMessage, MessageStatus
-from suture.domain.purchasing import PurchaseOrder, Receipt, Requisition
+from suture.domain.purchasing import ExpectedReceipt, PurchaseOrder, Receipt, Requisition
 from suture.domain.reconciliation import (
     ChargeLine,
     ChargemasterPrice,
@@ -637,6 +637,27 @@ class TradingPartnerRepository(Protocol):
     ) -> builtins.list[TradingPartner]: ...
 
 
+class ExpectedReceiptRepository(Repository[ExpectedReceipt], Protocol):
+    """What ship notices announced, per PO, until the dock confirms them."""
+
+
+class X12InterchangeRepository(Protocol):
+    """Applied X12 interchanges (one per sender and ISA13) and our outbound control numbers."""
+
+    def record(self, sender: str, control_number: str, message_id: str, at: datetime) -> str | None:
+        """Record the interchange as applied by ``message_id``; None when this call stored it,
+        else the id of the message that applied it first."""
+        ...
+
+    def take_over(self, sender: str, control_number: str, message_id: str) -> None:
+        """Make ``message_id`` the message that applies the interchange (the first one failed)."""
+        ...
+
+    def next_control_number(self, partner: str) -> int:
+        """The next interchange control number towards ``partner``, held until commit."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving the block without commit rolls back."""
 
@@ -673,6 +694,8 @@ class UnitOfWork(Protocol):
     reconciliation: ReconciliationRepository
     requisition_approvals: RequisitionApprovalRepository
     trading_partners: TradingPartnerRepository
+    expected_receipts: ExpectedReceiptRepository
+    x12_interchanges: X12InterchangeRepository
 
     def __enter__(self) -> Self: ...
 

@@ -232,6 +232,10 @@ purchase_order_lines = sa.Table(
     _dec("quantity"), _str("uom"), _dec("unit_price"), _opt("contract_id"),
     # revision 0011: priced without a contract price (flagged, docs/workflows.md)
     sa.Column("off_contract", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # revision 0012: the supplier's acknowledgment (855) and what the dock received
+    _opt("acknowledgment"), _dec("acknowledged_quantity", nullable=True),
+    _dec("acknowledged_unit_price", nullable=True), _date("expected_date", nullable=True),
+    _dec("received_quantity", nullable=True),
 )  # fmt: skip
 
 receipts = sa.Table(

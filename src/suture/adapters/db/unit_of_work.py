@@ -77,6 +77,8 @@ class SqlAlchemyUnitOfWork:
     reconciliation: ports.ReconciliationRepository
     requisition_approvals: ports.RequisitionApprovalRepository
     trading_partners: ports.TradingPartnerRepository
+    expected_receipts: ports.ExpectedReceiptRepository
+    x12_interchanges: ports.X12InterchangeRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -178,6 +180,8 @@ class SqlAlchemyUnitOfWork:
         self.reconciliation = r.ReconciliationRepository(connection)
         self.requisition_approvals = r.RequisitionApprovalRepository(connection)
         self.trading_partners = r.TradingPartnerRepository(connection)
+        self.expected_receipts = r.ExpectedReceiptRepository(connection)
+        self.x12_interchanges = r.X12InterchangeRepository(connection)
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

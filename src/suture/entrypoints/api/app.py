@@ -23,6 +23,7 @@ from suture.entrypoints.api.experience import dashboard, department, supplier
 from suture.entrypoints.api.process import exceptions as process_exceptions
 from suture.entrypoints.api.process import matching as process_matching
 from suture.entrypoints.api.process import operations as process_operations
+from suture.entrypoints.api.process import receiving as process_receiving
 from suture.entrypoints.api.process import reconciliations as process_reconciliations
 from suture.entrypoints.api.process import requisitions as process_requisitions
 from suture.entrypoints.api.system import (
@@ -65,6 +66,7 @@ TAGS = [
     {"name": "replay", "description": "Process API: re-drive events, with a dry run."},
     {"name": "crosswalks", "description": "Process API: map a code, re-drive what waited."},
     {"name": "reconciliation", "description": "Process API: reconcile charges to usage."},
+    {"name": "receiving", "description": "Process API: receive a ship notice at the dock."},
     {"name": "supplier self-service", "description": "Experience API: a supplier's own POs."},
     {"name": "dashboard", "description": "Experience API: the operations dashboard's figures."},
     {"name": "fhir", "description": "FHIR R4 intake: creates and Bundles (docs/fhir.md)."},
@@ -93,6 +95,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(process_matching.router)
     app.include_router(process_reconciliations.router)
     app.include_router(process_requisitions.router)
+    app.include_router(process_receiving.router)
     app.include_router(supplier.router)
     app.include_router(department.router)
     app.include_router(dashboard.router)

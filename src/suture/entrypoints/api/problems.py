@@ -41,6 +41,7 @@ from suture.services.interfaces import (
     RouteTakenError,
     UnknownInterfaceError,
 )
+from suture.services.receiving import UnknownExpectedReceiptError
 from suture.services.requisitions import UnknownRequisitionError
 from suture.services.workflows.three_way_match import UnknownInvoiceError
 
@@ -48,6 +49,7 @@ MEDIA_TYPE = "application/problem+json"
 
 #: Errors whose meaning is "no such thing": 404 rather than 422.
 NOT_FOUND: tuple[type[SutureError], ...] = (
+    UnknownExpectedReceiptError,
     UnknownMessageError,
     UnknownExceptionError,
     UnknownInterfaceError,

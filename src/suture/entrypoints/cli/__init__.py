@@ -10,7 +10,7 @@ from suture.entrypoints.cli.bus import replay_command, trace_command
 from suture.entrypoints.cli.clients import clients_app
 from suture.entrypoints.cli.demo import demo_command
 from suture.entrypoints.cli.exceptions import exceptions_app
-from suture.entrypoints.cli.ingest import ingest_command
+from suture.entrypoints.cli.ingest import ingest_app
 from suture.entrypoints.cli.interfaces import interfaces_app
 from suture.entrypoints.cli.masterdata import masterdata_app
 from suture.entrypoints.cli.match import match_app
@@ -23,6 +23,7 @@ from suture.entrypoints.cli.schemas import schemas_app
 from suture.entrypoints.cli.seed import seed_command
 from suture.entrypoints.cli.serve import serve_command
 from suture.entrypoints.cli.shadow import shadow_app
+from suture.entrypoints.cli.supplier_documents import ingest_x12_command, receive_command
 from suture.entrypoints.cli.supplier_sim import supplier_sim_app
 from suture.entrypoints.cli.udi import udi_command
 from suture.entrypoints.cli.worker import worker_command
@@ -34,7 +35,9 @@ app.add_typer(quality_app, name="quality")
 app.command("status")(status_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
-app.command("ingest")(ingest_command)
+app.add_typer(ingest_app, name="ingest")
+ingest_app.command("x12")(ingest_x12_command)
+app.command("receive")(receive_command)
 app.command("replay")(replay_command)
 app.command("trace")(trace_command)
 app.add_typer(exceptions_app, name="exceptions")

@@ -1,8 +1,11 @@
-"""``suture ingest FILE``: HL7 v2 files (one message, several, or FHS/BHS batches) through the
-same store-decode-apply path as the MLLP listener (:class:`~suture.services.hl7_ingest.Hl7Ingest`).
+"""``suture ingest [hl7] FILE``: HL7 v2 files (one message, several, or FHS/BHS batches) through
+the same store-decode-apply path as the MLLP listener
+(:class:`~suture.services.hl7_ingest.Hl7Ingest`); ``suture ingest x12 FILE...`` is X12
+(:mod:`.supplier_documents`).
 
 Each message of the file is stored raw in the inbox before it is decoded, so one bad message
 does not sink its neighbours; the summary counts what an MLLP sender would have been answered.
+``suture ingest FILE`` (no format) stays HL7 v2, as it was before the X12 form existed.
 """
 
 from __future__ import annotations
@@ -10,15 +13,34 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from suture.entrypoints.cli.app import console, errors, open_hub
 from suture.formats.hl7v2 import CHARGE_SOURCE, Hl7DecodeError, split_batch
 from suture.services.hl7_ingest import Hl7Submission
 
 _GROUP = 200
+
+
+class _Hl7ByDefault(TyperGroup):
+    """``suture ingest FILE`` means ``suture ingest hl7 FILE``: an argument that names no format
+    (a file, or an option) goes to the ``hl7`` command."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click's or typer's Context
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["hl7", *args]
+        return super().parse_args(ctx, args)
+
+
+ingest_app = typer.Typer(
+    cls=_Hl7ByDefault,
+    help="Store, decode and apply files: HL7 v2 (`ingest FILE`, `ingest hl7 FILE`) or X12 "
+    "(`ingest x12 FILE...`).",
+    no_args_is_help=True,
+)
 
 
 def ingest_command(
@@ -75,3 +97,6 @@ def ingest_command(
         )
     if summary["errors"] or summary["rejected"]:
         raise typer.Exit(1)
+
+
+ingest_app.command("hl7")(ingest_command)

@@ -5,6 +5,9 @@ One process runs (DESIGN.md §8):
 - the HTTP service (System, Process and Experience APIs, ``/healthz``, ``/readyz``,
   ``/metrics``, ``/docs``) on uvicorn, ``--host``/``--port`` (default 8000);
 - the HL7 v2 MLLP listener (``--mllp-port``, default 2575), storing before acknowledging;
+- with ``--watch DIR``, a drop folder polled for files (X12, HL7 v2, CSV by content), each
+  stored through the inbox and moved to ``DIR/processed`` or ``DIR/failed``
+  (:mod:`suture.entrypoints.drop_folder`);
 - in the embedded default, the dispatcher that runs the bus's handlers and the outbound
   deliveries. With ``SUTURE_NATS_URL`` set, ``suture worker`` processes do that work and this
   command serves the edges only, so any number of ``serve`` processes can sit behind a load
@@ -16,6 +19,7 @@ from __future__ import annotations
 import gc
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -26,6 +30,7 @@ from suture.domain.errors import SutureError
 from suture.entrypoints.api.app import create_app
 from suture.entrypoints.api.server import HttpThread
 from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.drop_folder import DropFolder, DropFolderThread, DropOutcome
 from suture.entrypoints.mllp import DEFAULT_PORT, MllpOptions, MllpThread
 from suture.services.dispatcher import Dispatcher
 
@@ -63,6 +68,24 @@ def serve_command(  # noqa: PLR0917  (a Typer command's options are its paramete
     report_every: Annotated[
         int, typer.Option(min=1, help="Print a line each time this many more items are done.")
     ] = 1000,
+    watch: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            help="A drop folder: files (X12, HL7 v2, CSV) are stored through the inbox, applied, "
+            "and moved to DIR/processed or DIR/failed. Files ending .tmp or .part are ignored.",
+        ),
+    ] = None,
+    watch_interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between polls of the drop folder.")
+    ] = 1.0,
+    watch_interface: Annotated[
+        str,
+        typer.Option(
+            help="The inbox interface the drop folder's files are stored on: the integration "
+            "inventory's channel, and the CSV feed (SUTURE_CSV_FEEDS) that reads its CSV files.",
+        ),
+    ] = "drop-folder",
 ) -> None:
     """Serve the HTTP API and the MLLP listener, and run the embedded dispatcher, until Ctrl-C.
 
@@ -75,12 +98,14 @@ def serve_command(  # noqa: PLR0917  (a Typer command's options are its paramete
     def interrupted(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    edges: list[HttpThread | MllpThread] = []
+    edges: list[HttpThread | MllpThread | DropFolderThread] = []
     try:
         if not no_http:
             edges.append(_start_http(hub, host, port))
         if not no_mllp:
             edges.append(_start_mllp(hub, mllp_host, mllp_port, mllp_interface))
+        if watch is not None:
+            edges.append(_start_drop_folder(hub, watch, watch_interval, watch_interface))
         # Everything built so far (modules, the app, its routes and schemas) lives as long as the
         # process: moved out of the collector's sight, a full collection no longer walks it on
         # a request's time (a latency tail of tens of milliseconds otherwise).
@@ -128,6 +153,28 @@ def _start_mllp(hub: Hub, host: str, port: int, interface: str) -> MllpThread:
         raise typer.Exit(2) from None
     console.print(f"MLLP listener on {host}:{bound}", markup=False)
     return listener
+
+
+def _start_drop_folder(
+    hub: Hub, directory: Path, interval: float, interface: str
+) -> DropFolderThread:
+    def report(outcome: DropOutcome) -> None:
+        where = "processed" if outcome.ok else "failed"
+        console.print(
+            f"drop folder: {outcome.name} ({outcome.format}) -> {where}: {outcome.detail}",
+            markup=False,
+        )
+
+    def failed(error: Exception) -> None:
+        errors.print(f"drop folder: {error}; retrying", markup=False)
+
+    directory.mkdir(parents=True, exist_ok=True)
+    thread = DropFolderThread(
+        DropFolder(hub, directory, interface=interface), interval, report, failed
+    )
+    thread.start()
+    console.print(f"drop folder {directory} watched every {interval}s", markup=False)
+    return thread
 
 
 def _dispatch(hub: Hub, stop: threading.Event, poll_interval: float, report_every: int) -> int:

@@ -20,6 +20,7 @@ from suture.adapters.db import (  # the table modules complete the metadata
     exception_tables,  # noqa: F401
     interface_tables,  # noqa: F401
     match_tables,  # noqa: F401
+    supplier_document_tables,  # noqa: F401
     usage_tables,  # noqa: F401
 )
 from suture.adapters.db.engine import create_engine

@@ -44,6 +44,10 @@ from suture.adapters.db.repositories.reconciliation import (
     ReconciliationRepository,
 )
 from suture.adapters.db.repositories.revenue import ChargeRepository
+from suture.adapters.db.repositories.supplier_documents import (
+    ExpectedReceiptRepository,
+    X12InterchangeRepository,
+)
 from suture.adapters.db.repositories.usage_workflow import (
     ExpectedChargeRepository,
     UsageWorkflowRepository,
@@ -62,6 +66,7 @@ __all__ = [
     "EventLogRepository",
     "ExceptionRepository",
     "ExpectedChargeRepository",
+    "ExpectedReceiptRepository",
     "FacilityRepository",
     "GLAccountRepository",
     "InboxRepository",
@@ -83,4 +88,5 @@ __all__ = [
     "TradingPartnerRepository",
     "UsageRepository",
     "UsageWorkflowRepository",
+    "X12InterchangeRepository",
 ]

@@ -6,9 +6,12 @@ stored before the master data it names, and is reconciled later (DESIGN.md §3).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from suture.adapters.db import tables as t
 from suture.adapters.db.repositories.base import AggregateRepository, Lines, Row, Values
 from suture.domain.purchasing import (
+    LineAcknowledgment,
     PurchaseOrder,
     PurchaseOrderKind,
     PurchaseOrderLine,
@@ -111,6 +114,13 @@ class PurchaseOrderRepository(AggregateRepository[PurchaseOrder]):
                     "unit_price": line.unit_price,
                     "contract_id": line.contract_id,
                     "off_contract": line.off_contract,
+                    "acknowledgment": (
+                        line.acknowledgment.value if line.acknowledgment is not None else None
+                    ),
+                    "acknowledged_quantity": line.acknowledged_quantity,
+                    "acknowledged_unit_price": line.acknowledged_unit_price,
+                    "expected_date": line.expected_date,
+                    "received_quantity": line.received_quantity or None,
                 }
                 for line in obj.lines
             ],
@@ -136,6 +146,13 @@ class PurchaseOrderRepository(AggregateRepository[PurchaseOrder]):
                     unit_price=line.unit_price,
                     contract_id=line.contract_id,
                     off_contract=bool(line.off_contract),
+                    acknowledgment=(
+                        LineAcknowledgment(line.acknowledgment) if line.acknowledgment else None
+                    ),
+                    acknowledged_quantity=line.acknowledged_quantity,
+                    acknowledged_unit_price=line.acknowledged_unit_price,
+                    expected_date=line.expected_date,
+                    received_quantity=line.received_quantity or Decimal(0),
                 )
                 for line in lines[0]
             ],

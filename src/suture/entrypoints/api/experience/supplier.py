@@ -7,19 +7,28 @@ status (``received``, ``matched``, ``exception``, ``approved``, ``paid``). The s
 the token's and cannot be widened: there is no ``supplier_id`` parameter here. A client that is
 not bound to a supplier is refused. ``/invoices/{id}/match`` adds the three-way match line
 by line and a payment status (pending, on_hold, approved_for_payment, approved, paid).
-Acknowledgments, ship notices and receipts join this view with the procure-to-pay workflow
-(issue 5).
+
+Procure-to-pay (issue 5): a supplier **submits an invoice** as JSON (``POST .../invoices``),
+which is stored raw and filed by the same path as an X12 810
+(:mod:`suture.services.supplier_invoices`), and sees its **acknowledgments** (each PO line's
+answer as the hub recorded it from the 855) and its **receipts** (each ship notice, ``expected``
+or ``received`` at the dock with the receipt's id).
 """
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
+from suture.bootstrap import Hub
 from suture.domain.access import AccessDeniedError, Principal, RecordFilter, Scope
 from suture.domain.invoicing import InvoiceStatus
+from suture.entrypoints.api.auditing import audited
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.process.matching import InvoiceMatchPublic, payment_status, public
 from suture.entrypoints.api.security import require
@@ -33,8 +42,14 @@ from suture.entrypoints.api.system.params import (
     Status,
     Until,
 )
-from suture.entrypoints.api.system.purchasing import INVOICES, PURCHASE_ORDERS
-from suture.entrypoints.api.system.records import found, get_one, list_page
+from suture.entrypoints.api.system.purchasing import (
+    EXPECTED_RECEIPTS,
+    INVOICES,
+    PURCHASE_ORDERS,
+)
+from suture.entrypoints.api.system.records import Resource, found, get_one, list_page
+from suture.entrypoints.api.system.schemas import PublicModel
+from suture.services.supplier_invoices import InvoiceFiled, SubmittedInvoice, SubmittedLine
 
 router = APIRouter(
     prefix="/api/v1/experience/supplier",
@@ -199,3 +214,185 @@ def list_our_invoice_status(
             match=None if found is None else public(found),
         ))  # fmt: skip
     return s.Page[InvoiceMatchStatus](items=items, next_cursor=page.next_cursor)
+
+
+# --- procure-to-pay: invoices in, acknowledgments and receipts out -----------------------------
+
+_Money = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]
+
+
+class InvoiceLineCreate(BaseModel):
+    """One invoiced line: the PO line it bills, or the item (ours or your part number)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    po_line_number: int | None = Field(default=None, ge=1)
+    item_id: str | None = Field(default=None, description="The hospital's item id, if known.")
+    supplier_part_number: str | None = Field(default=None, description="Your part number.")
+    quantity: _Money = Field(description="In `uom`; negative for a credit line.")
+    uom: str = Field(pattern=r"^[A-Z0-9]{2,3}$")
+    unit_price: _Money = Field(ge=0)
+
+
+class InvoiceCreate(BaseModel):
+    """An invoice as a supplier submits it; the X12 810 it stands for is documented in
+    docs/x12.md."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": "INV-501",
+                    "invoice_date": "2025-03-05",
+                    "purchase_order_number": "PO-1001",
+                    "lines": [
+                        {"po_line_number": 1, "quantity": "5", "uom": "BX", "unit_price": "12.50"}
+                    ],
+                    "freight": "10.00",
+                }
+            ]
+        },
+    )
+
+    number: str = Field(min_length=1, max_length=22, description="Your invoice number.")
+    invoice_date: date
+    purchase_order_number: str | None = Field(default=None, min_length=1)
+    facility_id: str | None = Field(
+        default=None, description="Needed only when the invoice names no PO of ours."
+    )
+    lines: list[InvoiceLineCreate] = Field(min_length=1)
+    freight: _Money = Field(default=Decimal(0), ge=0)
+    tax: _Money = Field(default=Decimal(0), ge=0)
+    stated_total: _Money | None = None
+
+
+class InvoiceAccepted(BaseModel):
+    invoice_id: str
+    message_id: str = Field(description="The stored submission (inbox id).")
+    duplicate: bool = Field(description="The same body was submitted before.")
+
+
+class AcknowledgedLinePublic(PublicModel):
+    line_number: int
+    item_id: str
+    quantity: Decimal
+    uom: str
+    unit_price: Decimal
+    acknowledgment: str | None = Field(
+        description="accepted, backordered, rejected, price_changed, quantity_changed, changed, "
+        "on_hold; null: not acknowledged yet."
+    )
+    acknowledged_quantity: Decimal | None
+    acknowledged_unit_price: Decimal | None
+    expected_date: date | None
+    received_quantity: Decimal
+
+
+class AcknowledgmentPublic(PublicModel):
+    """A purchase order as your acknowledgment (855) left it."""
+
+    id: str
+    number: str
+    facility_id: str
+    order_date: date
+    status: str
+    lines: list[AcknowledgedLinePublic]
+
+
+ACKNOWLEDGMENTS = Resource(
+    "purchase_orders", AcknowledgmentPublic, supplier_of=lambda r: r.supplier_id
+)
+
+
+@router.post(
+    "/invoices",
+    summary="Submit an invoice",
+    status_code=201,
+    response_model=InvoiceAccepted,
+    responses=responses(400),
+)
+async def submit_invoice(
+    request: Request, principal: SupplierUser, body: InvoiceCreate
+) -> InvoiceAccepted:
+    """File an invoice for this supplier, as an X12 810 would be: stored raw first, matched to
+    the PO by number, and announced to the three-way match."""
+    own(principal)
+    hub: Hub = request.app.state.hub
+    raw = await request.body()
+    submitted = SubmittedInvoice(
+        number=body.number,
+        invoice_date=body.invoice_date,
+        purchase_order_number=body.purchase_order_number,
+        facility_id=body.facility_id,
+        freight=body.freight,
+        tax=body.tax,
+        stated_total=body.stated_total,
+        lines=[
+            SubmittedLine(
+                quantity=line.quantity, uom=line.uom, unit_price=line.unit_price,
+                po_line_number=line.po_line_number, item_id=line.item_id,
+                supplier_part_number=line.supplier_part_number,
+            )
+            for line in body.lines
+        ],
+    )  # fmt: skip
+
+    def run() -> InvoiceFiled:
+        with request.app.state.ingest_lock:
+            return hub.supplier_invoices.submit(raw, submitted, principal=principal)
+
+    filed = await run_in_threadpool(
+        audited, hub, principal, Scope.EXPERIENCE_SUPPLIER, "invoice.submit",
+        target=("invoice", None), run=run,
+        after=lambda done: f"invoice={done.invoice_id} duplicate={done.duplicate}",
+    )  # fmt: skip
+    return InvoiceAccepted(
+        invoice_id=filed.invoice_id, message_id=filed.message_id, duplicate=filed.duplicate
+    )
+
+
+@router.get(
+    "/acknowledgments",
+    summary="List our acknowledgments",
+    response_model=s.Page[AcknowledgmentPublic],
+)
+def list_our_acknowledgments(
+    request: Request,
+    principal: SupplierUser,
+    *,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    status: Status = None,
+    since: Since = None,
+    until: Until = None,
+    number: Number = None,
+) -> s.Page[AcknowledgmentPublic]:
+    """Our purchase orders with each line's acknowledgment as recorded from the 855."""
+    return list_page(
+        request.app.state.hub, ACKNOWLEDGMENTS, own(principal), cursor=cursor, limit=limit,
+        status=status, since=since, until=until, number=number,
+    )  # fmt: skip
+
+
+@router.get(
+    "/receipts",
+    summary="List our ship notices and their receipts",
+    response_model=s.Page[s.ExpectedReceiptPublic],
+)
+def list_our_receipts(
+    request: Request,
+    principal: SupplierUser,
+    *,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    status: Status = None,
+    since: Since = None,
+    until: Until = None,
+    number: Number = None,
+) -> s.Page[s.ExpectedReceiptPublic]:
+    """Each ship notice we sent, `expected` or `received` (then with the receipt's id)."""
+    return list_page(
+        request.app.state.hub, EXPECTED_RECEIPTS, own(principal), cursor=cursor, limit=limit,
+        status=status, since=since, until=until, number=number,
+    )  # fmt: skip

@@ -7,8 +7,12 @@ it with ``suture trace`` or the exception queue. The format comes from the conte
 - ``application/hl7-v2`` or ``x-application/hl7-v2+er7`` (HL7 v2 ER7): stored, decoded and
   applied like a message from the MLLP listener; the answer adds the HL7 acknowledgment code
   the listener would have sent (``AA``, ``AE``, ``AR``);
-- ``application/edi-x12`` (RFC 1767) and ``text/csv``: stored; their decoders take them from
-  the inbox.
+- ``application/edi-x12`` (RFC 1767): stored, then applied like ``suture ingest x12`` (855
+  acknowledgments, 856 ship notices, 810 invoices; a 997 per group queued to the supplier); the
+  answer's ``status`` says what became of it (``processed``, ``failed``, ``parked`` on an
+  unknown sender) and ``acknowledgments`` how many 997s were queued;
+- ``text/csv``: stored with a ``message.received`` event; the CSV feed configured for the
+  interface (``SUTURE_CSV_FEEDS``, docs/csv-feeds.md) reads it and applies its rows.
 
 The same bytes posted twice on the same interface are recognised: the second answer names the
 first message and says ``duplicate``. A client bound to some facilities must name the facility
@@ -75,6 +79,12 @@ class MessageAccepted(BaseModel):
     status: str = Field(description="The inbox status after this request.")
     ack_code: Literal["AA", "AE", "AR"] | None = Field(
         default=None, description="HL7 v2 only: the acknowledgment code MLLP would send."
+    )
+    acknowledgments: int | None = Field(
+        default=None, description="X12 only: the 997 functional acknowledgments queued."
+    )
+    status_reason: str | None = Field(
+        default=None, description="X12 only: why it failed or is parked; never content."
     )
 
 
@@ -198,14 +208,33 @@ def _store(  # noqa: PLR0917  (one request's parts, passed to a worker thread)
     if facility_id is None and not principal.all_facilities:
         raise AccessDeniedError("facility_id", "name the facility of the message")
     check_record(principal, facility_id=facility_id, write=facility_id is not None)
-    stored, duplicate = hub.inbox.receive(
-        raw,
-        format=format_,
-        interface=interface,
-        source_system=source,
-        received_at=hub.clock(),
-        facility_id=facility_id,
-    )
+    if format_ == "x12":
+        with lock:  # one writer at a time, like the HL7 path
+            applied = hub.x12_ingest.receive(
+                raw, interface=interface, source_system=source, facility_id=facility_id
+            )
+        return MessageAccepted(
+            message_id=applied.message_id,
+            trace_id=applied.trace_id,
+            format="x12",
+            duplicate=applied.is_duplicate,
+            status=str(applied.status),
+            acknowledgments=applied.acknowledgments,
+            status_reason=applied.reason,
+        )
+    if format_ == "csv":  # stored with the event its feed's decoder runs on (csv-feeds.md)
+        stored, duplicate = hub.csv_ingest.receive(
+            raw, interface=interface, source_system=source, facility_id=facility_id
+        )
+    else:
+        stored, duplicate = hub.inbox.receive(
+            raw,
+            format=format_,
+            interface=interface,
+            source_system=source,
+            received_at=hub.clock(),
+            facility_id=facility_id,
+        )
     return MessageAccepted(
         message_id=stored.id,
         trace_id=stored.trace_id,

@@ -31,6 +31,9 @@ PURCHASE_ORDERS = Resource(
     "purchase_orders", s.PurchaseOrderPublic, supplier_of=lambda r: r.supplier_id
 )
 RECEIPTS = Resource("receipts", s.ReceiptPublic)
+EXPECTED_RECEIPTS = Resource(
+    "expected_receipts", s.ExpectedReceiptPublic, supplier_of=lambda r: r.supplier_id
+)
 INVOICES = Resource("invoices", s.InvoicePublic, supplier_of=lambda r: r.supplier_id)
 
 
@@ -171,6 +174,47 @@ def get_receipts_record(
     """One receipt by its canonical id."""
     record = get_one(request.app.state.hub, RECEIPTS, principal, record_id)
     return found(record, "receipt", record_id)
+
+
+@router.get(
+    "/expected-receipts",
+    tags=["purchasing"],
+    summary="List expected receipts (ship notices)",
+    response_model=s.Page[s.ExpectedReceiptPublic],
+)
+def list_expected_receipts(
+    request: Request,
+    _: Reader,
+    scope: RecordScope,
+    *,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    status: Status = None,
+    since: Since = None,
+    until: Until = None,
+    number: Number = None,
+) -> s.Page[s.ExpectedReceiptPublic]:
+    """What suppliers' 856 ship notices announced, per PO, `expected` until the dock receives
+    it (`POST /api/v1/process/receipts`); dates filter `noticed_at`, `number` the shipment id."""
+    return list_page(
+        request.app.state.hub, EXPECTED_RECEIPTS, scope, cursor=cursor, limit=limit,
+        status=status, since=since, until=until, number=number,
+    )  # fmt: skip
+
+
+@router.get(
+    "/expected-receipts/{record_id}",
+    tags=["purchasing"],
+    summary="Get one expected receipt",
+    response_model=s.ExpectedReceiptPublic,
+    responses=responses(404),
+)
+def get_expected_receipt(
+    request: Request, principal: Reader, record_id: RecordId
+) -> s.ExpectedReceiptPublic:
+    """One ship notice's expected receipt by its id."""
+    record = get_one(request.app.state.hub, EXPECTED_RECEIPTS, principal, record_id)
+    return found(record, "expected receipt", record_id)
 
 
 @router.get(

@@ -180,6 +180,15 @@ class PurchaseOrderLinePublic(PublicModel):
     off_contract: bool = Field(
         default=False, description="Priced without a contract price; flagged before it was sent."
     )
+    acknowledgment: str | None = Field(
+        default=None,
+        description="The supplier's 855 answer: accepted, backordered, rejected, price_changed, "
+        "quantity_changed, changed, on_hold; null until acknowledged.",
+    )
+    acknowledged_quantity: Decimal | None = None
+    acknowledged_unit_price: Decimal | None = None
+    expected_date: date | None = Field(default=None, description="A back-order's ship date.")
+    received_quantity: Decimal = Field(default=Decimal(0), description="Received at the dock.")
 
 
 class PurchaseOrderPublic(PublicModel):
@@ -217,6 +226,37 @@ class ReceiptPublic(PublicModel):
     received_at: datetime
     purchase_order_id: str | None
     lines: list[ReceiptLinePublic]
+    source_system: str
+
+
+class ExpectedReceiptLinePublic(PublicModel):
+    line_number: int
+    item_id: str
+    quantity: Decimal
+    uom: str
+    po_line_number: int | None
+    supplier_part_number: str | None
+    gtin: str | None
+    lot: str | None
+    serial: str | None
+    expiry: date | None
+
+
+class ExpectedReceiptPublic(PublicModel):
+    """What a supplier's ship notice (856) announced for one PO, and whether the dock received
+    it (``receipt_id`` is then the receipt)."""
+
+    id: str
+    number: str = Field(description="The shipment id (BSN02).")
+    facility_id: str
+    supplier_id: str
+    purchase_order_id: str
+    purchase_order_number: str
+    noticed_at: datetime
+    shipped_on: date | None
+    status: str = Field(description="expected, received.")
+    receipt_id: str | None
+    lines: list[ExpectedReceiptLinePublic]
     source_system: str
 
 

@@ -17,7 +17,7 @@ from alembic import op
 from suture.adapters.db.types import ExactDecimal, UtcDateTime
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,139 @@
+"""``suture ingest x12 FILE...`` and ``suture receive --asn ID``: the supplier's documents in,
+and the dock's confirmation of a ship notice (docs/x12.md, docs/workflows.md).
+
+Both are thin: :class:`~suture.services.x12_ingest.X12Ingest` stores each file in the inbox
+before reading it and applies it; :class:`~suture.services.receiving.Receiving` records the
+receipt, moves stock and advances the PO.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from suture.domain.errors import SutureError
+from suture.entrypoints.cli.app import console, errors, open_hub
+
+
+def ingest_x12_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="X12 interchange files."),
+    ],
+    interface: Annotated[
+        str, typer.Option(help="Interface name the interchanges are stored under.")
+    ] = "x12-file",
+    source_system: Annotated[
+        str, typer.Option(help="The system (VAN, AS2 gateway) the files came from.")
+    ] = "x12-file",
+    facility_id: Annotated[
+        str | None,
+        typer.Option(help="The facility of invoices that name no known PO or N1*ST facility."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line per file.")] = False,
+) -> None:
+    """Store each X12 FILE in the inbox, apply its 855, 856 and 810 sets, queue a 997 per group.
+
+    Prints each file's outcome: processed, failed (with the segment, element and reason; kept
+    in the inbox with a malformed-message exception) or parked (unknown sender). Exits 1 when
+    any file failed or was parked.
+    """
+    hub = open_hub()
+    counts: Counter[str] = Counter()
+    try:
+        for path in files:
+            reply = hub.x12_ingest.receive(
+                path.read_bytes(),
+                interface=interface,
+                source_system=source_system,
+                facility_id=facility_id,
+            )
+            counts[str(reply.status)] += 1
+            outcome = {
+                "file": path.name,
+                "message_id": reply.message_id,
+                "status": str(reply.status),
+                "duplicate": reply.is_duplicate,
+                "acknowledgments": reply.acknowledgments,
+                "reason": reply.reason,
+            }
+            if as_json:
+                console.print_json(json.dumps(outcome))
+            else:
+                tail = f": {reply.reason}" if reply.reason else ""
+                duplicate = " (duplicate)" if reply.is_duplicate else ""
+                console.print(
+                    f"{path.name}: {reply.status}{duplicate}, {reply.acknowledgments} 997 "
+                    f"queued{tail}",
+                    markup=False,
+                )
+    finally:
+        hub.close()
+    if counts["failed"] or counts["parked"]:
+        raise typer.Exit(1)
+
+
+def _line_quantities(lines: list[str]) -> dict[int, Decimal]:
+    quantities: dict[int, Decimal] = {}
+    for text in lines:
+        number, _, quantity = text.partition("=")
+        try:
+            quantities[int(number)] = Decimal(quantity)
+        except (ValueError, InvalidOperation):
+            raise typer.BadParameter(
+                f"{text!r} is not LINE=QUANTITY (e.g. 2=3)", param_hint="--line"
+            ) from None
+    return quantities
+
+
+def receive_command(
+    asn: Annotated[str, typer.Option("--asn", help="The expected receipt (ship notice) id.")],
+    line: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--line",
+            help="LINE=QUANTITY counted on a ship-notice line (0: not received); repeatable. "
+            "Lines not named are received in full.",
+        ),
+    ] = None,
+    location_id: Annotated[
+        str | None,
+        typer.Option(help="Receiving location (default: the facility's central supply)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the receipt as JSON.")] = False,
+) -> None:
+    """Confirm a ship notice at the dock: record the receipt, add the stock, advance the PO."""
+    quantities = _line_quantities(line or [])
+    hub = open_hub()
+    try:
+        receipt = hub.receiving.receive(asn, quantities=quantities, location_id=location_id)
+    except SutureError as error:
+        errors.print(f"cannot receive {asn}: {error}", markup=False)
+        raise typer.Exit(1) from None
+    finally:
+        hub.close()
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "receipt_id": receipt.id,
+                    "number": receipt.number,
+                    "location_id": receipt.location_id,
+                    "lines": [
+                        {"item_id": r.item_id, "quantity": str(r.quantity), "uom": r.uom}
+                        for r in receipt.lines
+                    ],
+                }
+            )
+        )
+    else:
+        console.print(
+            f"receipt {receipt.number} ({receipt.id}): {len(receipt.lines)} lines into "
+            f"{receipt.location_id}",
+            markup=False,
+        )

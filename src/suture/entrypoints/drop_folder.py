@@ -1,0 +1,184 @@
+"""The drop folder of ``suture serve --watch DIR``: files dropped by partners and legacy systems,
+each stored through the inbox, routed by content, then moved aside (issue 4, DESIGN.md §3).
+
+Each poll lists ``DIR`` (not its sub-folders). A file is taken once it is **stable**: the same
+size and modification time on two consecutive polls, so a file still being written is left
+alone; names starting with ``.`` and ending in ``.tmp`` or ``.part`` (a writer's temporary
+name, renamed when complete) are never taken. A taken file is routed by its first bytes (a
+byte-order mark and leading white space skipped):
+
+- ``ISA``: X12, through :class:`~suture.services.x12_ingest.X12Ingest`;
+- ``MSH``, ``FHS`` or ``BHS``: HL7 v2 (one message or a batch), through
+  :class:`~suture.services.hl7_ingest.Hl7Ingest`;
+- a first line with a comma, a semicolon or a tab, and no control characters: CSV, stored in
+  the inbox with the ``message.received`` its feed's decoder runs on (docs/csv-feeds.md; the
+  feed is the one configured for the folder's interface, ``--watch-interface``);
+- anything else: not stored; moved to ``failed/`` with the reason printed.
+
+Only after the ingest returned (the raw bytes committed, the content applied or failed) is the
+file moved, to ``DIR/processed/`` when it was applied (or stored, for CSV), else to
+``DIR/failed/`` (an X12 or HL7 error, an unknown X12 sender): the inbox holds the bytes and an
+exception item says why. A crash between the commit and the move leaves the file in place; the
+next poll stores it again, which the inbox recognises as the same bytes (a duplicate, not
+applied twice). A name already in the target folder gets the message id added.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from suture.bootstrap import Hub
+from suture.domain.messages import MessageStatus
+from suture.formats.hl7v2 import Hl7DecodeError, split_batch
+from suture.services.hl7_ingest import Hl7Submission
+
+PROCESSED = "processed"
+FAILED = "failed"
+_IGNORED_SUFFIXES = (".tmp", ".part")
+_BOM = b"\xef\xbb\xbf"
+_CSV_SEPARATORS = (b",", b";", b"\t")
+
+
+@dataclass(frozen=True, slots=True)
+class DropOutcome:
+    """What became of one file: its format, the inbox message, and where it was moved."""
+
+    name: str
+    format: str
+    ok: bool
+    detail: str
+    moved_to: Path
+    message_id: str | None = None
+
+
+def detect_format(data: bytes) -> str | None:
+    """``x12``, ``hl7v2``, ``csv`` or None, from the first bytes of a file."""
+    head = data.removeprefix(_BOM).lstrip()[:4096]
+    if head.startswith(b"ISA"):
+        return "x12"
+    if head.startswith((b"MSH", b"FHS", b"BHS")):
+        return "hl7v2"
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    printable = all(byte >= 0x20 or byte == 0x09 for byte in first)
+    if first and printable and any(sep in first for sep in _CSV_SEPARATORS):
+        return "csv"
+    return None
+
+
+class DropFolder:
+    """Polls one folder; :meth:`poll_once` takes every stable file (see the module docstring)."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        directory: Path,
+        *,
+        interface: str = "drop-folder",
+        source_system: str = "drop-folder",
+    ) -> None:
+        self._hub = hub
+        self.directory = directory
+        self._interface = interface
+        self._source = source_system
+        self._sizes: dict[str, tuple[int, int]] = {}
+        for name in (PROCESSED, FAILED):
+            (directory / name).mkdir(parents=True, exist_ok=True)
+
+    def poll_once(self) -> list[DropOutcome]:
+        """Take the files that were stable since the last poll; what became of each."""
+        outcomes: list[DropOutcome] = []
+        present: set[str] = set()
+        for entry in sorted(self.directory.iterdir()):
+            name = entry.name
+            if not entry.is_file() or name.startswith(".") or name.endswith(_IGNORED_SUFFIXES):
+                continue
+            present.add(name)
+            stat = entry.stat()
+            signature = (stat.st_size, stat.st_mtime_ns)
+            if self._sizes.get(name) != signature:
+                self._sizes[name] = signature  # new or still growing: look again next poll
+                continue
+            del self._sizes[name]
+            outcomes.append(self._take(entry))
+        for gone in set(self._sizes) - present:
+            del self._sizes[gone]
+        return outcomes
+
+    def _take(self, path: Path) -> DropOutcome:
+        data = path.read_bytes()
+        kind = detect_format(data)
+        if kind == "x12":
+            reply = self._hub.x12_ingest.receive(
+                data, interface=self._interface, source_system=self._source
+            )
+            ok = reply.status is MessageStatus.PROCESSED
+            return self._move(path, kind, ok, reply.reason or str(reply.status), reply.message_id)
+        if kind == "hl7v2":
+            return self._hl7(path, data)
+        if kind == "csv":  # stored with the event its feed's decoder runs on (csv-feeds.md)
+            stored = self._hub.csv_ingest.receive(
+                data, interface=self._interface, source_system=self._source
+            )
+            return self._move(path, kind, True, "stored", stored.message.id)
+        return self._move(path, "unknown", False, "not X12 (ISA), HL7 v2 (MSH) or CSV", None)
+
+    def _hl7(self, path: Path, data: bytes) -> DropOutcome:
+        try:
+            batch = split_batch(data)
+        except Hl7DecodeError as error:
+            return self._move(path, "hl7v2", False, str(error), None)
+        submissions = [Hl7Submission(raw, self._interface, self._source) for raw in batch.messages]
+        replies = self._hub.hl7_ingest.receive_many(submissions)
+        codes = [reply.code for reply in replies]
+        ok = all(code == "AA" for code in codes)
+        detail = f"{len(codes)} messages: {codes.count('AA')} AA"
+        first = replies[0].message_id if replies else None
+        return self._move(path, "hl7v2", ok, detail, first)
+
+    def _move(
+        self, path: Path, kind: str, ok: bool, detail: str, message_id: str | None
+    ) -> DropOutcome:
+        folder = self.directory / (PROCESSED if ok else FAILED)
+        target = folder / path.name
+        if target.exists():
+            target = folder / f"{path.stem}.{message_id or 'again'}{path.suffix}"
+        os.replace(path, target)
+        return DropOutcome(path.name, kind, ok, detail, target, message_id)
+
+
+class DropFolderThread:
+    """Runs :meth:`DropFolder.poll_once` every ``interval`` seconds until :meth:`stop`."""
+
+    def __init__(
+        self,
+        folder: DropFolder,
+        interval: float,
+        on_outcome: Callable[[DropOutcome], None] = lambda _: None,
+        on_error: Callable[[Exception], None] = lambda _: None,
+    ) -> None:
+        self.folder = folder
+        self._interval = interval
+        self._on_outcome = on_outcome
+        self._on_error = on_error
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="drop-folder", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for outcome in self.folder.poll_once():
+                    self._on_outcome(outcome)
+            except Exception as error:
+                self._on_error(error)
+            self._stop.wait(self._interval)

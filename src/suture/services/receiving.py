@@ -1,0 +1,235 @@
+"""Receiving at the dock: an expected receipt (a supplier's 856) confirmed, stock moved, the PO
+advanced (DESIGN.md §4, "receipts update stock").
+
+:meth:`Receiving.receive` confirms one expected receipt, in full or with the quantity counted
+per ship-notice line, in one transaction:
+
+1. a :class:`~suture.domain.purchasing.Receipt` against the PO lines, with lot, serial and
+   expiry from the notice (its id derives from the expected receipt: confirming twice is
+   refused, never counted twice);
+2. stock at the receiving location rises by each line's quantity converted to the item's base
+   unit (eaches), into consigned stock for a consignment item, else owned stock
+   (:func:`~suture.domain.inventory.restock`), each position read with a row lock;
+3. the PO lines count the quantity (converted to the PO line's unit) and the PO becomes
+   ``partially_received`` or ``received``;
+4. event ``purchasing.receipt.recorded``, which the three-way match consumes.
+
+The receiving location is the one named, else the facility's only central-supply (or else
+only warehouse) location. Errors::
+
+    SutureError
+    └── ReceivingError                 field and reason; 404 when the notice is unknown
+        └── UnknownExpectedReceiptError
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+
+from suture.domain.errors import SutureError, UnitConversionError
+from suture.domain.inventory import restock
+from suture.domain.masterdata import Item, LocationKind
+from suture.domain.purchasing import (
+    ExpectedReceipt,
+    ExpectedReceiptLine,
+    ExpectedReceiptStatus,
+    PurchaseOrder,
+    Receipt,
+    ReceiptLine,
+)
+from suture.eventlog.ids import idempotency_key
+from suture.services.clock import Clock
+from suture.services.messagebus import MessageBus
+from suture.services.supplier_documents import stable_id
+from suture.services.unit_of_work import UnitOfWork
+
+RECEIPT_RECORDED = "purchasing.receipt.recorded"
+_DEFAULT_KINDS = (LocationKind.CENTRAL_SUPPLY, LocationKind.WAREHOUSE)
+
+
+class ReceivingError(SutureError):
+    """A receipt that cannot be recorded as asked."""
+
+
+class UnknownExpectedReceiptError(ReceivingError):
+    """No expected receipt (ship notice) has this id."""
+
+
+class Receiving:
+    """Dock receipts of expected receipts; each call is one transaction."""
+
+    def __init__(
+        self, uow_factory: Callable[[], UnitOfWork], bus: MessageBus, clock: Clock
+    ) -> None:
+        self._uow = uow_factory
+        self._bus = bus
+        self._clock = clock
+
+    def expected(self, expected_receipt_id: str) -> ExpectedReceipt:
+        """The expected receipt, for a caller that must check its facility first."""
+        with self._uow() as uow:
+            found = uow.expected_receipts.get(expected_receipt_id)
+        if found is None:
+            raise _unknown(expected_receipt_id)
+        return found
+
+    def receive(
+        self,
+        expected_receipt_id: str,
+        *,
+        quantities: Mapping[int, Decimal] | None = None,
+        location_id: str | None = None,
+        source_system: str = "suture",
+    ) -> Receipt:
+        """Confirm the expected receipt; ``quantities`` (ship-notice line number → quantity
+        counted, in the line's unit; 0: not received) overrides lines, the others are received
+        in full."""
+        at = self._clock()
+        with self._uow() as uow:
+            expected = uow.expected_receipts.get(expected_receipt_id)
+            if expected is None:
+                raise _unknown(expected_receipt_id)
+            if expected.status is not ExpectedReceiptStatus.EXPECTED:
+                raise ReceivingError(
+                    "expected_receipt_id",
+                    f"ship notice {expected.number} was received already (receipt "
+                    f"{expected.receipt_id})",
+                )
+            counted = _counted(expected, quantities or {})
+            location = self._location(uow, expected.facility_id, location_id)
+            po = uow.purchase_orders.get(expected.purchase_order_id)
+            receipt = Receipt(
+                id=stable_id("receipt", expected.id),
+                number=f"RCV-{expected.number}",
+                facility_id=expected.facility_id,
+                location_id=location,
+                received_at=at,
+                purchase_order_id=expected.purchase_order_id,
+                source_system=source_system,
+            )
+            per_po_line: dict[int, Decimal] = {}
+            for line, quantity in counted:
+                item = uow.items.get(line.item_id)
+                if item is None:
+                    raise ReceivingError(
+                        f"lines[{line.line_number}].item_id", f"no item {line.item_id!r}"
+                    )
+                eaches = _convert(
+                    item, quantity, line.uom, item.packaging.base_uom, line.line_number
+                )
+                position = uow.stock.get(location, item.id, lock=True)
+                uow.stock.save(
+                    restock(position, facility_id=expected.facility_id, location_id=location,
+                            item_id=item.id, eaches=eaches, consigned=item.is_consignment, at=at)
+                )  # fmt: skip
+                receipt.lines.append(
+                    ReceiptLine(
+                        line_number=len(receipt.lines) + 1,
+                        item_id=item.id,
+                        quantity=quantity,
+                        uom=line.uom,
+                        po_line_number=line.po_line_number,
+                        lot=line.lot,
+                        serial=line.serial,
+                        expiry=line.expiry,
+                    )
+                )
+                if po is not None and line.po_line_number is not None:
+                    po_uom = po.line(line.po_line_number).uom
+                    in_po_uom = _convert(item, quantity, line.uom, po_uom, line.line_number)
+                    per_po_line[line.po_line_number] = (
+                        per_po_line.get(line.po_line_number, Decimal(0)) + in_po_uom
+                    )
+            if not receipt.lines:
+                raise ReceivingError("lines", "nothing was counted as received")
+            if po is not None and per_po_line:
+                po.receive(per_po_line)
+                uow.purchase_orders.add(po)
+            uow.receipts.add(receipt)
+            expected.status = ExpectedReceiptStatus.RECEIVED
+            expected.receipt_id = receipt.id
+            uow.expected_receipts.add(expected)
+            self._publish(uow, receipt, po, expected)
+            uow.commit()
+        return receipt
+
+    def _location(self, uow: UnitOfWork, facility_id: str, location_id: str | None) -> str:
+        if location_id is not None:
+            location = uow.locations.get(location_id)
+            if location is None or location.facility_id != facility_id:
+                raise ReceivingError(
+                    "location_id", f"{location_id!r} is not a location of facility {facility_id}"
+                )
+            return location.id
+        locations = []
+        after: str | None = None
+        while True:
+            page = uow.locations.list(facility_id=facility_id, after=after, limit=500)
+            locations += page
+            if len(page) < 500:
+                break
+            after = page[-1].id
+        for kind in _DEFAULT_KINDS:
+            of_kind = [loc.id for loc in locations if loc.kind is kind]
+            if len(of_kind) == 1:
+                return of_kind[0]
+        raise ReceivingError(
+            "location_id",
+            f"name the receiving location: facility {facility_id} has no single central-supply "
+            "or warehouse location",
+        )
+
+    def _publish(
+        self, uow: UnitOfWork, receipt: Receipt, po: PurchaseOrder | None, expected: ExpectedReceipt
+    ) -> None:
+        payload = {
+            "receipt_id": receipt.id,
+            "purchase_order_id": receipt.purchase_order_id,
+            "purchase_order_number": po.number
+            if po is not None
+            else expected.purchase_order_number,
+            "facility_id": receipt.facility_id,
+            "location_id": receipt.location_id,
+            "line_count": len(receipt.lines),
+        }
+        envelope = self._bus.envelope(
+            RECEIPT_RECORDED,
+            payload,
+            idempotency_key=idempotency_key(RECEIPT_RECORDED, receipt.id),
+            correlation_id=expected.purchase_order_number,
+            trace_id=uuid.UUID(receipt.id).hex,
+            occurred_at=receipt.received_at,
+            source_facility=receipt.facility_id,
+        )
+        self._bus.publish(uow, envelope)
+
+
+def _counted(
+    expected: ExpectedReceipt, quantities: Mapping[int, Decimal]
+) -> list[tuple[ExpectedReceiptLine, Decimal]]:
+    for line_number, quantity in quantities.items():
+        expected.line(line_number)  # raises DomainError (field line_number) for a stray line
+        if quantity < 0:
+            raise ReceivingError(
+                f"lines[{line_number}]", f"quantity must not be negative, got {quantity}"
+            )
+    return [
+        (line, quantities.get(line.line_number, line.quantity))
+        for line in expected.lines
+        if quantities.get(line.line_number, line.quantity) > 0
+    ]
+
+
+def _convert(item: Item, quantity: Decimal, from_uom: str, to_uom: str, line: int) -> Decimal:
+    try:
+        return item.packaging.convert(quantity, from_uom, to_uom)
+    except UnitConversionError as error:
+        raise ReceivingError(f"lines[{line}].uom", error.reason) from None
+
+
+def _unknown(expected_receipt_id: str) -> UnknownExpectedReceiptError:
+    return UnknownExpectedReceiptError(
+        "expected_receipt_id", f"no expected receipt (ship notice) {expected_receipt_id!r}"
+    )

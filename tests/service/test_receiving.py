@@ -1,0 +1,193 @@
+"""Receiving a ship notice at the dock: the receipt, stock in base units, the PO's status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from tests.service.test_x12_ingest import ASN_856
+from tests.service.x12_world import (
+    CENTRAL,
+    FACILITY,
+    OR1,
+    Services,
+    events,
+    interchange,
+    migrated,
+    seed,
+    services,
+)
+from typer.testing import CliRunner
+
+from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.domain.errors import DomainError
+from suture.domain.purchasing import ExpectedReceiptStatus, PurchaseOrderStatus
+from suture.entrypoints.cli import app
+from suture.services.receiving import ReceivingError, UnknownExpectedReceiptError
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[sa.Engine]:
+    made = migrated(f"sqlite:///{tmp_path / 'suture.db'}")
+    seed(made)
+    yield made
+    made.dispose()
+
+
+@pytest.fixture
+def hub(engine: sa.Engine) -> Services:
+    return services(engine)
+
+
+@pytest.fixture
+def asn(engine: sa.Engine, hub: Services) -> str:
+    """The expected receipt of SHIP-77: 5 BX gauze (PO line 1), 3 serialised screws (line 2)."""
+    hub.ingest.receive(
+        interchange([("856", ASN_856)], functional_id="SH"), interface="t", source_system="van"
+    )
+    (noticed,) = events(engine, "purchasing.shipment.noticed")
+    return str(noticed["expected_receipt_id"])
+
+
+def stock(engine: sa.Engine, location: str, item: str) -> tuple[Decimal, Decimal]:
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        position = uow.stock.get(location, item)
+    assert position is not None
+    return position.on_hand, position.consigned_on_hand
+
+
+def po_state(engine: sa.Engine) -> tuple[PurchaseOrderStatus, list[Decimal]]:
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        po = uow.purchase_orders.by_number("PO-1001")
+    assert po is not None
+    return po.status, [line.received_quantity for line in po.lines]
+
+
+def test_receiving_a_ship_notice_in_full_adds_stock_in_eaches_consigned_apart(
+    engine: sa.Engine, hub: Services, asn: str
+) -> None:
+    receipt = hub.receiving.receive(asn)
+
+    assert receipt.location_id == CENTRAL  # the facility's only central-supply location
+    assert stock(engine, CENTRAL, "item-gauze") == (Decimal(50), Decimal(0))  # 5 BX of 10
+    assert stock(engine, CENTRAL, "item-screw") == (Decimal(0), Decimal(3))  # consignment
+    assert [(r.item_id, r.quantity, r.uom, r.po_line_number, r.serial) for r in receipt.lines] == [
+        ("item-gauze", Decimal(5), "BX", 1, None),
+        ("item-screw", Decimal(1), "EA", 2, "SER-1"),
+        ("item-screw", Decimal(1), "EA", 2, "SER-2"),
+        ("item-screw", Decimal(1), "EA", 2, "SER-3"),
+    ]
+
+
+def test_a_receipt_advances_the_po_to_partially_received_with_lines_still_open(
+    engine: sa.Engine, hub: Services, asn: str
+) -> None:
+    hub.receiving.receive(asn)
+
+    # lines 3 and 4 were not shipped
+    assert po_state(engine) == (
+        PurchaseOrderStatus.PARTIALLY_RECEIVED,
+        [Decimal(5), Decimal(3), Decimal(0), Decimal(0)],
+    )
+
+
+def test_receiving_every_open_quantity_marks_the_po_received(
+    engine: sa.Engine, hub: Services, asn: str
+) -> None:
+    rest = [
+        "BSN*00*SHIP-78*20250303*1200", "HL*1**S", "HL*2*1*O", "PRF*PO-1001",
+        "HL*3*2*I", "LIN*3*UK*00614141000012", "SN1**2*BX",
+        "HL*4*2*I", "LIN*4*UK*00614141000029", "SN1**1*EA", "CTT*2",
+    ]  # fmt: skip
+    hub.ingest.receive(
+        interchange([("856", rest)], functional_id="SH", control=906),
+        interface="t", source_system="van",
+    )  # fmt: skip
+    second = str(events(engine, "purchasing.shipment.noticed")[1]["expected_receipt_id"])
+
+    hub.receiving.receive(asn)
+    hub.receiving.receive(second)
+
+    assert po_state(engine) == (
+        PurchaseOrderStatus.RECEIVED,
+        [Decimal(5), Decimal(3), Decimal(2), Decimal(1)],
+    )
+
+
+def test_counted_quantities_per_line_override_the_notice_and_zero_is_not_received(
+    engine: sa.Engine, hub: Services, asn: str
+) -> None:
+    receipt = hub.receiving.receive(asn, quantities={1: Decimal(4), 4: Decimal(0)}, location_id=OR1)
+
+    assert [(r.item_id, r.quantity) for r in receipt.lines] == [
+        ("item-gauze", Decimal(4)), ("item-screw", Decimal(1)), ("item-screw", Decimal(1)),
+    ]  # fmt: skip
+    assert stock(engine, OR1, "item-gauze") == (Decimal(40), Decimal(0))
+    assert po_state(engine)[1] == [Decimal(4), Decimal(2), Decimal(0), Decimal(0)]
+
+
+def test_the_receipt_recorded_event_carries_the_agreed_payload(
+    engine: sa.Engine, hub: Services, asn: str
+) -> None:
+    receipt = hub.receiving.receive(asn)
+
+    assert events(engine, "purchasing.receipt.recorded") == [
+        {
+            "receipt_id": receipt.id, "purchase_order_id": "po-PO-1001",
+            "purchase_order_number": "PO-1001", "facility_id": FACILITY,
+            "location_id": CENTRAL, "line_count": 4,
+        }
+    ]  # fmt: skip
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        expected = uow.expected_receipts.get(asn)
+        stored = uow.receipts.get(receipt.id)
+    assert expected is not None
+    assert (expected.status, expected.receipt_id) == (ExpectedReceiptStatus.RECEIVED, receipt.id)
+    assert stored == receipt
+
+
+def test_a_ship_notice_received_already_is_refused_and_stock_moves_once(
+    engine: sa.Engine, hub: Services, asn: str
+) -> None:
+    hub.receiving.receive(asn)
+
+    with pytest.raises(ReceivingError, match="SHIP-77 was received already"):
+        hub.receiving.receive(asn)
+    assert stock(engine, CENTRAL, "item-gauze") == (Decimal(50), Decimal(0))
+
+
+def test_a_line_the_notice_does_not_have_is_refused_naming_it(hub: Services, asn: str) -> None:
+    with pytest.raises(DomainError, match="ship notice SHIP-77 has no line 9"):
+        hub.receiving.receive(asn, quantities={9: Decimal(1)})
+
+
+def test_an_unknown_expected_receipt_is_refused(hub: Services) -> None:
+    with pytest.raises(UnknownExpectedReceiptError, match="no expected receipt"):
+        hub.receiving.receive("nope")
+
+
+def test_suture_receive_confirms_a_notice_with_counted_lines(
+    engine: sa.Engine, asn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+
+    result = CliRunner().invoke(app, ["receive", "--asn", asn, "--line", "1=2", "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert '"quantity": "2"' in result.output
+    assert stock(engine, CENTRAL, "item-gauze") == (Decimal(20), Decimal(0))
+
+
+def test_suture_receive_refuses_a_malformed_line_option(
+    asn: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+
+    result = CliRunner().invoke(app, ["receive", "--asn", asn, "--line", "two"])
+
+    assert result.exit_code == 2
+    assert "is not LINE=QUANTITY" in result.output
