@@ -42,6 +42,7 @@ from suture.services.fhir_ingest import FhirIngest
 from suture.services.hl7_ingest import Hl7Ingest
 from suture.services.inbox import Inbox
 from suture.services.interfaces import InterfaceInventory
+from suture.services.kpis import KpiService
 from suture.services.messagebus import MessageBus
 from suture.services.phi import PhiTokenizer
 from suture.services.receiving import Receiving
@@ -145,6 +146,8 @@ class Hub:
     #: Shadow mode (docs/shadow-mode.md): what each target's interface mode is, and the reports
     #: comparing withheld outputs with the legacy system's.
     target_modes: TargetModes
+    #: The KPIs of DESIGN.md §7 over a period (``suture kpis``, the dashboard API, the demo).
+    kpis: KpiService
     shadow_reports: ShadowReports
     #: The three-way match's operator actions (``suture match``, the Process API).
     matching: MatchOperations
@@ -302,6 +305,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         audit=audit,
         interfaces=InterfaceInventory(uow_factory, system_clock),
         target_modes=target_modes,
+        kpis=KpiService(read_uow_factory, InterfaceInventory(read_uow_factory, system_clock)),
         shadow_reports=ShadowReports(read_uow_factory),
         matching=MatchOperations(
             uow_factory, bus, match, system_clock, read_uow_factory=read_uow_factory

@@ -339,3 +339,30 @@ def test_the_procure_to_pay_inbound_routes_are_in_the_matrix_with_their_scopes()
         ("GET", "/api/v1/experience/supplier/acknowledgments", Scope.EXPERIENCE_SUPPLIER),
         ("GET", "/api/v1/experience/supplier/receipts", Scope.EXPERIENCE_SUPPLIER),
     } <= set(OPERATIONS)
+
+
+# --- the KPIs: one facility for a facility-bound client, every facility for a global one -------
+
+KPIS = "/api/v1/experience/kpis"
+
+
+def test_kpis_of_another_facility_or_of_all_are_403_for_a_facility_client(
+    api: TestClient, hub: Hub
+) -> None:
+    viewer = token(hub, {Scope.SYSTEM_READ}, ["fac-a"])
+    assert_refused(call(api, "GET", KPIS, viewer, facility_id="fac-b"), 403)
+    assert_refused(call(api, "GET", KPIS, viewer), 403)
+
+
+def test_the_right_tokens_get_the_kpis(api: TestClient, hub: Hub) -> None:
+    own = call(api, "GET", KPIS, token(hub, {Scope.SYSTEM_READ}, ["fac-a"]), facility_id="fac-a")
+    every = call(api, "GET", KPIS, token(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES]),
+                 **{"from": "2026-01-01", "to": "2026-01-31"})  # fmt: skip
+    assert own.status_code == 200, own.text
+    assert own.json()["facility_id"] == "fac-a"
+    assert every.status_code == 200, every.text
+    assert every.json()["since"].startswith("2026-01-01")
+    assert every.json()["until"].startswith("2026-02-01")
+    backwards = call(api, "GET", KPIS, token(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES]),
+                     **{"from": "2026-02-01", "to": "2026-01-01"})  # fmt: skip
+    assert backwards.status_code == 400

@@ -172,10 +172,10 @@ def test_a_chargemaster_price_ending_before_it_starts_is_refused() -> None:
                           effective_to=date(2026, 1, 1), unit_price=Decimal(1))  # fmt: skip
 
 
-def test_lag_stats_are_median_and_p90_by_nearest_rank() -> None:
+def test_lag_stats_are_median_and_p90_interpolated_like_every_kpi() -> None:
     stats = lag_stats([timedelta(hours=h) for h in range(1, 11)])
 
-    assert (stats.matched, stats.median_hours, stats.p90_hours) == (10, 5.0, 9.0)
+    assert (stats.matched, stats.median_hours, stats.p90_hours) == (10, 5.5, 9.1)
 
 
 quantities = st.integers(min_value=0, max_value=4).map(Decimal)

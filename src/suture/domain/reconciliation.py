@@ -38,7 +38,6 @@ what lets a continuous, event-by-event evaluation and a batch over a period agre
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from suture.domain.errors import DomainError
+from suture.domain.kpis import distribution
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -301,12 +301,13 @@ class LagStats:
 
 
 def lag_stats(lags: Sequence[timedelta]) -> LagStats:
-    """Median and 90th percentile (nearest rank) of the lags, in hours."""
-    if not lags:
+    """Median and 90th percentile of the lags, in hours, interpolated as every KPI's
+    percentiles are (``domain/kpis.py``)."""
+    found = distribution(lags)
+    if found.median is None or found.p90 is None:
         return LagStats(0, None, None)
-    hours = sorted(lag.total_seconds() / 3600 for lag in lags)
-
-    def rank(share: float) -> float:
-        return round(hours[max(0, math.ceil(share * len(hours)) - 1)], 3)
-
-    return LagStats(len(hours), rank(0.5), rank(0.9))
+    return LagStats(
+        found.count,
+        round(found.median.total_seconds() / 3600, 3),
+        round(found.p90.total_seconds() / 3600, 3),
+    )

@@ -452,6 +452,12 @@ class UsageWorkflowRepository(Protocol):
 
     def count_by_step(self, *, facility_id: str | None = None) -> dict[UsageStep, int]: ...
 
+    def stockout_counts(
+        self, *, since: datetime, until: datetime, facility_id: str | None = None
+    ) -> tuple[int, int]:
+        """Usages whose workflow started in ``[since, until)``, and how many were stockouts."""
+        ...
+
     def par_level(self, location_id: str, item_id: str) -> ParLevel | None: ...
 
     def last_price_paid(self, facility_id: str, item_id: str) -> tuple[Decimal, str] | None:

@@ -12,6 +12,7 @@ from suture.entrypoints.cli.demo import demo_command
 from suture.entrypoints.cli.exceptions import exceptions_app
 from suture.entrypoints.cli.ingest import ingest_app
 from suture.entrypoints.cli.interfaces import interfaces_app
+from suture.entrypoints.cli.kpis import kpis_command
 from suture.entrypoints.cli.masterdata import masterdata_app
 from suture.entrypoints.cli.match import match_app
 from suture.entrypoints.cli.operations import migrate_command, status_command
@@ -48,6 +49,7 @@ app.command("udi")(udi_command)
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(interfaces_app, name="interfaces")
+app.command("kpis")(kpis_command)
 app.add_typer(shadow_app, name="shadow")
 app.add_typer(supplier_sim_app, name="supplier-sim")
 app.add_typer(match_app, name="match")

@@ -160,6 +160,21 @@ class UsageWorkflowRepository:
                 counts[UsageStep(step)] = int(n)
         return counts
 
+    def stockout_counts(
+        self, *, since: datetime, until: datetime, facility_id: str | None = None
+    ) -> tuple[int, int]:
+        """Usages whose workflow started in ``[since, until)``, and how many were stockouts."""
+        c = self.table.c
+        stockouts = sa.func.coalesce(sa.func.sum(sa.case((c.stockout, 1), else_=0)), 0)
+        query = sa.select(sa.func.count(), stockouts).where(
+            c.started_at >= since, c.started_at < until
+        )
+        if facility_id is not None:
+            query = query.where(c.facility_id == facility_id)
+        with storage_errors(self.table.name):
+            usages, stocked_out = self._connection.execute(query).one()
+        return int(usages), int(stocked_out)
+
     def par_level(self, location_id: str, item_id: str) -> ParLevel | None:
         """The par level of the item at the location, if it has one."""
         table = t.par_levels

@@ -9,16 +9,20 @@ figures span every facility, so the dashboard needs a client of every facility.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from suture.bootstrap import Hub
 from suture.domain.access import AccessDeniedError, Principal, Scope
+from suture.domain.kpis import Distribution
 from suture.entrypoints.api.problems import responses
-from suture.entrypoints.api.security import require
+from suture.entrypoints.api.security import ApiProblem, check_record, require
+from suture.services.kpis import KpiReport
 from suture.services.status import backbone_status
 
 router = APIRouter(
@@ -67,4 +71,121 @@ async def dashboard(request: Request, principal: Viewer) -> Dashboard:
         open_exceptions=status.open_exceptions,
         overdue_exceptions=status.overdue_exceptions,
         governance=Governance.model_validate(kpi, from_attributes=True),
+    )
+
+
+class Duration(BaseModel):
+    """A duration KPI over its cases: median and 90th percentile in hours (null: no case)."""
+
+    count: int
+    median_hours: float | None
+    p90_hours: float | None
+    mean_hours: float | None
+
+
+class Kpis(BaseModel):
+    """The KPIs of DESIGN.md §7 for a period (docs/observability.md, "KPIs")."""
+
+    since: datetime
+    until: datetime
+    facility_id: str | None
+    invoice_cycle_time: Duration = Field(description="Invoice received → approved for payment.")
+    po_touchless_rate: float | None = Field(
+        description="POs matched with no manual touch / POs with an invoice matched."
+    )
+    po_touchless: int
+    po_matched: int
+    stockouts_per_1000_usages: float | None
+    usages: int
+    stockouts: int
+    reconciliation_lag: Duration = Field(description="Usage recorded → matched to its charge.")
+    unmatched_aging: dict[str, int] = Field(description="Unmatched reconciliation lines by age.")
+    revenue_at_risk: Decimal = Field(description="Usage without a charge, at chargemaster price.")
+    interface_incidents: int
+    interface_open_incidents: int
+    interface_recovery: Duration = Field(description="First failure → next success.")
+    governed_share: float | None
+    contract_price_variance: Decimal = Field(
+        description="Invoice value over the PO price plus PO line value ordered off contract."
+    )
+
+
+@router.get(
+    "/kpis",
+    summary="The KPIs of a period",
+    response_model=Kpis,
+    responses=responses(400),
+)
+async def kpis(
+    request: Request,
+    principal: Viewer,
+    since: Annotated[
+        date | None, Query(alias="from", description="First day (UTC); default 30 days ago.")
+    ] = None,
+    until: Annotated[
+        date | None, Query(alias="to", description="Last day, included (UTC); default today.")
+    ] = None,
+    facility_id: Annotated[
+        str | None, Query(description="One facility; omitted: every facility (needs them all).")
+    ] = None,
+) -> Kpis:
+    """Invoice cycle time, PO touchless rate, stockouts, reconciliation lag and revenue at risk,
+    interface recovery, governed share and contract price variance, for one facility or all."""
+    if facility_id is None and not principal.all_facilities:
+        raise AccessDeniedError("facility_id", "name one of your facilities")
+    if facility_id is not None:
+        check_record(principal, facility_id=facility_id)
+    hub: Hub = request.app.state.hub
+    today = hub.clock().date()
+    last = until or today
+    first = since or last - timedelta(days=29)
+    if first > last:
+        raise ApiProblem(
+            400, "Bad request", "`from` is after `to`",
+            errors=[{"field": "from", "reason": "is after `to`"}],
+        )  # fmt: skip
+    start = datetime.combine(first, time(), tzinfo=UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
+    report = await run_in_threadpool(hub.kpis.report, start, end, facility_id=facility_id)
+    return kpis_model(report)
+
+
+def _duration(found: Distribution) -> Duration:
+    def hours(value: timedelta | None) -> float | None:
+        return None if value is None else round(value.total_seconds() / 3600, 3)
+
+    return Duration(
+        count=found.count, median_hours=hours(found.median), p90_hours=hours(found.p90),
+        mean_hours=hours(found.mean),
+    )  # fmt: skip
+
+
+def kpis_model(report: KpiReport) -> Kpis:
+    """The report as the API (and ``suture kpis --json``) shows it."""
+    lag = report.reconciliation.lag
+    recovery = report.interface_recovery
+    return Kpis(
+        since=report.since,
+        until=report.until,
+        facility_id=report.facility_id,
+        invoice_cycle_time=_duration(report.invoice_cycle_time),
+        po_touchless_rate=report.po_touchless.rate,
+        po_touchless=report.po_touchless.touchless,
+        po_matched=report.po_touchless.purchase_orders,
+        stockouts_per_1000_usages=report.stockouts.per_thousand,
+        usages=report.stockouts.usages,
+        stockouts=report.stockouts.stockouts,
+        reconciliation_lag=Duration(
+            count=lag.matched,
+            median_hours=lag.median_hours,
+            p90_hours=lag.p90_hours,
+            mean_hours=None,
+        ),
+        unmatched_aging=report.reconciliation.unmatched_aging,
+        revenue_at_risk=report.revenue_at_risk,
+        interface_incidents=recovery.incidents,
+        interface_open_incidents=recovery.open_incidents,
+        interface_recovery=_duration(recovery.times),
+        governed_share=report.governance.governed_share,
+        contract_price_variance=report.contract_price_variance,
     )
