@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.service.test_x12_ingest import ACK_855, ASN_856
-from tests.service.x12_world import CENTRAL, FACILITY, SUPPLIER, events, interchange, seed
+from test_x12_ingest import ACK_855, ASN_856
+from x12_world import CENTRAL, FACILITY, SUPPLIER, events, interchange, seed
 
 from suture.bootstrap import Hub, build
 from suture.config import Settings

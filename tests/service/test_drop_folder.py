@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.service.test_hl7_ingest import dft
-from tests.service.test_x12_ingest import ACK_855
-from tests.service.x12_world import events, interchange, seed
+from test_hl7_ingest import dft
+from test_x12_ingest import ACK_855
+from x12_world import events, interchange, seed
 
 from suture.bootstrap import Hub, build
 from suture.config import Settings

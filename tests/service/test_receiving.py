@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.service.test_x12_ingest import ASN_856
-from tests.service.x12_world import (
+from test_x12_ingest import ASN_856
+from typer.testing import CliRunner
+from x12_world import (
     CENTRAL,
     FACILITY,
     OR1,
@@ -20,7 +21,6 @@ from tests.service.x12_world import (
     seed,
     services,
 )
-from typer.testing import CliRunner
 
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.errors import DomainError

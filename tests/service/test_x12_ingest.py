@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.service.x12_world import (
+from typer.testing import CliRunner
+from x12_world import (
     FACILITY,
     NOW,
     OUR_ISA,
@@ -25,7 +26,6 @@ from tests.service.x12_world import (
     seed,
     services,
 )
-from typer.testing import CliRunner
 
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.exceptions import ExceptionStatus, ExceptionType

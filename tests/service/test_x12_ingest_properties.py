@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.service.test_x12_ingest import ACK_855, ASN_856, INVOICE_810
-from tests.service.x12_world import interchange, migrated, seed, services
+from test_x12_ingest import ACK_855, ASN_856, INVOICE_810
+from x12_world import interchange, migrated, seed, services
 
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.messages import MessageStatus

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.service.x12_world import FACILITY, events, migrated, seed, services
+from x12_world import FACILITY, events, migrated, seed, services
 
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.exceptions import ExceptionType

@@ -113,21 +113,82 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
 
 
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            media: {
-                "schema": {
-                    "type": "object",
-                    "required": ["resourceType"],
-                    "properties": {"resourceType": {"type": "string"}},
+#: One example body per operation (synthetic identifiers; no real patient).
+_VISIT = {"reference": "Encounter/e1", "identifier": {"value": "V-20261120-0042"}}
+_EXAMPLES: dict[str, dict[str, Any]] = {
+    "ChargeItem": {
+        "resourceType": "ChargeItem", "status": "billable",
+        "identifier": [{"system": "urn:rcm:charge-line", "value": "TX-555"}],
+        "code": {"coding": [{"system": "urn:cdm", "code": "27800123"}]},
+        "subject": {"identifier": {"value": "MRN-SYNTH-1"}}, "context": _VISIT,
+        "quantity": {"value": 1}, "priceOverride": {"value": 9800.00, "currency": "USD"},
+        "occurrenceDateTime": "2026-11-20T15:42:00Z",
+    },
+    "SupplyDelivery": {
+        "resourceType": "SupplyDelivery", "status": "completed",
+        "suppliedItem": {"quantity": {"value": 2, "code": "EA"},
+                         "itemCodeableConcept": {"coding": [{"code": "00614141000012"}]}},
+        "occurrenceDateTime": "2026-11-20T15:10:00Z",
+        "destination": {"identifier": {"value": "OR-CORE"}},
+    },
+    "Procedure": {
+        "resourceType": "Procedure", "status": "completed",
+        "subject": {"identifier": {"value": "MRN-SYNTH-1"}}, "encounter": _VISIT,
+        "performedDateTime": "2026-11-20T15:10:00Z",
+        "location": {"identifier": {"value": "OR-CORE"}},
+        "focalDevice": [{"manipulated": {"reference": "#implant"}}],
+        "usedCode": [{"coding": [{"code": "ITM-77B1"}]}],
+        "contained": [{"resourceType": "Device", "id": "implant", "udiCarrier": [
+            {"carrierHRF": "(01)00614141000012(17)290630(10)L123456(21)SN00012345"}]}],
+    },
+    "Device": {
+        "resourceType": "Device", "id": "dev-1",
+        "udiCarrier": [{"carrierHRF": "(01)00614141000012(17)290630(10)L123456(21)SN00012345"}],
+    },
+    "Invoice": {
+        "resourceType": "Invoice", "status": "issued", "identifier": [{"value": "INV-77"}],
+        "issuer": {"identifier": {"value": "0614141000005"}}, "date": "2026-11-20",
+        "lineItem": [{
+            "sequence": 1, "chargeItemCodeableConcept": {"coding": [{"code": "ITM-77B1"}]},
+            "priceComponent": [{"type": "base", "factor": 2,
+                                "amount": {"value": 50, "currency": "USD"}}],
+        }],
+    },
+    "SupplyRequest": {
+        "resourceType": "SupplyRequest", "status": "active",
+        "identifier": [{"value": "SR-1001"}], "quantity": {"value": 4, "code": "BX"},
+        "itemCodeableConcept": {"coding": [{"code": "ITM-77B1"}]},
+        "authoredOn": "2026-11-20T09:00:00Z", "deliverTo": {"identifier": {"value": "OR-CORE"}},
+    },
+}  # fmt: skip
+_EXAMPLES["Bundle"] = {
+    "resourceType": "Bundle", "type": "batch",
+    "entry": [{
+        "resource": _EXAMPLES["ChargeItem"], "request": {"method": "POST", "url": "ChargeItem"},
+    }],
+}  # fmt: skip
+
+
+def _body(kind: str) -> dict[str, Any]:
+    """The request body of a create of ``kind`` (any FHIR resource: the codec validates it)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                media: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["resourceType"],
+                        "properties": {"resourceType": {"type": "string"}},
+                    },
+                    "example": _EXAMPLES[kind],
                 }
-            }
-            for media in MEDIA_TYPES
-        },
+                for media in MEDIA_TYPES
+            },
+        }
     }
-}
+
+
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     400: _fhir(OperationOutcome, "Not a FHIR resource, or fails structural validation"),
     401: _problem("Unauthorized"),
@@ -157,6 +218,29 @@ FacilityParam = Annotated[
     summary="The CapabilityStatement",
     response_class=FhirResponse,
     response_model=CapabilityStatement,
+    responses={
+        200: {
+            "content": {
+                FHIR_JSON: {
+                    "example": {
+                        "resourceType": "CapabilityStatement",
+                        "status": "active",
+                        "kind": "instance",
+                        "fhirVersion": "4.0.1",
+                        "format": ["application/fhir+json"],
+                        "rest": [
+                            {
+                                "mode": "server",
+                                "resource": [
+                                    {"type": "ChargeItem", "interaction": [{"code": "create"}]}
+                                ],
+                            }
+                        ],
+                    }
+                }
+            }
+        }
+    },
 )
 def metadata(request: Request) -> FhirResponse:
     """What this endpoint supports: creates of six types, and batch/transaction Bundles."""
@@ -173,7 +257,7 @@ def metadata(request: Request) -> FhirResponse:
     response_class=FhirResponse,
     response_model=ResponseBundle,
     responses=_REFUSALS,
-    openapi_extra=_BODY,
+    openapi_extra=_body("Bundle"),
 )
 async def post_bundle(
     request: Request, principal: Writer, facility_id: FacilityParam = None
@@ -208,7 +292,7 @@ for _kind in RESOURCE_TYPES:
             200: _fhir(OperationOutcome, "The same bytes were received before"),
             **_REFUSALS,
         },
-        openapi_extra=_BODY,
+        openapi_extra=_body(_kind),
     )
 
 

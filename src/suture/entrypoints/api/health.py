@@ -14,7 +14,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from suture.adapters.db.engine import ping
@@ -28,6 +28,8 @@ PROBE_TIMEOUT = 2.0
 
 
 class Liveness(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: Literal["ok"] = Field(description="Always `ok` while the process serves.")
 
 
@@ -38,6 +40,14 @@ class Check(BaseModel):
 
 
 class Readiness(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "ready", "checks": [{"name": "database", "ok": True, "detail": None}]}
+            ]
+        }
+    )
+
     status: Literal["ready", "not ready"]
     checks: list[Check]
 
@@ -80,7 +90,20 @@ async def _database(hub: Hub) -> Check:
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text exposition."}},
+    responses={
+        200: {
+            "content": {
+                CONTENT_TYPE_LATEST: {
+                    "example": (
+                        "# HELP suture_inbox_messages Inbound messages by status.\n"
+                        "# TYPE suture_inbox_messages gauge\n"
+                        'suture_inbox_messages{status="processed"} 1532.0\n'
+                    )
+                }
+            },
+            "description": "Text exposition.",
+        }
+    },
 )
 async def metrics(request: Request) -> Response:
     """Request counts and latency per route template, and the backbone's gauges."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from suture.services.requisitions import RequisitionView
 
@@ -19,6 +19,33 @@ class RequisitionApprovalLinePublic(BaseModel):
 
 class RequisitionApprovalPublic(BaseModel):
     """A requisition, its approval status and decision, and the POs raised from it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "REQ-1",
+                    "facility_id": "fac-1",
+                    "department_id": "dep-1-or",
+                    "location_id": "loc-1-or-core",
+                    "requested_at": "2026-11-20T14:05:00Z",
+                    "status": "ordered",
+                    "reason": "replenishment",
+                    "amount": "170.00",
+                    "off_contract": False,
+                    "rule": "small-replenishment",
+                    "approver": None,
+                    "decided_by": "policy:small-replenishment",
+                    "decided_at": "2026-11-20T14:05:01Z",
+                    "note": None,
+                    "purchase_orders": ["PO-REQ-1-1"],
+                    "lines": [
+                        {"line_number": 1, "item_id": "ITM-77B1", "quantity": "4", "uom": "BX"}
+                    ],
+                }
+            ]
+        }
+    )
 
     id: str
     facility_id: str

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from suture.bootstrap import Hub
@@ -22,6 +22,7 @@ from suture.domain.access import AccessDeniedError, Principal, Scope
 from suture.domain.kpis import Distribution
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.security import ApiProblem, check_record, require
+from suture.entrypoints.api.system.params import iso_day
 from suture.services.kpis import KpiReport
 from suture.services.status import backbone_status
 
@@ -46,6 +47,46 @@ class Governance(BaseModel):
 
 
 class Dashboard(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "inbox": {
+                        "received": 0,
+                        "decoded": 0,
+                        "processed": 1532,
+                        "parked": 3,
+                        "failed": 2,
+                        "dead_lettered": 0,
+                    },
+                    "pending_work": 4,
+                    "oldest_pending_age_seconds": 1.8,
+                    "deliveries": {
+                        "pending": 2,
+                        "in_flight": 0,
+                        "delivered": 611,
+                        "dead": 0,
+                        "shadowed": 12,
+                    },
+                    "open_exceptions": {"price_variance": 2, "missing_item_mapping": 3},
+                    "overdue_exceptions": 0,
+                    "governance": {
+                        "registered": 12,
+                        "governed": 9,
+                        "needs_attention": 2,
+                        "ungoverned": 1,
+                        "governed_share": 0.75,
+                        "window_days": 7,
+                        "messages": 1537,
+                        "governed_messages": 1498,
+                        "unmanaged_messages": 39,
+                        "governed_traffic_share": 0.9746,
+                    },
+                }
+            ]
+        }
+    )
+
     inbox: dict[str, int] = Field(description="Inbound messages by status.")
     pending_work: int = Field(description="Handler work items not done yet.")
     oldest_pending_age_seconds: float
@@ -86,6 +127,48 @@ class Duration(BaseModel):
 class Kpis(BaseModel):
     """The KPIs of DESIGN.md §7 for a period (docs/observability.md, "KPIs")."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "since": "2026-11-01T00:00:00Z",
+                    "until": "2026-12-01T00:00:00Z",
+                    "facility_id": "fac-1",
+                    "invoice_cycle_time": {
+                        "count": 212,
+                        "median_hours": 26.5,
+                        "p90_hours": 71.2,
+                        "mean_hours": 33.1,
+                    },
+                    "po_touchless_rate": 0.82,
+                    "po_touchless": 174,
+                    "po_matched": 212,
+                    "stockouts_per_1000_usages": 3.4,
+                    "usages": 8821,
+                    "stockouts": 30,
+                    "reconciliation_lag": {
+                        "count": 6120,
+                        "median_hours": 4.2,
+                        "p90_hours": 30.0,
+                        "mean_hours": None,
+                    },
+                    "unmatched_aging": {"0-3d": 41, "3-7d": 9, "7-30d": 3, "30d+": 0},
+                    "revenue_at_risk": "18450.00",
+                    "interface_incidents": 3,
+                    "interface_open_incidents": 0,
+                    "interface_recovery": {
+                        "count": 3,
+                        "median_hours": 0.4,
+                        "p90_hours": 1.1,
+                        "mean_hours": 0.6,
+                    },
+                    "governed_share": 0.75,
+                    "contract_price_variance": "2310.40",
+                }
+            ]
+        }
+    )
+
     since: datetime
     until: datetime
     facility_id: str | None
@@ -114,16 +197,20 @@ class Kpis(BaseModel):
     "/kpis",
     summary="The KPIs of a period",
     response_model=Kpis,
-    responses=responses(400),
+    responses=responses(400, 422),
 )
 async def kpis(
     request: Request,
     principal: Viewer,
     since: Annotated[
-        date | None, Query(alias="from", description="First day (UTC); default 30 days ago.")
+        date | None,
+        BeforeValidator(iso_day),
+        Query(alias="from", description="First day (UTC, YYYY-MM-DD); default 30 days ago."),
     ] = None,
     until: Annotated[
-        date | None, Query(alias="to", description="Last day, included (UTC); default today.")
+        date | None,
+        BeforeValidator(iso_day),
+        Query(alias="to", description="Last day, included (UTC, YYYY-MM-DD); default today."),
     ] = None,
     facility_id: Annotated[
         str | None, Query(description="One facility; omitted: every facility (needs them all).")

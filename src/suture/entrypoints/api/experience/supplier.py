@@ -292,6 +292,34 @@ class AcknowledgedLinePublic(PublicModel):
 class AcknowledgmentPublic(PublicModel):
     """A purchase order as your acknowledgment (855) left it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "po-1",
+                    "number": "PO-1001",
+                    "facility_id": "fac-1",
+                    "order_date": "2026-11-20",
+                    "status": "acknowledged",
+                    "lines": [
+                        {
+                            "line_number": 1,
+                            "item_id": "ITM-77B1",
+                            "quantity": "4",
+                            "uom": "BX",
+                            "unit_price": "42.5000",
+                            "acknowledgment": "price_changed",
+                            "acknowledged_quantity": "4",
+                            "acknowledged_unit_price": "45.9000",
+                            "expected_date": None,
+                            "received_quantity": "0",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     id: str
     number: str
     facility_id: str

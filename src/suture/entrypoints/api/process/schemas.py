@@ -34,7 +34,35 @@ Number = Annotated[float | None, BeforeValidator(_json_number)]
 class ExceptionItemPublic(BaseModel):
     """An exception work item (DESIGN.md §5): what went wrong, where, who owns it, by when."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01939f0e-2b1c-7a44-9e51-7d2c3b4a5f60",
+                    "type": "price_variance",
+                    "status": "open",
+                    "facility_id": "fac-1",
+                    "queue": "accounts-payable",
+                    "owner": None,
+                    "opened_at": "2026-11-23T10:15:00Z",
+                    "sla_due_at": "2026-11-25T10:15:00Z",
+                    "updated_at": "2026-11-23T10:15:00Z",
+                    "reason": "INV-88412 line 1: 45.90 over PO price 42.50",
+                    "message_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+                    "event_id": None,
+                    "handler": "three_way_match",
+                    "delivery_id": None,
+                    "trace_id": "0193a1b27c3d7e4f8a9b0c1d2e3f4a5b",
+                    "correlation_id": "PO-1001",
+                    "dependency": None,
+                    "resolved_at": None,
+                    "resolved_by": None,
+                    "resolution_note": None,
+                }
+            ]
+        },
+    )
 
     id: str
     type: ExceptionType
@@ -73,6 +101,45 @@ class ExceptionPage(BaseModel):
 
 
 class ExceptionDetailPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "item": {
+                        "id": "01939f0e-2b1c-7a44-9e51-7d2c3b4a5f60",
+                        "type": "price_variance",
+                        "status": "open",
+                        "facility_id": "fac-1",
+                        "queue": "accounts-payable",
+                        "owner": None,
+                        "opened_at": "2026-11-23T10:15:00Z",
+                        "sla_due_at": "2026-11-25T10:15:00Z",
+                        "updated_at": "2026-11-23T10:15:00Z",
+                        "reason": "INV-88412 line 1: 45.90 over PO price 42.50",
+                        "message_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+                        "event_id": None,
+                        "handler": "three_way_match",
+                        "delivery_id": None,
+                        "trace_id": "0193a1b27c3d7e4f8a9b0c1d2e3f4a5b",
+                        "correlation_id": "PO-1001",
+                        "dependency": None,
+                        "resolved_at": None,
+                        "resolved_by": None,
+                        "resolution_note": None,
+                    },
+                    "actions": [
+                        {
+                            "kind": "opened",
+                            "at": "2026-11-23T10:15:00Z",
+                            "actor": "suture",
+                            "detail": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     item: ExceptionItemPublic
     actions: list[ExceptionActionPublic] = Field(description="The item's trail, oldest first.")
 
@@ -92,6 +159,10 @@ class AssignRequest(BaseModel):
 class ReplayRequest(BaseModel):
     """Exactly one selection: event ids, a time range (from ``since``), or the dead letters."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"dead_letter": True, "dry_run": True}]}
+    )
+
     event_ids: list[str] = Field(default_factory=list, max_length=10_000)
     since: Instant = Field(default=None, description="Recorded at or after (aware).")
     until: Instant = Field(default=None, description="Recorded before (aware).")
@@ -103,6 +174,20 @@ class ReplayRequest(BaseModel):
 
 
 class ReplayReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "dry_run": True,
+                    "events": 3,
+                    "items": 3,
+                    "already_processed": 0,
+                    "sample": ["inventory/0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"],
+                }
+            ]
+        }
+    )
+
     dry_run: bool
     events: int = Field(description="Events the selection matched.")
     items: int = Field(description="Work items re-driven (or, in a dry run, that would be).")
@@ -113,6 +198,21 @@ class ReplayReport(BaseModel):
 class CrosswalkCreate(BaseModel):
     """A local code of a source system, mapped to a canonical record."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "item",
+                    "source_system": "clinical",
+                    "facility_id": "fac-1",
+                    "local_code": "LOC-77",
+                    "canonical_id": "ITM-77B1",
+                    "supersede": False,
+                }
+            ]
+        }
+    )
+
     kind: CrosswalkKind
     source_system: str = Field(min_length=1, max_length=64)
     facility_id: str | None = Field(description="Null: the mapping serves every facility.")
@@ -122,6 +222,12 @@ class CrosswalkCreate(BaseModel):
 
 
 class CrosswalkResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"outcome": "added", "valid_from": "2026-11-23T10:20:00Z", "redriven": 2}]
+        }
+    )
+
     outcome: Literal["added", "unchanged", "superseded"]
     valid_from: datetime
     redriven: int = Field(description="Parked work items re-driven by this mapping.")

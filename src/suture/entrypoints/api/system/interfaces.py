@@ -43,6 +43,32 @@ Admin = Annotated[Principal, require(Scope.ADMIN)]
 class InterfaceCreate(BaseModel):
     """An interface as an integration engineer registers it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "ehr-charges-hl7",
+                    "direction": "inbound",
+                    "format": "hl7v2",
+                    "channel": "mllp",
+                    "source_system": "rcm",
+                    "target_system": "suture",
+                    "description": "DFT^P03 charges from the EHR",
+                    "authoritative_objects": ["charge"],
+                    "owner": "revenue-integration",
+                    "sla_latency_minutes": 5,
+                    "sla_availability": "24x7, 99.9%",
+                    "contract": "HL7 v2.5.1 DFT^P03, docs/hl7v2.md",
+                    "schema_version": "2.5.1",
+                    "authentication": "vpn-ip-allowlist",
+                    "mode": "live",
+                    "modernization": "retain",
+                    "facility_ids": ["fac-1"],
+                }
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")
     direction: Direction
     format: InterfaceFormat
@@ -73,7 +99,39 @@ class FindingPublic(BaseModel):
 
 
 class InterfacePublic(InterfaceCreate):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "ehr-charges-hl7",
+                    "direction": "inbound",
+                    "format": "hl7v2",
+                    "channel": "mllp",
+                    "source_system": "rcm",
+                    "target_system": "suture",
+                    "description": "DFT^P03 charges from the EHR",
+                    "authoritative_objects": ["charge"],
+                    "owner": "revenue-integration",
+                    "sla_latency_minutes": 5,
+                    "sla_availability": "24x7, 99.9%",
+                    "contract": "HL7 v2.5.1 DFT^P03, docs/hl7v2.md",
+                    "schema_version": "2.5.1",
+                    "authentication": "vpn-ip-allowlist",
+                    "api_client": None,
+                    "mode": "live",
+                    "modernization": "retain",
+                    "sunset_on": None,
+                    "facility_ids": ["fac-1"],
+                    "retired_on": None,
+                    "registered_at": "2026-10-01T08:00:00Z",
+                    "updated_at": "2026-10-01T08:00:00Z",
+                    "governance": "governed",
+                    "findings": [],
+                }
+            ]
+        },
+    )
 
     retired_on: date | None
     registered_at: datetime | None
@@ -87,7 +145,21 @@ class InterfaceList(BaseModel):
 
 
 class UnmanagedSourcePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "mllp",
+                    "source_system": "lab-legacy",
+                    "format": "hl7v2",
+                    "first_seen": "2026-11-20T06:00:00Z",
+                    "last_seen": "2026-11-23T10:00:00Z",
+                    "message_count": 39,
+                }
+            ]
+        },
+    )
 
     channel: str
     source_system: str

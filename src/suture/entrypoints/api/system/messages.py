@@ -28,7 +28,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from suture.bootstrap import Hub
@@ -55,6 +55,14 @@ Writer = Annotated[Principal, require(Scope.SYSTEM_WRITE)]
 Reader = Annotated[Principal, require(Scope.SYSTEM_READ)]
 PhiReader = Annotated[Principal, require(Scope.PHI_READ)]
 
+#: What each kind of raw message looks like (synthetic; no real patient), for the contract.
+_RAW_EXAMPLES: dict[str, object] = {
+    "x-application/hl7-v2+er7": "MSH|^~\\&|EPIC|STM|SUTURE|STM|20261120154200||DFT^P03|C1|P\r...",
+    "application/edi-x12": "ISA*00*          *00*          *ZZ*ACME           *ZZ*SUTURE  ...~",
+    "text/csv": "Facility,Account Number,Encounter Number,Service Date,Txn Type,CDM Code,...\n",
+    "application/fhir+json": {"resourceType": "ChargeItem", "status": "billable"},
+}
+
 #: Inbox format -> the media type its raw bytes are served with.
 MEDIA_TYPES = {
     "hl7v2": "x-application/hl7-v2+er7",
@@ -71,6 +79,21 @@ def actor(principal: Principal, scope: Scope) -> Actor:
 
 class MessageAccepted(BaseModel):
     """A stored message."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "message_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+                    "trace_id": "0193a1b27c3d7e4f8a9b0c1d2e3f4a5b",
+                    "format": "hl7v2",
+                    "duplicate": False,
+                    "status": "processed",
+                    "ack_code": "AA",
+                }
+            ]
+        }
+    )
 
     message_id: str = Field(description="The inbox id: `suture trace` and exceptions link it.")
     trace_id: str = Field(description="The trace the message's processing belongs to.")
@@ -247,6 +270,28 @@ def _store(  # noqa: PLR0917  (one request's parts, passed to a worker thread)
 class MessagePublic(BaseModel):
     """A stored inbound message without its content (which may hold patient identifiers)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+                    "format": "hl7v2",
+                    "interface": "mllp",
+                    "source_system": "rcm",
+                    "facility_id": "fac-1",
+                    "received_at": "2026-11-20T15:42:05Z",
+                    "size": 812,
+                    "checksum": "9f2c000000000000000000000000000000000000000000000000000000000000",
+                    "trace_id": "0193a1b27c3d7e4f8a9b0c1d2e3f4a5b",
+                    "correlation_id": "tok_3f9c0e1b2a4d5c6e7f8091a2b3c4d5e6",
+                    "status": "processed",
+                    "status_reason": None,
+                    "attempts": 0,
+                }
+            ]
+        }
+    )
+
     id: str
     format: str
     interface: str
@@ -285,7 +330,8 @@ def get_message(request: Request, principal: Reader, message_id: RecordId) -> Me
             "description": "The bytes exactly as received.",
             # JSON media types (FHIR) are any JSON document; the others are bytes.
             "content": {media: {"schema": {} if media.endswith("json") else
-                                {"type": "string", "format": "binary"}}
+                                {"type": "string", "format": "binary"},
+                                "example": _RAW_EXAMPLES[media]}
                         for media in sorted(set(MEDIA_TYPES.values()))},
         },
         **responses(401, 403, 404, 422, 429),

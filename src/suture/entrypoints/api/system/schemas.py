@@ -34,6 +34,22 @@ class Page(BaseModel, Generic[T]):
 
 
 class FacilityPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "fac-1",
+                    "code": "STM",
+                    "name": "St Mary's Hospital",
+                    "gln": "0614141000104",
+                    "timezone": "America/Chicago",
+                    "source_system": "erp",
+                }
+            ]
+        },
+    )
+
     id: str
     code: str
     name: str
@@ -43,6 +59,21 @@ class FacilityPublic(PublicModel):
 
 
 class CostCenterPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "cc-1-or",
+                    "facility_id": "fac-1",
+                    "code": "6100",
+                    "name": "Surgical Services",
+                    "source_system": "erp",
+                }
+            ]
+        },
+    )
+
     id: str
     facility_id: str
     code: str
@@ -51,6 +82,22 @@ class CostCenterPublic(PublicModel):
 
 
 class DepartmentPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "dep-1-or",
+                    "facility_id": "fac-1",
+                    "code": "OR",
+                    "name": "Operating Room",
+                    "cost_center_id": "cc-1-or",
+                    "source_system": "erp",
+                }
+            ]
+        },
+    )
+
     id: str
     facility_id: str
     code: str
@@ -60,6 +107,23 @@ class DepartmentPublic(PublicModel):
 
 
 class LocationPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "loc-1-or-core",
+                    "facility_id": "fac-1",
+                    "code": "OR-CORE",
+                    "name": "OR core",
+                    "kind": "operating_room",
+                    "department_id": "dep-1-or",
+                    "source_system": "materials",
+                }
+            ]
+        },
+    )
+
     id: str
     facility_id: str
     code: str
@@ -77,6 +141,30 @@ class AddressPublic(PublicModel):
 
 
 class SupplierPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "SUP-0001",
+                    "name": "Acme Orthopedics",
+                    "erp_vendor_id": "V1002",
+                    "gln": "0614141000005",
+                    "hin": None,
+                    "remit_to": {
+                        "city": "Warsaw",
+                        "state": "IN",
+                        "postal_code": "46580",
+                        "country": "US",
+                    },
+                    "payment_terms": "NET30",
+                    "active": True,
+                    "source_system": "erp",
+                }
+            ]
+        },
+    )
+
     id: str
     name: str
     erp_vendor_id: str | None
@@ -99,6 +187,36 @@ class PackagingPublic(PublicModel):
 
 
 class ItemPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "ITM-3F2A9C",
+                    "description": "Knee femoral component, size 5",
+                    "manufacturer": "Acme Orthopedics",
+                    "catalog_number": "KF-5",
+                    "packaging": {
+                        "levels": [{"uom": "EA", "each_per_unit": 1, "gtin": "00614141000012"}]
+                    },
+                    "purchase_uom": "EA",
+                    "supplier_id": "SUP-0001",
+                    "hibc": None,
+                    "unspsc": "42295100",
+                    "is_implant": True,
+                    "is_consignment": True,
+                    "is_chargeable": True,
+                    "cdm_code": "27800123",
+                    "hcpcs": "C1776",
+                    "revenue_code": "0278",
+                    "list_price": "4200.0000",
+                    "active": True,
+                    "source_system": "materials",
+                }
+            ]
+        },
+    )
+
     id: str
     description: str
     manufacturer: str
@@ -136,6 +254,42 @@ class ContractPricePublic(PublicModel):
 
 
 class ContractPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "CON-1",
+                    "number": "GPO-2026-ORTHO",
+                    "supplier_id": "SUP-0001",
+                    "name": "Orthopedic implants 2026",
+                    "effective_from": "2026-01-01",
+                    "effective_to": "2026-12-31",
+                    "gpo": "Vizient",
+                    "memberships": [
+                        {
+                            "facility_id": "fac-1",
+                            "tier": "T1",
+                            "effective_from": "2026-01-01",
+                            "effective_to": None,
+                        }
+                    ],
+                    "prices": [
+                        {
+                            "item_id": "ITM-3F2A9C",
+                            "tier": "T1",
+                            "uom": "EA",
+                            "unit_price": "3850.0000",
+                            "effective_from": None,
+                            "effective_to": None,
+                        }
+                    ],
+                    "source_system": "materials",
+                }
+            ]
+        },
+    )
+
     id: str
     number: str
     supplier_id: str
@@ -159,6 +313,27 @@ class RequisitionLinePublic(PublicModel):
 
 
 class RequisitionPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "REQ-1",
+                    "number": "REQ-1",
+                    "facility_id": "fac-1",
+                    "department_id": "dep-1-or",
+                    "location_id": "loc-1-or-core",
+                    "requested_at": "2026-11-20T14:05:00Z",
+                    "status": "approved",
+                    "lines": [
+                        {"line_number": 1, "item_id": "ITM-77B1", "quantity": "4", "uom": "BX"}
+                    ],
+                    "source_system": "suture",
+                }
+            ]
+        },
+    )
+
     id: str
     number: str
     facility_id: str
@@ -192,6 +367,42 @@ class PurchaseOrderLinePublic(PublicModel):
 
 
 class PurchaseOrderPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "po-1",
+                    "number": "PO-1001",
+                    "facility_id": "fac-1",
+                    "supplier_id": "SUP-0001",
+                    "order_date": "2026-11-20",
+                    "kind": "replenishment",
+                    "status": "acknowledged",
+                    "requisition_id": "REQ-1",
+                    "department_id": "dep-1-or",
+                    "lines": [
+                        {
+                            "line_number": 1,
+                            "item_id": "ITM-77B1",
+                            "quantity": "4",
+                            "uom": "BX",
+                            "unit_price": "42.5000",
+                            "contract_id": "CON-1",
+                            "off_contract": False,
+                            "acknowledgment": "accepted",
+                            "acknowledged_quantity": "4",
+                            "acknowledged_unit_price": None,
+                            "expected_date": None,
+                            "received_quantity": "0",
+                        }
+                    ],
+                    "source_system": "suture",
+                }
+            ]
+        },
+    )
+
     id: str
     number: str
     facility_id: str
@@ -219,6 +430,35 @@ class ReceiptLinePublic(PublicModel):
 
 
 class ReceiptPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "rec-1",
+                    "number": "REC-1",
+                    "facility_id": "fac-1",
+                    "location_id": "loc-1-central",
+                    "received_at": "2026-11-22T09:30:00Z",
+                    "purchase_order_id": "po-1",
+                    "lines": [
+                        {
+                            "line_number": 1,
+                            "item_id": "ITM-77B1",
+                            "quantity": "4",
+                            "uom": "BX",
+                            "po_line_number": 1,
+                            "lot": "L2611",
+                            "serial": None,
+                            "expiry": "2028-11-30",
+                        }
+                    ],
+                    "source_system": "suture",
+                }
+            ]
+        },
+    )
+
     id: str
     number: str
     facility_id: str
@@ -246,6 +486,41 @@ class ExpectedReceiptPublic(PublicModel):
     """What a supplier's ship notice (856) announced for one PO, and whether the dock received
     it (``receipt_id`` is then the receipt)."""
 
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "asn-1",
+                    "number": "ASN-PO-1001-1",
+                    "facility_id": "fac-1",
+                    "supplier_id": "SUP-0001",
+                    "purchase_order_id": "po-1",
+                    "purchase_order_number": "PO-1001",
+                    "noticed_at": "2026-11-21T18:00:00Z",
+                    "shipped_on": "2026-11-21",
+                    "status": "expected",
+                    "receipt_id": None,
+                    "lines": [
+                        {
+                            "line_number": 1,
+                            "item_id": "ITM-77B1",
+                            "quantity": "4",
+                            "uom": "BX",
+                            "po_line_number": 1,
+                            "supplier_part_number": "AC-77",
+                            "gtin": "10614141000019",
+                            "lot": "L2611",
+                            "serial": None,
+                            "expiry": "2028-11-30",
+                        }
+                    ],
+                    "source_system": "x12",
+                }
+            ]
+        },
+    )
+
     id: str
     number: str = Field(description="The shipment id (BSN02).")
     facility_id: str
@@ -271,6 +546,38 @@ class InvoiceLinePublic(PublicModel):
 
 
 class InvoicePublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "inv-1",
+                    "number": "INV-88412",
+                    "supplier_id": "SUP-0001",
+                    "facility_id": "fac-1",
+                    "invoice_date": "2026-11-23",
+                    "purchase_order_number": "PO-1001",
+                    "lines": [
+                        {
+                            "line_number": 1,
+                            "item_id": "ITM-77B1",
+                            "quantity": "4",
+                            "uom": "BX",
+                            "unit_price": "42.5000",
+                            "po_line_number": 1,
+                            "supplier_part_number": "AC-77",
+                        }
+                    ],
+                    "freight": "12.40",
+                    "tax": "0",
+                    "stated_total": "182.40",
+                    "status": "matched",
+                    "source_system": "x12",
+                }
+            ]
+        },
+    )
+
     id: str
     number: str
     supplier_id: str
@@ -289,6 +596,29 @@ class InvoicePublic(PublicModel):
 
 
 class ChargePublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "CHG-5F1E0A9B3C2D4E6F7A8B",
+                    "facility_id": "fac-1",
+                    "encounter_token": "tok_3f9c0e1b2a4d5c6e7f8091a2b3c4d5e6",
+                    "account_token": "tok_9a8b7c6d5e4f30211f2e3d4c5b6a7980",
+                    "cdm_code": "27800123",
+                    "quantity": "1",
+                    "amount": "9800.00",
+                    "service_at": "2026-11-20T15:42:00Z",
+                    "transaction_type": "CG",
+                    "department_id": "OR",
+                    "hcpcs": "C1776",
+                    "revenue_code": "0278",
+                    "source_system": "rcm",
+                }
+            ]
+        },
+    )
+
     id: str
     facility_id: str
     encounter_token: str = Field(description="Keyed hash of the encounter number (not PHI).")
@@ -305,6 +635,30 @@ class ChargePublic(PublicModel):
 
 
 class UsagePublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "USE-7C1D",
+                    "facility_id": "fac-1",
+                    "location_id": "loc-1-or-core",
+                    "item_id": "ITM-3F2A9C",
+                    "quantity": "1",
+                    "uom": "EA",
+                    "used_at": "2026-11-20T15:10:00Z",
+                    "encounter_token": "tok_3f9c0e1b2a4d5c6e7f8091a2b3c4d5e6",
+                    "department_id": "dep-1-or",
+                    "lot": "L123456",
+                    "serial": "SN00012345",
+                    "expiry": "2029-06-30",
+                    "udi": "(01)00614141000012(17)290630(10)L123456(21)SN00012345",
+                    "source_system": "clinical",
+                }
+            ]
+        },
+    )
+
     id: str
     facility_id: str
     location_id: str
@@ -322,6 +676,22 @@ class UsagePublic(PublicModel):
 
 
 class StockPositionPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "facility_id": "fac-1",
+                    "location_id": "loc-1-or-core",
+                    "item_id": "ITM-77B1",
+                    "on_hand": "36",
+                    "consigned_on_hand": "0",
+                    "updated_at": "2026-11-22T09:30:00Z",
+                }
+            ]
+        },
+    )
+
     facility_id: str
     location_id: str
     item_id: str
@@ -339,6 +709,37 @@ class JournalLinePublic(PublicModel):
 
 
 class JournalPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "JE-USE-7C1D",
+                    "facility_id": "fac-1",
+                    "posting_date": "2026-11-20",
+                    "reference": "USE-7C1D",
+                    "lines": [
+                        {
+                            "gl_account_id": "5100",
+                            "debit": "3850.00",
+                            "credit": "0",
+                            "cost_center_id": "cc-1-or",
+                            "memo": "implant used",
+                        },
+                        {
+                            "gl_account_id": "1400",
+                            "debit": "0",
+                            "credit": "3850.00",
+                            "cost_center_id": None,
+                            "memo": "implant used",
+                        },
+                    ],
+                    "source_system": "suture",
+                }
+            ]
+        },
+    )
+
     id: str
     facility_id: str
     posting_date: date
@@ -348,6 +749,24 @@ class JournalPublic(PublicModel):
 
 
 class CrosswalkPublic(PublicModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "item",
+                    "source_system": "clinical",
+                    "facility_id": "fac-1",
+                    "local_code": "LOC-77",
+                    "canonical_id": "ITM-77B1",
+                    "valid_from": "2026-01-05T00:00:00Z",
+                    "valid_to": None,
+                    "recorded_by": "crosswalk-import",
+                }
+            ]
+        },
+    )
+
     kind: str
     source_system: str
     facility_id: str | None
