@@ -52,7 +52,7 @@ MESSAGES = [
     dft("PHI-2", quantity="two"),  # a content error: AE naming the field
     dft("PHI-3", facility="NOWHERE"),  # an unknown facility
     dft("PHI-1"),  # a duplicate
-    dft("PHI-4").replace(b"DFT^P03", b"ADT^A08"),  # an unsupported type: AR
+    dft("PHI-4").replace(b"DFT^P03", b"ORM^O01"),  # a type the codec does not read: AR
     b"PID|1||" + MRN.encode() + b"|||" + NAME_FAMILY.encode() + b"\r",  # no MSH at all
     dft("PHI-5").replace(b"MSH|^~\\&|", b"MSH|^~\\&\xff|"),  # a broken header
 ]

@@ -152,14 +152,25 @@ def test_unknown_sending_facility_answers_ae_naming_msh_4(
     assert rows(engine, "SELECT status FROM inbox_messages") == [("failed",)]
 
 
-def test_a_type_decoded_but_not_applied_answers_ar_and_keeps_raw(
+def test_an_adt_is_applied_as_encounter_context_not_as_charges(
     ingest: Hl7Ingest, engine: sa.Engine
 ) -> None:
     reply = ingest.handle(dft("ADT-1", message_type="ADT^A01"), "mllp", "rcm")
 
+    assert reply.code == "AA"
+    assert segment(reply.ack, "MSA")[1:3] == ["AA", "ADT-1"]
+    assert rows(engine, "SELECT status FROM inbox_messages") == [("processed",)]
+    assert rows(engine, "SELECT count(*) FROM encounters") == [(1,)]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(0,)]
+
+
+def test_a_type_the_codec_does_not_read_answers_ar_and_keeps_raw(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    reply = ingest.handle(dft("ORM-1", message_type="ORM^O01"), "mllp", "rcm")
+
     assert reply.code == "AR"
-    assert segment(reply.ack, "MSA")[1:3] == ["AR", "ADT-1"]
-    assert "not applied by this interface" in segment(reply.ack, "ERR")[8]
+    assert segment(reply.ack, "MSA")[1:3] == ["AR", "ORM-1"]
     assert rows(engine, "SELECT status, size > 0 FROM inbox_messages") == [("failed", 1)]
 
 
@@ -173,7 +184,7 @@ def test_bytes_without_msh_answer_ar_with_empty_msa_2(ingest: Hl7Ingest) -> None
 def test_group_answers_each_in_order_and_applies_a_repeated_message_once(
     ingest: Hl7Ingest, engine: sa.Engine
 ) -> None:
-    group = [dft("G1"), dft("G2", ft1_type="ZZ"), dft("G1"), dft("G3", message_type="MFN^M02")]
+    group = [dft("G1"), dft("G2", ft1_type="ZZ"), dft("G1"), dft("G3", message_type="ORM^O01")]
 
     replies = ingest.receive_many([Hl7Submission(raw, "mllp", "rcm") for raw in group])
 
@@ -244,7 +255,7 @@ def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outco
         work.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
         work.commit()
     seeded.dispose()
-    body = dft("F1") + dft("F2", ft1_type="ZZ") + dft("F3", message_type="ADT^A01")
+    body = dft("F1") + dft("F2", ft1_type="ZZ") + dft("F3", message_type="ORM^O01")
     batch = tmp_path / "charges.hl7"
     batch.write_bytes(b"FHS|^~\\&|EPIC|GH\rBHS|^~\\&|EPIC|GH\r" + body + b"BTS|3\rFTS|1\r")
 

@@ -19,10 +19,13 @@ The use case behind every HL7 v2 edge (the MLLP listener, ``suture ingest FILE``
 4. **Acknowledge** (HL7 v2.5.1 §2.9.2, original mode): ``AA`` when applied; ``AE`` with an ERR
    naming segment, field and reason when the content is wrong (including a sending facility,
    MSH-4, that is not the code of a known facility); ``AR`` when the message cannot be accepted
-   at all: no readable MSH, an unsupported type or version, or a type the codec reads but this
-   interface does not apply yet (BAR, ADT and MFN: "message type … is not applied by this
-   interface"; their raw bytes are kept, failed, with an exception item, so nothing is lost when
-   they are applied later).
+   at all: no readable MSH, an unsupported type or version (the raw bytes kept, failed, with an
+   exception item).
+
+The other types the codec reads write the clinical context and master data instead of charges,
+in the same transaction as their status (docs/hl7v2.md): ADT and BAR^P01/P05 the encounter
+(tokens, patient class, admission and discharge), MFN^M04 the chargemaster's prices, MFN^M02 the
+staff reference data.
 
 An error of the storage or of the service itself (anything but an :class:`Hl7DecodeError`)
 propagates, and no ACK is made: the sender re-sends, the inbox recognises the bytes, and the
@@ -41,21 +44,26 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from suture.domain.encounters import Encounter, StaffMember
 from suture.domain.exceptions import ExceptionType
 from suture.domain.masterdata import Facility
 from suture.domain.messages import InboundMessage, MessageStatus
+from suture.domain.reconciliation import ChargemasterPrice
 from suture.domain.revenue import Charge, charge_line_id
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.ids import idempotency_key
 from suture.formats.hl7v2 import (
     SUPPORTED_TYPES,
     AckCode,
+    ChargeMaster,
     DecodedCharges,
     Disposition,
+    EncounterContext,
     ErrorCode,
     Hl7DecodeError,
     Message,
     MessageHeader,
+    StaffMaster,
     Tokenize,
     build_ack,
     decode_message,
@@ -72,9 +80,11 @@ from suture.services.unit_of_work import UnitOfWork
 
 #: The inbox format of every message this service stores.
 FORMAT = "hl7v2"
-#: The message type (MSH-9.1, MSH-9.2) this service applies; the others the codec reads are
-#: refused with ``AR`` until their use cases exist.
+#: The message type (MSH-9.1, MSH-9.2) whose charges this service posts; the other types the
+#: codec reads (ADT, BAR^P01/P05, MFN^M04, MFN^M02) write the clinical context and master data.
 APPLIED_TYPE = ("DFT", "P03")
+#: MFE-1 record-level events that delete or deactivate a master file record.
+_DELETIONS = frozenset({"MDL", "MDC"})
 CHARGE_POSTED = "charge.posted"
 _UNFINISHED = frozenset({MessageStatus.RECEIVED, MessageStatus.DECODED})
 _FACILITY_PAGE = 500
@@ -103,6 +113,17 @@ class _Applied:
 
 
 @dataclass(slots=True)
+class _Reference:
+    """An ADT, BAR or MFN decoded: the context or master data its transaction writes.
+
+    ``facility`` is the facility the message is about (an encounter's, a charge master's
+    prices' default); None for a staff master, which serves every facility."""
+
+    decoded: EncounterContext | ChargeMaster | StaffMaster
+    facility: Facility | None
+
+
+@dataclass(slots=True)
 class _Work:
     """One stored message on its way through :meth:`Hl7Ingest._apply`."""
 
@@ -111,6 +132,7 @@ class _Work:
     is_duplicate: bool
     header: MessageHeader | None = None
     applied: _Applied | None = None
+    reference: _Reference | None = None
     error: Hl7DecodeError | None = None
     reply: Hl7Reply | None = None
 
@@ -215,10 +237,11 @@ class Hl7Ingest:
             kind = (header.message_type, header.trigger_event)
             if kind != APPLIED_TYPE:
                 validate_header(header)
-                if kind in SUPPORTED_TYPES:
-                    raise _not_applied(header)
-                decode_message(message, tokenize=self._tokenize, zone=self._zone)  # raises AR
-                raise _not_applied(header)  # not reached: the codec refuses what it cannot read
+                if kind not in SUPPORTED_TYPES:
+                    decode_message(message, tokenize=self._tokenize, zone=self._zone)  # raises AR
+                    raise _not_applied(header)  # not reached: the codec refuses what it cannot
+                work.reference = self._reference(message, header, work)
+                return
             facility = self._facility(header.sending_facility)
             zone = self._zone_of(facility)
             decoded = self._decode(message, work, zone)
@@ -233,6 +256,23 @@ class Hl7Ingest:
             work.error = error
             if work.header is None:
                 work.header = peek_header(work.raw)
+
+    def _reference(self, message: Message, header: MessageHeader, work: _Work) -> _Reference:
+        """ADT, BAR^P01/P05, MFN^M04 and MFN^M02: the context or master data they carry."""
+        facility = self._facility(header.sending_facility)
+        decoded = decode_message(
+            message, tokenize=self._tokenize, zone=self._zone_of(facility),
+            source_system=work.message.source_system,
+        )  # fmt: skip
+        if isinstance(decoded, EncounterContext):
+            if decoded.facility_code != header.sending_facility:  # from PV1-3.4
+                facility = self._facility(decoded.facility_code)
+            if facility is None:
+                raise _unknown_context_facility(decoded)
+            return _Reference(decoded, facility)
+        if isinstance(decoded, ChargeMaster | StaffMaster):
+            return _Reference(decoded, facility)
+        raise TypeError(f"{header.type_code} decoded to {type(decoded).__name__}")
 
     def _decode(self, message: Message, work: _Work, zone: tzinfo) -> DecodedCharges:
         decoded = decode_message(
@@ -275,6 +315,13 @@ class Hl7Ingest:
                             )  # fmt: skip
                         charges[line.charge.id] = line.charge
                         envelopes.append(self._posted(line.charge, decoded, message, applied))
+                elif work.reference is not None:
+                    reference = work.reference
+                    correlation, about = self._apply_reference(uow, reference, message, at)
+                    self._mark(
+                        uow, statuses, work, MessageStatus.PROCESSED, reason=None, at=at,
+                        correlation_id=correlation, facility_id=about,
+                    )  # fmt: skip
                 elif work.error is not None:
                     error = work.error
                     facility = self._facility_of_error(work)
@@ -302,6 +349,79 @@ class Hl7Ingest:
                 uow.charges.add_many(charges.values())
                 self._bus.publish_many(uow, envelopes)
             uow.commit()
+
+    def _apply_reference(
+        self, uow: UnitOfWork, reference: _Reference, message: InboundMessage, at: datetime
+    ) -> tuple[str | None, str | None]:
+        """Write an ADT/BAR's encounter, an MFN^M04's prices or an MFN^M02's staff; the
+        message's correlation id and facility."""
+        decoded = reference.decoded
+        facility = reference.facility
+        if isinstance(decoded, EncounterContext):
+            assert facility is not None  # checked by _reference
+            token = decoded.encounter_token or decoded.account_token
+            assert token is not None  # the codec refuses a message without either
+            newer = Encounter(
+                facility_id=facility.id, encounter_token=token, updated_at=at,
+                account_token=decoded.account_token, patient_class=decoded.patient_class or None,
+                admitted_at=decoded.admitted_at, discharged_at=decoded.discharged_at,
+                last_event=decoded.header.type_code, source_system=message.source_system,
+            )  # fmt: skip
+            stored = uow.encounters.get(facility.id, token, lock=True)
+            uow.encounters.save_many([stored.merged(newer) if stored is not None else newer])
+            return token, facility.id
+        if isinstance(decoded, ChargeMaster):
+            prices = self._prices(decoded, facility, at)
+            uow.chargemaster.add_many(prices, source_system=message.source_system)
+            return f"MFN^M04 {decoded.header.control_id}", facility.id if facility else None
+        members = [
+            StaffMember(
+                source_system=message.source_system,
+                staff_id=record.staff_id,
+                family_name=record.family_name,
+                given_name=record.given_name,
+                prefix=record.prefix,
+                staff_type=record.staff_type,
+                job_title=record.job_title,
+                specialty=record.specialty,
+                active=record.active and record.event not in _DELETIONS,
+                updated_at=at,
+            )
+            for record in decoded.records
+        ]
+        uow.staff.save_many(members)
+        return f"MFN^M02 {decoded.header.control_id}", None
+
+    def _prices(
+        self, master: ChargeMaster, facility: Facility | None, at: datetime
+    ) -> list[ChargemasterPrice]:
+        """Each priced entry's price per facility it names (PRC-2), else the sender's; an
+        entry deleted or inactive ends its price today."""
+        prices: list[ChargemasterPrice] = []
+        for entry in master.entries:
+            ended = entry.event in _DELETIONS or not entry.active
+            for price in entry.prices:
+                if price.price is None:
+                    continue
+                targets = [self._facility(code) for code in price.facility_codes] or [facility]
+                start = (price.effective_from or entry.effective_at or at).date()
+                end = price.effective_to.date() if price.effective_to is not None else None
+                if ended or not price.active:
+                    end = min(end, at.date()) if end is not None else at.date()
+                    start = min(start, end)
+                prices += [
+                    ChargemasterPrice(
+                        facility_id=target.id,
+                        cdm_code=entry.cdm_code,
+                        effective_from=start,
+                        unit_price=price.price,
+                        effective_to=end,
+                        description=entry.description,
+                    )
+                    for target in targets
+                    if target is not None
+                ]
+        return prices
 
     @staticmethod
     def _mark(
@@ -460,6 +580,20 @@ def _not_applied(header: MessageHeader) -> Hl7DecodeError:
         position=1,
         disposition=Disposition.REJECT,
         code=ErrorCode.UNSUPPORTED_MESSAGE_TYPE,
+    )
+
+
+def _unknown_context_facility(decoded: EncounterContext) -> Hl7DecodeError:
+    from_msh = decoded.header.sending_facility == decoded.facility_code
+    return Hl7DecodeError(
+        "sending facility is not the code of a known facility",
+        segment="MSH" if from_msh else "PV1",
+        occurrence=None if from_msh else 1,
+        field_number=4 if from_msh else 3,
+        component=None if from_msh else 4,
+        position=1 if from_msh else None,
+        disposition=Disposition.ERROR,
+        code=ErrorCode.TABLE_VALUE_NOT_FOUND,
     )
 
 

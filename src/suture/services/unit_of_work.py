@@ -25,6 +25,7 @@ from suture.domain.costing import ExpectedCharge
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
 from suture.domain.deliveries import Delivery, DeliveryAttempt, DeliveryStatus
 from suture.domain.delivery_targets import TargetSettings, TargetState
+from suture.domain.encounters import Encounter, StaffMember
 from suture.domain.exceptions import (
     Change,
     ExceptionAction,
@@ -664,6 +665,30 @@ class X12InterchangeRepository(Protocol):
         ...
 
 
+class EncounterRepository(Protocol):
+    """Encounters as ADT and BAR messages describe them (``domain/encounters.py``)."""
+
+    def get(
+        self, facility_id: str, encounter_token: str, *, lock: bool = False
+    ) -> Encounter | None: ...
+
+    def save_many(self, found: Iterable[Encounter]) -> None:
+        """Insert or replace each encounter (merge with what is stored first)."""
+        ...
+
+    def list(
+        self, *, facility_id: str | None = None, after: str | None = None, limit: int = 100
+    ) -> builtins.list[Encounter]: ...
+
+
+class StaffRepository(Protocol):
+    """Staff reference data from MFN^M02."""
+
+    def get(self, source_system: str, staff_id: str) -> StaffMember | None: ...
+
+    def save_many(self, members: Iterable[StaffMember]) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving the block without commit rolls back."""
 
@@ -700,6 +725,8 @@ class UnitOfWork(Protocol):
     reconciliation: ReconciliationRepository
     requisition_approvals: RequisitionApprovalRepository
     trading_partners: TradingPartnerRepository
+    encounters: EncounterRepository
+    staff: StaffRepository
     expected_receipts: ExpectedReceiptRepository
     x12_interchanges: X12InterchangeRepository
 

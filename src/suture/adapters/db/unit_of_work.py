@@ -77,6 +77,8 @@ class SqlAlchemyUnitOfWork:
     reconciliation: ports.ReconciliationRepository
     requisition_approvals: ports.RequisitionApprovalRepository
     trading_partners: ports.TradingPartnerRepository
+    encounters: ports.EncounterRepository
+    staff: ports.StaffRepository
     expected_receipts: ports.ExpectedReceiptRepository
     x12_interchanges: ports.X12InterchangeRepository
 
@@ -180,6 +182,8 @@ class SqlAlchemyUnitOfWork:
         self.reconciliation = r.ReconciliationRepository(connection)
         self.requisition_approvals = r.RequisitionApprovalRepository(connection)
         self.trading_partners = r.TradingPartnerRepository(connection)
+        self.encounters = r.EncounterRepository(connection)
+        self.staff = r.StaffRepository(connection)
         self.expected_receipts = r.ExpectedReceiptRepository(connection)
         self.x12_interchanges = r.X12InterchangeRepository(connection)
 

@@ -15,6 +15,7 @@ from alembic import context
 from suture.adapters.db import (  # the table modules complete the metadata
     audit_tables,  # noqa: F401
     client_tables,  # noqa: F401
+    context_tables,  # noqa: F401
     delivery_tables,  # noqa: F401
     eventlog_tables,  # noqa: F401
     exception_tables,  # noqa: F401

@@ -9,6 +9,7 @@ from suture.adapters.db.repositories.clients import ApiClientRepository
 from suture.adapters.db.repositories.contracts import ContractRepository
 from suture.adapters.db.repositories.crosswalk import CrosswalkRepository
 from suture.adapters.db.repositories.deliveries import DeliveryRepository
+from suture.adapters.db.repositories.encounters import EncounterRepository, StaffRepository
 from suture.adapters.db.repositories.eventlog import EventLogRepository
 from suture.adapters.db.repositories.exceptions import ExceptionRepository
 from suture.adapters.db.repositories.inbox import InboxRepository
@@ -63,6 +64,7 @@ __all__ = [
     "CrosswalkRepository",
     "DeliveryRepository",
     "DepartmentRepository",
+    "EncounterRepository",
     "EventLogRepository",
     "ExceptionRepository",
     "ExpectedChargeRepository",
@@ -83,6 +85,7 @@ __all__ = [
     "ReconciliationRepository",
     "RequisitionApprovalRepository",
     "RequisitionRepository",
+    "StaffRepository",
     "StockPositionRepository",
     "SupplierRepository",
     "TradingPartnerRepository",
