@@ -25,10 +25,11 @@ replica or the batch tools (``suture reconcile``) are the better place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from suture.domain.approval import RequisitionApproval
 from suture.domain.errors import DomainError
@@ -49,6 +50,7 @@ from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows.reconciliation import ReconciliationKpis, reconciliation_kpis
 
 _PAGE = 1000
+T = TypeVar("T")
 _OK = frozenset({MessageStatus.PROCESSED})
 _FAILED = frozenset({MessageStatus.FAILED, MessageStatus.DEAD_LETTERED})
 
@@ -184,46 +186,49 @@ def _touchless(
     return Touchless(len(orders), touchless, share(touchless, len(orders)))
 
 
-def _matches(uow: UnitOfWork, facility_id: str | None) -> Iterator[InvoiceMatch]:
-    facilities = None if facility_id is None else [facility_id]
+def _pages(fetch: Callable[[str | None], Sequence[T]], key: Callable[[T], str]) -> Iterator[T]:
+    """Every record of a keyset-paginated list: ``fetch(after)`` gives a page of ``_PAGE``."""
     after: str | None = None
     while True:
-        page = uow.invoice_matches.list(facility_ids=facilities, after=after, limit=_PAGE)
+        page = fetch(after)
         yield from page
         if len(page) < _PAGE:
             return
-        after = page[-1].invoice_id
+        after = key(page[-1])
+
+
+def _matches(uow: UnitOfWork, facility_id: str | None) -> Iterator[InvoiceMatch]:
+    facilities = None if facility_id is None else [facility_id]
+    return _pages(
+        lambda after: uow.invoice_matches.list(facility_ids=facilities, after=after, limit=_PAGE),
+        lambda match: match.invoice_id,
+    )
 
 
 def _approvals(uow: UnitOfWork, facility_id: str | None) -> Iterator[RequisitionApproval]:
     facilities = None if facility_id is None else [facility_id]
-    after: str | None = None
-    while True:
-        page = uow.requisition_approvals.list(facility_ids=facilities, after=after, limit=_PAGE)
-        yield from page
-        if len(page) < _PAGE:
-            return
-        after = page[-1].requisition_id
+    return _pages(
+        lambda after: uow.requisition_approvals.list(
+            facility_ids=facilities, after=after, limit=_PAGE
+        ),
+        lambda approval: approval.requisition_id,
+    )
 
 
 def _orders(uow: UnitOfWork, facility_id: str | None) -> Iterator[PurchaseOrder]:
-    after: str | None = None
-    while True:
-        page = uow.purchase_orders.list(facility_id=facility_id, after=after, limit=_PAGE)
-        yield from page
-        if len(page) < _PAGE:
-            return
-        after = page[-1].id
+    return _pages(
+        lambda after: uow.purchase_orders.list(facility_id=facility_id, after=after, limit=_PAGE),
+        lambda po: po.id,
+    )
 
 
 def _messages(uow: UnitOfWork, since: datetime, until: datetime) -> Iterator[InboundMessage]:
-    after: str | None = None
-    while True:
-        page = uow.inbox.list(received_since=since, received_before=until, after=after, limit=_PAGE)
-        yield from page
-        if len(page) < _PAGE:
-            return
-        after = page[-1].id
+    return _pages(
+        lambda after: uow.inbox.list(
+            received_since=since, received_before=until, after=after, limit=_PAGE
+        ),
+        lambda message: message.id,
+    )
 
 
 __all__ = ["KpiReport", "KpiService", "Stockouts", "Touchless"]

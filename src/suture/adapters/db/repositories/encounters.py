@@ -7,26 +7,18 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from suture.adapters.db.context_tables import encounters, staff_members
 from suture.adapters.db.errors import storage_errors
+from suture.adapters.db.repositories.base import upsert
 from suture.domain.encounters import Encounter, StaffMember
 
 
 def _upsert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    insert = (
-        sqlite.insert(table) if connection.dialect.name == "sqlite" else postgresql.insert(table)
-    )
-    keys = [column.name for column in table.primary_key.columns]
-    statement = insert.on_conflict_do_update(
-        index_elements=keys,
-        set_={c.name: insert.excluded[c.name] for c in table.c if c.name not in keys},
-    )
     with storage_errors(table.name):
-        connection.execute(statement, rows)
+        connection.execute(upsert(connection.dialect.name, table), rows)
 
 
 class EncounterRepository:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic.config import JsonDict
 
 from suture.domain.crosswalk import CrosswalkKind
 from suture.domain.exceptions import ExceptionStatus, ExceptionType
@@ -31,37 +32,37 @@ Instant = Annotated[datetime | None, BeforeValidator(_json_text)]
 Number = Annotated[float | None, BeforeValidator(_json_number)]
 
 
+#: An exception item as the work queue shows it (the examples of the contract share it).
+_ITEM_EXAMPLE: JsonDict = {
+    "id": "01939f0e-2b1c-7a44-9e51-7d2c3b4a5f60",
+    "type": "price_variance",
+    "status": "open",
+    "facility_id": "fac-1",
+    "queue": "accounts-payable",
+    "owner": None,
+    "opened_at": "2026-11-23T10:15:00Z",
+    "sla_due_at": "2026-11-25T10:15:00Z",
+    "updated_at": "2026-11-23T10:15:00Z",
+    "reason": "INV-88412 line 1: 45.90 over PO price 42.50",
+    "message_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+    "event_id": None,
+    "handler": "three_way_match",
+    "delivery_id": None,
+    "trace_id": "0193a1b27c3d7e4f8a9b0c1d2e3f4a5b",
+    "correlation_id": "PO-1001",
+    "dependency": None,
+    "resolved_at": None,
+    "resolved_by": None,
+    "resolution_note": None,
+}
+
+
 class ExceptionItemPublic(BaseModel):
     """An exception work item (DESIGN.md §5): what went wrong, where, who owns it, by when."""
 
     model_config = ConfigDict(
         from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "01939f0e-2b1c-7a44-9e51-7d2c3b4a5f60",
-                    "type": "price_variance",
-                    "status": "open",
-                    "facility_id": "fac-1",
-                    "queue": "accounts-payable",
-                    "owner": None,
-                    "opened_at": "2026-11-23T10:15:00Z",
-                    "sla_due_at": "2026-11-25T10:15:00Z",
-                    "updated_at": "2026-11-23T10:15:00Z",
-                    "reason": "INV-88412 line 1: 45.90 over PO price 42.50",
-                    "message_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
-                    "event_id": None,
-                    "handler": "three_way_match",
-                    "delivery_id": None,
-                    "trace_id": "0193a1b27c3d7e4f8a9b0c1d2e3f4a5b",
-                    "correlation_id": "PO-1001",
-                    "dependency": None,
-                    "resolved_at": None,
-                    "resolved_by": None,
-                    "resolution_note": None,
-                }
-            ]
-        },
+        json_schema_extra={"examples": [_ITEM_EXAMPLE]},
     )
 
     id: str
@@ -105,28 +106,7 @@ class ExceptionDetailPublic(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "item": {
-                        "id": "01939f0e-2b1c-7a44-9e51-7d2c3b4a5f60",
-                        "type": "price_variance",
-                        "status": "open",
-                        "facility_id": "fac-1",
-                        "queue": "accounts-payable",
-                        "owner": None,
-                        "opened_at": "2026-11-23T10:15:00Z",
-                        "sla_due_at": "2026-11-25T10:15:00Z",
-                        "updated_at": "2026-11-23T10:15:00Z",
-                        "reason": "INV-88412 line 1: 45.90 over PO price 42.50",
-                        "message_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
-                        "event_id": None,
-                        "handler": "three_way_match",
-                        "delivery_id": None,
-                        "trace_id": "0193a1b27c3d7e4f8a9b0c1d2e3f4a5b",
-                        "correlation_id": "PO-1001",
-                        "dependency": None,
-                        "resolved_at": None,
-                        "resolved_by": None,
-                        "resolution_note": None,
-                    },
+                    "item": _ITEM_EXAMPLE,
                     "actions": [
                         {
                             "kind": "opened",

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic.config import JsonDict
 
 from suture.bootstrap import Hub
 from suture.domain.access import Principal, Scope
@@ -40,34 +41,32 @@ Reader = Annotated[Principal, require(Scope.SYSTEM_READ)]
 Admin = Annotated[Principal, require(Scope.ADMIN)]
 
 
+#: An interface as registered (the examples of the contract share it).
+_INTERFACE_EXAMPLE: JsonDict = {
+    "name": "ehr-charges-hl7",
+    "direction": "inbound",
+    "format": "hl7v2",
+    "channel": "mllp",
+    "source_system": "rcm",
+    "target_system": "suture",
+    "description": "DFT^P03 charges from the EHR",
+    "authoritative_objects": ["charge"],
+    "owner": "revenue-integration",
+    "sla_latency_minutes": 5,
+    "sla_availability": "24x7, 99.9%",
+    "contract": "HL7 v2.5.1 DFT^P03, docs/hl7v2.md",
+    "schema_version": "2.5.1",
+    "authentication": "vpn-ip-allowlist",
+    "mode": "live",
+    "modernization": "retain",
+    "facility_ids": ["fac-1"],
+}
+
+
 class InterfaceCreate(BaseModel):
     """An interface as an integration engineer registers it."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "ehr-charges-hl7",
-                    "direction": "inbound",
-                    "format": "hl7v2",
-                    "channel": "mllp",
-                    "source_system": "rcm",
-                    "target_system": "suture",
-                    "description": "DFT^P03 charges from the EHR",
-                    "authoritative_objects": ["charge"],
-                    "owner": "revenue-integration",
-                    "sla_latency_minutes": 5,
-                    "sla_availability": "24x7, 99.9%",
-                    "contract": "HL7 v2.5.1 DFT^P03, docs/hl7v2.md",
-                    "schema_version": "2.5.1",
-                    "authentication": "vpn-ip-allowlist",
-                    "mode": "live",
-                    "modernization": "retain",
-                    "facility_ids": ["fac-1"],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_INTERFACE_EXAMPLE]})
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")
     direction: Direction
@@ -103,35 +102,15 @@ class InterfacePublic(InterfaceCreate):
         from_attributes=True,
         json_schema_extra={
             "examples": [
-                {
-                    "name": "ehr-charges-hl7",
-                    "direction": "inbound",
-                    "format": "hl7v2",
-                    "channel": "mllp",
-                    "source_system": "rcm",
-                    "target_system": "suture",
-                    "description": "DFT^P03 charges from the EHR",
-                    "authoritative_objects": ["charge"],
-                    "owner": "revenue-integration",
-                    "sla_latency_minutes": 5,
-                    "sla_availability": "24x7, 99.9%",
-                    "contract": "HL7 v2.5.1 DFT^P03, docs/hl7v2.md",
-                    "schema_version": "2.5.1",
-                    "authentication": "vpn-ip-allowlist",
-                    "api_client": None,
-                    "mode": "live",
-                    "modernization": "retain",
-                    "sunset_on": None,
-                    "facility_ids": ["fac-1"],
-                    "retired_on": None,
+                _INTERFACE_EXAMPLE | {
+                    "api_client": None, "sunset_on": None, "retired_on": None,
                     "registered_at": "2026-10-01T08:00:00Z",
-                    "updated_at": "2026-10-01T08:00:00Z",
-                    "governance": "governed",
+                    "updated_at": "2026-10-01T08:00:00Z", "governance": "governed",
                     "findings": [],
                 }
             ]
         },
-    )
+    )  # fmt: skip
 
     retired_on: date | None
     registered_at: datetime | None
