@@ -17,6 +17,9 @@ from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import current_revision, downgrade, ensure_schema, upgrade
 from suture.adapters.db.period_extract import DatabaseExtract
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.adapters.erp.file_gateway import FileErpGateway
+from suture.adapters.erp.tryton import TrytonErpGateway
+from suture.adapters.erp.tryton_rpc import TrytonRpc
 from suture.adapters.file_drop import FileDropTransport
 from suture.adapters.nats.stream import StreamSettings
 from suture.adapters.rate_limits import RateLimiter
@@ -37,6 +40,7 @@ from suture.services.clock import Clock, system_clock
 from suture.services.csv_ingest import CsvDecoder, CsvFeed, CsvFeedError, CsvIngest, load_feeds
 from suture.services.deliveries import Deliveries, DeliveryQueue
 from suture.services.delivery_worker import DeliveryWorker
+from suture.services.erp import ErpGateway, ErpTransport
 from suture.services.exceptions import CombinedRedrive, WorkQueue
 from suture.services.fhir_ingest import FhirIngest
 from suture.services.hl7_ingest import Hl7Ingest
@@ -244,7 +248,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     deliveries = Deliveries(uow_factory, system_clock)
     inbox = Inbox(uow_factory)
     transports = {
-        "erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv"),
+        # Journals, AP vouchers and POs to the ERP, one gateway call per delivery (docs/erp.md).
+        "erp": ErpTransport(erp_gateway(settings)),
         # 850s to suppliers (target ``x12:<supplier>`` or a profile's own ``x12:*``)
         "x12": FileDropTransport(settings.x12_outbox_dir, suffix=".x12"),
     }
@@ -324,6 +329,21 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
     )
+
+
+def erp_gateway(settings: Settings) -> ErpGateway:
+    """The ERP gateway of ``SUTURE_ERP_KIND`` (docs/erp.md): interface files in the outbox by
+    default (where ``erp:file`` deliveries landed before the gateway), or Tryton's API."""
+    if settings.erp_kind == "tryton":
+        rpc = TrytonRpc(
+            settings.erp_url or "",
+            settings.erp_database or "",
+            settings.erp_user or "",
+            settings.erp_secret(),
+            timeout=settings.erp_timeout_seconds,
+        )
+        return TrytonErpGateway(rpc)
+    return FileErpGateway(settings.erp_outbox_dir / "erp_file")
 
 
 def match_tolerance(settings: Settings) -> Tolerance:
