@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from suture.adapters.erp.tryton_rpc import TrytonRpc
@@ -63,8 +63,10 @@ class SandboxServer:
     url: str
     database: str
     user: str
-    password: str
+    password: str = field(repr=False)
     pid: int
+    #: The server's process when this process started it (reaped by :meth:`Sandbox.halt`).
+    process: subprocess.Popen[bytes] | None = field(default=None, compare=False, repr=False)
 
     def rpc(self, timeout: float = 60.0) -> TrytonRpc:
         return TrytonRpc(self.url, self.database, self.user, self.password, timeout=timeout)
@@ -145,7 +147,7 @@ class Sandbox:
             finally:
                 rpc.close()
         finally:
-            _terminate(server.pid)
+            self.halt(server)
         _backup(work / f"{SNAPSHOT_DATABASE}.sqlite", self.snapshot)
         shutil.rmtree(work, ignore_errors=True)
         say(f"snapshot at {self.snapshot}")
@@ -160,6 +162,19 @@ class Sandbox:
         running = self.status()
         if running is not None:
             raise SandboxError("server", f"a sandbox server runs already at {running.url}")
+        server = self.serve(database, fresh=fresh, port=port)
+        (self.directory / "server.json").write_text(
+            json.dumps({"pid": server.pid, "url": server.url, "database": database}), "utf-8"
+        )
+        return server
+
+    def serve(
+        self, database: str, *, fresh: bool = True, port: int | None = None
+    ) -> SandboxServer:
+        """A server of its own on ``database`` (tests: several may run side by side); the
+        caller stops it with :meth:`halt`. ``fresh``: copy the snapshot over the database."""
+        if not self.snapshot.exists():
+            raise SandboxError("snapshot", f"no snapshot in {self.directory}: run create first")
         data = self.directory / "db"
         data.mkdir(parents=True, exist_ok=True)
         target = data / f"{database}.sqlite"
@@ -167,12 +182,15 @@ class Sandbox:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{target}{suffix}").unlink(missing_ok=True)
             shutil.copyfile(self.snapshot, target)
-        conf = self._write_conf(data, port or _free_port())
-        server = self._serve(data, conf, database)
-        (self.directory / "server.json").write_text(
-            json.dumps({"pid": server.pid, "url": server.url, "database": database}), "utf-8"
-        )
-        return server
+        conf = self._write_conf(data, port or _free_port(), name=f"trytond-{database}.conf")
+        return self._serve(data, conf, database)
+
+    @staticmethod
+    def halt(server: SandboxServer) -> None:
+        """Stop a server started with :meth:`serve` (SIGTERM, then SIGKILL after 10 s)."""
+        _terminate(server.pid)
+        if server.process is not None:
+            server.process.wait()
 
     def status(self) -> SandboxServer | None:
         """The running server, if any (a stale ``server.json`` is removed)."""
@@ -200,8 +218,8 @@ class Sandbox:
         self.password()
         return self.directory / "admin.password"
 
-    def _write_conf(self, data: Path, port: int) -> Path:
-        conf = self.directory / "trytond.conf"
+    def _write_conf(self, data: Path, port: int, name: str = "trytond.conf") -> Path:
+        conf = self.directory / name
         conf.write_text(
             "[database]\nuri = sqlite://\n"
             f"path = {data}\n\n[web]\nlisten = 127.0.0.1:{port}\n\n"
@@ -221,7 +239,7 @@ class Sandbox:
         )
         log.close()
         server = SandboxServer(
-            f"http://127.0.0.1:{port}", database, ADMIN, self.password(), process.pid
+            f"http://127.0.0.1:{port}", database, ADMIN, self.password(), process.pid, process
         )
         deadline = time.monotonic() + 60
         while True:
@@ -233,6 +251,7 @@ class Sandbox:
             except ErpError:
                 if time.monotonic() > deadline:
                     _terminate(process.pid)
+                    process.wait()
                     raise SandboxError("server", "trytond did not accept a login in 60 s") from None
                 time.sleep(0.3)
             else:
