@@ -38,7 +38,7 @@ from suture.services.audit import AuditTrail
 from suture.services.clients import ClientRegistry
 from suture.services.clock import Clock, system_clock
 from suture.services.csv_ingest import CsvDecoder, CsvFeed, CsvFeedError, CsvIngest, load_feeds
-from suture.services.deliveries import Deliveries, DeliveryQueue
+from suture.services.deliveries import Deliveries, DeliveryQueue, Transport
 from suture.services.delivery_worker import DeliveryWorker
 from suture.services.erp import ErpGateway, ErpTransport
 from suture.services.exceptions import CombinedRedrive, WorkQueue
@@ -247,7 +247,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     )
     deliveries = Deliveries(uow_factory, system_clock)
     inbox = Inbox(uow_factory)
-    transports = {
+    transports: dict[str, Transport] = {
         # Journals, AP vouchers and POs to the ERP, one gateway call per delivery (docs/erp.md).
         "erp": ErpTransport(erp_gateway(settings)),
         # 850s to suppliers (target ``x12:<supplier>`` or a profile's own ``x12:*``)

@@ -78,8 +78,9 @@ class Settings(BaseSettings):
     )
     erp_kind: Literal["file", "tryton"] = Field(
         default="file",
-        description="The ERP gateway (docs/erp.md): file (interface files in SUTURE_ERP_OUTBOX_DIR, "
-        "the embedded default) or tryton (Tryton's JSON-RPC API at SUTURE_ERP_URL).",
+        description="The ERP gateway (docs/erp.md): file (interface files in "
+        "SUTURE_ERP_OUTBOX_DIR, the embedded default) or tryton (Tryton's JSON-RPC API at "
+        "SUTURE_ERP_URL).",
     )
     erp_url: str | None = Field(
         default=None,

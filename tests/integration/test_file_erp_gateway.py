@@ -40,7 +40,9 @@ def journal(reference: str = "U1") -> JournalEntry:
         posting_date=date(2025, 3, 1),
         reference=reference,
         lines=[
-            JournalLine(gl_account_id="GL-5110", debit=Decimal("1250.00"), cost_center_id="CC-7010"),
+            JournalLine(
+                gl_account_id="GL-5110", debit=Decimal("1250.00"), cost_center_id="CC-7010"
+            ),
             JournalLine(gl_account_id="GL-5100", debit=Decimal("0.75"), cost_center_id="CC-7010"),
             JournalLine(gl_account_id="GL-2100", credit=Decimal("1250.75"), memo="accrued"),
         ],
@@ -68,9 +70,7 @@ def test_journal_file_ends_with_control_totals_of_its_lines(tmp_path: Path) -> N
     assert check_control_totals(text, debit_column="debit", credit_column="credit") == (
         ControlTotals(3, Decimal("1250.75"), Decimal("1250.75"))
     )
-    assert text.splitlines()[1] == (
-        "JE-U1,FAC-1,2025-03-01,U1,1,GL-5110,CC-7010,1250.00,0,"
-    )
+    assert text.splitlines()[1] == ("JE-U1,FAC-1,2025-03-01,U1,1,GL-5110,CC-7010,1250.00,0,")
 
 
 def test_a_tampered_row_no_longer_matches_the_trailer(tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_a_failed_write_leaves_no_file_and_is_unavailable(tmp_path: Path) -> Non
     blocker.write_text("a file where the folder should be", "utf-8")
     transport = ErpTransport(FileErpGateway(blocker))
 
-    with pytest.raises(DeliveryUnavailableError, match="cannot write journal-JE-U1.csv"):
+    with pytest.raises(DeliveryUnavailableError, match=r"cannot write journal-JE-U1\.csv"):
         transport.send(delivery("journal", journal_csv(journal()), "journal-JE-U1"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outbox"]
 
@@ -170,7 +170,7 @@ def test_an_unreadable_payload_is_refused_naming_the_field(tmp_path: Path) -> No
 
 
 def test_an_unknown_operation_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(DeliveryRefusedError, match="no operation 'ap_batch.export'"):
+    with pytest.raises(DeliveryRefusedError, match=r"no operation 'ap_batch\.export'"):
         ErpTransport(FileErpGateway(tmp_path)).send(delivery("ap_batch.export", "x", "k"))
 
 

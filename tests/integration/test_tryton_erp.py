@@ -17,7 +17,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,6 +45,9 @@ from suture.services.erp import (
 from suture.services.workflows import ap_voucher
 from suture.services.workflows.journal_file import journal_csv
 
+#: Posting and order dates: today, inside the sandbox's fiscal years (last, this and next year).
+TODAY = datetime.now(UTC).date()
+
 
 def _sandbox_dir() -> Path:
     explicit = os.environ.get("SUTURE_TEST_TRYTON_DIR")
@@ -54,7 +57,7 @@ def _sandbox_dir() -> Path:
         return Path.home() / ".cache" / "suture" / "erp-sandbox"
     reason = "SUTURE_TEST_TRYTON_DIR or SUTURE_TEST_TRYTON=1 not set: Tryton tests skipped"
     if os.environ.get("CI"):
-        pytest.fail(f"{reason.split(':')[0]}: CI must run the Tryton tests")
+        pytest.fail(f"{reason.split(':', maxsplit=1)[0]}: CI must run the Tryton tests")
     pytest.skip(reason)
 
 
@@ -122,7 +125,7 @@ def deliver(hub: Hub, delivery_id: str, *, within: float = 30.0) -> DeliveryStat
 
 def journal(run: str, cost_center: str = "CC-7030") -> JournalEntry:
     return JournalEntry(
-        id=f"JE-{run}", facility_id="fac-1", posting_date=date.today(), reference=run,
+        id=f"JE-{run}", facility_id="fac-1", posting_date=TODAY, reference=run,
         lines=[
             JournalLine(gl_account_id="GL-5110", debit=Decimal("1875.40"),
                         cost_center_id=cost_center, memo="knee implant"),
@@ -149,8 +152,10 @@ def test_a_cost_journal_reaches_tryton_posted_on_its_cost_centers_analytic_accou
 
     assert deliver(hub, delivery_id) is DeliveryStatus.DELIVERED
 
-    (move,) = rpc.call("model.account.move.search_read", [("description", "=", f"journal-JE-{run}")],
-                       0, None, None, ["state"])  # fmt: skip
+    key = f"journal-JE-{run}"
+    (move,) = rpc.call(
+        "model.account.move.search_read", [("description", "=", key)], 0, None, None, ["state"]
+    )
     assert move["state"] == "posted"
     assert analytic_lines(rpc, f"journal-JE-{run}") == [
         ("CC-7030", Decimal("1875.40"), Decimal("0"))
@@ -177,28 +182,30 @@ def test_a_bill_only_purchase_is_confirmed_received_and_invoiced_in_tryton(
     ensure_supplier(rpc, supplier, f"Ortho Supplier {run}")
     ensure_product(rpc, item, f"Consigned knee {run}", Decimal("1500.00"))
     order = ErpPurchaseOrder(
-        number=number, supplier_id=supplier, facility_id="fac-1", order_date=date.today(),
+        number=number, supplier_id=supplier, facility_id="fac-1", order_date=TODAY,
         invoice_method=InvoiceMethod.ORDER,
         lines=(ErpOrderLine(line=1, item_id=item, quantity=Decimal(1), uom="EA",
                             unit_price=Decimal("1612.50"), cost_center_id="CC-7030"),),
     )  # fmt: skip
     voucher = (
         ",".join(ap_voucher.HEADER) + "\n"
-        + f"APV-{run},INV-{run},SINV-{run},{supplier},fac-1,{date.today().isoformat()},"
+        + f"APV-{run},INV-{run},SINV-{run},{supplier},fac-1,{TODAY.isoformat()},"
         + f"{number},1,line,1,{item},1,EA,1612.50,1612.50\n"
     )  # fmt: skip
 
     order_id = queue(hub, "purchase_order", f"po-{number}", purchase_order_json(order))
     assert deliver(hub, order_id) is DeliveryStatus.DELIVERED
     receipt = ErpReceipt(receipt_id=f"R-{run}", purchase_order_number=number,
-                         received_on=date.today())  # fmt: skip
+                         received_on=TODAY)  # fmt: skip
     receipt_id = queue(hub, "receipt", f"receipt-R-{run}", receipt_json(receipt))
     assert deliver(hub, receipt_id) is DeliveryStatus.DELIVERED
     voucher_id = queue(hub, "ap_voucher", f"voucher-APV-{run}", voucher)
     assert deliver(hub, voucher_id) is DeliveryStatus.DELIVERED
 
-    (purchase,) = rpc.call("model.purchase.purchase.search_read", [("reference", "=", number)],
-                           0, None, None, ["state", "invoice_method", "invoices", "shipments"])  # fmt: skip
+    (purchase,) = rpc.call(
+        "model.purchase.purchase.search_read", [("reference", "=", number)], 0, None, None,
+        ["state", "invoice_method", "invoices", "shipments"],
+    )  # fmt: skip
     (shipment,) = rpc.call("model.stock.shipment.in.read", purchase["shipments"], ["state"])
     (invoice,) = rpc.call("model.account.invoice.read", purchase["invoices"],
                           ["state", "reference", "total_amount"])  # fmt: skip
@@ -216,7 +223,7 @@ def test_a_supplier_unknown_to_tryton_parks_the_order_with_an_exception(hub: Hub
     run = uuid.uuid4().hex[:8]
     order = ErpPurchaseOrder(
         number=f"PO-{run}", supplier_id=f"NOPE-{run}", facility_id="fac-1",
-        order_date=date.today(),
+        order_date=TODAY,
         lines=(ErpOrderLine(line=1, item_id="ITEM-X", quantity=Decimal(1), uom="EA",
                             unit_price=Decimal("10.00")),),
     )  # fmt: skip

@@ -18,7 +18,7 @@ from suture.domain.exceptions import ExceptionType
 from suture.domain.ledger import JournalEntry, JournalLine
 from suture.services.workflows.journal_file import journal_csv
 
-SECRET = "s3cret-erp-password"  # noqa: S105 - a test password, asserted never to leak
+SECRET = "s3cret-erp-password"
 
 
 def journal(reference: str) -> JournalEntry:

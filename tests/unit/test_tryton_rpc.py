@@ -17,7 +17,7 @@ import pytest
 from suture.adapters.erp.tryton_rpc import TrytonRpc, decode, encode
 from suture.services.erp import ErpRefusedError, ErpUnavailableError
 
-PASSWORD = "pw-never-shown"  # noqa: S105 - a test password
+PASSWORD = "pw-never-shown"
 
 
 class Server:
@@ -115,7 +115,7 @@ def test_a_user_warning_is_confirmed_then_the_call_repeated() -> None:
 def test_a_user_error_is_a_refusal_keeping_trytons_message() -> None:
     server = Server(
         lambda method, params, session: error(
-            "UserError", ["The party \"Acme\" has no invoice address.", "Add one.", None]
+            "UserError", ['The party "Acme" has no invoice address.', "Add one.", None]
         )
     )
 

@@ -269,13 +269,16 @@ def purchase_order_json(order: ErpPurchaseOrder) -> str:
             "invoice_method": order.invoice_method.value,
             "lines": [
                 {
-                    "line": line.line, "item_id": line.item_id, "quantity": f"{line.quantity:f}",
-                    "uom": line.uom, "unit_price": f"{line.unit_price:f}",
+                    "line": line.line,
+                    "item_id": line.item_id,
+                    "quantity": f"{line.quantity:f}",
+                    "uom": line.uom,
+                    "unit_price": f"{line.unit_price:f}",
                     "cost_center_id": line.cost_center_id,
                 }
                 for line in order.lines
             ],
-        },  # fmt: skip
+        },
         sort_keys=True,
     )
 

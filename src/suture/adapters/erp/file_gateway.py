@@ -46,7 +46,14 @@ from suture.services.workflows import journal_file
 
 TRAILER = "TRAILER"
 
-RECEIPT_HEADER = ("receipt_id", "purchase_order_number", "received_on", "line", "item_id", "quantity")
+RECEIPT_HEADER = (
+    "receipt_id",
+    "purchase_order_number",
+    "received_on",
+    "line",
+    "item_id",
+    "quantity",
+)
 PURCHASE_ORDER_HEADER = (
     "po_number", "supplier_id", "facility_id", "order_date", "invoice_method", "line", "item_id",
     "quantity", "uom", "unit_price", "amount", "cost_center_id",

@@ -155,7 +155,9 @@ class Sandbox:
 
     # -- start / stop ---------------------------------------------------------------------
 
-    def start(self, database: str = "suture", *, fresh: bool = True, port: int | None = None) -> SandboxServer:
+    def start(
+        self, database: str = "suture", *, fresh: bool = True, port: int | None = None
+    ) -> SandboxServer:
         """A server on the snapshot copied as ``database``, on ``port`` or a free one."""
         if not self.snapshot.exists():
             raise SandboxError("snapshot", f"no snapshot in {self.directory}: run create first")
@@ -168,9 +170,7 @@ class Sandbox:
         )
         return server
 
-    def serve(
-        self, database: str, *, fresh: bool = True, port: int | None = None
-    ) -> SandboxServer:
+    def serve(self, database: str, *, fresh: bool = True, port: int | None = None) -> SandboxServer:
         """A server of its own on ``database`` (tests: several may run side by side); the
         caller stops it with :meth:`halt`. ``fresh``: copy the snapshot over the database."""
         if not self.snapshot.exists():
@@ -244,7 +244,9 @@ class Sandbox:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise SandboxError("server", f"trytond exited ({process.returncode}): see trytond.log")
+                raise SandboxError(
+                    "server", f"trytond exited ({process.returncode}): see trytond.log"
+                )
             rpc = server.rpc(timeout=5)
             try:
                 rpc.login()

@@ -128,10 +128,7 @@ class TrytonErpGateway:
 
     def send_journal(self, entry: JournalEntry, *, key: str) -> str:
         existing = self._search("account.move", [("description", "=", key)])
-        if existing:
-            move = existing[0]
-        else:
-            move = self._create_move(entry, key)
+        move = existing[0] if existing else self._create_move(entry, key)
         (state,) = self._read("account.move", [move], ["state"])
         if state["state"] == "draft":
             self._rpc.call("model.account.move.post", [move])
@@ -206,9 +203,7 @@ class TrytonErpGateway:
             }  # fmt: skip
             if line.cost_center_id:
                 analytic, root = self._analytic(line.cost_center_id)
-                values["analytic_accounts"] = [
-                    ["create", [{"root": root, "account": analytic}]]
-                ]
+                values["analytic_accounts"] = [["create", [{"root": root, "account": analytic}]]]
             lines.append(values)
         created = self._rpc.call(
             "model.purchase.purchase.create",
@@ -222,7 +217,9 @@ class TrytonErpGateway:
         return int(created[0])
 
     def _payment_term(self) -> int:
-        found = self._search("account.invoice.payment_term", [("name", "=", self._map.payment_term)])
+        found = self._search(
+            "account.invoice.payment_term", [("name", "=", self._map.payment_term)]
+        )
         if not found:
             raise ErpRefusedError(
                 "payment_term", f"Tryton has no payment term {self._map.payment_term!r}"

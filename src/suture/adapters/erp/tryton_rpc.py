@@ -163,7 +163,9 @@ class TrytonRpc:
                     "credentials", "Tryton refused the session right after login"
                 ) from None
 
-    def _exchange(self, path: str, body: dict[str, Any], headers: dict[str, str], method: str) -> Any:
+    def _exchange(
+        self, path: str, body: dict[str, Any], headers: dict[str, str], method: str
+    ) -> Any:
         try:
             response = self._http.post(
                 path,
@@ -171,7 +173,9 @@ class TrytonRpc:
                 headers={"Content-Type": "application/json", **headers},
             )
         except httpx2.TimeoutException as exc:
-            raise ErpUnavailableError("erp_url", f"{method}: Tryton did not answer in time") from exc
+            raise ErpUnavailableError(
+                "erp_url", f"{method}: Tryton did not answer in time"
+            ) from exc
         except httpx2.HTTPError as exc:
             raise ErpUnavailableError(
                 "erp_url", f"{method}: cannot reach Tryton ({type(exc).__name__})"
@@ -179,7 +183,9 @@ class TrytonRpc:
         if response.status_code in (401, 403):
             raise _SessionExpiredError
         if response.status_code >= 500 or response.status_code in (409, 423, 429):
-            raise ErpUnavailableError("erp_url", f"{method}: Tryton answered HTTP {response.status_code}")
+            raise ErpUnavailableError(
+                "erp_url", f"{method}: Tryton answered HTTP {response.status_code}"
+            )
         if response.status_code >= 400:
             raise ErpRefusedError(
                 "request", f"{method}: Tryton answered HTTP {response.status_code}"

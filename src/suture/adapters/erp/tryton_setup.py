@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from suture.adapters.erp.tryton_rpc import TrytonRpc
+from suture.services.erp import ErpRefusedError
 
 COMPANY_NAME = "Suture General Hospital"
 CATEGORY_NAME = "Medical supplies and implants"
@@ -171,8 +172,8 @@ def _gl_accounts(rpc: TrytonRpc, company: int) -> None:
              ("childs", "=", None)],
         )  # fmt: skip
         if model is None:  # the chart has no such leaf: any leaf of a liability or asset
-            model = one(rpc, "account.account", [("company", "=", company),
-                                                 ("type", "!=", None), ("childs", "=", None)])  # fmt: skip
+            leaves = [("company", "=", company), ("type", "!=", None), ("childs", "=", None)]
+            model = one(rpc, "account.account", leaves)
         rpc.call("model.account.account.copy", [model], {"code": code, "name": name})
 
 
@@ -202,7 +203,8 @@ def ensure_cost_center(rpc: TrytonRpc, code: str, name: str) -> int:
                                                  ("type", "=", "root")])  # fmt: skip
     if root is None:
         root = create(
-            rpc, "analytic_account.account",
+            rpc,
+            "analytic_account.account",
             {"name": ANALYTIC_ROOT, "code": "CC", "type": "root", "company": company},
         )
     return create(
@@ -219,7 +221,8 @@ def ensure_supplier(rpc: TrytonRpc, code: str, name: str) -> int:
     if found is not None:
         return found
     return create(
-        rpc, "party.party",
+        rpc,
+        "party.party",
         {"name": name, "code": code, "addresses": [["create", [{"street": "1 Supply Way"}]]]},
     )
 
@@ -238,5 +241,6 @@ def ensure_product(rpc: TrytonRpc, code: str, name: str, unit_cost: Decimal) -> 
          "products": [["create", [{"cost_price": unit_cost}]]]},
     )  # fmt: skip
     found = one(rpc, "product.product", [("template", "=", template)])
-    assert found is not None  # noqa: S101 - just created with one variant
+    if found is None:
+        raise ErpRefusedError("item_id", f"Tryton created no variant for product {code!r}")
     return found
