@@ -197,17 +197,21 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         max_delay=timedelta(seconds=settings.bus_max_delay_seconds),
     )
     delivery_queue = DeliveryQueue()
-    usage = UsageProcess(delivery_queue)
+    usage = UsageProcess(delivery_queue, erp_target=erp_target(settings))
     tokenizer = PhiTokenizer(settings.secret_key)
     csv_decoder = CsvDecoder(tokenizer, csv_feeds(settings))
-    match = ThreeWayMatch(delivery_queue, match_tolerance(settings))
+    match = ThreeWayMatch(
+        delivery_queue, match_tolerance(settings), erp_target=erp_target(settings)
+    )
     window = timedelta(hours=settings.reconciliation_window_hours)
     reconciliation = ReconciliationProcess(window)
     identity = X12Identity(
         settings.x12_sender_qualifier, settings.x12_sender_id, settings.x12_application_id
     )
     ordering = RequisitionProcess(
-        approval_policy(settings), PurchaseOrderDispatch(delivery_queue, identity)
+        approval_policy(settings),
+        # POs go to the ERP too when it takes them (Tryton); a file ERP gets the 850 only.
+        PurchaseOrderDispatch(delivery_queue, identity, erp_target=erp_orders_target(settings)),
     )
     x12 = X12Applier(delivery_queue)
     bus = MessageBus(
@@ -329,6 +333,17 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
     )
+
+
+def erp_target(settings: Settings) -> str:
+    """The delivery target of journals and AP vouchers: ``erp:file`` (where they always went)
+    or ``erp:tryton``; the ``erp`` transport serves both."""
+    return f"erp:{settings.erp_kind}"
+
+
+def erp_orders_target(settings: Settings) -> str | None:
+    """Where purchase orders go besides the supplier's 850: the ERP, when it is Tryton."""
+    return "erp:tryton" if settings.erp_kind == "tryton" else None
 
 
 def erp_gateway(settings: Settings) -> ErpGateway:

@@ -6,14 +6,12 @@ a fresh copy of the snapshot on a free port. Deliveries go through the real hub:
 queue on SQLite, the delivery worker, the ERP transport and ``TrytonErpGateway``; every outcome
 is read back through Tryton's API.
 
-Where: ``SUTURE_TEST_TRYTON_DIR`` (a sandbox folder), or ``SUTURE_TEST_TRYTON=1`` for
-``~/.cache/suture/erp-sandbox``. Unset, the tests skip and say why, except in CI (``CI`` set),
-where they fail, like the PostgreSQL tests.
+The ``tryton`` fixture is in ``tests/conftest.py`` (``SUTURE_TEST_TRYTON_DIR`` or
+``SUTURE_TEST_TRYTON=1``; skipped elsewhere, failing in CI).
 """
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -47,31 +45,6 @@ from suture.services.workflows.journal_file import journal_csv
 
 #: Posting and order dates: today, inside the sandbox's fiscal years (last, this and next year).
 TODAY = datetime.now(UTC).date()
-
-
-def _sandbox_dir() -> Path:
-    explicit = os.environ.get("SUTURE_TEST_TRYTON_DIR")
-    if explicit:
-        return Path(explicit)
-    if os.environ.get("SUTURE_TEST_TRYTON") == "1":
-        return Path.home() / ".cache" / "suture" / "erp-sandbox"
-    reason = "SUTURE_TEST_TRYTON_DIR or SUTURE_TEST_TRYTON=1 not set: Tryton tests skipped"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason.split(':', maxsplit=1)[0]}: CI must run the Tryton tests")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def tryton() -> Iterator[SandboxServer]:
-    """A Tryton server on a fresh copy of the sandbox snapshot, for this test session."""
-    sandbox = Sandbox(_sandbox_dir())
-    if not sandbox.snapshot.exists():
-        sandbox.create(say=lambda text: None)
-    server = sandbox.serve(f"test_{uuid.uuid4().hex[:8]}")
-    try:
-        yield server
-    finally:
-        Sandbox.halt(server)
 
 
 @pytest.fixture
@@ -238,9 +211,8 @@ def test_a_supplier_unknown_to_tryton_parks_the_order_with_an_exception(hub: Hub
     assert f"Tryton has no supplier (party) with code 'NOPE-{run}'" in item.reason
 
 
-@pytest.mark.usefixtures("tryton")  # the sandbox is built; this test stops a server of its own
-def test_tryton_stopped_mid_run_loses_nothing(tmp_path: Path) -> None:
-    sandbox = Sandbox(_sandbox_dir())
+def test_tryton_stopped_mid_run_loses_nothing(tmp_path: Path, tryton_sandbox: Sandbox) -> None:
+    sandbox = tryton_sandbox  # a server of its own: the session's keeps running
     own = sandbox.serve(f"stop_{uuid.uuid4().hex[:8]}")
     port = int(own.url.rsplit(":", 1)[1])
     hub = make_hub(tmp_path, own)
