@@ -110,7 +110,7 @@ def build_bus(
     erp_target: str | None = None,
 ) -> MessageBus:
     queue = DeliveryQueue()
-    usage = UsageProcess(queue)
+    usage = UsageProcess(queue, erp_target=erp_target) if erp_target else UsageProcess(queue)
     ordering = RequisitionProcess(
         policy or load_approval_policy(default_approval_policy_text(), "approval.yaml"),
         PurchaseOrderDispatch(queue, HUB, erp_target=erp_target),

@@ -80,7 +80,7 @@ def test_without_an_erp_target_only_the_850_is_queued(uow: UowFactory, world: Or
     assert erp_deliveries(uow, f"BO-{world.id('U1')}") == []
 
 
-def test_a_consigned_implants_usage_ends_as_a_confirmed_bill_only_purchase_in_tryton(
+def test_a_consigned_implants_usage_ends_in_tryton_as_a_bill_only_purchase_and_a_cost_journal(
     uow: UowFactory, world: Ordering, tryton: SandboxServer
 ) -> None:
     rpc = tryton.rpc()
@@ -107,6 +107,15 @@ def test_a_consigned_implants_usage_ends_as_a_confirmed_bill_only_purchase_in_tr
             "model.purchase.line.read", purchase["lines"],
             ["quantity", "unit_price", "analytic_accounts.account.code"],
         )  # fmt: skip
+        moves = rpc.call(
+            "model.account.move.search_read", [("description", "like", f"%{world.run}%")], 0,
+            None, None, ["state", "lines"],
+        )  # fmt: skip
+        analytic = rpc.call(
+            "model.analytic_account.line.search_read",
+            [("move_line", "in", [i for m in moves for i in m["lines"]])], 0, None, None,
+            ["account.code", "debit", "credit"],
+        )  # fmt: skip
     finally:
         rpc.close()
     assert delivery.status is DeliveryStatus.DELIVERED
@@ -114,3 +123,8 @@ def test_a_consigned_implants_usage_ends_as_a_confirmed_bill_only_purchase_in_tr
     assert (line["quantity"], [a["account."]["code"] for a in line["analytic_accounts."]]) == (
         1.0, [world.cost_center_id],
     )  # fmt: skip
+    assert [m["state"] for m in moves] == ["posted"]
+    assert [(a["account."]["code"], a["credit"]) for a in analytic] == [
+        (world.cost_center_id, Decimal(0))
+    ]
+    assert all(a["debit"] > 0 for a in analytic)
