@@ -175,5 +175,5 @@ def test_an_unknown_operation_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_file_interface_cannot_read_the_supplier_master(tmp_path: Path) -> None:
-    with pytest.raises(ErpUnsupportedError, match="suture import suppliers"):
+    with pytest.raises(ErpUnsupportedError, match="suture masterdata import suppliers"):
         FileErpGateway(tmp_path).suppliers()

@@ -17,7 +17,7 @@ re-delivery (at least once, ``services/deliveries.py``) writes the same name aga
 the file, so the ERP never loads a batch's rows twice.
 
 A file interface cannot be read back: the supplier master reaches Suture as an import
-(``suture import suppliers``), so :meth:`FileErpGateway.suppliers` and
+(``suture masterdata import suppliers``), so :meth:`FileErpGateway.suppliers` and
 :meth:`FileErpGateway.payment_status` raise :class:`~suture.services.erp.ErpUnsupportedError`.
 """
 
@@ -138,7 +138,7 @@ class FileErpGateway:
 
     def suppliers(self) -> list[ErpSupplier]:
         raise ErpUnsupportedError(
-            "operation", "a file ERP sends its supplier master as a file: suture import suppliers"
+            "operation", "a file ERP sends its supplier master as a file: suture masterdata import suppliers"
         )
 
     def payment_status(self, invoice_number: str, supplier_id: str) -> PaymentStatus:
