@@ -41,6 +41,7 @@ from suture.services.csv_ingest import CsvDecoder, CsvFeed, CsvFeedError, CsvIng
 from suture.services.deliveries import Deliveries, DeliveryQueue, Transport
 from suture.services.delivery_worker import DeliveryWorker
 from suture.services.erp import ErpGateway, ErpTransport
+from suture.services.erp_suppliers import SupplierSync
 from suture.services.exceptions import CombinedRedrive, WorkQueue
 from suture.services.fhir_ingest import FhirIngest
 from suture.services.hl7_ingest import Hl7Ingest
@@ -168,6 +169,8 @@ class Hub:
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
     stream: StreamSettings | None = None
     relay: OutboxRelay | None = None
+    #: The ERP's supplier master pulled into Suture's (``suture erp suppliers pull``, docs/erp.md).
+    erp_suppliers: SupplierSync | None = None
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -251,9 +254,10 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     )
     deliveries = Deliveries(uow_factory, system_clock)
     inbox = Inbox(uow_factory)
+    gateway = erp_gateway(settings)
     transports: dict[str, Transport] = {
         # Journals, AP vouchers and POs to the ERP, one gateway call per delivery (docs/erp.md).
-        "erp": ErpTransport(erp_gateway(settings)),
+        "erp": ErpTransport(gateway),
         # 850s to suppliers (target ``x12:<supplier>`` or a profile's own ``x12:*``)
         "x12": FileDropTransport(settings.x12_outbox_dir, suffix=".x12"),
     }
@@ -329,7 +333,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             uow_factory, bus, audit, system_clock, read_uow_factory=read_uow_factory
         ),
         trading_partners=TradingPartners(uow_factory, audit, system_clock),
-        closers=[engine.dispose, read_engine.dispose],
+        closers=[engine.dispose, read_engine.dispose, *erp_closers(gateway)],
+        erp_suppliers=SupplierSync(uow_factory, gateway),
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
     )
@@ -344,6 +349,11 @@ def erp_target(settings: Settings) -> str:
 def erp_orders_target(settings: Settings) -> str | None:
     """Where purchase orders go besides the supplier's 850: the ERP, when it is Tryton."""
     return "erp:tryton" if settings.erp_kind == "tryton" else None
+
+
+def erp_closers(gateway: ErpGateway) -> list[Callable[[], None]]:
+    """What to close with the hub: the Tryton gateway's HTTP client."""
+    return [gateway.close] if isinstance(gateway, TrytonErpGateway) else []
 
 
 def erp_gateway(settings: Settings) -> ErpGateway:

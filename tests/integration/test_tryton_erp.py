@@ -245,3 +245,21 @@ def test_tryton_stopped_mid_run_loses_nothing(tmp_path: Path, tryton_sandbox: Sa
     finally:
         hub.close()
         Sandbox.halt(own)
+
+
+def test_the_supplier_master_flows_from_tryton_into_suture(hub: Hub, rpc: TrytonRpc) -> None:
+    run = uuid.uuid4().hex[:8]
+    party = ensure_supplier(rpc, f"SUP-{run}", f"Spine Supplier {run}")
+    assert hub.erp_suppliers is not None
+
+    first = hub.erp_suppliers.pull()
+    again = hub.erp_suppliers.pull()
+
+    with hub.uow_factory() as uow:
+        stored = uow.suppliers.get(f"SUP-{run}")
+    assert stored is not None
+    assert (stored.name, stored.erp_vendor_id, stored.source_system, stored.active) == (
+        f"Spine Supplier {run}", str(party), "erp", True,
+    )  # fmt: skip
+    assert first.created >= 1
+    assert (again.created, again.updated) == (0, 0)

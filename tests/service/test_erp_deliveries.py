@@ -16,6 +16,7 @@ from suture.config import Settings
 from suture.domain.deliveries import DeliveryStatus
 from suture.domain.exceptions import ExceptionType
 from suture.domain.ledger import JournalEntry, JournalLine
+from suture.services.erp import ErpUnsupportedError
 from suture.services.workflows.journal_file import journal_csv
 
 SECRET = "s3cret-erp-password"
@@ -125,3 +126,10 @@ def test_the_erp_password_can_come_from_a_secrets_file(tmp_path: Path) -> None:
 
     assert settings.erp_secret() == SECRET
     assert SECRET not in repr(settings)
+
+
+def test_a_file_erp_cannot_be_pulled_from_and_says_how_suppliers_arrive(hub: Hub) -> None:
+    assert hub.erp_suppliers is not None
+
+    with pytest.raises(ErpUnsupportedError, match="suture masterdata import suppliers"):
+        hub.erp_suppliers.pull()

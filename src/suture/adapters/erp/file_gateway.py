@@ -138,7 +138,8 @@ class FileErpGateway:
 
     def suppliers(self) -> list[ErpSupplier]:
         raise ErpUnsupportedError(
-            "operation", "a file ERP sends its supplier master as a file: suture masterdata import suppliers"
+            "operation",
+            "a file ERP sends its supplier master as a file: suture masterdata import suppliers",
         )
 
     def payment_status(self, invoice_number: str, supplier_id: str) -> PaymentStatus:

@@ -81,6 +81,10 @@ class TrytonErpGateway:
         self._map = mapping or TrytonMapping()
         self._ids: dict[tuple[str, str], int] = {}
 
+    def close(self) -> None:
+        """Close the HTTP client (the hub does, when it closes)."""
+        self._rpc.close()
+
     # -- lookups ----------------------------------------------------------------------------
 
     def _search(self, model: str, domain: list[Any], limit: int | None = 1) -> list[int]:

@@ -1,4 +1,5 @@
-"""``suture erp sandbox create|start|stop|status``: a Tryton 8.2 ERP for people and tests.
+"""``suture erp sandbox create|start|stop|status``: a Tryton 8.2 ERP for people and tests;
+``suture erp suppliers pull``: the ERP's supplier master into Suture's.
 
 The sandbox (docs/erp.md) is a folder holding Tryton's own virtualenv (apart from Suture's:
 Suture never imports Tryton, it talks to it over HTTP), a snapshot of a database set up as a
@@ -15,7 +16,8 @@ from typing import Annotated
 import typer
 
 from suture.adapters.erp.sandbox import Sandbox, SandboxError
-from suture.entrypoints.cli.app import console, errors
+from suture.domain.errors import SutureError
+from suture.entrypoints.cli.app import console, errors, open_hub
 
 #: Where the sandbox lives unless ``--dir`` or SUTURE_ERP_SANDBOX_DIR say otherwise.
 DEFAULT_DIR = Path(".erp-sandbox")
@@ -26,6 +28,8 @@ sandbox_app = typer.Typer(
     no_args_is_help=True,
 )
 erp_app.add_typer(sandbox_app, name="sandbox")
+suppliers_app = typer.Typer(help="The ERP's supplier master.", no_args_is_help=True)
+erp_app.add_typer(suppliers_app, name="suppliers")
 
 DirOption = Annotated[
     Path | None,
@@ -98,3 +102,24 @@ def status_command(directory: DirOption = None) -> None:
         console.print("no sandbox server is running", markup=False)
         raise typer.Exit(3)
     console.print(f"{server.url} database {server.database} pid {server.pid}", markup=False)
+
+
+@suppliers_app.command("pull")
+def pull_command() -> None:
+    """Pull the ERP's supplier master into Suture's (the ERP is authoritative); needs an ERP
+    that can be read (SUTURE_ERP_KIND=tryton). Exit code 1 when the ERP cannot be read."""
+    hub = open_hub()
+    try:
+        if hub.erp_suppliers is None:
+            raise typer.Exit(1)
+        pulled = hub.erp_suppliers.pull()
+    except SutureError as error:
+        errors.print(f"erp suppliers: {error}", markup=False)
+        raise typer.Exit(1) from error
+    finally:
+        hub.close()
+    console.print(
+        f"suppliers from the ERP: {pulled.created} new, {pulled.updated} updated, "
+        f"{pulled.unchanged} unchanged",
+        markup=False,
+    )
