@@ -14,6 +14,8 @@ Issue 6 asks for two figures:
    for a loaded ERP), *down* (Tryton on a closed port: every attempt fails, the circuit opens),
    and, with ``--sandbox``, *tryton* (the real server). Deliveries are asynchronous, so ingest
    should not care; the figure beside each is how many journals the worker delivered meanwhile.
+   The machine is shared and SQLite ingest is fsync-bound, so the scenarios are interleaved
+   over rounds and the best round of each is shown.
 
     .venv/bin/python benchmarks/erp_delivery.py [--quick] [--sandbox .erp-sandbox]
 """
@@ -216,7 +218,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke-test size")
     parser.add_argument("--sandbox", type=Path, help="a Tryton sandbox folder (PO round trips)")
     args = parser.parse_args()
-    orders, messages, backlog = (5, 200, 50) if args.quick else (50, 3000, 500)
+    orders, messages, backlog, rounds = (5, 200, 50, 1) if args.quick else (50, 2000, 500, 3)
 
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
@@ -248,11 +250,19 @@ def main() -> None:
                     return TrytonErpGateway(rpc)
 
                 scenarios["tryton (sandbox)"] = real
-            print(f"\nHL7 ingest ({messages} DFT^P03) while a worker delivers {backlog} journals")
-            baseline = None
-            for index, (name, make) in enumerate(scenarios.items()):
-                rate, delivered = ingest_with(f"s{index}", make, messages, backlog, work)
-                baseline = baseline or rate
+            print(
+                f"\nHL7 ingest ({messages} DFT^P03) while a worker delivers {backlog} journals;"
+                f" scenarios interleaved, best of {rounds} rounds"
+            )
+            best: dict[str, tuple[float, int]] = {}
+            for round_ in range(rounds):
+                for index, (name, make) in enumerate(scenarios.items()):
+                    folder = f"r{round_}s{index}"
+                    rate, delivered = ingest_with(folder, make, messages, backlog, work)
+                    if rate > best.get(name, (0.0, 0))[0]:
+                        best[name] = (rate, delivered)
+            baseline = next(iter(best.values()))[0]
+            for name, (rate, delivered) in best.items():
                 print(
                     f"  ERP {name:22} ingest {rate:8.0f} msg/s ({rate / baseline:4.2f} of fast)"
                     f"   journals delivered meanwhile {delivered}/{backlog}"
