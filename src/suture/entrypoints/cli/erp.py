@@ -46,7 +46,7 @@ def _sandbox(directory: Path | None) -> Sandbox:
 
 
 def _fail(error: SandboxError | Exception) -> typer.Exit:
-    errors.print(f"erp sandbox: {error}", markup=False)
+    errors.print(f"erp sandbox: {error}", markup=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -114,7 +114,7 @@ def pull_command() -> None:
             raise typer.Exit(1)
         pulled = hub.erp_suppliers.pull()
     except SutureError as error:
-        errors.print(f"erp suppliers: {error}", markup=False)
+        errors.print(f"erp suppliers: {error}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from error
     finally:
         hub.close()
