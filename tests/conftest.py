@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import ensure_schema, scratch_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.adapters.erp.sandbox import Sandbox, SandboxServer
 from suture.adapters.observability.logs import configure_logging
 
 PG_URL_VARIABLE = "SUTURE_TEST_PG_URL"
@@ -141,3 +143,41 @@ def redis_url() -> str:
             pytest.fail(f"{REDIS_URL_VARIABLE} not set: CI must run the Redis tests")
         pytest.skip(f"{REDIS_URL_VARIABLE} not set: Redis tests skipped")
     return url
+
+
+# --- the Tryton ERP (tests/integration/test_tryton_erp.py, docs/erp.md) ------------------------
+
+TRYTON_DIR_VARIABLE = "SUTURE_TEST_TRYTON_DIR"
+
+
+def tryton_sandbox_dir() -> Path:
+    """The sandbox folder; skips (fails in CI) when the run has no Tryton."""
+    explicit = os.environ.get(TRYTON_DIR_VARIABLE)
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("SUTURE_TEST_TRYTON") == "1":
+        return Path.home() / ".cache" / "suture" / "erp-sandbox"
+    reason = "SUTURE_TEST_TRYTON_DIR or SUTURE_TEST_TRYTON=1 not set: Tryton tests skipped"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason.split(':', maxsplit=1)[0]}: CI must run the Tryton tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def tryton_sandbox() -> Sandbox:
+    """The Tryton sandbox, built once when it has no snapshot (about a minute: Tryton's own
+    virtualenv from PyPI, ``trytond-admin``, set-up over the API)."""
+    sandbox = Sandbox(tryton_sandbox_dir())
+    if not sandbox.snapshot.exists():
+        sandbox.create(say=lambda text: None)
+    return sandbox
+
+
+@pytest.fixture(scope="session")
+def tryton(tryton_sandbox: Sandbox) -> Iterator[SandboxServer]:
+    """A Tryton server on a fresh copy of the sandbox snapshot, for this test session."""
+    server = tryton_sandbox.serve(f"test_{uuid.uuid4().hex[:8]}")
+    try:
+        yield server
+    finally:
+        Sandbox.halt(server)

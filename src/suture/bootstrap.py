@@ -17,6 +17,9 @@ from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import current_revision, downgrade, ensure_schema, upgrade
 from suture.adapters.db.period_extract import DatabaseExtract
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from suture.adapters.erp.file_gateway import FileErpGateway
+from suture.adapters.erp.tryton import TrytonErpGateway
+from suture.adapters.erp.tryton_rpc import TrytonRpc
 from suture.adapters.file_drop import FileDropTransport
 from suture.adapters.nats.stream import StreamSettings
 from suture.adapters.rate_limits import RateLimiter
@@ -35,8 +38,10 @@ from suture.services.audit import AuditTrail
 from suture.services.clients import ClientRegistry
 from suture.services.clock import Clock, system_clock
 from suture.services.csv_ingest import CsvDecoder, CsvFeed, CsvFeedError, CsvIngest, load_feeds
-from suture.services.deliveries import Deliveries, DeliveryQueue
+from suture.services.deliveries import Deliveries, DeliveryQueue, Transport
 from suture.services.delivery_worker import DeliveryWorker
+from suture.services.erp import ErpGateway, ErpTransport
+from suture.services.erp_suppliers import SupplierSync
 from suture.services.exceptions import CombinedRedrive, WorkQueue
 from suture.services.fhir_ingest import FhirIngest
 from suture.services.hl7_ingest import Hl7Ingest
@@ -164,6 +169,8 @@ class Hub:
     #: is, and the relay that publishes the outbox to it (``suture worker`` runs both).
     stream: StreamSettings | None = None
     relay: OutboxRelay | None = None
+    #: The ERP's supplier master pulled into Suture's (``suture erp suppliers pull``, docs/erp.md).
+    erp_suppliers: SupplierSync | None = None
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -193,17 +200,21 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         max_delay=timedelta(seconds=settings.bus_max_delay_seconds),
     )
     delivery_queue = DeliveryQueue()
-    usage = UsageProcess(delivery_queue)
+    usage = UsageProcess(delivery_queue, erp_target=erp_target(settings))
     tokenizer = PhiTokenizer(settings.secret_key)
     csv_decoder = CsvDecoder(tokenizer, csv_feeds(settings))
-    match = ThreeWayMatch(delivery_queue, match_tolerance(settings))
+    match = ThreeWayMatch(
+        delivery_queue, match_tolerance(settings), erp_target=erp_target(settings)
+    )
     window = timedelta(hours=settings.reconciliation_window_hours)
     reconciliation = ReconciliationProcess(window)
     identity = X12Identity(
         settings.x12_sender_qualifier, settings.x12_sender_id, settings.x12_application_id
     )
     ordering = RequisitionProcess(
-        approval_policy(settings), PurchaseOrderDispatch(delivery_queue, identity)
+        approval_policy(settings),
+        # POs go to the ERP too when it takes them (Tryton); a file ERP gets the 850 only.
+        PurchaseOrderDispatch(delivery_queue, identity, erp_target=erp_orders_target(settings)),
     )
     x12 = X12Applier(delivery_queue)
     bus = MessageBus(
@@ -243,8 +254,10 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     )
     deliveries = Deliveries(uow_factory, system_clock)
     inbox = Inbox(uow_factory)
-    transports = {
-        "erp": FileDropTransport(settings.erp_outbox_dir, suffix=".csv"),
+    gateway = erp_gateway(settings)
+    transports: dict[str, Transport] = {
+        # Journals, AP vouchers and POs to the ERP, one gateway call per delivery (docs/erp.md).
+        "erp": ErpTransport(gateway),
         # 850s to suppliers (target ``x12:<supplier>`` or a profile's own ``x12:*``)
         "x12": FileDropTransport(settings.x12_outbox_dir, suffix=".x12"),
     }
@@ -320,10 +333,42 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             uow_factory, bus, audit, system_clock, read_uow_factory=read_uow_factory
         ),
         trading_partners=TradingPartners(uow_factory, audit, system_clock),
-        closers=[engine.dispose, read_engine.dispose],
+        closers=[engine.dispose, read_engine.dispose, *erp_closers(gateway)],
+        erp_suppliers=SupplierSync(uow_factory, gateway),
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
     )
+
+
+def erp_target(settings: Settings) -> str:
+    """The delivery target of journals and AP vouchers: ``erp:file`` (where they always went)
+    or ``erp:tryton``; the ``erp`` transport serves both."""
+    return f"erp:{settings.erp_kind}"
+
+
+def erp_orders_target(settings: Settings) -> str | None:
+    """Where purchase orders go besides the supplier's 850: the ERP, when it is Tryton."""
+    return "erp:tryton" if settings.erp_kind == "tryton" else None
+
+
+def erp_closers(gateway: ErpGateway) -> list[Callable[[], None]]:
+    """What to close with the hub: the Tryton gateway's HTTP client."""
+    return [gateway.close] if isinstance(gateway, TrytonErpGateway) else []
+
+
+def erp_gateway(settings: Settings) -> ErpGateway:
+    """The ERP gateway of ``SUTURE_ERP_KIND`` (docs/erp.md): interface files in the outbox by
+    default (where ``erp:file`` deliveries landed before the gateway), or Tryton's API."""
+    if settings.erp_kind == "tryton":
+        rpc = TrytonRpc(
+            settings.erp_url or "",
+            settings.erp_database or "",
+            settings.erp_user or "",
+            settings.erp_secret(),
+            timeout=settings.erp_timeout_seconds,
+        )
+        return TrytonErpGateway(rpc)
+    return FileErpGateway(settings.erp_outbox_dir / "erp_file")
 
 
 def match_tolerance(settings: Settings) -> Tolerance:

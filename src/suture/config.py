@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal, Self
 
 from limits import parse_many
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The development placeholder; refused when ``SUTURE_ENVIRONMENT`` is not ``development``.
@@ -75,6 +75,35 @@ class Settings(BaseSettings):
     erp_outbox_dir: Path = Field(
         default=Path("outbox"),
         description="Where the file-based ERP interface writes its batch files.",
+    )
+    erp_kind: Literal["file", "tryton"] = Field(
+        default="file",
+        description="The ERP gateway (docs/erp.md): file (interface files in "
+        "SUTURE_ERP_OUTBOX_DIR, the embedded default) or tryton (Tryton's JSON-RPC API at "
+        "SUTURE_ERP_URL).",
+    )
+    erp_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Tryton's base URL, e.g. http://127.0.0.1:8000 (SUTURE_ERP_KIND=tryton).",
+    )
+    erp_database: str | None = Field(
+        default=None, description="The Tryton database Suture posts to (SUTURE_ERP_KIND=tryton)."
+    )
+    erp_user: str | None = Field(
+        default=None, description="The Tryton user Suture logs in as (SUTURE_ERP_KIND=tryton)."
+    )
+    erp_password: SecretStr | None = Field(
+        default=None,
+        description="The Tryton user's password; never logged. Or SUTURE_ERP_PASSWORD_FILE.",
+    )
+    erp_password_file: Path | None = Field(
+        default=None,
+        description="A secrets file holding the Tryton password (first line), instead of "
+        "SUTURE_ERP_PASSWORD.",
+    )
+    erp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="How long one ERP call may take before a retry."
     )
     csv_feeds: Path | None = Field(
         default=None,
@@ -259,10 +288,33 @@ class Settings(BaseSettings):
                 "file; set it or use HS256"
             )
             raise ValueError(msg)
+        if self.erp_kind == "tryton":
+            for name in ("erp_url", "erp_database", "erp_user"):
+                if getattr(self, name) is None:
+                    msg = f"SUTURE_{name.upper()}: required when SUTURE_ERP_KIND is tryton"
+                    raise ValueError(msg)
+            if self.erp_password is None and self.erp_password_file is None:
+                msg = (
+                    "SUTURE_ERP_PASSWORD: required when SUTURE_ERP_KIND is tryton "
+                    "(or SUTURE_ERP_PASSWORD_FILE)"
+                )
+                raise ValueError(msg)
         if self.bus_max_delay_seconds < self.bus_base_delay_seconds:
             msg = "SUTURE_BUS_MAX_DELAY_SECONDS: must not be shorter than the base delay"
             raise ValueError(msg)
         return self
+
+    def erp_secret(self) -> str:
+        """The ERP password, from SUTURE_ERP_PASSWORD or the first line of the secrets file."""
+        if self.erp_password is not None:
+            return self.erp_password.get_secret_value()
+        if self.erp_password_file is None:
+            return ""
+        try:
+            return self.erp_password_file.read_text("utf-8").splitlines()[0].strip()
+        except (OSError, IndexError) as exc:
+            msg = f"SUTURE_ERP_PASSWORD_FILE: cannot read a password from {self.erp_password_file}"
+            raise ValueError(msg) from exc
 
     @property
     def is_sqlite(self) -> bool:

@@ -107,12 +107,13 @@ def build_bus(
     clock: Clock | None = None,
     *,
     policy: ApprovalPolicy | None = None,
+    erp_target: str | None = None,
 ) -> MessageBus:
     queue = DeliveryQueue()
-    usage = UsageProcess(queue)
+    usage = UsageProcess(queue, erp_target=erp_target) if erp_target else UsageProcess(queue)
     ordering = RequisitionProcess(
         policy or load_approval_policy(default_approval_policy_text(), "approval.yaml"),
-        PurchaseOrderDispatch(queue, HUB),
+        PurchaseOrderDispatch(queue, HUB, erp_target=erp_target),
     )
     return MessageBus(
         uow_factory,

@@ -53,21 +53,30 @@ class FileDropTransport:
         if delivery.payload is None:
             raise DeliveryRefusedError(f"delivery {delivery.id} has no payload", field="payload")
         path = self.path_for(delivery)
-        temporary = path.with_name(f".{path.name}.{uuid4().hex}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with temporary.open("wb") as file:
-                file.write(delivery.payload)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-            _sync_directory(path.parent)
+            write_atomically(path, delivery.payload)
         except OSError as exc:
-            with contextlib.suppress(OSError):  # the directory itself may be what failed
-                temporary.unlink(missing_ok=True)
             raise DeliveryUnavailableError(
                 f"cannot write {path.name} to {path.parent}: {exc.strerror or type(exc).__name__}"
             ) from exc
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all: a hidden temporary file in the same
+    directory, flushed, renamed into place, the rename flushed. Raises :class:`OSError`."""
+    temporary = path.with_name(f".{path.name}.{uuid4().hex}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with temporary.open("wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+        _sync_directory(path.parent)
+    except OSError:
+        with contextlib.suppress(OSError):  # the directory itself may be what failed
+            temporary.unlink(missing_ok=True)
+        raise
 
 
 def _sync_directory(directory: Path) -> None:

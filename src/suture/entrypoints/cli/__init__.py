@@ -9,6 +9,7 @@ from suture.entrypoints.cli.audit import audit_app
 from suture.entrypoints.cli.bus import replay_command, trace_command
 from suture.entrypoints.cli.clients import clients_app
 from suture.entrypoints.cli.demo import demo_command
+from suture.entrypoints.cli.erp import erp_app
 from suture.entrypoints.cli.exceptions import exceptions_app
 from suture.entrypoints.cli.ingest import ingest_app
 from suture.entrypoints.cli.interfaces import interfaces_app
@@ -56,6 +57,7 @@ app.add_typer(match_app, name="match")
 app.command("reconcile")(reconcile_command)
 app.add_typer(requisitions_app, name="requisitions")
 app.add_typer(partners_app, name="partners")
+app.add_typer(erp_app, name="erp")
 
 
 def main() -> None:

@@ -14,6 +14,13 @@ outbox): both commit, or neither. It
    (``formats/x12/purchase_order_850.py``) from the hub's ISA identity to the partner's, and
    queues it (operation ``purchase_order_850``, correlation id the PO number).
 
+When the hub has an ERP that takes purchase orders (``erp_target``, set by bootstrap when
+``SUTURE_ERP_KIND=tryton``), the PO is also queued to the ERP in the same unit of work
+(operation ``purchase_order``, key ``po-<PO number>``, ``services/erp.py``): the ERP owns
+purchase orders (DESIGN.md §1), so a consigned implant's bill-only PO is created and confirmed
+there, with ``invoice_method = order`` (nothing to ship), the line's cost center being the PO
+department's.
+
 The delivery worker sends it through the target's transport (the ``x12`` file drop in the
 embedded default); when the target has taken it, :func:`mark_sent` moves the PO to ``sent`` in
 the transaction that records the delivery, so a PO is ``sent`` only once it has left.
@@ -25,11 +32,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from suture.domain.deliveries import Delivery
-from suture.domain.purchasing import PurchaseOrder, PurchaseOrderStatus
+from suture.domain.purchasing import PurchaseOrder, PurchaseOrderKind, PurchaseOrderStatus
 from suture.eventlog.errors import DependencyKey, MissingDependencyError
 from suture.formats.x12.interchange_writer import ControlNumbers, TradingPartnerProfile
 from suture.formats.x12.purchase_order_850 import write_850
 from suture.services.deliveries import DeliveryQueue
+from suture.services.erp import (
+    OPERATION_PURCHASE_ORDER,
+    ErpOrderLine,
+    ErpPurchaseOrder,
+    InvoiceMethod,
+    purchase_order_json,
+)
 from suture.services.unit_of_work import UnitOfWork
 
 #: The delivery operation of an outbound 850.
@@ -58,9 +72,16 @@ class X12Identity:
 class PurchaseOrderDispatch:
     """Queues 850s to suppliers' trading partners (bootstrap wires the hub's identity)."""
 
-    def __init__(self, deliveries: DeliveryQueue, identity: X12Identity | None = None) -> None:
+    def __init__(
+        self,
+        deliveries: DeliveryQueue,
+        identity: X12Identity | None = None,
+        *,
+        erp_target: str | None = None,
+    ) -> None:
         self._deliveries = deliveries
         self._identity = identity or X12Identity()
+        self._erp_target = erp_target
 
     def queue(
         self, uow: UnitOfWork, po: PurchaseOrder, *, at: datetime, trace_id: str | None = None
@@ -76,6 +97,8 @@ class PurchaseOrderDispatch:
         key = idempotency_key(po.number)
         if uow.deliveries.by_idempotency_key(partner.target, key) is not None:
             return None
+        if self._erp_target is not None:
+            self._queue_to_erp(uow, po, self._erp_target, at=at, trace_id=trace_id)
         number = partner.next_control_number()
         identity = self._identity
         profile = TradingPartnerProfile(
@@ -91,6 +114,40 @@ class PurchaseOrderDispatch:
             uow, target=partner.target, operation=OPERATION_850, payload=payload,
             idempotency_key=key, at=at, facility_id=po.facility_id, correlation_id=po.number,
             trace_id=trace_id,
+        )  # fmt: skip
+
+    def _queue_to_erp(
+        self,
+        uow: UnitOfWork,
+        po: PurchaseOrder,
+        target: str,
+        *,
+        at: datetime,
+        trace_id: str | None,
+    ) -> None:
+        cost_center = None
+        if po.department_id is not None:
+            department = uow.departments.get(po.department_id)
+            cost_center = department.cost_center_id if department is not None else None
+        order = ErpPurchaseOrder(
+            number=po.number, supplier_id=po.supplier_id, facility_id=po.facility_id,
+            order_date=po.order_date,
+            invoice_method=(
+                InvoiceMethod.ORDER if po.kind is PurchaseOrderKind.BILL_ONLY
+                else InvoiceMethod.FULFILLMENT
+            ),
+            lines=tuple(
+                ErpOrderLine(
+                    line=line.line_number, item_id=line.item_id, quantity=line.quantity,
+                    uom=line.uom, unit_price=line.unit_price, cost_center_id=cost_center,
+                )
+                for line in po.lines
+            ),
+        )  # fmt: skip
+        self._deliveries.enqueue(
+            uow, target=target, operation=OPERATION_PURCHASE_ORDER,
+            payload=purchase_order_json(order), idempotency_key=f"po-{po.number}", at=at,
+            facility_id=po.facility_id, correlation_id=po.number, trace_id=trace_id,
         )  # fmt: skip
 
 

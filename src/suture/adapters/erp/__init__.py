@@ -1,0 +1,1 @@
+"""The ERP connector: gateways to the ERP (DESIGN.md §8; services/erp.py is the port)."""

@@ -1,0 +1,341 @@
+"""The Tryton ERP gateway: Suture's ERP documents as Tryton records, over JSON-RPC.
+
+The reference ERP of DESIGN.md §8. What maps to what (docs/erp.md, "Mapping"):
+
+| Suture | Tryton | found by |
+| --- | --- | --- |
+| cost center id | ``analytic_account.account`` | its ``code`` |
+| GL account id (``GL-5110``) | ``account.account`` | its ``code`` |
+| item id | ``product.product`` | its ``code`` |
+| supplier id | ``party.party`` | its ``code`` |
+
+:class:`TrytonMapping` overrides a code where the ERP's differs from Suture's id (the
+implementer's table, from the crosswalks). A code Tryton does not know is a refusal naming the
+field and the code: the master data must be fixed, and the delivery is retried from the work
+queue (a supplier unknown to the ERP parks the PO with a ``delivery_failed`` exception).
+
+**Idempotency.** Every document carries the delivery's idempotency key: a cost journal is an
+``account.move`` whose description is the key, a purchase a ``purchase.purchase`` whose
+description is the key, a receipt a ``stock.shipment.in`` whose reference is the key. Each send
+searches for the key first and finishes the record it finds (posts a draft move, confirms a
+draft purchase) instead of creating a second one; so a re-delivery after a crash between
+Tryton's answer and the worker's record changes nothing.
+
+**Documents.**
+- *Cost journal* → a posted ``account.move`` in the miscellaneous journal, in the period of the
+  posting date, each line with an analytic line on its cost center.
+- *Purchase order* → ``purchase.purchase`` created (party, invoice address, payment term,
+  warehouse, lines with product, unit, unit price and cost center), quoted and confirmed
+  (``processing``). Bill-only orders use ``invoice_method = order``: Tryton drafts the supplier
+  invoice at once.
+- *Receipt* → a ``stock.shipment.in`` of the purchase's pending moves, received and done.
+- *AP voucher* → the purchase's draft supplier invoice gets the supplier's invoice number and
+  date and is posted (expense debited with the analytic line, payables credited).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from suture.adapters.erp.tryton_rpc import TrytonRpc
+from suture.domain.ledger import JournalEntry
+from suture.services.erp import (
+    ApVoucher,
+    ErpPurchaseOrder,
+    ErpReceipt,
+    ErpRefusedError,
+    ErpSupplier,
+    PaymentState,
+    PaymentStatus,
+)
+
+_PAYMENT_STATES = {
+    "draft": PaymentState.OPEN,
+    "validated": PaymentState.OPEN,
+    "posted": PaymentState.POSTED,
+    "paid": PaymentState.PAID,
+    "cancelled": PaymentState.CANCELLED,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrytonMapping:
+    """Suture ids → Tryton codes where they differ; an id missing here is its own code."""
+
+    cost_centers: Mapping[str, str] = field(default_factory=dict)
+    gl_accounts: Mapping[str, str] = field(default_factory=dict)
+    items: Mapping[str, str] = field(default_factory=dict)
+    suppliers: Mapping[str, str] = field(default_factory=dict)
+    payment_term: str = "Net 30"
+
+
+class TrytonErpGateway:
+    """:class:`~suture.services.erp.ErpGateway` over a :class:`TrytonRpc` session."""
+
+    def __init__(self, rpc: TrytonRpc, mapping: TrytonMapping | None = None) -> None:
+        self._rpc = rpc
+        self._map = mapping or TrytonMapping()
+        self._ids: dict[tuple[str, str], int] = {}
+
+    def close(self) -> None:
+        """Close the HTTP client (the hub does, when it closes)."""
+        self._rpc.close()
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def _search(self, model: str, domain: list[Any], limit: int | None = 1) -> list[int]:
+        return [int(i) for i in self._rpc.call(f"model.{model}.search", domain, 0, limit, None)]
+
+    def _read(self, model: str, ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
+        return list(self._rpc.call(f"model.{model}.read", ids, fields))
+
+    def _by_code(self, model: str, code: str, field_name: str, what: str) -> int:
+        cached = self._ids.get((model, code))
+        if cached is not None:
+            return cached
+        found = self._search(model, [("code", "=", code)])
+        if not found:
+            raise ErpRefusedError(field_name, f"Tryton has no {what} with code {code!r}")
+        self._ids[(model, code)] = found[0]
+        return found[0]
+
+    def _analytic(self, cost_center_id: str) -> tuple[int, int]:
+        """The analytic account of a cost center and its root."""
+        code = self._map.cost_centers.get(cost_center_id, cost_center_id)
+        account = self._by_code("analytic_account.account", code, "cost_center_id", "cost center")
+        (row,) = self._read("analytic_account.account", [account], ["root"])
+        return account, int(row["root"])
+
+    def _account(self, gl_account_id: str) -> int:
+        code = self._map.gl_accounts.get(gl_account_id, gl_account_id)
+        return self._by_code("account.account", code, "gl_account_id", "account")
+
+    def _product(self, item_id: str) -> int:
+        code = self._map.items.get(item_id, item_id)
+        return self._by_code("product.product", code, "item_id", "product")
+
+    def _party(self, supplier_id: str) -> int:
+        code = self._map.suppliers.get(supplier_id, supplier_id)
+        return self._by_code("party.party", code, "supplier_id", "supplier (party)")
+
+    def _xml_id(self, module: str, name: str) -> int:
+        key = ("ir.model.data", f"{module}.{name}")
+        if key not in self._ids:
+            self._ids[key] = int(self._rpc.call("model.ir.model.data.get_id", module, name))
+        return self._ids[key]
+
+    # -- cost journals ----------------------------------------------------------------------
+
+    def send_journal(self, entry: JournalEntry, *, key: str) -> str:
+        existing = self._search("account.move", [("description", "=", key)])
+        move = existing[0] if existing else self._create_move(entry, key)
+        (state,) = self._read("account.move", [move], ["state"])
+        if state["state"] == "draft":
+            self._rpc.call("model.account.move.post", [move])
+        return str(move)
+
+    def _create_move(self, entry: JournalEntry, key: str) -> int:
+        period = self._period(entry.posting_date)
+        lines = []
+        for line in entry.lines:
+            values: dict[str, Any] = {
+                "account": self._account(line.gl_account_id),
+                "debit": line.debit,
+                "credit": line.credit,
+                "description": line.memo or entry.reference,
+            }
+            if line.cost_center_id:
+                analytic, _ = self._analytic(line.cost_center_id)
+                values["analytic_lines"] = [["create", [{
+                    "account": analytic, "debit": line.debit, "credit": line.credit,
+                    "date": entry.posting_date,
+                }]]]  # fmt: skip
+            lines.append(values)
+        created = self._rpc.call(
+            "model.account.move.create",
+            [{
+                "journal": self._xml_id("account", "journal_miscellaneous"),
+                "period": period, "date": entry.posting_date, "description": key,
+                "lines": [["create", lines]],
+            }],
+        )  # fmt: skip
+        return int(created[0])
+
+    def _period(self, day: date) -> int:
+        found = self._search(
+            "account.period",
+            [("start_date", "<=", day), ("end_date", ">=", day), ("type", "=", "standard"),
+             ("state", "=", "open")],
+        )  # fmt: skip
+        if not found:
+            raise ErpRefusedError("posting_date", f"Tryton has no open period for {day}")
+        return found[0]
+
+    # -- purchasing -------------------------------------------------------------------------
+
+    def send_purchase_order(self, order: ErpPurchaseOrder, *, key: str) -> str:
+        existing = self._search("purchase.purchase", [("description", "=", key)])
+        purchase = existing[0] if existing else self._create_purchase(order, key)
+        (row,) = self._read("purchase.purchase", [purchase], ["state"])
+        if row["state"] == "draft":
+            self._rpc.call("model.purchase.purchase.quote", [purchase])
+            row["state"] = "quotation"
+        if row["state"] == "quotation":
+            self._rpc.call("model.purchase.purchase.confirm", [purchase])
+        return str(purchase)
+
+    def _create_purchase(self, order: ErpPurchaseOrder, key: str) -> int:
+        party = self._party(order.supplier_id)
+        (info,) = self._read("party.party", [party], ["addresses", "supplier_payment_term"])
+        if not info["addresses"]:
+            raise ErpRefusedError(
+                "supplier_id", f"Tryton's party {order.supplier_id!r} has no invoice address"
+            )
+        term = info.get("supplier_payment_term") or self._payment_term()
+        lines = []
+        for line in order.lines:
+            product = self._product(line.item_id)
+            (template,) = self._read("product.product", [product], ["purchase_uom"])
+            values: dict[str, Any] = {
+                "type": "line", "product": product, "unit": template["purchase_uom"],
+                "quantity": float(line.quantity), "unit_price": line.unit_price,
+                "description": f"{line.item_id} ({order.number} line {line.line})",
+            }  # fmt: skip
+            if line.cost_center_id:
+                analytic, root = self._analytic(line.cost_center_id)
+                values["analytic_accounts"] = [["create", [{"root": root, "account": analytic}]]]
+            lines.append(values)
+        created = self._rpc.call(
+            "model.purchase.purchase.create",
+            [{
+                "party": party, "invoice_address": info["addresses"][0], "payment_term": term,
+                "invoice_method": order.invoice_method.value, "purchase_date": order.order_date,
+                "warehouse": self._xml_id("stock", "location_warehouse"),
+                "reference": order.number, "description": key, "lines": [["create", lines]],
+            }],
+        )  # fmt: skip
+        return int(created[0])
+
+    def _payment_term(self) -> int:
+        found = self._search(
+            "account.invoice.payment_term", [("name", "=", self._map.payment_term)]
+        )
+        if not found:
+            raise ErpRefusedError(
+                "payment_term", f"Tryton has no payment term {self._map.payment_term!r}"
+            )
+        return found[0]
+
+    def _purchase(self, number: str | None, field_name: str) -> int:
+        found = self._search("purchase.purchase", [("reference", "=", number)]) if number else []
+        if not found:
+            raise ErpRefusedError(field_name, f"Tryton has no purchase for order {number!r}")
+        return found[0]
+
+    def send_receipt(self, receipt: ErpReceipt, *, key: str) -> str:
+        existing = self._search("stock.shipment.in", [("reference", "=", key)])
+        if existing:
+            shipment = existing[0]
+        else:
+            purchase = self._purchase(receipt.purchase_order_number, "purchase_order_number")
+            (row,) = self._read("purchase.purchase", [purchase], ["moves", "party", "warehouse"])
+            moves = self._search(
+                "stock.move", [("id", "in", row["moves"]), ("state", "=", "draft"),
+                               ("shipment", "=", None)], limit=None,
+            )  # fmt: skip
+            if not moves:
+                raise ErpRefusedError(
+                    "purchase_order_number",
+                    f"purchase {receipt.purchase_order_number!r} has nothing left to receive",
+                )
+            (warehouse,) = self._read(
+                "stock.location", [row["warehouse"]], ["input_location", "storage_location"]
+            )
+            shipment = int(self._rpc.call(
+                "model.stock.shipment.in.create",
+                [{
+                    "supplier": row["party"], "warehouse": row["warehouse"],
+                    "warehouse_input": warehouse["input_location"],
+                    "warehouse_storage": warehouse["storage_location"],
+                    "reference": key, "effective_date": receipt.received_on,
+                    "incoming_moves": [["add", moves]],
+                }],
+            )[0])  # fmt: skip
+        (state,) = self._read("stock.shipment.in", [shipment], ["state"])
+        if state["state"] == "draft":
+            self._rpc.call("model.stock.shipment.in.receive", [shipment])
+            state["state"] = "received"
+        if state["state"] == "received":
+            self._rpc.call("model.stock.shipment.in.do", [shipment])
+        return str(shipment)
+
+    # -- accounts payable -------------------------------------------------------------------
+
+    def send_ap_voucher(self, voucher: ApVoucher, *, key: str) -> str:
+        party = self._party(voucher.supplier_id)
+        posted = self._search(
+            "account.invoice",
+            [("type", "=", "in"), ("party", "=", party), ("reference", "=", voucher.invoice_number),
+             ("state", "in", ["posted", "paid"])],
+        )  # fmt: skip
+        if posted:
+            return str(posted[0])
+        purchase = self._purchase(voucher.purchase_order_number, "purchase_order_number")
+        (row,) = self._read("purchase.purchase", [purchase], ["invoices"])
+        drafts = self._search(
+            "account.invoice", [("id", "in", row["invoices"]), ("state", "=", "draft")]
+        )
+        if not drafts:
+            raise ErpRefusedError(
+                "purchase_order_number",
+                f"Tryton has no draft supplier invoice on order {voucher.purchase_order_number!r}"
+                " (not received yet?)",
+            )
+        invoice = drafts[0]
+        self._rpc.call(
+            "model.account.invoice.write", [invoice],
+            {"invoice_date": voucher.invoice_date, "reference": voucher.invoice_number,
+             "description": key},
+        )  # fmt: skip
+        self._rpc.call("model.account.invoice.post", [invoice])
+        return str(invoice)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def suppliers(self) -> list[ErpSupplier]:
+        companies = self._rpc.call(
+            "model.company.company.search_read", [], 0, None, None, ["party"]
+        )
+        own = [int(row["party"]) for row in companies]  # the hospital is not its own supplier
+        rows = self._rpc.call(
+            "model.party.party.search_read",
+            [("code", "!=", None), ("id", "not in", own)], 0, None, [("code", "ASC")],
+            ["code", "name", "active"],
+        )  # fmt: skip
+        return [
+            ErpSupplier(
+                supplier_id=str(row["code"]), name=str(row["name"]),
+                active=bool(row.get("active", True)), erp_id=str(row["id"]),
+            )
+            for row in rows
+        ]  # fmt: skip
+
+    def payment_status(self, invoice_number: str, supplier_id: str) -> PaymentStatus:
+        party = self._party(supplier_id)
+        rows = self._rpc.call(
+            "model.account.invoice.search_read",
+            [("type", "=", "in"), ("party", "=", party), ("reference", "=", invoice_number)],
+            0, 1, None, ["state", "amount_to_pay"],
+        )  # fmt: skip
+        if not rows:
+            return PaymentStatus(invoice_number=invoice_number, state=PaymentState.UNKNOWN)
+        amount = rows[0].get("amount_to_pay")
+        return PaymentStatus(
+            invoice_number=invoice_number,
+            state=_PAYMENT_STATES.get(str(rows[0]["state"]), PaymentState.UNKNOWN),
+            amount_to_pay=amount if isinstance(amount, Decimal) else None,
+        )
