@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from http import HTTPStatus
 from typing import Any
 
 from suture.domain.errors import SutureError
 
 _VT, _FS, _CR = b"\x0b", b"\x1c", b"\x0d"
+#: Attempts per message, and the pause before the next one grows by this many seconds.
+RETRIES = 5
+PAUSE = 0.5
 
 
 class DemoEdgeError(SutureError):
@@ -31,15 +36,32 @@ class DemoEdgeError(SutureError):
 
 
 class MllpSender:
-    """One MLLP connection; :meth:`send` waits for each message's ACK and checks it is ``AA``."""
+    """One MLLP connection; :meth:`send` waits for each message's ACK and checks it is ``AA``.
 
-    def __init__(self, host: str, port: int, *, timeout: float = 30.0) -> None:
-        self._socket = socket.create_connection((host, port), timeout=timeout)
+    As an HL7 sender does, a message whose ACK never came (the hub closed the connection: it
+    could not store the message in time) is sent again on a new connection, after a pause; the
+    hub recognises bytes it stored already, so a re-send never posts a charge twice.
+    """
+
+    def __init__(
+        self, host: str, port: int, *, timeout: float = 30.0, attempts: int = RETRIES
+    ) -> None:
+        self._address = (host, port)
+        self._timeout = timeout
+        self._attempts = attempts
+        self._socket: socket.socket | None = None
         self._buffer = b""
 
     def send(self, message: bytes) -> None:
-        self._socket.sendall(_VT + message + _FS + _CR)
-        ack = self._read_frame()
+        for attempt in range(1, self._attempts + 1):
+            try:
+                ack = self._exchange(message)
+                break
+            except (DemoEdgeError, OSError) as error:
+                self.close()
+                if attempt == self._attempts:
+                    raise DemoEdgeError("mllp", f"no ACK after {attempt} attempts: {error}") from None
+                time.sleep(PAUSE * attempt)
         segments = ack.split(b"\r")
         msa = next((s for s in segments if s.startswith(b"MSA|")), b"")
         code = msa.split(b"|")[1] if msa.count(b"|") >= 1 else b""
@@ -49,7 +71,11 @@ class MllpSender:
             )
             raise DemoEdgeError("mllp", f"the hub answered {code.decode() or '?'}: {error[:200]}")
 
-    def _read_frame(self) -> bytes:
+    def _exchange(self, message: bytes) -> bytes:
+        if self._socket is None:
+            self._socket = socket.create_connection(self._address, timeout=self._timeout)
+            self._buffer = b""
+        self._socket.sendall(_VT + message + _FS + _CR)
         while _FS + _CR not in self._buffer:
             chunk = self._socket.recv(65536)
             if not chunk:
@@ -59,7 +85,9 @@ class MllpSender:
         return frame.lstrip(_VT)
 
     def close(self) -> None:
-        self._socket.close()
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
 
 class HubClient:
@@ -99,15 +127,21 @@ class HubClient:
             method=method,
             headers={"Content-Type": content_type, "Authorization": f"Bearer {self._bearer()}"},
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                body = response.read()
-        except urllib.error.HTTPError as error:
-            raise DemoEdgeError(
-                path, f"HTTP {error.code}: {error.read()[:300].decode('utf-8', 'replace')}"
-            ) from None
-        except OSError as error:
-            raise DemoEdgeError(path, f"cannot reach the hub: {error}") from None
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                    body = response.read()
+                break
+            except urllib.error.HTTPError as error:
+                detail = error.read()[:300].decode("utf-8", "replace")
+                if error.code != HTTPStatus.SERVICE_UNAVAILABLE or attempt == RETRIES:
+                    raise DemoEdgeError(path, f"HTTP {error.code}: {detail}") from None
+            except OSError as error:
+                if attempt == RETRIES:
+                    raise DemoEdgeError(path, f"cannot reach the hub: {error}") from None
+            # 503: the hub could not store it in time (the database was busy); it kept
+            # nothing, or recognises the same bytes again, so asking again is safe.
+            time.sleep(PAUSE * attempt)
         return json.loads(body) if body else None
 
     def _bearer(self) -> str:

@@ -105,6 +105,9 @@ class DemoHub:
         self._dispatcher = Dispatcher(
             hub.bus,
             poll_interval=poll_interval,
+            # Smaller batches than serve's 500: each is one write transaction, and the edges
+            # wait for the SQLite write lock between them.
+            batch=100,
             on_error=self._errors.append,
             also=[hub.delivery_worker.run_once],
         )
