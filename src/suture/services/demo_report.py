@@ -22,6 +22,7 @@ from suture.services.unit_of_work import Repository, UnitOfWork
 T = TypeVar("T")
 _PAGE = 1000
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ def demo_report(uow_factory: Callable[[], UnitOfWork]) -> DemoReport:
     for line in lines:
         per_side = reconciliation.setdefault(str(line.side), {})
         per_side[str(line.outcome)] = per_side.get(str(line.outcome), 0) + 1
-    at_risk = sum((line.revenue_at_risk or ZERO for line in lines), ZERO)
+    at_risk = sum((line.revenue_at_risk or ZERO for line in lines), ZERO).quantize(CENT)
     return DemoReport(
         messages=messages,
         purchase_orders=dict(sorted(orders.items())),

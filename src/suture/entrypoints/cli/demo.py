@@ -57,7 +57,7 @@ from suture.services.synthetic.day import DAY, HospitalDay, chargemaster, plan_d
 from suture.services.synthetic.day_loader import load_chargemaster, open_stock
 from suture.services.synthetic.loader import seed
 
-DEFAULT_PROCEDURES = 150
+DEFAULT_PROCEDURES = 100
 DEFAULT_MIX = (
     "normal=10,short_ship=1,back_order=1,price_increase=2,wrong_uom=1,duplicate_invoice=1,"
     "early_invoice=1"
@@ -145,6 +145,9 @@ def _demo_settings(settings: Settings, workdir: Path) -> Settings:
         "bus_max_attempts": 3,
         "bus_base_delay_seconds": 0.2,
         "bus_max_delay_seconds": 1.0,
+        # The demo's clients are its own senders, replaying a day in a minute: far above the
+        # per-client budget an API shared with other clients should have.
+        "rate_limit_client": "1000000/minute",
     }
     if "SUTURE_DATABASE_URL" not in os.environ:
         update["database_url"] = f"sqlite:///{workdir / 'suture.db'}"
