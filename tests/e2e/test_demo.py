@@ -12,11 +12,9 @@ exactly that.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,7 +41,7 @@ class DemoResult:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
     database = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
     app = typer.Typer()
     app.command("demo")(demo_command)
@@ -57,13 +55,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
              "--timeout", "120", "--json"],
         )  # fmt: skip
     assert result.exit_code == 0, result.output
-    yield DemoResult(result.exit_code, json.loads(result.stdout), database)
+    return DemoResult(result.exit_code, json.loads(result.stdout), database)
 
 
 @pytest.fixture(scope="module")
 def planted() -> Planted:
     generator = HealthSystemGenerator(replace(PROFILES["demo"], history_days=1), SEED)
-    return plan_day(generator, procedures=PROCEDURES, start=datetime(2026, 1, 1, tzinfo=UTC)).planted
+    day = plan_day(generator, procedures=PROCEDURES, start=datetime(2026, 1, 1, tzinfo=UTC))
+    return day.planted
 
 
 def test_the_json_has_every_section(demo: DemoResult) -> None:

@@ -60,16 +60,17 @@ class MllpSender:
             except (DemoEdgeError, OSError) as error:
                 self.close()
                 if attempt == self._attempts:
-                    raise DemoEdgeError("mllp", f"no ACK after {attempt} attempts: {error}") from None
+                    reason = f"no ACK after {attempt} attempts: {error}"
+                    raise DemoEdgeError("mllp", reason) from None
                 time.sleep(PAUSE * attempt)
         segments = ack.split(b"\r")
         msa = next((s for s in segments if s.startswith(b"MSA|")), b"")
         code = msa.split(b"|")[1] if msa.count(b"|") >= 1 else b""
         if code != b"AA":
-            error = next((s for s in segments if s.startswith(b"ERR|")), b"").decode(
+            err = next((s for s in segments if s.startswith(b"ERR|")), b"").decode(
                 "ascii", "replace"
             )
-            raise DemoEdgeError("mllp", f"the hub answered {code.decode() or '?'}: {error[:200]}")
+            raise DemoEdgeError("mllp", f"the hub answered {code.decode() or '?'}: {err[:200]}")
 
     def _exchange(self, message: bytes) -> bytes:
         if self._socket is None:
@@ -129,7 +130,9 @@ class HubClient:
         )
         for attempt in range(1, RETRIES + 1):
             try:
-                with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                with urllib.request.urlopen(  # noqa: S310 - the hub this process started
+                    request, timeout=self._timeout
+                ) as response:
                     body = response.read()
                 break
             except urllib.error.HTTPError as error:
@@ -148,7 +151,11 @@ class HubClient:
         if self._token is None:
             client_id, secret = self._credentials
             form = urllib.parse.urlencode(
-                {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": client_id,
+                    "client_secret": secret,
+                }
             ).encode()
             request = urllib.request.Request(  # noqa: S310 - the hub this process started
                 f"{self._base}/oauth/token",
@@ -157,7 +164,9 @@ class HubClient:
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
             try:
-                with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                with urllib.request.urlopen(  # noqa: S310 - the hub this process started
+                    request, timeout=self._timeout
+                ) as response:
                     self._token = str(json.loads(response.read())["access_token"])
             except (urllib.error.HTTPError, OSError) as error:
                 raise DemoEdgeError("/oauth/token", f"no token: {error}") from None

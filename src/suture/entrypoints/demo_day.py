@@ -158,7 +158,7 @@ class DemoHub:
         return {"handler_work": work, "deliveries": open_deliveries}
 
 
-def replay_day(  # noqa: PLR0913, PLR0917 - the day's parts, each needed once
+def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
     running: DemoHub,
     day: HospitalDay,
     facility_codes: dict[str, str],
@@ -231,28 +231,30 @@ def _clinical(
         def run() -> None:
             try:
                 setattr(activity, counter, target())
-            except BaseException as error:  # noqa: BLE001 - handed to the main thread
+            except BaseException as error:  # handed to the main thread, raised there
                 failures.append(error)
 
         return run
 
     base = running.base_url
-    senders = [
-        threading.Thread(
-            target=guarded(lambda: _send_charges(running.mllp_port, day, facility_codes),
-                           "hl7_messages"), name="ehr")  # fmt: skip
-    ]
     fhir = HubClient(base, clients.clinical.client_id, clients.clinical.secret)
-    senders.append(
-        threading.Thread(target=guarded(lambda: _send_fhir(fhir, day), "fhir_bundles"),
-                         name="clinical")  # fmt: skip
-    )
     legacy = HubClient(base, clients.legacy.client_id, clients.legacy.secret)
     code = facility_codes[day.legacy_facility_id]
-    senders.append(
-        threading.Thread(target=guarded(lambda: _send_csv(legacy, day, code), "csv_files"),
-                         name="legacy-or")  # fmt: skip
-    )
+
+    def charges() -> int:
+        return _send_charges(running.mllp_port, day, facility_codes)
+
+    def usage() -> int:
+        return _send_fhir(fhir, day)
+
+    def legacy_usage() -> int:
+        return _send_csv(legacy, day, code)
+
+    senders = [
+        threading.Thread(target=guarded(charges, "hl7_messages"), name="ehr"),
+        threading.Thread(target=guarded(usage, "fhir_bundles"), name="clinical"),
+        threading.Thread(target=guarded(legacy_usage, "csv_files"), name="legacy-or"),
+    ]
     for sender in senders:
         sender.start()
     for sender in senders:

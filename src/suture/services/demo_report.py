@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
+from suture.domain.messages import InboundMessage
 from suture.domain.purchasing import PurchaseOrder, PurchaseOrderKind
 from suture.services.unit_of_work import Repository, UnitOfWork
 
@@ -56,8 +57,8 @@ class DemoReport:
     journals: tuple[CostCenterJournals, ...]
 
     def open_exceptions(self, kind: str) -> int:
-        return sum(n for status, n in self.exceptions.get(kind, {}).items() if status != "resolved"
-                   and status != "dismissed")  # fmt: skip
+        found = self.exceptions.get(kind, {})
+        return sum(n for status, n in found.items() if status not in {"resolved", "dismissed"})
 
 
 def demo_report(uow_factory: Callable[[], UnitOfWork]) -> DemoReport:
@@ -97,7 +98,7 @@ def _messages(uow: UnitOfWork) -> dict[str, dict[str, int]]:
     return found
 
 
-def _inbox(uow: UnitOfWork) -> Iterator[object]:
+def _inbox(uow: UnitOfWork) -> Iterator[InboundMessage]:
     after: str | None = None
     while page := uow.inbox.list(after=after, limit=_PAGE):
         yield from page

@@ -24,7 +24,7 @@ import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -81,7 +81,7 @@ class DemoRun:
     seconds: float
 
 
-def demo_command(  # noqa: PLR0917  (a Typer command's options are its parameters)
+def demo_command(
     seed_number: Annotated[
         int, typer.Option("--seed", help="Seed of the health system, the day and the suppliers.")
     ] = 42,
@@ -199,7 +199,9 @@ def _run(
     )  # fmt: skip
 
 
-def _set_up(hub: Hub, generator: HealthSystemGenerator, day: HospitalDay, start: datetime) -> DemoClients:
+def _set_up(
+    hub: Hub, generator: HealthSystemGenerator, day: HospitalDay, start: datetime
+) -> DemoClients:
     seeded_at = start - DAY
     seed(hub.uow_factory, generator, seeded_at, batch_size=hub.batch_size)
     load_chargemaster(hub.uow_factory, chargemaster(generator, seeded_at.date()))

@@ -136,9 +136,7 @@ class HospitalDay:
             yield from procedure.charges
 
 
-def plan_day(
-    generator: HealthSystemGenerator, *, procedures: int, start: datetime
-) -> HospitalDay:
+def plan_day(generator: HealthSystemGenerator, *, procedures: int, start: datetime) -> HospitalDay:
     """The first ``procedures`` procedures of ``generator``'s history over one day from
     ``start`` (the profile's ``history_days`` must be 1), with their edges and plants."""
     if generator.profile.history_days != 1:

@@ -106,8 +106,7 @@ def _procedure(procedure: ProcedureRecords, lines: Sequence[UsageLine]) -> dict[
             for index, line in enumerate(devices, start=1)
         ]
         resource["focalDevice"] = [
-            {"manipulated": {"reference": f"#d{index}"}}
-            for index in range(1, len(devices) + 1)
+            {"manipulated": {"reference": f"#d{index}"}} for index in range(1, len(devices) + 1)
         ]
     if supplies:
         resource["usedCode"] = [
