@@ -26,7 +26,7 @@ from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.exceptions import ACTIVE, ExceptionType
 from suture.entrypoints.cli.demo import demo_command
 from suture.services.synthetic import PROFILES, HealthSystemGenerator
-from suture.services.synthetic.day import Planted, plan_day
+from suture.services.synthetic.day import HospitalDay, Planted, plan_day
 
 SEED = 6
 PROCEDURES = 30
@@ -59,9 +59,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
 
 
 @pytest.fixture(scope="module")
-def planted() -> Planted:
+def day() -> HospitalDay:
     generator = HealthSystemGenerator(replace(PROFILES["demo"], history_days=1), SEED)
-    day = plan_day(generator, procedures=PROCEDURES, start=datetime(2026, 1, 1, tzinfo=UTC))
+    return plan_day(generator, procedures=PROCEDURES, start=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture(scope="module")
+def planted(day: HospitalDay) -> Planted:
     return day.planted
 
 
@@ -154,10 +158,14 @@ def test_each_price_increase_on_a_priced_line_is_a_price_variance(demo: DemoResu
     assert varied == priced
 
 
-def test_duplicate_invoices_are_caught_and_pos_flow_by_kind(demo: DemoResult) -> None:
+def test_duplicate_invoices_are_caught_and_pos_flow_by_kind(
+    demo: DemoResult, day: HospitalDay
+) -> None:
     duplicates = demo.output["supplier_scenarios"].get("duplicate_invoice", [])
     assert demo.output["exceptions"].get("duplicate_invoice", {}).get("open", 0) == len(duplicates)
     orders = demo.output["purchase_orders"]
     assert orders["bill-only"] == orders["restock (consignment)"] > 0
+    assert orders["departmental"] == len(day.department_requests) == 3
+    assert orders["replenishment (par level)"] > 0
     assert demo.output["invoices"]["by_status"]["matched"] > 0
     assert 0 < demo.output["invoices"]["touchless_rate"] < 1

@@ -8,8 +8,10 @@ the source systems against it, phase by phase, waiting for the hub to settle aft
 1. **clinical**: the EHR's charges as DFT^P03 over an MLLP socket, the clinical system's usage
    as FHIR Procedure Bundles (``POST /fhir/R4``), the legacy facility's usage as one CSV batch
    (``POST /api/v1/system/messages``, ``text/csv``), the three senders at once;
-2. **approvals**: the supply-chain manager approves the requisitions the approval policy left
-   pending (``POST /api/v1/process/requisitions/{id}/approve``, audited), so their POs go out;
+2. **requests and approvals**: each hospital's department asks for an item it keeps at par
+   (``POST /api/v1/experience/department/requisitions``), then the supply-chain manager
+   approves the requisitions the approval policy left pending
+   (``POST /api/v1/process/requisitions/{id}/approve``, audited), so their POs go out;
 3. **suppliers and the dock**, until nothing moves: the scripted test supplier's gateway answers
    every 850 the hub dropped into its X12 outbox with 855, 856 and 810 interchanges posted to
    ``POST /api/v1/system/messages``, each when it is due on a :class:`SimulatedClock`, and the
@@ -74,6 +76,7 @@ class DemoClients:
     legacy: DemoClient
     supplier: DemoClient
     manager: DemoClient
+    department: DemoClient
 
 
 @dataclass(slots=True)
@@ -83,6 +86,7 @@ class DayActivity:
     hl7_messages: int = 0
     fhir_bundles: int = 0
     csv_files: int = 0
+    department_requests: int = 0
     approvals: int = 0
     pos_answered: int = 0
     supplier_documents: int = 0
@@ -183,10 +187,26 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
     _clinical(running, day, facility_codes, clients, activity)
     running.wait_settled(deadline, "the clinical traffic")
     phase("clinical traffic sent and applied")
+    department = HubClient(base, clients.department.client_id, clients.department.secret)
+    for request in day.department_requests:
+        department.post_json(
+            "/api/v1/experience/department/requisitions",
+            {
+                "facility_id": request.facility_id,
+                "department_id": request.department_id,
+                "location_id": request.location_id,
+                "lines": [{"item_id": request.item_id, "quantity": str(request.quantity)}],
+            },
+        )
+        activity.department_requests += 1
+    running.wait_settled(deadline, "the departmental requests")
     manager = HubClient(base, clients.manager.client_id, clients.manager.secret)
     activity.approvals = _approve_pending(manager)
     running.wait_settled(deadline, "the approvals")
-    phase(f"{activity.approvals} requisitions approved")
+    phase(
+        f"{activity.department_requests} departmental requests, "
+        f"{activity.approvals} requisitions approved"
+    )
     sink = HttpSink(
         base, client_id=clients.supplier.client_id, client_secret=clients.supplier.secret,
         interface=SUPPLIER_INTERFACE,

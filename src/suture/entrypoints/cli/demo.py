@@ -226,6 +226,9 @@ def _set_up(
             [Scope.PROCESS_EXECUTE, Scope.SYSTEM_READ],
             [ALL_FACILITIES],
         ),
+        department=client(
+            "demo department manager", [Scope.EXPERIENCE_DEPARTMENT], [ALL_FACILITIES]
+        ),
     )
 
 
@@ -288,6 +291,7 @@ def _print(run: DemoRun) -> None:
          ("FHIR Procedure Bundles over HTTP", activity.fhir_bundles),
          ("legacy usage CSV batches", activity.csv_files),
          ("usage lines / charge lines", f"{planted.usage_lines} / {planted.charge_lines}"),
+         ("departmental requests (Experience API)", activity.department_requests),
          ("requisitions approved by the supply-chain manager", activity.approvals),
          ("850s answered by the scripted supplier", activity.pos_answered),
          ("855/856/810 documents sent back", activity.supplier_documents),

@@ -99,6 +99,17 @@ class OpeningStock:
 
 
 @dataclass(frozen=True, slots=True)
+class DepartmentRequest:
+    """A department's own request for an item it keeps at par (the Experience API's)."""
+
+    facility_id: str
+    department_id: str
+    location_id: str
+    item_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
 class Planted:
     """What the hub should find once the day has settled (module doc)."""
 
@@ -129,6 +140,8 @@ class HospitalDay:
     usage_lines: tuple[UsageLine, ...]
     opening: tuple[OpeningStock, ...]
     planted: Planted
+    #: One request per hospital, from the department of its first procedure's location.
+    department_requests: tuple[DepartmentRequest, ...] = ()
 
     @property
     def charges(self) -> Iterator[Charge]:
@@ -170,7 +183,32 @@ def plan_day(generator: HealthSystemGenerator, *, procedures: int, start: dateti
             and stock.eaches == int(pars[(stock.location_id, stock.item_id)].reorder_point)
         ),
     )
-    return HospitalDay(start, tuple(day), legacy, lines, opening, planted)
+    requests = tuple(_department_requests(day, pars, items))
+    return HospitalDay(start, tuple(day), legacy, lines, opening, planted, requests)
+
+
+def _department_requests(
+    day: Iterable[ProcedureRecords], pars: dict[Position, ParLevel], items: dict[str, DayItem]
+) -> Iterator[DepartmentRequest]:
+    """Per hospital, two purchasing units of the first owned supply its first procedure's
+    location keeps at par."""
+    seen: set[str] = set()
+    for procedure in day:
+        if procedure.facility_id in seen:
+            continue
+        stocked = sorted(
+            item_id
+            for (location_id, item_id) in pars
+            if location_id == procedure.location_id
+            and not items[item_id].is_implant
+            and not items[item_id].is_consignment
+        )
+        if stocked:
+            seen.add(procedure.facility_id)
+            yield DepartmentRequest(
+                procedure.facility_id, procedure.department_id, procedure.location_id,
+                stocked[0], 2,
+            )  # fmt: skip
 
 
 def chargemaster(
