@@ -2,8 +2,9 @@
 
 :class:`DemoHub` starts what ``suture serve`` starts, in this process and on free ports: the
 HTTP service (``HttpThread(create_app(hub))``), the MLLP listener (``MllpThread``) and the
-embedded dispatcher (the bus and the outbound delivery worker). :func:`replay_day` then plays
-the source systems against it, phase by phase, waiting for the hub to settle after each:
+embedded dispatcher (the bus, and the outbound delivery worker in a thread of its own).
+:func:`replay_day` then plays the source systems against it, phase by phase, waiting for the
+hub to settle after each:
 
 1. **clinical**: the EHR's charges as DFT^P03 over an MLLP socket, the clinical system's usage
    as FHIR Procedure Bundles (``POST /fhir/R4``), the legacy facility's usage as one CSV batch
@@ -113,11 +114,16 @@ class DemoHub:
             # wait for the SQLite write lock between them.
             batch=100,
             on_error=self._errors.append,
-            also=[hub.delivery_worker.run_once],
         )
-        self._thread = threading.Thread(
-            target=self._dispatcher.run, args=(self._stop,), name="dispatcher", daemon=True
-        )
+        self._poll_interval = poll_interval
+        self._threads = [
+            threading.Thread(
+                target=self._dispatcher.run, args=(self._stop,), name="dispatcher", daemon=True
+            ),
+            # The delivery worker in a thread of its own: the file drop syncs every file to
+            # disk, and the bus need not wait for the disk meanwhile.
+            threading.Thread(target=self._deliver, name="deliveries", daemon=True),
+        ]
         self.http_port = 0
         self.mllp_port = 0
 
@@ -128,11 +134,23 @@ class DemoHub:
     def start(self) -> None:
         self.http_port = self._http.start()
         self.mllp_port = self._mllp.start()
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
+
+    def _deliver(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = self.hub.delivery_worker.run_once(100)
+            except SutureError as error:
+                self._errors.append(error)
+                sent = 0
+            if not sent:
+                self._stop.wait(self._poll_interval)
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        for thread in self._threads:
+            thread.join(timeout=30)
         self._mllp.stop()
         self._http.stop()
 
@@ -144,8 +162,10 @@ class DemoHub:
             quiet = quiet + 1 if not any(pending.values()) else 0
             if quiet < 2:
                 if time.monotonic() > deadline:
+                    last = f"; last storage error: {self._errors[-1]}" if self._errors else ""
                     raise DemoTimeoutError(
-                        "timeout", f"the hub did not settle after {what}: still pending {pending}"
+                        "timeout",
+                        f"the hub did not settle after {what}: still pending {pending}{last}",
                     )
                 time.sleep(0.1)
 
@@ -212,6 +232,7 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
         interface=SUPPLIER_INTERFACE,
     )  # fmt: skip
     clock = SimulatedClock(running.hub.clock())
+    kinds: dict[str, str] = {}
     gateway = gateway_of(sink, clock)
     while True:
         report = gateway.poll()
@@ -220,7 +241,7 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
         for reply in report.sent:
             activity.scenarios.setdefault(reply.scenario.value, set()).add(reply.po_number)
         running.wait_settled(deadline, "the suppliers' documents")
-        received = _receive_shipments(manager)
+        received = _receive_shipments(manager, kinds)
         activity.receipts += received
         running.wait_settled(deadline, "the dock receipts")
         if report.answered or report.sent or received:
@@ -358,11 +379,11 @@ def _approve_pending(manager: HubClient) -> int:
             approved += 1
 
 
-def _receive_shipments(manager: HubClient) -> int:
-    """Confirm every expected receipt of a PO that delivers goods; how many were confirmed."""
+def _receive_shipments(manager: HubClient, kinds: dict[str, str]) -> int:
+    """Confirm every expected receipt of a PO that delivers goods; how many were confirmed.
+    ``kinds`` remembers each PO's kind from one round to the next."""
     received = 0
     cursor: str | None = None
-    kinds: dict[str, str] = {}
     while True:
         page = manager.get(
             "/api/v1/system/expected-receipts", status="expected", limit=_PAGE, cursor=cursor
