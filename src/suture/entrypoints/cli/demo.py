@@ -38,7 +38,7 @@ from suture.domain.access import ALL_FACILITIES, Scope
 from suture.domain.delivery_targets import TargetSettings
 from suture.domain.errors import SutureError
 from suture.domain.trading_partners import default_target
-from suture.entrypoints.api.experience.dashboard import kpis_model
+from suture.entrypoints.api.experience.dashboard import Kpis, kpis_model
 from suture.entrypoints.cli.app import console, errors, load_settings
 from suture.entrypoints.cli.kpis import kpis_table
 from suture.entrypoints.demo_day import (
@@ -75,7 +75,7 @@ class DemoRun:
     activity: DayActivity
     report: DemoReport
     kpis: dict[str, Any]
-    kpis_model: Any
+    kpis_model: Kpis
     scenarios: dict[str, list[str]]
     database: str
     seconds: float

@@ -32,7 +32,6 @@ from decimal import Decimal
 from suture.domain.errors import DomainError
 from suture.domain.masterdata import ParLevel
 from suture.domain.reconciliation import ChargemasterPrice
-from suture.domain.revenue import Charge
 from suture.services.synthetic.catalog import ItemDraft
 from suture.services.synthetic.health_system import HealthSystemGenerator
 from suture.services.synthetic.history import ProcedureRecords
@@ -142,11 +141,6 @@ class HospitalDay:
     planted: Planted
     #: One request per hospital, from the department of its first procedure's location.
     department_requests: tuple[DepartmentRequest, ...] = ()
-
-    @property
-    def charges(self) -> Iterator[Charge]:
-        for procedure in self.procedures:
-            yield from procedure.charges
 
 
 def plan_day(generator: HealthSystemGenerator, *, procedures: int, start: datetime) -> HospitalDay:
