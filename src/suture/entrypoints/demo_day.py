@@ -35,16 +35,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from suture.adapters.supplier_sim import HttpSink, SupplierGateway
+from suture.adapters.supplier_sim import HttpSink, SupplierGateway, SupplierGatewayError
 from suture.bootstrap import Hub
 from suture.domain.deliveries import DeliveryStatus
 from suture.domain.errors import SutureError
 from suture.entrypoints.api.app import create_app
 from suture.entrypoints.api.server import HttpThread
-from suture.entrypoints.demo_clients import DemoEdgeError, HubClient, MllpSender
+from suture.entrypoints.demo_clients import PAUSE, RETRIES, DemoEdgeError, HubClient, MllpSender
 from suture.entrypoints.mllp import MllpOptions, MllpThread
 from suture.services.dispatcher import Dispatcher
-from suture.services.supplier_simulator import SupplierSimulator
+from suture.services.supplier_simulator import Reply, SupplierSimulator
 from suture.services.synthetic.day import HospitalDay, UsageLine
 from suture.services.synthetic.day_messages import dft_p03, procedure_bundle, usage_csv
 from suture.services.synthetic.history import ProcedureRecords
@@ -401,6 +401,27 @@ def _receive_shipments(manager: HubClient, kinds: dict[str, str]) -> int:
             return received
 
 
+class PatientSink:
+    """The supplier's sink, sending again after a pause when the hub could not take a reply
+    (a 503 while its database was busy, a dropped connection): the hub recognises bytes it
+    stored already on the interface, so a second send never files a document twice."""
+
+    def __init__(self, sink: HttpSink, *, attempts: int = RETRIES, pause: float = PAUSE) -> None:
+        self._sink = sink
+        self._attempts = attempts
+        self._pause = pause
+
+    def send(self, reply: Reply) -> None:
+        for attempt in range(1, self._attempts + 1):
+            try:
+                self._sink.send(reply)
+                return
+            except SupplierGatewayError:
+                if attempt == self._attempts:
+                    raise
+                time.sleep(self._pause * attempt)
+
+
 class SimulatedClock:
     """The suppliers' clock: it stands still until the driver moves it to the next reply due.
 
@@ -428,6 +449,6 @@ def outbox_gateway(
     clock (speed 1: a reply is due when the script says, in simulated time)."""
 
     def build(sink: HttpSink, clock: SimulatedClock) -> SupplierGateway:
-        return SupplierGateway(simulator, outbox, sink, clock, speed=1.0)
+        return SupplierGateway(simulator, outbox, PatientSink(sink), clock, speed=1.0)
 
     return build
