@@ -156,6 +156,7 @@ def test_each_price_increase_on_a_priced_line_is_a_price_variance(demo: DemoResu
         engine.dispose()
     assert priced, "the mix should price-increase at least one priced PO"
     assert varied == priced
+    assert sorted(priced) == demo.output["price_increases_on_priced_lines"]
 
 
 def test_duplicate_invoices_are_caught_and_pos_flow_by_kind(

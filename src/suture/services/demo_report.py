@@ -11,7 +11,7 @@ credits inventory or accrued receipts by the same amount). The KPIs come from
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
@@ -87,6 +87,21 @@ def demo_report(uow_factory: Callable[[], UnitOfWork]) -> DemoReport:
         revenue_at_risk=at_risk,
         journals=journals,
     )
+
+
+def priced_orders(uow_factory: Callable[[], UnitOfWork], numbers: Iterable[str]) -> list[str]:
+    """Those of the PO ``numbers`` whose first line has a price: a supplier's price increase on
+    the first line of any other (a consignment restock, ordered at no charge) changes nothing."""
+    found = []
+    with uow_factory() as uow:
+        for number in sorted(numbers):
+            po = uow.purchase_orders.by_number(number)
+            if po is None or not po.lines:
+                continue
+            first = min(po.lines, key=lambda line: line.line_number)
+            if first.unit_price > 0:
+                found.append(number)
+    return found
 
 
 def _messages(uow: UnitOfWork) -> dict[str, dict[str, int]]:
