@@ -15,10 +15,12 @@ import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
+from click.testing import Result
 from typer.testing import CliRunner
 
 from suture.adapters.db.engine import create_engine
@@ -170,3 +172,40 @@ def test_duplicate_invoices_are_caught_and_pos_flow_by_kind(
     assert orders["replenishment (par level)"] > 0
     assert demo.output["invoices"]["by_status"]["matched"] > 0
     assert 0 < demo.output["invoices"]["touchless_rate"] < 1
+
+
+def _run(tmp_path: Path, *args: str) -> Result:
+    app = typer.Typer()
+    app.command("demo")(demo_command)
+    app.command("noop")(lambda: None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
+        patch.setenv("COLUMNS", "200")
+        patch.delenv("SUTURE_NATS_URL", raising=False)
+        return CliRunner().invoke(app, ["demo", *args])
+
+
+def test_the_tables_show_every_section(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--seed", str(SEED), "--procedures", "5", "--mix", "normal=1")
+
+    assert result.exit_code == 0, result.output
+    for title in (
+        "A hospital day: 5 procedures",
+        "Messages by interface and status",
+        "Purchase orders created",
+        "Supplier invoices",
+        "Exceptions by type",
+        "Charge-to-cost reconciliation",
+        "Cost journals per cost center",
+        "Planted by the day, found by the hub",
+        "KPIs of the day",
+    ):
+        assert title in result.stdout, title
+
+
+def test_a_day_that_does_not_settle_in_time_fails_naming_what_is_pending(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--procedures", "30", "--timeout", "1")
+
+    assert result.exit_code == 1
+    assert "demo failed: timeout: the hub did not settle after" in result.output
+    assert "still pending" in result.output
