@@ -235,6 +235,8 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
     kinds: dict[str, str] = {}
     gateway = gateway_of(sink, clock)
     while True:
+        if time.monotonic() > deadline:
+            raise DemoTimeoutError("timeout", "the suppliers were still answering at the deadline")
         report = gateway.poll()
         activity.pos_answered += len(report.answered)
         activity.supplier_documents += len(report.sent)

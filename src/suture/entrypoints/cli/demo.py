@@ -143,6 +143,8 @@ def _demo_settings(settings: Settings, workdir: Path) -> Settings:
         "x12_outbox_dir": workdir / "outbox" / "x12",
         "erp_outbox_dir": workdir / "outbox" / "erp",
         "reconciliation_window_hours": WINDOW_HOURS,
+        # The embedded default: the demo's own dispatcher runs every handler in this process.
+        "nats_url": None,
         # A handler that fails is dead-lettered in seconds, not retried for a quarter of an hour:
         # the demo shows it in the exceptions table instead of waiting on it.
         "bus_max_attempts": 3,
