@@ -98,6 +98,24 @@ def test_replies_wait_until_due_at_the_given_speed(tmp_path: Path) -> None:
     assert gateway.pending == 0
 
 
+def test_next_due_is_the_earliest_reply_not_yet_sent_so_a_driver_can_jump_to_it(
+    tmp_path: Path,
+) -> None:
+    watch = tmp_path / "outbox"
+    _drop_850(watch, "PO-3")
+    clock, sink = Clock(), Collecting()
+    gateway = SupplierGateway(SupplierSimulator(ScenarioPlan()), watch, sink, clock, speed=1.0)
+    assert gateway.next_due is None
+    gateway.poll()
+    assert gateway.next_due == START + timedelta(hours=1)
+    clock.now = START + timedelta(hours=1)
+    assert [r.transaction_set for r in gateway.poll().sent] == ["855"]
+    assert gateway.next_due == START + timedelta(days=1)
+    clock.now = START + timedelta(days=2)
+    assert [r.transaction_set for r in gateway.poll().sent] == ["856", "810"]
+    assert gateway.next_due is None
+
+
 def test_a_file_that_is_not_an_850_is_set_aside_unanswered(tmp_path: Path) -> None:
     watch = tmp_path / "outbox"
     (watch / "x12_sup-1").mkdir(parents=True)

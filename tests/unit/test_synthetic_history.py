@@ -179,3 +179,18 @@ def test_history_streams_lazily(generator: HealthSystemGenerator) -> None:
     huge = generator.charges(10**9, START)
 
     assert len(list(islice(huge, 5))) == 5
+
+
+def test_procedures_carry_the_same_usage_and_charges_as_the_flat_streams(
+    generator: HealthSystemGenerator,
+) -> None:
+    procedures = list(generator.procedures(200, START))
+    usage = [record for procedure in procedures for record in procedure.usage]
+    charges = [record for procedure in procedures for record in procedure.charges]
+
+    assert usage == list(generator.usage(len(usage), START))
+    assert charges == list(islice(generator.charges(10 * len(charges), START), len(charges)))
+    for procedure in procedures:
+        assert {u.encounter_token for u in procedure.usage} <= {procedure.encounter}
+        assert {c.encounter_token for c in procedure.charges} <= {procedure.encounter}
+        assert {u.location_id for u in procedure.usage} <= {procedure.location_id}

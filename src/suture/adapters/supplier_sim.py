@@ -195,6 +195,12 @@ class SupplierGateway:
     def pending(self) -> int:
         return len(self._pending)
 
+    @property
+    def next_due(self) -> datetime | None:
+        """When the earliest reply not yet sent is due (None: nothing pending), so a driver with
+        a simulated clock can jump to it."""
+        return min((p.due for p in self._pending), default=None)
+
     def poll(self) -> GatewayReport:
         """Answer new 850 files, then send every reply that is due."""
         answered: list[str] = []

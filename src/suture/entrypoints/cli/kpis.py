@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from suture.domain.errors import SutureError
-from suture.entrypoints.api.experience.dashboard import Duration, kpis_model
+from suture.entrypoints.api.experience.dashboard import Duration, Kpis, kpis_model
 from suture.entrypoints.cli.app import console, errors, open_hub
 
 
@@ -53,7 +53,12 @@ def kpis_command(
         console.print_json(model.model_dump_json())
         return
     scope = facility or "every facility"
-    table = Table(title=f"KPIs {first} to {last}, {scope}")
+    console.print(kpis_table(model, f"KPIs {first} to {last}, {scope}"))
+
+
+def kpis_table(model: Kpis, title: str) -> Table:
+    """The KPIs as a rich table (``suture kpis`` and ``suture demo``)."""
+    table = Table(title=title)
     table.add_column("KPI")
     table.add_column("value", justify="right")
     table.add_column("over")
@@ -76,7 +81,7 @@ def kpis_command(
     ]  # fmt: skip
     for name, value, over in rows:
         table.add_row(name, value, over)
-    console.print(table)
+    return table
 
 
 def _hours(found: Duration, *, mean: bool = False) -> str:

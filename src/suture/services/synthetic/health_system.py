@@ -35,7 +35,7 @@ from suture.domain.masterdata import (
 )
 from suture.domain.revenue import Charge
 from suture.services.synthetic import history, sourcing
-from suture.services.synthetic.catalog import Catalog
+from suture.services.synthetic.catalog import Catalog, ItemDraft
 from suture.services.synthetic.organization import Organization
 from suture.services.synthetic.profiles import Profile
 
@@ -92,6 +92,18 @@ class HealthSystemGenerator:
         """The first ``count`` usage records of the same procedures as :meth:`charges`."""
         records = history.procedure_records(self._catalog, start, charges=False, usage=True)
         return _first(count, records, UsageRecord)
+
+    def procedures(self, count: int, start: datetime) -> Iterator[history.ProcedureRecords]:
+        """The first ``count`` procedures of the same history, each with its usage and charges
+        (what the demo replays through the edges)."""
+        if count < 0:
+            raise DomainError("count", f"must not be negative, got {count}")
+        return islice(history.procedures(self._catalog, start), count)
+
+    def item_drafts(self) -> Iterator[ItemDraft]:
+        """What the other streams know of each item (GTIN, CDM code, charge price, consignment
+        and implant flags), in id order."""
+        return self._catalog.drafts()
 
     def expected_count(self, kind: str) -> int | None:
         """How many objects the master-data stream ``kind`` yields, when known without

@@ -149,6 +149,72 @@ def procedure_records(
                 )
 
 
+@dataclass(frozen=True, slots=True)
+class ProcedureRecords:
+    """One procedure of the history: where and when, its visit, what it used and what it billed.
+
+    ``encounter`` is the synthetic visit number every record of the procedure shares (an opaque
+    hash, never an MRN-like number); the demo sends it as PV1-19, a FHIR Encounter identifier
+    and a CSV Visit Number, so the hub tokenizes it the same way on every edge.
+    """
+
+    number: int
+    at: datetime
+    facility_id: str
+    location_id: str
+    department_id: str
+    location_kind: LocationKind
+    encounter: str
+    usage: tuple[UsageRecord, ...]
+    charges: tuple[Charge, ...]
+
+
+def procedures(catalog: Catalog, start: datetime) -> Iterator[ProcedureRecords]:
+    """Procedures 0, 1, 2, ... without end, each with the usage and charges that
+    :func:`procedure_records` yields for it (the same ids and values); callers slice."""
+    if start.tzinfo is None:
+        raise DomainError("start", "must be timezone-aware")
+    _require_material(catalog, charges=True, usage=True)
+    seed = catalog.organization.seed
+    charge_no = usage_no = 0
+    for procedure in _procedures(catalog, start):
+        usage = []
+        for line in procedure.used:
+            usage_no += 1
+            usage.append(_usage(usage_no, procedure, line))
+        account = _token("acct", seed, procedure.number)
+        charges = []
+        for draft, quantity in procedure.billed:
+            charge_no += 1
+            charges.append(
+                Charge(
+                    id=f"CHG-{charge_no:09d}",
+                    facility_id=facility_id(procedure.facility),
+                    encounter_token=procedure.encounter,
+                    account_token=account,
+                    cdm_code=draft.cdm_code or "",
+                    quantity=Decimal(quantity),
+                    amount=draft.charge_price * quantity,
+                    service_at=procedure.at,
+                    department_id=procedure.plan.department_id,
+                    hcpcs=draft.category.hcpcs,
+                    revenue_code=draft.category.revenue_code,
+                )
+            )
+        plan = procedure.plan
+        yield ProcedureRecords(
+            number=procedure.number,
+            at=procedure.at,
+            facility_id=facility_id(procedure.facility),
+            location_id=plan.location_id,
+            department_id=plan.department_id,
+            location_kind=plan.kind,
+            encounter=procedure.encounter,
+            usage=tuple(usage),
+            charges=tuple(charges),
+        )
+
+
 def _require_material(catalog: Catalog, *, charges: bool, usage: bool) -> None:
     """Refuse a history that could never yield a record instead of looping for ever."""
     kinds = {mix[0] for mix in _MIX}

@@ -1,0 +1,359 @@
+"""Replaying a hospital day through the hub's real edges (``suture demo``; docs/demo.md).
+
+:func:`replay_day` plays the source systems against a :class:`~suture.entrypoints.demo_hub.
+DemoHub` (the hub's edges and dispatcher in this process), phase by phase, waiting for the hub
+to settle after each:
+
+1. **clinical**: the EHR's charges as DFT^P03 over an MLLP socket, the clinical system's usage
+   as FHIR Procedure Bundles (``POST /fhir/R4``), the legacy facility's usage as one CSV batch
+   (``POST /api/v1/system/messages``, ``text/csv``), the three senders at once;
+2. **requests and approvals**: each hospital's department asks for an item it keeps at par
+   (``POST /api/v1/experience/department/requisitions``), then the supply-chain manager
+   approves the requisitions the approval policy left pending
+   (``POST /api/v1/process/requisitions/{id}/approve``, audited), so their POs go out;
+3. **suppliers and the dock**, until nothing moves: the scripted test supplier's gateway answers
+   every 850 the hub dropped into its X12 outbox with 855, 856 and 810 interchanges posted to
+   ``POST /api/v1/system/messages``, each when it is due on a :class:`SimulatedClock`, and the
+   dock confirms every ship notice of a PO that delivers goods (``POST
+   /api/v1/process/receipts``; a bill-only PO pays for an implant already used, so its notice
+   is not a delivery) before the next replies are due, which lets the three-way match run;
+4. **aging**: the day ended at least one reconciliation window ago, so the sweeper ages every
+   line still unmatched into an exception.
+
+Settled means no handler work pending and no outbound delivery pending or in flight. Each wait
+has a deadline; missing it raises :class:`DemoTimeoutError` naming what was still pending.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from suture.adapters.supplier_sim import HttpSink, SupplierGateway, SupplierGatewayError
+from suture.entrypoints.demo_clients import PAUSE, RETRIES, DemoEdgeError, HubClient, MllpSender
+from suture.entrypoints.demo_hub import HOST, DemoHub, DemoTimeoutError
+from suture.services.supplier_simulator import Reply, SupplierSimulator
+from suture.services.synthetic.day import HospitalDay, UsageLine
+from suture.services.synthetic.day_messages import dft_p03, procedure_bundle, usage_csv
+from suture.services.synthetic.history import ProcedureRecords
+
+#: The interfaces the demo's senders store messages under (the legacy CSV feed's is the seeded
+#: integration inventory's).
+LEGACY_USAGE_INTERFACE = "procedural-usage-csv"
+SUPPLIER_INTERFACE = "supplier-x12"
+#: Procedures per FHIR Bundle.
+BUNDLE_SIZE = 20
+_PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class DemoClient:
+    """An API client the demo set up, and its secret (in memory only)."""
+
+    client_id: str
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoClients:
+    clinical: DemoClient
+    legacy: DemoClient
+    supplier: DemoClient
+    manager: DemoClient
+    department: DemoClient
+
+
+@dataclass(slots=True)
+class DayActivity:
+    """What the source systems sent and did, phase by phase."""
+
+    hl7_messages: int = 0
+    fhir_bundles: int = 0
+    csv_files: int = 0
+    department_requests: int = 0
+    approvals: int = 0
+    pos_answered: int = 0
+    supplier_documents: int = 0
+    receipts: int = 0
+    aged_lines: int = 0
+    phases: list[tuple[str, float]] = field(default_factory=list)
+    #: scenario -> the PO numbers the scripted supplier answered with it.
+    scenarios: dict[str, set[str]] = field(default_factory=dict)
+
+
+def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
+    running: DemoHub,
+    day: HospitalDay,
+    facility_codes: dict[str, str],
+    clients: DemoClients,
+    gateway_of: Callable[[HttpSink, SimulatedClock], SupplierGateway],
+    timeout: float,
+    progress: Callable[[str], None],
+) -> DayActivity:
+    """Play the day against ``running`` (module doc); returns what was sent and done."""
+    deadline = time.monotonic() + timeout
+    activity = DayActivity()
+    base = running.base_url
+    started = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal started
+        now = time.monotonic()
+        activity.phases.append((name, round(now - started, 2)))
+        progress(f"{name} ({now - started:.1f} s)")
+        started = now
+
+    _clinical(running, day, facility_codes, clients, activity)
+    running.wait_settled(deadline, "the clinical traffic")
+    phase("clinical traffic sent and applied")
+    department = HubClient(base, clients.department.client_id, clients.department.secret)
+    for request in day.department_requests:
+        department.post_json(
+            "/api/v1/experience/department/requisitions",
+            {
+                "facility_id": request.facility_id,
+                "department_id": request.department_id,
+                "location_id": request.location_id,
+                "lines": [{"item_id": request.item_id, "quantity": str(request.quantity)}],
+            },
+        )
+        activity.department_requests += 1
+    running.wait_settled(deadline, "the departmental requests")
+    manager = HubClient(base, clients.manager.client_id, clients.manager.secret)
+    activity.approvals = _approve_pending(manager)
+    running.wait_settled(deadline, "the approvals")
+    phase(
+        f"{activity.department_requests} departmental requests, "
+        f"{activity.approvals} requisitions approved"
+    )
+    sink = HttpSink(
+        base, client_id=clients.supplier.client_id, client_secret=clients.supplier.secret,
+        interface=SUPPLIER_INTERFACE,
+    )  # fmt: skip
+    clock = SimulatedClock(running.hub.clock())
+    kinds: dict[str, str] = {}
+    gateway = gateway_of(sink, clock)
+    while True:
+        if time.monotonic() > deadline:
+            raise DemoTimeoutError("timeout", "the suppliers were still answering at the deadline")
+        report = gateway.poll()
+        activity.pos_answered += len(report.answered)
+        activity.supplier_documents += len(report.sent)
+        for reply in report.sent:
+            activity.scenarios.setdefault(reply.scenario.value, set()).add(reply.po_number)
+        running.wait_settled(deadline, "the suppliers' documents")
+        received = _receive_shipments(manager, kinds)
+        activity.receipts += received
+        running.wait_settled(deadline, "the dock receipts")
+        if report.answered or report.sent or received:
+            continue
+        due = gateway.next_due
+        if due is None:
+            break
+        clock.advance_to(due)
+    phase(f"{activity.pos_answered} POs answered, {activity.receipts} shipments received")
+    while (aged := running.hub.reconciliation_sweeper.run_once()) > 0:
+        activity.aged_lines += aged
+    running.wait_settled(deadline, "the reconciliation sweep")
+    phase(f"{activity.aged_lines} unmatched lines aged into exceptions")
+    return activity
+
+
+def _clinical(
+    running: DemoHub,
+    day: HospitalDay,
+    facility_codes: dict[str, str],
+    clients: DemoClients,
+    activity: DayActivity,
+) -> None:
+    """The three clinical senders at once; the first failure is raised after all stop."""
+    failures: list[BaseException] = []
+
+    def guarded(target: Callable[[], int], counter: str) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                setattr(activity, counter, target())
+            except BaseException as error:  # handed to the main thread, raised there
+                failures.append(error)
+
+        return run
+
+    base = running.base_url
+    fhir = HubClient(base, clients.clinical.client_id, clients.clinical.secret)
+    legacy = HubClient(base, clients.legacy.client_id, clients.legacy.secret)
+    code = facility_codes[day.legacy_facility_id]
+
+    def charges() -> int:
+        return _send_charges(running.mllp_port, day, facility_codes)
+
+    def usage() -> int:
+        return _send_fhir(fhir, day)
+
+    def legacy_usage() -> int:
+        return _send_csv(legacy, day, code)
+
+    senders = [
+        threading.Thread(target=guarded(charges, "hl7_messages"), name="ehr"),
+        threading.Thread(target=guarded(usage, "fhir_bundles"), name="clinical"),
+        threading.Thread(target=guarded(legacy_usage, "csv_files"), name="legacy-or"),
+    ]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    if failures:
+        raise failures[0]
+
+
+def _send_charges(port: int, day: HospitalDay, facility_codes: dict[str, str]) -> int:
+    sender = MllpSender(HOST, port)
+    sent = 0
+    try:
+        for procedure in day.procedures:
+            if procedure.charges:
+                code = facility_codes[procedure.facility_id]
+                sender.send(dft_p03(procedure, code, f"DEMO{procedure.number:07d}"))
+                sent += 1
+    finally:
+        sender.close()
+    return sent
+
+
+def _send_fhir(client: HubClient, day: HospitalDay) -> int:
+    bundles = 0
+    for facility_id, chunk in _fhir_chunks(day):
+        reply = client.post_raw(
+            "/fhir/R4", procedure_bundle(chunk), "application/fhir+json", facility_id=facility_id
+        )
+        failed = [
+            entry["response"]["status"]
+            for entry in reply.get("entry", [])
+            if not str(entry.get("response", {}).get("status", "")).startswith("2")
+        ]
+        if failed:
+            raise DemoEdgeError("/fhir/R4", f"{len(failed)} entries refused: {failed[:3]}")
+        bundles += 1
+    return bundles
+
+
+def _fhir_chunks(
+    day: HospitalDay,
+) -> Iterator[tuple[str, list[tuple[ProcedureRecords, Sequence[UsageLine]]]]]:
+    """Bundles of up to ``BUNDLE_SIZE`` procedures of one facility, in time order."""
+    by_procedure: dict[int, list[UsageLine]] = {}
+    for line in day.usage_lines:
+        if not line.legacy:
+            by_procedure.setdefault(line.procedure.number, []).append(line)
+    per_facility: dict[str, list[tuple[ProcedureRecords, Sequence[UsageLine]]]] = {}
+    for procedure in day.procedures:
+        if procedure.number in by_procedure:
+            per_facility.setdefault(procedure.facility_id, []).append(
+                (procedure, by_procedure[procedure.number])
+            )
+    for facility_id, procedures in sorted(per_facility.items()):
+        for start in range(0, len(procedures), BUNDLE_SIZE):
+            yield facility_id, procedures[start : start + BUNDLE_SIZE]
+
+
+def _send_csv(client: HubClient, day: HospitalDay, facility_code: str) -> int:
+    lines = [line for line in day.usage_lines if line.legacy]
+    if not lines:
+        return 0
+    client.post_raw(
+        "/api/v1/system/messages", usage_csv(lines, facility_code), "text/csv",
+        interface=LEGACY_USAGE_INTERFACE, facility_id=day.legacy_facility_id,
+    )  # fmt: skip
+    return 1
+
+
+def _approve_pending(manager: HubClient) -> int:
+    approved = 0
+    while True:
+        page = manager.get("/api/v1/process/requisitions", limit=_PAGE)
+        if not page["items"]:
+            return approved
+        for requisition in page["items"]:
+            manager.post_json(
+                f"/api/v1/process/requisitions/{requisition['id']}/approve",
+                {"note": "suture demo: the supply-chain manager's morning approvals"},
+            )
+            approved += 1
+
+
+def _receive_shipments(manager: HubClient, kinds: dict[str, str]) -> int:
+    """Confirm every expected receipt of a PO that delivers goods; how many were confirmed.
+    ``kinds`` remembers each PO's kind from one round to the next."""
+    received = 0
+    cursor: str | None = None
+    while True:
+        page = manager.get(
+            "/api/v1/system/expected-receipts", status="expected", limit=_PAGE, cursor=cursor
+        )
+        for notice in page["items"]:
+            po_id = notice["purchase_order_id"]
+            if po_id not in kinds:
+                kinds[po_id] = manager.get(f"/api/v1/system/purchase-orders/{po_id}")["kind"]
+            if kinds[po_id] == "bill_only":
+                continue
+            manager.post_json("/api/v1/process/receipts", {"expected_receipt_id": notice["id"]})
+            received += 1
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return received
+
+
+class PatientSink:
+    """The supplier's sink, sending again after a pause when the hub could not take a reply
+    (a 503 while its database was busy, a dropped connection): the hub recognises bytes it
+    stored already on the interface, so a second send never files a document twice."""
+
+    def __init__(self, sink: HttpSink, *, attempts: int = RETRIES, pause: float = PAUSE) -> None:
+        self._sink = sink
+        self._attempts = attempts
+        self._pause = pause
+
+    def send(self, reply: Reply) -> None:
+        for attempt in range(1, self._attempts + 1):
+            try:
+                self._sink.send(reply)
+                return
+            except SupplierGatewayError:
+                if attempt == self._attempts:
+                    raise
+                time.sleep(self._pause * attempt)
+
+
+class SimulatedClock:
+    """The suppliers' clock: it stands still until the driver moves it to the next reply due.
+
+    The scripted supplier dates its replies hours and days after each 850 (855 after an hour,
+    856 after a day, 810 after two, a back order two weeks later). The demo replays those days
+    in moments, and deterministically: it sends what is due, lets the hub and the dock finish
+    with it, then jumps to the next reply's due time, so every shipment is received before an
+    invoice dated after it arrives, as in the supplier's script.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def __call__(self) -> datetime:
+        return self._now
+
+    def advance_to(self, moment: datetime) -> None:
+        self._now = max(self._now, moment)
+
+
+def outbox_gateway(
+    simulator: SupplierSimulator, outbox: Path
+) -> Callable[[HttpSink, SimulatedClock], SupplierGateway]:
+    """A factory of the supplier gateway watching the hub's X12 outbox, on the simulated
+    clock (speed 1: a reply is due when the script says, in simulated time)."""
+
+    def build(sink: HttpSink, clock: SimulatedClock) -> SupplierGateway:
+        return SupplierGateway(simulator, outbox, PatientSink(sink), clock, speed=1.0)
+
+    return build
