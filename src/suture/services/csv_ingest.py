@@ -335,19 +335,11 @@ class CsvDecoder:
             "serial": usage.serial,
             "consigned": item.is_consignment if item is not None else False,
         }
-        context.publish(
-            context.bus.envelope(
-                USAGE_RECORDED,
-                payload,
-                idempotency_key=idempotency_key(USAGE_RECORDED, usage.id),
-                correlation_id=usage.encounter_token or usage.udi or usage.id,
-                trace_id=message.trace_id,
-                causation_id=uuid.UUID(message.id),
-                occurred_at=usage.used_at,
-                source_system=message.source_system,
-                source_facility=usage.facility_id,
-            )
-        )
+        _publish(
+            context, message, USAGE_RECORDED, payload, key=usage.id,
+            correlation_id=usage.encounter_token or usage.udi or usage.id,
+            occurred_at=usage.used_at, facility_id=usage.facility_id,
+        )  # fmt: skip
 
     # --- charges ------------------------------------------------------------------------------
 
@@ -392,21 +384,35 @@ class CsvDecoder:
                 "service_date": charge.service_at.date().isoformat(),
                 "department_id": charge.department_id,
             }
-            context.publish(
-                context.bus.envelope(
-                    CHARGE_POSTED,
-                    payload,
-                    idempotency_key=idempotency_key(CHARGE_POSTED, charge.id),
-                    correlation_id=charge.encounter_token,
-                    trace_id=message.trace_id,
-                    causation_id=uuid.UUID(message.id),
-                    occurred_at=charge.service_at,
-                    source_system=message.source_system,
-                    source_facility=charge.facility_id,
-                )
-            )
+            _publish(
+                context, message, CHARGE_POSTED, payload, key=charge.id,
+                correlation_id=charge.encounter_token, occurred_at=charge.service_at,
+                facility_id=charge.facility_id,
+            )  # fmt: skip
             outcome.applied += 1
         return outcome
+
+
+def _publish(
+    context: HandlerContext,
+    message: InboundMessage,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    key: str,
+    correlation_id: str,
+    occurred_at: datetime,
+    facility_id: str,
+) -> None:
+    """Append a row's event in the handler's transaction, caused by the file's message."""
+    context.publish(
+        context.bus.envelope(
+            event_type, payload, idempotency_key=idempotency_key(event_type, key),
+            correlation_id=correlation_id, trace_id=message.trace_id,
+            causation_id=uuid.UUID(message.id), occurred_at=occurred_at,
+            source_system=message.source_system, source_facility=facility_id,
+        )
+    )  # fmt: skip
 
 
 def _text(raw: bytes, profile: ColumnProfile) -> io.StringIO:
