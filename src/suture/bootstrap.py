@@ -298,7 +298,10 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         fhir_ingest=FhirIngest(uow_factory, inbox, bus, tokenizer, system_clock),
         csv_ingest=CsvIngest(uow_factory, inbox, bus, system_clock),
         x12_ingest=X12Ingest(uow_factory, inbox, bus, delivery_queue, system_clock, applier=x12),
-        receiving=Receiving(uow_factory, bus, system_clock),
+        receiving=Receiving(
+            uow_factory, bus, system_clock, deliveries=delivery_queue,
+            erp_target=erp_orders_target(settings),
+        ),
         supplier_invoices=SupplierInvoices(uow_factory, inbox, bus, system_clock),
         clients=clients,
         tokens=TokenService(

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from x12_world import (
     CENTRAL,
     FACILITY,
+    NOW,
     OR1,
     Services,
     events,
@@ -26,7 +27,10 @@ from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.errors import DomainError
 from suture.domain.purchasing import ExpectedReceiptStatus, PurchaseOrderStatus
 from suture.entrypoints.cli import app
-from suture.services.receiving import ReceivingError, UnknownExpectedReceiptError
+from suture.eventlog.events import build_registry
+from suture.services.erp import receipt_from_json
+from suture.services.messagebus import MessageBus
+from suture.services.receiving import Receiving, ReceivingError, UnknownExpectedReceiptError
 
 
 @pytest.fixture
@@ -191,3 +195,32 @@ def test_suture_receive_refuses_a_malformed_line_option(
 
     assert result.exit_code == 2
     assert "is not LINE=QUANTITY" in result.output
+
+
+def test_with_an_erp_that_keeps_purchase_orders_each_receipt_is_queued_to_it(
+    engine: sa.Engine, asn: str
+) -> None:
+    def uow() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(engine)
+
+    bus = MessageBus(uow, handlers={}, clock=lambda: NOW, registry=build_registry())
+    receiving = Receiving(uow, bus, lambda: NOW, erp_target="erp:tryton")
+    receipt = receiving.receive(asn)
+
+    with uow() as unit:
+        (queued,) = unit.deliveries.list(target="erp:tryton")
+        loaded = unit.deliveries.get(queued.id, with_payload=True)
+    assert (queued.operation, queued.idempotency_key) == ("receipt", f"receipt-{receipt.id}")
+    assert loaded is not None
+    assert loaded.payload is not None
+    sent = receipt_from_json(loaded.payload.decode())
+    assert (sent.receipt_id, sent.purchase_order_number) == (receipt.id, "PO-1001")
+    assert {line.line for line in sent.lines} == {1, 2}  # line 2: one line per serial
+
+
+def test_without_an_erp_for_purchase_orders_nothing_is_queued(
+    engine: sa.Engine, hub: Services, asn: str
+) -> None:
+    hub.receiving.receive(asn)
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        assert unit.deliveries.list(target="erp:tryton") == []

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 
 from suture.domain.errors import SutureError, UnitConversionError
@@ -41,6 +42,8 @@ from suture.domain.purchasing import (
 )
 from suture.eventlog.ids import idempotency_key
 from suture.services.clock import Clock
+from suture.services.deliveries import DeliveryQueue
+from suture.services.erp import OPERATION_RECEIPT, ErpReceipt, ErpReceiptLine, receipt_json
 from suture.services.messagebus import MessageBus
 from suture.services.supplier_documents import stable_id
 from suture.services.unit_of_work import UnitOfWork
@@ -61,11 +64,22 @@ class Receiving:
     """Dock receipts of expected receipts; each call is one transaction."""
 
     def __init__(
-        self, uow_factory: Callable[[], UnitOfWork], bus: MessageBus, clock: Clock
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        bus: MessageBus,
+        clock: Clock,
+        *,
+        deliveries: DeliveryQueue | None = None,
+        erp_target: str | None = None,
     ) -> None:
+        """``erp_target``: the ERP that keeps purchase orders (``erp:tryton``; None for a
+        file ERP, which gets no POs): each receipt is queued to it, in the receipt's
+        transaction, so the ERP's purchase shows the goods received (docs/erp.md)."""
         self._uow = uow_factory
         self._bus = bus
         self._clock = clock
+        self._deliveries = deliveries or DeliveryQueue()
+        self._erp_target = erp_target
 
     def expected(self, expected_receipt_id: str) -> ExpectedReceipt:
         """The expected receipt, for a caller that must check its facility first."""
@@ -152,8 +166,27 @@ class Receiving:
             expected.receipt_id = receipt.id
             uow.expected_receipts.add(expected)
             self._publish(uow, receipt, po, expected)
+            if self._erp_target is not None and po is not None:
+                self._to_erp(uow, receipt, po, at)
             uow.commit()
         return receipt
+
+    def _to_erp(self, uow: UnitOfWork, receipt: Receipt, po: PurchaseOrder, at: datetime) -> None:
+        assert self._erp_target is not None
+        lines = tuple(
+            ErpReceiptLine(line=line.po_line_number, item_id=line.item_id, quantity=line.quantity)
+            for line in receipt.lines
+            if line.po_line_number is not None
+        )
+        payload = ErpReceipt(
+            receipt_id=receipt.id, purchase_order_number=po.number,
+            received_on=receipt.received_at.date(), lines=lines,
+        )  # fmt: skip
+        self._deliveries.enqueue(
+            uow, target=self._erp_target, operation=OPERATION_RECEIPT,
+            payload=receipt_json(payload), idempotency_key=f"receipt-{receipt.id}", at=at,
+            facility_id=receipt.facility_id, correlation_id=po.number,
+        )  # fmt: skip
 
     def _location(self, uow: UnitOfWork, facility_id: str, location_id: str | None) -> str:
         if location_id is not None:
