@@ -1,25 +1,33 @@
 """The batch reconciliation in DuckDB: the rule of ``domain/reconciliation.py``, in SQL.
 
 ``reconcile_files`` reads the inputs (CSV or Parquet, by suffix) with DuckDB's built-in readers
-(no extension is downloaded at run time), computes every line's verdict into a table of an
-on-disk scratch database (so a period larger than memory spills instead of failing; memory is
-capped by ``memory_limit``), then answers the summary and writes the unmatched lines as
-``unmatched.parquet`` and ``unmatched.csv`` (and, asked, every line as ``lines.parquet``).
+(no extension is downloaded at run time), writes the verdict on every line that is not matched
+(or, asked, on every line) into the table ``verdicts``, then answers the summary and copies the
+unmatched lines straight to ``unmatched.parquet`` and ``unmatched.csv`` (and, asked, every line
+to ``lines.parquet``). Memory is capped by ``memory_limit``; past it DuckDB spills to a scratch
+directory.
 
 Statements are composed with f-strings from this module's own constants, file paths (quoted)
 and numbers, never from a user's text; that is why the ``S608`` warnings are silenced here.
 
-The SQL follows the Python rule step by step; ``tests/service/test_reconciliation_batch.py``
-runs both on generated data and compares each line's verdict:
+How, in three statements over the inputs (docs/workflows.md, "Batch"):
 
-1. keys of the usage side with their span (earliest time minus the window, latest plus it),
-   usage quantity and cost;
-2. each charge signed (credits negative) and marked *in play* when it falls within its key's
-   span; nets per key and play;
-3. usage lines covered in (time, id) order by a running sum (a window function), unbilled
-   quantity, outcome, and revenue at risk priced from the chargemaster on the day of use
-   (``round_even``: half-even to the cent, as ``Decimal.quantize`` does);
-4. charge lines given their key's verdict.
+1. **Keys with several lines on a side**, found by one hash aggregate over a 64-bit hash of each
+   line's key (facility, encounter key, CDM code): ``shared_keys``.
+2. **Every other key** has at most one usage line and one charge: one full outer join of the
+   two inputs on the key pairs them in one row, and the rule specialised to one line a side
+   (``_PAIRED``) judges both lines from it. This is nearly every key (a usage billed once),
+   and it costs one join: no aggregate per key, no window, no intermediate table.
+3. **The keys of step 1**, if any, are judged by the general form (``_GENERAL``), which follows
+   the Python rule step by step over their lines only: key spans and nets, charges in play, the
+   running coverage in (time, id) order (a window function), the charges' verdicts.
+
+Revenue at risk is priced from the chargemaster on the day of use (``round_even``: half-even to
+the cent, as ``Decimal.quantize`` does). Matched lines are counted, not stored: the summary's
+matched count of a side is its lines in the period less those not matched.
+``tests/service/test_reconciliation_batch.py`` holds the batch to the continuous form line by
+line on generated data, and ``tests/integration/test_duckdb_reconciler.py`` holds both paths to
+the pure rule.
 """
 
 from __future__ import annotations
@@ -89,7 +97,7 @@ _COLUMNS = (
     "side, line_id, facility_id, encounter_key, cdm_code, line_at, quantity, outcome, unbilled, "
     "revenue_at_risk"
 )
-_VERDICTS = f"""CREATE TEMP TABLE verdicts (
+_VERDICTS = """CREATE TEMP TABLE verdicts (
     side recon_side, line_id VARCHAR, facility_id VARCHAR, encounter_key VARCHAR,
     cdm_code VARCHAR, line_at TIMESTAMP, quantity DECIMAL(18,4), outcome recon_outcome,
     unbilled DECIMAL(18,4), revenue_at_risk DECIMAL(18,2))"""
@@ -103,12 +111,12 @@ _CHARGE_KEY = "hash(facility_id, encounter_token, cdm_code)"
 #: 1. The keys with several usage lines or several charges (by hash).
 _SHARED = f"""CREATE TEMP TABLE shared_keys AS
     SELECT kh FROM (
-        SELECT {_USAGE_KEY} AS kh, false AS charge FROM usage_in
+        SELECT {_USAGE_KEY} AS kh, 0 AS charge FROM usage_in
         UNION ALL
-        SELECT {_CHARGE_KEY}, true FROM charges_in
+        SELECT {_CHARGE_KEY}, 1 FROM charges_in
     )
     GROUP BY kh
-    HAVING count(*) FILTER (WHERE charge) > 1 OR count(*) FILTER (WHERE NOT charge) > 1"""
+    HAVING sum(charge) > 1 OR count(*) - sum(charge) > 1"""  # noqa: S608 - module constants
 
 #: 2. Every other key has at most one usage line and one charge (nearly every key: a usage
 #: billed once), so **one full outer join** of the two inputs on the key (each column read once)
@@ -116,7 +124,7 @@ _SHARED = f"""CREATE TEMP TABLE shared_keys AS
 #: that row: no aggregate, no window, nothing materialised but the lines written to
 #: ``verdicts`` (those not matched, unless every line is asked for), priced on the day where
 #: unbilled. ``{usage}`` and ``{charges}`` are the inputs less the keys of step 1.
-_ONE_PASS = """INSERT INTO verdicts
+_PAIRED = """INSERT INTO verdicts
     WITH paired AS (
         SELECT u.id AS usage_id, c.id AS charge_id,
                coalesce(u.facility_id, c.facility_id) AS facility_id,
@@ -174,13 +182,13 @@ _ONE_PASS = """INSERT INTO verdicts
 #: 3. The lines of the keys of step 1, for the general form (read again, those only).
 _SHARED_LINES = (
     f"""CREATE TEMP VIEW usage_x AS
-    SELECT * FROM usage_in SEMI JOIN shared_keys ON {_USAGE_KEY} = shared_keys.kh""",
+    SELECT * FROM usage_in SEMI JOIN shared_keys ON {_USAGE_KEY} = shared_keys.kh""",  # noqa: S608
     f"""CREATE TEMP VIEW charges_x AS
-    SELECT * FROM charges_in SEMI JOIN shared_keys ON {_CHARGE_KEY} = shared_keys.kh""",
+    SELECT * FROM charges_in SEMI JOIN shared_keys ON {_CHARGE_KEY} = shared_keys.kh""",  # noqa: S608
 )
 _SINGLE_LINES = (
-    f"(SELECT * FROM usage_in ANTI JOIN shared_keys ON {_USAGE_KEY} = shared_keys.kh)",
-    f"(SELECT * FROM charges_in ANTI JOIN shared_keys ON {_CHARGE_KEY} = shared_keys.kh)",
+    f"(SELECT * FROM usage_in ANTI JOIN shared_keys ON {_USAGE_KEY} = shared_keys.kh)",  # noqa: S608
+    f"(SELECT * FROM charges_in ANTI JOIN shared_keys ON {_CHARGE_KEY} = shared_keys.kh)",  # noqa: S608
 )
 
 #: The general form, for keys with several lines on a side, step by step as the Python rule:
@@ -349,7 +357,7 @@ def _judge(
     usage, charges = _SINGLE_LINES if shared else ("usage_in", "charges_in")
     outcomes = {o.value: f"'{o.value}'::recon_outcome" for o in Outcome}
     con.execute(
-        _ONE_PASS.format(window=interval, keep=keep, usage=usage, charges=charges, **outcomes)
+        _PAIRED.format(window=interval, keep=keep, usage=usage, charges=charges, **outcomes)
     )
     if shared:
         for statement in (*_SHARED_LINES, *_GENERAL):
@@ -409,43 +417,33 @@ def _counts(
                    (SELECT count(*) FROM (SELECT service_at AS ts FROM charges_in)
                     WHERE {period})"""  # noqa: S608 - see docstring
     ).fetchone()
-    assert totals is not None  # noqa: S101 - an aggregate without GROUP BY returns one row
+    assert totals is not None
     for side, total in zip((Side.USAGE, Side.CHARGE), totals, strict=True):
-        matched = int(total) - sum(
-            count.lines for (of, _), count in counts.items() if of is side
-        )
+        matched = int(total) - sum(count.lines for (of, _), count in counts.items() if of is side)
         if matched:
             counts[(side, Outcome.MATCHED)] = OutcomeCount(matched, Decimal(0), Decimal(0), 0)
     return counts
 
 
 def _export(con: duckdb.DuckDBPyConnection, out_dir: Path, *, include_matched: bool) -> list[Path]:
-    """The unmatched lines, ordered by side and line id, as Parquet, then as CSV read back from
-    that Parquet file in its order (one sort, not two); with ``include_matched`` every line."""
+    """The unmatched lines as Parquet and CSV (and with ``include_matched`` every line as
+    ``lines.parquet``), copied straight from ``verdicts``, in no particular order: sorting
+    3 M lines would cost about as much again as writing them (docs/workflows.md, "Batch")."""
     out_dir.mkdir(parents=True, exist_ok=True)
     unmatched = ", ".join(f"'{outcome.value}'" for outcome in sorted(UNMATCHED))
     columns = _COLUMNS.replace("side,", "CAST(side AS VARCHAR) AS side,").replace(
         "outcome,", "CAST(outcome AS VARCHAR) AS outcome,"
     )
-    parquet, csv = out_dir / "unmatched.parquet", out_dir / "unmatched.csv"
-    _copy(
-        con,
-        f"SELECT {columns} FROM verdicts WHERE outcome IN ({unmatched}) "  # noqa: S608
-        "ORDER BY side, line_id",
-        parquet,
-        "PARQUET",
-    )
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        _copy(con, f"SELECT * FROM read_parquet('{_quoted(parquet)}')", csv, "CSV, HEADER")  # noqa: S608
-    finally:
-        con.execute("SET preserve_insertion_order = false")
-    written = [parquet, csv]
+    select = f"SELECT {columns} FROM verdicts"  # noqa: S608 - see the module docstring
+    targets = [
+        (out_dir / "unmatched.parquet", f"{select} WHERE outcome IN ({unmatched})", "PARQUET"),
+        (out_dir / "unmatched.csv", f"{select} WHERE outcome IN ({unmatched})", "CSV, HEADER"),
+    ]
     if include_matched:
-        lines = out_dir / "lines.parquet"
-        _copy(con, f"SELECT {columns} FROM verdicts ORDER BY side, line_id", lines, "PARQUET")  # noqa: S608
-        written.append(lines)
-    return written
+        targets.append((out_dir / "lines.parquet", select, "PARQUET"))
+    for path, query, options in targets:
+        _copy(con, query, path, options)
+    return [path for path, _, _ in targets]
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, options: str) -> None:
