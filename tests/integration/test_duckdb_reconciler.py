@@ -5,8 +5,9 @@ with several lines on a side by the general, stepwise form (``adapters/analytics
 draws lines over few keys (so both forms run in one batch, and a key moves between them as
 lines are added), times on and around the window's edges, credits, usage without an encounter,
 a chargemaster with dated prices and a gap; the files are written as CSV or Parquet; the
-verdict on every line, the summary (whose matched counts are derived, not stored) and the
-unmatched files must equal what ``reconcile()`` says.
+verdict on every line, the summary (whose matched counts are derived, not stored; with files
+and without, when most lines are tallied rather than stored) and the unmatched files must equal
+what ``reconcile()`` says.
 """
 
 from __future__ import annotations
@@ -216,6 +217,7 @@ def test_every_verdict_and_the_summary_equal_the_pure_rule(
     summary = reconciler.reconcile_files(
         files, window=WINDOW, out_dir=directory / "unmatched", report_from=cut
     )
+    tallied = reconciler.reconcile_files(files, window=WINDOW, out_dir=None, report_from=cut)
 
     assert read_verdicts(directory / "all" / "lines.parquet") == {expected(r) for r in results}
     assert read_verdicts(directory / "unmatched" / "unmatched.parquet") == {
@@ -225,7 +227,7 @@ def test_every_verdict_and_the_summary_equal_the_pure_rule(
     unbilled: Counter[tuple[Side, Outcome]] = Counter()
     for r in results:
         unbilled[(r.side, r.outcome)] += r.unbilled  # type: ignore[assignment]
-    for found in (every, summary):
+    for found in (every, summary, tallied):
         assert {key: count.lines for key, count in found.counts.items()} == dict(lines)
         assert {key: count.unbilled for key, count in found.counts.items()} == {
             key: unbilled[key] for key in lines

@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 import duckdb
 
@@ -121,11 +122,11 @@ _SHARED = f"""CREATE TEMP TABLE shared_keys AS
 #: 2. Every other key has at most one usage line and one charge (nearly every key: a usage
 #: billed once), so **one full outer join** of the two inputs on the key (each column read once)
 #: pairs a key's lines in one row, and the rule specialised to one line a side judges both from
-#: that row: no aggregate, no window, nothing materialised but the lines written to
-#: ``verdicts`` (those not matched, unless every line is asked for), priced on the day where
-#: unbilled. ``{usage}`` and ``{charges}`` are the inputs less the keys of step 1.
-_PAIRED = """INSERT INTO verdicts
-    WITH paired AS (
+#: that row: no aggregate, no window, nothing materialised. Its lines (those not matched, unless
+#: every line is asked for), priced on the day where unbilled, are written to ``verdicts`` when
+#: files are to be written, else only tallied. ``{usage}`` and ``{charges}`` are the inputs less
+#: the keys of step 1.
+_PAIRED = """WITH paired AS (
         SELECT u.id AS usage_id, c.id AS charge_id,
                coalesce(u.facility_id, c.facility_id) AS facility_id,
                coalesce(u.enc, c.encounter_token) AS enc,
@@ -172,12 +173,20 @@ _PAIRED = """INSERT INTO verdicts
         FROM covered
     )
     SELECT v.*,
-           CASE WHEN v.unbilled = 0 THEN 0 ELSE round_even(v.unbilled * ps.unit_price, 2) END
+           CASE WHEN v.unbilled = 0 THEN 0
+                ELSE round_even(v.unbilled * ps.unit_price, 2) END AS revenue_at_risk
     FROM v
     LEFT JOIN price_segments ps
       ON v.unbilled <> 0 AND ps.facility_id = v.facility_id AND ps.cdm_code = v.cdm_code
      AND CAST(v.line_at AS DATE) >= ps.s AND (ps.e IS NULL OR CAST(v.line_at AS DATE) < ps.e)
     WHERE {keep}"""
+
+#: Lines by side and outcome, with the quantity unbilled, the revenue at risk and the lines left
+#: unpriced, of ``verdicts`` or of a query's lines (``{lines}``).
+_TALLY = """SELECT CAST(side AS VARCHAR), CAST(outcome AS VARCHAR), count(*),
+           coalesce(sum(unbilled), 0), coalesce(sum(revenue_at_risk), 0),
+           count(*) FILTER (WHERE unbilled <> 0 AND revenue_at_risk IS NULL)
+    FROM {lines} GROUP BY side, outcome"""
 
 #: 3. The lines of the keys of step 1, for the general form (read again, those only).
 _SHARED_LINES = (
@@ -323,9 +332,11 @@ class DuckDbReconciler:
                 _inputs(con, files)
                 step()
                 where = _period(report_from, report_to)
-                _judge(con, window, where, include_matched=include_matched)
+                tally = _judge(
+                    con, window, where, include_matched=include_matched, store=out_dir is not None
+                )
                 step()
-                counts = _counts(con, where, include_matched=include_matched)
+                counts = _counts(con, where, tally, include_matched=include_matched)
                 step()
                 written: list[Path] = []
                 if out_dir is not None:
@@ -344,9 +355,16 @@ class DuckDbReconciler:
 
 
 def _judge(
-    con: duckdb.DuckDBPyConnection, window: timedelta, where: str, *, include_matched: bool
-) -> None:
-    """Fill ``verdicts`` with the lines of the period to report: those not matched, or all."""
+    con: duckdb.DuckDBPyConnection,
+    window: timedelta,
+    where: str,
+    *,
+    include_matched: bool,
+    store: bool,
+) -> list[tuple[Any, ...]]:
+    """Judge the period's lines: those not matched (or all, with ``include_matched``) go to
+    ``verdicts``; without ``store`` those of the paired keys are only tallied (``_TALLY``), and
+    the tally is returned."""
     interval = f"to_microseconds({int(window / timedelta(microseconds=1))})"
     period = where.replace("line_at", "v.line_at")
     keep = f"{period} AND v.outcome <> 'matched'" if not include_matched else period
@@ -356,12 +374,16 @@ def _judge(
     shared = found is not None and found[0] > 0
     usage, charges = _SINGLE_LINES if shared else ("usage_in", "charges_in")
     outcomes = {o.value: f"'{o.value}'::recon_outcome" for o in Outcome}
-    con.execute(
-        _PAIRED.format(window=interval, keep=keep, usage=usage, charges=charges, **outcomes)
-    )
+    paired = _PAIRED.format(window=interval, keep=keep, usage=usage, charges=charges, **outcomes)
+    tally: list[tuple[Any, ...]] = []
+    if store:
+        con.execute(f"INSERT INTO verdicts {paired}")
+    else:
+        tally = con.execute(_TALLY.format(lines=f"({paired})")).fetchall()
     if shared:
         for statement in (*_SHARED_LINES, *_GENERAL):
             con.execute(statement.format(window=interval, keep=keep))
+    return tally
 
 
 class _Steps:
@@ -393,22 +415,28 @@ def _naive(at: datetime) -> str:
 
 
 def _counts(
-    con: duckdb.DuckDBPyConnection, where: str, *, include_matched: bool
+    con: duckdb.DuckDBPyConnection,
+    where: str,
+    tally: list[tuple[Any, ...]],
+    *,
+    include_matched: bool,
 ) -> dict[tuple[Side, Outcome], OutcomeCount]:
-    """Lines by side and outcome. ``verdicts`` holds the period's lines that are not matched (or
-    all of them): the matched ones are the period's lines of a side less those."""
-    rows = con.execute(
-        """SELECT CAST(side AS VARCHAR), CAST(outcome AS VARCHAR), count(*),
-                  coalesce(sum(unbilled), 0), coalesce(sum(revenue_at_risk), 0),
-                  count(*) FILTER (WHERE unbilled <> 0 AND revenue_at_risk IS NULL)
-           FROM verdicts GROUP BY side, outcome"""
-    ).fetchall()
-    counts = {
-        (Side(side), Outcome(outcome)): OutcomeCount(
-            int(lines), Decimal(unbilled), Decimal(at_risk), int(unpriced)
+    """Lines by side and outcome, of ``verdicts`` and of the tally ``_judge`` returned. They
+    hold the period's lines that are not matched (or all of them): the matched ones are the
+    period's lines of a side less those."""
+    counts: dict[tuple[Side, Outcome], OutcomeCount] = {}
+    for side, outcome, lines, unbilled, at_risk, unpriced in [
+        *tally,
+        *con.execute(_TALLY.format(lines="verdicts")).fetchall(),
+    ]:
+        key = (Side(side), Outcome(outcome))
+        before = counts.get(key, OutcomeCount(0, Decimal(0), Decimal(0), 0))
+        counts[key] = OutcomeCount(
+            before.lines + int(lines),
+            before.unbilled + Decimal(unbilled),
+            before.revenue_at_risk + Decimal(at_risk),
+            before.unpriced + int(unpriced),
         )
-        for side, outcome, lines, unbilled, at_risk, unpriced in rows
-    }
     if include_matched:
         return counts
     period = where.replace("line_at", "ts")
