@@ -110,14 +110,14 @@ _USAGE_KEY = "hash(facility_id, coalesce(encounter_token, 'none:' || id), cdm_co
 _CHARGE_KEY = "hash(facility_id, encounter_token, cdm_code)"
 
 #: 1. The keys with several usage lines or several charges (by hash).
-_SHARED = f"""CREATE TEMP TABLE shared_keys AS
+_SHARED = """CREATE TEMP TABLE shared_keys AS
     SELECT kh FROM (
-        SELECT {_USAGE_KEY} AS kh, 0 AS charge FROM usage_in
+        SELECT {usage_key} AS kh, 0 AS charge FROM usage_in
         UNION ALL
-        SELECT {_CHARGE_KEY}, 1 FROM charges_in
+        SELECT {charge_key}, 1 FROM charges_in
     )
     GROUP BY kh
-    HAVING sum(charge) > 1 OR count(*) - sum(charge) > 1"""  # noqa: S608 - module constants
+    HAVING sum(charge) > 1 OR count(*) - sum(charge) > 1"""
 
 #: 2. Every other key has at most one usage line and one charge (nearly every key: a usage
 #: billed once), so **one full outer join** of the two inputs on the key (each column read once)
@@ -128,21 +128,22 @@ _SHARED = f"""CREATE TEMP TABLE shared_keys AS
 #: the keys of step 1.
 _PAIRED = """WITH paired AS (
         SELECT u.id AS usage_id, c.id AS charge_id,
-               coalesce(u.facility_id, c.facility_id) AS facility_id,
-               coalesce(u.enc, c.encounter_token) AS enc,
-               coalesce(u.cdm_code, c.cdm_code) AS cdm_code,
+               u.facility_id AS usage_facility, u.enc AS usage_enc, u.cdm_code AS usage_cdm,
+               c.facility_id AS charge_facility, c.encounter_token AS charge_enc,
+               c.cdm_code AS charge_cdm,
                u.used_at, u.quantity AS used, u.cost,
                c.service_at AS charged_at,
                CASE WHEN c.transaction_type = 'CD' THEN -abs(c.quantity)
                     ELSE abs(c.quantity) END AS charge_q,
                CASE WHEN c.transaction_type = 'CD' THEN -abs(c.amount)
                     ELSE abs(c.amount) END AS charge_a,
-               coalesce(c.service_at BETWEEN u.used_at - {window}
-                                         AND u.used_at + {window}, false) AS in_play
-        FROM (SELECT *, coalesce(encounter_token, 'none:' || id) AS enc FROM {usage}) u
-        FULL JOIN {charges} c
-          ON u.facility_id = c.facility_id AND u.enc = c.encounter_token
-         AND u.cdm_code = c.cdm_code
+               coalesce(u.facility_id = c.facility_id AND u.enc = c.encounter_token
+                        AND u.cdm_code = c.cdm_code
+                        AND c.service_at BETWEEN u.used_at - {window}
+                                             AND u.used_at + {window}, false) AS in_play
+        FROM (SELECT *, {usage_key} AS kh
+              FROM (SELECT *, coalesce(encounter_token, 'none:' || id) AS enc FROM {usage})) u
+        FULL JOIN (SELECT *, {charge_key} AS kh FROM {charges}) c ON u.kh = c.kh
     ), judged AS (
         SELECT *, CASE WHEN in_play THEN charge_q ELSE 0 END AS charged,
                CASE WHEN in_play THEN charge_a ELSE 0 END AS billed,
@@ -154,7 +155,9 @@ _PAIRED = """WITH paired AS (
     ), v AS (
         SELECT CASE part WHEN 0 THEN 'usage' ELSE 'charge' END::recon_side AS side,
                CASE part WHEN 0 THEN usage_id ELSE charge_id END AS line_id,
-               facility_id, enc AS encounter_key, cdm_code,
+               CASE part WHEN 0 THEN usage_facility ELSE charge_facility END AS facility_id,
+               CASE part WHEN 0 THEN usage_enc ELSE charge_enc END AS encounter_key,
+               CASE part WHEN 0 THEN usage_cdm ELSE charge_cdm END AS cdm_code,
                CASE part WHEN 0 THEN used_at ELSE charged_at END AS line_at,
                CASE part WHEN 0 THEN used ELSE charge_q END AS quantity,
                CASE WHEN part = 0 THEN
@@ -190,14 +193,14 @@ _TALLY = """SELECT CAST(side AS VARCHAR), CAST(outcome AS VARCHAR), count(*),
 
 #: 3. The lines of the keys of step 1, for the general form (read again, those only).
 _SHARED_LINES = (
-    f"""CREATE TEMP VIEW usage_x AS
-    SELECT * FROM usage_in SEMI JOIN shared_keys ON {_USAGE_KEY} = shared_keys.kh""",  # noqa: S608
-    f"""CREATE TEMP VIEW charges_x AS
-    SELECT * FROM charges_in SEMI JOIN shared_keys ON {_CHARGE_KEY} = shared_keys.kh""",  # noqa: S608
+    """CREATE TEMP VIEW usage_x AS
+    SELECT * FROM usage_in SEMI JOIN shared_keys ON {usage_key} = shared_keys.kh""",
+    """CREATE TEMP VIEW charges_x AS
+    SELECT * FROM charges_in SEMI JOIN shared_keys ON {charge_key} = shared_keys.kh""",
 )
 _SINGLE_LINES = (
-    f"(SELECT * FROM usage_in ANTI JOIN shared_keys ON {_USAGE_KEY} = shared_keys.kh)",  # noqa: S608
-    f"(SELECT * FROM charges_in ANTI JOIN shared_keys ON {_CHARGE_KEY} = shared_keys.kh)",  # noqa: S608
+    "(SELECT * FROM usage_in ANTI JOIN shared_keys ON {usage_key} = shared_keys.kh)",
+    "(SELECT * FROM charges_in ANTI JOIN shared_keys ON {charge_key} = shared_keys.kh)",
 )
 
 #: The general form, for keys with several lines on a side, step by step as the Python rule:
@@ -368,13 +371,18 @@ def _judge(
     interval = f"to_microseconds({int(window / timedelta(microseconds=1))})"
     period = where.replace("line_at", "v.line_at")
     keep = f"{period} AND v.outcome <> 'matched'" if not include_matched else period
-    for statement in (*_TYPES, _PRICE_SEGMENTS, _VERDICTS, _SHARED):
+    keys = {"usage_key": _USAGE_KEY, "charge_key": _CHARGE_KEY}
+    for statement in (*_TYPES, _PRICE_SEGMENTS, _VERDICTS, _SHARED.format(**keys)):
         con.execute(statement)
     found = con.execute("SELECT count(*) FROM shared_keys").fetchone()
     shared = found is not None and found[0] > 0
-    usage, charges = _SINGLE_LINES if shared else ("usage_in", "charges_in")
+    usage, charges = (
+        (line.format(**keys) for line in _SINGLE_LINES) if shared else ("usage_in", "charges_in")
+    )
     outcomes = {o.value: f"'{o.value}'::recon_outcome" for o in Outcome}
-    paired = _PAIRED.format(window=interval, keep=keep, usage=usage, charges=charges, **outcomes)
+    paired = _PAIRED.format(
+        window=interval, keep=keep, usage=usage, charges=charges, **keys, **outcomes
+    )
     tally: list[tuple[Any, ...]] = []
     if store:
         con.execute(f"INSERT INTO verdicts {paired}")
@@ -382,7 +390,7 @@ def _judge(
         tally = con.execute(_TALLY.format(lines=f"({paired})")).fetchall()
     if shared:
         for statement in (*_SHARED_LINES, *_GENERAL):
-            con.execute(statement.format(window=interval, keep=keep))
+            con.execute(statement.format(window=interval, keep=keep, **keys))
     return tally
 
 
