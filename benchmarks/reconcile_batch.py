@@ -125,14 +125,26 @@ def measure_product(directory: Path, threads: int, *, files_out: bool) -> dict[s
     )
     reconciler = DuckDbReconciler(memory_limit=MEMORY_LIMIT, threads=threads)
     with tempfile.TemporaryDirectory(prefix="suture-product-") as out:
-        started, cpu = time.perf_counter(), cpu_seconds()
+        marks: list[tuple[float, float]] = []
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         summary = reconciler.reconcile_files(
-            files, window=WINDOW, out_dir=Path(out) if files_out else None
-        )
-        elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+            files, window=WINDOW, out_dir=Path(out) if files_out else None,
+            progress=lambda _stage, _done, _total: marks.append(
+                (time.perf_counter(), cpu_seconds())
+            ),
+        )  # fmt: skip
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
+    # The reconciler's steps: inputs opened, lines judged, summary counted, files written; each
+    # as [wall s, cpu s].
+    split: dict[str, list[float]] = {}
+    previous = (started, cpu_started)
+    for name, mark in zip(("open", "judge", "count", "files"), marks, strict=False):
+        split[name] = [round(mark[0] - previous[0], 3), round(mark[1] - previous[1], 3)]
+        previous = mark
     return {
         "seconds": elapsed,
         "cpu_seconds": cpu,
+        "stages": split,
         "lines": summary.lines,
         "unmatched": summary.unmatched,
         "revenue_at_risk": str(summary.revenue_at_risk),
@@ -221,17 +233,25 @@ def main() -> int:
         generate(directory, rows)
         print(f"generated {rows:,} usage lines and {rows:,} charges as Parquet "
               f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
-        results = {kind: spawn(kind, directory, args.threads, args.repeat) for kind in KINDS}
-    bare = float(results["bare"]["seconds"])  # type: ignore[arg-type]
-    bare_cpu = float(results["bare"]["cpu_seconds"])  # type: ignore[arg-type]
+        results: dict[str, dict[str, Any]] = {
+            kind: spawn(kind, directory, args.threads, args.repeat) for kind in KINDS
+        }
+    bare = float(results["bare"]["seconds"])
+    bare_cpu = float(results["bare"]["cpu_seconds"])
     print(f"{'':24}{'wall s':>10}{'x bare':>9}{'cpu s':>9}{'x bare':>9}{'peak RSS MB':>14}")
     for kind, name in KINDS.items():
-        seconds = float(results[kind]["seconds"])  # type: ignore[arg-type]
-        cpu = float(results[kind]["cpu_seconds"])  # type: ignore[arg-type]
-        rss = float(results[kind]["peak_rss_mb"])  # type: ignore[arg-type]
+        seconds = float(results[kind]["seconds"])
+        cpu = float(results[kind]["cpu_seconds"])
+        rss = float(results[kind]["peak_rss_mb"])
         print(f"{name:24}{seconds:>10.2f}{seconds / bare:>9.2f}{cpu:>9.2f}{cpu / bare_cpu:>9.2f}"
               f"{rss:>14.0f}")  # fmt: skip
-    print("target: product, verdicts <= 1.25x the bare join; peak RSS <= 1536 MB")
+    print("target (DESIGN.md §10): <= 1.25x the bare join; peak RSS <= 1536 MB")
+    for kind in ("verdicts", "files"):
+        stages = ", ".join(
+            f"{name} {wall:.2f} s (cpu {cpu:.2f} s)"
+            for name, (wall, cpu) in results[kind]["stages"].items()
+        )
+        print(f"{KINDS[kind]}: {stages}")
     product = results["files"]
     print(f"lines {product['lines']:,}, unmatched {product['unmatched']:,}, "
           f"revenue at risk {product['revenue_at_risk']}")  # fmt: skip
