@@ -153,7 +153,7 @@ _PAIRED = """WITH paired AS (
     ), covered AS (
         SELECT *, least(used, greatest(0, charged)) AS covered FROM judged
     ), v AS (
-        SELECT CASE part WHEN 0 THEN 'usage' ELSE 'charge' END::recon_side AS side,
+        SELECT CASE part WHEN 0 THEN {usage_side} ELSE {charge_side} END AS side,
                CASE part WHEN 0 THEN usage_id ELSE charge_id END AS line_id,
                CASE part WHEN 0 THEN usage_facility ELSE charge_facility END AS facility_id,
                CASE part WHEN 0 THEN usage_enc ELSE charge_enc END AS encounter_key,
@@ -379,7 +379,9 @@ def _judge(
     usage, charges = (
         (line.format(**keys) for line in _SINGLE_LINES) if shared else ("usage_in", "charges_in")
     )
+    # Constants of the enum types, so that no line's text is cast.
     outcomes = {o.value: f"'{o.value}'::recon_outcome" for o in Outcome}
+    outcomes |= {f"{side.value}_side": f"'{side.value}'::recon_side" for side in Side}
     paired = _PAIRED.format(
         window=interval, keep=keep, usage=usage, charges=charges, **keys, **outcomes
     )
