@@ -15,9 +15,10 @@ How, in three statements over the inputs (docs/workflows.md, "Batch"):
 1. **Keys with several lines on a side**, found by one hash aggregate over a 64-bit hash of each
    line's key (facility, encounter key, CDM code): ``shared_keys``.
 2. **Every other key** has at most one usage line and one charge: one full outer join of the
-   two inputs on the key pairs them in one row, and the rule specialised to one line a side
-   (``_PAIRED``) judges both lines from it. This is nearly every key (a usage billed once),
-   and it costs one join: no aggregate per key, no window, no intermediate table.
+   two inputs on the key's hash (the key itself compared) pairs them in one row, and the rule
+   specialised to one line a side (``_PAIRED``) judges both lines from it. This is nearly
+   every key (a usage billed once), and it costs one join: no aggregate per key, no window, no
+   intermediate table.
 3. **The keys of step 1**, if any, are judged by the general form (``_GENERAL``), which follows
    the Python rule step by step over their lines only: key spans and nets, charges in play, the
    running coverage in (time, id) order (a window function), the charges' verdicts.
@@ -120,12 +121,14 @@ _SHARED = """CREATE TEMP TABLE shared_keys AS
     HAVING sum(charge) > 1 OR count(*) - sum(charge) > 1"""
 
 #: 2. Every other key has at most one usage line and one charge (nearly every key: a usage
-#: billed once), so **one full outer join** of the two inputs on the key (each column read once)
-#: pairs a key's lines in one row, and the rule specialised to one line a side judges both from
-#: that row: no aggregate, no window, nothing materialised. Its lines (those not matched, unless
-#: every line is asked for), priced on the day where unbilled, are written to ``verdicts`` when
-#: files are to be written, else only tallied. ``{usage}`` and ``{charges}`` are the inputs less
-#: the keys of step 1.
+#: billed once), so **one full outer join** of the two inputs on the key's hash (each column
+#: read once in this statement) pairs a key's lines in one row, and the rule specialised to one
+#: line a side judges both from that row: no aggregate, no window, nothing materialised. Two
+#: lines paired by a hash collision are told apart by the key itself (``in_play`` needs it
+#: equal; each line keeps its own key). Its lines (those not matched, unless every line is
+#: asked for), priced on the day where unbilled, are written to ``verdicts`` when files are to
+#: be written, else only tallied. ``{usage}`` and ``{charges}`` are the inputs less the keys of
+#: step 1.
 _PAIRED = """WITH paired AS (
         SELECT u.id AS usage_id, c.id AS charge_id,
                u.facility_id AS usage_facility, u.enc AS usage_enc, u.cdm_code AS usage_cdm,
