@@ -1,25 +1,34 @@
 """The batch reconciliation in DuckDB: the rule of ``domain/reconciliation.py``, in SQL.
 
 ``reconcile_files`` reads the inputs (CSV or Parquet, by suffix) with DuckDB's built-in readers
-(no extension is downloaded at run time), computes every line's verdict into a table of an
-on-disk scratch database (so a period larger than memory spills instead of failing; memory is
-capped by ``memory_limit``), then answers the summary and writes the unmatched lines as
-``unmatched.parquet`` and ``unmatched.csv`` (and, asked, every line as ``lines.parquet``).
+(no extension is downloaded at run time), writes the verdict on every line that is not matched
+(or, asked, on every line) into the table ``verdicts``, then answers the summary and copies the
+unmatched lines straight to ``unmatched.parquet`` and ``unmatched.csv`` (and, asked, every line
+to ``lines.parquet``). Memory is capped by ``memory_limit``; past it DuckDB spills to a scratch
+directory.
 
 Statements are composed with f-strings from this module's own constants, file paths (quoted)
 and numbers, never from a user's text; that is why the ``S608`` warnings are silenced here.
 
-The SQL follows the Python rule step by step; ``tests/service/test_reconciliation_batch.py``
-runs both on generated data and compares each line's verdict:
+How, in three statements over the inputs (docs/workflows.md, "Batch"):
 
-1. keys of the usage side with their span (earliest time minus the window, latest plus it),
-   usage quantity and cost;
-2. each charge signed (credits negative) and marked *in play* when it falls within its key's
-   span; nets per key and play;
-3. usage lines covered in (time, id) order by a running sum (a window function), unbilled
-   quantity, outcome, and revenue at risk priced from the chargemaster on the day of use
-   (``round_even``: half-even to the cent, as ``Decimal.quantize`` does);
-4. charge lines given their key's verdict.
+1. **Keys with several lines on a side**, found by one hash aggregate over a 64-bit hash of each
+   line's key (facility, encounter key, CDM code): ``shared_keys``.
+2. **Every other key** has at most one usage line and one charge: one full outer join of the
+   two inputs on the key's hash (the key itself compared) pairs them in one row, and the rule
+   specialised to one line a side (``_PAIRED``) judges both lines from it. This is nearly
+   every key (a usage billed once), and it costs one join: no aggregate per key, no window, no
+   intermediate table.
+3. **The keys of step 1**, if any, are judged by the general form (``_GENERAL``), which follows
+   the Python rule step by step over their lines only: key spans and nets, charges in play, the
+   running coverage in (time, id) order (a window function), the charges' verdicts.
+
+Revenue at risk is priced from the chargemaster on the day of use (``round_even``: half-even to
+the cent, as ``Decimal.quantize`` does). Matched lines are counted, not stored: the summary's
+matched count of a side is its lines in the period less those not matched.
+``tests/service/test_reconciliation_batch.py`` holds the batch to the continuous form line by
+line on generated data, and ``tests/integration/test_duckdb_reconciler.py`` holds both paths to
+the pure rule.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 import duckdb
 
@@ -54,21 +64,163 @@ PRICE_TYPES = {
     "effective_to": "DATE", "unit_price": "DECIMAL(18,4)",
 }  # fmt: skip
 
-#: The rule, one statement a step; ``{window}`` is an INTERVAL expression.
-_RULE = (
-    # Usage lines (a view: the file is read again rather than held in memory); a usage without
-    # an encounter is a key of its own.
-    """CREATE VIEW u AS
+#: The outcome and side enums of the verdict table (one byte a line, where the names as text
+#: would take a heap string each).
+_TYPES = (
+    "CREATE TYPE recon_side AS ENUM ('usage', 'charge')",
+    "CREATE TYPE recon_outcome AS ENUM ("
+    + ", ".join(f"'{outcome.value}'" for outcome in Outcome)
+    + ")",
+)
+
+#: The chargemaster as segments: from each start or end of a price, the price then in force (of
+#: those covering the day, the latest to start; NULL where none does) until the next point, so
+#: that a line finds its day's price with one equality join on (facility, CDM code) and a range
+#: test. The list is small (a price per code and period), so this table is too.
+_PRICE_SEGMENTS = """CREATE TEMP TABLE price_segments AS
+    WITH points AS (
+        SELECT facility_id, cdm_code, effective_from AS s FROM prices_in
+        UNION
+        SELECT facility_id, cdm_code, CAST(effective_to + 1 AS DATE) FROM prices_in
+        WHERE effective_to IS NOT NULL
+    ), priced AS (
+        SELECT pt.facility_id, pt.cdm_code, pt.s,
+               arg_max(p.unit_price, p.effective_from) AS unit_price
+        FROM points pt
+        LEFT JOIN prices_in p ON p.facility_id = pt.facility_id AND p.cdm_code = pt.cdm_code
+             AND p.effective_from <= pt.s
+             AND (p.effective_to IS NULL OR pt.s <= p.effective_to)
+        GROUP BY pt.facility_id, pt.cdm_code, pt.s
+    )
+    SELECT *, lead(s) OVER (PARTITION BY facility_id, cdm_code ORDER BY s) AS e FROM priced"""
+
+#: The verdict table's columns, in the order of the exported files.
+_COLUMNS = (
+    "side, line_id, facility_id, encounter_key, cdm_code, line_at, quantity, outcome, unbilled, "
+    "revenue_at_risk"
+)
+_VERDICTS = """CREATE TEMP TABLE verdicts (
+    side recon_side, line_id VARCHAR, facility_id VARCHAR, encounter_key VARCHAR,
+    cdm_code VARCHAR, line_at TIMESTAMP, quantity DECIMAL(18,4), outcome recon_outcome,
+    unbilled DECIMAL(18,4), revenue_at_risk DECIMAL(18,2))"""
+
+#: The key of a line as one 64-bit hash, to find the keys with several lines on a side cheaply.
+#: A collision can only send more keys than needed to the general form, which compares the key
+#: itself: the answer does not depend on it.
+_USAGE_KEY = "hash(facility_id, coalesce(encounter_token, 'none:' || id), cdm_code)"
+_CHARGE_KEY = "hash(facility_id, encounter_token, cdm_code)"
+
+#: 1. The keys with several usage lines or several charges (by hash).
+_SHARED = """CREATE TEMP TABLE shared_keys AS
+    SELECT kh FROM (
+        SELECT {usage_key} AS kh, 0 AS charge FROM usage_in
+        UNION ALL
+        SELECT {charge_key}, 1 FROM charges_in
+    )
+    GROUP BY kh
+    HAVING sum(charge) > 1 OR count(*) - sum(charge) > 1"""
+
+#: 2. Every other key has at most one usage line and one charge (nearly every key: a usage
+#: billed once), so **one full outer join** of the two inputs on the key's hash (each column
+#: read once in this statement) pairs a key's lines in one row, and the rule specialised to one
+#: line a side judges both from that row: no aggregate, no window, nothing materialised. Two
+#: lines paired by a hash collision are told apart by the key itself (``in_play`` needs it
+#: equal; each line keeps its own key). Its lines (those not matched, unless every line is
+#: asked for), priced on the day where unbilled, are written to ``verdicts`` when files are to
+#: be written, else only tallied. ``{usage}`` and ``{charges}`` are the inputs less the keys of
+#: step 1.
+_PAIRED = """WITH paired AS (
+        SELECT u.id AS usage_id, c.id AS charge_id,
+               u.facility_id AS usage_facility, u.enc AS usage_enc, u.cdm_code AS usage_cdm,
+               c.facility_id AS charge_facility, c.encounter_token AS charge_enc,
+               c.cdm_code AS charge_cdm,
+               u.used_at, u.quantity AS used, u.cost,
+               c.service_at AS charged_at,
+               CASE WHEN c.transaction_type = 'CD' THEN -abs(c.quantity)
+                    ELSE abs(c.quantity) END AS charge_q,
+               CASE WHEN c.transaction_type = 'CD' THEN -abs(c.amount)
+                    ELSE abs(c.amount) END AS charge_a,
+               coalesce(u.facility_id = c.facility_id AND u.enc = c.encounter_token
+                        AND u.cdm_code = c.cdm_code
+                        AND c.service_at BETWEEN u.used_at - {window}
+                                             AND u.used_at + {window}, false) AS in_play
+        FROM (SELECT *, {usage_key} AS kh
+              FROM (SELECT *, coalesce(encounter_token, 'none:' || id) AS enc FROM {usage})) u
+        FULL JOIN (SELECT *, {charge_key} AS kh FROM {charges}) c ON u.kh = c.kh
+    ), judged AS (
+        SELECT *, CASE WHEN in_play THEN charge_q ELSE 0 END AS charged,
+               CASE WHEN in_play THEN charge_a ELSE 0 END AS billed,
+               unnest(CASE WHEN usage_id IS NULL THEN [1]
+                           WHEN charge_id IS NULL THEN [0] ELSE [0, 1] END) AS part
+        FROM paired
+    ), covered AS (
+        SELECT *, least(used, greatest(0, charged)) AS covered FROM judged
+    ), v AS (
+        SELECT CASE part WHEN 0 THEN {usage_side} ELSE {charge_side} END AS side,
+               CASE part WHEN 0 THEN usage_id ELSE charge_id END AS line_id,
+               CASE part WHEN 0 THEN usage_facility ELSE charge_facility END AS facility_id,
+               CASE part WHEN 0 THEN usage_enc ELSE charge_enc END AS encounter_key,
+               CASE part WHEN 0 THEN usage_cdm ELSE charge_cdm END AS cdm_code,
+               CASE part WHEN 0 THEN used_at ELSE charged_at END AS line_at,
+               CASE part WHEN 0 THEN used ELSE charge_q END AS quantity,
+               CASE WHEN part = 0 THEN
+                        CASE WHEN covered = 0 AND used <> 0 THEN {usage_without_charge}
+                             WHEN used - covered <> 0 THEN {quantity_mismatch}
+                             WHEN charged >= used AND billed < cost THEN {charge_below_cost}
+                             ELSE {matched} END
+                    WHEN NOT in_play THEN
+                        CASE WHEN charge_q > 0 THEN {charge_without_usage} ELSE {credited} END
+                    WHEN charge_q <= 0 THEN {credited}
+                    WHEN charge_q <> used THEN {quantity_mismatch}
+                    WHEN charge_a < cost THEN {charge_below_cost}
+                    ELSE {matched}
+               END AS outcome,
+               CASE part WHEN 0 THEN used - covered ELSE 0 END AS unbilled
+        FROM covered
+    )
+    SELECT v.*,
+           CASE WHEN v.unbilled = 0 THEN 0
+                ELSE round_even(v.unbilled * ps.unit_price, 2) END AS revenue_at_risk
+    FROM v
+    LEFT JOIN price_segments ps
+      ON v.unbilled <> 0 AND ps.facility_id = v.facility_id AND ps.cdm_code = v.cdm_code
+     AND CAST(v.line_at AS DATE) >= ps.s AND (ps.e IS NULL OR CAST(v.line_at AS DATE) < ps.e)
+    WHERE {keep}"""
+
+#: Lines by side and outcome, with the quantity unbilled, the revenue at risk and the lines left
+#: unpriced, of ``verdicts`` or of a query's lines (``{lines}``).
+_TALLY = """SELECT CAST(side AS VARCHAR), CAST(outcome AS VARCHAR), count(*),
+           coalesce(sum(unbilled), 0), coalesce(sum(revenue_at_risk), 0),
+           count(*) FILTER (WHERE unbilled <> 0 AND revenue_at_risk IS NULL)
+    FROM {lines} GROUP BY side, outcome"""
+
+#: 3. The lines of the keys of step 1, for the general form (read again, those only).
+_SHARED_LINES = (
+    """CREATE TEMP VIEW usage_x AS
+    SELECT * FROM usage_in SEMI JOIN shared_keys ON {usage_key} = shared_keys.kh""",
+    """CREATE TEMP VIEW charges_x AS
+    SELECT * FROM charges_in SEMI JOIN shared_keys ON {charge_key} = shared_keys.kh""",
+)
+_SINGLE_LINES = (
+    "(SELECT * FROM usage_in ANTI JOIN shared_keys ON {usage_key} = shared_keys.kh)",
+    "(SELECT * FROM charges_in ANTI JOIN shared_keys ON {charge_key} = shared_keys.kh)",
+)
+
+#: The general form, for keys with several lines on a side, step by step as the Python rule:
+#: 1. keys of the usage side with their span (earliest time minus the window, latest plus it),
+#: usage quantity and cost; 2. each charge signed (credits negative) and marked *in play* when
+#: it falls within its key's span, nets per key and play; 3. usage lines covered in (time, id)
+#: order by a running sum (a window function), unbilled quantity, outcome, revenue at risk;
+#: 4. charge lines given their key's verdict.
+_GENERAL = (
+    """CREATE TEMP VIEW u AS
     SELECT id, facility_id, coalesce(encounter_token, 'none:' || id) AS enc, cdm_code,
            quantity, cost, used_at
-    FROM usage_in""",
-    # 1. Keys of the usage side: span, usage quantity and cost, and how many lines share it.
+    FROM usage_x""",
     """CREATE TEMP TABLE k AS
     SELECT facility_id, enc, cdm_code, min(used_at) - {window} AS lo,
-           max(used_at) + {window} AS hi, sum(quantity) AS used, sum(cost) AS cost,
-           count(*) AS lines
+           max(used_at) + {window} AS hi, sum(quantity) AS used, sum(cost) AS cost
     FROM u GROUP BY facility_id, enc, cdm_code""",
-    # 2. Charges signed and marked in play; nets per key and play.
     """CREATE TEMP TABLE c AS
     SELECT ch.id, ch.facility_id, ch.encounter_token AS enc, ch.cdm_code, ch.service_at,
            CASE WHEN ch.transaction_type = 'CD' THEN -abs(ch.quantity)
@@ -77,52 +229,26 @@ _RULE = (
                 ELSE abs(ch.amount) END AS a,
            coalesce(ch.service_at BETWEEN k.lo AND k.hi, false) AS in_play,
            k.used, k.cost
-    FROM charges_in ch
+    FROM charges_x ch
     LEFT JOIN k ON ch.facility_id = k.facility_id AND ch.encounter_token = k.enc
                AND ch.cdm_code = k.cdm_code""",
     """CREATE TEMP TABLE n AS
     SELECT facility_id, enc, cdm_code, in_play, sum(q) AS charged, sum(a) AS billed
     FROM c GROUP BY facility_id, enc, cdm_code, in_play""",
-    # 3. Usage lines with their key's figures; the running sum of the lines before each one in
-    # (time, id) order, computed only where a key has several lines (a window function sorts).
-    """CREATE TEMP TABLE ul AS
-    SELECT u.id, u.facility_id, u.enc, u.cdm_code, u.quantity, u.used_at, k.lines,
-           k.used, k.cost AS key_cost,
-           coalesce(n.charged, 0) AS charged, coalesce(n.billed, 0) AS billed
-    FROM u
-    JOIN k ON u.facility_id = k.facility_id AND u.enc = k.enc AND u.cdm_code = k.cdm_code
-    LEFT JOIN n ON n.in_play AND u.facility_id = n.facility_id AND u.enc = n.enc
-               AND u.cdm_code = n.cdm_code""",
-    "DROP VIEW u",  # each step's input is dropped once used, to keep memory for the next
-    "DROP TABLE k",
     """CREATE TEMP TABLE uc AS
     SELECT *, least(quantity, greatest(0, charged - before)) AS covered FROM (
-        SELECT *, CAST(0 AS DECIMAL(38,4)) AS before FROM ul WHERE lines = 1
-        UNION ALL
-        SELECT *, coalesce(sum(quantity) OVER (
-                   PARTITION BY facility_id, enc, cdm_code ORDER BY used_at, id
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-        FROM ul WHERE lines > 1
+        SELECT u.id, u.facility_id, u.enc, u.cdm_code, u.quantity, u.used_at,
+               k.used, k.cost AS key_cost,
+               coalesce(n.charged, 0) AS charged, coalesce(n.billed, 0) AS billed,
+               coalesce(sum(u.quantity) OVER (
+                   PARTITION BY u.facility_id, u.enc, u.cdm_code ORDER BY u.used_at, u.id
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+        FROM u
+        JOIN k ON u.facility_id = k.facility_id AND u.enc = k.enc AND u.cdm_code = k.cdm_code
+        LEFT JOIN n ON n.in_play AND u.facility_id = n.facility_id AND u.enc = n.enc
+                   AND u.cdm_code = n.cdm_code
     )""",
-    "DROP TABLE ul",
-    # The chargemaster as segments: from each start or end of a price, the price then in force
-    # (of those covering the day, the latest to start; NULL where none does), so that each
-    # line finds its day's price with one ASOF join.
-    """CREATE TEMP TABLE price_segments AS
-    WITH points AS (
-        SELECT facility_id, cdm_code, effective_from AS s FROM prices_in
-        UNION
-        SELECT facility_id, cdm_code, CAST(effective_to + 1 AS DATE) FROM prices_in
-        WHERE effective_to IS NOT NULL
-    )
-    SELECT pt.facility_id, pt.cdm_code, pt.s,
-           arg_max(p.unit_price, p.effective_from) AS unit_price
-    FROM points pt
-    LEFT JOIN prices_in p ON p.facility_id = pt.facility_id AND p.cdm_code = pt.cdm_code
-         AND p.effective_from <= pt.s AND (p.effective_to IS NULL OR pt.s <= p.effective_to)
-    GROUP BY pt.facility_id, pt.cdm_code, pt.s""",
-    # 4. Verdicts: usage lines, priced where unbilled, then charge lines.
-    """CREATE OR REPLACE TABLE results AS
+    """INSERT INTO verdicts
     WITH ur AS (
         SELECT 'usage' AS side, id AS line_id, facility_id, enc AS encounter_key, cdm_code,
                used_at AS line_at, quantity,
@@ -130,31 +256,34 @@ _RULE = (
                     WHEN quantity - covered <> 0 THEN 'quantity_mismatch'
                     WHEN charged >= used AND billed < key_cost THEN 'charge_below_cost'
                     ELSE 'matched' END AS outcome,
-               CAST(quantity - covered AS DECIMAL(18,4)) AS unbilled
+               quantity - covered AS unbilled
         FROM uc
-    )
-    SELECT *, CAST(0 AS DECIMAL(18,2)) AS revenue_at_risk FROM ur WHERE unbilled = 0
-    UNION ALL
-    SELECT ur.*, CAST(round_even(ur.unbilled * ps.unit_price, 2) AS DECIMAL(18,2))
-    FROM ur ASOF LEFT JOIN price_segments ps
-      ON ur.facility_id = ps.facility_id AND ur.cdm_code = ps.cdm_code
-     AND CAST(ur.line_at AS DATE) >= ps.s
-    WHERE ur.unbilled <> 0
-    UNION ALL
-    SELECT 'charge', c.id, c.facility_id, c.enc, c.cdm_code, c.service_at, c.q,
-           CASE WHEN NOT c.in_play THEN
-                    CASE WHEN n.charged > 0 THEN 'charge_without_usage' ELSE 'credited' END
-                WHEN n.charged <= 0 THEN 'credited'
-                WHEN n.charged <> c.used THEN 'quantity_mismatch'
-                WHEN n.billed < c.cost THEN 'charge_below_cost'
-                ELSE 'matched' END,
-           CAST(0 AS DECIMAL(18,4)), CAST(0 AS DECIMAL(18,2))
-    FROM c
-    JOIN n ON c.facility_id = n.facility_id AND c.enc = n.enc AND c.cdm_code = n.cdm_code
-          AND c.in_play = n.in_play""",
-    "DROP TABLE uc",
+    ), cr AS (
+        SELECT 'charge' AS side, c.id AS line_id, c.facility_id, c.enc AS encounter_key,
+               c.cdm_code, c.service_at AS line_at, c.q AS quantity,
+               CASE WHEN NOT c.in_play THEN
+                        CASE WHEN n.charged > 0 THEN 'charge_without_usage' ELSE 'credited' END
+                    WHEN n.charged <= 0 THEN 'credited'
+                    WHEN n.charged <> c.used THEN 'quantity_mismatch'
+                    WHEN n.billed < c.cost THEN 'charge_below_cost'
+                    ELSE 'matched' END AS outcome,
+               0 AS unbilled
+        FROM c
+        JOIN n ON c.facility_id = n.facility_id AND c.enc = n.enc AND c.cdm_code = n.cdm_code
+              AND c.in_play = n.in_play
+    ), v AS (SELECT * FROM ur UNION ALL SELECT * FROM cr)
+    SELECT v.*,
+           CASE WHEN v.unbilled = 0 THEN 0 ELSE round_even(v.unbilled * ps.unit_price, 2) END
+    FROM v
+    LEFT JOIN price_segments ps
+      ON v.unbilled <> 0 AND ps.facility_id = v.facility_id AND ps.cdm_code = v.cdm_code
+     AND CAST(v.line_at AS DATE) >= ps.s AND (ps.e IS NULL OR CAST(v.line_at AS DATE) < ps.e)
+    WHERE {keep}""",
+    "DROP VIEW u",
+    "DROP TABLE k",
     "DROP TABLE c",
     "DROP TABLE n",
+    "DROP TABLE uc",
 )
 
 
@@ -208,16 +337,16 @@ class DuckDbReconciler:
                 step = _Steps(progress, 4 if out_dir is not None else 3)
                 _inputs(con, files)
                 step()
-                micros = int(window / timedelta(microseconds=1))
-                for statement in _RULE:
-                    con.execute(statement.format(window=f"to_microseconds({micros})"))
-                step()
                 where = _period(report_from, report_to)
-                counts = _counts(con, where)
+                tally = _judge(
+                    con, window, where, include_matched=include_matched, store=out_dir is not None
+                )
+                step()
+                counts = _counts(con, where, tally, include_matched=include_matched)
                 step()
                 written: list[Path] = []
                 if out_dir is not None:
-                    written = _export(con, out_dir, where, include_matched=include_matched)
+                    written = _export(con, out_dir, include_matched=include_matched)
                     step()
             finally:
                 con.close()
@@ -229,6 +358,45 @@ class DuckDbReconciler:
         con.execute("SET preserve_insertion_order = false")
         if self.threads is not None:
             con.execute(f"SET threads = {int(self.threads)}")
+
+
+def _judge(
+    con: duckdb.DuckDBPyConnection,
+    window: timedelta,
+    where: str,
+    *,
+    include_matched: bool,
+    store: bool,
+) -> list[tuple[Any, ...]]:
+    """Judge the period's lines: those not matched (or all, with ``include_matched``) go to
+    ``verdicts``; without ``store`` those of the paired keys are only tallied (``_TALLY``), and
+    the tally is returned."""
+    interval = f"to_microseconds({int(window / timedelta(microseconds=1))})"
+    period = where.replace("line_at", "v.line_at")
+    keep = f"{period} AND v.outcome <> 'matched'" if not include_matched else period
+    keys = {"usage_key": _USAGE_KEY, "charge_key": _CHARGE_KEY}
+    for statement in (*_TYPES, _PRICE_SEGMENTS, _VERDICTS, _SHARED.format(**keys)):
+        con.execute(statement)
+    found = con.execute("SELECT count(*) FROM shared_keys").fetchone()
+    shared = found is not None and found[0] > 0
+    usage, charges = (
+        (line.format(**keys) for line in _SINGLE_LINES) if shared else ("usage_in", "charges_in")
+    )
+    # Constants of the enum types, so that no line's text is cast.
+    outcomes = {o.value: f"'{o.value}'::recon_outcome" for o in Outcome}
+    outcomes |= {f"{side.value}_side": f"'{side.value}'::recon_side" for side in Side}
+    paired = _PAIRED.format(
+        window=interval, keep=keep, usage=usage, charges=charges, **keys, **outcomes
+    )
+    tally: list[tuple[Any, ...]] = []
+    if store:
+        con.execute(f"INSERT INTO verdicts {paired}")
+    else:
+        tally = con.execute(_TALLY.format(lines=f"({paired})")).fetchall()
+    if shared:
+        for statement in (*_SHARED_LINES, *_GENERAL):
+            con.execute(statement.format(window=interval, keep=keep, **keys))
+    return tally
 
 
 class _Steps:
@@ -259,43 +427,69 @@ def _naive(at: datetime) -> str:
     return utc.isoformat(sep=" ", timespec="microseconds")
 
 
-def _counts(con: duckdb.DuckDBPyConnection, where: str) -> dict[tuple[Side, Outcome], OutcomeCount]:
-    rows = con.execute(
-        f"""SELECT side, outcome, count(*), coalesce(sum(unbilled), 0),
-                   coalesce(sum(revenue_at_risk), 0),
-                   count(*) FILTER (WHERE unbilled <> 0 AND revenue_at_risk IS NULL)
-            FROM results WHERE {where} GROUP BY side, outcome"""  # noqa: S608
-    ).fetchall()
-    return {
-        (Side(side), Outcome(outcome)): OutcomeCount(
-            int(lines), Decimal(unbilled), Decimal(at_risk), int(unpriced)
-        )
-        for side, outcome, lines, unbilled, at_risk, unpriced in rows
-    }
-
-
-def _export(
+def _counts(
     con: duckdb.DuckDBPyConnection,
-    out_dir: Path,
     where: str,
+    tally: list[tuple[Any, ...]],
     *,
     include_matched: bool,
-) -> list[Path]:
+) -> dict[tuple[Side, Outcome], OutcomeCount]:
+    """Lines by side and outcome, of ``verdicts`` and of the tally ``_judge`` returned. They
+    hold the period's lines that are not matched (or all of them): the matched ones are the
+    period's lines of a side less those."""
+    counts: dict[tuple[Side, Outcome], OutcomeCount] = {}
+    for side, outcome, lines, unbilled, at_risk, unpriced in [
+        *tally,
+        *con.execute(_TALLY.format(lines="verdicts")).fetchall(),
+    ]:
+        key = (Side(side), Outcome(outcome))
+        before = counts.get(key, OutcomeCount(0, Decimal(0), Decimal(0), 0))
+        counts[key] = OutcomeCount(
+            before.lines + int(lines),
+            before.unbilled + Decimal(unbilled),
+            before.revenue_at_risk + Decimal(at_risk),
+            before.unpriced + int(unpriced),
+        )
+    if include_matched:
+        return counts
+    period = where.replace("line_at", "ts")
+    totals = con.execute(
+        f"""SELECT (SELECT count(*) FROM (SELECT used_at AS ts FROM usage_in) WHERE {period}),
+                   (SELECT count(*) FROM (SELECT service_at AS ts FROM charges_in)
+                    WHERE {period})"""  # noqa: S608 - see docstring
+    ).fetchone()
+    assert totals is not None
+    for side, total in zip((Side.USAGE, Side.CHARGE), totals, strict=True):
+        matched = int(total) - sum(count.lines for (of, _), count in counts.items() if of is side)
+        if matched:
+            counts[(side, Outcome.MATCHED)] = OutcomeCount(matched, Decimal(0), Decimal(0), 0)
+    return counts
+
+
+def _export(con: duckdb.DuckDBPyConnection, out_dir: Path, *, include_matched: bool) -> list[Path]:
+    """The unmatched lines as Parquet and CSV (and with ``include_matched`` every line as
+    ``lines.parquet``), copied straight from ``verdicts``, in no particular order: sorting
+    3 M lines would cost about as much again as writing them (docs/workflows.md, "Batch")."""
     out_dir.mkdir(parents=True, exist_ok=True)
     unmatched = ", ".join(f"'{outcome.value}'" for outcome in sorted(UNMATCHED))
-    columns = (
-        "side, line_id, facility_id, encounter_key, cdm_code, line_at, quantity, outcome, "
-        "unbilled, "
-        "revenue_at_risk"
+    columns = _COLUMNS.replace("side,", "CAST(side AS VARCHAR) AS side,").replace(
+        "outcome,", "CAST(outcome AS VARCHAR) AS outcome,"
     )
-    select = f"SELECT {columns} FROM results WHERE {where}"  # noqa: S608 - see docstring
+    select = f"SELECT {columns} FROM verdicts"  # noqa: S608 - see the module docstring
     targets = [
-        (out_dir / "unmatched.parquet", f"{select} AND outcome IN ({unmatched})", "PARQUET"),
-        (out_dir / "unmatched.csv", f"{select} AND outcome IN ({unmatched})", "CSV, HEADER"),
+        (out_dir / "unmatched.parquet", f"{select} WHERE outcome IN ({unmatched})", "PARQUET"),
+        (out_dir / "unmatched.csv", f"{select} WHERE outcome IN ({unmatched})", "CSV, HEADER"),
     ]
     if include_matched:
         targets.append((out_dir / "lines.parquet", select, "PARQUET"))
     for path, query, options in targets:
-        quoted = str(path).replace("'", "''")
-        con.execute(f"COPY ({query} ORDER BY side, line_id) TO '{quoted}' (FORMAT {options})")
+        _copy(con, query, path, options)
     return [path for path, _, _ in targets]
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, options: str) -> None:
+    con.execute(f"COPY ({query}) TO '{_quoted(path)}' (FORMAT {options})")
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -46,7 +46,11 @@ def reconcile_command(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write unmatched.parquet and unmatched.csv to this directory."),
+        typer.Option(
+            "--out",
+            help="Write unmatched.parquet and unmatched.csv (in no particular order) to this "
+            "directory.",
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object.")
