@@ -299,7 +299,10 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         csv_ingest=CsvIngest(uow_factory, inbox, bus, system_clock),
         x12_ingest=X12Ingest(uow_factory, inbox, bus, delivery_queue, system_clock, applier=x12),
         receiving=Receiving(
-            uow_factory, bus, system_clock, deliveries=delivery_queue,
+            uow_factory,
+            bus,
+            system_clock,
+            deliveries=delivery_queue,
             erp_target=erp_orders_target(settings),
         ),
         supplier_invoices=SupplierInvoices(uow_factory, inbox, bus, system_clock),
