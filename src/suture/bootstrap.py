@@ -40,7 +40,12 @@ from suture.services.clock import Clock, system_clock
 from suture.services.csv_ingest import CsvDecoder, CsvFeed, CsvFeedError, CsvIngest, load_feeds
 from suture.services.deliveries import Deliveries, DeliveryQueue, Transport
 from suture.services.delivery_worker import DeliveryWorker
-from suture.services.erp import ErpGateway, ErpTransport
+from suture.services.erp import (
+    OPERATION_PURCHASE_ORDER,
+    ErpGateway,
+    ErpTransport,
+    redrive_after_order,
+)
 from suture.services.erp_suppliers import SupplierSync
 from suture.services.exceptions import CombinedRedrive, WorkQueue
 from suture.services.fhir_ingest import FhirIngest
@@ -288,8 +293,13 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         bus=bus,
         deliveries=deliveries,
         delivery_queue=delivery_queue,
+        # A PO's 850 left: the PO is sent; a PO reached the ERP: what waited for it is due.
         delivery_worker=DeliveryWorker(
-            uow_factory, gated, retry, system_clock, on_delivered={OPERATION_850: mark_sent}
+            uow_factory,
+            gated,
+            retry,
+            system_clock,
+            on_delivered={OPERATION_850: mark_sent, OPERATION_PURCHASE_ORDER: redrive_after_order},
         ),
         work_queue=WorkQueue(
             uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock
@@ -340,7 +350,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         trading_partners=TradingPartners(uow_factory, audit, system_clock),
         closers=[engine.dispose, read_engine.dispose, *erp_closers(gateway)],
-        erp_suppliers=SupplierSync(uow_factory, gateway),
+        erp_suppliers=SupplierSync(uow_factory, gateway, system_clock),
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
     )

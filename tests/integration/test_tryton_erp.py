@@ -29,7 +29,7 @@ from suture.adapters.erp.tryton_setup import ensure_product, ensure_supplier
 from suture.bootstrap import Hub, build
 from suture.config import Settings
 from suture.domain.deliveries import DeliveryStatus
-from suture.domain.exceptions import ExceptionType
+from suture.domain.exceptions import ExceptionStatus, ExceptionType
 from suture.domain.ledger import JournalEntry, JournalLine
 from suture.services.erp import (
     ErpOrderLine,
@@ -84,12 +84,12 @@ def queue(hub: Hub, operation: str, key: str, payload: str) -> str:
 
 
 def deliver(hub: Hub, delivery_id: str, *, within: float = 30.0) -> DeliveryStatus:
-    """Run the worker until the delivery is final (delivered or dead) or ``within`` runs out."""
+    """Run the worker until the delivery is delivered, dead or parked, or ``within`` runs out."""
     deadline = time.monotonic() + within
     while True:
         hub.delivery_worker.run_once()
         status = hub.deliveries.get(delivery_id).status
-        if status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
+        if status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.PARKED):
             return status
         if time.monotonic() > deadline:
             return status
@@ -192,23 +192,38 @@ def test_a_bill_only_purchase_is_confirmed_received_and_invoiced_in_tryton(
     assert status.state is PaymentState.POSTED
 
 
-def test_a_supplier_unknown_to_tryton_parks_the_order_with_an_exception(hub: Hub) -> None:
+def test_a_supplier_unknown_to_tryton_parks_the_order_until_a_pull_finds_it(
+    hub: Hub, rpc: TrytonRpc
+) -> None:
     run = uuid.uuid4().hex[:8]
+    supplier, item_id = f"LATE-{run}", f"ITEM-{run}"
+    ensure_product(rpc, item_id, f"Spine screw {run}", Decimal("80.00"))
     order = ErpPurchaseOrder(
-        number=f"PO-{run}", supplier_id=f"NOPE-{run}", facility_id="fac-1",
+        number=f"PO-{run}", supplier_id=supplier, facility_id="fac-1",
         order_date=TODAY,
-        lines=(ErpOrderLine(line=1, item_id="ITEM-X", quantity=Decimal(1), uom="EA",
+        lines=(ErpOrderLine(line=1, item_id=item_id, quantity=Decimal(1), uom="EA",
                             unit_price=Decimal("10.00")),),
     )  # fmt: skip
 
     delivery_id = queue(hub, "purchase_order", f"po-PO-{run}", purchase_order_json(order))
 
-    assert deliver(hub, delivery_id) is DeliveryStatus.DEAD
+    assert deliver(hub, delivery_id, within=5) is DeliveryStatus.PARKED
     (item,) = [
-        i for i in hub.work_queue.list(type=ExceptionType.DELIVERY_FAILED)
+        i for i in hub.work_queue.list(type=ExceptionType.SUPPLIER_NOT_IN_ERP)
         if i.delivery_id == delivery_id
     ]  # fmt: skip
-    assert f"Tryton has no supplier (party) with code 'NOPE-{run}'" in item.reason
+    assert f"Tryton has no supplier (party) with code '{supplier}'" in item.reason
+    assert item.dependency == f"erp_supplier:{supplier}"
+
+    ensure_supplier(rpc, supplier, f"Late Supplier {run}")  # the ERP gets the supplier
+    assert hub.erp_suppliers is not None
+    assert hub.erp_suppliers.pull().redriven == 1  # nobody retries anything by hand
+
+    assert deliver(hub, delivery_id) is DeliveryStatus.DELIVERED
+    assert hub.work_queue.show(item.id).item.status is ExceptionStatus.RESOLVED
+    (purchase,) = rpc.call("model.purchase.purchase.search_read",
+                           [("reference", "=", f"PO-{run}")], 0, None, None, ["state"])  # fmt: skip
+    assert purchase["state"] == "processing"
 
 
 def test_tryton_stopped_mid_run_loses_nothing(tmp_path: Path, tryton_sandbox: Sandbox) -> None:

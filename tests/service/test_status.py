@@ -70,7 +70,7 @@ def test_backbone_status_counts_messages_deliveries_and_open_exceptions(hub: Hub
 
     assert status.inbox["received"] == 1
     assert status.deliveries == {
-        "pending": 1, "in_flight": 0, "delivered": 0, "dead": 0, "shadowed": 0
+        "pending": 1, "in_flight": 0, "delivered": 0, "dead": 0, "shadowed": 0, "parked": 0
     }  # fmt: skip
     assert status.open_exceptions == {"missing_item_mapping": 1}
     assert status.overdue_exceptions == 0

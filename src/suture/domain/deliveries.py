@@ -9,8 +9,13 @@ queue, so that a slow or absent target never slows ingest and no failure is swal
                           │  └─────► shadowed (final): withheld, its interface is in shadow
                           │          or legacy mode (domain/shadow.py); kept for comparison
        ▲                  │  │
-       └── retry later ◄──┘  └──► dead ──retry (an operator)──► pending
+       └── retry later ◄──┘  ├──► dead ──retry (an operator)──► pending
+                             └──► parked ──the dependency appears (re-drive), or retry──► pending
        └── lease expired (the worker vanished) ◄── in_flight
+
+``parked``: the target answered that master data the delivery needs is missing there (a
+supplier unknown to the ERP); the delivery waits, spending no attempts, until the dependency
+appears and re-drives it (``services/redrive.py``), like an event parked on a missing mapping.
 
 ``attempts`` counts the attempts started: a claim counts one, so a delivery whose worker keeps
 crashing still runs out of attempts. An operator's retry of a dead delivery starts a fresh count.
@@ -49,6 +54,7 @@ class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"
     DEAD = "dead"
     SHADOWED = "shadowed"
+    PARKED = "parked"
 
 
 class AttemptOutcome(StrEnum):
@@ -59,6 +65,7 @@ class AttemptOutcome(StrEnum):
     REFUSED = "refused"
     LEASE_EXPIRED = "lease_expired"
     WITHHELD = "withheld"
+    PARKED = "parked"  # the target lacks master data the delivery needs: it waits for it
 
 
 def target_kind(target: str) -> str:

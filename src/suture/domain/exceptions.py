@@ -39,6 +39,7 @@ class ExceptionType(StrEnum):
 
     MISSING_ITEM_MAPPING = "missing_item_mapping"
     UNKNOWN_SUPPLIER = "unknown_supplier"
+    SUPPLIER_NOT_IN_ERP = "supplier_not_in_erp"
     CONTRACT_PRICE_MISMATCH = "contract_price_mismatch"
     UOM_MISMATCH = "uom_mismatch"
     NOT_ON_PO = "not_on_po"
@@ -135,6 +136,7 @@ DEFAULT_SLA_POLICY = SlaPolicy(
     {
         _T.MISSING_ITEM_MAPPING: _hours("supply-chain", 24),
         _T.UNKNOWN_SUPPLIER: _hours("supply-chain", 24),
+        _T.SUPPLIER_NOT_IN_ERP: _hours("supply-chain", 24),
         _T.UOM_MISMATCH: _hours("supply-chain", 24),
         _T.PARKED_DEPENDENCY: _hours("supply-chain", 24),
         _T.CONTRACT_PRICE_MISMATCH: _hours("accounts-payable", 48),

@@ -12,16 +12,20 @@ expires. A transport must therefore pass the delivery's ``idempotency_key`` alon
 external reference, an ``Idempotency-Key`` header, the file name of a file drop) so the target
 recognises the repeat.
 
-Transports report a permanent refusal (the target answered "no": validation failed, unknown
-vendor, HTTP 4xx) with :class:`DeliveryRefusedError`: the delivery is dead-lettered at once and a
-``delivery_failed`` exception opened with the target's message. Anything else they raise, and
-:class:`DeliveryUnavailableError` in particular, is transient: retried with backoff. Error
-messages are stored and shown to people, so they must be PHI-free: the target's status and
-message, never the payload. Errors::
+Transports report a permanent refusal (the target answered "no": validation failed, HTTP 4xx)
+with :class:`DeliveryRefusedError`: the delivery is dead-lettered at once and a
+``delivery_failed`` exception opened with the target's message. A refusal for master data the
+target lacks (a supplier unknown to the ERP) is :class:`DeliveryParkedError`: the delivery is
+``parked`` on the dependency with an exception of the error's business type, and re-driven
+without anyone asking when the dependency appears (``services/redrive.py``). Anything else
+they raise, and :class:`DeliveryUnavailableError` in particular, is transient: retried with
+backoff. Error messages are stored and shown to people, so they must be PHI-free: the
+target's status and message, never the payload. Errors::
 
     SutureError
     └── DeliveryError
         ├── DeliveryRefusedError       the target refused the delivery for good (field "target")
+        │   └── DeliveryParkedError    it lacks master data: wait for it (the dependency)
         ├── DeliveryUnavailableError   the target could not take it now (field "target")
         ├── UnknownDeliveryError       no delivery has the id (field "delivery_id")
         └── DeliveryNotRetryableError  delivered or in flight: nothing to retry (field "status")
@@ -38,7 +42,9 @@ from typing import Protocol
 from suture.domain.deliveries import TARGET, Delivery, DeliveryAttempt, DeliveryStatus
 from suture.domain.delivery_targets import TargetSettings, TargetState
 from suture.domain.errors import DomainError, SutureError
+from suture.domain.exceptions import ExceptionType
 from suture.domain.messages import require_aware
+from suture.eventlog.errors import DependencyKey
 from suture.services.clock import Clock
 from suture.services.inbox import IdFactory, uuid7_ids
 from suture.services.unit_of_work import UnitOfWork
@@ -53,6 +59,24 @@ class DeliveryRefusedError(DeliveryError):
 
     def __init__(self, reason: str, *, field: str = "target") -> None:
         super().__init__(field, reason)
+
+
+class DeliveryParkedError(DeliveryRefusedError):
+    """The target refused for want of master data it does not have yet (a supplier unknown to
+    the ERP): the same bytes will succeed once ``dependency`` exists there, so the delivery is
+    parked on it, with an exception item of ``exception_type``, until a re-drive."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        dependency: DependencyKey,
+        exception_type: ExceptionType = ExceptionType.PARKED_DEPENDENCY,
+        field: str = "target",
+    ) -> None:
+        super().__init__(reason, field=field)
+        self.dependency = dependency
+        self.exception_type = exception_type
 
 
 class DeliveryUnavailableError(DeliveryError):
@@ -166,7 +190,8 @@ class Deliveries:
         self._clock = clock
 
     def retry_delivery(self, delivery_id: str) -> None:
-        """Send a dead delivery again with a fresh attempt count; a pending one is made due now.
+        """Send a dead or parked delivery again with a fresh attempt count; a pending one is
+        made due now.
 
         The target's circuit is left alone: while it is open, the retried delivery waits.
         """
@@ -174,7 +199,8 @@ class Deliveries:
             current = uow.deliveries.get(delivery_id)
             if current is None:
                 raise UnknownDeliveryError("delivery_id", f"no delivery {delivery_id!r}")
-            if current.status not in (DeliveryStatus.DEAD, DeliveryStatus.PENDING):
+            retryable = (DeliveryStatus.DEAD, DeliveryStatus.PARKED, DeliveryStatus.PENDING)
+            if current.status not in retryable:
                 raise DeliveryNotRetryableError(
                     "status", f"delivery {delivery_id} is {current.status}: nothing to retry"
                 )

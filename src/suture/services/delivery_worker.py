@@ -11,8 +11,10 @@ DESIGN.md §3 guarantee 3 for what Suture sends. One round (:meth:`DeliveryWorke
    failure counts against it; a delivery or a refusal shows the target is answering); then the
    delivery: delivered; or pending again at the backoff the :class:`RetryPolicy` decides; or
    dead with the target's error and a ``delivery_failed`` exception (a refusal, or attempts
-   exhausted). A delivery that had failed before resolves its open exception when delivered
-   (an operator's retry from the work queue ends there).
+   exhausted); or ``parked`` on a dependency with an exception of its business type (the
+   target lacks master data: a supplier unknown to the ERP), re-driven when it appears. A
+   delivery that had failed before resolves its open exception when delivered (an operator's
+   retry from the work queue ends there).
 
 A crash between 1 and 3 loses nothing: when the lease expires the delivery is due again and
 the lost attempt is recorded as ``lease_expired``. The target may then receive it twice, which
@@ -42,7 +44,12 @@ from suture.domain.exceptions import ExceptionType
 from suture.eventlog.errors import ErrorKind
 from suture.eventlog.retry import Outcome, RetryPolicy
 from suture.services.clock import Clock
-from suture.services.deliveries import DeliveryRefusedError, DeliveryWithheldError, Transport
+from suture.services.deliveries import (
+    DeliveryParkedError,
+    DeliveryRefusedError,
+    DeliveryWithheldError,
+    Transport,
+)
 from suture.services.exceptions import open_exception, resolve_for_subject
 from suture.services.unit_of_work import UnitOfWork
 
@@ -117,6 +124,8 @@ class DeliveryWorker:
         outcome = (
             AttemptOutcome.DELIVERED
             if error is None
+            else AttemptOutcome.PARKED
+            if isinstance(error, DeliveryParkedError)
             else AttemptOutcome.REFUSED
             if refused
             else AttemptOutcome.FAILED
@@ -148,6 +157,8 @@ class DeliveryWorker:
                 hook = self._on_delivered.get(delivery.operation)
                 if delivered and hook is not None:
                     hook(uow, delivery, at)
+            elif isinstance(error, DeliveryParkedError):
+                _park(uow, delivery, error, reason, at)
             else:
                 self._after_failure(uow, delivery, reason, refused, at)
             uow.commit()
@@ -198,6 +209,27 @@ class DeliveryWorker:
                 trace_id=delivery.trace_id,
                 correlation_id=delivery.correlation_id,
             )
+
+
+def _park(
+    uow: UnitOfWork, delivery: Delivery, error: DeliveryParkedError, reason: str, at: datetime
+) -> None:
+    """Park the delivery on the master data it waits for and open an item of its business
+    type; ``redrive_parked`` of the dependency makes it due again and resolves the item."""
+    if uow.deliveries.park(delivery.id, attempt=delivery.attempts, error=reason, at=at):
+        open_exception(
+            uow,
+            type=error.exception_type,
+            facility_id=delivery.facility_id,
+            reason=error_text(
+                f"{delivery.operation} to {delivery.target} parked on {error.dependency}: {reason}"
+            ),
+            at=at,
+            delivery_id=delivery.id,
+            trace_id=delivery.trace_id,
+            correlation_id=delivery.correlation_id,
+            dependency=error.dependency,
+        )
 
 
 def _reason(error: BaseException) -> str:

@@ -18,10 +18,12 @@ Errors::
     SutureError
     ├── ErpError
     │   ├── ErpRefusedError       the ERP answered "no" (its message kept; field names the part)
+    │   │   └── ErpMissingError   it lacks a record the document needs (a supplier, the PO)
     │   ├── ErpUnavailableError   the ERP could not be reached or answered 5xx: try later
     │   └── ErpUnsupportedError   this gateway does not offer the operation
     └── DeliveryError (services/deliveries.py)
         ├── DeliveryRefusedError     what ErpTransport raises for ErpRefusedError, bad payloads
+        │   └── DeliveryParkedError  ... for ErpMissingError: parked until the record appears
         └── DeliveryUnavailableError what ErpTransport raises for ErpUnavailableError
 
 Refusal messages are stored and shown to people, so gateways put the ERP's message and the
@@ -36,15 +38,23 @@ import io
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Protocol
 
 from suture.domain.deliveries import Delivery
 from suture.domain.errors import DomainError, SutureError
+from suture.domain.exceptions import ExceptionType
 from suture.domain.ledger import JournalEntry, JournalLine
-from suture.services.deliveries import DeliveryRefusedError, DeliveryUnavailableError
+from suture.eventlog.errors import DependencyKey
+from suture.services.deliveries import (
+    DeliveryParkedError,
+    DeliveryRefusedError,
+    DeliveryUnavailableError,
+)
+from suture.services.redrive import erp_supplier_dependency, redrive_parked
+from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows import ap_voucher as voucher_file
 from suture.services.workflows import journal_file
 
@@ -64,6 +74,51 @@ class ErpRefusedError(ErpError):
 
     ``reason`` keeps the ERP's own message so a person can fix the master data.
     """
+
+
+class ErpMissingError(ErpRefusedError):
+    """The ERP lacks a record the document needs, which may appear later: a supplier it does
+    not know (``dependency`` ``erp_supplier:<id>``), or the purchase order a receipt or voucher
+    is for, not delivered yet (``erp_purchase_order:<number>``). The transport parks the
+    delivery on ``dependency``; ``exception_type`` is the business type of its item."""
+
+    def __init__(
+        self, field: str, reason: str, *, dependency: DependencyKey, exception_type: ExceptionType
+    ) -> None:
+        super().__init__(field, reason)
+        self.dependency = dependency
+        self.exception_type = exception_type
+
+
+def unknown_supplier(supplier_id: str, reason: str) -> ErpMissingError:
+    """The ERP has no supplier ``supplier_id``: documents for it park with a
+    ``supplier_not_in_erp`` item until a supplier pull finds it (``erp_suppliers.py``)."""
+    return ErpMissingError(
+        "supplier_id", reason, dependency=erp_supplier_dependency(supplier_id),
+        exception_type=ExceptionType.SUPPLIER_NOT_IN_ERP,
+    )  # fmt: skip
+
+
+def erp_purchase_dependency(po_number: str) -> DependencyKey:
+    """What a receipt or voucher parks on while the ERP has not got its purchase order yet;
+    the PO's delivery re-drives it (:func:`redrive_after_order`)."""
+    return DependencyKey("erp_purchase_order", po_number)
+
+
+def unknown_purchase(po_number: str, field: str, reason: str) -> ErpMissingError:
+    """The ERP has no purchase for ``po_number`` (its PO delivery is parked or still queued)."""
+    return ErpMissingError(
+        field, reason, dependency=erp_purchase_dependency(po_number),
+        exception_type=ExceptionType.PARKED_DEPENDENCY,
+    )  # fmt: skip
+
+
+def redrive_after_order(uow: UnitOfWork, delivery: Delivery, at: datetime) -> None:
+    """The delivery worker's ``on_delivered`` hook of ``purchase_order``: the ERP has the PO
+    now, so receipts and vouchers parked waiting for it are due again. The PO number is the
+    delivery's correlation id (``order_dispatch.py``), else its key without ``po-``."""
+    number = delivery.correlation_id or delivery.idempotency_key.removeprefix("po-")
+    redrive_parked(uow, erp_purchase_dependency(number), at)
 
 
 class ErpUnavailableError(ErpError):
@@ -387,7 +442,9 @@ class ErpTransport:
     """The delivery transport of ``erp`` targets: decodes the payload, calls the gateway.
 
     A payload that cannot be read, or an operation the transport does not know, is refused (the
-    same bytes can never succeed); the ERP's refusal is refused with its message; an ERP that
+    same bytes can never succeed); the ERP's refusal is refused with its message, except that a
+    record the ERP lacks and may get (:class:`ErpMissingError`: a supplier, the PO) parks the
+    delivery on it (:class:`DeliveryParkedError`); an ERP that
     cannot be reached is unavailable, so the worker retries with backoff and counts it against
     the target's circuit.
     """
@@ -427,6 +484,11 @@ class ErpTransport:
             raise DeliveryRefusedError(
                 f"{delivery.operation} payload: {exc.field}: {exc.reason}", field="payload"
             ) from exc
+        except ErpMissingError as exc:
+            raise DeliveryParkedError(
+                exc.reason, dependency=exc.dependency, exception_type=exc.exception_type,
+                field=exc.field or "target",
+            ) from exc  # fmt: skip
         except (ErpRefusedError, ErpUnsupportedError) as exc:
             raise DeliveryRefusedError(exc.reason, field=exc.field or "target") from exc
         except ErpUnavailableError as exc:

@@ -7,16 +7,29 @@ remit-to address, payment terms) is kept; the ERP's name, active flag and record
 (``erp_vendor_id``) win. A supplier Suture has and the ERP does not is left alone: the ERP
 listing it no longer is not proof it was deleted (it may be filtered); deactivate it in the ERP.
 A second pull with nothing changed in the ERP writes nothing.
+
+**Re-drive.** ERP deliveries of a supplier the ERP did not know are parked on
+``erp_supplier:<id>`` with a ``supplier_not_in_erp`` item (``services/erp.py``). In the same
+transaction as its writes, a pull re-drives every one whose supplier the ERP now lists, and the
+items resolve: the hub's scheduled pull (``SUTURE_ERP_SUPPLIER_PULL_SECONDS``) or
+``suture erp suppliers pull`` after the supplier was created in the ERP is all it takes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
+from suture.domain.exceptions import ACTIVE, ExceptionType
 from suture.domain.masterdata import Supplier
+from suture.services.clock import Clock, system_clock
 from suture.services.erp import ErpGateway
+from suture.services.redrive import erp_supplier_dependency, redrive_parked
 from suture.services.unit_of_work import UnitOfWork
+
+#: Items read per page when looking for deliveries parked on a supplier.
+_PAGE = 500
 
 #: The source system of suppliers written by a pull (the ERP owns the supplier master).
 ERP_SOURCE = "erp"
@@ -29,14 +42,21 @@ class SupplierPull:
     created: int
     updated: int
     unchanged: int
+    redriven: int = 0  # deliveries parked on a supplier the ERP now has, due again
 
 
 class SupplierSync:
     """Pulls the ERP's supplier master into Suture's."""
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], gateway: ErpGateway) -> None:
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        gateway: ErpGateway,
+        clock: Clock = system_clock,
+    ) -> None:
         self._uow = uow_factory
         self._gateway = gateway
+        self._clock = clock
 
     def pull(self) -> SupplierPull:
         """Read the ERP's suppliers (outside any transaction), then write what changed."""
@@ -66,5 +86,27 @@ class SupplierSync:
                     updated += 1
             if pending:
                 uow.suppliers.add_many(pending)
+            redriven = _redrive_known(uow, {erp.supplier_id for erp in listed}, self._clock())
+            if pending or redriven:
                 uow.commit()
-        return SupplierPull(created, updated, unchanged)
+        return SupplierPull(created, updated, unchanged, redriven)
+
+
+def _redrive_known(uow: UnitOfWork, known: set[str], at: datetime) -> int:
+    """Re-drive what is parked on a supplier in ``known``; how many deliveries."""
+    waiting: set[str] = set()
+    after: str | None = None
+    while True:
+        page = uow.exceptions.list(
+            statuses=ACTIVE, type=ExceptionType.SUPPLIER_NOT_IN_ERP, after=after, limit=_PAGE
+        )
+        waiting.update(item.dependency for item in page if item.dependency)
+        if len(page) < _PAGE:
+            break
+        after = page[-1].id
+    redriven = 0
+    for supplier_id in sorted(known):
+        dependency = erp_supplier_dependency(supplier_id)
+        if str(dependency) in waiting:
+            redriven += redrive_parked(uow, dependency, at)
+    return redriven

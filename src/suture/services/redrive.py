@@ -9,7 +9,8 @@ re-drives everything parked on it without anyone asking; the master-data import 
 
 Dependency keys are spelled by the functions here, so the code that parks and the code that
 re-drives agree: :func:`mapping_dependency` for a crosswalk key, :func:`gtin_dependency` for an
-item looked up by GTIN.
+item looked up by GTIN, :func:`erp_supplier_dependency` for a supplier the ERP does not have
+(a delivery parked by the ERP transport; the supplier pull re-drives it, ``erp_suppliers.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from suture.domain.crosswalk import CrosswalkKey
+from suture.domain.deliveries import DeliveryStatus
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.errors import DependencyKey
 from suture.eventlog.events import CrosswalkMapped
@@ -30,12 +32,21 @@ REDRIVE_ON_MAPPING = "redrive_on_mapping"
 
 
 def redrive_parked(uow: UnitOfWork, dependency: DependencyKey, at: datetime) -> int:
-    """Make the work parked on ``dependency`` due at ``at`` and resolve its exception items."""
-    items = uow.events.redrive(str(dependency), at)
+    """Make the work parked on ``dependency`` due at ``at`` and resolve its exception items.
+
+    Work is the bus's work items parked on the key and the outbound deliveries parked on it
+    (found through their open exception items, which name both the delivery and the key): both
+    are due again with a fresh attempt budget.
+    """
+    items = len(uow.events.redrive(str(dependency), at))
+    for waiting in uow.exceptions.find_open_for_dependency(str(dependency)):
+        if waiting.delivery_id:
+            again = uow.deliveries.retry(waiting.delivery_id, at=at)
+            items += again is not None and again.status is DeliveryStatus.PENDING
     exception_queue.resolve_for_dependency(
-        uow, dependency, at, f"{dependency} appeared; {len(items)} work items re-driven"
+        uow, dependency, at, f"{dependency} appeared; {items} work items re-driven"
     )
-    return len(items)
+    return items
 
 
 def mapping_dependency(key: CrosswalkKey) -> DependencyKey:
@@ -58,6 +69,11 @@ def redrive_mapping(uow: UnitOfWork, key: CrosswalkKey, at: datetime) -> int:
 def gtin_dependency(gtin: str) -> DependencyKey:
     """The key a handler parks on when no item has this GTIN-14: ``gtin:00614141000012``."""
     return DependencyKey("gtin", gtin)
+
+
+def erp_supplier_dependency(supplier_id: str) -> DependencyKey:
+    """What an ERP delivery parks on when the ERP has no such supplier: ``erp_supplier:SUP-9``."""
+    return DependencyKey("erp_supplier", supplier_id)
 
 
 def redrive_on_mapping(envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:

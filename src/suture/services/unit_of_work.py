@@ -357,8 +357,12 @@ class DeliveryRepository(Protocol):
 
     def dead_letter(self, delivery_id: str, *, attempt: int, error: str, at: datetime) -> bool: ...
 
+    def park(self, delivery_id: str, *, attempt: int, error: str, at: datetime) -> bool:
+        """Parked on missing master data: not claimed again until :meth:`retry`."""
+        ...
+
     def retry(self, delivery_id: str, *, at: datetime) -> Delivery | None:
-        """Dead: back to pending with a fresh attempt count; pending: due at ``at``."""
+        """Dead or parked: back to pending with a fresh attempt count; pending: due at ``at``."""
         ...
 
     def count_by_status(self, *, target: str | None = None) -> dict[str, dict[DeliveryStatus, int]]:

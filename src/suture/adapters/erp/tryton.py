@@ -11,8 +11,9 @@ The reference ERP of DESIGN.md §8. What maps to what (docs/erp.md, "Mapping"):
 
 :class:`TrytonMapping` overrides a code where the ERP's differs from Suture's id (the
 implementer's table, from the crosswalks). A code Tryton does not know is a refusal naming the
-field and the code: the master data must be fixed, and the delivery is retried from the work
-queue (a supplier unknown to the ERP parks the PO with a ``delivery_failed`` exception).
+field and the code, except a supplier: a supplier unknown to Tryton parks the PO (or voucher)
+on ``erp_supplier:<id>`` with a ``supplier_not_in_erp`` item until a supplier pull finds it;
+and a receipt or voucher whose purchase Tryton has not got yet parks on the PO's delivery.
 
 **Idempotency.** Every document carries the delivery's idempotency key: a cost journal is an
 ``account.move`` whose description is the key, a purchase a ``purchase.purchase`` whose
@@ -51,6 +52,8 @@ from suture.services.erp import (
     ErpSupplier,
     PaymentState,
     PaymentStatus,
+    unknown_purchase,
+    unknown_supplier,
 )
 
 _PAYMENT_STATES = {
@@ -119,8 +122,13 @@ class TrytonErpGateway:
         return self._by_code("product.product", code, "item_id", "product")
 
     def _party(self, supplier_id: str) -> int:
+        """The supplier's party; none is :func:`unknown_supplier`: the document parks on it."""
         code = self._map.suppliers.get(supplier_id, supplier_id)
-        return self._by_code("party.party", code, "supplier_id", "supplier (party)")
+        try:
+            return self._by_code("party.party", code, "supplier_id", "supplier (party)")
+        except ErpRefusedError as exc:
+            mapped = f" (supplier {supplier_id!r})" if code != supplier_id else ""
+            raise unknown_supplier(supplier_id, f"{exc.reason}{mapped}") from exc
 
     def _xml_id(self, module: str, name: str) -> int:
         key = ("ir.model.data", f"{module}.{name}")
@@ -231,9 +239,15 @@ class TrytonErpGateway:
         return found[0]
 
     def _purchase(self, number: str | None, field_name: str) -> int:
-        found = self._search("purchase.purchase", [("reference", "=", number)]) if number else []
+        """The purchase of PO ``number``; none yet parks the document until the PO's delivery
+        is done (:func:`unknown_purchase`)."""
+        if not number:
+            raise ErpRefusedError(field_name, "no purchase order number to find in Tryton")
+        found = self._search("purchase.purchase", [("reference", "=", number)])
         if not found:
-            raise ErpRefusedError(field_name, f"Tryton has no purchase for order {number!r}")
+            raise unknown_purchase(
+                number, field_name, f"Tryton has no purchase for order {number!r} (not sent yet)"
+            )
         return found[0]
 
     def send_receipt(self, receipt: ErpReceipt, *, key: str) -> str:

@@ -106,8 +106,9 @@ def status_command(directory: DirOption = None) -> None:
 
 @suppliers_app.command("pull")
 def pull_command() -> None:
-    """Pull the ERP's supplier master into Suture's (the ERP is authoritative); needs an ERP
-    that can be read (SUTURE_ERP_KIND=tryton). Exit code 1 when the ERP cannot be read."""
+    """Pull the ERP's supplier master into Suture's (the ERP is authoritative) and re-drive the
+    ERP deliveries parked on a supplier it now has; needs an ERP that can be read
+    (SUTURE_ERP_KIND=tryton). Exit code 1 when the ERP cannot be read."""
     hub = open_hub()
     try:
         if hub.erp_suppliers is None:
@@ -120,6 +121,6 @@ def pull_command() -> None:
         hub.close()
     console.print(
         f"suppliers from the ERP: {pulled.created} new, {pulled.updated} updated, "
-        f"{pulled.unchanged} unchanged",
+        f"{pulled.unchanged} unchanged; {pulled.redriven} parked deliveries re-driven",
         markup=False,
     )

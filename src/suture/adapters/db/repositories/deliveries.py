@@ -192,8 +192,12 @@ class DeliveryRepository:
         values = {"status": S.DEAD.value, "lease_until": None, "last_error": error_text(error)}
         return self._update(delivery_id, self._holds(attempt), values, at)
 
+    def park(self, delivery_id: str, *, attempt: int, error: str, at: datetime) -> bool:
+        values = {"status": S.PARKED.value, "lease_until": None, "last_error": error_text(error)}
+        return self._update(delivery_id, self._holds(attempt), values, at)
+
     def retry(self, delivery_id: str, *, at: datetime) -> Delivery | None:
-        dead = _D.status == S.DEAD.value
+        dead = _D.status.in_([S.DEAD.value, S.PARKED.value])
         self._update(delivery_id, dead, {"status": S.PENDING.value, "attempts": 0}, at)
         self._update(delivery_id, _D.status == S.PENDING.value, {"next_attempt_at": at}, at)
         return self.get(delivery_id)

@@ -67,6 +67,7 @@ class Dashboard(BaseModel):
                         "delivered": 611,
                         "dead": 0,
                         "shadowed": 12,
+                        "parked": 0,
                     },
                     "open_exceptions": {"price_variance": 2, "missing_item_mapping": 3},
                     "overdue_exceptions": 0,
