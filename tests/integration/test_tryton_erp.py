@@ -35,6 +35,7 @@ from suture.services.erp import (
     ErpOrderLine,
     ErpPurchaseOrder,
     ErpReceipt,
+    ErpReceiptLine,
     InvoiceMethod,
     PaymentState,
     purchase_order_json,
@@ -190,6 +191,73 @@ def test_a_bill_only_purchase_is_confirmed_received_and_invoiced_in_tryton(
     )  # fmt: skip
     status = TrytonErpGateway(rpc).payment_status(f"SINV-{run}", supplier)
     assert status.state is PaymentState.POSTED
+
+
+def received(rpc: TrytonRpc, number: str) -> dict[tuple[str, str], float]:
+    """Per (product code, move state), the quantity of the purchase's moves in Tryton."""
+    (purchase,) = rpc.call("model.purchase.purchase.search_read", [("reference", "=", number)],
+                           0, None, None, ["moves"])  # fmt: skip
+    moves = rpc.call("model.stock.move.read", purchase["moves"],
+                     ["product.code", "state", "quantity"])  # fmt: skip
+    totals: dict[tuple[str, str], float] = {}
+    for move in moves:
+        key = (move["product."]["code"], move["state"])
+        totals[key] = totals.get(key, 0.0) + move["quantity"]
+    return totals
+
+
+def test_a_partial_receipt_receives_only_what_the_dock_counted_then_the_rest(
+    hub: Hub, rpc: TrytonRpc
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    supplier, gloves, drapes, number = f"SUP-{run}", f"GLV-{run}", f"DRP-{run}", f"PO-{run}"
+    ensure_supplier(rpc, supplier, f"Med Surg Supplier {run}")
+    ensure_product(rpc, gloves, f"Exam gloves {run}", Decimal("4.00"))
+    ensure_product(rpc, drapes, f"Surgical drapes {run}", Decimal("9.00"))
+    order = ErpPurchaseOrder(
+        number=number, supplier_id=supplier, facility_id="fac-1", order_date=TODAY,
+        lines=(
+            ErpOrderLine(line=1, item_id=gloves, quantity=Decimal(10), uom="EA",
+                         unit_price=Decimal("4.00"), cost_center_id="CC-7010"),
+            ErpOrderLine(line=2, item_id=drapes, quantity=Decimal(3), uom="EA",
+                         unit_price=Decimal("9.00"), cost_center_id="CC-7010"),
+        ),
+    )  # fmt: skip
+    assert deliver(hub, queue(hub, "purchase_order", f"po-{number}",
+                              purchase_order_json(order))) is DeliveryStatus.DELIVERED  # fmt: skip
+
+    first = ErpReceipt(  # 4 gloves in two lots, no drapes yet
+        receipt_id=f"R1-{run}", purchase_order_number=number, received_on=TODAY,
+        lines=(ErpReceiptLine(line=1, item_id=gloves, quantity=Decimal(3)),
+               ErpReceiptLine(line=1, item_id=gloves, quantity=Decimal(1))),
+    )  # fmt: skip
+    assert deliver(hub, queue(hub, "receipt", f"receipt-R1-{run}",
+                              receipt_json(first))) is DeliveryStatus.DELIVERED  # fmt: skip
+    assert received(rpc, number) == {
+        (gloves, "done"): 4.0, (gloves, "draft"): 6.0, (drapes, "draft"): 3.0,
+    }  # fmt: skip
+
+    rest = ErpReceipt(
+        receipt_id=f"R2-{run}", purchase_order_number=number, received_on=TODAY,
+        lines=(ErpReceiptLine(line=1, item_id=gloves, quantity=Decimal(6)),
+               ErpReceiptLine(line=2, item_id=drapes, quantity=Decimal(3))),
+    )  # fmt: skip
+    assert deliver(hub, queue(hub, "receipt", f"receipt-R2-{run}",
+                              receipt_json(rest))) is DeliveryStatus.DELIVERED  # fmt: skip
+    TrytonErpGateway(rpc).send_receipt(rest, key=f"receipt-R2-{run}")  # a repeat: nothing new
+
+    assert received(rpc, number) == {(gloves, "done"): 10.0, (drapes, "done"): 3.0}
+    (purchase,) = rpc.call("model.purchase.purchase.search_read", [("reference", "=", number)],
+                           0, None, None, ["shipment_state", "shipments"])  # fmt: skip
+    assert (purchase["shipment_state"], len(purchase["shipments"])) == ("received", 2)
+
+    extra = ErpReceipt(
+        receipt_id=f"R3-{run}", purchase_order_number=number, received_on=TODAY,
+        lines=(ErpReceiptLine(line=1, item_id=gloves, quantity=Decimal(1)),),
+    )  # fmt: skip
+    extra_id = queue(hub, "receipt", f"receipt-R3-{run}", receipt_json(extra))
+    assert deliver(hub, extra_id) is DeliveryStatus.DEAD
+    assert "has nothing left to receive" in (hub.deliveries.get(extra_id).last_error or "")
 
 
 def test_a_supplier_unknown_to_tryton_parks_the_order_until_a_pull_finds_it(

@@ -29,13 +29,17 @@ Tryton's answer and the worker's record changes nothing.
   warehouse, lines with product, unit, unit price and cost center), quoted and confirmed
   (``processing``). Bill-only orders use ``invoice_method = order``: Tryton drafts the supplier
   invoice at once.
-- *Receipt* → a ``stock.shipment.in`` of the purchase's pending moves, received and done.
+- *Receipt* → a ``stock.shipment.in`` of what the dock received: per PO line, its pending
+  moves up to the received quantity (a move received in part has its quantity written down;
+  Tryton adds a move for the rest), received and done. A receipt without lines takes every
+  pending move.
 - *AP voucher* → the purchase's draft supplier invoice gets the supplier's invoice number and
   date and is posted (expense debited with the analytic line, payables credited).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -55,6 +59,9 @@ from suture.services.erp import (
     unknown_purchase,
     unknown_supplier,
 )
+
+#: The PO line number at the end of a purchase line's description: ``ITEM-1 (PO-7 line 2)``.
+_LINE_NUMBER = re.compile(r"\(.+ line (\d+)\)$")
 
 _PAYMENT_STATES = {
     "draft": PaymentState.OPEN,
@@ -257,15 +264,17 @@ class TrytonErpGateway:
         else:
             purchase = self._purchase(receipt.purchase_order_number, "purchase_order_number")
             (row,) = self._read("purchase.purchase", [purchase], ["moves", "party", "warehouse"])
-            moves = self._search(
-                "stock.move", [("id", "in", row["moves"]), ("state", "=", "draft"),
-                               ("shipment", "=", None)], limit=None,
+            pending = self._rpc.call(
+                "model.stock.move.search_read",
+                [("id", "in", row["moves"]), ("state", "=", "draft"), ("shipment", "=", None)],
+                0, None, [("id", "ASC")], ["origin", "quantity", "product"],
             )  # fmt: skip
-            if not moves:
+            if not pending:
                 raise ErpRefusedError(
                     "purchase_order_number",
                     f"purchase {receipt.purchase_order_number!r} has nothing left to receive",
                 )
+            moves = self._received_moves(receipt, purchase, pending)
             (warehouse,) = self._read(
                 "stock.location", [row["warehouse"]], ["input_location", "storage_location"]
             )
@@ -276,7 +285,7 @@ class TrytonErpGateway:
                     "warehouse_input": warehouse["input_location"],
                     "warehouse_storage": warehouse["storage_location"],
                     "reference": key, "effective_date": receipt.received_on,
-                    "incoming_moves": [["add", moves]],
+                    "incoming_moves": moves,
                 }],
             )[0])  # fmt: skip
         (state,) = self._read("stock.shipment.in", [shipment], ["state"])
@@ -286,6 +295,76 @@ class TrytonErpGateway:
         if state["state"] == "received":
             self._rpc.call("model.stock.shipment.in.do", [shipment])
         return str(shipment)
+
+    def _received_moves(
+        self, receipt: ErpReceipt, purchase: int, pending: list[dict[str, Any]]
+    ) -> list[list[Any]]:
+        """The shipment's ``incoming_moves`` actions for what the dock received.
+
+        A receipt without lines takes every pending move (a bill-only: all of it was used).
+        Otherwise each PO line's received quantity (the receipt's lines summed, in the PO
+        line's unit) is taken from the line's pending moves, oldest first; a move received in
+        part has its quantity written down in the same call, and Tryton's purchase process
+        adds a move for the rest when the shipment is done. More than is pending is received
+        on the last move (an over-receipt, as the dock counted it). A PO line with nothing
+        pending is a refusal naming it: nothing of the receipt is taken.
+        """
+        if not receipt.lines:
+            return [["add", [int(move["id"]) for move in pending]]]
+        wanted: dict[int, Decimal] = {}
+        items: dict[int, str] = {}
+        for line in receipt.lines:
+            wanted[line.line] = wanted.get(line.line, Decimal(0)) + line.quantity
+            items[line.line] = line.item_id
+        by_line = self._purchase_lines(purchase, items)
+        add: list[int] = []
+        write: list[Any] = []
+        for number, quantity in sorted(wanted.items()):
+            origin = f"purchase.line,{by_line[number]}"
+            moves = [move for move in pending if move["origin"] == origin]
+            if not moves:
+                raise ErpRefusedError(
+                    "lines", f"purchase {receipt.purchase_order_number!r} line {number} has "
+                    "nothing left to receive in Tryton",
+                )  # fmt: skip
+            left = quantity
+            for index, move in enumerate(moves):
+                last = index == len(moves) - 1
+                planned = Decimal(str(move["quantity"]))
+                add.append(int(move["id"]))
+                if left < planned or (last and left > planned):
+                    write += [[int(move["id"])], {"quantity": float(left)}]
+                left -= planned
+                if left <= 0:
+                    break
+        actions: list[list[Any]] = [["add", add]]
+        if write:
+            actions.append(["write", *write])
+        return actions
+
+    def _purchase_lines(self, purchase: int, items: Mapping[int, str]) -> dict[int, int]:
+        """PO line number → Tryton purchase line: by the line's description (``… (<PO> line
+        <n>)``, as :meth:`_create_purchase` writes it), else the first line of the item."""
+        rows = self._rpc.call(
+            "model.purchase.line.search_read", [("purchase", "=", purchase)], 0, None,
+            [("id", "ASC")], ["description", "product"],
+        )  # fmt: skip
+        found: dict[int, int] = {}
+        for row in rows:
+            match = _LINE_NUMBER.search(str(row.get("description") or ""))
+            if match is not None:
+                found.setdefault(int(match.group(1)), int(row["id"]))
+        for number, item_id in items.items():
+            if number in found:
+                continue
+            product = self._product(item_id)
+            same = [int(row["id"]) for row in rows if row["product"] == product]
+            if not same:
+                raise ErpRefusedError(
+                    "lines", f"Tryton's purchase has no line {number} (item {item_id!r})"
+                )
+            found[number] = same[0]
+        return found
 
     # -- accounts payable -------------------------------------------------------------------
 
