@@ -18,7 +18,12 @@ from suture.adapters.db.migrate import current_revision, downgrade, ensure_schem
 from suture.adapters.db.period_extract import DatabaseExtract
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.erp.file_gateway import FileErpGateway
-from suture.adapters.erp.tryton import TrytonErpGateway
+from suture.adapters.erp.tryton import (
+    ErpMappingError,
+    TrytonErpGateway,
+    TrytonMapping,
+    load_mapping,
+)
 from suture.adapters.erp.tryton_rpc import TrytonRpc
 from suture.adapters.file_drop import FileDropTransport
 from suture.adapters.nats.stream import StreamSettings
@@ -46,7 +51,7 @@ from suture.services.erp import (
     ErpTransport,
     redrive_after_order,
 )
-from suture.services.erp_suppliers import SupplierSync
+from suture.services.erp_suppliers import ScheduledPull, SupplierSync
 from suture.services.exceptions import CombinedRedrive, WorkQueue
 from suture.services.fhir_ingest import FhirIngest
 from suture.services.hl7_ingest import Hl7Ingest
@@ -176,6 +181,9 @@ class Hub:
     relay: OutboxRelay | None = None
     #: The ERP's supplier master pulled into Suture's (``suture erp suppliers pull``, docs/erp.md).
     erp_suppliers: SupplierSync | None = None
+    #: ... and on a schedule (``SUTURE_ERP_SUPPLIER_PULL_SECONDS``), a work source of the
+    #: ``serve`` and ``worker`` loops; None for the file ERP or when turned off.
+    erp_supplier_pull: ScheduledPull | None = None
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -270,6 +278,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     # outputs computed and kept, not sent (docs/shadow-mode.md).
     target_modes = TargetModes(uow_factory, system_clock)
     gated = {kind: ShadowGate(transport, target_modes) for kind, transport in transports.items()}
+    supplier_sync = SupplierSync(uow_factory, gateway, system_clock)
     audit = AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock)
     clients = ClientRegistry(
         uow_factory, Argon2SecretHasher(), system_clock, read_uow_factory=read_uow_factory
@@ -350,7 +359,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         ),
         trading_partners=TradingPartners(uow_factory, audit, system_clock),
         closers=[engine.dispose, read_engine.dispose, *erp_closers(gateway)],
-        erp_suppliers=SupplierSync(uow_factory, gateway, system_clock),
+        erp_suppliers=supplier_sync,
+        erp_supplier_pull=erp_supplier_pull(settings, supplier_sync),
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
     )
@@ -372,6 +382,29 @@ def erp_closers(gateway: ErpGateway) -> list[Callable[[], None]]:
     return [gateway.close] if isinstance(gateway, TrytonErpGateway) else []
 
 
+def erp_mapping(settings: Settings) -> TrytonMapping:
+    """Suture ids → the ERP's codes from ``SUTURE_ERP_MAPPING_FILE`` (docs/erp.md, Mapping);
+    without one, every id is its own code."""
+    path = settings.erp_mapping_file
+    if path is None:
+        return TrytonMapping()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ErpMappingError(
+            "SUTURE_ERP_MAPPING_FILE", f"cannot read {path}: {error.strerror}"
+        ) from None
+    return load_mapping(text, str(path))
+
+
+def erp_supplier_pull(settings: Settings, sync: SupplierSync) -> ScheduledPull | None:
+    """The scheduled supplier pull of the ``serve`` and ``worker`` loops: only for an ERP that
+    can be read (``tryton``), every ``SUTURE_ERP_SUPPLIER_PULL_SECONDS`` (0: never)."""
+    if settings.erp_kind != "tryton" or settings.erp_supplier_pull_seconds <= 0:
+        return None
+    return ScheduledPull(sync, system_clock, timedelta(seconds=settings.erp_supplier_pull_seconds))
+
+
 def erp_gateway(settings: Settings) -> ErpGateway:
     """The ERP gateway of ``SUTURE_ERP_KIND`` (docs/erp.md): interface files in the outbox by
     default (where ``erp:file`` deliveries landed before the gateway), or Tryton's API."""
@@ -383,7 +416,7 @@ def erp_gateway(settings: Settings) -> ErpGateway:
             settings.erp_secret(),
             timeout=settings.erp_timeout_seconds,
         )
-        return TrytonErpGateway(rpc)
+        return TrytonErpGateway(rpc, erp_mapping(settings))
     return FileErpGateway(settings.erp_outbox_dir / "erp_file")
 
 

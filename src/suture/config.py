@@ -105,6 +105,19 @@ class Settings(BaseSettings):
     erp_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="How long one ERP call may take before a retry."
     )
+    erp_supplier_pull_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How often `suture serve` and `suture worker` pull the ERP's supplier master "
+        "and re-drive what is parked on a supplier it now has (docs/erp.md); 0: never. Always "
+        "off for the file ERP, which cannot be read.",
+    )
+    erp_mapping_file: Path | None = Field(
+        default=None,
+        description="A YAML file of Suture ids -> the ERP's codes where they differ "
+        "(cost_centers, gl_accounts, items, suppliers; payment_term), for the Tryton gateway "
+        "(docs/erp.md, Mapping); default: every id is its own code.",
+    )
     csv_feeds: Path | None = Field(
         default=None,
         description=(

@@ -346,3 +346,52 @@ def test_the_supplier_master_flows_from_tryton_into_suture(hub: Hub, rpc: Tryton
     )  # fmt: skip
     assert first.created >= 1
     assert (again.created, again.updated) == (0, 0)
+
+
+def test_a_mapping_file_sends_suture_ids_under_the_erps_codes_and_reads_them_back(
+    tmp_path: Path, tryton: SandboxServer, rpc: TrytonRpc
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    supplier, vendor, item, product = f"SUP-{run}", f"V{run}", f"ITEM-{run}", f"P{run}"
+    ensure_supplier(rpc, vendor, f"Mapped Supplier {run}")  # the ERP's own codes
+    ensure_product(rpc, product, f"Mapped item {run}", Decimal("20.00"))
+    mapping = tmp_path / "erp-map.yaml"
+    mapping.write_text(
+        f"suppliers: {{{supplier}: {vendor}}}\nitems: {{{item}: {product}}}\n"
+        "cost_centers: {CC-ICU: CC-7020}\n",
+        encoding="utf-8",
+    )
+    hub = build(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'hub.db'}", erp_outbox_dir=tmp_path / "out",
+            erp_kind="tryton", erp_url=tryton.url, erp_database=tryton.database,
+            erp_user=tryton.user, erp_password=SecretStr(tryton.password),
+            erp_mapping_file=mapping,
+        )
+    )  # fmt: skip
+    try:
+        order = ErpPurchaseOrder(
+            number=f"PO-{run}", supplier_id=supplier, facility_id="fac-1", order_date=TODAY,
+            lines=(ErpOrderLine(line=1, item_id=item, quantity=Decimal(2), uom="EA",
+                                unit_price=Decimal("20.00"), cost_center_id="CC-ICU"),),
+        )  # fmt: skip
+        delivery_id = queue(hub, "purchase_order", f"po-PO-{run}", purchase_order_json(order))
+        assert deliver(hub, delivery_id) is DeliveryStatus.DELIVERED
+        assert hub.erp_suppliers is not None
+        hub.erp_suppliers.pull()
+        with hub.uow_factory() as uow:
+            pulled = uow.suppliers.get(supplier)
+    finally:
+        hub.close()
+
+    (purchase,) = rpc.call("model.purchase.purchase.search_read", [("reference", "=", f"PO-{run}")],
+                           0, None, None, ["party.code", "lines"])  # fmt: skip
+    (line,) = rpc.call("model.purchase.line.read", purchase["lines"],
+                       ["product.code", "analytic_accounts"])  # fmt: skip
+    (entry,) = rpc.call("model.analytic.account.entry.read", line["analytic_accounts"],
+                        ["account.code"])  # fmt: skip
+    assert (purchase["party."]["code"], line["product."]["code"], entry["account."]["code"]) == (
+        vendor, product, "CC-7020",
+    )  # fmt: skip
+    assert pulled is not None
+    assert pulled.name == f"Mapped Supplier {run}"  # under Suture's id, not the ERP's code

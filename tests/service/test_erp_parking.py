@@ -32,6 +32,7 @@ from suture.services.erp import (
     ErpReceipt,
     ErpSupplier,
     ErpTransport,
+    ErpUnavailableError,
     PaymentStatus,
     purchase_order_json,
     receipt_json,
@@ -39,7 +40,7 @@ from suture.services.erp import (
     unknown_purchase,
     unknown_supplier,
 )
-from suture.services.erp_suppliers import SupplierSync
+from suture.services.erp_suppliers import ScheduledPull, SupplierSync
 
 TARGET = "erp:tryton"
 
@@ -220,3 +221,76 @@ def test_a_person_can_retry_a_parked_po_from_the_work_queue(erp: Erp) -> None:
     erp.worker.run_once()
     assert erp.status(delivery_id) is DeliveryStatus.DELIVERED
     assert erp.hub.work_queue.show(item.id).item.status is ExceptionStatus.RESOLVED
+
+
+@dataclass
+class StepClock:
+    now: datetime = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class DownErp(FakeErp):
+    down: bool = False
+
+    def suppliers(self) -> list[ErpSupplier]:
+        if self.down:
+            raise ErpUnavailableError("target", "Tryton: connection refused")
+        return super().suppliers()
+
+
+def test_the_scheduled_pull_redrives_parked_orders_by_itself_and_survives_an_erp_outage(
+    erp: Erp,
+) -> None:
+    fake = DownErp(known=set(), down=True)
+    worker = DeliveryWorker(
+        erp.hub.uow_factory, {"erp": ErpTransport(fake)}, RetryPolicy(), erp.hub.clock
+    )
+    clock, failures = StepClock(), []
+    pull = ScheduledPull(
+        SupplierSync(erp.hub.uow_factory, fake, clock), clock, timedelta(minutes=5),
+        on_error=failures.append,
+    )  # fmt: skip
+    delivery_id = erp.order("PO-1", "SUP-9")
+    worker.run_once()
+
+    assert pull.run_once() == 0  # the ERP is down: reported, not raised
+    assert [f.reason for f in failures] == ["Tryton: connection refused"]
+    fake.down = False
+    fake.known.add("SUP-9")
+    assert pull.run_once() == 0  # not due yet: 5 minutes between pulls
+    clock.now += timedelta(minutes=5)
+    assert pull.run_once() == 1  # the supplier is in the ERP now: its PO is due again
+    worker.run_once()
+
+    assert erp.status(delivery_id) is DeliveryStatus.DELIVERED
+    assert pull.last is not None
+    assert (pull.last.created, pull.last.redriven) == (1, 1)
+
+
+def test_the_hub_schedules_the_pull_only_for_an_erp_it_can_read(tmp_path: Path) -> None:
+    def hub_with(**settings: object) -> Hub:
+        return build(
+            Settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}",
+                     erp_outbox_dir=tmp_path / "o", **settings)  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    tryton = {
+        "erp_kind": "tryton", "erp_url": "http://127.0.0.1:9", "erp_database": "suture",
+        "erp_user": "admin", "erp_password": "secret",
+    }  # fmt: skip
+    hubs = [
+        hub_with(),
+        hub_with(**tryton, erp_supplier_pull_seconds=0),
+        hub_with(**tryton, erp_supplier_pull_seconds=60),
+    ]
+    try:
+        pulls = [hub.erp_supplier_pull for hub in hubs]
+        assert pulls[:2] == [None, None]
+        assert pulls[2] is not None
+        assert pulls[2].every == timedelta(seconds=60)
+    finally:
+        for hub in hubs:
+            hub.close()

@@ -13,18 +13,23 @@ A second pull with nothing changed in the ERP writes nothing.
 transaction as its writes, a pull re-drives every one whose supplier the ERP now lists, and the
 items resolve: the hub's scheduled pull (``SUTURE_ERP_SUPPLIER_PULL_SECONDS``) or
 ``suture erp suppliers pull`` after the supplier was created in the ERP is all it takes.
+
+**Schedule.** :class:`ScheduledPull` is a work source of the ``suture serve`` and ``suture
+worker`` loops (the shape of the delivery worker's ``run_once``): it pulls at most every
+``every``; an ERP that cannot be read is reported to ``on_error`` and tried again at the next
+interval (nothing is lost: what is parked stays parked until a pull succeeds).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from suture.domain.exceptions import ACTIVE, ExceptionType
 from suture.domain.masterdata import Supplier
 from suture.services.clock import Clock, system_clock
-from suture.services.erp import ErpGateway
+from suture.services.erp import ErpError, ErpGateway
 from suture.services.redrive import erp_supplier_dependency, redrive_parked
 from suture.services.unit_of_work import UnitOfWork
 
@@ -110,3 +115,39 @@ def _redrive_known(uow: UnitOfWork, known: set[str], at: datetime) -> int:
         if str(dependency) in waiting:
             redriven += redrive_parked(uow, dependency, at)
     return redriven
+
+
+class ScheduledPull:
+    """:meth:`SupplierSync.pull` every ``every`` from a work loop; ``run_once`` returns how
+    many parked deliveries the pull re-drove (the work it made due)."""
+
+    def __init__(
+        self,
+        sync: SupplierSync,
+        clock: Clock,
+        every: timedelta,
+        *,
+        on_error: Callable[[ErpError], None] | None = None,
+    ) -> None:
+        self._sync = sync
+        self._clock = clock
+        self.every = every
+        #: Told of a pull that failed (the ERP down); the loop that runs it sets it. None: raised.
+        self.on_error = on_error
+        self._next: datetime | None = None
+        self.last: SupplierPull | None = None
+
+    def run_once(self, limit: int = 0) -> int:
+        """Pull if the interval has passed (the first call pulls); ``limit`` is unused."""
+        now = self._clock()
+        if self._next is not None and now < self._next:
+            return 0
+        self._next = now + self.every
+        try:
+            self.last = self._sync.pull()
+        except ErpError as error:
+            if self.on_error is None:
+                raise
+            self.on_error(error)
+            return 0
+        return self.last.redriven

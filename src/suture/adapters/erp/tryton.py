@@ -10,10 +10,12 @@ The reference ERP of DESIGN.md §8. What maps to what (docs/erp.md, "Mapping"):
 | supplier id | ``party.party`` | its ``code`` |
 
 :class:`TrytonMapping` overrides a code where the ERP's differs from Suture's id (the
-implementer's table, from the crosswalks). A code Tryton does not know is a refusal naming the
-field and the code, except a supplier: a supplier unknown to Tryton parks the PO (or voucher)
-on ``erp_supplier:<id>`` with a ``supplier_not_in_erp`` item until a supplier pull finds it;
-and a receipt or voucher whose purchase Tryton has not got yet parks on the PO's delivery.
+implementer's table, from the crosswalks: ``SUTURE_ERP_MAPPING_FILE``, :func:`load_mapping`);
+the supplier master read back is in Suture's ids (a mapped party's code is mapped back). A
+code Tryton does not know is a refusal naming the field and the code, except a supplier: a
+supplier unknown to Tryton parks the PO (or voucher) on ``erp_supplier:<id>`` with a
+``supplier_not_in_erp`` item until a supplier pull finds it; and a receipt or voucher whose
+purchase Tryton has not got yet parks on the PO's delivery.
 
 **Idempotency.** Every document carries the delivery's idempotency key: a cost journal is an
 ``account.move`` whose description is the key, a purchase a ``purchase.purchase`` whose
@@ -46,10 +48,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import yaml
+
 from suture.adapters.erp.tryton_rpc import TrytonRpc
 from suture.domain.ledger import JournalEntry
 from suture.services.erp import (
     ApVoucher,
+    ErpError,
     ErpPurchaseOrder,
     ErpReceipt,
     ErpRefusedError,
@@ -81,6 +86,54 @@ class TrytonMapping:
     items: Mapping[str, str] = field(default_factory=dict)
     suppliers: Mapping[str, str] = field(default_factory=dict)
     payment_term: str = "Net 30"
+
+
+class ErpMappingError(ErpError):
+    """The mapping file (``SUTURE_ERP_MAPPING_FILE``) is wrong: ``field`` names file and key."""
+
+
+_MAPPING_TABLES = ("cost_centers", "gl_accounts", "items", "suppliers")
+
+
+def load_mapping(text: str, source: str) -> TrytonMapping:
+    """A :class:`TrytonMapping` from YAML: tables ``cost_centers``, ``gl_accounts``, ``items``
+    and ``suppliers`` of Suture id → the ERP's code, and ``payment_term`` (a name); every key
+    optional. Two Suture suppliers on one ERP code are refused (the pull could not tell which
+    one a party is)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ErpMappingError(source, f"not YAML: {error}") from None
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ErpMappingError(source, f"must be a mapping with {', '.join(_MAPPING_TABLES)}")
+    unknown = sorted(set(map(str, data)) - {*_MAPPING_TABLES, "payment_term"})
+    if unknown:
+        raise ErpMappingError(
+            f"{source}: {unknown[0]}", f"unknown key; {', '.join(_MAPPING_TABLES)}, payment_term"
+        )
+    tables: dict[str, dict[str, str]] = {}
+    for name in _MAPPING_TABLES:
+        table = data.get(name) or {}
+        if not isinstance(table, dict) or not all(
+            isinstance(v, str | int) and str(v).strip() for v in table.values()
+        ):
+            raise ErpMappingError(f"{source}: {name}", "must map Suture ids to the ERP's codes")
+        tables[name] = {str(k): str(v) for k, v in table.items()}
+    codes: dict[str, str] = {}
+    for supplier, code in tables["suppliers"].items():
+        if code in codes:
+            raise ErpMappingError(
+                f"{source}: suppliers", f"{codes[code]!r} and {supplier!r} both map to {code!r}"
+            )
+        codes[code] = supplier
+    term = data.get("payment_term", "Net 30")
+    if not isinstance(term, str) or not term.strip():
+        raise ErpMappingError(f"{source}: payment_term", "must be a payment term's name")
+    return TrytonMapping(
+        cost_centers=tables["cost_centers"], gl_accounts=tables["gl_accounts"],
+        items=tables["items"], suppliers=tables["suppliers"], payment_term=term,
+    )  # fmt: skip
 
 
 class TrytonErpGateway:
@@ -409,10 +462,12 @@ class TrytonErpGateway:
             [("code", "!=", None), ("id", "not in", own)], 0, None, [("code", "ASC")],
             ["code", "name", "active"],
         )  # fmt: skip
+        suture_ids = {code: supplier for supplier, code in self._map.suppliers.items()}
         return [
             ErpSupplier(
-                supplier_id=str(row["code"]), name=str(row["name"]),
-                active=bool(row.get("active", True)), erp_id=str(row["id"]),
+                supplier_id=suture_ids.get(str(row["code"]), str(row["code"])),
+                name=str(row["name"]), active=bool(row.get("active", True)),
+                erp_id=str(row["id"]),
             )
             for row in rows
         ]  # fmt: skip

@@ -1,5 +1,6 @@
 """``suture erp sandbox create|start|stop|status``: a Tryton 8.2 ERP for people and tests;
-``suture erp suppliers pull``: the ERP's supplier master into Suture's.
+``suture erp suppliers pull``: the ERP's supplier master into Suture's (and
+:func:`scheduled_pull`, the same on a schedule in the ``serve`` and ``worker`` loops).
 
 The sandbox (docs/erp.md) is a folder holding Tryton's own virtualenv (apart from Suture's:
 Suture never imports Tryton, it talks to it over HTTP), a snapshot of a database set up as a
@@ -10,12 +11,14 @@ prints the URL and the settings that point Suture at it. Exit code 1 when a step
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from suture.adapters.erp.sandbox import Sandbox, SandboxError
+from suture.bootstrap import Hub
 from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
 
@@ -124,3 +127,21 @@ def pull_command() -> None:
         f"{pulled.unchanged} unchanged; {pulled.redriven} parked deliveries re-driven",
         markup=False,
     )
+
+
+def scheduled_pull(hub: Hub) -> list[Callable[[int], int]]:
+    """The ERP's supplier pull as a work source of a loop, reporting a failed pull, when the
+    hub has one (SUTURE_ERP_KIND=tryton, SUTURE_ERP_SUPPLIER_PULL_SECONDS > 0)."""
+    pull = hub.erp_supplier_pull
+    if pull is None:
+        return []
+
+    def failed(error: SutureError) -> None:
+        seconds = pull.every.total_seconds()
+        errors.print(f"erp supplier pull: {error}; next try in {seconds:g}s", markup=False)
+
+    pull.on_error = failed
+    console.print(
+        f"pulling the ERP's supplier master every {pull.every.total_seconds():g}s", markup=False
+    )
+    return [pull.run_once]

@@ -30,6 +30,7 @@ from suture.domain.errors import SutureError
 from suture.entrypoints.api.app import create_app
 from suture.entrypoints.api.server import HttpThread
 from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.erp import scheduled_pull
 from suture.entrypoints.drop_folder import DropFolder, DropFolderThread, DropOutcome
 from suture.entrypoints.mllp import DEFAULT_PORT, MllpOptions, MllpThread
 from suture.services.dispatcher import Dispatcher
@@ -193,6 +194,10 @@ def _dispatch(hub: Hub, stop: threading.Event, poll_interval: float, report_ever
         poll_interval=poll_interval,
         on_batch=progress,
         on_error=storage_failed,
-        also=[hub.delivery_worker.run_once, hub.reconciliation_sweeper.run_once],
+        also=[
+            hub.delivery_worker.run_once,
+            hub.reconciliation_sweeper.run_once,
+            *scheduled_pull(hub),
+        ],
     )
     return dispatcher.run(stop)

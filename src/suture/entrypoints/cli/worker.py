@@ -22,6 +22,7 @@ from suture.adapters.nats.worker import WorkerOptions, WorkerStats, run_worker
 from suture.bootstrap import Hub
 from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.erp import scheduled_pull
 
 
 def worker_command(
@@ -96,7 +97,11 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
             stop,
             relay=hub.relay if relay else None,
             options=options,
-            also=[hub.delivery_worker.run_once, hub.reconciliation_sweeper.run_once],
+            also=[
+                hub.delivery_worker.run_once,
+                hub.reconciliation_sweeper.run_once,
+                *scheduled_pull(hub),
+            ],
             on_error=failed,
             on_batch=progress,
         )
