@@ -51,6 +51,7 @@ from suture.services.erp import (
     ErpTransport,
     redrive_after_order,
 )
+from suture.services.erp_payments import ErpPayments
 from suture.services.erp_suppliers import ScheduledPull, SupplierSync
 from suture.services.exceptions import CombinedRedrive, WorkQueue
 from suture.services.fhir_ingest import FhirIngest
@@ -184,6 +185,8 @@ class Hub:
     #: ... and on a schedule (``SUTURE_ERP_SUPPLIER_PULL_SECONDS``), a work source of the
     #: ``serve`` and ``worker`` loops; None for the file ERP or when turned off.
     erp_supplier_pull: ScheduledPull | None = None
+    #: The ERP's payment status of supplier invoices (``suture erp payments``, docs/erp.md).
+    erp_payments: ErpPayments | None = None
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -279,6 +282,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     target_modes = TargetModes(uow_factory, system_clock)
     gated = {kind: ShadowGate(transport, target_modes) for kind, transport in transports.items()}
     supplier_sync = SupplierSync(uow_factory, gateway, system_clock)
+    erp_payments = ErpPayments(uow_factory, gateway)
     audit = AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock)
     clients = ClientRegistry(
         uow_factory, Argon2SecretHasher(), system_clock, read_uow_factory=read_uow_factory
@@ -360,7 +364,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         trading_partners=TradingPartners(uow_factory, audit, system_clock),
         closers=[engine.dispose, read_engine.dispose, *erp_closers(gateway)],
         erp_suppliers=supplier_sync,
-        erp_supplier_pull=erp_supplier_pull(settings, supplier_sync),
+        erp_supplier_pull=erp_supplier_pull(settings, supplier_sync, erp_payments),
+        erp_payments=erp_payments,
         stream=stream_settings(settings),
         relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
     )
@@ -397,12 +402,16 @@ def erp_mapping(settings: Settings) -> TrytonMapping:
     return load_mapping(text, str(path))
 
 
-def erp_supplier_pull(settings: Settings, sync: SupplierSync) -> ScheduledPull | None:
-    """The scheduled supplier pull of the ``serve`` and ``worker`` loops: only for an ERP that
-    can be read (``tryton``), every ``SUTURE_ERP_SUPPLIER_PULL_SECONDS`` (0: never)."""
+def erp_supplier_pull(
+    settings: Settings, sync: SupplierSync, payments: ErpPayments
+) -> ScheduledPull | None:
+    """The scheduled supplier pull (and payment status read-back) of the ``serve`` and
+    ``worker`` loops: only for an ERP that can be read (``tryton``), every
+    ``SUTURE_ERP_SUPPLIER_PULL_SECONDS`` (0: never)."""
     if settings.erp_kind != "tryton" or settings.erp_supplier_pull_seconds <= 0:
         return None
-    return ScheduledPull(sync, system_clock, timedelta(seconds=settings.erp_supplier_pull_seconds))
+    every = timedelta(seconds=settings.erp_supplier_pull_seconds)
+    return ScheduledPull(sync, system_clock, every, payments=payments)
 
 
 def erp_gateway(settings: Settings) -> ErpGateway:

@@ -30,6 +30,7 @@ from suture.bootstrap import Hub, build
 from suture.config import Settings
 from suture.domain.deliveries import DeliveryStatus
 from suture.domain.exceptions import ExceptionStatus, ExceptionType
+from suture.domain.invoicing import Invoice, InvoiceStatus
 from suture.domain.ledger import JournalEntry, JournalLine
 from suture.services.erp import (
     ErpOrderLine,
@@ -191,6 +192,17 @@ def test_a_bill_only_purchase_is_confirmed_received_and_invoiced_in_tryton(
     )  # fmt: skip
     status = TrytonErpGateway(rpc).payment_status(f"SINV-{run}", supplier)
     assert status.state is PaymentState.POSTED
+    with hub.uow_factory() as uow:  # the invoice as Suture matched it: shown with Tryton's state
+        uow.invoices.add(Invoice(
+            id=f"INV-{run}", number=f"SINV-{run}", supplier_id=supplier, facility_id="fac-1",
+            invoice_date=TODAY, status=InvoiceStatus.MATCHED,
+        ))  # fmt: skip
+        uow.commit()
+    assert hub.erp_payments is not None
+    shown = hub.erp_payments.show(f"INV-{run}")
+    assert (shown.status, shown.erp.state, shown.erp.amount_to_pay) == (
+        InvoiceStatus.MATCHED, PaymentState.POSTED, Decimal("1612.50"),
+    )  # fmt: skip
 
 
 def received(rpc: TrytonRpc, number: str) -> dict[tuple[str, str], float]:

@@ -1,4 +1,5 @@
-"""``suture erp``: the sandbox commands without a sandbox, and a supplier pull from a file ERP."""
+"""``suture erp``: the sandbox commands without a sandbox; supplier pull and payment status from
+a file ERP."""
 
 from __future__ import annotations
 
@@ -44,3 +45,17 @@ def test_pulling_suppliers_from_a_file_erp_fails_and_says_how_they_arrive(
 
     assert result.exit_code == 1
     assert "suture masterdata import suppliers" in result.output
+
+
+def test_payment_status_from_a_file_erp_fails_and_says_it_cannot_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.db'}")
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+
+    unknown = suture("erp", "payments", "show", "INV-404")
+    synced = suture("erp", "payments", "sync")
+
+    assert (unknown.exit_code, synced.exit_code) == (1, 0)
+    assert "no supplier invoice 'INV-404'" in unknown.output
+    assert "0 checked, 0 paid" in synced.output

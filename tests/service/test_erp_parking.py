@@ -1,4 +1,5 @@
-"""A supplier unknown to the ERP parks the PO with an exception; a supplier pull re-drives it.
+"""A supplier unknown to the ERP parks the PO with an exception; a supplier pull re-drives it;
+payment status is read back from the ERP.
 
 Issue 6, docs/erp.md: the ERP is authoritative for suppliers. The hub's database is real
 (SQLite, the composition root); the ERP is a scripted fake behind the real ``ErpTransport``,
@@ -20,6 +21,7 @@ from suture.bootstrap import Hub, build
 from suture.config import Settings
 from suture.domain.deliveries import AttemptOutcome, DeliveryStatus
 from suture.domain.exceptions import ExceptionStatus, ExceptionType
+from suture.domain.invoicing import Invoice, InvoiceStatus
 from suture.domain.ledger import JournalEntry
 from suture.eventlog.retry import RetryPolicy
 from suture.services.delivery_worker import DeliveryWorker
@@ -33,6 +35,7 @@ from suture.services.erp import (
     ErpSupplier,
     ErpTransport,
     ErpUnavailableError,
+    PaymentState,
     PaymentStatus,
     purchase_order_json,
     receipt_json,
@@ -40,6 +43,7 @@ from suture.services.erp import (
     unknown_purchase,
     unknown_supplier,
 )
+from suture.services.erp_payments import ErpPayments
 from suture.services.erp_suppliers import ScheduledPull, SupplierSync
 
 TARGET = "erp:tryton"
@@ -294,3 +298,58 @@ def test_the_hub_schedules_the_pull_only_for_an_erp_it_can_read(tmp_path: Path) 
     finally:
         for hub in hubs:
             hub.close()
+
+
+@dataclass
+class PayingErp(FakeErp):
+    """An ERP that has paid some invoices and knows one supplier."""
+
+    paid: set[str] = field(default_factory=set)
+
+    def payment_status(self, invoice_number: str, supplier_id: str) -> PaymentStatus:
+        if supplier_id not in self.known:
+            raise unknown_supplier(supplier_id, f"the ERP has no supplier {supplier_id!r}")
+        state = PaymentState.PAID if invoice_number in self.paid else PaymentState.POSTED
+        return PaymentStatus(invoice_number=invoice_number, state=state)
+
+
+def store_invoice(hub: Hub, number: str, status: InvoiceStatus, supplier: str = "SUP-1") -> str:
+    invoice = Invoice(
+        id=f"INV-{number}", number=number, supplier_id=supplier, facility_id="fac-1",
+        invoice_date=date(2026, 3, 1), status=status,
+    )  # fmt: skip
+    with hub.uow_factory() as uow:
+        uow.invoices.add(invoice)
+        uow.commit()
+    return invoice.id
+
+
+def invoice_status(hub: Hub, invoice_id: str) -> InvoiceStatus | None:
+    with hub.uow_factory() as uow:
+        found = uow.invoices.get(invoice_id)
+    return None if found is None else found.status
+
+
+def test_payment_status_is_read_back_and_an_invoice_the_erp_paid_is_paid_in_suture(
+    erp: Erp,
+) -> None:
+    fake = PayingErp(known={"SUP-1"}, paid={"S-1", "S-3"})
+    payments = ErpPayments(erp.hub.uow_factory, fake)
+    matched = store_invoice(erp.hub, "S-1", InvoiceStatus.MATCHED)
+    approved = store_invoice(erp.hub, "S-2", InvoiceStatus.APPROVED)
+    held = store_invoice(erp.hub, "S-3", InvoiceStatus.EXCEPTION)  # paid in the ERP, held here
+    stranger = store_invoice(erp.hub, "S-4", InvoiceStatus.MATCHED, supplier="SUP-X")
+
+    shown = payments.show(approved)
+    synced = payments.sync()
+    unknown = payments.show(stranger)
+
+    assert (shown.status, shown.erp.state) == (InvoiceStatus.APPROVED, PaymentState.POSTED)
+    assert (synced.checked, synced.paid) == (3, 1)
+    assert [invoice_status(erp.hub, i) for i in (matched, approved, held, stranger)] == [
+        InvoiceStatus.PAID, InvoiceStatus.APPROVED, InvoiceStatus.EXCEPTION, InvoiceStatus.MATCHED,
+    ]  # fmt: skip
+    assert (unknown.erp.state, unknown.note) == (
+        PaymentState.UNKNOWN, "the ERP has no supplier 'SUP-X'",
+    )  # fmt: skip
+    assert payments.show(matched).status is InvoiceStatus.PAID

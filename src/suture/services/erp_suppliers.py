@@ -16,8 +16,9 @@ items resolve: the hub's scheduled pull (``SUTURE_ERP_SUPPLIER_PULL_SECONDS``) o
 
 **Schedule.** :class:`ScheduledPull` is a work source of the ``suture serve`` and ``suture
 worker`` loops (the shape of the delivery worker's ``run_once``): it pulls at most every
-``every``; an ERP that cannot be read is reported to ``on_error`` and tried again at the next
-interval (nothing is lost: what is parked stays parked until a pull succeeds).
+``every``, and reads back the payment status of the invoices awaiting payment
+(``erp_payments.py``); an ERP that cannot be read is reported to ``on_error`` and tried again
+at the next interval (nothing is lost: what is parked stays parked until a pull succeeds).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from suture.domain.exceptions import ACTIVE, ExceptionType
 from suture.domain.masterdata import Supplier
 from suture.services.clock import Clock, system_clock
 from suture.services.erp import ErpError, ErpGateway
+from suture.services.erp_payments import ErpPayments, PaymentSync
 from suture.services.redrive import erp_supplier_dependency, redrive_parked
 from suture.services.unit_of_work import UnitOfWork
 
@@ -127,15 +129,18 @@ class ScheduledPull:
         clock: Clock,
         every: timedelta,
         *,
+        payments: ErpPayments | None = None,
         on_error: Callable[[ErpError], None] | None = None,
     ) -> None:
         self._sync = sync
+        self._payments = payments
         self._clock = clock
         self.every = every
         #: Told of a pull that failed (the ERP down); the loop that runs it sets it. None: raised.
         self.on_error = on_error
         self._next: datetime | None = None
         self.last: SupplierPull | None = None
+        self.paid: PaymentSync | None = None
 
     def run_once(self, limit: int = 0) -> int:
         """Pull if the interval has passed (the first call pulls); ``limit`` is unused."""
@@ -145,6 +150,8 @@ class ScheduledPull:
         self._next = now + self.every
         try:
             self.last = self._sync.pull()
+            if self._payments is not None:
+                self.paid = self._payments.sync()
         except ErpError as error:
             if self.on_error is None:
                 raise

@@ -1,6 +1,7 @@
 """``suture erp sandbox create|start|stop|status``: a Tryton 8.2 ERP for people and tests;
 ``suture erp suppliers pull``: the ERP's supplier master into Suture's (and
-:func:`scheduled_pull`, the same on a schedule in the ``serve`` and ``worker`` loops).
+:func:`scheduled_pull`, the same on a schedule in the ``serve`` and ``worker`` loops);
+``suture erp payments show|sync``: the ERP's payment status of supplier invoices.
 
 The sandbox (docs/erp.md) is a folder holding Tryton's own virtualenv (apart from Suture's:
 Suture never imports Tryton, it talks to it over HTTP), a snapshot of a database set up as a
@@ -33,6 +34,10 @@ sandbox_app = typer.Typer(
 erp_app.add_typer(sandbox_app, name="sandbox")
 suppliers_app = typer.Typer(help="The ERP's supplier master.", no_args_is_help=True)
 erp_app.add_typer(suppliers_app, name="suppliers")
+payments_app = typer.Typer(
+    help="The ERP's payment status of supplier invoices.", no_args_is_help=True
+)
+erp_app.add_typer(payments_app, name="payments")
 
 DirOption = Annotated[
     Path | None,
@@ -125,6 +130,55 @@ def pull_command() -> None:
     console.print(
         f"suppliers from the ERP: {pulled.created} new, {pulled.updated} updated, "
         f"{pulled.unchanged} unchanged; {pulled.redriven} parked deliveries re-driven",
+        markup=False,
+    )
+
+
+@payments_app.command("show")
+def payments_show_command(
+    invoice_id: Annotated[str, typer.Argument(help="The supplier invoice's id in Suture.")],
+) -> None:
+    """The invoice's status in Suture beside its payment status in the ERP (state, amount to
+    pay); an invoice the ERP paid is marked paid. Exit code 1 when the ERP cannot be read."""
+    hub = open_hub()
+    try:
+        if hub.erp_payments is None:
+            raise typer.Exit(1)
+        shown = hub.erp_payments.show(invoice_id)
+    except SutureError as error:
+        errors.print(f"erp payments: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    finally:
+        hub.close()
+    amount = shown.erp.amount_to_pay
+    console.print(
+        f"invoice {shown.invoice_number} of {shown.supplier_id}: {shown.status} in Suture, "
+        f"{shown.erp.state} in the ERP"
+        + ("" if amount is None else f", {amount} to pay")
+        + ("" if shown.note is None else f" ({shown.note})"),
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@payments_app.command("sync")
+def payments_sync_command(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Invoices per status.")] = 100,
+) -> None:
+    """Read the ERP's payment status of the invoices awaiting payment (matched, approved) and
+    mark those it paid as paid (`suture serve` does it on its ERP pull schedule)."""
+    hub = open_hub()
+    try:
+        if hub.erp_payments is None:
+            raise typer.Exit(1)
+        synced = hub.erp_payments.sync(limit)
+    except SutureError as error:
+        errors.print(f"erp payments: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    finally:
+        hub.close()
+    console.print(
+        f"invoices awaiting payment: {synced.checked} checked, {synced.paid} paid in the ERP",
         markup=False,
     )
 
