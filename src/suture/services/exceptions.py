@@ -217,6 +217,19 @@ def resolve_for_dependency(
     return len(_resolve_all(uow, waiting, at, note, by))
 
 
+def resolve_items(
+    uow: UnitOfWork,
+    items: builtins.list[ExceptionItem],
+    at: datetime,
+    note: str,
+    *,
+    by: str = SYSTEM_ACTOR,
+) -> int:
+    """Resolve ``items``, read with a lock in ``uow`` (``find_open_for_dependency``), when
+    the caller acted on them first (re-drove the deliveries they name); the caller commits."""
+    return len(_resolve_all(uow, items, at, note, by))
+
+
 def _resolve_all(
     uow: UnitOfWork, items: builtins.list[ExceptionItem], at: datetime, note: str, by: str
 ) -> builtins.list[ExceptionItem]:

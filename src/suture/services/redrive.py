@@ -39,12 +39,13 @@ def redrive_parked(uow: UnitOfWork, dependency: DependencyKey, at: datetime) -> 
     are due again with a fresh attempt budget.
     """
     items = len(uow.events.redrive(str(dependency), at))
-    for waiting in uow.exceptions.find_open_for_dependency(str(dependency)):
-        if waiting.delivery_id:
-            again = uow.deliveries.retry(waiting.delivery_id, at=at)
+    waiting = uow.exceptions.find_open_for_dependency(str(dependency), lock=True)
+    for item in waiting:
+        if item.delivery_id:
+            again = uow.deliveries.retry(item.delivery_id, at=at)
             items += again is not None and again.status is DeliveryStatus.PENDING
-    exception_queue.resolve_for_dependency(
-        uow, dependency, at, f"{dependency} appeared; {items} work items re-driven"
+    exception_queue.resolve_items(
+        uow, waiting, at, f"{dependency} appeared; {items} work items re-driven"
     )
     return items
 
