@@ -18,12 +18,8 @@ from suture.adapters.db.migrate import current_revision, downgrade, ensure_schem
 from suture.adapters.db.period_extract import DatabaseExtract
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.erp.file_gateway import FileErpGateway
-from suture.adapters.erp.tryton import (
-    ErpMappingError,
-    TrytonErpGateway,
-    TrytonMapping,
-    load_mapping,
-)
+from suture.adapters.erp.tryton import TrytonErpGateway
+from suture.adapters.erp.tryton_mapping import ErpMappingError, TrytonMapping, load_mapping
 from suture.adapters.erp.tryton_rpc import TrytonRpc
 from suture.adapters.file_drop import FileDropTransport
 from suture.adapters.nats.stream import StreamSettings

@@ -307,6 +307,33 @@ def test_a_dead_delivery_keeps_the_error_and_a_retry_makes_it_pending_with_fresh
     )
 
 
+def test_a_parked_delivery_is_never_claimed_until_a_retry_makes_it_pending_again(
+    uow: UowFactory, target: str
+) -> None:
+    queued = delivery(target)
+    enqueue(uow, queued)
+    claim(uow, target=target)
+    with uow() as work:
+        stale = work.deliveries.park(queued.id, attempt=7, error="no supplier SUP-9", at=NOW)
+        parked = work.deliveries.park(queued.id, attempt=1, error="no supplier SUP-9", at=NOW)
+        work.commit()
+    later = NOW + timedelta(hours=1)
+    unclaimed = claim(uow, at=later + LEASE, target=target)  # not due, not a lost lease
+
+    with uow() as work:
+        retried = work.deliveries.retry(queued.id, at=later)
+        work.commit()
+
+    assert (stale, parked, unclaimed) == (False, True, [])
+    assert retried is not None
+    assert (retried.status, retried.attempts, retried.next_attempt_at, retried.last_error) == (
+        S.PENDING,
+        0,
+        later,
+        "no supplier SUP-9",
+    )
+
+
 def test_attempts_are_kept_in_the_order_recorded(uow: UowFactory, target: str) -> None:
     queued = delivery(target)
     enqueue(uow, queued)
@@ -343,8 +370,10 @@ def test_counts_per_target_name_every_status(uow: UowFactory, target: str) -> No
         counts = work.deliveries.count_by_status(target=target)
 
     assert counts == {
-        target: {S.PENDING: 2, S.IN_FLIGHT: 1, S.DELIVERED: 0, S.DEAD: 0, S.SHADOWED: 0}
-    }
+        target: {
+            S.PENDING: 2, S.IN_FLIGHT: 1, S.DELIVERED: 0, S.DEAD: 0, S.SHADOWED: 0, S.PARKED: 0,
+        }
+    }  # fmt: skip
 
 
 def test_a_list_pages_by_id_without_payloads(uow: UowFactory, target: str) -> None:

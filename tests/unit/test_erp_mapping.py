@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from suture.adapters.erp.tryton import ErpMappingError, TrytonMapping, load_mapping
+from suture.adapters.erp.tryton_mapping import ErpMappingError, TrytonMapping, load_mapping
 from suture.bootstrap import erp_mapping
 from suture.config import Settings
 
