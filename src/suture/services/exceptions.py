@@ -5,8 +5,9 @@ Two kinds of caller:
 - The bus and the delivery queue call the functions here *inside their own unit of work*, so
   the item commits with the dead letter or the parking that caused it (no failure without an
   item, STYLE.md habit 4): :func:`open_exception` when something fails,
-  :func:`resolve_for_subject` when a retry of it succeeded, :func:`resolve_for_dependency` when
-  missing master data appeared and everything parked on it was re-driven.
+  :func:`resolve_for_subject` when a retry of it succeeded, :func:`resolve_for_dependency` (or
+  :func:`resolve_items`, for items read and acted on first) when missing master data appeared
+  and everything parked on it was re-driven.
 - People work the queue through :class:`WorkQueue` (the CLI, later the API): list, show, assign,
   retry, resolve, dismiss. Each action is one transaction and leaves an entry in the item's
   trail: who, when, what, why.
