@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,19 @@ def test_every_edge_carried_its_traffic_and_every_message_was_processed(demo: De
     assert messages["supplier-x12"]["processed"] == activity["supplier_documents"] > 0
 
 
+def test_every_route_the_demo_uses_is_a_managed_interface(demo: DemoResult) -> None:
+    engine = create_engine(demo.database)
+    try:
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            unmanaged = uow.interfaces.unmanaged()
+            routes = uow.interfaces.routes()
+    finally:
+        engine.dispose()
+    assert unmanaged == []
+    assert {route.channel for route in routes} >= set(demo.output["messages"])
+    assert 0 < demo.output["kpis"]["governed_share"] < 1  # the seeded inventory's planted gaps
+
+
 def test_the_plan_is_what_the_day_planted(demo: DemoResult, planted: Planted) -> None:
     assert demo.output["planted"] == {
         field: getattr(planted, field) for field in demo.output["planted"]
@@ -124,6 +137,20 @@ def test_the_undocumented_charges_are_found(demo: DemoResult, planted: Planted) 
 def test_the_stockouts_are_counted_as_planted(demo: DemoResult, planted: Planted) -> None:
     assert demo.output["kpis"]["stockouts"] == planted.stockouts
     assert demo.output["kpis"]["usages"] == planted.usage_lines
+
+
+def test_the_invoice_cycle_time_counts_the_simulated_days_an_invoice_waited(
+    demo: DemoResult,
+) -> None:
+    """The hub runs on the day's clock: an early invoice (half a day after its 850, the goods
+    a day after it) is matched when the dock receives the goods, half a day later."""
+    assert "early_invoice" in demo.output["supplier_scenarios"]
+    cycle = demo.output["kpis"]["invoice_cycle_time"]
+    assert cycle["count"] == demo.output["invoices"]["by_status"]["matched"]
+    assert cycle["mean_hours"] > 0
+    since = datetime.fromisoformat(demo.output["kpis"]["since"])
+    until = datetime.fromisoformat(demo.output["kpis"]["until"])
+    assert until - since > timedelta(days=3)  # the 810s of the day's POs came two days later
 
 
 def test_the_cost_journals_balance_per_cost_center(demo: DemoResult) -> None:

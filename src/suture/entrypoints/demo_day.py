@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from suture.adapters.supplier_sim import HttpSink, SupplierGateway, SupplierGatewayError
@@ -93,8 +93,10 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
     gateway_of: Callable[[HttpSink, SimulatedClock], SupplierGateway],
     timeout: float,
     progress: Callable[[str], None],
+    clock: SimulatedClock,
 ) -> DayActivity:
-    """Play the day against ``running`` (module doc); returns what was sent and done."""
+    """Play the day against ``running`` (module doc), whose hub runs on ``clock``; returns
+    what was sent and done."""
     deadline = time.monotonic() + timeout
     activity = DayActivity()
     base = running.base_url
@@ -134,7 +136,6 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
         base, client_id=clients.supplier.client_id, client_secret=clients.supplier.secret,
         interface=SUPPLIER_INTERFACE,
     )  # fmt: skip
-    clock = SimulatedClock(running.hub.clock())
     kinds: dict[str, str] = {}
     gateway = gateway_of(sink, clock)
     while True:
@@ -328,23 +329,33 @@ class PatientSink:
 
 
 class SimulatedClock:
-    """The suppliers' clock: it stands still until the driver moves it to the next reply due.
+    """The day's clock, shared by the hub and the scripted supplier: the system's time plus an
+    offset that only grows, moved by the driver to the next reply due.
 
     The scripted supplier dates its replies hours and days after each 850 (855 after an hour,
     856 after a day, 810 after two, a back order two weeks later). The demo replays those days
     in moments, and deterministically: it sends what is due, lets the hub and the dock finish
     with it, then jumps to the next reply's due time, so every shipment is received before an
-    invoice dated after it arrives, as in the supplier's script.
+    invoice dated after it arrives, as in the supplier's script. The hub runs on this clock too
+    (``build(settings, clock=…)``), so what it records carries the simulated time: an invoice
+    received two days after its PO, matched when its goods are received, gives the invoice
+    cycle time the days it really waited. Between jumps the clock runs with the system's, so
+    the hub's retry delays and rate budgets work as they do in production.
     """
 
-    def __init__(self, start: datetime) -> None:
-        self._now = start
+    def __init__(self, start: datetime | None = None) -> None:
+        self._offset = timedelta(0) if start is None else start - datetime.now(UTC)
+        self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
-        return self._now
+        return datetime.now(UTC) + self._offset
 
     def advance_to(self, moment: datetime) -> None:
-        self._now = max(self._now, moment)
+        """Jump to ``moment`` unless the clock is past it already; never back."""
+        with self._lock:
+            ahead = moment - self()
+            if ahead > timedelta(0):
+                self._offset += ahead
 
 
 def outbox_gateway(

@@ -52,9 +52,11 @@ from suture.entrypoints.demo_day import (
     LEGACY_USAGE_INTERFACE,
     DemoClient,
     DemoClients,
+    SimulatedClock,
     outbox_gateway,
     replay_day,
 )
+from suture.entrypoints.demo_edges import demo_edges
 from suture.entrypoints.demo_erp import (
     ErpLogin,
     connect,
@@ -225,7 +227,9 @@ def _run(  # noqa: PLR0917 - the command's choices
     login: ErpLogin | None,
 ) -> DemoRun:
     began = time.monotonic()
-    hub = build(settings)
+    # The hub's business time jumps with the suppliers' replies (``SimulatedClock``).
+    clock = SimulatedClock()
+    hub = build(settings, clock=clock)
     try:
         now = hub.clock()
         window = timedelta(hours=settings.reconciliation_window_hours)
@@ -250,7 +254,7 @@ def _run(  # noqa: PLR0917 - the command's choices
             activity = replay_day(
                 running, day, codes, clients,
                 outbox_gateway(simulator, settings.x12_outbox_dir),
-                timeout, lambda phase: errors.print(f"demo: {phase}", markup=False),
+                timeout, lambda phase: errors.print(f"demo: {phase}", markup=False), clock,
             )  # fmt: skip
         finally:
             running.stop()
@@ -299,7 +303,7 @@ def _set_up(
         created = hub.clients.create(name, scopes, facilities)
         return DemoClient(created.client.id, created.secret)
 
-    return DemoClients(
+    clients = DemoClients(
         clinical=client("demo clinical FHIR client", [Scope.SYSTEM_WRITE], [ALL_FACILITIES]),
         legacy=client("demo legacy OR system", [Scope.SYSTEM_WRITE], [day.legacy_facility_id]),
         supplier=client("demo suppliers' EDI gateway", [Scope.SYSTEM_WRITE], [ALL_FACILITIES]),
@@ -312,6 +316,9 @@ def _set_up(
             "demo department manager", [Scope.EXPERIENCE_DEPARTMENT], [ALL_FACILITIES]
         ),
     )
+    # The demo's senders' routes in the integration inventory, so their traffic is managed.
+    hub.interfaces.import_interfaces(demo_edges(hub.interfaces.list(), clients))
+    return clients
 
 
 def _set_up_erp(
