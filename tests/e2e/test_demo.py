@@ -153,6 +153,17 @@ def test_the_invoice_cycle_time_counts_the_simulated_days_an_invoice_waited(
     assert until - since > timedelta(days=3)  # the 810s of the day's POs came two days later
 
 
+def test_the_reconciliation_lag_is_the_hour_of_the_clinical_feeds_and_the_nightly_batch(
+    demo: DemoResult,
+) -> None:
+    """The day is sent hour by hour on the hub's clock: a procedure's charges and FHIR usage
+    arrive by the end of its hour, the legacy OR system's usage with its nightly batch."""
+    lag = demo.output["kpis"]["reconciliation_lag"]
+    assert lag["count"] > 0
+    assert lag["median_hours"] < 1.25  # an hour at most, and the seconds the hub took
+    assert lag["p90_hours"] > 1  # the nightly batch's lines waited for the end of the day
+
+
 def test_the_cost_journals_balance_per_cost_center(demo: DemoResult) -> None:
     journals = demo.output["journals"]
     assert len(journals) > 1

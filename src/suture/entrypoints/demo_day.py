@@ -4,9 +4,11 @@
 DemoHub` (the hub's edges and dispatcher in this process), phase by phase, waiting for the hub
 to settle after each:
 
-1. **clinical**: the EHR's charges as DFT^P03 over an MLLP socket, the clinical system's usage
-   as FHIR Procedure Bundles (``POST /fhir/R4``), the legacy facility's usage as one CSV batch
-   (``POST /api/v1/system/messages``, ``text/csv``), the three senders at once;
+1. **clinical**, hour by hour on the hub's clock: at the end of each hour, the EHR's charges of
+   the procedures performed in it as DFT^P03 over an MLLP socket and the clinical system's
+   usage as FHIR Procedure Bundles (``POST /fhir/R4``), the two senders at once; when the day
+   is over, the legacy facility's usage as its nightly CSV batch (``POST
+   /api/v1/system/messages``, ``text/csv``);
 2. **requests and approvals**: each hospital's department asks for an item it keeps at par
    (``POST /api/v1/experience/department/requisitions``), then the supply-chain manager
    approves the requisitions the approval policy left pending
@@ -37,7 +39,7 @@ from suture.adapters.supplier_sim import HttpSink, SupplierGateway, SupplierGate
 from suture.entrypoints.demo_clients import PAUSE, RETRIES, DemoEdgeError, HubClient, MllpSender
 from suture.entrypoints.demo_hub import HOST, DemoHub, DemoTimeoutError
 from suture.services.supplier_simulator import Reply, SupplierSimulator
-from suture.services.synthetic.day import HospitalDay, UsageLine
+from suture.services.synthetic.day import DAY, HospitalDay, UsageLine
 from suture.services.synthetic.day_messages import dft_p03, procedure_bundle, usage_csv
 from suture.services.synthetic.history import ProcedureRecords
 
@@ -47,6 +49,7 @@ LEGACY_USAGE_INTERFACE = "procedural-usage-csv"
 SUPPLIER_INTERFACE = "supplier-x12"
 #: Procedures per FHIR Bundle.
 BUNDLE_SIZE = 20
+HOUR = timedelta(hours=1)
 _PAGE = 200
 
 
@@ -109,9 +112,8 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
         progress(f"{name} ({now - started:.1f} s)")
         started = now
 
-    _clinical(running, day, facility_codes, clients, activity)
-    running.wait_settled(deadline, "the clinical traffic")
-    phase("clinical traffic sent and applied")
+    _clinical(running, day, facility_codes, clients, activity, clock, deadline)
+    phase("clinical traffic sent and applied, hour by hour")
     department = HubClient(base, clients.department.client_id, clients.department.secret)
     for request in day.department_requests:
         department.post_json(
@@ -164,57 +166,87 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
     return activity
 
 
-def _clinical(
+def _clinical(  # noqa: PLR0917 - the day's parts, each needed once
     running: DemoHub,
     day: HospitalDay,
     facility_codes: dict[str, str],
     clients: DemoClients,
     activity: DayActivity,
+    clock: SimulatedClock,
+    deadline: float,
 ) -> None:
-    """The three clinical senders at once; the first failure is raised after all stop."""
-    failures: list[BaseException] = []
+    """The day hour by hour on the hub's clock: at the end of each hour, the EHR's charges and
+    the clinical system's usage of the procedures of that hour, the two senders at once; when
+    the day is over, the legacy OR system's nightly CSV batch. The hub settles after each."""
+    base = running.base_url
+    fhir = HubClient(base, clients.clinical.client_id, clients.clinical.secret)
+    legacy = HubClient(base, clients.legacy.client_id, clients.legacy.secret)
+    by_procedure: dict[int, list[UsageLine]] = {}
+    for line in day.usage_lines:
+        if not line.legacy:
+            by_procedure.setdefault(line.procedure.number, []).append(line)
+    for hour_end, procedures in _hours(day):
+        clock.advance_to(hour_end)
 
-    def guarded(target: Callable[[], int], counter: str) -> Callable[[], None]:
+        def charges(chosen: Sequence[ProcedureRecords] = procedures) -> int:
+            return _send_charges(running.mllp_port, chosen, facility_codes)
+
+        def usage(chosen: Sequence[ProcedureRecords] = procedures) -> int:
+            return _send_fhir(fhir, chosen, by_procedure)
+
+        sent = _at_once({"ehr": charges, "clinical": usage})
+        activity.hl7_messages += sent["ehr"]
+        activity.fhir_bundles += sent["clinical"]
+        running.wait_settled(deadline, f"the clinical traffic until {hour_end:%H:%M}")
+    clock.advance_to(day.start + DAY)
+    activity.csv_files = _send_csv(legacy, day, facility_codes[day.legacy_facility_id])
+    running.wait_settled(deadline, "the legacy OR system's nightly batch")
+
+
+def _hours(day: HospitalDay) -> Iterator[tuple[datetime, list[ProcedureRecords]]]:
+    """The day's procedures by the hour they were performed in, with the hour's end."""
+    by_hour: dict[int, list[ProcedureRecords]] = {}
+    for procedure in day.procedures:
+        hour = int((procedure.at - day.start) // HOUR)
+        by_hour.setdefault(hour, []).append(procedure)
+    for hour in sorted(by_hour):
+        yield day.start + (hour + 1) * HOUR, by_hour[hour]
+
+
+def _at_once(senders: dict[str, Callable[[], int]]) -> dict[str, int]:
+    """Run the senders in threads of their own; the first failure is raised after all stop."""
+    failures: list[BaseException] = []
+    sent = dict.fromkeys(senders, 0)
+
+    def guarded(name: str, target: Callable[[], int]) -> Callable[[], None]:
         def run() -> None:
             try:
-                setattr(activity, counter, target())
+                sent[name] = target()
             except BaseException as error:  # handed to the main thread, raised there
                 failures.append(error)
 
         return run
 
-    base = running.base_url
-    fhir = HubClient(base, clients.clinical.client_id, clients.clinical.secret)
-    legacy = HubClient(base, clients.legacy.client_id, clients.legacy.secret)
-    code = facility_codes[day.legacy_facility_id]
-
-    def charges() -> int:
-        return _send_charges(running.mllp_port, day, facility_codes)
-
-    def usage() -> int:
-        return _send_fhir(fhir, day)
-
-    def legacy_usage() -> int:
-        return _send_csv(legacy, day, code)
-
-    senders = [
-        threading.Thread(target=guarded(charges, "hl7_messages"), name="ehr"),
-        threading.Thread(target=guarded(usage, "fhir_bundles"), name="clinical"),
-        threading.Thread(target=guarded(legacy_usage, "csv_files"), name="legacy-or"),
+    threads = [
+        threading.Thread(target=guarded(name, target), name=name)
+        for name, target in senders.items()
     ]
-    for sender in senders:
-        sender.start()
-    for sender in senders:
-        sender.join()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     if failures:
         raise failures[0]
+    return sent
 
 
-def _send_charges(port: int, day: HospitalDay, facility_codes: dict[str, str]) -> int:
+def _send_charges(
+    port: int, procedures: Sequence[ProcedureRecords], facility_codes: dict[str, str]
+) -> int:
     sender = MllpSender(HOST, port)
     sent = 0
     try:
-        for procedure in day.procedures:
+        for procedure in procedures:
             if procedure.charges:
                 code = facility_codes[procedure.facility_id]
                 sender.send(dft_p03(procedure, code, f"DEMO{procedure.number:07d}"))
@@ -224,9 +256,13 @@ def _send_charges(port: int, day: HospitalDay, facility_codes: dict[str, str]) -
     return sent
 
 
-def _send_fhir(client: HubClient, day: HospitalDay) -> int:
+def _send_fhir(
+    client: HubClient,
+    procedures: Sequence[ProcedureRecords],
+    usage: dict[int, list[UsageLine]],
+) -> int:
     bundles = 0
-    for facility_id, chunk in _fhir_chunks(day):
+    for facility_id, chunk in _fhir_chunks(procedures, usage):
         reply = client.post_raw(
             "/fhir/R4", procedure_bundle(chunk), "application/fhir+json", facility_id=facility_id
         )
@@ -242,22 +278,18 @@ def _send_fhir(client: HubClient, day: HospitalDay) -> int:
 
 
 def _fhir_chunks(
-    day: HospitalDay,
+    procedures: Sequence[ProcedureRecords], usage: dict[int, list[UsageLine]]
 ) -> Iterator[tuple[str, list[tuple[ProcedureRecords, Sequence[UsageLine]]]]]:
     """Bundles of up to ``BUNDLE_SIZE`` procedures of one facility, in time order."""
-    by_procedure: dict[int, list[UsageLine]] = {}
-    for line in day.usage_lines:
-        if not line.legacy:
-            by_procedure.setdefault(line.procedure.number, []).append(line)
     per_facility: dict[str, list[tuple[ProcedureRecords, Sequence[UsageLine]]]] = {}
-    for procedure in day.procedures:
-        if procedure.number in by_procedure:
+    for procedure in procedures:
+        if procedure.number in usage:
             per_facility.setdefault(procedure.facility_id, []).append(
-                (procedure, by_procedure[procedure.number])
+                (procedure, usage[procedure.number])
             )
-    for facility_id, procedures in sorted(per_facility.items()):
-        for start in range(0, len(procedures), BUNDLE_SIZE):
-            yield facility_id, procedures[start : start + BUNDLE_SIZE]
+    for facility_id, chosen in sorted(per_facility.items()):
+        for start in range(0, len(chosen), BUNDLE_SIZE):
+            yield facility_id, chosen[start : start + BUNDLE_SIZE]
 
 
 def _send_csv(client: HubClient, day: HospitalDay, facility_code: str) -> int:

@@ -31,7 +31,7 @@ import os
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -227,14 +227,14 @@ def _run(  # noqa: PLR0917 - the command's choices
     login: ErpLogin | None,
 ) -> DemoRun:
     began = time.monotonic()
-    # The hub's business time jumps with the suppliers' replies (``SimulatedClock``).
-    clock = SimulatedClock()
+    window = timedelta(hours=settings.reconciliation_window_hours)
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - window
+    start = end - DAY
+    # The hub's business time: the day's start, then hour by hour through the day, then jumps
+    # with the suppliers' replies (``SimulatedClock``).
+    clock = SimulatedClock(start)
     hub = build(settings, clock=clock)
     try:
-        now = hub.clock()
-        window = timedelta(hours=settings.reconciliation_window_hours)
-        end = now.replace(minute=0, second=0, microsecond=0) - window
-        start = end - DAY
         generator = HealthSystemGenerator(replace(PROFILES["demo"], history_days=1), seed_number)
         day = plan_day(generator, procedures=procedures, start=start)
         clients = _set_up(hub, generator, day, start)
