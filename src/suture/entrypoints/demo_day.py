@@ -80,6 +80,8 @@ class DayActivity:
     department_requests: int = 0
     approvals: int = 0
     pos_answered: int = 0
+    #: DFT^P03s of the EHR's test system sent to production by mistake (answered ``AE``).
+    stray_test_messages: int = 0
     supplier_documents: int = 0
     receipts: int = 0
     aged_lines: int = 0
@@ -197,6 +199,8 @@ def _clinical(  # noqa: PLR0917 - the day's parts, each needed once
         sent = _at_once({"ehr": charges, "clinical": usage})
         activity.hl7_messages += sent["ehr"]
         activity.fhir_bundles += sent["clinical"]
+        if not activity.stray_test_messages and sent["ehr"]:
+            activity.stray_test_messages = _send_stray_test_message(running.mllp_port, procedures)
         running.wait_settled(deadline, f"the clinical traffic until {hour_end:%H:%M}")
     clock.advance_to(day.start + DAY)
     activity.csv_files = _send_csv(legacy, day, facility_codes[day.legacy_facility_id])
@@ -254,6 +258,26 @@ def _send_charges(
     finally:
         sender.close()
     return sent
+
+
+#: The EHR's test system's sending facility (MSH-4): no hospital of the health system.
+STRAY_FACILITY_CODE = "EHRTEST"
+
+
+def _send_stray_test_message(port: int, procedures: Sequence[ProcedureRecords]) -> int:
+    """After the first hour's charges, one DFT^P03 of the EHR's test system reaches the
+    production interface, as happens on go-live weeks: the hub stores it, answers ``AE`` (MSH-4
+    is no known facility), marks it failed with a ``malformed_message`` item, and the interface
+    recovers with the next hour's first charges, which is what the interface failure recovery
+    KPI measures. It repeats a procedure's charges under the test system's facility code, so
+    no charge of the day is added or lost."""
+    billed = next(procedure for procedure in procedures if procedure.charges)
+    sender = MllpSender(HOST, port)
+    try:
+        sender.send(dft_p03(billed, STRAY_FACILITY_CODE, "DEMOTEST0001"), expect=b"AE")
+    finally:
+        sender.close()
+    return 1
 
 
 def _send_fhir(

@@ -134,7 +134,8 @@ def print_tables(run: DemoRun) -> None:
          ("850s answered by the scripted supplier", activity.pos_answered),
          ("855/856/810 documents sent back", activity.supplier_documents),
          ("shipments received at the dock", activity.receipts),
-         ("unmatched lines aged into exceptions", activity.aged_lines)],
+         ("unmatched lines aged into exceptions", activity.aged_lines),
+         ("EHR test messages sent to production (answered AE)", activity.stray_test_messages)],
     ))  # fmt: skip
     console.print(_table(
         "Messages by interface and status", ("interface", "status", "messages"),
@@ -210,6 +211,8 @@ def _planted_table(run: DemoRun) -> Table:
          len(run.priced_increases), found.open_exceptions("price_variance")),
         ("duplicate invoices sent / caught", len(run.scenarios.get("duplicate_invoice", [])),
          found.open_exceptions("duplicate_invoice")),
+        ("EHR test messages sent to production / interface incidents",
+         run.activity.stray_test_messages, run.kpis["interface_incidents"]),
     ]  # fmt: skip
     return _table("Planted by the day, found by the hub", ("what", "planted", "found"), rows)
 
