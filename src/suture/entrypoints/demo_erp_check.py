@@ -111,9 +111,11 @@ class _Sent:
     centers: dict[str, Decimal] = field(default_factory=dict)
 
 
-def check_erp(uow_factory: Callable[[], UnitOfWork], rpc: TrytonRpc) -> ErpCheck:
-    """Read both sides and compare them (module doc)."""
-    sent = _sent(uow_factory)
+def check_erp(
+    uow_factory: Callable[[], UnitOfWork], rpc: TrytonRpc, *, target: str = TARGET
+) -> ErpCheck:
+    """Read both sides and compare them (module doc); ``target``: the hub's Tryton target."""
+    sent = _sent(uow_factory, target)
     differences: list[str] = []
     documents = []
     moves: list[int] = []
@@ -159,10 +161,10 @@ def check_erp(uow_factory: Callable[[], UnitOfWork], rpc: TrytonRpc) -> ErpCheck
     return ErpCheck(tuple(documents), centers, tuple(differences))
 
 
-def _sent(uow_factory: Callable[[], UnitOfWork]) -> dict[str, list[_Sent]]:
+def _sent(uow_factory: Callable[[], UnitOfWork], target: str) -> dict[str, list[_Sent]]:
     found: dict[str, list[_Sent]] = {}
     with uow_factory() as uow:
-        for listed in _deliveries(uow):
+        for listed in _deliveries(uow, target):
             delivery = uow.deliveries.get(listed.id, with_payload=True)
             if delivery is None:
                 continue
@@ -170,9 +172,9 @@ def _sent(uow_factory: Callable[[], UnitOfWork]) -> dict[str, list[_Sent]]:
     return found
 
 
-def _deliveries(uow: UnitOfWork) -> Iterator[Delivery]:
+def _deliveries(uow: UnitOfWork, target: str) -> Iterator[Delivery]:
     after: str | None = None
-    while page := uow.deliveries.list(target=TARGET, after=after, limit=_PAGE):
+    while page := uow.deliveries.list(target=target, after=after, limit=_PAGE):
         yield from page
         after = page[-1].id
 
