@@ -46,7 +46,7 @@ def order(number: str, amount: str) -> str:
             facility_id="FAC-1",
             order_date=date(2026, 3, 1),
             lines=(line,),
-        )  # fmt: skip
+        )
     )
 
 
