@@ -37,8 +37,9 @@ from suture.domain.masterdata import CostCenter, Item, Supplier
 
 #: The database a sandbox server the demo starts serves (``suture erp sandbox start``'s too).
 SANDBOX_DATABASE = "suture"
-#: Records created per ``create`` call: one call is one Tryton transaction.
-_BATCH = 100
+#: Records created per ``create`` call (one Tryton transaction): on SQLite, Tryton's check of
+#: a hundred new products at once overflows SQLite's parser stack.
+_BATCH = 20
 
 Say = Callable[[str], None]
 
@@ -149,8 +150,8 @@ def set_up_master_data(
 def _missing(rpc: TrytonRpc, model: str, codes: Iterable[str]) -> set[str]:
     wanted = sorted(set(codes))
     found: set[str] = set()
-    for start in range(0, len(wanted), _BATCH * 5):
-        chunk = wanted[start : start + _BATCH * 5]
+    for start in range(0, len(wanted), _BATCH * 20):
+        chunk = wanted[start : start + _BATCH * 20]
         rows = rpc.call(f"model.{model}.search_read", [("code", "in", chunk)], 0, None, None,
                         ["code"])  # fmt: skip
         found.update(str(row["code"]) for row in rows)
