@@ -6,12 +6,14 @@
    suppliers' X12 profiles; the chargemaster is priced from the catalog; the day's stock
    positions get their opening stock; the legacy OR usage interface gets a CSV feed; API
    clients are made for the clinical FHIR client, the legacy OR system, the suppliers' gateway
-   and the supply-chain manager. The reconciliation window is one hour and the day ended at
-   least that long ago, so every line still unmatched when the day has settled ages into an
-   exception.
+   and the supply-chain manager, and the demo's routes are registered in the integration
+   inventory (``entrypoints/demo_edges.py``). The reconciliation window is one hour and the day
+   ended at least that long ago, so every line still unmatched when the day has settled ages
+   into an exception.
 2. **Start** the HTTP service, the MLLP listener and the dispatcher in this process, on free
-   ports (``entrypoints/demo_day.py``).
-3. **Replay** the day (``services/synthetic/day.py``) and wait until it settles.
+   ports (``entrypoints/demo_day.py``), the hub on the day's simulated clock.
+3. **Replay** the day (``services/synthetic/day.py``) hour by hour, then the suppliers' days,
+   and wait until it settles.
 4. **Print** what the hub holds (``services/demo_report.py``) and every KPI, or ``--json``.
 
 With ``--erp tryton`` the ERP is a real Tryton (``entrypoints/demo_erp.py``): the sandbox's
@@ -131,8 +133,9 @@ def demo_command(  # noqa: PLR0917 - typer passes the options by position
 ) -> None:
     """Replay a simulated hospital day through the hub's real edges and print what it found.
 
-    Charges go in as HL7 v2 DFT^P03 over MLLP, usage as FHIR Procedures over HTTP and one
-    legacy CSV batch, the scripted test supplier answers every 850 with 855, 856 and 810 over
+    Charges go in as HL7 v2 DFT^P03 over MLLP and usage as FHIR Procedures over HTTP, hour by
+    hour on the day's clock, then the legacy OR system's nightly CSV batch; the scripted test
+    supplier answers every 850 with 855, 856 and 810 over
     the ingest API, the dock receives the goods; then messages, purchase orders, invoices,
     exceptions, reconciliation, cost journals and every KPI are printed. The hub runs on a SQLite
     file in a temporary directory, unless SUTURE_DATABASE_URL is set (then use an empty
