@@ -100,8 +100,13 @@ def demo_command(  # noqa: PLR0917 - typer passes the options by position
         ),
     ] = DEFAULT_MIX,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=1, help="Seconds to wait for the day to settle.")
-    ] = 600.0,
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=1,
+            help="Seconds to wait for the day to settle (default 600; 3600 with --erp tryton).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     erp: Annotated[
         Literal["file", "tryton"],
@@ -161,6 +166,8 @@ def demo_command(  # noqa: PLR0917 - typer passes the options by position
                     settings.erp_user, _password(settings), sandbox_dir(erp_sandbox), _say,
                 )  # fmt: skip
             settings = _erp_settings(settings, login)
+            if timeout is None:  # Tryton takes about a second a document, one at a time
+                timeout = 600.0 if login is None else 3600.0
             run = _run(settings, seed_number, procedures, plan, timeout, login)
         except SutureError as error:
             errors.print(f"demo failed: {error.field}: {error.reason}", markup=False)
