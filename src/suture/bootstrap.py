@@ -189,8 +189,14 @@ class Hub:
             closer()
 
 
-def build(settings: Settings, *, migrate: bool = True) -> Hub:
-    """Wire the hub. The embedded default migrates its database on first use."""
+def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clock) -> Hub:
+    """Wire the hub. The embedded default migrates its database on first use.
+
+    ``clock`` is the time of the hub's business records and schedules (ingest, workflows,
+    deliveries, KPIs); ``suture demo`` passes a clock that jumps ahead through the simulated
+    days of the suppliers' replies. Security keeps the system's time: tokens, clients and the
+    audit trail say when a caller really acted.
+    """
     codec = token_codec(settings)
     engine = create_engine(settings.database_url)
     if migrate:
@@ -261,10 +267,10 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
         commands=[(RecordUsage, usage.record_usage)],
         policy=routing_policy(settings),
         retry=retry,
-        clock=system_clock,
+        clock=clock,
         registry=build_registry(),
     )
-    deliveries = Deliveries(uow_factory, system_clock)
+    deliveries = Deliveries(uow_factory, clock)
     inbox = Inbox(uow_factory)
     gateway = erp_gateway(settings)
     transports: dict[str, Transport] = {
@@ -275,9 +281,9 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
     }
     # Every transport is behind the shadow gate: an interface in shadow or legacy mode has its
     # outputs computed and kept, not sent (docs/shadow-mode.md).
-    target_modes = TargetModes(uow_factory, system_clock)
+    target_modes = TargetModes(uow_factory, clock)
     gated = {kind: ShadowGate(transport, target_modes) for kind, transport in transports.items()}
-    supplier_sync = SupplierSync(uow_factory, gateway, system_clock)
+    supplier_sync = SupplierSync(uow_factory, gateway, clock)
     erp_payments = ErpPayments(uow_factory, gateway)
     audit = AuditTrail(uow_factory, AuditKey.from_secret(settings.secret_key), system_clock)
     clients = ClientRegistry(
@@ -296,7 +302,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
                 "procurement": frozenset({"suture"}),
             }
         ),
-        clock=system_clock,
+        clock=clock,
         batch_size=settings.import_batch_size,
         inbox=inbox,
         bus=bus,
@@ -307,24 +313,24 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             uow_factory,
             gated,
             retry,
-            system_clock,
+            clock,
             on_delivered={OPERATION_850: mark_sent, OPERATION_PURCHASE_ORDER: redrive_after_order},
         ),
         work_queue=WorkQueue(
-            uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), system_clock
+            uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), clock
         ),
-        hl7_ingest=Hl7Ingest(uow_factory, inbox, bus, tokenizer, system_clock),
-        fhir_ingest=FhirIngest(uow_factory, inbox, bus, tokenizer, system_clock),
-        csv_ingest=CsvIngest(uow_factory, inbox, bus, system_clock),
-        x12_ingest=X12Ingest(uow_factory, inbox, bus, delivery_queue, system_clock, applier=x12),
+        hl7_ingest=Hl7Ingest(uow_factory, inbox, bus, tokenizer, clock),
+        fhir_ingest=FhirIngest(uow_factory, inbox, bus, tokenizer, clock),
+        csv_ingest=CsvIngest(uow_factory, inbox, bus, clock),
+        x12_ingest=X12Ingest(uow_factory, inbox, bus, delivery_queue, clock, applier=x12),
         receiving=Receiving(
             uow_factory,
             bus,
-            system_clock,
+            clock,
             deliveries=delivery_queue,
             erp_target=erp_orders_target(settings),
         ),
-        supplier_invoices=SupplierInvoices(uow_factory, inbox, bus, system_clock),
+        supplier_invoices=SupplierInvoices(uow_factory, inbox, bus, clock),
         clients=clients,
         tokens=TokenService(
             codec,
@@ -341,29 +347,27 @@ def build(settings: Settings, *, migrate: bool = True) -> Hub:
             address_limit=settings.rate_limit_token,
         ),
         audit=audit,
-        interfaces=InterfaceInventory(uow_factory, system_clock),
+        interfaces=InterfaceInventory(uow_factory, clock),
         target_modes=target_modes,
-        kpis=KpiService(read_uow_factory, InterfaceInventory(read_uow_factory, system_clock)),
+        kpis=KpiService(read_uow_factory, InterfaceInventory(read_uow_factory, clock)),
         shadow_reports=ShadowReports(read_uow_factory),
-        matching=MatchOperations(
-            uow_factory, bus, match, system_clock, read_uow_factory=read_uow_factory
-        ),
+        matching=MatchOperations(uow_factory, bus, match, clock, read_uow_factory=read_uow_factory),
         reconciliation_sweeper=ReconciliationSweeper(
-            uow_factory, system_clock, window, read_uow_factory=read_uow_factory
+            uow_factory, clock, window, read_uow_factory=read_uow_factory
         ),
         reconciliation_batch=ReconciliationBatch(
             DatabaseExtract(read_engine), DuckDbReconciler(), window
         ),
         requisitions=Requisitions(
-            uow_factory, bus, audit, system_clock, read_uow_factory=read_uow_factory
+            uow_factory, bus, audit, clock, read_uow_factory=read_uow_factory
         ),
-        trading_partners=TradingPartners(uow_factory, audit, system_clock),
+        trading_partners=TradingPartners(uow_factory, audit, clock),
         closers=[engine.dispose, read_engine.dispose, *erp_closers(gateway)],
         erp_suppliers=supplier_sync,
         erp_supplier_pull=erp_supplier_pull(settings, supplier_sync, erp_payments),
         erp_payments=erp_payments,
         stream=stream_settings(settings),
-        relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=system_clock),
+        relay=None if settings.nats_url is None else OutboxRelay(uow_factory, clock=clock),
     )
 
 

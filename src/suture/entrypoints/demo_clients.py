@@ -52,7 +52,8 @@ class MllpSender:
         self._socket: socket.socket | None = None
         self._buffer = b""
 
-    def send(self, message: bytes) -> None:
+    def send(self, message: bytes, *, expect: bytes = b"AA") -> None:
+        """Send and check the ACK's MSA-1 is ``expect`` (``AE`` for a message meant to fail)."""
         for attempt in range(1, self._attempts + 1):
             try:
                 ack = self._exchange(message)
@@ -66,7 +67,7 @@ class MllpSender:
         segments = ack.split(b"\r")
         msa = next((s for s in segments if s.startswith(b"MSA|")), b"")
         code = msa.split(b"|")[1] if msa.count(b"|") >= 1 else b""
-        if code != b"AA":
+        if code != expect:
             err = next((s for s in segments if s.startswith(b"ERR|")), b"").decode(
                 "ascii", "replace"
             )

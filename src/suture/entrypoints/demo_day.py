@@ -4,9 +4,11 @@
 DemoHub` (the hub's edges and dispatcher in this process), phase by phase, waiting for the hub
 to settle after each:
 
-1. **clinical**: the EHR's charges as DFT^P03 over an MLLP socket, the clinical system's usage
-   as FHIR Procedure Bundles (``POST /fhir/R4``), the legacy facility's usage as one CSV batch
-   (``POST /api/v1/system/messages``, ``text/csv``), the three senders at once;
+1. **clinical**, hour by hour on the hub's clock: at the end of each hour, the EHR's charges of
+   the procedures performed in it as DFT^P03 over an MLLP socket and the clinical system's
+   usage as FHIR Procedure Bundles (``POST /fhir/R4``), the two senders at once; when the day
+   is over, the legacy facility's usage as its nightly CSV batch (``POST
+   /api/v1/system/messages``, ``text/csv``);
 2. **requests and approvals**: each hospital's department asks for an item it keeps at par
    (``POST /api/v1/experience/department/requisitions``), then the supply-chain manager
    approves the requisitions the approval policy left pending
@@ -30,14 +32,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from suture.adapters.supplier_sim import HttpSink, SupplierGateway, SupplierGatewayError
 from suture.entrypoints.demo_clients import PAUSE, RETRIES, DemoEdgeError, HubClient, MllpSender
 from suture.entrypoints.demo_hub import HOST, DemoHub, DemoTimeoutError
 from suture.services.supplier_simulator import Reply, SupplierSimulator
-from suture.services.synthetic.day import HospitalDay, UsageLine
+from suture.services.synthetic.day import DAY, HospitalDay, UsageLine
 from suture.services.synthetic.day_messages import dft_p03, procedure_bundle, usage_csv
 from suture.services.synthetic.history import ProcedureRecords
 
@@ -47,6 +49,7 @@ LEGACY_USAGE_INTERFACE = "procedural-usage-csv"
 SUPPLIER_INTERFACE = "supplier-x12"
 #: Procedures per FHIR Bundle.
 BUNDLE_SIZE = 20
+HOUR = timedelta(hours=1)
 _PAGE = 200
 
 
@@ -77,6 +80,8 @@ class DayActivity:
     department_requests: int = 0
     approvals: int = 0
     pos_answered: int = 0
+    #: DFT^P03s of the EHR's test system sent to production by mistake (answered ``AE``).
+    stray_test_messages: int = 0
     supplier_documents: int = 0
     receipts: int = 0
     aged_lines: int = 0
@@ -93,8 +98,10 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
     gateway_of: Callable[[HttpSink, SimulatedClock], SupplierGateway],
     timeout: float,
     progress: Callable[[str], None],
+    clock: SimulatedClock,
 ) -> DayActivity:
-    """Play the day against ``running`` (module doc); returns what was sent and done."""
+    """Play the day against ``running`` (module doc), whose hub runs on ``clock``; returns
+    what was sent and done."""
     deadline = time.monotonic() + timeout
     activity = DayActivity()
     base = running.base_url
@@ -107,9 +114,8 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
         progress(f"{name} ({now - started:.1f} s)")
         started = now
 
-    _clinical(running, day, facility_codes, clients, activity)
-    running.wait_settled(deadline, "the clinical traffic")
-    phase("clinical traffic sent and applied")
+    _clinical(running, day, facility_codes, clients, activity, clock, deadline)
+    phase("clinical traffic sent and applied, hour by hour")
     department = HubClient(base, clients.department.client_id, clients.department.secret)
     for request in day.department_requests:
         department.post_json(
@@ -134,7 +140,6 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
         base, client_id=clients.supplier.client_id, client_secret=clients.supplier.secret,
         interface=SUPPLIER_INTERFACE,
     )  # fmt: skip
-    clock = SimulatedClock(running.hub.clock())
     kinds: dict[str, str] = {}
     gateway = gateway_of(sink, clock)
     while True:
@@ -163,57 +168,89 @@ def replay_day(  # noqa: PLR0917 - the day's parts, each needed once
     return activity
 
 
-def _clinical(
+def _clinical(  # noqa: PLR0917 - the day's parts, each needed once
     running: DemoHub,
     day: HospitalDay,
     facility_codes: dict[str, str],
     clients: DemoClients,
     activity: DayActivity,
+    clock: SimulatedClock,
+    deadline: float,
 ) -> None:
-    """The three clinical senders at once; the first failure is raised after all stop."""
-    failures: list[BaseException] = []
+    """The day hour by hour on the hub's clock: at the end of each hour, the EHR's charges and
+    the clinical system's usage of the procedures of that hour, the two senders at once; when
+    the day is over, the legacy OR system's nightly CSV batch. The hub settles after each."""
+    base = running.base_url
+    fhir = HubClient(base, clients.clinical.client_id, clients.clinical.secret)
+    legacy = HubClient(base, clients.legacy.client_id, clients.legacy.secret)
+    by_procedure: dict[int, list[UsageLine]] = {}
+    for line in day.usage_lines:
+        if not line.legacy:
+            by_procedure.setdefault(line.procedure.number, []).append(line)
+    for hour_end, procedures in _hours(day):
+        clock.advance_to(hour_end)
 
-    def guarded(target: Callable[[], int], counter: str) -> Callable[[], None]:
+        def charges(chosen: Sequence[ProcedureRecords] = procedures) -> int:
+            return _send_charges(running.mllp_port, chosen, facility_codes)
+
+        def usage(chosen: Sequence[ProcedureRecords] = procedures) -> int:
+            return _send_fhir(fhir, chosen, by_procedure)
+
+        sent = _at_once({"ehr": charges, "clinical": usage})
+        activity.hl7_messages += sent["ehr"]
+        activity.fhir_bundles += sent["clinical"]
+        if not activity.stray_test_messages and sent["ehr"]:
+            activity.stray_test_messages = _send_stray_test_message(running.mllp_port, procedures)
+        running.wait_settled(deadline, f"the clinical traffic until {hour_end:%H:%M}")
+    clock.advance_to(day.start + DAY)
+    activity.csv_files = _send_csv(legacy, day, facility_codes[day.legacy_facility_id])
+    running.wait_settled(deadline, "the legacy OR system's nightly batch")
+
+
+def _hours(day: HospitalDay) -> Iterator[tuple[datetime, list[ProcedureRecords]]]:
+    """The day's procedures by the hour they were performed in, with the hour's end."""
+    by_hour: dict[int, list[ProcedureRecords]] = {}
+    for procedure in day.procedures:
+        hour = int((procedure.at - day.start) // HOUR)
+        by_hour.setdefault(hour, []).append(procedure)
+    for hour in sorted(by_hour):
+        yield day.start + (hour + 1) * HOUR, by_hour[hour]
+
+
+def _at_once(senders: dict[str, Callable[[], int]]) -> dict[str, int]:
+    """Run the senders in threads of their own; the first failure is raised after all stop."""
+    failures: list[BaseException] = []
+    sent = dict.fromkeys(senders, 0)
+
+    def guarded(name: str, target: Callable[[], int]) -> Callable[[], None]:
         def run() -> None:
             try:
-                setattr(activity, counter, target())
+                sent[name] = target()
             except BaseException as error:  # handed to the main thread, raised there
                 failures.append(error)
 
         return run
 
-    base = running.base_url
-    fhir = HubClient(base, clients.clinical.client_id, clients.clinical.secret)
-    legacy = HubClient(base, clients.legacy.client_id, clients.legacy.secret)
-    code = facility_codes[day.legacy_facility_id]
-
-    def charges() -> int:
-        return _send_charges(running.mllp_port, day, facility_codes)
-
-    def usage() -> int:
-        return _send_fhir(fhir, day)
-
-    def legacy_usage() -> int:
-        return _send_csv(legacy, day, code)
-
-    senders = [
-        threading.Thread(target=guarded(charges, "hl7_messages"), name="ehr"),
-        threading.Thread(target=guarded(usage, "fhir_bundles"), name="clinical"),
-        threading.Thread(target=guarded(legacy_usage, "csv_files"), name="legacy-or"),
+    threads = [
+        threading.Thread(target=guarded(name, target), name=name)
+        for name, target in senders.items()
     ]
-    for sender in senders:
-        sender.start()
-    for sender in senders:
-        sender.join()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     if failures:
         raise failures[0]
+    return sent
 
 
-def _send_charges(port: int, day: HospitalDay, facility_codes: dict[str, str]) -> int:
+def _send_charges(
+    port: int, procedures: Sequence[ProcedureRecords], facility_codes: dict[str, str]
+) -> int:
     sender = MllpSender(HOST, port)
     sent = 0
     try:
-        for procedure in day.procedures:
+        for procedure in procedures:
             if procedure.charges:
                 code = facility_codes[procedure.facility_id]
                 sender.send(dft_p03(procedure, code, f"DEMO{procedure.number:07d}"))
@@ -223,9 +260,33 @@ def _send_charges(port: int, day: HospitalDay, facility_codes: dict[str, str]) -
     return sent
 
 
-def _send_fhir(client: HubClient, day: HospitalDay) -> int:
+#: The EHR's test system's sending facility (MSH-4): no hospital of the health system.
+STRAY_FACILITY_CODE = "EHRTEST"
+
+
+def _send_stray_test_message(port: int, procedures: Sequence[ProcedureRecords]) -> int:
+    """After the first hour's charges, one DFT^P03 of the EHR's test system reaches the
+    production interface, as happens on go-live weeks: the hub stores it, answers ``AE`` (MSH-4
+    is no known facility), marks it failed with a ``malformed_message`` item, and the interface
+    recovers with the next hour's first charges, which is what the interface failure recovery
+    KPI measures. It repeats a procedure's charges under the test system's facility code, so
+    no charge of the day is added or lost."""
+    billed = next(procedure for procedure in procedures if procedure.charges)
+    sender = MllpSender(HOST, port)
+    try:
+        sender.send(dft_p03(billed, STRAY_FACILITY_CODE, "DEMOTEST0001"), expect=b"AE")
+    finally:
+        sender.close()
+    return 1
+
+
+def _send_fhir(
+    client: HubClient,
+    procedures: Sequence[ProcedureRecords],
+    usage: dict[int, list[UsageLine]],
+) -> int:
     bundles = 0
-    for facility_id, chunk in _fhir_chunks(day):
+    for facility_id, chunk in _fhir_chunks(procedures, usage):
         reply = client.post_raw(
             "/fhir/R4", procedure_bundle(chunk), "application/fhir+json", facility_id=facility_id
         )
@@ -241,22 +302,18 @@ def _send_fhir(client: HubClient, day: HospitalDay) -> int:
 
 
 def _fhir_chunks(
-    day: HospitalDay,
+    procedures: Sequence[ProcedureRecords], usage: dict[int, list[UsageLine]]
 ) -> Iterator[tuple[str, list[tuple[ProcedureRecords, Sequence[UsageLine]]]]]:
     """Bundles of up to ``BUNDLE_SIZE`` procedures of one facility, in time order."""
-    by_procedure: dict[int, list[UsageLine]] = {}
-    for line in day.usage_lines:
-        if not line.legacy:
-            by_procedure.setdefault(line.procedure.number, []).append(line)
     per_facility: dict[str, list[tuple[ProcedureRecords, Sequence[UsageLine]]]] = {}
-    for procedure in day.procedures:
-        if procedure.number in by_procedure:
+    for procedure in procedures:
+        if procedure.number in usage:
             per_facility.setdefault(procedure.facility_id, []).append(
-                (procedure, by_procedure[procedure.number])
+                (procedure, usage[procedure.number])
             )
-    for facility_id, procedures in sorted(per_facility.items()):
-        for start in range(0, len(procedures), BUNDLE_SIZE):
-            yield facility_id, procedures[start : start + BUNDLE_SIZE]
+    for facility_id, chosen in sorted(per_facility.items()):
+        for start in range(0, len(chosen), BUNDLE_SIZE):
+            yield facility_id, chosen[start : start + BUNDLE_SIZE]
 
 
 def _send_csv(client: HubClient, day: HospitalDay, facility_code: str) -> int:
@@ -328,23 +385,33 @@ class PatientSink:
 
 
 class SimulatedClock:
-    """The suppliers' clock: it stands still until the driver moves it to the next reply due.
+    """The day's clock, shared by the hub and the scripted supplier: the system's time plus an
+    offset that only grows, moved by the driver to the next reply due.
 
     The scripted supplier dates its replies hours and days after each 850 (855 after an hour,
     856 after a day, 810 after two, a back order two weeks later). The demo replays those days
     in moments, and deterministically: it sends what is due, lets the hub and the dock finish
     with it, then jumps to the next reply's due time, so every shipment is received before an
-    invoice dated after it arrives, as in the supplier's script.
+    invoice dated after it arrives, as in the supplier's script. The hub runs on this clock too
+    (``build(settings, clock=…)``), so what it records carries the simulated time: an invoice
+    received two days after its PO, matched when its goods are received, gives the invoice
+    cycle time the days it really waited. Between jumps the clock runs with the system's, so
+    the hub's retry delays and rate budgets work as they do in production.
     """
 
-    def __init__(self, start: datetime) -> None:
-        self._now = start
+    def __init__(self, start: datetime | None = None) -> None:
+        self._offset = timedelta(0) if start is None else start - datetime.now(UTC)
+        self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
-        return self._now
+        return datetime.now(UTC) + self._offset
 
     def advance_to(self, moment: datetime) -> None:
-        self._now = max(self._now, moment)
+        """Jump to ``moment`` unless the clock is past it already; never back."""
+        with self._lock:
+            ahead = moment - self()
+            if ahead > timedelta(0):
+                self._offset += ahead
 
 
 def outbox_gateway(

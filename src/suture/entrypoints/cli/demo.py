@@ -6,13 +6,22 @@
    suppliers' X12 profiles; the chargemaster is priced from the catalog; the day's stock
    positions get their opening stock; the legacy OR usage interface gets a CSV feed; API
    clients are made for the clinical FHIR client, the legacy OR system, the suppliers' gateway
-   and the supply-chain manager. The reconciliation window is one hour and the day ended at
-   least that long ago, so every line still unmatched when the day has settled ages into an
-   exception.
+   and the supply-chain manager, and the demo's routes are registered in the integration
+   inventory (``entrypoints/demo_edges.py``). The reconciliation window is one hour and the day
+   ended at least that long ago, so every line still unmatched when the day has settled ages
+   into an exception.
 2. **Start** the HTTP service, the MLLP listener and the dispatcher in this process, on free
-   ports (``entrypoints/demo_day.py``).
-3. **Replay** the day (``services/synthetic/day.py``) and wait until it settles.
+   ports (``entrypoints/demo_day.py``), the hub on the day's simulated clock.
+3. **Replay** the day (``services/synthetic/day.py``) hour by hour, then the suppliers' days,
+   and wait until it settles.
 4. **Print** what the hub holds (``services/demo_report.py``) and every KPI, or ``--json``.
+
+With ``--erp tryton`` the ERP is a real Tryton (``entrypoints/demo_erp.py``): the sandbox's
+server, one the demo starts, or the one ``--erp-url`` names. Before the day, the demo creates
+the suppliers, products and cost centers the day needs in Tryton, as its administrator would,
+and pulls the supplier master into Suture; the day's POs, receipts, AP vouchers and cost
+journals go to Tryton through the delivery queue; after it, what Tryton shows is read back
+through its API beside what Suture sent (``entrypoints/demo_erp_check.py``).
 
 docs/demo.md says what the day contains and how to read each table.
 """
@@ -24,11 +33,12 @@ import os
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
+from pydantic import SecretStr
 
 from suture.adapters.observability.logs import configure_logging
 from suture.bootstrap import Hub, build
@@ -39,14 +49,23 @@ from suture.domain.errors import SutureError
 from suture.domain.trading_partners import default_target
 from suture.entrypoints.api.experience.dashboard import kpis_model
 from suture.entrypoints.cli.app import console, errors, load_settings
-from suture.entrypoints.cli.demo_tables import DemoRun, payload, print_tables
+from suture.entrypoints.cli.demo_tables import DemoErp, DemoRun, payload, print_tables
 from suture.entrypoints.demo_day import (
     LEGACY_USAGE_INTERFACE,
     DemoClient,
     DemoClients,
+    SimulatedClock,
     outbox_gateway,
     replay_day,
 )
+from suture.entrypoints.demo_edges import demo_edges
+from suture.entrypoints.demo_erp import (
+    ErpLogin,
+    connect,
+    sandbox_dir,
+    set_up_master_data,
+)
+from suture.entrypoints.demo_erp_check import check_erp
 from suture.entrypoints.demo_hub import DemoHub
 from suture.services.demo_report import demo_report, priced_orders
 from suture.services.supplier_simulator import ControlCounter, ScenarioPlan, SupplierSimulator
@@ -64,7 +83,7 @@ DEFAULT_MIX = (
 WINDOW_HOURS = 1
 
 
-def demo_command(
+def demo_command(  # noqa: PLR0917 - typer passes the options by position
     seed_number: Annotated[
         int, typer.Option("--seed", help="Seed of the health system, the day and the suppliers.")
     ] = 42,
@@ -81,18 +100,53 @@ def demo_command(
         ),
     ] = DEFAULT_MIX,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=1, help="Seconds to wait for the day to settle.")
-    ] = 600.0,
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=1,
+            help="Seconds to wait for the day to settle (default 600; 3600 with --erp tryton).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    erp: Annotated[
+        Literal["file", "tryton"],
+        typer.Option(
+            "--erp",
+            help="The ERP: 'file' (interface files in the temporary directory) or 'tryton' (a "
+            "real Tryton: --erp-url, else the sandbox's running server, else one started).",
+        ),
+    ] = "file",
+    erp_url: Annotated[
+        str | None,
+        typer.Option(
+            "--erp-url",
+            help="With --erp tryton: an existing Tryton (default SUTURE_ERP_URL); logs in as "
+            "SUTURE_ERP_USER with SUTURE_ERP_PASSWORD or _PASSWORD_FILE.",
+        ),
+    ] = None,
+    erp_database: Annotated[
+        str | None,
+        typer.Option("--erp-database", help="Its database (default SUTURE_ERP_DATABASE)."),
+    ] = None,
+    erp_sandbox: Annotated[
+        Path | None,
+        typer.Option(
+            "--erp-sandbox",
+            help="The Tryton sandbox folder (default SUTURE_ERP_SANDBOX_DIR or ./.erp-sandbox).",
+        ),
+    ] = None,
 ) -> None:
     """Replay a simulated hospital day through the hub's real edges and print what it found.
 
-    Charges go in as HL7 v2 DFT^P03 over MLLP, usage as FHIR Procedures over HTTP and one
-    legacy CSV batch, the scripted test supplier answers every 850 with 855, 856 and 810 over
+    Charges go in as HL7 v2 DFT^P03 over MLLP and usage as FHIR Procedures over HTTP, hour by
+    hour on the day's clock, then the legacy OR system's nightly CSV batch; the scripted test
+    supplier answers every 850 with 855, 856 and 810 over
     the ingest API, the dock receives the goods; then messages, purchase orders, invoices,
     exceptions, reconciliation, cost journals and every KPI are printed. The hub runs on a SQLite
     file in a temporary directory, unless SUTURE_DATABASE_URL is set (then use an empty
-    database). Deterministic for a seed; docs/demo.md explains the tables.
+    database). Deterministic for a seed; docs/demo.md explains the tables. With --erp tryton
+    the day runs against a real Tryton ERP and ends with what Tryton shows beside what Suture
+    sent it.
     """
     try:
         plan = ScenarioPlan.parse_mix(mix, seed=seed_number)
@@ -105,7 +159,16 @@ def demo_command(
             settings = settings.model_copy(update={"log_level": "WARNING"})
         configure_logging(settings.log_level, settings.log_format)
         try:
-            run = _run(settings, seed_number, procedures, plan, timeout)
+            login = None
+            if erp == "tryton":
+                login = connect(
+                    erp_url or settings.erp_url, erp_database or settings.erp_database,
+                    settings.erp_user, _password(settings), sandbox_dir(erp_sandbox), _say,
+                )  # fmt: skip
+            settings = _erp_settings(settings, login)
+            if timeout is None:  # Tryton takes about a second a document, one at a time
+                timeout = 600.0 if login is None else 3600.0
+            run = _run(settings, seed_number, procedures, plan, timeout, login)
         except SutureError as error:
             errors.print(f"demo failed: {error.field}: {error.reason}", markup=False)
             raise typer.Exit(1) from None
@@ -139,19 +202,54 @@ def _demo_settings(settings: Settings, workdir: Path) -> Settings:
     return settings.model_copy(update=update)
 
 
-def _run(
-    settings: Settings, seed_number: int, procedures: int, plan: ScenarioPlan, timeout: float
+def _say(text: str) -> None:
+    errors.print(f"demo: {text}", markup=False, soft_wrap=True)
+
+
+def _password(settings: Settings) -> str | None:
+    if settings.erp_password is None and settings.erp_password_file is None:
+        return None
+    try:
+        return settings.erp_secret()
+    except ValueError as error:
+        raise SutureError("erp_password_file", str(error)) from None
+
+
+def _erp_settings(settings: Settings, login: ErpLogin | None) -> Settings:
+    """The file ERP (today's demo), or the Tryton the demo connected to."""
+    if login is None:
+        return settings.model_copy(update={"erp_kind": "file"})
+    return settings.model_copy(
+        update={
+            "erp_kind": "tryton", "erp_url": login.url, "erp_database": login.database,
+            "erp_user": login.user, "erp_password": SecretStr(login.password),
+            "erp_password_file": None,
+        }
+    )  # fmt: skip
+
+
+def _run(  # noqa: PLR0917 - the command's choices
+    settings: Settings,
+    seed_number: int,
+    procedures: int,
+    plan: ScenarioPlan,
+    timeout: float,
+    login: ErpLogin | None,
 ) -> DemoRun:
     began = time.monotonic()
-    hub = build(settings)
+    window = timedelta(hours=settings.reconciliation_window_hours)
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - window
+    start = end - DAY
+    # The hub's business time: the day's start, then hour by hour through the day, then jumps
+    # with the suppliers' replies (``SimulatedClock``).
+    clock = SimulatedClock(start)
+    hub = build(settings, clock=clock)
     try:
-        now = hub.clock()
-        window = timedelta(hours=settings.reconciliation_window_hours)
-        end = now.replace(minute=0, second=0, microsecond=0) - window
-        start = end - DAY
         generator = HealthSystemGenerator(replace(PROFILES["demo"], history_days=1), seed_number)
         day = plan_day(generator, procedures=procedures, start=start)
         clients = _set_up(hub, generator, day, start)
+        if login is not None:
+            _set_up_erp(hub, generator, day, login)
         errors.print(f"demo: set up in {time.monotonic() - began:.1f} s", markup=False)
         errors.print(
             f"demo: {day.planted.procedures} procedures between {start:%Y-%m-%d %H:%M} and "
@@ -166,7 +264,7 @@ def _run(
             activity = replay_day(
                 running, day, codes, clients,
                 outbox_gateway(simulator, settings.x12_outbox_dir),
-                timeout, lambda phase: errors.print(f"demo: {phase}", markup=False),
+                timeout, lambda phase: errors.print(f"demo: {phase}", markup=False), clock,
             )  # fmt: skip
         finally:
             running.stop()
@@ -175,6 +273,14 @@ def _run(
             hub.read_uow_factory, activity.scenarios.get("price_increase", set())
         )
         kpi_report = hub.kpis.report(start, hub.clock() + timedelta(minutes=1))
+        erp_check = None
+        if login is not None:
+            _say("reading back what Tryton shows")
+            rpc = login.rpc()
+            try:
+                erp_check = check_erp(hub.read_uow_factory, rpc)
+            finally:
+                rpc.close()
     finally:
         hub.close()
     model = kpis_model(kpi_report)
@@ -185,6 +291,7 @@ def _run(
         priced_increases=increases,
         database=settings.database_url if "SUTURE_DATABASE_URL" in os.environ else "temporary",
         seconds=round(time.monotonic() - began, 1),
+        erp=DemoErp.of(login, erp_check),
     )  # fmt: skip
 
 
@@ -206,7 +313,7 @@ def _set_up(
         created = hub.clients.create(name, scopes, facilities)
         return DemoClient(created.client.id, created.secret)
 
-    return DemoClients(
+    clients = DemoClients(
         clinical=client("demo clinical FHIR client", [Scope.SYSTEM_WRITE], [ALL_FACILITIES]),
         legacy=client("demo legacy OR system", [Scope.SYSTEM_WRITE], [day.legacy_facility_id]),
         supplier=client("demo suppliers' EDI gateway", [Scope.SYSTEM_WRITE], [ALL_FACILITIES]),
@@ -219,6 +326,41 @@ def _set_up(
             "demo department manager", [Scope.EXPERIENCE_DEPARTMENT], [ALL_FACILITIES]
         ),
     )
+    # The demo's senders' routes in the integration inventory, so their traffic is managed.
+    hub.interfaces.import_interfaces(demo_edges(hub.interfaces.list(), clients))
+    return clients
+
+
+def _set_up_erp(
+    hub: Hub, generator: HealthSystemGenerator, day: HospitalDay, login: ErpLogin
+) -> None:
+    """The ERP administrator's part (``entrypoints/demo_erp.py``), then the supplier pull."""
+    wanted = {line.item.id for line in day.usage_lines} | {
+        request.item_id for request in day.department_requests
+    }
+    items = [item for item in generator.items() if item.id in wanted]
+    rpc = login.rpc()
+    try:
+        done = set_up_master_data(
+            rpc, list(generator.suppliers()), items, list(generator.cost_centers())
+        )
+    finally:
+        rpc.close()
+    _say(
+        "ERP set-up, as Tryton's administrator (had / created): suppliers "
+        f"{done.suppliers[0]} / {done.suppliers[1]}, products {done.products[0]} / "
+        f"{done.products[1]}, cost centers {done.cost_centers[0]} / {done.cost_centers[1]}"
+    )
+    if hub.erp_suppliers is None:
+        raise SutureError("erp", "the hub has no ERP supplier pull")
+    pulled = hub.erp_suppliers.pull()
+    _say(
+        f"supplier master pulled from Tryton: {pulled.created} new, {pulled.updated} updated, "
+        f"{pulled.unchanged} unchanged"
+    )
+    if login.how != "given":  # the sandbox is local and serves only this demo
+        sandbox = TargetSettings(rate_per_second=100, burst=100)
+        hub.deliveries.configure_target("erp:tryton", sandbox)
 
 
 def _facility_codes(hub: Hub) -> dict[str, str]:

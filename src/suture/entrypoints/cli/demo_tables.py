@@ -11,8 +11,28 @@ from suture.entrypoints.api.experience.dashboard import Kpis
 from suture.entrypoints.cli.app import console
 from suture.entrypoints.cli.kpis import kpis_table
 from suture.entrypoints.demo_day import DayActivity
+from suture.entrypoints.demo_erp import ErpLogin
+from suture.entrypoints.demo_erp_check import ErpCheck
 from suture.services.demo_report import DemoReport
 from suture.services.synthetic.day import HospitalDay
+
+
+@dataclass(frozen=True, slots=True)
+class DemoErp:
+    """The ERP the day ran against; for Tryton, what it shows beside what Suture sent."""
+
+    kind: str
+    url: str | None = None
+    database: str | None = None
+    #: given, running or started (``entrypoints/demo_erp.py``).
+    how: str | None = None
+    check: ErpCheck | None = None
+
+    @classmethod
+    def of(cls, login: ErpLogin | None, check: ErpCheck | None) -> DemoErp:
+        if login is None:
+            return cls("file")
+        return cls("tryton", login.url, login.database, login.how, check)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +51,7 @@ class DemoRun:
     priced_increases: list[str]
     database: str
     seconds: float
+    erp: DemoErp = DemoErp("file")
 
 
 def payload(run: DemoRun) -> dict[str, Any]:
@@ -73,7 +94,30 @@ def payload(run: DemoRun) -> dict[str, Any]:
             for j in report.journals
         ],
         "kpis": run.kpis,
+        "erp": _erp_payload(run.erp),
     }
+
+
+def _erp_payload(erp: DemoErp) -> dict[str, Any]:
+    found: dict[str, Any] = {"kind": erp.kind}
+    if erp.kind == "file":
+        return found
+    found |= {"url": erp.url, "database": erp.database, "how": erp.how}
+    if erp.check is not None:
+        found |= {
+            "documents": {
+                d.operation: {"label": d.label, "queued": d.queued, "delivered": d.delivered,
+                              "in_erp": d.in_erp}
+                for d in erp.check.documents
+            },
+            "cost_centers": [
+                {"cost_center_id": c.cost_center_id, "sent": str(c.sent),
+                 "in_erp": str(c.in_erp), "agrees": c.agrees}
+                for c in erp.check.cost_centers
+            ],
+            "differences": list(erp.check.differences),
+        }  # fmt: skip
+    return found
 
 
 def print_tables(run: DemoRun) -> None:
@@ -90,7 +134,8 @@ def print_tables(run: DemoRun) -> None:
          ("850s answered by the scripted supplier", activity.pos_answered),
          ("855/856/810 documents sent back", activity.supplier_documents),
          ("shipments received at the dock", activity.receipts),
-         ("unmatched lines aged into exceptions", activity.aged_lines)],
+         ("unmatched lines aged into exceptions", activity.aged_lines),
+         ("EHR test messages sent to production (answered AE)", activity.stray_test_messages)],
     ))  # fmt: skip
     console.print(_table(
         "Messages by interface and status", ("interface", "status", "messages"),
@@ -125,6 +170,31 @@ def print_tables(run: DemoRun) -> None:
     ))  # fmt: skip
     console.print(_planted_table(run))
     console.print(kpis_table(run.kpis_model, "KPIs of the day"))
+    if run.erp.check is not None:
+        _print_erp(run.erp, run.erp.check)
+
+
+#: Differences listed one by one; the rest are counted.
+_SHOWN_DIFFERENCES = 20
+
+
+def _print_erp(erp: DemoErp, check: ErpCheck) -> None:
+    console.print(_table(
+        f"What Tryton shows ({erp.url}, database {erp.database}) beside what Suture sent",
+        ("document", "queued by Suture", "delivered", "in Tryton as expected"),
+        [(d.label, d.queued, d.delivered, d.in_erp) for d in check.documents],
+    ))  # fmt: skip
+    console.print(_table(
+        "Cost journal lines per cost center: Suture's net debit, Tryton's analytic lines",
+        ("cost center", "sent by Suture", "in Tryton", "agree"),
+        [(c.cost_center_id, f"{c.sent:,.2f}", f"{c.in_erp:,.2f}", "yes" if c.agrees else "NO")
+         for c in check.cost_centers],
+    ))  # fmt: skip
+    rows = [(text,) for text in check.differences[:_SHOWN_DIFFERENCES]]
+    if len(check.differences) > _SHOWN_DIFFERENCES:
+        rows.append((f"... and {len(check.differences) - _SHOWN_DIFFERENCES} more",))
+    title = f"Differences between Suture and Tryton: {len(check.differences)}"
+    console.print(_table(title, ("difference",), rows or [("none",)]))
 
 
 def _planted_table(run: DemoRun) -> Table:
@@ -141,6 +211,8 @@ def _planted_table(run: DemoRun) -> Table:
          len(run.priced_increases), found.open_exceptions("price_variance")),
         ("duplicate invoices sent / caught", len(run.scenarios.get("duplicate_invoice", [])),
          found.open_exceptions("duplicate_invoice")),
+        ("EHR test messages sent to production / interface incidents",
+         run.activity.stray_test_messages, run.kpis["interface_incidents"]),
     ]  # fmt: skip
     return _table("Planted by the day, found by the hub", ("what", "planted", "found"), rows)
 
