@@ -41,7 +41,7 @@ from typing import Any
 
 import duckdb
 
-from suture.domain.reconciliation import UNMATCHED, Outcome, Side
+from suture.domain.reconciliation import UNMATCHED, ZERO, Outcome, Side
 from suture.services.reconciliation_batch import (
     BatchSummary,
     OutcomeCount,
@@ -103,6 +103,118 @@ _VERDICTS = """CREATE TEMP TABLE verdicts (
     side recon_side, line_id VARCHAR, facility_id VARCHAR, encounter_key VARCHAR,
     cdm_code VARCHAR, line_at TIMESTAMP, quantity DECIMAL(18,4), outcome recon_outcome,
     unbilled DECIMAL(18,4), revenue_at_risk DECIMAL(18,2))"""
+
+#: **The one-join path.** Both inputs meet in one full outer join on the key itself (facility,
+#: encounter token, CDM code: the bare join's condition, a usage without an encounter meeting
+#: nothing), and each row is judged by the rule specialised to one line a side. That is the
+#: whole rule when no key has several lines on a side, which the join's own rows tell: a line
+#: met by several of the other side's appears in as many rows (so a side's rows outnumber its
+#: lines), and a key of several lines on one side only is judged alike line by line unless one
+#: of its lines is not positive (``doubtful``: a zero or negative usage, a credit). Failing
+#: either test, the batch is judged again by the hashed form below (``_judge_general``). One
+#: row per pair (or lone line), with both verdicts, the in-period flags and the usage's price.
+_PAIRS = """WITH u AS (
+        SELECT true AS has, * FROM usage_in
+    ), c AS (
+        SELECT true AS has, id, facility_id, encounter_token, cdm_code, service_at,
+               CASE WHEN transaction_type = 'CD' THEN -abs(quantity) ELSE abs(quantity) END AS q,
+               CASE WHEN transaction_type = 'CD' THEN -abs(amount) ELSE abs(amount) END AS a
+        FROM charges_in
+    ), paired AS (
+        SELECT u.has IS NOT NULL AS has_u, c.has IS NOT NULL AS has_c,
+               u.id AS usage_id, u.facility_id AS usage_facility,
+               coalesce(u.encounter_token, 'none:' || u.id) AS usage_enc, u.cdm_code AS usage_cdm,
+               u.used_at, u.quantity AS used, u.cost,
+               c.id AS charge_id, c.facility_id AS charge_facility,
+               c.encounter_token AS charge_enc, c.cdm_code AS charge_cdm,
+               c.service_at AS charged_at, c.q AS charge_q, c.a AS charge_a,
+               coalesce(c.service_at BETWEEN u.used_at - {window} AND u.used_at + {window},
+                        false) AS in_play
+        FROM u FULL JOIN c
+          ON u.facility_id = c.facility_id AND u.encounter_token = c.encounter_token
+         AND u.cdm_code = c.cdm_code
+    ), charged AS (
+        SELECT *, CASE WHEN in_play THEN charge_q ELSE 0 END AS charged,
+               CASE WHEN in_play THEN charge_a ELSE 0 END AS billed
+        FROM paired
+    ), covered AS (
+        SELECT *, least(used, greatest(0, charged)) AS covered FROM charged
+    ), v AS (
+        SELECT *,
+               CASE WHEN NOT has_u THEN NULL
+                    WHEN covered = 0 AND used <> 0 THEN {usage_without_charge}
+                    WHEN used - covered <> 0 THEN {quantity_mismatch}
+                    WHEN charged >= used AND billed < cost THEN {charge_below_cost}
+                    ELSE {matched} END AS usage_outcome,
+               CASE WHEN NOT has_c THEN NULL
+                    WHEN NOT in_play THEN
+                        CASE WHEN charge_q > 0 THEN {charge_without_usage} ELSE {credited} END
+                    WHEN charge_q <= 0 THEN {credited}
+                    WHEN charge_q <> used THEN {quantity_mismatch}
+                    WHEN charge_a < cost THEN {charge_below_cost}
+                    ELSE {matched} END AS charge_outcome,
+               CAST(used - covered AS DECIMAL(18,4)) AS unbilled,
+               has_u AND {usage_period} AS usage_in, has_c AND {charge_period} AS charge_in,
+               (has_u AND NOT has_c AND used <= 0)
+               OR (has_c AND NOT has_u AND charge_q <= 0) AS doubtful
+        FROM covered
+    )
+    SELECT v.*,
+           CAST(CASE WHEN v.unbilled = 0 THEN 0
+                     ELSE round_even(v.unbilled * ps.unit_price, 2) END AS DECIMAL(18,2))
+               AS revenue_at_risk
+    FROM v
+    LEFT JOIN price_segments ps
+      ON ps.facility_id = CASE WHEN v.unbilled <> 0 THEN v.usage_facility END
+     AND ps.cdm_code = v.usage_cdm
+     AND CAST(v.used_at AS DATE) >= ps.s AND (ps.e IS NULL OR CAST(v.used_at AS DATE) < ps.e)"""
+
+#: The rows of ``_PAIRS`` counted by both verdicts and in-period flags (``{pairs}``: the query,
+#: or the table ``pairs``), with the lines left unpriced and the doubtful ones.
+_PAIRS_TALLY = """SELECT usage_outcome, charge_outcome, usage_in, charge_in, count(*),
+           coalesce(sum(unbilled), 0), coalesce(sum(revenue_at_risk), 0),
+           count(*) FILTER (WHERE unbilled <> 0 AND revenue_at_risk IS NULL),
+           count(*) FILTER (WHERE doubtful)
+    FROM {pairs} GROUP BY ALL"""
+
+#: With files, ``_PAIRS`` is kept as the table ``pairs``, one row per pair (or lone line): the
+#: line columns only of the lines to write (the others NULL: they are counted, not written).
+_PAIRS_TABLE = """CREATE TEMP TABLE pairs AS
+    SELECT usage_outcome, charge_outcome, usage_in, charge_in, unbilled, revenue_at_risk,
+           doubtful, keep_u, keep_c,
+           CASE WHEN keep_u THEN usage_id END AS usage_id,
+           CASE WHEN keep_u THEN usage_facility END AS usage_facility,
+           CASE WHEN keep_u THEN usage_enc END AS usage_enc,
+           CASE WHEN keep_u THEN usage_cdm END AS usage_cdm,
+           CASE WHEN keep_u THEN used_at END AS used_at,
+           CASE WHEN keep_u THEN used END AS used,
+           CASE WHEN keep_c THEN charge_id END AS charge_id,
+           CASE WHEN keep_c THEN charge_facility END AS charge_facility,
+           CASE WHEN keep_c THEN charge_enc END AS charge_enc,
+           CASE WHEN keep_c THEN charge_cdm END AS charge_cdm,
+           CASE WHEN keep_c THEN charged_at END AS charged_at,
+           CASE WHEN keep_c THEN charge_q END AS charge_q
+    FROM (SELECT *, usage_in AND {keep_usage} AS keep_u, charge_in AND {keep_charge} AS keep_c
+          FROM ({pairs}))"""
+
+#: The lines of ``pairs`` to write, one row a line, as the columns of the table ``verdicts``
+#: of the hashed form, so that ``_export`` reads either.
+_PAIRS_LINES = """CREATE TEMP VIEW verdicts AS
+    SELECT CASE part WHEN 0 THEN {usage_side} ELSE {charge_side} END AS side,
+           CASE part WHEN 0 THEN usage_id ELSE charge_id END AS line_id,
+           CASE part WHEN 0 THEN usage_facility ELSE charge_facility END AS facility_id,
+           CASE part WHEN 0 THEN usage_enc ELSE charge_enc END AS encounter_key,
+           CASE part WHEN 0 THEN usage_cdm ELSE charge_cdm END AS cdm_code,
+           CASE part WHEN 0 THEN used_at ELSE charged_at END AS line_at,
+           CAST(CASE part WHEN 0 THEN used ELSE charge_q END AS DECIMAL(18,4)) AS quantity,
+           CASE part WHEN 0 THEN usage_outcome ELSE charge_outcome END AS outcome,
+           CAST(CASE part WHEN 0 THEN unbilled ELSE 0 END AS DECIMAL(18,4)) AS unbilled,
+           CAST(CASE part WHEN 0 THEN revenue_at_risk ELSE 0 END AS DECIMAL(18,2))
+               AS revenue_at_risk
+    FROM (SELECT *,
+                 unnest(CASE WHEN keep_u AND keep_c THEN [0, 1] WHEN keep_u THEN [0] ELSE [1] END)
+                     AS part
+          FROM pairs WHERE keep_u OR keep_c)"""
 
 #: The key of a line as one 64-bit hash, to find the keys with several lines on a side cheaply.
 #: A collision can only send more keys than needed to the general form, which compares the key
@@ -338,11 +450,20 @@ class DuckDbReconciler:
                 _inputs(con, files)
                 step()
                 where = _period(report_from, report_to)
-                tally = _judge(
-                    con, window, where, include_matched=include_matched, store=out_dir is not None
-                )
-                step()
-                counts = _counts(con, where, tally, include_matched=include_matched)
+                store = out_dir is not None
+                _prepare(con)
+                counts = _judge_pairs(
+                    con, window, report_from, report_to, include_matched=include_matched,
+                    store=store,
+                )  # fmt: skip
+                if counts is None:
+                    tally = _judge_general(
+                        con, window, where, include_matched=include_matched, store=store
+                    )
+                    step()
+                    counts = _counts(con, where, tally, include_matched=include_matched)
+                else:
+                    step()
                 step()
                 written: list[Path] = []
                 if out_dir is not None:
@@ -360,7 +481,91 @@ class DuckDbReconciler:
             con.execute(f"SET threads = {int(self.threads)}")
 
 
-def _judge(
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """The enum types and the chargemaster's segments, which both paths use."""
+    for statement in (*_TYPES, _PRICE_SEGMENTS):
+        con.execute(statement)
+
+
+def _interval(window: timedelta) -> str:
+    return f"to_microseconds({int(window / timedelta(microseconds=1))})"
+
+
+def _constants() -> dict[str, str]:
+    """The outcomes and sides as constants of the enum types, so that no line's text is cast."""
+    constants = {o.value: f"'{o.value}'::recon_outcome" for o in Outcome}
+    return constants | {f"{side.value}_side": f"'{side.value}'::recon_side" for side in Side}
+
+
+def _judge_pairs(
+    con: duckdb.DuckDBPyConnection,
+    window: timedelta,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    include_matched: bool,
+    store: bool,
+) -> dict[tuple[Side, Outcome], OutcomeCount] | None:
+    """The one-join path (``_PAIRS``): the summary by side and outcome (and with ``store`` the
+    lines to write, as the view ``verdicts``), or None when a key has several lines on a side
+    that one row cannot judge, and nothing is kept."""
+    pairs = _PAIRS.format(
+        window=_interval(window),
+        usage_period=_period(start, end).replace("line_at", "used_at"),
+        charge_period=_period(start, end).replace("line_at", "charged_at"),
+        **_constants(),
+    )
+    if store:
+        kept = "true" if include_matched else "{} <> 'matched'"
+        con.execute(
+            _PAIRS_TABLE.format(
+                pairs=pairs,
+                keep_usage=kept.format("usage_outcome"),
+                keep_charge=kept.format("charge_outcome"),
+            )
+        )
+        pairs = "pairs"
+    else:
+        pairs = f"({pairs})"
+    rows = con.execute(_PAIRS_TALLY.format(pairs=pairs)).fetchall()
+    lines = con.execute("SELECT (SELECT count(*) FROM usage_in), (SELECT count(*) FROM charges_in)")
+    usages, charges = lines.fetchone() or (0, 0)
+    if (
+        sum(row[4] for row in rows if row[0] is not None) != usages
+        or sum(row[4] for row in rows if row[1] is not None) != charges
+        or any(row[8] for row in rows)
+    ):
+        if store:
+            con.execute("DROP TABLE pairs")
+        return None
+    if store:
+        con.execute(_PAIRS_LINES.format(**_constants()))
+    counts: dict[tuple[Side, Outcome], OutcomeCount] = {}
+    for usage, charge, usage_in, charge_in, n, unbilled, at_risk, unpriced, _ in rows:
+        if usage_in:
+            _add(counts, (Side.USAGE, Outcome(usage)), OutcomeCount(
+                int(n), Decimal(unbilled), Decimal(at_risk), int(unpriced)
+            ))  # fmt: skip
+        if charge_in:
+            _add(counts, (Side.CHARGE, Outcome(charge)), OutcomeCount(int(n), ZERO, ZERO, 0))
+    return counts
+
+
+def _add(
+    counts: dict[tuple[Side, Outcome], OutcomeCount],
+    key: tuple[Side, Outcome],
+    more: OutcomeCount,
+) -> None:
+    before = counts.get(key, OutcomeCount(0, ZERO, ZERO, 0))
+    counts[key] = OutcomeCount(
+        before.lines + more.lines,
+        before.unbilled + more.unbilled,
+        before.revenue_at_risk + more.revenue_at_risk,
+        before.unpriced + more.unpriced,
+    )
+
+
+def _judge_general(
     con: duckdb.DuckDBPyConnection,
     window: timedelta,
     where: str,
@@ -368,25 +573,22 @@ def _judge(
     include_matched: bool,
     store: bool,
 ) -> list[tuple[Any, ...]]:
-    """Judge the period's lines: those not matched (or all, with ``include_matched``) go to
-    ``verdicts``; without ``store`` those of the paired keys are only tallied (``_TALLY``), and
-    the tally is returned."""
-    interval = f"to_microseconds({int(window / timedelta(microseconds=1))})"
+    """The hashed path: judge the period's lines, those not matched (or all, with
+    ``include_matched``) going to ``verdicts``; without ``store`` those of the paired keys are
+    only tallied (``_TALLY``), and the tally is returned."""
+    interval = _interval(window)
     period = where.replace("line_at", "v.line_at")
     keep = f"{period} AND v.outcome <> 'matched'" if not include_matched else period
     keys = {"usage_key": _USAGE_KEY, "charge_key": _CHARGE_KEY}
-    for statement in (*_TYPES, _PRICE_SEGMENTS, _VERDICTS, _SHARED.format(**keys)):
+    for statement in (_VERDICTS, _SHARED.format(**keys)):
         con.execute(statement)
     found = con.execute("SELECT count(*) FROM shared_keys").fetchone()
     shared = found is not None and found[0] > 0
     usage, charges = (
         (line.format(**keys) for line in _SINGLE_LINES) if shared else ("usage_in", "charges_in")
     )
-    # Constants of the enum types, so that no line's text is cast.
-    outcomes = {o.value: f"'{o.value}'::recon_outcome" for o in Outcome}
-    outcomes |= {f"{side.value}_side": f"'{side.value}'::recon_side" for side in Side}
     paired = _PAIRED.format(
-        window=interval, keep=keep, usage=usage, charges=charges, **keys, **outcomes
+        window=interval, keep=keep, usage=usage, charges=charges, **keys, **_constants()
     )
     tally: list[tuple[Any, ...]] = []
     if store:
