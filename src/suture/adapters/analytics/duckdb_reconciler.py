@@ -1,31 +1,38 @@
 """The batch reconciliation in DuckDB: the rule of ``domain/reconciliation.py``, in SQL.
 
 ``reconcile_files`` reads the inputs (CSV or Parquet, by suffix) with DuckDB's built-in readers
-(no extension is downloaded at run time), writes the verdict on every line that is not matched
-(or, asked, on every line) into the table ``verdicts``, then answers the summary and copies the
-unmatched lines straight to ``unmatched.parquet`` and ``unmatched.csv`` (and, asked, every line
-to ``lines.parquet``). Memory is capped by ``memory_limit``; past it DuckDB spills to a scratch
+(no extension is downloaded at run time) and answers the summary; with files, it keeps the
+verdict on every line that is not matched (or, asked, on every line) as ``verdicts`` and copies
+those lines straight to ``unmatched.parquet`` and ``unmatched.csv`` (and, asked, every line to
+``lines.parquet``). Memory is capped by ``memory_limit``; past it DuckDB spills to a scratch
 directory.
 
 Statements are composed with f-strings from this module's own constants, file paths (quoted)
 and numbers, never from a user's text; that is why the ``S608`` warnings are silenced here.
 
-How, in three statements over the inputs (docs/workflows.md, "Batch"):
+How (docs/workflows.md, "Batch"), by one of two paths:
 
-1. **Keys with several lines on a side**, found by one hash aggregate over a 64-bit hash of each
-   line's key (facility, encounter key, CDM code): ``shared_keys``.
-2. **Every other key** has at most one usage line and one charge: one full outer join of the
-   two inputs on the key's hash (the key itself compared) pairs them in one row, and the rule
-   specialised to one line a side (``_PAIRED``) judges both lines from it. This is nearly
-   every key (a usage billed once), and it costs one join: no aggregate per key, no window, no
-   intermediate table.
-3. **The keys of step 1**, if any, are judged by the general form (``_GENERAL``), which follows
-   the Python rule step by step over their lines only: key spans and nets, charges in play, the
-   running coverage in (time, id) order (a window function), the charges' verdicts.
+- **One join** (``_PAIRS``), when no key has several lines on a side (every usage billed once,
+  as in the benchmark's data): one full outer join of the two inputs on the key itself, the
+  bare join's condition, and the rule specialised to one line a side judges both lines of each
+  row; the summary is counted from those rows, and with files they are kept (``pairs``, the
+  lines to write as the view ``verdicts``). The join's own rows tell whether the rule applied:
+  a line met by several of the other side's appears in several rows, so a side's rows
+  outnumber its lines; a key of several lines on one side only is judged alike line by line
+  unless one of them is not positive (``doubtful``). Either seen, that pass is dropped. A sample
+  of each input's first lines is looked at first (``_SAMPLE``), so that data where keys of
+  several lines are common goes straight to the second path.
+- **Hashed** (``_judge_general``), in three statements: 1. the keys with several lines on a
+  side, found by one hash aggregate over a 64-bit hash of each line's key (facility, encounter
+  key, CDM code): ``shared_keys``; 2. every other key, paired by one full outer join on the
+  key's hash (the key itself compared) and judged as above (``_PAIRED``); 3. the keys of step
+  1, judged by the general form (``_GENERAL``), which follows the Python rule step by step over
+  their lines only: key spans and nets, charges in play, the running coverage in (time, id)
+  order (a window function), the charges' verdicts.
 
 Revenue at risk is priced from the chargemaster on the day of use (``round_even``: half-even to
-the cent, as ``Decimal.quantize`` does). Matched lines are counted, not stored: the summary's
-matched count of a side is its lines in the period less those not matched.
+the cent, as ``Decimal.quantize`` does). Matched lines are counted, not stored (in the hashed
+path, a side's matched count is its lines in the period less those not matched).
 ``tests/service/test_reconciliation_batch.py`` holds the batch to the continuous form line by
 line on generated data, and ``tests/integration/test_duckdb_reconciler.py`` holds both paths to
 the pure rule.
@@ -156,7 +163,8 @@ _PAIRS = """WITH u AS (
                CAST(used - covered AS DECIMAL(18,4)) AS unbilled,
                has_u AND {usage_period} AS usage_in, has_c AND {charge_period} AS charge_in,
                (has_u AND NOT has_c AND used <= 0)
-               OR (has_c AND NOT has_u AND charge_q <= 0) AS doubtful
+               OR (has_c AND NOT has_u AND charge_q <= 0) AS doubtful,
+               CASE WHEN used - covered <> 0 THEN CAST(used_at AS DATE) END AS day
         FROM covered
     )
     SELECT v.*,
@@ -166,8 +174,7 @@ _PAIRS = """WITH u AS (
     FROM v
     LEFT JOIN price_segments ps
       ON ps.facility_id = CASE WHEN v.unbilled <> 0 THEN v.usage_facility END
-     AND ps.cdm_code = v.usage_cdm
-     AND CAST(v.used_at AS DATE) >= ps.s AND (ps.e IS NULL OR CAST(v.used_at AS DATE) < ps.e)"""
+     AND ps.cdm_code = v.usage_cdm AND v.day >= ps.s AND (ps.e IS NULL OR v.day < ps.e)"""
 
 #: Real data often has keys of several lines (two usages of an item in one encounter, a charge
 #: and its reversal); the one-join path then fails its test and is wasted. A sample of each
