@@ -552,8 +552,11 @@ def _judge_pairs(
     else:
         pairs = f"({pairs})"
     rows = con.execute(_PAIRS_TALLY.format(pairs=pairs)).fetchall()
-    lines = con.execute("SELECT (SELECT count(*) FROM usage_in), (SELECT count(*) FROM charges_in)")
-    usages, charges = lines.fetchone() or (0, 0)
+    # Each input's lines, all of them: Parquet's are counted from its metadata.
+    inputs = con.execute(
+        "SELECT (SELECT count(*) FROM usage_in), (SELECT count(*) FROM charges_in)"
+    )
+    usages, charges = inputs.fetchone() or (0, 0)
     if (
         sum(row[4] for row in rows if row[0] is not None) != usages
         or sum(row[4] for row in rows if row[1] is not None) != charges
