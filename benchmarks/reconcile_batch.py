@@ -11,13 +11,23 @@ DuckDB join on the same data; peak memory ≤ 1.5 GB". In one run:
    usage (a documentation gap). Encounters hold three lines; 4 facilities, 500 CDM codes.
 2. **bare join**: DuckDB joining the two Parquet files on the key (facility, encounter, CDM
    code) and aggregating the result (count and sums): the least work that still reads every
-   row and meets every pair. It reads four columns a side and writes nothing.
+   row and meets every pair. It reads four columns a side, keeps the pairs only (an inner
+   join) and writes nothing. The target's baseline.
+   **full join, the rule's columns** (shown beside it, not the target's baseline): the join the
+   rule needs, a full outer join (lines with no partner are verdicts too) reading the columns
+   the rule reads (six of usage, seven of charges) and aggregating them; the product less the
+   verdicts, prices and summary.
 3. **product, verdicts**: ``DuckDbReconciler.reconcile_files`` without ``out_dir``: every
    line's verdict (keys with several lines a side found, the rest paired by one full outer
    join, revenue at risk priced on the day) and the summary by side and outcome. This is the
    work the target compares with the join.
 4. **product, with files**: the same, plus ``unmatched.parquet`` and ``unmatched.csv`` (3 M
    lines at 5 M × 5 M, about 300 MB of CSV): ``suture reconcile --out`` after its extract.
+
+With ``--several``, lines 2k and 2k+1 take one CDM code, so that where they also share an
+encounter they share a key: two lines in three have a partner on their own side (half the keys
+hold two lines a side). The batch then takes its hashed path (``duckdb_reconciler``), which
+this measures instead.
 
 Not measured: the extract from the hub's database, which depends on the database rather than
 the rule (``suture reconcile`` streams it in chunks to CSV).
@@ -32,6 +42,7 @@ directory, insertion order not preserved). On a shared machine the figures are i
 ``--repeat`` runs each measurement several times and keeps the fastest.
 
     python benchmarks/reconcile_batch.py [--quick] [--rows 5000000] [--threads 2] [--repeat 1]
+        [--several]
 """
 
 from __future__ import annotations
@@ -100,8 +111,24 @@ JOIN read_parquet('{charges}') c
  AND u.cdm_code = c.cdm_code
 """
 
+_FULL = """
+SELECT count(*), count(u.id_present), count(c.id_present), sum(u.quantity), sum(u.cost),
+       max(u.used_at), sum(c.quantity), sum(c.amount), max(c.service_at),
+       count(c.transaction_type)
+FROM (SELECT true AS id_present, facility_id, encounter_token, cdm_code, quantity, cost, used_at
+      FROM read_parquet('{usage}')) u
+FULL JOIN (SELECT true AS id_present, facility_id, encounter_token, cdm_code, quantity, amount,
+                  service_at, transaction_type FROM read_parquet('{charges}')) c
+  ON u.facility_id = c.facility_id AND u.encounter_token = c.encounter_token
+ AND u.cdm_code = c.cdm_code
+"""
 
-def generate(directory: Path, rows: int) -> ReconcileInput:
+#: ``--several``: lines 2k and 2k+1 take one CDM code (a key of two lines where they also share
+#: an encounter).
+_SEVERAL = ("'CDM' || ((i * 7919) % 500)", "'CDM' || (((i // 2) * 7919) % 500)")
+
+
+def generate(directory: Path, rows: int, *, several: bool = False) -> ReconcileInput:
     files = ReconcileInput(
         usage=directory / "usage.parquet",
         charges=directory / "charges.parquet",
@@ -109,8 +136,12 @@ def generate(directory: Path, rows: int) -> ReconcileInput:
     )
     con = duckdb.connect()
     try:
-        con.execute(_USAGE.format(rows=rows, path=files.usage))
-        con.execute(_CHARGES.format(rows=rows, path=files.charges))
+        usage, charges = _USAGE, _CHARGES
+        if several:
+            usage = usage.replace(*_SEVERAL)
+            charges = charges.replace(*(text.replace("i", "j") for text in _SEVERAL))
+        con.execute(usage.format(rows=rows, path=files.usage))
+        con.execute(charges.format(rows=rows, path=files.charges))
         con.execute(_PRICES.format(path=files.prices))
     finally:
         con.close()
@@ -154,7 +185,7 @@ def measure_product(directory: Path, threads: int, *, files_out: bool) -> dict[s
     }
 
 
-def measure_bare(directory: Path, threads: int) -> dict[str, object]:
+def measure_bare(directory: Path, threads: int, query: str = _BARE) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="suture-bare-") as scratch:
         started, cpu = time.perf_counter(), cpu_seconds()
         con = duckdb.connect(":memory:")
@@ -165,7 +196,7 @@ def measure_bare(directory: Path, threads: int) -> dict[str, object]:
             con.execute("SET preserve_insertion_order = false")
             con.execute(f"SET threads = {threads}")
             row = con.execute(
-                _BARE.format(
+                query.format(
                     usage=directory / "usage.parquet", charges=directory / "charges.parquet"
                 )
             ).fetchone()
@@ -177,6 +208,7 @@ def measure_bare(directory: Path, threads: int) -> dict[str, object]:
 
 KINDS = {
     "bare": "bare DuckDB join",
+    "full": "full join, rule's cols",
     "verdicts": "product, verdicts",
     "files": "product, with files",
 }
@@ -184,11 +216,10 @@ KINDS = {
 
 def child(kind: str, directory: Path, threads: int) -> None:
     """Run one measurement in this (fresh) process and print it with the peak RSS as JSON."""
-    result = (
-        measure_bare(directory, threads)
-        if kind == "bare"
-        else measure_product(directory, threads, files_out=kind == "files")
-    )
+    if kind in {"bare", "full"}:
+        result = measure_bare(directory, threads, _BARE if kind == "bare" else _FULL)
+    else:
+        result = measure_product(directory, threads, files_out=kind == "files")
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -220,6 +251,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="A smoke test: 100,000 rows.")
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (every run).")
     parser.add_argument("--repeat", type=int, default=1, help="Runs of each; the fastest kept.")
+    parser.add_argument(
+        "--several", action="store_true", help="Two lines a key on each side (the hashed path)."
+    )
     parser.add_argument("--child", choices=sorted(KINDS), help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -230,7 +264,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="suture-reconcile-bench-") as work:
         directory = Path(work)
         started = time.perf_counter()
-        generate(directory, rows)
+        generate(directory, rows, several=args.several)
         print(f"generated {rows:,} usage lines and {rows:,} charges as Parquet "
               f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
         results: dict[str, dict[str, Any]] = {

@@ -226,6 +226,38 @@ def test_the_answer_does_not_depend_on_the_key_hash(
     check(tmp_path_factory.mktemp("hash"), usage_rows, charge_rows, parquet=parquet, cut=None)
 
 
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(usage_specs, charge_specs, st.booleans(), cuts)
+# Keys of several lines that one row a pair would misjudge: a usage billed twice in full (every
+# pair matched), a charge and its credit with no usage, two usages of which one is of nothing.
+@example(
+    [("F1", "E1", "CDM-A", "1", "100", T0)],
+    [("F1", "E1", "CDM-A", "1", "250", T0, False), ("F1", "E1", "CDM-A", "1", "250", T0, False)],
+    False, None,
+)  # fmt: skip
+@example(
+    [],
+    [("F1", "E1", "CDM-A", "1", "250", T0, False), ("F1", "E1", "CDM-A", "1", "250", T0, True)],
+    True, None,
+)  # fmt: skip
+@example([("F1", "E1", "CDM-A", "2", "100", T0), ("F1", "E1", "CDM-A", "0", "100", T0)], [],
+         False, None)  # fmt: skip
+def test_keys_of_several_lines_are_told_by_the_join_itself(
+    tmp_path_factory: pytest.TempPathFactory,
+    usage_rows: list[tuple[str, str | None, str, str, str, datetime]],
+    charge_rows: list[tuple[str, str, str, str, str, datetime, bool]],
+    parquet: bool,
+    cut: datetime | None,
+) -> None:
+    # No sample looked at first: the one-join path runs on every batch, and its own test must
+    # send the batches it cannot judge to the hashed path.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reconciler_module, "_SAMPLE_LINES", 0)
+        check(tmp_path_factory.mktemp("join"), usage_rows, charge_rows, parquet=parquet, cut=cut)
+
+
 def check(
     directory: Path,
     usage_rows: list[tuple[str, str | None, str, str, str, datetime]],

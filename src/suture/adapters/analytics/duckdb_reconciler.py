@@ -1,31 +1,38 @@
 """The batch reconciliation in DuckDB: the rule of ``domain/reconciliation.py``, in SQL.
 
 ``reconcile_files`` reads the inputs (CSV or Parquet, by suffix) with DuckDB's built-in readers
-(no extension is downloaded at run time), writes the verdict on every line that is not matched
-(or, asked, on every line) into the table ``verdicts``, then answers the summary and copies the
-unmatched lines straight to ``unmatched.parquet`` and ``unmatched.csv`` (and, asked, every line
-to ``lines.parquet``). Memory is capped by ``memory_limit``; past it DuckDB spills to a scratch
+(no extension is downloaded at run time) and answers the summary; with files, it keeps the
+verdict on every line that is not matched (or, asked, on every line) as ``verdicts`` and copies
+those lines straight to ``unmatched.parquet`` and ``unmatched.csv`` (and, asked, every line to
+``lines.parquet``). Memory is capped by ``memory_limit``; past it DuckDB spills to a scratch
 directory.
 
 Statements are composed with f-strings from this module's own constants, file paths (quoted)
 and numbers, never from a user's text; that is why the ``S608`` warnings are silenced here.
 
-How, in three statements over the inputs (docs/workflows.md, "Batch"):
+How (docs/workflows.md, "Batch"), by one of two paths:
 
-1. **Keys with several lines on a side**, found by one hash aggregate over a 64-bit hash of each
-   line's key (facility, encounter key, CDM code): ``shared_keys``.
-2. **Every other key** has at most one usage line and one charge: one full outer join of the
-   two inputs on the key's hash (the key itself compared) pairs them in one row, and the rule
-   specialised to one line a side (``_PAIRED``) judges both lines from it. This is nearly
-   every key (a usage billed once), and it costs one join: no aggregate per key, no window, no
-   intermediate table.
-3. **The keys of step 1**, if any, are judged by the general form (``_GENERAL``), which follows
-   the Python rule step by step over their lines only: key spans and nets, charges in play, the
-   running coverage in (time, id) order (a window function), the charges' verdicts.
+- **One join** (``_PAIRS``), when no key has several lines on a side (every usage billed once,
+  as in the benchmark's data): one full outer join of the two inputs on the key itself, the
+  bare join's condition, and the rule specialised to one line a side judges both lines of each
+  row; the summary is counted from those rows, and with files they are kept (``pairs``, the
+  lines to write as the view ``verdicts``). The join's own rows tell whether the rule applied:
+  a line met by several of the other side's appears in several rows, so a side's rows
+  outnumber its lines; a key of several lines on one side only is judged alike line by line
+  unless one of them is not positive (``doubtful``). Either seen, that pass is dropped. A sample
+  of each input's first lines is looked at first (``_SAMPLE``), so that data where keys of
+  several lines are common goes straight to the second path.
+- **Hashed** (``_judge_general``), in three statements: 1. the keys with several lines on a
+  side, found by one hash aggregate over a 64-bit hash of each line's key (facility, encounter
+  key, CDM code): ``shared_keys``; 2. every other key, paired by one full outer join on the
+  key's hash (the key itself compared) and judged as above (``_PAIRED``); 3. the keys of step
+  1, judged by the general form (``_GENERAL``), which follows the Python rule step by step over
+  their lines only: key spans and nets, charges in play, the running coverage in (time, id)
+  order (a window function), the charges' verdicts.
 
 Revenue at risk is priced from the chargemaster on the day of use (``round_even``: half-even to
-the cent, as ``Decimal.quantize`` does). Matched lines are counted, not stored: the summary's
-matched count of a side is its lines in the period less those not matched.
+the cent, as ``Decimal.quantize`` does). Matched lines are counted, not stored (in the hashed
+path, a side's matched count is its lines in the period less those not matched).
 ``tests/service/test_reconciliation_batch.py`` holds the batch to the continuous form line by
 line on generated data, and ``tests/integration/test_duckdb_reconciler.py`` holds both paths to
 the pure rule.
@@ -41,7 +48,7 @@ from typing import Any
 
 import duckdb
 
-from suture.domain.reconciliation import UNMATCHED, Outcome, Side
+from suture.domain.reconciliation import UNMATCHED, ZERO, Outcome, Side
 from suture.services.reconciliation_batch import (
     BatchSummary,
     OutcomeCount,
@@ -103,6 +110,133 @@ _VERDICTS = """CREATE TEMP TABLE verdicts (
     side recon_side, line_id VARCHAR, facility_id VARCHAR, encounter_key VARCHAR,
     cdm_code VARCHAR, line_at TIMESTAMP, quantity DECIMAL(18,4), outcome recon_outcome,
     unbilled DECIMAL(18,4), revenue_at_risk DECIMAL(18,2))"""
+
+#: **The one-join path.** Both inputs meet in one full outer join on the key itself (facility,
+#: encounter token, CDM code: the bare join's condition, a usage without an encounter meeting
+#: nothing), and each row is judged by the rule specialised to one line a side. That is the
+#: whole rule when no key has several lines on a side, which the join's own rows tell: a line
+#: met by several of the other side's appears in as many rows (so a side's rows outnumber its
+#: lines), and a key of several lines on one side only is judged alike line by line unless one
+#: of its lines is not positive (``doubtful``: a zero or negative usage, a credit). Failing
+#: either test, the batch is judged again by the hashed form below (``_judge_general``). One
+#: row per pair (or lone line), with both verdicts, the in-period flags and the usage's price.
+_PAIRS = """WITH u AS (
+        SELECT true AS has, * FROM usage_in
+    ), c AS (
+        SELECT true AS has, id, facility_id, encounter_token, cdm_code, service_at,
+               CASE WHEN transaction_type = 'CD' THEN -abs(quantity) ELSE abs(quantity) END AS q,
+               CASE WHEN transaction_type = 'CD' THEN -abs(amount) ELSE abs(amount) END AS a
+        FROM charges_in
+    ), paired AS (
+        SELECT u.has IS NOT NULL AS has_u, c.has IS NOT NULL AS has_c,
+               u.id AS usage_id, u.facility_id AS usage_facility,
+               coalesce(u.encounter_token, 'none:' || u.id) AS usage_enc, u.cdm_code AS usage_cdm,
+               u.used_at, u.quantity AS used, u.cost,
+               c.id AS charge_id, c.facility_id AS charge_facility,
+               c.encounter_token AS charge_enc, c.cdm_code AS charge_cdm,
+               c.service_at AS charged_at, c.q AS charge_q, c.a AS charge_a,
+               coalesce(epoch_us(c.service_at) - epoch_us(u.used_at)
+                        BETWEEN -{window_us} AND {window_us}, false) AS in_play
+        FROM u FULL JOIN c
+          ON u.facility_id = c.facility_id AND u.encounter_token = c.encounter_token
+         AND u.cdm_code = c.cdm_code
+    ), charged AS (
+        SELECT *, CASE WHEN in_play THEN charge_q ELSE 0 END AS charged,
+               CASE WHEN in_play THEN charge_a ELSE 0 END AS billed
+        FROM paired
+    ), covered AS (
+        SELECT *, least(used, greatest(0, charged)) AS covered FROM charged
+    ), v AS (
+        SELECT *,
+               CASE WHEN NOT has_u THEN NULL
+                    WHEN covered = 0 AND used <> 0 THEN {usage_without_charge}
+                    WHEN used - covered <> 0 THEN {quantity_mismatch}
+                    WHEN charged >= used AND billed < cost THEN {charge_below_cost}
+                    ELSE {matched} END AS usage_outcome,
+               CASE WHEN NOT has_c THEN NULL
+                    WHEN NOT in_play THEN
+                        CASE WHEN charge_q > 0 THEN {charge_without_usage} ELSE {credited} END
+                    WHEN charge_q <= 0 THEN {credited}
+                    WHEN charge_q <> used THEN {quantity_mismatch}
+                    WHEN charge_a < cost THEN {charge_below_cost}
+                    ELSE {matched} END AS charge_outcome,
+               CAST(used - covered AS DECIMAL(18,4)) AS unbilled,
+               has_u AND {usage_period} AS usage_in, has_c AND {charge_period} AS charge_in,
+               (has_u AND NOT has_c AND used <= 0)
+               OR (has_c AND NOT has_u AND charge_q <= 0) AS doubtful,
+               CASE WHEN used - covered <> 0 THEN CAST(used_at AS DATE) END AS day
+        FROM covered
+    )
+    SELECT v.*,
+           CAST(CASE WHEN v.unbilled = 0 THEN 0
+                     ELSE round_even(v.unbilled * ps.unit_price, 2) END AS DECIMAL(18,2))
+               AS revenue_at_risk
+    FROM v
+    LEFT JOIN price_segments ps
+      ON ps.facility_id = CASE WHEN v.unbilled <> 0 THEN v.usage_facility END
+     AND ps.cdm_code = v.usage_cdm AND v.day >= ps.s AND (ps.e IS NULL OR v.day < ps.e)"""
+
+#: Real data often has keys of several lines (two usages of an item in one encounter, a charge
+#: and its reversal); the one-join path then fails its test and is wasted. A sample of each
+#: input's first lines (read by DuckDB up to the limit, no further) is looked at first, at about
+#: 1 % of the join's cost: a key seen twice there sends the batch straight to the hashed path.
+_SAMPLE_LINES = 100_000
+_SAMPLE = """SELECT (
+        SELECT count(*) FROM (
+            SELECT facility_id, encounter_token, cdm_code FROM (FROM usage_in LIMIT {lines})
+            WHERE encounter_token IS NOT NULL GROUP BY ALL HAVING count(*) > 1)
+    ) + (
+        SELECT count(*) FROM (
+            SELECT facility_id, encounter_token, cdm_code FROM (FROM charges_in LIMIT {lines})
+            GROUP BY ALL HAVING count(*) > 1)
+    )"""
+
+#: The rows of ``_PAIRS`` counted by both verdicts and in-period flags (``{pairs}``: the query,
+#: or the table ``pairs``), with the lines left unpriced and the doubtful ones.
+_PAIRS_TALLY = """SELECT usage_outcome, charge_outcome, usage_in, charge_in, count(*),
+           coalesce(sum(unbilled), 0), coalesce(sum(revenue_at_risk), 0),
+           count(*) FILTER (WHERE unbilled <> 0 AND revenue_at_risk IS NULL),
+           count(*) FILTER (WHERE doubtful)
+    FROM {pairs} GROUP BY ALL"""
+
+#: With files, ``_PAIRS`` is kept as the table ``pairs``, one row per pair (or lone line): the
+#: line columns only of the lines to write (the others NULL: they are counted, not written).
+_PAIRS_TABLE = """CREATE TEMP TABLE pairs AS
+    SELECT usage_outcome, charge_outcome, usage_in, charge_in, unbilled, revenue_at_risk,
+           doubtful, keep_u, keep_c,
+           CASE WHEN keep_u THEN usage_id END AS usage_id,
+           CASE WHEN keep_u THEN usage_facility END AS usage_facility,
+           CASE WHEN keep_u THEN usage_enc END AS usage_enc,
+           CASE WHEN keep_u THEN usage_cdm END AS usage_cdm,
+           CASE WHEN keep_u THEN used_at END AS used_at,
+           CASE WHEN keep_u THEN used END AS used,
+           CASE WHEN keep_c THEN charge_id END AS charge_id,
+           CASE WHEN keep_c THEN charge_facility END AS charge_facility,
+           CASE WHEN keep_c THEN charge_enc END AS charge_enc,
+           CASE WHEN keep_c THEN charge_cdm END AS charge_cdm,
+           CASE WHEN keep_c THEN charged_at END AS charged_at,
+           CASE WHEN keep_c THEN charge_q END AS charge_q
+    FROM (SELECT *, usage_in AND {keep_usage} AS keep_u, charge_in AND {keep_charge} AS keep_c
+          FROM ({pairs}))"""
+
+#: The lines of ``pairs`` to write, one row a line, as the columns of the table ``verdicts``
+#: of the hashed form, so that ``_export`` reads either.
+_PAIRS_LINES = """CREATE TEMP VIEW verdicts AS
+    SELECT CASE part WHEN 0 THEN {usage_side} ELSE {charge_side} END AS side,
+           CASE part WHEN 0 THEN usage_id ELSE charge_id END AS line_id,
+           CASE part WHEN 0 THEN usage_facility ELSE charge_facility END AS facility_id,
+           CASE part WHEN 0 THEN usage_enc ELSE charge_enc END AS encounter_key,
+           CASE part WHEN 0 THEN usage_cdm ELSE charge_cdm END AS cdm_code,
+           CASE part WHEN 0 THEN used_at ELSE charged_at END AS line_at,
+           CAST(CASE part WHEN 0 THEN used ELSE charge_q END AS DECIMAL(18,4)) AS quantity,
+           CASE part WHEN 0 THEN usage_outcome ELSE charge_outcome END AS outcome,
+           CAST(CASE part WHEN 0 THEN unbilled ELSE 0 END AS DECIMAL(18,4)) AS unbilled,
+           CAST(CASE part WHEN 0 THEN revenue_at_risk ELSE 0 END AS DECIMAL(18,2))
+               AS revenue_at_risk
+    FROM (SELECT *,
+                 unnest(CASE WHEN keep_u AND keep_c THEN [0, 1] WHEN keep_u THEN [0] ELSE [1] END)
+                     AS part
+          FROM pairs WHERE keep_u OR keep_c)"""
 
 #: The key of a line as one 64-bit hash, to find the keys with several lines on a side cheaply.
 #: A collision can only send more keys than needed to the general form, which compares the key
@@ -338,11 +472,20 @@ class DuckDbReconciler:
                 _inputs(con, files)
                 step()
                 where = _period(report_from, report_to)
-                tally = _judge(
-                    con, window, where, include_matched=include_matched, store=out_dir is not None
-                )
-                step()
-                counts = _counts(con, where, tally, include_matched=include_matched)
+                store = out_dir is not None
+                _prepare(con)
+                counts = _judge_pairs(
+                    con, window, report_from, report_to, include_matched=include_matched,
+                    store=store,
+                )  # fmt: skip
+                if counts is None:
+                    tally = _judge_general(
+                        con, window, where, include_matched=include_matched, store=store
+                    )
+                    step()
+                    counts = _counts(con, where, tally, include_matched=include_matched)
+                else:
+                    step()
                 step()
                 written: list[Path] = []
                 if out_dir is not None:
@@ -360,7 +503,103 @@ class DuckDbReconciler:
             con.execute(f"SET threads = {int(self.threads)}")
 
 
-def _judge(
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """The enum types and the chargemaster's segments, which both paths use."""
+    for statement in (*_TYPES, _PRICE_SEGMENTS):
+        con.execute(statement)
+
+
+def _interval(window: timedelta) -> str:
+    return f"to_microseconds({int(window / timedelta(microseconds=1))})"
+
+
+def _constants() -> dict[str, str]:
+    """The outcomes and sides as constants of the enum types, so that no line's text is cast."""
+    constants = {o.value: f"'{o.value}'::recon_outcome" for o in Outcome}
+    return constants | {f"{side.value}_side": f"'{side.value}'::recon_side" for side in Side}
+
+
+def _judge_pairs(
+    con: duckdb.DuckDBPyConnection,
+    window: timedelta,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    include_matched: bool,
+    store: bool,
+) -> dict[tuple[Side, Outcome], OutcomeCount] | None:
+    """The one-join path (``_PAIRS``): the summary by side and outcome (and with ``store`` the
+    lines to write, as the view ``verdicts``), or None when a key has several lines on a side
+    that one row cannot judge, and nothing is kept."""
+    if _several_lines_seen(con):
+        return None
+    pairs = _PAIRS.format(
+        window_us=int(window / timedelta(microseconds=1)),
+        usage_period=_period(start, end).replace("line_at", "used_at"),
+        charge_period=_period(start, end).replace("line_at", "charged_at"),
+        **_constants(),
+    )
+    if store:
+        kept = "true" if include_matched else "{} <> 'matched'"
+        con.execute(
+            _PAIRS_TABLE.format(
+                pairs=pairs,
+                keep_usage=kept.format("usage_outcome"),
+                keep_charge=kept.format("charge_outcome"),
+            )
+        )
+        pairs = "pairs"
+    else:
+        pairs = f"({pairs})"
+    rows = con.execute(_PAIRS_TALLY.format(pairs=pairs)).fetchall()
+    # Each input's lines, all of them: Parquet's are counted from its metadata.
+    inputs = con.execute(
+        "SELECT (SELECT count(*) FROM usage_in), (SELECT count(*) FROM charges_in)"
+    )
+    usages, charges = inputs.fetchone() or (0, 0)
+    if (
+        sum(row[4] for row in rows if row[0] is not None) != usages
+        or sum(row[4] for row in rows if row[1] is not None) != charges
+        or any(row[8] for row in rows)
+    ):
+        if store:
+            con.execute("DROP TABLE pairs")
+        return None
+    if store:
+        con.execute(_PAIRS_LINES.format(**_constants()))
+    counts: dict[tuple[Side, Outcome], OutcomeCount] = {}
+    for usage, charge, usage_in, charge_in, n, unbilled, at_risk, unpriced, _ in rows:
+        if usage_in:
+            _add(counts, (Side.USAGE, Outcome(usage)), OutcomeCount(
+                int(n), Decimal(unbilled), Decimal(at_risk), int(unpriced)
+            ))  # fmt: skip
+        if charge_in:
+            _add(counts, (Side.CHARGE, Outcome(charge)), OutcomeCount(int(n), ZERO, ZERO, 0))
+    return counts
+
+
+def _several_lines_seen(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the first ``_SAMPLE_LINES`` lines of either input hold a key twice: then the
+    one-join path would likely be judged in vain, and the hashed path is taken at once."""
+    found = con.execute(_SAMPLE.format(lines=int(_SAMPLE_LINES))).fetchone()
+    return found is not None and found[0] > 0
+
+
+def _add(
+    counts: dict[tuple[Side, Outcome], OutcomeCount],
+    key: tuple[Side, Outcome],
+    more: OutcomeCount,
+) -> None:
+    before = counts.get(key, OutcomeCount(0, ZERO, ZERO, 0))
+    counts[key] = OutcomeCount(
+        before.lines + more.lines,
+        before.unbilled + more.unbilled,
+        before.revenue_at_risk + more.revenue_at_risk,
+        before.unpriced + more.unpriced,
+    )
+
+
+def _judge_general(
     con: duckdb.DuckDBPyConnection,
     window: timedelta,
     where: str,
@@ -368,25 +607,22 @@ def _judge(
     include_matched: bool,
     store: bool,
 ) -> list[tuple[Any, ...]]:
-    """Judge the period's lines: those not matched (or all, with ``include_matched``) go to
-    ``verdicts``; without ``store`` those of the paired keys are only tallied (``_TALLY``), and
-    the tally is returned."""
-    interval = f"to_microseconds({int(window / timedelta(microseconds=1))})"
+    """The hashed path: judge the period's lines, those not matched (or all, with
+    ``include_matched``) going to ``verdicts``; without ``store`` those of the paired keys are
+    only tallied (``_TALLY``), and the tally is returned."""
+    interval = _interval(window)
     period = where.replace("line_at", "v.line_at")
     keep = f"{period} AND v.outcome <> 'matched'" if not include_matched else period
     keys = {"usage_key": _USAGE_KEY, "charge_key": _CHARGE_KEY}
-    for statement in (*_TYPES, _PRICE_SEGMENTS, _VERDICTS, _SHARED.format(**keys)):
+    for statement in (_VERDICTS, _SHARED.format(**keys)):
         con.execute(statement)
     found = con.execute("SELECT count(*) FROM shared_keys").fetchone()
     shared = found is not None and found[0] > 0
     usage, charges = (
         (line.format(**keys) for line in _SINGLE_LINES) if shared else ("usage_in", "charges_in")
     )
-    # Constants of the enum types, so that no line's text is cast.
-    outcomes = {o.value: f"'{o.value}'::recon_outcome" for o in Outcome}
-    outcomes |= {f"{side.value}_side": f"'{side.value}'::recon_side" for side in Side}
     paired = _PAIRED.format(
-        window=interval, keep=keep, usage=usage, charges=charges, **keys, **outcomes
+        window=interval, keep=keep, usage=usage, charges=charges, **keys, **_constants()
     )
     tally: list[tuple[Any, ...]] = []
     if store:
@@ -469,16 +705,19 @@ def _counts(
 def _export(con: duckdb.DuckDBPyConnection, out_dir: Path, *, include_matched: bool) -> list[Path]:
     """The unmatched lines as Parquet and CSV (and with ``include_matched`` every line as
     ``lines.parquet``), copied straight from ``verdicts``, in no particular order: sorting
-    3 M lines would cost about as much again as writing them (docs/workflows.md, "Batch")."""
+    3 M lines would cost about as much again as writing them (docs/workflows.md, "Batch"). The
+    CSV is copied from the Parquet file just written, which is cheaper to read than the view
+    ``verdicts`` of the one-join path is to compute again."""
     out_dir.mkdir(parents=True, exist_ok=True)
     unmatched = ", ".join(f"'{outcome.value}'" for outcome in sorted(UNMATCHED))
     columns = _COLUMNS.replace("side,", "CAST(side AS VARCHAR) AS side,").replace(
         "outcome,", "CAST(outcome AS VARCHAR) AS outcome,"
     )
     select = f"SELECT {columns} FROM verdicts"  # noqa: S608 - see the module docstring
+    parquet = out_dir / "unmatched.parquet"
     targets = [
-        (out_dir / "unmatched.parquet", f"{select} WHERE outcome IN ({unmatched})", "PARQUET"),
-        (out_dir / "unmatched.csv", f"{select} WHERE outcome IN ({unmatched})", "CSV, HEADER"),
+        (parquet, f"{select} WHERE outcome IN ({unmatched})", "PARQUET"),
+        (out_dir / "unmatched.csv", f"FROM read_parquet('{_quoted(parquet)}')", "CSV, HEADER"),
     ]
     if include_matched:
         targets.append((out_dir / "lines.parquet", select, "PARQUET"))
