@@ -36,7 +36,8 @@ def _both(column_type: TypeDecorator[Any]) -> tuple[Any, Any]:
     "value",
     [Decimal("1.25"), Decimal("-0"), Decimal("12.5000000"), Decimal("1E+3"), Decimal("0.0001"),
      Decimal("99999999999999.9999"), Decimal("-99999999999999.9999"), Decimal("100000000000000"),
-     Decimal("1.23456"), Decimal("NaN"), Decimal("-Infinity"), Decimal("1E+20"), 3, True, 1.5,
+     Decimal("1.23456"), Decimal("NaN"), Decimal("-Infinity"), Decimal("1E+20"),
+     Decimal("9E+999998"), Decimal("1E-999990"), Decimal("0E+999990"), 3, True, 1.5,
      "1.25", None],
 )  # fmt: skip
 def test_exact_decimal_on_sqlite_stores_and_refuses_as_the_decorator_does(value: object) -> None:

@@ -35,6 +35,7 @@ _QUANTUM = Decimal(1).scaleb(-SCALE)
 _FACTOR = 10**SCALE
 _LIMIT = Decimal(10) ** (PRECISION - SCALE)
 _SCALED_LIMIT = _LIMIT.scaleb(SCALE)
+_DIGITS = PRECISION - SCALE
 
 
 class ExactDecimal(sa.types.TypeDecorator[Decimal]):
@@ -79,8 +80,8 @@ class ExactDecimal(sa.types.TypeDecorator[Decimal]):
         def process(value: Any) -> int | None:
             if value is None:
                 return None
-            if type(value) is Decimal and value.is_finite():
-                scaled = value.scaleb(SCALE)
+            if type(value) is Decimal and value.is_finite() and value.adjusted() < _DIGITS:
+                scaled = value.scaleb(SCALE)  # cannot overflow: the magnitude is bounded above
                 if scaled == scaled.to_integral_value() and abs(scaled) < _SCALED_LIMIT:
                     return int(scaled)  # exact, in range: what ``_checked`` would let through
             return int(checked(value).scaleb(SCALE))
