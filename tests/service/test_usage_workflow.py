@@ -24,10 +24,14 @@ from suture.domain.ledger import JournalLine
 from suture.domain.purchasing import PurchaseOrderKind, RequisitionLine, RequisitionStatus
 from suture.domain.usage_workflow import UsageStep
 from suture.eventlog.events import CrosswalkMapped
-from suture.services.messagebus import MessageBus
+from suture.services.deliveries import DeliveryQueue
+from suture.services.event_store import WorkStatus
+from suture.services.handlers import HandlerContext
+from suture.services.messagebus import MessageBus, Processing
 from suture.services.replay import ReplaySelection
 from suture.services.trace import timeline
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.workflows.usage import UsageProcess
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -402,6 +406,84 @@ def test_a_batch_with_an_unmapped_item_parks_that_usage_alone(
 
     assert steps(uow, world, 2) == [None, UsageStep.COSTED]
     assert on_hand(uow, world, world.supply) == (Decimal(27), Decimal(0))
+
+
+def test_a_poison_usage_in_a_batch_is_dead_lettered_alone_and_its_neighbours_commit(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    # A unit the item does not know breaks a domain rule: the batch is taken back whole, each
+    # event runs alone, and only the poison one fails (permanent: dead letter at once).
+    bus.execute(world.usage(1, quantity=Decimal(2)))
+    bus.execute(world.usage(2, quantity=Decimal(1), uom="PL"))
+    bus.execute(world.usage(3, world.implant))
+    drain(bus)
+
+    with uow() as unit:
+        (poison,) = unit.events.by_correlation_id(world.id("U2"), limit=10)
+        work = [(w.handler, w.status) for w in unit.events.work_of(str(poison.id))]
+    assert steps(uow, world, 3) == [UsageStep.COSTED, None, UsageStep.COSTED]
+    assert work == [("inventory", WorkStatus.DEAD)]
+    assert on_hand(uow, world, world.supply) == (Decimal(28), Decimal(0))
+
+
+def test_a_usage_whose_cost_step_parks_leaves_the_rest_of_its_batch_costed(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    bus.execute(world.usage(1, quantity=Decimal(2)))
+    bus.execute(world.usage(2, department_id=world.id("DEPT-NONE")))
+    bus.execute(world.usage(3, world.implant))
+    drain(bus)
+
+    assert steps(uow, world, 3) == [UsageStep.COSTED, UsageStep.STOCKED, UsageStep.COSTED]
+    assert [count(uow, world.id(f"U{n}"), "finance.usage.costed") for n in (1, 2, 3)] == [1, 0, 1]
+
+
+def test_a_batch_delivered_again_is_skipped_by_its_tracking_rows(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    for n in range(1, 4):
+        bus.execute(world.usage(n, quantity=Decimal(2)))
+    drain(bus)
+    with uow() as unit:
+        events = [e for n in range(1, 4) for e in unit.events.by_correlation_id(world.id(f"U{n}"))]
+    keys = [("inventory", str(e.id)) for e in events if e.type == "supply.usage.recorded"] + [
+        ("cost_attribution", str(e.id)) for e in events if e.type == "inventory.usage.applied"
+    ]
+
+    outcomes = bus.process_many(keys)
+
+    assert outcomes == [Processing.SKIPPED] * 6
+    assert on_hand(uow, world, world.supply) == (Decimal(24), Decimal(0))
+    with uow() as unit:
+        assert len(unit.events.by_correlation_id(world.id("U1"))) == 3
+
+
+def test_both_steps_run_again_on_a_whole_batch_change_nothing(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    # Past the tracking rows (a second feed, a replay that skipped them), the workflow's state
+    # per usage id is what keeps a batch from moving stock or costing twice.
+    usage = UsageProcess(DeliveryQueue())
+    for n, item in enumerate((world.supply, world.implant, world.offcontract), start=1):
+        bus.execute(world.usage(n, item, quantity=Decimal(1)))
+    drain(bus)
+    with uow() as unit:
+        before = [unit.stock.get(world.location_id, i) for i in (world.supply, world.implant)]
+        events = [e for n in range(1, 4) for e in unit.events.by_correlation_id(world.id(f"U{n}"))]
+
+    for event_type, step in (("supply.usage.recorded", usage.apply_usages),
+                             ("inventory.usage.applied", usage.attribute_costs)):  # fmt: skip
+        with uow() as unit:
+            batch = [(e, HandlerContext(bus, unit, e, USED_AT)) for e in events
+                     if e.type == event_type]  # fmt: skip
+            step(batch, unit)
+            unit.commit()
+
+    with uow() as unit:
+        after = [unit.stock.get(world.location_id, i) for i in (world.supply, world.implant)]
+        again = [e for n in range(1, 4) for e in unit.events.by_correlation_id(world.id(f"U{n}"))]
+    assert (after, len(again)) == (before, len(events))
+    assert steps(uow, world, 3) == [UsageStep.COSTED] * 3
 
 
 def test_the_one_event_form_of_the_steps_leaves_what_the_batch_form_leaves(

@@ -185,6 +185,18 @@ def test_a_decimal_string_refuses_what_is_not_a_plain_finite_decimal(value: obje
     assert caught.value.field == "payload.amount"
 
 
+def test_a_decimal_string_read_again_is_the_same_value_and_a_refusal_is_never_remembered() -> None:
+    registry = SchemaRegistry()
+    registry.register("amount.noted", 1, Amount)
+    first, again = (registry.validate("amount.noted", 1, {"amount": "2500.00"}) for _ in "ab")
+    refusals = []
+    for _ in range(2):
+        with pytest.raises(PayloadError) as caught:
+            registry.validate("amount.noted", 1, {"amount": "NaN"})
+        refusals.append(caught.value.field)
+    assert (first, str(again.amount), refusals) == (again, "2500.00", ["payload.amount"] * 2)
+
+
 def test_an_event_survives_the_envelope_and_loads_as_the_same_model() -> None:
     registry = build_registry()
     charge = ChargePosted(

@@ -180,6 +180,26 @@ def test_the_payloads_facility_wins_over_the_envelopes() -> None:
     assert rules.route(event("supply.usage.recorded", {"facility_id": "fac-2"})) == []
 
 
+def test_one_policy_routes_each_event_of_a_type_by_its_own_payload() -> None:
+    # The rules of a type are found once per type; the payload predicates run every time.
+    rules = policy("""
+        - name: st-marys
+          match: {type: "supply.*", facility: [fac-1]}
+          destinations: [legacy]
+        - name: every-usage
+          match: {type: "supply.usage.*"}
+          destinations: [inventory]
+    """)
+    routed = [
+        rules.route(event("supply.usage.recorded", {"facility_id": facility}))
+        for facility in ("fac-1", "fac-2", "fac-1")
+    ]
+    assert (routed, rules.route(event("supply.request.raised", {}))) == (
+        [["legacy", "inventory"], ["inventory"], ["legacy", "inventory"]],
+        ["legacy"],
+    )
+
+
 def test_a_predicate_on_a_missing_payload_key_does_not_match() -> None:
     rules = policy("""
         - name: one-supplier

@@ -37,7 +37,27 @@ UPCAST_FROM = "x-suture-upcast-from"
 _MAGNITUDE = 30
 
 
+#: Decimal strings read before, and what they read as: payloads repeat a few quantities and
+#: prices (``"1"``, ``"2500.00"``) thousands of times, and a Decimal is immutable. Bounded: it
+#: is emptied when full, so it never holds more than this many.
+_READ: dict[str, Decimal] = {}
+_READ_MAX = 4096
+
+
 def _decimal(value: object) -> Decimal:
+    if type(value) is str:
+        known = _READ.get(value)
+        if known is not None:
+            return known
+        read = _decimal_of(value)
+        if len(_READ) >= _READ_MAX:
+            _READ.clear()
+        _READ[value] = read
+        return read
+    return _decimal_of(value)
+
+
+def _decimal_of(value: object) -> Decimal:
     plain_int = isinstance(value, int) and not isinstance(value, bool)
     if plain_int or (isinstance(value, str) and _DECIMAL.fullmatch(value)):
         value = Decimal(str(value))
@@ -85,6 +105,7 @@ class SchemaRegistry:
     def __init__(self) -> None:
         self._models: dict[tuple[str, int], type[BaseModel]] = {}
         self._keys: dict[type[BaseModel], tuple[str, int]] = {}
+        self._latest: dict[str, int] = {}  # every envelope asks: kept as versions register
         self.upcaster = Upcaster()
 
     def register(self, event_type: str, version: int, model: type[BaseModel]) -> None:
@@ -98,6 +119,7 @@ class SchemaRegistry:
             raise SchemaError(model.__name__, "is already registered for another version")
         self._models[event_type, version] = model
         self._keys[model] = (event_type, version)
+        self._latest[event_type] = max(version, self._latest.get(event_type, 0))
 
     def event(self, event_type: str, version: int) -> Callable[[type[M]], type[M]]:
         """Class decorator form of :meth:`register`."""
@@ -119,10 +141,10 @@ class SchemaRegistry:
             raise SchemaError(event_type, f"v{version} is not a registered version") from None
 
     def latest(self, event_type: str) -> int:
-        versions = [version for (name, version) in self._models if name == event_type]
-        if not versions:
-            raise SchemaError("type", f"{event_type!r} is not a registered event type")
-        return max(versions)
+        try:
+            return self._latest[event_type]
+        except KeyError:
+            raise SchemaError("type", f"{event_type!r} is not a registered event type") from None
 
     def key_of(self, event: BaseModel | type[BaseModel]) -> tuple[str, int]:
         model = event if isinstance(event, type) else type(event)

@@ -18,6 +18,7 @@ new type and a data migration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,8 @@ SCALE = 4
 _QUANTUM = Decimal(1).scaleb(-SCALE)
 _FACTOR = 10**SCALE
 _LIMIT = Decimal(10) ** (PRECISION - SCALE)
+_SCALED_LIMIT = _LIMIT.scaleb(SCALE)
+_DIGITS = PRECISION - SCALE
 
 
 class ExactDecimal(sa.types.TypeDecorator[Decimal]):
@@ -64,6 +67,35 @@ class ExactDecimal(sa.types.TypeDecorator[Decimal]):
         if dialect.name == "sqlite":
             return Decimal(int(value)).scaleb(-SCALE)
         return Decimal(value)
+
+    # The processors SQLAlchemy calls per value, specialised per dialect once: the same values
+    # as ``process_bind_param`` and ``process_result_value`` give, with no dispatch per value
+    # (every row a batch writes or reads goes through them).
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        checked = self._checked
+
+        def process(value: Any) -> int | None:
+            if value is None:
+                return None
+            if type(value) is Decimal and value.is_finite() and value.adjusted() < _DIGITS:
+                scaled = value.scaleb(SCALE)  # cannot overflow: the magnitude is bounded above
+                if scaled == scaled.to_integral_value() and abs(scaled) < _SCALED_LIMIT:
+                    return int(scaled)  # exact, in range: what ``_checked`` would let through
+            return int(checked(value).scaleb(SCALE))
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> Decimal | None:
+            return None if value is None else Decimal(int(value)).scaleb(-SCALE)
+
+        return process
 
     def _checked(self, value: object) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, Decimal | int):
@@ -112,3 +144,20 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, the text SQLAlchemy's SQLite ``DATETIME`` writes for the naive UTC
+        instant (``YYYY-MM-DD HH:MM:SS.ffffff``), made in one step."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        checked = self.process_bind_param
+
+        def process(value: Any) -> str | None:
+            if value is None:
+                return None
+            if type(value) is datetime and value.tzinfo is UTC:
+                return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            naive = checked(value, dialect)
+            return None if naive is None else naive.isoformat(" ", "microseconds")
+
+        return process

@@ -58,6 +58,10 @@ DEFAULT_SETTINGS = TargetSettings()
 _D = deliveries.c
 
 
+#: The column names, once (iterating a table's columns costs more than the row it builds).
+_COLUMNS = tuple(column.name for column in deliveries.c)
+
+
 def _due(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(
         (_D.status == S.PENDING.value) & (_D.next_attempt_at <= now),
@@ -361,7 +365,7 @@ class DeliveryRepository:
 
     @staticmethod
     def _to_row(delivery: Delivery) -> dict[str, Any]:
-        return {column.name: getattr(delivery, column.name) for column in deliveries.c} | {
+        return {name: getattr(delivery, name) for name in _COLUMNS} | {
             "status": delivery.status.value
         }
 

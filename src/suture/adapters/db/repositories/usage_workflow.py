@@ -214,10 +214,9 @@ class ExpectedChargeRepository:
 
     def add(self, charge: ExpectedCharge) -> bool:
         """Store the expected charge; False, writing nothing, when its usage has one already."""
-        values = {column.name: getattr(charge, column.name) for column in self.table.c}
         with storage_errors(self.table.name):
             inserted = self._connection.execute(
-                _insert_new(self._connection, self.table, "id"), values
+                _insert_new(self._connection, self.table, "id"), _charge_row(charge)
             ).first()
         return inserted is not None
 
@@ -225,7 +224,7 @@ class ExpectedChargeRepository:
         """:meth:`add` for several, in one statement; how many were stored."""
         if not charges:
             return 0
-        rows = [{c.name: getattr(charge, c.name) for c in self.table.c} for charge in charges]
+        rows = [_charge_row(charge) for charge in charges]
         with storage_errors(self.table.name):
             result = self._connection.execute(_insert_new(self._connection, self.table, "id"), rows)
             return len(result.scalars().all())
@@ -264,8 +263,17 @@ def _changes(workflow: UsageWorkflow) -> dict[str, Any]:
     }
 
 
+#: The column names, once: iterating a table's columns costs more than the row it builds.
+_WORKFLOW_COLUMNS = tuple(column.name for column in usage_workflows.c)
+_CHARGE_COLUMNS = tuple(column.name for column in expected_charges.c)
+
+
+def _charge_row(charge: ExpectedCharge) -> dict[str, Any]:
+    return {name: getattr(charge, name) for name in _CHARGE_COLUMNS}
+
+
 def _to_row(workflow: UsageWorkflow) -> dict[str, Any]:
-    values = {column.name: getattr(workflow, column.name) for column in usage_workflows.c}
+    values = {name: getattr(workflow, name) for name in _WORKFLOW_COLUMNS}
     return values | {"step": workflow.step.value, "price_source": workflow.price_source.value}
 
 
