@@ -180,7 +180,7 @@ class Hub:
 def build(settings: Settings, *, migrate: bool = True) -> Hub:
     """Wire the hub. The embedded default migrates its database on first use."""
     codec = token_codec(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, sqlite_background_checkpoints=True)
     if migrate:
         ensure_schema(engine)
 
