@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
@@ -98,11 +98,17 @@ class Rule:
     line: int = 0
 
     def matches(self, envelope: Envelope) -> bool:
+        return self.matches_type(envelope.type) and self.matches_payload(envelope)
+
+    def matches_type(self, event_type: str) -> bool:
+        return any(fnmatch.fnmatchcase(event_type, glob) for glob in self.types)
+
+    def matches_payload(self, envelope: Envelope) -> bool:
+        """Every predicate but the type's holds."""
         payload: dict[str, Any] = envelope.payload
         facility = _text_of(payload.get("facility_id")) or envelope.source_facility
         if not (
-            any(fnmatch.fnmatchcase(envelope.type, glob) for glob in self.types)
-            and _any_glob(facility, self.facilities)
+            _any_glob(facility, self.facilities)
             and _any_glob(_text_of(payload.get("supplier_id")), self.suppliers)
             and _any_glob(_text_of(payload.get("item_category")), self.item_categories)
         ):
@@ -117,10 +123,19 @@ class Rule:
 class RoutingPolicy:
     source: str
     rules: tuple[Rule, ...]
+    #: The rules whose type globs match each event type met so far: the globs are read once
+    #: per type, not once per event (an ingest publishes thousands of events a second).
+    _by_type: dict[str, tuple[Rule, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def matching_rules(self, envelope: Envelope) -> list[Rule]:
         """The rules that match ``envelope``, in order (for traces and dry runs)."""
-        return [rule for rule in self.rules if rule.matches(envelope)]
+        typed = self._by_type.get(envelope.type)
+        if typed is None:
+            typed = tuple(rule for rule in self.rules if rule.matches_type(envelope.type))
+            self._by_type[envelope.type] = typed
+        return [rule for rule in typed if rule.matches_payload(envelope)]
 
     def route(self, envelope: Envelope) -> list[str]:
         """Destinations of every matching rule, in rule order, each named once."""
