@@ -76,7 +76,11 @@ class WalCheckpointer:
             )
         except sqlite3.Error:  # not created yet: the engine has not connected
             return None
-        connection.execute("PRAGMA busy_timeout=1000")
+        try:
+            connection.execute("PRAGMA busy_timeout=1000")
+        except sqlite3.Error:  # not (yet) a database: try again next round
+            connection.close()
+            return None
         return connection
 
     @staticmethod
