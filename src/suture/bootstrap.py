@@ -198,7 +198,7 @@ def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clo
     audit trail say when a caller really acted.
     """
     codec = token_codec(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, sqlite_background_checkpoints=True)
     if migrate:
         ensure_schema(engine)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,51 @@ def test_sqlite_connections_use_wal_foreign_keys_a_busy_timeout_and_normal_sync(
         "busy_timeout": 5000,
         "synchronous": 1,
     }
+
+
+def test_background_checkpoints_copy_commits_into_the_database_file_not_the_commits(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "suture.db"
+    engine = create_engine(f"sqlite:///{path}", sqlite_background_checkpoints=True)
+    with engine.connect():
+        pass  # creates the file in WAL mode
+    bystander = sqlite3.connect(path)  # open throughout: closing the engine's last connection
+    bystander.execute("SELECT count(*) FROM sqlite_master").fetchall()  # would checkpoint too
+    try:
+        try:
+            with engine.begin() as connection:
+                autocheckpoint = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+                connection.exec_driver_sql("CREATE TABLE notes (text TEXT)")
+                connection.exec_driver_sql("INSERT INTO notes VALUES ('kept')")
+        finally:
+            engine.dispose()  # stops the checkpointer after a last round
+        # The database file alone: "immutable" ignores the WAL, so only checkpointed pages show.
+        reader = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            rows = reader.execute("SELECT text FROM notes").fetchall()
+        finally:
+            reader.close()
+    finally:
+        bystander.close()
+
+    assert (autocheckpoint, rows) == (0, [("kept",)])
+
+
+def test_connections_checkpoint_themselves_again_once_the_engine_is_disposed(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(
+        f"sqlite:///{tmp_path / 'suture.db'}", sqlite_background_checkpoints=True
+    )
+    engine.dispose()
+    try:
+        with engine.connect() as connection:
+            autocheckpoint = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    finally:
+        engine.dispose()
+
+    assert autocheckpoint == 1000  # SQLite's default
 
 
 def test_the_missing_directory_of_a_sqlite_file_is_created(tmp_path: Path) -> None:

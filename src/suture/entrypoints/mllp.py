@@ -162,8 +162,12 @@ class _Writer:
             for pending in group:  # alone, so that only the failing ones go unacknowledged
                 self._settle([pending])
             return
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Hl7Reply], Hl7Reply]]]
+        answers = {}
         for pending, reply in zip(group, replies, strict=True):
-            pending.loop.call_soon_threadsafe(_resolve, pending.future, reply)
+            answers.setdefault(pending.loop, []).append((pending.future, reply))
+        for loop, settled in answers.items():  # one wake-up of each loop for the whole group
+            loop.call_soon_threadsafe(_resolve_all, settled)
 
 
 def _fail(pending: _Pending) -> None:
@@ -172,9 +176,10 @@ def _fail(pending: _Pending) -> None:
     pending.loop.call_soon_threadsafe(_reject, pending.future, error)
 
 
-def _resolve(future: asyncio.Future[Hl7Reply], reply: Hl7Reply) -> None:
-    if not future.done():
-        future.set_result(reply)
+def _resolve_all(settled: list[tuple[asyncio.Future[Hl7Reply], Hl7Reply]]) -> None:
+    for future, reply in settled:
+        if not future.done():
+            future.set_result(reply)
 
 
 def _reject(future: asyncio.Future[Hl7Reply], error: BaseException) -> None:

@@ -8,7 +8,9 @@ SQLite connections are set up on connect: WAL (readers never block the writer), 
 (SQLite leaves them off by default), a 5 s busy timeout (wait for the write lock instead of
 failing at once) and ``synchronous=NORMAL``: with WAL the file stays consistent whatever happens
 and a process crash loses no commit, but a power cut or OS crash may lose the last commits before
-it (FULL would fsync every commit, at a large cost to the ingest rate).
+it (FULL would fsync every commit, at a large cost to the ingest rate). The engine that writes
+the most may move WAL checkpoints, and their ``fsync``, out of its commits into a thread
+(``sqlite_background_checkpoints``, ``checkpoint.py``); durability stays as described.
 
 The sqlite3 driver's legacy transaction control, which starts no transaction before a SELECT, is
 switched off and SQLAlchemy emits ``BEGIN`` itself, so a unit of work is one real transaction
@@ -36,6 +38,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from suture.adapters.db.checkpoint import WalCheckpointer
 from suture.adapters.db.errors import StorageError
 
 SQLITE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite"})
@@ -44,19 +47,25 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def create_engine(
-    url: str, *, sqlite_begin: Literal["IMMEDIATE", "DEFERRED"] = "IMMEDIATE"
+    url: str,
+    *,
+    sqlite_begin: Literal["IMMEDIATE", "DEFERRED"] = "IMMEDIATE",
+    sqlite_background_checkpoints: bool = False,
 ) -> sa.Engine:
     """An engine for ``sqlite:///path`` or ``postgresql+psycopg://…``; other schemes are refused.
 
     For SQLite the parent directory of the file is created when missing, so the embedded default
     works on a fresh machine. Nothing connects until the engine is first used.
+    ``sqlite_background_checkpoints`` moves WAL checkpoints out of commits into a thread that
+    lives until the engine is disposed (``checkpoint.py``); the engine that writes the most
+    should have it.
     """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise StorageError("database_url", f"not a database URL: {exc}") from exc
     if parsed.drivername in SQLITE_DRIVERS:
-        return _sqlite_engine(parsed, sqlite_begin)
+        return _sqlite_engine(parsed, sqlite_begin, background=sqlite_background_checkpoints)
     if parsed.drivername in POSTGRESQL_DRIVERS:
         return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     raise StorageError(
@@ -72,10 +81,19 @@ def ping(engine: sa.Engine) -> None:
         connection.exec_driver_sql("SELECT 1")
 
 
-def _sqlite_engine(url: URL, begin: Literal["IMMEDIATE", "DEFERRED"]) -> sa.Engine:
+def _sqlite_engine(
+    url: URL, begin: Literal["IMMEDIATE", "DEFERRED"], *, background: bool
+) -> sa.Engine:
+    checkpointer: WalCheckpointer | None = None
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if background:
+            checkpointer = WalCheckpointer(path)
     engine = sa.create_engine(url, hide_parameters=True)
+    if checkpointer is not None:
+        checkpointer.start()
+        event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -86,6 +104,8 @@ def _sqlite_engine(url: URL, begin: Literal["IMMEDIATE", "DEFERRED"]) -> sa.Engi
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            if checkpointer is not None and checkpointer.running:
+                cursor.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's job
         finally:
             cursor.close()
 

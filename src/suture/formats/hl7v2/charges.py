@@ -28,9 +28,11 @@ service or anything from PID/PV1 (DESIGN.md §6).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import tzinfo
 from decimal import Decimal
+from functools import lru_cache
 
 from suture.domain.authority import DEFAULT_OWNERS, ObjectType
 from suture.domain.revenue import Charge, ChargeType
@@ -38,8 +40,8 @@ from suture.formats.hl7v2.datatypes import parse_number, parse_time
 from suture.formats.hl7v2.errors import ErrorCode, Hl7DecodeError, field_error, missing_segment
 from suture.formats.hl7v2.header import MessageHeader
 from suture.formats.hl7v2.identifiers import Tokenize, identifier, patient_tokens
-from suture.formats.hl7v2.keys import charge_id_for
-from suture.formats.hl7v2.tokenizer import Message, Segment
+from suture.formats.hl7v2.keys import ChargeIds, charge_id_for
+from suture.formats.hl7v2.tokenizer import Delimiters, Message, Segment
 
 #: The system charges come from by default: the owner of charges in DESIGN.md §1.
 CHARGE_SOURCE = DEFAULT_OWNERS[ObjectType.CHARGE]
@@ -50,6 +52,8 @@ _ONE = Decimal(1)
 _ZERO = Decimal(0)
 _MAX_QUOTED = 24
 _NULL = '""'  # HL7's explicit null
+#: Procedure codes and modifiers are a small vocabulary: each raw FT1-25/26 is read once.
+_CACHED_CODES = 4096
 
 
 @dataclass(slots=True)
@@ -70,9 +74,12 @@ class ChargeLine:
     modifiers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DecodedCharges:
-    """A DFT^P03: its header, the tokens it was attributed to, and one line per FT1."""
+    """A DFT^P03: its header, the tokens it was attributed to, and one line per FT1.
+
+    Treat it as read-only; not frozen for the reason :class:`ChargeLine` is not.
+    """
 
     header: MessageHeader
     facility_code: str
@@ -136,14 +143,21 @@ def decode_charges(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Context:
+    """What every FT1 of one message shares (not frozen: built once per message)."""
+
     header: MessageHeader
     facility: str
     encounter: str
     account: str | None
     zone: tzinfo
     source_system: str
+    #: The ids of lines with an FT1-2, the message's part of the key hashed once.
+    by_transaction: ChargeIds = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_transaction = ChargeIds(self.facility, self.header.sending_application, "FT1-2")
 
 
 _FT1_FIELDS = (1, 2, 4, 6, 7, 10, 11, 12, 13)
@@ -181,16 +195,15 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
     procedure, system, hcpcs = _procedure(ft1)
     if transaction_id == _NULL:
         transaction_id = ""
-    header = c.header
-    charge_id = (
-        charge_id_for(c.facility, header.sending_application, "FT1-2", transaction_id)
-        if transaction_id
-        else charge_id_for(
+    if transaction_id:
+        charge_id = c.by_transaction(transaction_id)
+    else:
+        header = c.header
+        charge_id = charge_id_for(
             c.facility, header.sending_application, header.control_id, str(ft1.occurrence)
         )
-    )
-    return ChargeLine(
-        charge=Charge(
+    return ChargeLine(  # positional: the cheapest call, on the hot path
+        Charge(
             id=charge_id,
             facility_id=c.facility,
             encounter_token=c.encounter,
@@ -204,13 +217,13 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
             hcpcs=hcpcs,
             source_system=c.source_system,
         ),
-        set_id=set_id,
-        transaction_id=transaction_id,
-        priced=priced,
-        unit_amount=unit,
-        procedure_code=procedure,
-        procedure_system=system,
-        modifiers=_modifiers(ft1),
+        set_id,
+        transaction_id,
+        priced,
+        unit,
+        procedure,
+        system,
+        _modifiers(ft1),
     )
 
 
@@ -228,11 +241,33 @@ def _procedure(ft1: Segment) -> tuple[str, str, str | None]:
     if not raw:
         return "", "", None
     d = ft1.delimiters
-    parts = [
-        p.partition(d.subcomponent)[0] for p in raw.partition(d.repetition)[0].split(d.component, 3)
-    ]
     if d.escape in raw:
-        parts = [ft1.unescape(part) for part in parts]
+        found = _read_procedure([ft1.unescape(part) for part in _procedure_parts(raw, d)])
+    else:  # the usual case: a code from a small vocabulary, read once
+        found = _plain_procedure(raw, d.repetition, d.component, d.subcomponent)
+    if isinstance(found, str):
+        raise field_error(ft1, 25, found, component=1)
+    return found
+
+
+def _procedure_parts(raw: str, d: Delimiters) -> list[str]:
+    return _parts(raw, d.repetition, d.component, d.subcomponent)
+
+
+def _parts(raw: str, repetition: str, component: str, subcomponent: str) -> list[str]:
+    """The first sub-components of the first four components of the first repetition."""
+    return [p.partition(subcomponent)[0] for p in raw.partition(repetition)[0].split(component, 3)]
+
+
+@lru_cache(maxsize=_CACHED_CODES)
+def _plain_procedure(
+    raw: str, repetition: str, component: str, subcomponent: str
+) -> tuple[str, str, str | None] | str:
+    return _read_procedure(_parts(raw, repetition, component, subcomponent))
+
+
+def _read_procedure(parts: list[str]) -> tuple[str, str, str | None] | str:
+    """FT1-25's code, coding system and HCPCS code, or the reason it is not one."""
     code = identifier(parts[0]).upper()
     if not code:
         return "", "", None
@@ -240,12 +275,7 @@ def _procedure(ft1: Segment) -> tuple[str, str, str | None]:
     if system not in _CPT_SYSTEMS:
         return code, system, None
     if len(code) != _HCPCS_LENGTH or not code.isascii() or not code.isalnum():
-        raise field_error(
-            ft1,
-            25,
-            f"procedure code {_quoted(code)} is not a CPT/HCPCS code (five letters or digits)",
-            component=1,
-        )
+        return f"procedure code {_quoted(code)} is not a CPT/HCPCS code (five letters or digits)"
     return code, system, code
 
 
@@ -254,8 +284,8 @@ def _modifiers(ft1: Segment) -> tuple[str, ...]:
     if not raw:
         return ()
     d = ft1.delimiters
-    if d.component not in raw and d.escape not in raw and d.subcomponent not in raw:
-        return tuple(code for text in raw.split(d.repetition) if (code := identifier(text).upper()))
+    if d.escape not in raw:
+        return _plain_modifiers(raw, d.repetition, d.component, d.subcomponent)
     codes = (
         part.partition(d.component)[0].partition(d.subcomponent)[0]
         for part in raw.split(d.repetition)
@@ -265,3 +295,13 @@ def _modifiers(ft1: Segment) -> tuple[str, ...]:
         for text in codes
         if (code := identifier(ft1.unescape(text) if d.escape in text else text).upper())
     )
+
+
+@lru_cache(maxsize=_CACHED_CODES)
+def _plain_modifiers(
+    raw: str, repetition: str, component: str, subcomponent: str
+) -> tuple[str, ...]:
+    codes = (
+        part.partition(component)[0].partition(subcomponent)[0] for part in raw.split(repetition)
+    )
+    return tuple(code for text in codes if (code := identifier(text).upper()))

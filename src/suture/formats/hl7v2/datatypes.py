@@ -66,8 +66,14 @@ def parse_time(text: str, zone: tzinfo) -> datetime | None:
         return None
 
 
+_SMALL_NUMBERS = {str(n): Decimal(n) for n in range(100)}  # quantities, mostly
+
+
 def parse_number(text: str) -> Decimal | None:
     """An NM value as a Decimal, or None when it is not one (no exponents, NaN or commas)."""
+    small = _SMALL_NUMBERS.get(text)
+    if small is not None:  # Decimals are immutable: one instance serves every caller
+        return small
     body = text[1:] if text[:1] in _SIGNS else text
     if body.isascii() and body.replace(".", "", 1).isdigit():
         return Decimal(text)

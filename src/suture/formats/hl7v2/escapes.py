@@ -44,14 +44,7 @@ def unescape(value: str, delimiters: Delimiters, codec: str = "utf-8") -> str:
 
 def _replace(sequence: str, d: Delimiters, codec: str) -> str:
     if len(sequence) == 1:
-        found = {
-            "F": d.field,
-            "S": d.component,
-            "T": d.subcomponent,
-            "R": d.repetition,
-            "E": d.escape,
-            "P": d.truncation,
-        }.get(sequence)
+        found = d.named_escapes.get(sequence)
         if found:
             return found
         if sequence in _DROPPED:

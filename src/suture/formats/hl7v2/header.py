@@ -27,12 +27,18 @@ from suture.formats.hl7v2.tokenizer import (
 _PROCESSING_IDS = frozenset({"P", "D", "T"})  # HL7 table 0103
 _PROCESSING_MODES = frozenset({"", "A", "R", "I", "T"})  # HL7 table 0207
 _MAX_QUOTED = 16
+_HEADER_FIELDS = (3, 4, 5, 6, 7, 10, 12)  # read as atoms: first components, unescaped, stripped
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageHeader:
     """What the MSH says, first components decoded; ``raw_*`` keep MSH-3 to MSH-6 as written
-    (with their delimiters) so an ACK can route back exactly."""
+    (with their delimiters) so an ACK can route back exactly.
+
+    Treat it as read-only. It is not frozen because a frozen dataclass of fifteen fields costs
+    three times as much to build, and one is built per message on the decode path measured by
+    ``benchmarks/hl7_decode.py``.
+    """
 
     sending_application: str
     sending_facility: str
@@ -61,35 +67,44 @@ class MessageHeader:
 def read_header(message: Message, zone: tzinfo = UTC) -> MessageHeader:
     """The header of a tokenized message, without judging it (see :func:`validate_header`)."""
     msh = message.header
-    atom = msh.atom
     d = message.delimiters
-    sub = d.subcomponent
-    kind = [p.partition(sub)[0] for p in msh.raw(9).partition(d.repetition)[0].split(d.component)]
-    processing = [
-        p.partition(sub)[0] for p in msh.raw(11).partition(d.repetition)[0].split(d.component)
-    ]
-    if d.escape in msh.raw(9) or d.escape in msh.raw(11):
+    sending_app, sending_fac, receiving_app, receiving_fac, time_text, control, version = msh.atoms(
+        _HEADER_FIELDS
+    )
+    raw_type, raw_processing = msh.raw(9), msh.raw(11)
+    kind = _components(raw_type, d)
+    processing = _components(raw_processing, d)
+    if d.escape in raw_type or d.escape in raw_processing:
         kind = [msh.unescape(part) for part in kind]
         processing = [msh.unescape(part) for part in processing]
     kind += ("", "", "")
     processing += ("", "")
-    return MessageHeader(
-        sending_application=atom(3).strip(),
-        sending_facility=atom(4).strip(),
-        receiving_application=atom(5).strip(),
-        receiving_facility=atom(6).strip(),
-        message_time=parse_time(atom(7).strip(), zone),
-        message_type=kind[0].strip().upper(),
-        trigger_event=kind[1].strip().upper(),
-        structure=kind[2].strip().upper(),
-        control_id=atom(10).strip(),
-        processing_id=processing[0].strip(),
-        processing_mode=processing[1].strip(),
-        version=atom(12).strip(),
-        charset=message.charset,
-        delimiters=d,
-        raw_routing=(msh.raw(3), msh.raw(4), msh.raw(5), msh.raw(6)),
+    return MessageHeader(  # positional: keyword arguments cost twice as much on the hot path
+        sending_app,
+        sending_fac,
+        receiving_app,
+        receiving_fac,
+        parse_time(time_text, zone),
+        kind[0].strip().upper(),
+        kind[1].strip().upper(),
+        kind[2].strip().upper(),
+        control,
+        processing[0].strip(),
+        processing[1].strip(),
+        version,
+        message.charset,
+        d,
+        (msh.raw(3), msh.raw(4), msh.raw(5), msh.raw(6)),
     )
+
+
+def _components(raw: str, d: Delimiters) -> list[str]:
+    """The first sub-components of the components of the first repetition, as written."""
+    components = raw.partition(d.repetition)[0].split(d.component)
+    sub = d.subcomponent
+    if sub in raw:
+        return [part.partition(sub)[0] for part in components]
+    return components
 
 
 def peek_header(

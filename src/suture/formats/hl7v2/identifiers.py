@@ -16,6 +16,7 @@ from suture.formats.hl7v2.tokenizer import Message
 Tokenize = Callable[[str], str]
 
 _NULL = '""'  # HL7's explicit null (v2.5.1 §2.5.3)
+_PV1_FIELDS = (2, 19)  # patient class, visit number
 
 
 def identifier(text: str) -> str:
@@ -26,9 +27,12 @@ def identifier(text: str) -> str:
     return "" if text == _NULL else text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PatientTokens:
-    """The tokens of a message's account (PID-18) and encounter (PV1-19); None when absent."""
+    """The tokens of a message's account (PID-18) and encounter (PV1-19); None when absent.
+
+    Read-only by convention: built once per message, and a frozen dataclass costs twice as much.
+    """
 
     account_token: str | None
     encounter_token: str | None
@@ -41,10 +45,14 @@ def patient_tokens(message: Message, tokenize: Tokenize) -> PatientTokens:
     pid = message.segment("PID")
     pv1 = message.segment("PV1")
     account = identifier(pid.atom(18)) if pid is not None else ""
-    visit = identifier(pv1.atom(19)) if pv1 is not None else ""
-    return PatientTokens(
-        account_token=tokenize(account) if account else None,
-        encounter_token=tokenize(visit) if visit else None,
-        location_facility=identifier(pv1.value(3, 4)) if pv1 is not None else "",
-        patient_class=identifier(pv1.atom(2)).upper() if pv1 is not None else "",
+    visit = location = patient_class = ""
+    if pv1 is not None:
+        patient_class, visit = pv1.atoms(_PV1_FIELDS)
+        visit, patient_class = identifier(visit), identifier(patient_class).upper()
+        location = identifier(pv1.value(3, 4))
+    return PatientTokens(  # positional: the cheaper call, once per message
+        tokenize(account) if account else None,
+        tokenize(visit) if visit else None,
+        location,
+        patient_class,
     )

@@ -16,6 +16,22 @@ _PERSON = b"suture.hl7v2.ft1"
 _SEPARATOR = "\x1f"  # ASCII unit separator: never part of an HL7 value
 
 
+class ChargeIds:
+    """:func:`charge_id_for` of ``prefix`` and one more part, for many last parts: the prefix is
+    hashed once (BLAKE2b reads its input as a stream, so the ids are the same)."""
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, *prefix: str) -> None:
+        key = "".join(part + _SEPARATOR for part in prefix).encode("utf-8", "surrogatepass")
+        self._prefix = blake2b(key, digest_size=10, person=_PERSON)
+
+    def __call__(self, last: str) -> str:
+        hashed = self._prefix.copy()
+        hashed.update(last.encode("utf-8", "surrogatepass"))
+        return "CHG-" + hashed.hexdigest().upper()
+
+
 def charge_id_for(*parts: str) -> str:
     """``CHG-`` and 20 hex digits derived from the natural key ``parts``."""
     key = _SEPARATOR.join(parts).encode("utf-8", "surrogatepass")

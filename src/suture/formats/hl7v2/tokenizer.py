@@ -18,6 +18,7 @@ bytes that are not in the character set MSH-18 declares.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from suture.formats.hl7v2.charsets import DEFAULT_CHARSET, codec_for, decode_bytes
@@ -26,6 +27,7 @@ from suture.formats.hl7v2.escapes import unescape
 
 _STRIP = " \t\x0b\x0c\x1c\x00"
 _BATCH_SEGMENTS = frozenset({"FHS", "FTS", "BHS", "BTS"})
+_HEADERS_AND_BATCH = _BATCH_SEGMENTS | {"MSH"}
 _MAX_ENCODING_CHARACTERS = 5
 
 
@@ -39,6 +41,19 @@ class Delimiters:
     escape: str = "\\"
     subcomponent: str = "&"
     truncation: str = ""
+    #: ``F`` → the field separator and so on: what each one-letter escape stands for (§2.7.1).
+    named_escapes: dict[str, str] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        named = {
+            "F": self.field,
+            "S": self.component,
+            "T": self.subcomponent,
+            "R": self.repetition,
+            "E": self.escape,
+            "P": self.truncation,
+        }
+        object.__setattr__(self, "named_escapes", named)
 
     @property
     def encoding_characters(self) -> str:
@@ -131,16 +146,28 @@ class Segment:
 
     def atoms(self, numbers: tuple[int, ...]) -> list[str]:
         """:meth:`atom` of several fields at once, stripped of blanks: what a decoder reads
-        from a segment, in one pass. Not for MSH-1/MSH-2."""
-        fields = self.fields
-        if len(fields) <= max(numbers):
-            fields = fields + [""] * (max(numbers) + 1 - len(fields))
+        from a segment, in one pass. Not for MSH-1/MSH-2.
+
+        The first sub-component of the first component of the first repetition is the text
+        before the first of the three delimiters, so a field that holds none of them (most
+        fields) is taken as it is, and only a field holding an escape is unescaped."""
+        fields = self._fields
+        if fields is None:
+            fields = self.fields
+        size = len(fields)
         d = self._delimiters
-        rep, comp, sub = d.repetition, d.component, d.subcomponent
-        found = [fields[n].partition(rep)[0].partition(comp)[0].partition(sub)[0] for n in numbers]
-        if d.escape in self._text:
-            found = [unescape(text, d, self._codec) for text in found]
-        return [text.strip() for text in found]
+        rep, comp, sub, esc = d.repetition, d.component, d.subcomponent, d.escape
+        escaped = esc in self._text
+        found: list[str] = []
+        append = found.append
+        for number in numbers:  # one plain loop: comprehensions cost a call each
+            text = fields[number] if number < size else ""
+            if rep in text or comp in text or sub in text:
+                text = text.partition(rep)[0].partition(comp)[0].partition(sub)[0]
+            if escaped and esc in text:
+                text = unescape(text, d, self._codec)
+            append(text.strip())
+        return found
 
     def value(
         self, number: int, component: int = 1, subcomponent: int = 1, repetition: int = 1
@@ -351,14 +378,15 @@ def _segments(lines: list[str], delimiters: Delimiters, charset: str, codec: str
             continue
         position += 1
         segment_id = line[:3]
-        if not _valid_id(segment_id) or (len(line) > 3 and line[3] != separator):
+        known = segment_id in _VALID_IDS or _valid_id(segment_id)
+        if not known or (line[3:4] != separator and len(line) > 3):
             raise Hl7DecodeError(
                 "does not start with a three-character segment id and the field separator",
                 position=position,
                 disposition=Disposition.ERROR if position > 1 else Disposition.REJECT,
                 code=ErrorCode.SEGMENT_SEQUENCE,
             )
-        if position > 1 and (segment_id == "MSH" or segment_id in _BATCH_SEGMENTS):
+        if segment_id in _HEADERS_AND_BATCH and position > 1:
             raise _reject(
                 f"a second message header ({segment_id}) in one message; split the batch first",
                 position=position,

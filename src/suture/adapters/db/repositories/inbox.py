@@ -62,20 +62,18 @@ class InboxRepository:
     def add_many_if_new(
         self, messages: Sequence[InboundMessage]
     ) -> builtins.list[tuple[InboundMessage, bool]]:
-        """One ``SELECT`` for the pairs stored already, one multi-row ``INSERT … ON CONFLICT DO
-        NOTHING RETURNING id`` for the rest; a row not returned lost a race (PostgreSQL) and is
-        read back, as in :meth:`add_if_new`."""
+        """One multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING id``; a row not returned
+        was stored already (a re-send) or lost a race (PostgreSQL), and only those are read
+        back, as in :meth:`add_if_new`. New messages, the usual case, cost one statement."""
         if not messages:
             return []
         for message in messages:
             if message.raw is None:
                 raise StorageError("raw", f"message {message.id} has no raw bytes to store")
-        stored = self._by_pairs({(m.interface, m.checksum) for m in messages})
+        stored: dict[tuple[str, str], InboundMessage] = {}
         fresh: dict[tuple[str, str], InboundMessage] = {}
         for message in messages:
-            pair = (message.interface, message.checksum)
-            if pair not in stored:
-                fresh.setdefault(pair, message)
+            fresh.setdefault((message.interface, message.checksum), message)
         if fresh:
             with storage_errors(self.table.name):
                 inserted = set(
