@@ -273,11 +273,11 @@ class MessageBus:
         wanted = list(event_ids)
         names = self.handler_names
 
-        def lock(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
-            found = uow.events.due_work(wanted, handlers=names, now=now, lock=True)
-            return self._count_fresh(uow, found, now)
+        def claim(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
+            lease_until = now + self._lease
+            return uow.events.claim_due_of(wanted, handlers=names, now=now, lease_until=lease_until)
 
-        return len(self._batch(lock))
+        return len(self._batch(claim))
 
     def _batch(
         self, take: Callable[[UnitOfWork, datetime], list[WorkItem]]

@@ -111,19 +111,11 @@ class HandlerWorkStore:
             return items
         with storage_errors(_W.name):
             rows = self._connection.execute(
-                _claim_counted_statement(),
+                claim_counted_statement(),
                 {"now": now, "limit": checked_limit(limit), "handlers": list(handlers),
                  "lease_until": lease_until, "mark": IN_PROGRESS},
             ).all()  # fmt: skip
-        items = []
-        for row in rows:
-            values = dict(row._mapping)
-            before = values.pop("before")
-            if before != IN_PROGRESS:  # counted just now: the item as it was before
-                values["attempts"] -= 1
-            values["last_error"] = before
-            items.append(work_item_of(values))
-        return sorted(items, key=lambda item: (item.event_position, item.handler))
+        return items_before(rows)
 
     def claim_attempts(
         self, keys: Sequence[tuple[str, str]], at: datetime, lease_until: datetime
@@ -419,13 +411,17 @@ def insert_ignoring(
 
 
 @functools.cache
-def _claim_counted_statement() -> Any:
+def claim_counted_statement(of_events: bool = False) -> Any:
     """PostgreSQL: :meth:`HandlerWorkStore.claim_counted` in one statement.
 
     ``UPDATE handler_work SET … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT :limit) AS due …
     RETURNING handler_work.*, due.type, due.last_error AS before``: the due items are locked,
     those without the :data:`IN_PROGRESS` mark counted and leased, the marked ones written
     unchanged (they are returned all the same, for the crash-loop guard to take alone).
+
+    ``of_events``: :meth:`EventLogRepository.claim_due_of`, the due items of the events in
+    ``:ids`` (one array parameter), locked in log order and waiting for a worker holding one
+    (``FOR UPDATE``, as ``lock_many`` locks), without a limit.
     """
     due = (
         sa.select(_W.c.handler, _W.c.event_id, _W.c.last_error, _E.c.type)
@@ -435,25 +431,47 @@ def _claim_counted_statement() -> Any:
             _W.c.next_attempt_at <= sa.bindparam("now", type_=_W.c.next_attempt_at.type),
             _W.c.handler.in_(sa.bindparam("handlers", expanding=True)),
         )
-        .order_by(_W.c.next_attempt_at, _W.c.event_position, _W.c.handler)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-        .with_for_update(skip_locked=True, of=_W)
-        .subquery("due")
     )
-    marked = due.c.last_error == sa.bindparam("mark", type_=sa.String)
+    if of_events:
+        due = (
+            due.where(_W.c.event_id == sa.any_(sa.bindparam("ids", type_=TEXT_ARRAY)))
+            .order_by(_W.c.event_position, _W.c.handler)
+            .with_for_update(of=_W)
+        )
+    else:
+        due = (
+            due.order_by(_W.c.next_attempt_at, _W.c.event_position, _W.c.handler)
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .with_for_update(skip_locked=True, of=_W)
+        )
+    found = due.subquery("due")
+    marked = found.c.last_error == sa.bindparam("mark", type_=sa.String)
     at = sa.bindparam("now", type_=_W.c.updated_at.type)
     lease = sa.bindparam("lease_until", type_=_W.c.next_attempt_at.type)
     return (
         sa.update(_W)
-        .where(_W.c.handler == due.c.handler, _W.c.event_id == due.c.event_id)
+        .where(_W.c.handler == found.c.handler, _W.c.event_id == found.c.event_id)
         .values(
             attempts=sa.case((marked, _W.c.attempts), else_=_W.c.attempts + 1),
             next_attempt_at=sa.case((marked, _W.c.next_attempt_at), else_=lease),
             updated_at=sa.case((marked, _W.c.updated_at), else_=at),
             last_error=sa.case((marked, _W.c.last_error), else_=sa.bindparam("mark")),
         )
-        .returning(*_W.c, due.c.type, due.c.last_error.label("before"))
+        .returning(*_W.c, found.c.type, found.c.last_error.label("before"))
     )
+
+
+def items_before(rows: Sequence[Any]) -> builtins.list[WorkItem]:
+    """The items a counting claim returned, as they were before it, in log order."""
+    items = []
+    for row in rows:
+        values = dict(row._mapping)
+        before = values.pop("before")
+        if before != IN_PROGRESS:  # counted just now: the item as it was before
+            values["attempts"] -= 1
+        values["last_error"] = before
+        items.append(work_item_of(values))
+    return sorted(items, key=lambda item: (item.event_position, item.handler))
 
 
 #: Most keys in one ``IN`` list (two bound parameters each).
