@@ -214,9 +214,11 @@ class HandlerWorkStore:
             return
         unique = builtins.list(dict.fromkeys(keys))
         inserted: builtins.list[Any] = []
+        # On PostgreSQL the work items are deleted by the same statement (a ``DELETE`` in a
+        # ``WITH``), a round trip less per batch; SQLite deletes them after.
+        insert = _completion(self._connection.dialect.name)
         with storage_errors(t.tracking.name):
             for chunk in chunks(unique):  # the keys as one parameter (``key_rows``), not rows
-                insert = _tracking_from_keys(self._connection.dialect.name)
                 values = {**_key_values(chunk, self._postgres), "processed_at": at}
                 inserted += self._connection.execute(insert, values).all()
             if len(inserted) != len(unique):
@@ -225,7 +227,8 @@ class HandlerWorkStore:
                 raise AlreadyProcessedError(
                     "tracking", f"{handler} has already processed event {event_id}"
                 )
-        self.discard_many(unique)
+        if not self._postgres:
+            self.discard_many(unique)
 
     def record_failure(
         self,
@@ -524,6 +527,19 @@ def _tracking_from_keys(dialect: str) -> Any:
     insert = insert.from_select(["handler", "event_id", "processed_at"], rows)
     insert = insert.on_conflict_do_nothing(index_elements=["handler", "event_id"])
     return insert.returning(t.tracking.c.handler, t.tracking.c.event_id)
+
+
+@functools.cache
+def _completion(dialect: str) -> Any:
+    """:func:`_tracking_from_keys`; on PostgreSQL with ``WITH done AS (DELETE FROM handler_work
+    WHERE (handler, event_id) IN keys)`` before it: a batch's tracking rows inserted and its work
+    items deleted by one statement (both read the same key parameters)."""
+    insert = _tracking_from_keys(dialect)
+    if dialect != "postgresql":
+        return insert
+    pair = sa.tuple_(_W.c.handler, _W.c.event_id)
+    done = sa.delete(_W).where(pair.in_(key_rows(True))).cte("done")
+    return insert.add_cte(done)
 
 
 def keys_in(
