@@ -417,17 +417,26 @@ def insert_ignoring(
 def claim_counted_statement(of_events: bool = False) -> Any:
     """PostgreSQL: :meth:`HandlerWorkStore.claim_counted` in one statement.
 
-    ``UPDATE handler_work SET … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT :limit) AS due …
-    RETURNING handler_work.*, due.type, due.last_error AS before``: the due items are locked,
-    those without the :data:`IN_PROGRESS` mark counted and leased, the marked ones written
-    unchanged (they are returned all the same, for the crash-loop guard to take alone).
+    ``WITH due AS (SELECT …, ctid FOR UPDATE SKIP LOCKED LIMIT :limit) UPDATE handler_work
+    SET … FROM due WHERE ctid = ANY(ARRAY(SELECT ctid FROM due)) AND ctid = due.ctid AND (the
+    same key) RETURNING
+    handler_work.*, due.type, due.last_error AS before``: the due items are locked, those
+    without the :data:`IN_PROGRESS` mark counted and leased, the marked ones written unchanged
+    (they are returned all the same, for the crash-loop guard to take alone).
+
+    The rows locked are found again by their physical address (``ctid``, a TID scan), not by
+    key: joined by key, the planner read the whole table into a hash for every batch (500 of
+    20,000 pending items: 18 ms against 5). A row whose address is not the one locked (a newer
+    version, committed by another transaction meanwhile) is not updated, hence not returned:
+    it stays due, unclaimed, for a later claim; only what is returned was counted.
 
     ``of_events``: :meth:`EventLogRepository.claim_due_of`, the due items of the events in
     ``:ids`` (one array parameter), locked in log order and waiting for a worker holding one
     (``FOR UPDATE``, as ``lock_many`` locks), without a limit.
     """
+    row_id = sa.literal_column(f"{_W.name}.ctid")
     due = (
-        sa.select(_W.c.handler, _W.c.event_id, _W.c.last_error, _E.c.type)
+        sa.select(_W.c.handler, _W.c.event_id, _W.c.last_error, _E.c.type, row_id.label("row_id"))
         .join(_E, _E.c.position == _W.c.event_position)
         .where(
             _W.c.status == WorkStatus.PENDING.value,
@@ -447,12 +456,14 @@ def claim_counted_statement(of_events: bool = False) -> Any:
             .limit(sa.bindparam("limit", type_=sa.Integer))
             .with_for_update(skip_locked=True, of=_W)
         )
-    found = due.subquery("due")
+    found = due.cte("due")
     marked = found.c.last_error == sa.bindparam("mark", type_=sa.String)
     at = sa.bindparam("now", type_=_W.c.updated_at.type)
     lease = sa.bindparam("lease_until", type_=_W.c.next_attempt_at.type)
+    locked = sa.func.array(sa.select(found.c.row_id).scalar_subquery())
     return (
         sa.update(_W)
+        .where(row_id == sa.any_(locked), row_id == found.c.row_id)
         .where(_W.c.handler == found.c.handler, _W.c.event_id == found.c.event_id)
         .values(
             attempts=sa.case((marked, _W.c.attempts), else_=_W.c.attempts + 1),
