@@ -434,7 +434,7 @@ def claim_counted_statement(of_events: bool = False) -> Any:
     ``:ids`` (one array parameter), locked in log order and waiting for a worker holding one
     (``FOR UPDATE``, as ``lock_many`` locks), without a limit.
     """
-    row_id = sa.literal_column(f"{_W.name}.ctid")
+    row_id: sa.ColumnClause[Any] = sa.literal_column(f"{_W.name}.ctid")
     due = (
         sa.select(_W.c.handler, _W.c.event_id, _W.c.last_error, _E.c.type, row_id.label("row_id"))
         .join(_E, _E.c.position == _W.c.event_position)
