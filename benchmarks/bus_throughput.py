@@ -20,7 +20,8 @@ insert of the same rows. Per database (SQLite, then PostgreSQL in a throwaway da
    stream of this run alone; the workers start first, the events are published beside them,
    and the clock stops when every event has its tracking row;
 4. checks the outcome: one usage row and one tracking row per event, no work left;
-5. measures the **bare baseline in the same run**: the rows the bus leaves behind, inserted
+5. measures the **bare baseline in the same run**, before and after each transport (the two
+   together make the figure): the rows the bus leaves behind, inserted
    with SQLAlchemy Core ``executemany``, ``--batch`` events' rows per transaction, no bus: per
    event its ``events`` row, its ``usage_records`` row (the handler's effect) and its
    ``tracking`` row (the exactly-once record, DESIGN.md §3 guarantee 2). Not the ``handler_work``
@@ -414,10 +415,14 @@ def bare_insert(engine: sa.Engine, items: list[dict[str, Any]], args: argparse.N
 
 
 def measure(database: str, fresh: Callable[[], Any], args: argparse.Namespace) -> Iterator[Row]:
-    """Per transport: publish and process in a fresh database, then the bare insert in another.
+    """Per transport: the bare insert, publish and process in a fresh database, the bare insert
+    again; each bare insert in a database of its own.
 
-    Before the first transport, ``--single`` events are published one ``publish`` at a time
-    into a database of their own, for the per-event publish figure.
+    The bare figure is the two inserts together (their events over their seconds): measured
+    on both sides of the bus, so that a load that rises or falls during the run (the machine
+    is shared) weighs on the baseline as on the bus. Before the first transport, ``--single``
+    events are published one ``publish`` at a time into a database of their own, for the
+    per-event publish figure.
     """
     items = payloads(args.events)
     single: Figure | None = None
@@ -425,6 +430,9 @@ def measure(database: str, fresh: Callable[[], Any], args: argparse.Namespace) -
         with fresh() as engine:
             single = publish_one_by_one(new_bus(engine), payloads(args.single), args.batch)
     for transport in transports_for(database, args):
+        print(f"  {database}: bare insert …", flush=True)
+        with fresh() as engine:
+            bare_before = bare_insert(engine, items, args)
         print(f"  {database}/{transport}: publishing {args.events:,} events …", flush=True)
         with fresh() as engine:
             if transport == "embedded":
@@ -437,9 +445,12 @@ def measure(database: str, fresh: Callable[[], Any], args: argparse.Namespace) -
                 published, drained = through_nats(engine, workers, items, args)
                 overlapped = True
             problems = check(engine, args.events)
-        print(f"  {database}: bare insert …", flush=True)
+        print(f"  {database}: bare insert again …", flush=True)
         with fresh() as engine:
-            bare = bare_insert(engine, items, args)
+            bare_after = bare_insert(engine, items, args)
+        bare = Figure(
+            bare_before.events + bare_after.events, bare_before.seconds + bare_after.seconds
+        )
         yield Row(database, transport, published, drained, bare, single, overlapped, problems)
 
 
