@@ -16,8 +16,8 @@ DESIGN.md §3 guarantees 2 to 5 over the event log store (``uow.events``):
   fails is rolled back and runs again, locked anew, with a savepoint per handler (PostgreSQL
   pays a round trip per savepoint, and more than 64 subtransactions in one transaction slow
   every session's snapshots). A handler may also be
-  given in batch form (:data:`~suture.services.handlers.BatchHandler`), which the shared
-  savepoint calls once for its items, so that its effects too cost a statement per batch; the
+  given in batch form (:data:`~suture.services.handlers.BatchHandler`), which the batch calls
+  once for its items, so that its effects too cost a statement per batch; the
   one-event form stays the contract, and is what runs when a batch is told apart.
 - A failure takes that handler's writes back (its savepoint, in the batch run again), the rest
   of the batch commits,
