@@ -382,6 +382,46 @@ def test_two_workers_claiming_at_once_on_postgresql_never_take_the_same_item(
     assert all(claimed)
 
 
+def test_claim_due_of_counts_and_leases_the_due_work_of_the_events_named(
+    uow: UowFactory, names: tuple[str, str]
+) -> None:
+    handler, other = names
+    fresh, marked, not_due, not_named = event(), event(), event(), event()
+    for each in (fresh, marked, not_due, not_named):
+        append(uow, each, (handler, other))
+    claim(uow, handler, marked)  # its worker "died": the mark stays
+    later = AT + timedelta(hours=1)
+    with uow() as u:
+        u.events.record_failure(
+            handler, str(not_due.id), at=AT, error_kind="transient", error="down",
+            next_attempt_at=later + timedelta(hours=1),
+        )  # fmt: skip
+        u.commit()
+
+    with uow() as u:
+        taken = u.events.claim_due_of(
+            [str(marked.id), str(not_due.id), str(fresh.id), str(marked.id)],
+            handlers=[handler], now=later, lease_until=later + timedelta(minutes=1),
+        )  # fmt: skip
+        u.commit()
+    with uow() as u:
+        stored = [u.events.lock_work(handler, str(e.id)) for e in (fresh, marked, not_named)]
+        untouched = u.events.lock_work(other, str(fresh.id))
+        nothing = u.events.claim_due_of([], handlers=[handler], now=later, lease_until=later)
+
+    assert [(w.event_id, w.attempts, w.last_error) for w in taken] == [
+        (str(fresh.id), 0, None), (str(marked.id), 1, IN_PROGRESS),
+    ]  # fmt: skip
+    assert [(w.attempts, w.next_attempt_at, w.last_error) for w in stored if w] == [
+        (1, later + timedelta(minutes=1), IN_PROGRESS),
+        (1, AT + timedelta(minutes=1), IN_PROGRESS),
+        (0, not_named.recorded_at, None),
+    ]
+    assert untouched is not None
+    assert (untouched.attempts, untouched.last_error) == (0, None)
+    assert nothing == []
+
+
 def test_claim_counted_counts_and_leases_fresh_items_and_returns_marked_ones_unchanged(
     uow: UowFactory, names: tuple[str, str]
 ) -> None:

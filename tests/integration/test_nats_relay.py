@@ -200,8 +200,9 @@ def test_an_event_committed_late_below_a_published_position_is_still_published(
 
     async def scenario() -> tuple[list[str], list[str], tuple[int | None, ...]]:
         stream = await NatsEventStream.connect(settings)
+        seconds = [0.0]
         try:
-            relay = OutboxRelay(bus.uow)
+            relay = OutboxRelay(bus.uow, monotonic=lambda: seconds[0])
             with bus.uow() as slow:
                 bus.publish(slow, late)  # takes the lower position, commits last
                 with bus.uow() as fast:
@@ -209,6 +210,7 @@ def test_an_event_committed_late_below_a_published_position_is_still_published(
                     fast.commit()
                 first = await _relayed_ids(relay, stream)
                 slow.commit()
+            seconds[0] = 1.0  # below the relay's tail: the next wide scan (once a second) finds it
             second = await _relayed_ids(relay, stream)
             with bus.uow() as uow:
                 positions = tuple(uow.events.position_of(str(e.id)) for e in (late, early))

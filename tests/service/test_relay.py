@@ -136,6 +136,7 @@ def test_a_full_scan_finds_an_unpublished_event_below_the_horizon(engine: sa.Eng
     first, *_ = publish(bus, 3)
     relay.run_once(stream.publish)
     publish(bus, 1)
+    seconds[0] = 1.0  # a wide scan, from the horizon: only those move it
     relay.run_once(stream.publish)  # the horizon is now above the first three
     with engine.begin() as connection:  # as if the first had committed after the horizon moved
         p = eventlog_tables.event_publications
@@ -186,3 +187,22 @@ def test_the_sweep_takes_work_made_due_after_its_event_was_published(engine: sa.
 
     with bus.uow() as uow:
         assert (swept, [p.handler for p in uow.events.processed_of(event_id)]) == (1, ["noop"])
+
+
+def test_between_wide_scans_the_relay_reads_on_from_its_tail_and_a_wide_scan_finds_late_events(
+    engine: sa.Engine,
+) -> None:
+    bus, stream, seconds = bus_on(engine, Clock()), Stream(), [0.0]
+    relay = OutboxRelay(bus.uow, wide_scan_every=timedelta(seconds=1), monotonic=lambda: seconds[0])
+    first, *_ = publish(bus, 3)
+    relay.run_once(stream.publish)
+    with engine.begin() as connection:  # as if the first had committed below the relay's tail
+        p = eventlog_tables.event_publications
+        connection.execute(sa.delete(p).where(p.c.event_id == first))
+    (later,) = publish(bus, 1)
+
+    from_tail = relay.run_once(stream.publish)
+    seconds[0] = 1.0
+    wide = relay.run_once(stream.publish)
+
+    assert (from_tail, wide, stream.ids[-2:]) == (1, 1, [later, first])

@@ -359,6 +359,23 @@ class EventLogRepository(Protocol):
         ``lock``, locked as :meth:`lock_many` locks (a stream worker's claim)."""
         ...
 
+    def claim_due_of(
+        self,
+        event_ids: Sequence[str],
+        *,
+        handlers: Sequence[str],
+        now: datetime,
+        lease_until: datetime,
+    ) -> list[WorkItem]:
+        """:meth:`due_work` locked, then :meth:`claim_attempts` for the items without the
+        :data:`IN_PROGRESS` mark (one statement on PostgreSQL); the caller commits: a stream
+        worker's claim, as :meth:`claim_counted` is the dispatcher's.
+
+        The items are returned as :meth:`claim_counted` returns them: ``attempts`` and
+        ``last_error`` as before the claim, in log order, the marked ones (unchanged) too.
+        """
+        ...
+
     def lock_due(
         self, event_ids: Sequence[str], *, handlers: Sequence[str], now: datetime
     ) -> list[Claimed]:

@@ -107,8 +107,9 @@ Handler = Callable[[Envelope, UnitOfWork, HandlerContext], None]
 
 #: Optional batch form of a :data:`Handler`: the same effects for several events at once (each
 #: with its own context), so that it may write them with one statement. The bus calls it only
-#: where a whole batch shares one savepoint; when a batch fails, the one-event form runs each
-#: event alone, so the one-event handler stays the contract and must exist.
+#: where a whole batch runs together (no savepoint); when a batch fails, it is rolled back and
+#: the one-event form runs each event alone, in a savepoint of its own, so the one-event
+#: handler stays the contract and must exist.
 BatchHandler = Callable[[Sequence[tuple[Envelope, HandlerContext]], UnitOfWork], None]
 
 #: Handles one command inside one transaction and returns its result to the caller.

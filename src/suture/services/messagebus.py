@@ -12,13 +12,15 @@ DESIGN.md §3 guarantees 2 to 5 over the event log store (``uow.events``):
   runs the handlers, inserts the tracking rows and deletes the items. The embedded dispatcher
   (:meth:`run_once`) and a NATS worker (:meth:`process_due`) share this one code path. A
   batch costs a few statements plus what its handlers write, not a transaction per item; the
-  handlers share one savepoint, and only a batch in which one fails runs again with a
-  savepoint per handler (PostgreSQL pays a round trip per savepoint, and more than 64
-  subtransactions in one transaction slow every session's snapshots). A handler may also be
-  given in batch form (:data:`~suture.services.handlers.BatchHandler`), which the shared
-  savepoint calls once for its items, so that its effects too cost a statement per batch; the
+  handlers share the batch's transaction, with no savepoint, and only a batch in which one
+  fails is rolled back and runs again, locked anew, with a savepoint per handler (PostgreSQL
+  pays a round trip per savepoint, and more than 64 subtransactions in one transaction slow
+  every session's snapshots). A handler may also be
+  given in batch form (:data:`~suture.services.handlers.BatchHandler`), which the batch calls
+  once for its items, so that its effects too cost a statement per batch; the
   one-event form stays the contract, and is what runs when a batch is told apart.
-- A failure takes that handler's writes back (its savepoint), the rest of the batch commits,
+- A failure takes that handler's writes back (its savepoint, in the batch run again), the rest
+  of the batch commits,
   then a transaction of its own records the attempt and, as
   :class:`~suture.eventlog.retry.RetryPolicy` decides, schedules the retry, parks the item on
   its missing dependency or dead-letters it; parking and dead letter open an exception item
@@ -48,6 +50,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from suture.domain.errors import SutureError
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.errors import DependencyKey, classify
 from suture.eventlog.ids import Uuid7Sequence
@@ -273,11 +276,11 @@ class MessageBus:
         wanted = list(event_ids)
         names = self.handler_names
 
-        def lock(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
-            found = uow.events.due_work(wanted, handlers=names, now=now, lock=True)
-            return self._count_fresh(uow, found, now)
+        def claim(uow: UnitOfWork, now: datetime) -> list[WorkItem]:
+            lease_until = now + self._lease
+            return uow.events.claim_due_of(wanted, handlers=names, now=now, lease_until=lease_until)
 
-        return len(self._batch(lock))
+        return len(self._batch(claim))
 
     def _batch(
         self, take: Callable[[UnitOfWork, datetime], list[WorkItem]]
@@ -315,9 +318,11 @@ class MessageBus:
         """Run claimed items in one transaction; then settle the failures, one each.
 
         The items are locked again with their events and tracking state; one whose claim is no
-        longer this one's (settled or claimed again meanwhile) is left alone. Each handler runs
-        in a savepoint: a failure takes back that handler's writes only, and the batch's
-        effects, new events and tracking rows commit together (exactly once, item by item). A
+        longer this one's (settled or claimed again meanwhile) is left alone. The handlers run
+        with no savepoint; should one fail, the transaction is rolled back and the batch locked
+        and run again with a savepoint per handler, so that a failure takes back that handler's
+        writes only, and the batch's effects, new events and tracking rows commit together
+        (exactly once, item by item). A
         crash before the commit leaves every item of the batch to do again. The failures are
         recorded once the batch has committed, each in a transaction of its own
         (:func:`~suture.services.failures.settle`). Should a tracking row appear meanwhile
@@ -326,23 +331,29 @@ class MessageBus:
         """
         before = {_key(item): item for item in items}
         failed_before = {key for key, seen in before.items() if seen.last_error is not None}
-        with self._uow() as uow:
-            claimed = [
-                c
-                for c in uow.events.lock_batch(list(before))
-                if c.item.status is WorkStatus.PENDING
-                and c.item.last_error == IN_PROGRESS
-                and c.item.attempts == before[_key(c.item)].attempts + 1
-            ]
-            if not claimed:
-                return {}
-            try:
-                outcomes, failures = self._run(uow, claimed, at, failed_before)
-            except AlreadyProcessedError:
-                raced = True
-            else:
-                uow.commit()
-                raced = False
+        isolated = False
+        while True:
+            with self._uow() as uow:
+                claimed = [
+                    c
+                    for c in uow.events.lock_batch(list(before))
+                    if c.item.status is WorkStatus.PENDING
+                    and c.item.last_error == IN_PROGRESS
+                    and c.item.attempts == before[_key(c.item)].attempts + 1
+                ]
+                if not claimed:
+                    return {}
+                try:
+                    outcomes, failures = self._run(uow, claimed, at, failed_before, isolated)
+                except AlreadyProcessedError:
+                    raced = True
+                except _BatchFailedError:  # rolled back whole; again, a savepoint per handler
+                    isolated = True
+                    continue
+                else:
+                    uow.commit()
+                    raced = False
+            break
         if raced:
             return self._one_at_a_time([c.item for c in claimed])
         for item, error in failures:
@@ -392,6 +403,7 @@ class MessageBus:
         claimed: Sequence[Claimed],
         at: datetime,
         failed_before: Set[tuple[str, str]],
+        isolated: bool,
     ) -> tuple[dict[tuple[str, str], Processing], list[tuple[WorkItem, Exception]]]:
         # ``lock_batch`` read each item's event and tracking state; ``failed_before``: the items
         # whose earlier attempt failed (an exception item may be open, to resolve on success).
@@ -399,14 +411,15 @@ class MessageBus:
         envelopes = {c.item.event_id: c.envelope for c in claimed if not c.processed}
         outcomes = {_key(c.item): Processing.SKIPPED for c in claimed if c.processed}
         failures: list[tuple[WorkItem, Exception]] = []
-        try:  # the common case, every handler succeeding, pays for one savepoint, not one each
-            with uow.savepoint():
-                self._handle_all(uow, todo, envelopes, at, failed_before)
-        except Exception:  # taken back whole, then told apart item by item
+        if isolated:
             failures = self._isolated(
                 uow, todo, envelopes, at, outcomes, failed_before=failed_before
             )
-        else:
+        else:  # the common case, every handler succeeding, pays for no savepoint at all
+            try:
+                self._handle_all(uow, todo, envelopes, at, failed_before)
+            except Exception as error:  # the caller rolls back and runs the batch isolated
+                raise _BatchFailedError("batch", "a handler failed") from error
             outcomes.update(dict.fromkeys(map(_key, todo), Processing.DONE))
         uow.events.discard_many([k for k, o in outcomes.items() if o is Processing.SKIPPED])
         uow.events.complete_many([k for k, o in outcomes.items() if o is Processing.DONE], at)
@@ -539,6 +552,10 @@ class MessageBus:
     def uow(self) -> UnitOfWork:
         """A new unit of work of the bus's factory (for replay and trace)."""
         return self._uow()
+
+
+class _BatchFailedError(SutureError):
+    """A handler of a batch run without savepoints failed: the batch is to run again, isolated."""
 
 
 def _replace_payload(envelope: Envelope, version: int, payload: dict[str, Any]) -> Envelope:

@@ -16,9 +16,14 @@ in the same transaction. What it promises:
   concurrent relays take disjoint batches (every worker process runs one).
 
 Cost: the anti-join walks the log from a *horizon* rather than from the start. The horizon is
-the position just below the first unpublished event a scan found, adopted only ``settle`` later,
-once every transaction that held a lower position has committed or rolled back; every
-``full_scan_every`` a scan from the start catches anything slower than that.
+the position just below the first unpublished event a scan from it found, adopted only
+``settle`` later, once every transaction that held a lower position has committed or rolled
+back; every ``full_scan_every`` a scan from the start catches anything slower than that.
+Between those *wide* scans, which walk every event of the last ``settle`` (a scan per batch
+that grew with the rate of events, tens of thousands of rows behind each batch at a few
+thousand events a second), a scan starts at the *tail*, the highest position this relay
+published: the events committed since. A wide scan runs every ``wide_scan_every``, so an event
+committed late, below the tail, waits that long at most; only wide scans move the horizon.
 """
 
 from __future__ import annotations
@@ -46,14 +51,18 @@ class OutboxRelay:
         clock: Clock = system_clock,
         settle: timedelta = timedelta(seconds=30),
         full_scan_every: timedelta = timedelta(minutes=5),
+        wide_scan_every: timedelta = timedelta(seconds=1),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._settle = settle.total_seconds()
         self._full_scan_every = full_scan_every.total_seconds()
+        self._wide_scan_every = wide_scan_every.total_seconds()
         self._monotonic = monotonic
         self._horizon = 0
+        self._tail = 0
+        self._last_wide_scan: float | None = None
         self._candidates: deque[tuple[float, int]] = deque()
         self._last_full_scan: float | None = None
         self.published = 0
@@ -71,16 +80,26 @@ class OutboxRelay:
         """
         now = self._monotonic()
         full = self._last_full_scan is None or now - self._last_full_scan >= self._full_scan_every
+        wide = (
+            full
+            or self._last_wide_scan is None
+            or now - self._last_wide_scan >= self._wide_scan_every
+        )
+        after = None if full else self._horizon if wide else max(self._horizon, self._tail)
         at = self._clock()
         with self._uow() as uow:
-            batch = uow.events.unpublished(limit, after_position=None if full else self._horizon)
+            batch = uow.events.unpublished(limit, after_position=after)
             if batch:
                 publish([envelope for _, envelope in batch])
                 uow.events.mark_published([str(envelope.id) for _, envelope in batch], at)
                 uow.commit()
         if full:
             self._last_full_scan = now
-        self._advance([position for position, _ in batch], now)
+        if wide:
+            self._last_wide_scan = now
+            self._advance([position for position, _ in batch], now)
+        if batch:
+            self._tail = max(self._tail, batch[-1][0])
         self.published += len(batch)
         return len(batch)
 

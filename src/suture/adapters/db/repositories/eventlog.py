@@ -30,13 +30,23 @@ from suture.adapters.db.repositories.handler_work import (
     HandlerWorkStore,
     checked_limit,
     chunks,
+    claim_counted_statement,
     insert_ignoring,
+    items_before,
     keys_in,
     work_item_of,
 )
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.errors import EnvelopeError
-from suture.services.event_store import Attempt, Claimed, Lag, Processed, WorkItem, WorkStatus
+from suture.services.event_store import (
+    IN_PROGRESS,
+    Attempt,
+    Claimed,
+    Lag,
+    Processed,
+    WorkItem,
+    WorkStatus,
+)
 
 _W = t.handler_work
 _E = t.events
@@ -146,6 +156,22 @@ def _work_from_events(dialect: str) -> sa.Insert:
     columns = ["handler", "event_id", "event_position", "status", "attempts",
                "next_attempt_at", "last_error", "parked_on", "updated_at"]  # fmt: skip
     return sa.insert(_W).from_select(columns, rows)
+
+
+@functools.cache
+def _publications_from_ids() -> sa.Insert:
+    """PostgreSQL: ``INSERT INTO event_publications SELECT unnest(:ids), :at ON CONFLICT DO
+    NOTHING``: a relay's batch of publications in one statement, rather than an ``executemany``
+    of a row each (a round of parameter binding and a server-side insert call per event)."""
+    p = t.event_publications
+    ids = (
+        sa.func.unnest(sa.bindparam("ids", type_=TEXT_ARRAY))
+        .table_valued("id")
+        .render_derived(name="published")
+    )
+    rows = sa.select(ids.c.id, sa.bindparam("at", type_=p.c.published_at.type))
+    insert = postgresql.insert(p).from_select(["event_id", "published_at"], rows)
+    return insert.on_conflict_do_nothing(index_elements=["event_id"])
 
 
 def _claim_select() -> sa.Select[Any]:
@@ -458,8 +484,13 @@ class EventLogRepository(HandlerWorkStore):
         if not event_ids:
             return
         table = t.event_publications
-        insert = self._insert(table).on_conflict_do_nothing(index_elements=["event_id"])
         with storage_errors(table.name):
+            if self._postgres:  # one statement for the batch: the ids as one array parameter
+                self._connection.execute(
+                    _publications_from_ids(), {"ids": builtins.list(event_ids), "at": at}
+                )
+                return
+            insert = self._insert(table).on_conflict_do_nothing(index_elements=["event_id"])
             self._connection.execute(
                 insert, [{"event_id": event_id, "published_at": at} for event_id in event_ids]
             )
@@ -475,6 +506,11 @@ class EventLogRepository(HandlerWorkStore):
         ids = builtins.list(dict.fromkeys(event_ids))
         if not ids or not handlers:
             return []
+        return self._due_of(ids, handlers=handlers, now=now, lock=lock)
+
+    def _due_of(
+        self, ids: Sequence[str], *, handlers: Sequence[str], now: datetime, lock: bool
+    ) -> builtins.list[WorkItem]:
         items: builtins.list[WorkItem] = []
         with storage_errors(_W.name):
             for start in range(0, len(ids), CHUNK):
@@ -497,6 +533,33 @@ class EventLogRepository(HandlerWorkStore):
                     query = query.with_for_update(of=_W)
                 items += [work_item_of(row._mapping) for row in self._connection.execute(query)]
         return sorted(items, key=lambda item: (item.event_position, item.handler))
+
+    def claim_due_of(
+        self,
+        event_ids: Sequence[str],
+        *,
+        handlers: Sequence[str],
+        now: datetime,
+        lease_until: datetime,
+    ) -> builtins.list[WorkItem]:
+        ids = builtins.list(dict.fromkeys(event_ids))
+        if not ids or not handlers:
+            return []
+        if not self._postgres:  # one writer: the select and the update cost the same apart
+            items = self._due_of(ids, handlers=handlers, now=now, lock=True)
+            fresh = [(i.handler, i.event_id) for i in items if i.last_error != IN_PROGRESS]
+            if fresh:
+                self.claim_attempts(fresh, now, lease_until)
+            return items
+        rows: builtins.list[Any] = []
+        with storage_errors(_W.name):
+            for start in range(0, len(ids), CHUNK):
+                rows += self._connection.execute(
+                    claim_counted_statement(of_events=True),
+                    {"now": now, "ids": ids[start : start + CHUNK], "handlers": list(handlers),
+                     "lease_until": lease_until, "mark": IN_PROGRESS},
+                ).all()  # fmt: skip
+        return items_before(rows)
 
     def claim_unstreamed(
         self,

@@ -111,19 +111,11 @@ class HandlerWorkStore:
             return items
         with storage_errors(_W.name):
             rows = self._connection.execute(
-                _claim_counted_statement(),
+                claim_counted_statement(),
                 {"now": now, "limit": checked_limit(limit), "handlers": list(handlers),
                  "lease_until": lease_until, "mark": IN_PROGRESS},
             ).all()  # fmt: skip
-        items = []
-        for row in rows:
-            values = dict(row._mapping)
-            before = values.pop("before")
-            if before != IN_PROGRESS:  # counted just now: the item as it was before
-                values["attempts"] -= 1
-            values["last_error"] = before
-            items.append(work_item_of(values))
-        return sorted(items, key=lambda item: (item.event_position, item.handler))
+        return items_before(rows)
 
     def claim_attempts(
         self, keys: Sequence[tuple[str, str]], at: datetime, lease_until: datetime
@@ -222,9 +214,11 @@ class HandlerWorkStore:
             return
         unique = builtins.list(dict.fromkeys(keys))
         inserted: builtins.list[Any] = []
+        # On PostgreSQL the work items are deleted by the same statement (a ``DELETE`` in a
+        # ``WITH``), a round trip less per batch; SQLite deletes them after.
+        insert = _completion(self._connection.dialect.name)
         with storage_errors(t.tracking.name):
             for chunk in chunks(unique):  # the keys as one parameter (``key_rows``), not rows
-                insert = _tracking_from_keys(self._connection.dialect.name)
                 values = {**_key_values(chunk, self._postgres), "processed_at": at}
                 inserted += self._connection.execute(insert, values).all()
             if len(inserted) != len(unique):
@@ -233,7 +227,8 @@ class HandlerWorkStore:
                 raise AlreadyProcessedError(
                     "tracking", f"{handler} has already processed event {event_id}"
                 )
-        self.discard_many(unique)
+        if not self._postgres:
+            self.discard_many(unique)
 
     def record_failure(
         self,
@@ -419,41 +414,78 @@ def insert_ignoring(
 
 
 @functools.cache
-def _claim_counted_statement() -> Any:
+def claim_counted_statement(of_events: bool = False) -> Any:
     """PostgreSQL: :meth:`HandlerWorkStore.claim_counted` in one statement.
 
-    ``UPDATE handler_work SET … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT :limit) AS due …
-    RETURNING handler_work.*, due.type, due.last_error AS before``: the due items are locked,
-    those without the :data:`IN_PROGRESS` mark counted and leased, the marked ones written
-    unchanged (they are returned all the same, for the crash-loop guard to take alone).
+    ``WITH due AS (SELECT …, ctid FOR UPDATE SKIP LOCKED LIMIT :limit) UPDATE handler_work
+    SET … FROM due WHERE ctid = ANY(ARRAY(SELECT ctid FROM due)) AND ctid = due.ctid AND (the
+    same key) RETURNING
+    handler_work.*, due.type, due.last_error AS before``: the due items are locked, those
+    without the :data:`IN_PROGRESS` mark counted and leased, the marked ones written unchanged
+    (they are returned all the same, for the crash-loop guard to take alone).
+
+    The rows locked are found again by their physical address (``ctid``, a TID scan), not by
+    key: joined by key, the planner read the whole table into a hash for every batch (500 of
+    20,000 pending items: 18 ms against 5). A row whose address is not the one locked (a newer
+    version, committed by another transaction meanwhile) is not updated, hence not returned:
+    it stays due, unclaimed, for a later claim; only what is returned was counted.
+
+    ``of_events``: :meth:`EventLogRepository.claim_due_of`, the due items of the events in
+    ``:ids`` (one array parameter), locked in log order and waiting for a worker holding one
+    (``FOR UPDATE``, as ``lock_many`` locks), without a limit.
     """
+    row_id: sa.ColumnClause[Any] = sa.literal_column(f"{_W.name}.ctid")
     due = (
-        sa.select(_W.c.handler, _W.c.event_id, _W.c.last_error, _E.c.type)
+        sa.select(_W.c.handler, _W.c.event_id, _W.c.last_error, _E.c.type, row_id.label("row_id"))
         .join(_E, _E.c.position == _W.c.event_position)
         .where(
             _W.c.status == WorkStatus.PENDING.value,
             _W.c.next_attempt_at <= sa.bindparam("now", type_=_W.c.next_attempt_at.type),
             _W.c.handler.in_(sa.bindparam("handlers", expanding=True)),
         )
-        .order_by(_W.c.next_attempt_at, _W.c.event_position, _W.c.handler)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-        .with_for_update(skip_locked=True, of=_W)
-        .subquery("due")
     )
-    marked = due.c.last_error == sa.bindparam("mark", type_=sa.String)
+    if of_events:
+        due = (
+            due.where(_W.c.event_id == sa.any_(sa.bindparam("ids", type_=TEXT_ARRAY)))
+            .order_by(_W.c.event_position, _W.c.handler)
+            .with_for_update(of=_W)
+        )
+    else:
+        due = (
+            due.order_by(_W.c.next_attempt_at, _W.c.event_position, _W.c.handler)
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .with_for_update(skip_locked=True, of=_W)
+        )
+    found = due.cte("due")
+    marked = found.c.last_error == sa.bindparam("mark", type_=sa.String)
     at = sa.bindparam("now", type_=_W.c.updated_at.type)
     lease = sa.bindparam("lease_until", type_=_W.c.next_attempt_at.type)
+    locked = sa.func.array(sa.select(found.c.row_id).scalar_subquery())
     return (
         sa.update(_W)
-        .where(_W.c.handler == due.c.handler, _W.c.event_id == due.c.event_id)
+        .where(row_id == sa.any_(locked), row_id == found.c.row_id)
+        .where(_W.c.handler == found.c.handler, _W.c.event_id == found.c.event_id)
         .values(
             attempts=sa.case((marked, _W.c.attempts), else_=_W.c.attempts + 1),
             next_attempt_at=sa.case((marked, _W.c.next_attempt_at), else_=lease),
             updated_at=sa.case((marked, _W.c.updated_at), else_=at),
             last_error=sa.case((marked, _W.c.last_error), else_=sa.bindparam("mark")),
         )
-        .returning(*_W.c, due.c.type, due.c.last_error.label("before"))
+        .returning(*_W.c, found.c.type, found.c.last_error.label("before"))
     )
+
+
+def items_before(rows: Sequence[Any]) -> builtins.list[WorkItem]:
+    """The items a counting claim returned, as they were before it, in log order."""
+    items = []
+    for row in rows:
+        values = dict(row._mapping)
+        before = values.pop("before")
+        if before != IN_PROGRESS:  # counted just now: the item as it was before
+            values["attempts"] -= 1
+        values["last_error"] = before
+        items.append(work_item_of(values))
+    return sorted(items, key=lambda item: (item.event_position, item.handler))
 
 
 #: Most keys in one ``IN`` list (two bound parameters each).
@@ -506,6 +538,19 @@ def _tracking_from_keys(dialect: str) -> Any:
     insert = insert.from_select(["handler", "event_id", "processed_at"], rows)
     insert = insert.on_conflict_do_nothing(index_elements=["handler", "event_id"])
     return insert.returning(t.tracking.c.handler, t.tracking.c.event_id)
+
+
+@functools.cache
+def _completion(dialect: str) -> Any:
+    """:func:`_tracking_from_keys`; on PostgreSQL with ``WITH done AS (DELETE FROM handler_work
+    WHERE (handler, event_id) IN keys)`` before it: a batch's tracking rows inserted and its work
+    items deleted by one statement (both read the same key parameters)."""
+    insert = _tracking_from_keys(dialect)
+    if dialect != "postgresql":
+        return insert
+    pair = sa.tuple_(_W.c.handler, _W.c.event_id)
+    done = sa.delete(_W).where(pair.in_(key_rows(True))).cte("done")
+    return insert.add_cte(done)
 
 
 def keys_in(
