@@ -241,9 +241,13 @@ class ErpPurchaseOrder:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ErpReceiptLine:
+    """What the dock received of a PO line, in the PO line's unit (``uom``; "" when unknown,
+    in payloads queued before the unit was sent: they were queued in the dock's unit)."""
+
     line: int
     item_id: str
     quantity: Decimal
+    uom: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -423,7 +427,12 @@ def receipt_json(receipt: ErpReceipt) -> str:
             "purchase_order_number": receipt.purchase_order_number,
             "received_on": receipt.received_on.isoformat(),
             "lines": [
-                {"line": line.line, "item_id": line.item_id, "quantity": f"{line.quantity:f}"}
+                {
+                    "line": line.line,
+                    "item_id": line.item_id,
+                    "quantity": f"{line.quantity:f}",
+                    "uom": line.uom,
+                }
                 for line in receipt.lines
             ],
         },
@@ -444,6 +453,7 @@ def receipt_from_json(text: str) -> ErpReceipt:
                     line=int(line["line"]),
                     item_id=str(line["item_id"]),
                     quantity=_decimal(line, "quantity"),
+                    uom=str(line.get("uom") or ""),
                 )
                 for line in raw.get("lines", ())
             ),
