@@ -55,6 +55,7 @@ RECEIPT_HEADER = (
     "line",
     "item_id",
     "quantity",
+    "uom",
 )
 PURCHASE_ORDER_HEADER = (
     "po_number", "supplier_id", "facility_id", "order_date", "invoice_method", "line", "item_id",
@@ -131,6 +132,7 @@ class FileErpGateway:
             (
                 receipt.receipt_id, receipt.purchase_order_number,
                 receipt.received_on.isoformat(), line.line, line.item_id, f"{line.quantity:f}",
+                line.uom,
             )
             for line in receipt.lines
         ]  # fmt: skip
