@@ -127,9 +127,7 @@ class TrytonErpGateway:
         try:
             return self._by_code(model, code, field_name, what)
         except ErpRefusedError as exc:
-            mapped = (
-                f" ({field_name.removesuffix('_id')} {record_id!r})" if code != record_id else ""
-            )
+            mapped = f" ({what} {record_id!r} in Suture)" if code != record_id else ""
             raise unknown_record(kind, record_id, field_name, f"{exc.reason}{mapped}") from exc
 
     def _codes(self, kind: ErpRecord) -> Mapping[str, str]:
