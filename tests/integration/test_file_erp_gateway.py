@@ -23,10 +23,13 @@ from suture.services.erp import (
     ApVoucherLine,
     ErpOrderLine,
     ErpPurchaseOrder,
+    ErpReceipt,
+    ErpReceiptLine,
     ErpTransport,
     ErpUnsupportedError,
     InvoiceMethod,
     purchase_order_json,
+    receipt_json,
 )
 from suture.services.workflows.journal_file import journal_csv
 
@@ -157,6 +160,25 @@ def test_purchase_order_file_from_its_json_payload(tmp_path: Path) -> None:
         "unit_price,amount,cost_center_id",
         "PO-7,SUP-1,FAC-1,2025-03-01,order,1,ITEM-1,2,EA,612.50,1225.00,CC-7010",
         "TRAILER,1,1225.00,1225.00",
+    ]
+
+
+def test_receipt_file_lists_each_line_in_its_po_lines_unit(tmp_path: Path) -> None:
+    receipt = ErpReceipt(
+        receipt_id="R-1", purchase_order_number="PO-7", received_on=date(2025, 3, 2),
+        lines=(ErpReceiptLine(line=1, item_id="ITEM-1", quantity=Decimal(2), uom="BX"),
+               ErpReceiptLine(line=2, item_id="ITEM-2", quantity=Decimal("1.5"), uom="CS")),
+    )  # fmt: skip
+
+    ErpTransport(FileErpGateway(tmp_path)).send(
+        delivery("receipt", receipt_json(receipt), "receipt-R-1")
+    )
+
+    assert (tmp_path / "receipt-R-1.csv").read_text("utf-8").splitlines() == [
+        "receipt_id,purchase_order_number,received_on,line,item_id,quantity,uom",
+        "R-1,PO-7,2025-03-02,1,ITEM-1,2,BX",
+        "R-1,PO-7,2025-03-02,2,ITEM-2,1.5,CS",
+        "TRAILER,2,3.5,3.5",
     ]
 
 

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from suture.adapters.erp.sandbox import Sandbox, SandboxServer
 from suture.adapters.erp.tryton import TrytonErpGateway
 from suture.adapters.erp.tryton_rpc import TrytonRpc
-from suture.adapters.erp.tryton_setup import ensure_product, ensure_supplier
+from suture.adapters.erp.tryton_setup import ensure_cost_center, ensure_product, ensure_supplier
 from suture.bootstrap import Hub, build
 from suture.config import Settings
 from suture.domain.deliveries import DeliveryStatus
@@ -304,6 +304,66 @@ def test_a_supplier_unknown_to_tryton_parks_the_order_until_a_pull_finds_it(
     (purchase,) = rpc.call("model.purchase.purchase.search_read",
                            [("reference", "=", f"PO-{run}")], 0, None, None, ["state"])  # fmt: skip
     assert purchase["state"] == "processing"
+
+
+def test_a_product_unknown_to_tryton_parks_the_order_for_supply_chain_until_a_pull_finds_it(
+    hub: Hub, rpc: TrytonRpc
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    supplier, item_id = f"SUP-{run}", f"NEW-{run}"
+    ensure_supplier(rpc, supplier, f"Supplier {run}")
+    order = ErpPurchaseOrder(
+        number=f"PO-{run}", supplier_id=supplier, facility_id="fac-1", order_date=TODAY,
+        lines=(ErpOrderLine(line=1, item_id=item_id, quantity=Decimal(2), uom="EA",
+                            unit_price=Decimal("10.00"), cost_center_id="CC-7010"),),
+    )  # fmt: skip
+
+    delivery_id = queue(hub, "purchase_order", f"po-PO-{run}", purchase_order_json(order))
+
+    assert deliver(hub, delivery_id, within=5) is DeliveryStatus.PARKED
+    (item,) = [
+        i for i in hub.work_queue.list(type=ExceptionType.PRODUCT_NOT_IN_ERP)
+        if i.delivery_id == delivery_id
+    ]  # fmt: skip
+    assert (item.dependency, item.queue) == (f"erp_product:{item_id}", "supply-chain")
+    assert f"Tryton has no product with code '{item_id}'" in item.reason
+    assert hub.erp_suppliers is not None
+    assert hub.erp_suppliers.pull().redriven == 0  # still missing: stays parked
+
+    ensure_product(rpc, item_id, f"Bone graft {run}", Decimal("10.00"))
+    assert hub.erp_suppliers.pull().redriven == 1
+
+    assert deliver(hub, delivery_id) is DeliveryStatus.DELIVERED
+    assert hub.work_queue.show(item.id).item.status is ExceptionStatus.RESOLVED
+    (purchase,) = rpc.call("model.purchase.purchase.search_read",
+                           [("reference", "=", f"PO-{run}")], 0, None, None, ["state"])  # fmt: skip
+    assert purchase["state"] == "processing"
+
+
+def test_a_cost_center_unknown_to_tryton_parks_the_journal_for_finance_until_a_pull_finds_it(
+    hub: Hub, rpc: TrytonRpc
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    cost_center = f"CC-{run}"
+    key = f"journal-JE-{run}"
+
+    delivery_id = queue(hub, "journal", key, journal_csv(journal(run, cost_center)))
+
+    assert deliver(hub, delivery_id, within=5) is DeliveryStatus.PARKED
+    (item,) = [
+        i for i in hub.work_queue.list(type=ExceptionType.ACCOUNT_NOT_IN_ERP)
+        if i.delivery_id == delivery_id
+    ]  # fmt: skip
+    assert (item.dependency, item.queue) == (f"erp_cost_center:{cost_center}", "finance")
+    assert f"Tryton has no cost center with code '{cost_center}'" in item.reason
+
+    ensure_cost_center(rpc, cost_center, f"Cath lab {run}")
+    assert hub.erp_suppliers is not None
+    assert hub.erp_suppliers.pull().redriven == 1
+
+    assert deliver(hub, delivery_id) is DeliveryStatus.DELIVERED
+    assert hub.work_queue.show(item.id).item.status is ExceptionStatus.RESOLVED
+    assert analytic_lines(rpc, key) == [(cost_center, Decimal("1875.40"), Decimal(0))]
 
 
 def test_tryton_stopped_mid_run_loses_nothing(tmp_path: Path, tryton_sandbox: Sandbox) -> None:

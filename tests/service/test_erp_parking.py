@@ -9,7 +9,7 @@ Tryton in ``tests/integration/test_tryton_erp.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -22,16 +22,18 @@ from suture.config import Settings
 from suture.domain.deliveries import AttemptOutcome, DeliveryStatus
 from suture.domain.exceptions import ExceptionStatus, ExceptionType
 from suture.domain.invoicing import Invoice, InvoiceStatus
-from suture.domain.ledger import JournalEntry
+from suture.domain.ledger import JournalEntry, JournalLine
 from suture.eventlog.retry import RetryPolicy
 from suture.services.delivery_worker import DeliveryWorker
 from suture.services.erp import (
+    OPERATION_JOURNAL,
     OPERATION_PURCHASE_ORDER,
     OPERATION_RECEIPT,
     ApVoucher,
     ErpOrderLine,
     ErpPurchaseOrder,
     ErpReceipt,
+    ErpRecord,
     ErpSupplier,
     ErpTransport,
     ErpUnavailableError,
@@ -41,10 +43,12 @@ from suture.services.erp import (
     receipt_json,
     redrive_after_order,
     unknown_purchase,
+    unknown_record,
     unknown_supplier,
 )
 from suture.services.erp_payments import ErpPayments
 from suture.services.erp_suppliers import ScheduledPull, SupplierSync
+from suture.services.workflows.journal_file import journal_csv
 
 TARGET = "erp:tryton"
 
@@ -56,8 +60,18 @@ class FakeErp:
     known: set[str] = field(default_factory=set)
     purchases: dict[str, str] = field(default_factory=dict)  # PO number → supplier
     receipts: list[str] = field(default_factory=list)
+    products: set[str] = field(default_factory=lambda: {"ITEM-1"})
+    cost_centers: set[str] = field(default_factory=lambda: {"CC-7010"})
+    journals: list[str] = field(default_factory=list)
 
     def send_journal(self, entry: JournalEntry, *, key: str) -> str:
+        for line in entry.lines:
+            if line.cost_center_id and line.cost_center_id not in self.cost_centers:
+                raise unknown_record(
+                    ErpRecord.COST_CENTER, line.cost_center_id, "cost_center_id",
+                    f"the ERP has no cost center with code {line.cost_center_id!r}",
+                )  # fmt: skip
+        self.journals.append(key)
         return key
 
     def send_ap_voucher(self, voucher: ApVoucher, *, key: str) -> str:
@@ -68,6 +82,12 @@ class FakeErp:
             raise unknown_supplier(
                 order.supplier_id, f"the ERP has no supplier with code {order.supplier_id!r}"
             )
+        for line in order.lines:
+            if line.item_id not in self.products:
+                raise unknown_record(
+                    ErpRecord.PRODUCT, line.item_id, "item_id",
+                    f"the ERP has no product with code {line.item_id!r}",
+                )  # fmt: skip
         self.purchases[order.number] = order.supplier_id
         return key
 
@@ -84,6 +104,10 @@ class FakeErp:
     def payment_status(self, invoice_number: str, supplier_id: str) -> PaymentStatus:
         raise NotImplementedError
 
+    def known_records(self, kind: ErpRecord, record_ids: Collection[str]) -> set[str]:
+        have = {ErpRecord.PRODUCT: self.products, ErpRecord.COST_CENTER: self.cost_centers}
+        return set(record_ids) & have.get(kind, set())
+
 
 @dataclass
 class Erp:
@@ -92,14 +116,24 @@ class Erp:
     worker: DeliveryWorker
     pull: SupplierSync
 
-    def order(self, number: str, supplier: str) -> str:
+    def order(self, number: str, supplier: str, item: str = "ITEM-1") -> str:
         order = ErpPurchaseOrder(
             number=number, supplier_id=supplier, facility_id="fac-1", order_date=date(2026, 3, 1),
-            lines=(ErpOrderLine(line=1, item_id="ITEM-1", quantity=Decimal(2), uom="EA",
+            lines=(ErpOrderLine(line=1, item_id=item, quantity=Decimal(2), uom="EA",
                                 unit_price=Decimal("12.50")),),
         )  # fmt: skip
         return self._queue(OPERATION_PURCHASE_ORDER, f"po-{number}", purchase_order_json(order),
                            number)  # fmt: skip
+
+    def journal(self, usage: str, cost_center: str) -> str:
+        entry = JournalEntry(
+            id=f"JE-{usage}", facility_id="fac-1", posting_date=date(2026, 3, 1), reference=usage,
+            lines=[
+                JournalLine(gl_account_id="GL-5110", debit=Decimal(25), cost_center_id=cost_center),
+                JournalLine(gl_account_id="GL-2100", credit=Decimal(25)),
+            ],
+        )  # fmt: skip
+        return self._queue(OPERATION_JOURNAL, f"journal-JE-{usage}", journal_csv(entry), usage)
 
     def receipt(self, receipt_id: str, number: str) -> str:
         receipt = ErpReceipt(
@@ -224,6 +258,58 @@ def test_a_person_can_retry_a_parked_po_from_the_work_queue(erp: Erp) -> None:
     erp.hub.work_queue.retry(item.id, by="analyst")
     erp.worker.run_once()
     assert erp.status(delivery_id) is DeliveryStatus.DELIVERED
+    assert erp.hub.work_queue.show(item.id).item.status is ExceptionStatus.RESOLVED
+
+
+def test_a_po_of_a_product_the_erp_lacks_parks_for_supply_chain_until_a_pull_finds_it(
+    erp: Erp,
+) -> None:
+    erp.fake.known.add("SUP-1")
+    delivery_id = erp.order("PO-1", "SUP-1", item="ITEM-9")
+    other = erp.order("PO-2", "SUP-1", item="ITEM-8")
+    erp.worker.run_once()
+
+    (item, _) = erp.hub.work_queue.list(type=ExceptionType.PRODUCT_NOT_IN_ERP)
+    assert erp.status(delivery_id) is DeliveryStatus.PARKED
+    assert (item.delivery_id, item.dependency, item.queue) == (
+        delivery_id, "erp_product:ITEM-9", "supply-chain",
+    )  # fmt: skip
+    assert "parked on erp_product:ITEM-9: the ERP has no product with code 'ITEM-9'" in item.reason
+    assert erp.hub.work_queue.list(type=ExceptionType.DELIVERY_FAILED) == []
+    assert erp.pull.pull().redriven == 0  # not in the ERP yet
+
+    erp.fake.products.add("ITEM-9")  # supply chain adds the product in the ERP
+    assert erp.pull.pull().redriven == 1
+    erp.worker.run_once()
+
+    assert (erp.status(delivery_id), erp.status(other)) == (
+        DeliveryStatus.DELIVERED, DeliveryStatus.PARKED,
+    )  # fmt: skip
+    assert sorted(erp.items(ExceptionType.PRODUCT_NOT_IN_ERP)) == sorted([
+        (delivery_id, "erp_product:ITEM-9", ExceptionStatus.RESOLVED),
+        (other, "erp_product:ITEM-8", ExceptionStatus.OPEN),
+    ])  # fmt: skip
+
+
+def test_a_journal_on_a_cost_center_the_erp_lacks_parks_for_finance_and_a_retry_sends_it(
+    erp: Erp,
+) -> None:
+    delivery_id = erp.journal("U1", "CC-9999")
+    erp.worker.run_once()
+
+    (item,) = erp.hub.work_queue.list(type=ExceptionType.ACCOUNT_NOT_IN_ERP)
+    assert erp.status(delivery_id) is DeliveryStatus.PARKED
+    assert (item.delivery_id, item.dependency, item.queue) == (
+        delivery_id, "erp_cost_center:CC-9999", "finance",
+    )  # fmt: skip
+    assert "the ERP has no cost center with code 'CC-9999'" in item.reason
+
+    erp.fake.cost_centers.add("CC-9999")  # e.g. a mapping fixed; nobody pulls
+    erp.hub.work_queue.retry(item.id, by="analyst")
+    erp.worker.run_once()
+
+    assert erp.status(delivery_id) is DeliveryStatus.DELIVERED
+    assert erp.fake.journals == ["journal-JE-U1"]
     assert erp.hub.work_queue.show(item.id).item.status is ExceptionStatus.RESOLVED
 
 

@@ -224,3 +224,59 @@ def test_without_an_erp_for_purchase_orders_nothing_is_queued(
     hub.receiving.receive(asn)
     with SqlAlchemyUnitOfWork(engine) as unit:
         assert unit.deliveries.list(target="erp:tryton") == []
+
+
+def notice_in(engine: sa.Engine, hub: Services, uom: str, quantity: int) -> str:
+    """A ship notice of PO-1001 line 1 (gauze, ordered in BX of 10 EA) counted in ``uom``."""
+    lines = [
+        "BSN*00*SHIP-79*20250303*1200", "HL*1**S", "HL*2*1*O", "PRF*PO-1001",
+        "HL*3*2*I", "LIN*1*UK*00614141000012", f"SN1**{quantity}*{uom}", "CTT*1",
+    ]  # fmt: skip
+    hub.ingest.receive(
+        interchange([("856", lines)], functional_id="SH", control=907),
+        interface="t", source_system="van",
+    )  # fmt: skip
+    return str(events(engine, "purchasing.shipment.noticed")[-1]["expected_receipt_id"])
+
+
+def erp_receiving(engine: sa.Engine) -> Receiving:
+    def uow() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(engine)
+
+    bus = MessageBus(uow, handlers={}, clock=lambda: NOW, registry=build_registry())
+    return Receiving(uow, bus, lambda: NOW, erp_target="erp:tryton")
+
+
+def test_eaches_counted_on_a_line_ordered_in_boxes_reach_the_erp_in_boxes(
+    engine: sa.Engine, hub: Services
+) -> None:
+    notice = notice_in(engine, hub, "EA", 20)
+
+    receipt = erp_receiving(engine).receive(notice)
+
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        (queued,) = unit.deliveries.list(target="erp:tryton")
+        loaded = unit.deliveries.get(queued.id, with_payload=True)
+    assert loaded is not None
+    assert loaded.payload is not None
+    sent = receipt_from_json(loaded.payload.decode())
+    assert [(r.quantity, r.uom) for r in receipt.lines] == [(Decimal(20), "EA")]  # as counted
+    assert [(line.line, line.quantity, line.uom) for line in sent.lines] == [(1, Decimal(2), "BX")]
+    assert po_state(engine)[1][0] == Decimal(2)
+
+
+def test_a_unit_the_item_cannot_convert_refuses_the_receipt_naming_the_line_and_units(
+    engine: sa.Engine, hub: Services
+) -> None:
+    notice = notice_in(engine, hub, "CS", 1)
+
+    with pytest.raises(ReceivingError) as refused:
+        erp_receiving(engine).receive(notice)
+
+    assert refused.value.field == "lines[1].uom"
+    assert refused.value.reason == (
+        "line 1 of item 'item-gauze' was counted in 'CS', which cannot be converted to 'EA' "
+        "(stock): unknown unit 'CS'; the item has EA, BX"
+    )
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        assert unit.deliveries.list(target="erp:tryton") == []

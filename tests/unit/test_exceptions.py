@@ -82,6 +82,8 @@ def test_a_handler_without_its_event_is_refused() -> None:
         (T.PRICE_VARIANCE, "accounts-payable", 48),
         (T.QUANTITY_VARIANCE, "accounts-payable", 48),
         (T.USAGE_WITHOUT_CHARGE, "revenue-integrity", 72),
+        (T.PRODUCT_NOT_IN_ERP, "supply-chain", 24),
+        (T.ACCOUNT_NOT_IN_ERP, "finance", 48),
     ],
 )
 def test_a_new_item_goes_to_its_types_queue_due_after_its_types_hours(

@@ -40,6 +40,8 @@ class ExceptionType(StrEnum):
     MISSING_ITEM_MAPPING = "missing_item_mapping"
     UNKNOWN_SUPPLIER = "unknown_supplier"
     SUPPLIER_NOT_IN_ERP = "supplier_not_in_erp"
+    PRODUCT_NOT_IN_ERP = "product_not_in_erp"
+    ACCOUNT_NOT_IN_ERP = "account_not_in_erp"  # a GL account or a cost center
     CONTRACT_PRICE_MISMATCH = "contract_price_mismatch"
     UOM_MISMATCH = "uom_mismatch"
     NOT_ON_PO = "not_on_po"
@@ -137,6 +139,8 @@ DEFAULT_SLA_POLICY = SlaPolicy(
         _T.MISSING_ITEM_MAPPING: _hours("supply-chain", 24),
         _T.UNKNOWN_SUPPLIER: _hours("supply-chain", 24),
         _T.SUPPLIER_NOT_IN_ERP: _hours("supply-chain", 24),
+        _T.PRODUCT_NOT_IN_ERP: _hours("supply-chain", 24),
+        _T.ACCOUNT_NOT_IN_ERP: _hours("finance", 48),
         _T.UOM_MISMATCH: _hours("supply-chain", 24),
         _T.PARKED_DEPENDENCY: _hours("supply-chain", 24),
         _T.CONTRACT_PRICE_MISMATCH: _hours("accounts-payable", 48),

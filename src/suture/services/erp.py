@@ -18,7 +18,8 @@ Errors::
     SutureError
     ├── ErpError
     │   ├── ErpRefusedError       the ERP answered "no" (its message kept; field names the part)
-    │   │   └── ErpMissingError   it lacks a record the document needs (a supplier, the PO)
+    │   │   └── ErpMissingError   it lacks a record the document needs (a supplier, a product,
+    │   │                         an account, a cost center, the PO)
     │   ├── ErpUnavailableError   the ERP could not be reached or answered 5xx: try later
     │   └── ErpUnsupportedError   this gateway does not offer the operation
     └── DeliveryError (services/deliveries.py)
@@ -36,7 +37,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -53,7 +54,11 @@ from suture.services.deliveries import (
     DeliveryRefusedError,
     DeliveryUnavailableError,
 )
-from suture.services.redrive import erp_supplier_dependency, redrive_parked
+from suture.services.redrive import (
+    erp_record_dependency,
+    erp_supplier_dependency,
+    redrive_parked,
+)
 from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows import ap_voucher as voucher_file
 from suture.services.workflows import journal_file
@@ -78,7 +83,8 @@ class ErpRefusedError(ErpError):
 
 class ErpMissingError(ErpRefusedError):
     """The ERP lacks a record the document needs, which may appear later: a supplier it does
-    not know (``dependency`` ``erp_supplier:<id>``), or the purchase order a receipt or voucher
+    not know (``dependency`` ``erp_supplier:<id>``), a product, GL account or cost center
+    (``erp_product:<id>``, :func:`unknown_record`), or the purchase order a receipt or voucher
     is for, not delivered yet (``erp_purchase_order:<number>``). The transport parks the
     delivery on ``dependency``; ``exception_type`` is the business type of its item."""
 
@@ -97,6 +103,45 @@ def unknown_supplier(supplier_id: str, reason: str) -> ErpMissingError:
         "supplier_id", reason, dependency=erp_supplier_dependency(supplier_id),
         exception_type=ExceptionType.SUPPLIER_NOT_IN_ERP,
     )  # fmt: skip
+
+
+class ErpRecord(StrEnum):
+    """Master data other than suppliers that the ERP must have before it takes a document."""
+
+    PRODUCT = "product"  # an item on a PO or a receipt
+    ACCOUNT = "account"  # a GL account of a journal or voucher
+    COST_CENTER = "cost_center"  # a cost center of a journal line or PO line
+
+
+#: Who adds each record to the ERP: supply chain its products, finance its accounts.
+_RECORD_EXCEPTIONS = {
+    ErpRecord.PRODUCT: ExceptionType.PRODUCT_NOT_IN_ERP,
+    ErpRecord.ACCOUNT: ExceptionType.ACCOUNT_NOT_IN_ERP,
+    ErpRecord.COST_CENTER: ExceptionType.ACCOUNT_NOT_IN_ERP,
+}
+
+#: The exception types of :data:`_RECORD_EXCEPTIONS`, which the supplier pull re-checks.
+RECORD_EXCEPTION_TYPES = (ExceptionType.PRODUCT_NOT_IN_ERP, ExceptionType.ACCOUNT_NOT_IN_ERP)
+
+
+def unknown_record(kind: ErpRecord, record_id: str, field: str, reason: str) -> ErpMissingError:
+    """The ERP has no ``kind`` ``record_id`` (Suture's id): the document parks on
+    ``erp_<kind>:<id>`` with a ``product_not_in_erp`` (supply chain) or ``account_not_in_erp``
+    (finance) item, until a pull finds the record (``ErpGateway.known_records``) or a person
+    retries it after a mapping fix."""
+    return ErpMissingError(
+        field, reason, dependency=erp_record_dependency(kind.value, record_id),
+        exception_type=_RECORD_EXCEPTIONS[kind],
+    )  # fmt: skip
+
+
+def record_of(dependency: str) -> tuple[ErpRecord, str] | None:
+    """The record an ``erp_<kind>:<id>`` dependency names, or None for any other key."""
+    kind, _, record_id = dependency.partition(":")
+    try:
+        return ErpRecord(kind.removeprefix("erp_")), record_id
+    except ValueError:
+        return None
 
 
 def erp_purchase_dependency(po_number: str) -> DependencyKey:
@@ -196,9 +241,13 @@ class ErpPurchaseOrder:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ErpReceiptLine:
+    """What the dock received of a PO line, in the PO line's unit (``uom``; "" when unknown,
+    in payloads queued before the unit was sent: they were queued in the dock's unit)."""
+
     line: int
     item_id: str
     quantity: Decimal
+    uom: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -252,6 +301,10 @@ class ErpGateway(Protocol):
     def suppliers(self) -> list[ErpSupplier]: ...
 
     def payment_status(self, invoice_number: str, supplier_id: str) -> PaymentStatus: ...
+
+    def known_records(self, kind: ErpRecord, record_ids: Collection[str]) -> set[str]:
+        """Which of ``record_ids`` (Suture's ids) the ERP has now."""
+        ...
 
 
 # -- payloads: what the workflows queue, read back for the gateway ----------------------------
@@ -374,7 +427,12 @@ def receipt_json(receipt: ErpReceipt) -> str:
             "purchase_order_number": receipt.purchase_order_number,
             "received_on": receipt.received_on.isoformat(),
             "lines": [
-                {"line": line.line, "item_id": line.item_id, "quantity": f"{line.quantity:f}"}
+                {
+                    "line": line.line,
+                    "item_id": line.item_id,
+                    "quantity": f"{line.quantity:f}",
+                    "uom": line.uom,
+                }
                 for line in receipt.lines
             ],
         },
@@ -395,6 +453,7 @@ def receipt_from_json(text: str) -> ErpReceipt:
                     line=int(line["line"]),
                     item_id=str(line["item_id"]),
                     quantity=_decimal(line, "quantity"),
+                    uom=str(line.get("uom") or ""),
                 )
                 for line in raw.get("lines", ())
             ),
@@ -443,7 +502,8 @@ class ErpTransport:
 
     A payload that cannot be read, or an operation the transport does not know, is refused (the
     same bytes can never succeed); the ERP's refusal is refused with its message, except that a
-    record the ERP lacks and may get (:class:`ErpMissingError`: a supplier, the PO) parks the
+    record the ERP lacks and may get (:class:`ErpMissingError`: a supplier, a product, an
+    account or cost center, the PO) parks the
     delivery on it (:class:`DeliveryParkedError`); an ERP that
     cannot be reached is unavailable, so the worker retries with backoff and counts it against
     the target's circuit.

@@ -12,7 +12,9 @@ A second pull with nothing changed in the ERP writes nothing.
 ``erp_supplier:<id>`` with a ``supplier_not_in_erp`` item (``services/erp.py``). In the same
 transaction as its writes, a pull re-drives every one whose supplier the ERP now lists, and the
 items resolve: the hub's scheduled pull (``SUTURE_ERP_SUPPLIER_PULL_SECONDS``) or
-``suture erp suppliers pull`` after the supplier was created in the ERP is all it takes.
+``suture erp suppliers pull`` after the supplier was created in the ERP is all it takes. The
+same pull asks the ERP again for the products, GL accounts and cost centers deliveries are
+parked on (``erp_product:<id>``…, ``ErpGateway.known_records``) and re-drives those it has now.
 
 **Schedule.** :class:`ScheduledPull` is a work source of the ``suture serve`` and ``suture
 worker`` loops (the shape of the delivery worker's ``run_once``): it pulls at most every
@@ -29,10 +31,21 @@ from datetime import datetime, timedelta
 
 from suture.domain.exceptions import ACTIVE, ExceptionType
 from suture.domain.masterdata import Supplier
+from suture.eventlog.errors import DependencyKey
 from suture.services.clock import Clock, system_clock
-from suture.services.erp import ErpError, ErpGateway
+from suture.services.erp import (
+    RECORD_EXCEPTION_TYPES,
+    ErpError,
+    ErpGateway,
+    ErpRecord,
+    record_of,
+)
 from suture.services.erp_payments import ErpPayments, PaymentSync
-from suture.services.redrive import erp_supplier_dependency, redrive_parked
+from suture.services.redrive import (
+    erp_record_dependency,
+    erp_supplier_dependency,
+    redrive_parked,
+)
 from suture.services.unit_of_work import UnitOfWork
 
 #: Items read per page when looking for deliveries parked on a supplier.
@@ -68,6 +81,7 @@ class SupplierSync:
     def pull(self) -> SupplierPull:
         """Read the ERP's suppliers (outside any transaction), then write what changed."""
         listed = self._gateway.suppliers()
+        present = self._present_records()
         created = updated = unchanged = 0
         with self._uow() as uow:
             pending: list[Supplier] = []
@@ -93,24 +107,45 @@ class SupplierSync:
                     updated += 1
             if pending:
                 uow.suppliers.add_many(pending)
-            redriven = _redrive_known(uow, {erp.supplier_id for erp in listed}, self._clock())
+            at = self._clock()
+            redriven = _redrive_known(uow, {erp.supplier_id for erp in listed}, at)
+            redriven += sum(redrive_parked(uow, dependency, at) for dependency in present)
             if pending or redriven:
                 uow.commit()
         return SupplierPull(created, updated, unchanged, redriven)
 
+    def _present_records(self) -> list[DependencyKey]:
+        """The products, accounts and cost centers deliveries are parked on that the ERP has
+        now (read in a transaction of its own; the ERP asked outside any)."""
+        with self._uow() as uow:
+            waiting = set().union(*(_waiting(uow, type) for type in RECORD_EXCEPTION_TYPES))
+        wanted: dict[ErpRecord, set[str]] = {}
+        for dependency in waiting:
+            record = record_of(dependency)
+            if record is not None:
+                wanted.setdefault(record[0], set()).add(record[1])
+        return [
+            erp_record_dependency(kind.value, record_id)
+            for kind, record_ids in sorted(wanted.items())
+            for record_id in sorted(self._gateway.known_records(kind, record_ids))
+        ]
 
-def _redrive_known(uow: UnitOfWork, known: set[str], at: datetime) -> int:
-    """Re-drive what is parked on a supplier in ``known``; how many deliveries."""
+
+def _waiting(uow: UnitOfWork, type: ExceptionType) -> set[str]:
+    """The dependencies of the active items of ``type`` (what deliveries are parked on)."""
     waiting: set[str] = set()
     after: str | None = None
     while True:
-        page = uow.exceptions.list(
-            statuses=ACTIVE, type=ExceptionType.SUPPLIER_NOT_IN_ERP, after=after, limit=_PAGE
-        )
+        page = uow.exceptions.list(statuses=ACTIVE, type=type, after=after, limit=_PAGE)
         waiting.update(item.dependency for item in page if item.dependency)
         if len(page) < _PAGE:
-            break
+            return waiting
         after = page[-1].id
+
+
+def _redrive_known(uow: UnitOfWork, known: set[str], at: datetime) -> int:
+    """Re-drive what is parked on a supplier in ``known``; how many deliveries."""
+    waiting = _waiting(uow, ExceptionType.SUPPLIER_NOT_IN_ERP)
     redriven = 0
     for supplier_id in sorted(known):
         dependency = erp_supplier_dependency(supplier_id)

@@ -12,7 +12,11 @@ per ship-notice line, in one transaction:
    (:func:`~suture.domain.inventory.restock`), each position read with a row lock;
 3. the PO lines count the quantity (converted to the PO line's unit) and the PO becomes
    ``partially_received`` or ``received``;
-4. event ``purchasing.receipt.recorded``, which the three-way match consumes.
+4. event ``purchasing.receipt.recorded``, which the three-way match consumes;
+5. with an ERP that keeps purchase orders, a ``receipt`` delivery to it, each line's quantity
+   in its PO line's unit (the dock may count eaches of a line ordered in boxes).
+
+A unit the item's packaging cannot convert refuses the receipt, naming the line and the units.
 
 The receiving location is the one named, else the facility's only central-supply (or else
 only warehouse) location. Errors::
@@ -124,6 +128,7 @@ class Receiving:
                 source_system=source_system,
             )
             per_po_line: dict[int, Decimal] = {}
+            to_erp: list[ErpReceiptLine] = []
             for line, quantity in counted:
                 item = uow.items.get(line.item_id)
                 if item is None:
@@ -131,7 +136,12 @@ class Receiving:
                         f"lines[{line.line_number}].item_id", f"no item {line.item_id!r}"
                     )
                 eaches = _convert(
-                    item, quantity, line.uom, item.packaging.base_uom, line.line_number
+                    item,
+                    quantity,
+                    line.uom,
+                    item.packaging.base_uom,
+                    line=line.line_number,
+                    into="stock",
                 )
                 position = uow.stock.get(location, item.id, lock=True)
                 uow.stock.save(
@@ -152,10 +162,17 @@ class Receiving:
                 )
                 if po is not None and line.po_line_number is not None:
                     po_uom = po.line(line.po_line_number).uom
-                    in_po_uom = _convert(item, quantity, line.uom, po_uom, line.line_number)
+                    in_po_uom = _convert(
+                        item, quantity, line.uom, po_uom, line=line.line_number,
+                        into=f"PO line {line.po_line_number}",
+                    )  # fmt: skip
                     per_po_line[line.po_line_number] = (
                         per_po_line.get(line.po_line_number, Decimal(0)) + in_po_uom
                     )
+                    to_erp.append(
+                        ErpReceiptLine(line=line.po_line_number, item_id=item.id,
+                                       quantity=in_po_uom, uom=po_uom)
+                    )  # fmt: skip
             if not receipt.lines:
                 raise ReceivingError("lines", "nothing was counted as received")
             if po is not None and per_po_line:
@@ -167,17 +184,22 @@ class Receiving:
             uow.expected_receipts.add(expected)
             self._publish(uow, receipt, po, expected)
             if self._erp_target is not None and po is not None:
-                self._to_erp(uow, receipt, po, at)
+                self._to_erp(uow, receipt, po, tuple(to_erp), at)
             uow.commit()
         return receipt
 
-    def _to_erp(self, uow: UnitOfWork, receipt: Receipt, po: PurchaseOrder, at: datetime) -> None:
+    def _to_erp(
+        self,
+        uow: UnitOfWork,
+        receipt: Receipt,
+        po: PurchaseOrder,
+        lines: tuple[ErpReceiptLine, ...],
+        at: datetime,
+    ) -> None:
+        """Queue the receipt to the ERP: its lines in the PO lines' units (``lines``, converted
+        through the item's packaging: 20 EA counted on a line ordered in BX of 10 is 2 BX), as
+        the ERP's purchase lines count them."""
         assert self._erp_target is not None
-        lines = tuple(
-            ErpReceiptLine(line=line.po_line_number, item_id=line.item_id, quantity=line.quantity)
-            for line in receipt.lines
-            if line.po_line_number is not None
-        )
         payload = ErpReceipt(
             receipt_id=receipt.id, purchase_order_number=po.number,
             received_on=receipt.received_at.date(), lines=lines,
@@ -255,11 +277,20 @@ def _counted(
     ]
 
 
-def _convert(item: Item, quantity: Decimal, from_uom: str, to_uom: str, line: int) -> Decimal:
+def _convert(
+    item: Item, quantity: Decimal, from_uom: str, to_uom: str, *, line: int, into: str
+) -> Decimal:
+    """``quantity`` counted in ``from_uom`` in ``to_uom`` (``into`` says for what: the stock,
+    a PO line) through the item's packaging; a unit the item does not have refuses the whole
+    receipt, naming the ship-notice line and both units (nothing is stored)."""
     try:
         return item.packaging.convert(quantity, from_uom, to_uom)
     except UnitConversionError as error:
-        raise ReceivingError(f"lines[{line}].uom", error.reason) from None
+        raise ReceivingError(
+            f"lines[{line}].uom",
+            f"line {line} of item {item.id!r} was counted in {from_uom!r}, which cannot be "
+            f"converted to {to_uom!r} ({into}): {error.reason}",
+        ) from None
 
 
 def _unknown(expected_receipt_id: str) -> UnknownExpectedReceiptError:

@@ -10,7 +10,9 @@ re-drives everything parked on it without anyone asking; the master-data import 
 Dependency keys are spelled by the functions here, so the code that parks and the code that
 re-drives agree: :func:`mapping_dependency` for a crosswalk key, :func:`gtin_dependency` for an
 item looked up by GTIN, :func:`erp_supplier_dependency` for a supplier the ERP does not have
-(a delivery parked by the ERP transport; the supplier pull re-drives it, ``erp_suppliers.py``).
+(a delivery parked by the ERP transport; the supplier pull re-drives it, ``erp_suppliers.py``),
+:func:`erp_record_dependency` for a product, GL account or cost center the ERP does not have
+(the same pull asks the ERP for them again).
 """
 
 from __future__ import annotations
@@ -75,6 +77,13 @@ def gtin_dependency(gtin: str) -> DependencyKey:
 def erp_supplier_dependency(supplier_id: str) -> DependencyKey:
     """What an ERP delivery parks on when the ERP has no such supplier: ``erp_supplier:SUP-9``."""
     return DependencyKey("erp_supplier", supplier_id)
+
+
+def erp_record_dependency(kind: str, record_id: str) -> DependencyKey:
+    """What an ERP delivery parks on when the ERP lacks other master data it needs, by Suture's
+    id: ``erp_product:ITEM-9``, ``erp_account:GL-5110``, ``erp_cost_center:CC-7010`` (``kind``
+    an :class:`~suture.services.erp.ErpRecord`; the supplier pull re-checks them)."""
+    return DependencyKey(f"erp_{kind}", record_id)
 
 
 def redrive_on_mapping(envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:

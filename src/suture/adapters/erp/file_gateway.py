@@ -17,15 +17,16 @@ re-delivery (at least once, ``services/deliveries.py``) writes the same name aga
 the file, so the ERP never loads a batch's rows twice.
 
 A file interface cannot be read back: the supplier master reaches Suture as an import
-(``suture masterdata import suppliers``), so :meth:`FileErpGateway.suppliers` and
-:meth:`FileErpGateway.payment_status` raise :class:`~suture.services.erp.ErpUnsupportedError`.
+(``suture masterdata import suppliers``), so :meth:`FileErpGateway.suppliers`,
+:meth:`FileErpGateway.payment_status` and :meth:`FileErpGateway.known_records` raise
+:class:`~suture.services.erp.ErpUnsupportedError`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +37,7 @@ from suture.services.erp import (
     ApVoucher,
     ErpPurchaseOrder,
     ErpReceipt,
+    ErpRecord,
     ErpSupplier,
     ErpUnavailableError,
     ErpUnsupportedError,
@@ -53,6 +55,7 @@ RECEIPT_HEADER = (
     "line",
     "item_id",
     "quantity",
+    "uom",
 )
 PURCHASE_ORDER_HEADER = (
     "po_number", "supplier_id", "facility_id", "order_date", "invoice_method", "line", "item_id",
@@ -129,6 +132,7 @@ class FileErpGateway:
             (
                 receipt.receipt_id, receipt.purchase_order_number,
                 receipt.received_on.isoformat(), line.line, line.item_id, f"{line.quantity:f}",
+                line.uom,
             )
             for line in receipt.lines
         ]  # fmt: skip
@@ -143,6 +147,9 @@ class FileErpGateway:
         )
 
     def payment_status(self, invoice_number: str, supplier_id: str) -> PaymentStatus:
+        raise ErpUnsupportedError("operation", "a file ERP interface cannot be read back")
+
+    def known_records(self, kind: ErpRecord, record_ids: Collection[str]) -> set[str]:
         raise ErpUnsupportedError("operation", "a file ERP interface cannot be read back")
 
     def _write(

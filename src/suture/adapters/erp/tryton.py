@@ -12,10 +12,12 @@ The reference ERP of DESIGN.md §8. What maps to what (docs/erp.md, "Mapping"):
 :class:`TrytonMapping` overrides a code where the ERP's differs from Suture's id (the
 implementer's table, from the crosswalks: ``SUTURE_ERP_MAPPING_FILE``, :func:`load_mapping`);
 the supplier master read back is in Suture's ids (a mapped party's code is mapped back). A
-code Tryton does not know is a refusal naming the field and the code, except a supplier: a
-supplier unknown to Tryton parks the PO (or voucher) on ``erp_supplier:<id>`` with a
-``supplier_not_in_erp`` item until a supplier pull finds it; and a receipt or voucher whose
-purchase Tryton has not got yet parks on the PO's delivery.
+code Tryton does not know parks the document on it, by Suture's id: a supplier on
+``erp_supplier:<id>`` with a ``supplier_not_in_erp`` item until a supplier pull finds it; a
+product, GL account or cost center on ``erp_product:<id>``, ``erp_account:<id>``,
+``erp_cost_center:<id>`` with a ``product_not_in_erp`` or ``account_not_in_erp`` item until a
+pull finds it (:meth:`TrytonErpGateway.known_records`); and a receipt or voucher whose purchase
+Tryton has not got yet parks on the PO's delivery.
 
 **Idempotency.** Every document carries the delivery's idempotency key: a cost journal is an
 ``account.move`` whose description is the key, a purchase a ``purchase.purchase`` whose
@@ -42,7 +44,7 @@ Tryton's answer and the worker's record changes nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -54,11 +56,13 @@ from suture.services.erp import (
     ApVoucher,
     ErpPurchaseOrder,
     ErpReceipt,
+    ErpRecord,
     ErpRefusedError,
     ErpSupplier,
     PaymentState,
     PaymentStatus,
     unknown_purchase,
+    unknown_record,
     unknown_supplier,
 )
 
@@ -68,6 +72,13 @@ _LINE_NUMBER = re.compile(r"\(.+ line (\d+)\)$")
 #: What this module offers; :class:`TrytonMapping` lives in ``tryton_mapping.py`` and is kept
 #: importable from here, where it was first.
 __all__ = ["TrytonErpGateway", "TrytonMapping"]
+
+#: Where each kind of master data is in Tryton: model, the field a refusal names, what it is.
+_RECORDS = {
+    ErpRecord.PRODUCT: ("product.product", "item_id", "product"),
+    ErpRecord.ACCOUNT: ("account.account", "gl_account_id", "account"),
+    ErpRecord.COST_CENTER: ("analytic_account.account", "cost_center_id", "cost center"),
+}
 
 _PAYMENT_STATES = {
     "draft": PaymentState.OPEN,
@@ -108,20 +119,46 @@ class TrytonErpGateway:
         self._ids[(model, code)] = found[0]
         return found[0]
 
+    def _record(self, kind: ErpRecord, record_id: str) -> int:
+        """The Tryton record of a product, account or cost center by Suture's id; none is
+        :func:`unknown_record`: the document parks on it until the ERP has it."""
+        model, field_name, what = _RECORDS[kind]
+        code = self._codes(kind).get(record_id, record_id)
+        try:
+            return self._by_code(model, code, field_name, what)
+        except ErpRefusedError as exc:
+            mapped = f" ({what} {record_id!r} in Suture)" if code != record_id else ""
+            raise unknown_record(kind, record_id, field_name, f"{exc.reason}{mapped}") from exc
+
+    def _codes(self, kind: ErpRecord) -> Mapping[str, str]:
+        return {
+            ErpRecord.PRODUCT: self._map.items,
+            ErpRecord.ACCOUNT: self._map.gl_accounts,
+            ErpRecord.COST_CENTER: self._map.cost_centers,
+        }[kind]
+
     def _analytic(self, cost_center_id: str) -> tuple[int, int]:
         """The analytic account of a cost center and its root."""
-        code = self._map.cost_centers.get(cost_center_id, cost_center_id)
-        account = self._by_code("analytic_account.account", code, "cost_center_id", "cost center")
+        account = self._record(ErpRecord.COST_CENTER, cost_center_id)
         (row,) = self._read("analytic_account.account", [account], ["root"])
         return account, int(row["root"])
 
     def _account(self, gl_account_id: str) -> int:
-        code = self._map.gl_accounts.get(gl_account_id, gl_account_id)
-        return self._by_code("account.account", code, "gl_account_id", "account")
+        return self._record(ErpRecord.ACCOUNT, gl_account_id)
 
     def _product(self, item_id: str) -> int:
-        code = self._map.items.get(item_id, item_id)
-        return self._by_code("product.product", code, "item_id", "product")
+        return self._record(ErpRecord.PRODUCT, item_id)
+
+    def known_records(self, kind: ErpRecord, record_ids: Collection[str]) -> set[str]:
+        """Which of ``record_ids`` Tryton has now (one search by code, through the mapping)."""
+        codes = {self._codes(kind).get(each, each): each for each in record_ids}
+        if not codes:
+            return set()
+        model = _RECORDS[kind][0]
+        rows = self._rpc.call(
+            f"model.{model}.search_read", [("code", "in", sorted(codes))], 0, None, None, ["code"]
+        )
+        return {codes[str(row["code"])] for row in rows if str(row["code"]) in codes}
 
     def _party(self, supplier_id: str) -> int:
         """The supplier's party; none is :func:`unknown_supplier`: the document parks on it."""

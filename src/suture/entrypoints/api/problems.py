@@ -8,7 +8,10 @@ Routes raise; the handlers here translate (STYLE.md habit 8). What maps to what:
 - "not found" errors of the services -> 404; "already exists" or "taken" -> 409;
 - :class:`~suture.domain.access.AccessDeniedError` (scope, facility, supplier) -> 403;
 - :class:`~suture.adapters.db.errors.StorageError` -> 503: the database is the problem, not the
-  request, and the client may retry;
+  request, and the client may retry; so is :class:`~suture.services.erp.ErpUnavailableError`
+  (the ERP could not be reached, for a route that reads it); the ERP gateway's
+  :class:`~suture.services.erp.ErpUnsupportedError` (a file interface cannot be read back) is a
+  422 like any refusal: the request cannot succeed on this hub, and it is no server fault;
 - Starlette's ``HTTPException`` (401, 403, 404, 405, 429 ...) keeps its status and headers;
   the authentication layer's :class:`~suture.entrypoints.api.security.ApiProblem` keeps its
   members too (``error`` and ``error_description`` of OAuth2, RFC 6749 §5.2).
@@ -34,6 +37,7 @@ from suture.domain.access import AccessDeniedError
 from suture.domain.approval import ApprovalConflictError
 from suture.domain.errors import SutureError
 from suture.entrypoints.api.security import REALM, ApiProblem
+from suture.services.erp import ErpUnavailableError
 from suture.services.exceptions import UnknownExceptionError
 from suture.services.inbox import UnknownMessageError
 from suture.services.interfaces import (
@@ -166,6 +170,13 @@ def install(app: FastAPI) -> None:
                 "storage is unavailable; retry later",
                 instance=request.url.path,
                 headers={"Retry-After": "5"},
+            )
+        if isinstance(exc, ErpUnavailableError):
+            return problem(
+                503,
+                f"the ERP is unavailable; retry later: {exc.reason}",
+                instance=request.url.path,
+                headers={"Retry-After": "30"},
             )
         status = 404 if isinstance(exc, NOT_FOUND) else 409 if isinstance(exc, CONFLICT) else 422
         headers = None

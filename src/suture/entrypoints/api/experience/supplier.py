@@ -6,7 +6,8 @@ experience:supplier``) sees its purchase orders and its invoices with their matc
 status (``received``, ``matched``, ``exception``, ``approved``, ``paid``). The supplier filter is
 the token's and cannot be widened: there is no ``supplier_id`` parameter here. A client that is
 not bound to a supplier is refused. ``/invoices/{id}/match`` adds the three-way match line
-by line and a payment status (pending, on_hold, approved_for_payment, approved, paid).
+by line and a payment status (pending, on_hold, approved_for_payment, approved, paid);
+``/invoices/{id}/payment`` the ERP's own payment state and amount to pay, read from the ERP.
 
 Procure-to-pay (issue 5): a supplier **submits an invoice** as JSON (``POST .../invoices``),
 which is stored raw and filed by the same path as an X12 810
@@ -46,6 +47,7 @@ from suture.entrypoints.api.system.purchasing import (
     EXPECTED_RECEIPTS,
     INVOICES,
     PURCHASE_ORDERS,
+    erp_payment,
 )
 from suture.entrypoints.api.system.records import Resource, found, get_one, list_page
 from suture.entrypoints.api.system.schemas import PublicModel
@@ -176,6 +178,21 @@ def get_our_invoice_match(
         payment_status=payment_status(status),
         match=None if view.match is None else public(view.match),
     )  # fmt: skip
+
+
+@router.get(
+    "/invoices/{record_id}/payment",
+    summary="Get the ERP's payment of one of our invoices",
+    response_model=s.InvoicePaymentPublic,
+    responses=responses(404, 503),
+)
+def get_our_invoice_payment(
+    request: Request, principal: SupplierUser, record_id: RecordId
+) -> s.InvoicePaymentPublic:
+    """Whether the hospital's ERP has paid the invoice and what it still has to pay, read from
+    the ERP now; another supplier's invoice is refused; 503 while the ERP cannot be reached."""
+    own(principal)
+    return erp_payment(request.app.state.hub, principal, record_id)
 
 
 @router.get(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from suture.bootstrap import Hub
+from suture.domain.access import Principal
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.security import RecordScope
 from suture.entrypoints.api.system import schemas as s
@@ -23,6 +25,7 @@ from suture.entrypoints.api.system.params import (
     Until,
 )
 from suture.entrypoints.api.system.records import Reader, Resource, found, get_one, list_page
+from suture.services.erp import ErpUnsupportedError
 
 router = APIRouter(prefix="/api/v1/system", responses=responses(401, 403, 422, 429))
 
@@ -259,3 +262,34 @@ def get_invoices_record(
     """One invoice by its canonical id."""
     record = get_one(request.app.state.hub, INVOICES, principal, record_id)
     return found(record, "invoice", record_id)
+
+
+@router.get(
+    "/invoices/{record_id}/payment",
+    tags=["payables"],
+    summary="Get an invoice's payment status in the ERP",
+    response_model=s.InvoicePaymentPublic,
+    responses=responses(404, 503),
+)
+def get_invoice_payment(
+    request: Request, principal: Reader, record_id: RecordId
+) -> s.InvoicePaymentPublic:
+    """The ERP's payment state of the invoice and its amount to pay, read from the ERP now
+    (SUTURE_ERP_KIND=tryton); 503 while the ERP cannot be reached, 422 for an ERP interface
+    that cannot be read back (files)."""
+    return erp_payment(request.app.state.hub, principal, record_id)
+
+
+def erp_payment(hub: Hub, principal: Principal, record_id: str) -> s.InvoicePaymentPublic:
+    """The invoice as ``principal`` may see it (facility and supplier checked first), then its
+    payment as the ERP reports it (``ErpPayments.show``: an invoice the ERP paid is marked
+    paid)."""
+    invoice = found(get_one(hub, INVOICES, principal, record_id), "invoice", record_id)
+    if hub.erp_payments is None:
+        raise ErpUnsupportedError("operation", "this hub has no ERP to read payments from")
+    shown = hub.erp_payments.show(invoice.id)
+    return s.InvoicePaymentPublic(
+        invoice_id=shown.invoice_id, invoice_number=shown.invoice_number,
+        supplier_id=shown.supplier_id, invoice_status=shown.status.value,
+        erp_state=shown.erp.state.value, amount_to_pay=shown.erp.amount_to_pay, note=shown.note,
+    )  # fmt: skip

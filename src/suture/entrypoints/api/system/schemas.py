@@ -775,3 +775,43 @@ class CrosswalkPublic(PublicModel):
     valid_from: datetime
     valid_to: datetime | None
     recorded_by: str
+
+
+class InvoicePaymentPublic(PublicModel):
+    """An invoice's payment as the ERP reports it, read from the ERP at the request
+    (docs/erp.md, "Payment status"), beside the invoice's status in Suture."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "invoice_id": "inv-1",
+                    "invoice_number": "INV-88412",
+                    "supplier_id": "SUP-0001",
+                    "invoice_status": "approved",
+                    "erp_state": "posted",
+                    "amount_to_pay": "182.40",
+                    "note": None,
+                }
+            ]
+        },
+    )
+
+    invoice_id: str
+    invoice_number: str
+    supplier_id: str
+    invoice_status: str = Field(
+        description="In Suture, after this read: received, matched, exception, approved or "
+        "paid (an invoice the ERP paid is marked paid, from matched or approved only)."
+    )
+    erp_state: str = Field(
+        description="In the ERP: open (recorded, not posted), posted (awaiting payment), paid, "
+        "cancelled, or unknown (the ERP has no such invoice, or not its supplier)."
+    )
+    amount_to_pay: Decimal | None = Field(
+        description="What the ERP still has to pay; null when it does not say."
+    )
+    note: str | None = Field(
+        default=None, description="Why the ERP could not say (a supplier it does not know)."
+    )
