@@ -35,7 +35,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from suture.domain.authority import DEFAULT_OWNERS, ObjectType
-from suture.domain.revenue import Charge, ChargeType
+from suture.domain.revenue import Charge, ChargeType, charge_from_fields
 from suture.formats.hl7v2.datatypes import parse_number, parse_time
 from suture.formats.hl7v2.errors import ErrorCode, Hl7DecodeError, field_error, missing_segment
 from suture.formats.hl7v2.header import MessageHeader
@@ -202,20 +202,21 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
         charge_id = charge_id_for(
             c.facility, header.sending_application, header.control_id, str(ft1.occurrence)
         )
-    return ChargeLine(  # positional: the cheapest call, on the hot path
-        Charge(
-            id=charge_id,
-            facility_id=c.facility,
-            encounter_token=c.encounter,
-            cdm_code=cdm,
-            quantity=quantity,
-            amount=amount,
-            service_at=when,
-            transaction_type=kind,
-            account_token=c.account,
-            department_id=department if department and department != _NULL else None,
-            hcpcs=hcpcs,
-            source_system=c.source_system,
+    return ChargeLine(  # positional: the cheapest calls, on the hot path
+        charge_from_fields(
+            charge_id,
+            c.facility,
+            c.encounter,
+            cdm,
+            quantity,
+            amount,
+            when,
+            kind,
+            c.account,
+            department if department and department != _NULL else None,
+            hcpcs,
+            None,
+            c.source_system,
         ),
         set_id,
         transaction_id,
