@@ -113,6 +113,17 @@ def test_unit_amount_times_quantity_when_no_extended_amount() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("sent", "quantity"),
+    [("0", Decimal(0)), ("00", Decimal(0)), ("0.0", Decimal("0.0")), ("150", Decimal(150))],
+)
+def test_a_quantity_of_zero_stays_zero(sent: str, quantity: Decimal) -> None:
+    line = decode(dft(ft1(f10=sent, f11="", f12="12.5"))).lines[0]
+
+    assert line.charge.quantity == quantity
+    assert line.charge.amount == Decimal("12.5") * quantity
+
+
 def test_unpriced_line_has_zero_amount_and_is_flagged() -> None:
     line = decode(dft(ft1(f10="", f11=""))).lines[0]
 

@@ -36,7 +36,9 @@ from functools import lru_cache
 
 from suture.domain.authority import DEFAULT_OWNERS, ObjectType
 from suture.domain.revenue import Charge, ChargeType, charge_from_fields
-from suture.formats.hl7v2.datatypes import parse_number, parse_time
+from suture.formats.hl7v2.datatypes import SIGNS as _SIGNS
+from suture.formats.hl7v2.datatypes import SMALL_NUMBERS as _SMALL_NUMBERS
+from suture.formats.hl7v2.datatypes import parse_time
 from suture.formats.hl7v2.errors import ErrorCode, Hl7DecodeError, field_error, missing_segment
 from suture.formats.hl7v2.header import MessageHeader
 from suture.formats.hl7v2.identifiers import Tokenize, identifier, patient_tokens
@@ -184,15 +186,22 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
         raise field_error(
             ft1, 7, "transaction code (CDM) is empty", ErrorCode.REQUIRED_FIELD_MISSING
         )
-    quantity = _number(ft1, 10, qty, "quantity")
+    quantity = _SMALL_NUMBERS.get(qty)  # "0" to "99", without a call
     if quantity is None:
-        quantity = _ONE
+        quantity = _number(ft1, 10, qty, "quantity")
+        if quantity is None:
+            quantity = _ONE
     amount = _number(ft1, 11, ext, "extended amount")
     unit = _number(ft1, 12, unit_text, "unit amount")
     priced = amount is not None or unit is not None
     if amount is None:
         amount = unit * quantity if unit is not None else _ZERO
-    procedure, system, hcpcs = _procedure(ft1)
+    fields = ft1.fields  # FT1-25 and FT1-26 as written, read together
+    size = len(fields)
+    codes = _codes(ft1, fields[25] if size > 25 else "", fields[26] if size > 26 else "")
+    if isinstance(codes, str):
+        raise field_error(ft1, 25, codes, component=1)
+    procedure, system, hcpcs, modifiers = codes
     if transaction_id == _NULL:
         transaction_id = ""
     if transaction_id:
@@ -224,31 +233,62 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
         unit,
         procedure,
         system,
-        _modifiers(ft1),
+        modifiers,
     )
 
 
 def _number(ft1: Segment, number: int, text: str, what: str) -> Decimal | None:
     if not text or text == _NULL:
         return None
-    found = parse_number(text)
-    if found is None:
-        raise field_error(ft1, number, f"{what} {_quoted(text)} is not a number")
-    return found
+    small = _SMALL_NUMBERS.get(text)
+    if small is not None:
+        return small
+    body = text[1:] if text[:1] in _SIGNS else text
+    if body.isascii() and body.replace(".", "", 1).isdigit():  # parse_number, inline
+        return Decimal(text)
+    raise field_error(ft1, number, f"{what} {_quoted(text)} is not a number")
 
 
-def _procedure(ft1: Segment) -> tuple[str, str, str | None]:
-    raw = ft1.raw(25)
+_Codes = tuple[str, str, str | None, tuple[str, ...]]
+_NO_CODES: _Codes = ("", "", None, ())
+
+
+def _codes(ft1: Segment, procedure: str, modifiers: str) -> _Codes | str:
+    """FT1-25's code, coding system and HCPCS code, and FT1-26's modifiers; or the reason
+    FT1-25 is not a procedure code."""
+    if not procedure and not modifiers:
+        return _NO_CODES
+    d = ft1.delimiters
+    if d.escape not in procedure and d.escape not in modifiers:
+        # the usual case: codes from a small vocabulary, each pair read once
+        return _plain_codes(procedure, modifiers, d.repetition, d.component, d.subcomponent)
+    found = _procedure(ft1, procedure)
+    if isinstance(found, str):
+        return found
+    return (*found, _modifiers(ft1, modifiers))
+
+
+@lru_cache(maxsize=_CACHED_CODES)
+def _plain_codes(
+    procedure: str, modifiers: str, repetition: str, component: str, subcomponent: str
+) -> _Codes | str:
+    found = (
+        _read_procedure(_parts(procedure, repetition, component, subcomponent))
+        if procedure
+        else _NO_CODES[:3]
+    )
+    if isinstance(found, str):
+        return found
+    return (*found, _plain_modifiers(modifiers, repetition, component, subcomponent))
+
+
+def _procedure(ft1: Segment, raw: str) -> tuple[str, str, str | None] | str:
     if not raw:
         return "", "", None
     d = ft1.delimiters
     if d.escape in raw:
-        found = _read_procedure([ft1.unescape(part) for part in _procedure_parts(raw, d)])
-    else:  # the usual case: a code from a small vocabulary, read once
-        found = _plain_procedure(raw, d.repetition, d.component, d.subcomponent)
-    if isinstance(found, str):
-        raise field_error(ft1, 25, found, component=1)
-    return found
+        return _read_procedure([ft1.unescape(part) for part in _procedure_parts(raw, d)])
+    return _read_procedure(_parts(raw, d.repetition, d.component, d.subcomponent))
 
 
 def _procedure_parts(raw: str, d: Delimiters) -> list[str]:
@@ -258,13 +298,6 @@ def _procedure_parts(raw: str, d: Delimiters) -> list[str]:
 def _parts(raw: str, repetition: str, component: str, subcomponent: str) -> list[str]:
     """The first sub-components of the first four components of the first repetition."""
     return [p.partition(subcomponent)[0] for p in raw.partition(repetition)[0].split(component, 3)]
-
-
-@lru_cache(maxsize=_CACHED_CODES)
-def _plain_procedure(
-    raw: str, repetition: str, component: str, subcomponent: str
-) -> tuple[str, str, str | None] | str:
-    return _read_procedure(_parts(raw, repetition, component, subcomponent))
 
 
 def _read_procedure(parts: list[str]) -> tuple[str, str, str | None] | str:
@@ -280,8 +313,7 @@ def _read_procedure(parts: list[str]) -> tuple[str, str, str | None] | str:
     return code, system, code
 
 
-def _modifiers(ft1: Segment) -> tuple[str, ...]:
-    raw = ft1.raw(26)
+def _modifiers(ft1: Segment, raw: str) -> tuple[str, ...]:
     if not raw:
         return ()
     d = ft1.delimiters
@@ -298,7 +330,6 @@ def _modifiers(ft1: Segment) -> tuple[str, ...]:
     )
 
 
-@lru_cache(maxsize=_CACHED_CODES)
 def _plain_modifiers(
     raw: str, repetition: str, component: str, subcomponent: str
 ) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ _TIME = re.compile(
     r"(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,6})\d*)?)?)?)?)?)?"
     r"(?:([+-])(\d{2})(\d{2}))?"
 )
-_SIGNS = ("+", "-")  # NM: an optional sign, digits with an optional point (v2.5.1 §2A.3.47)
+SIGNS = ("+", "-")  # NM: an optional sign, digits with an optional point (v2.5.1 §2A.3.47)
 _MAX_OFFSET_MINUTES = 14 * 60
 _PLAIN_LENGTHS = frozenset({8, 12, 14})  # YYYYMMDD, YYYYMMDDHHMM, YYYYMMDDHHMMSS
 
@@ -66,15 +66,16 @@ def parse_time(text: str, zone: tzinfo) -> datetime | None:
         return None
 
 
-_SMALL_NUMBERS = {str(n): Decimal(n) for n in range(100)}  # quantities, mostly
+#: ``"0"`` to ``"99"`` as shared Decimals: quantities, mostly.
+SMALL_NUMBERS = {str(n): Decimal(n) for n in range(100)}
 
 
 def parse_number(text: str) -> Decimal | None:
     """An NM value as a Decimal, or None when it is not one (no exponents, NaN or commas)."""
-    small = _SMALL_NUMBERS.get(text)
+    small = SMALL_NUMBERS.get(text)
     if small is not None:  # Decimals are immutable: one instance serves every caller
         return small
-    body = text[1:] if text[:1] in _SIGNS else text
+    body = text[1:] if text[:1] in SIGNS else text
     if body.isascii() and body.replace(".", "", 1).isdigit():
         return Decimal(text)
     return None
