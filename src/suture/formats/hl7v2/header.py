@@ -64,6 +64,9 @@ class MessageHeader:
         )
 
 
+_RAW_FIELDS = 12  # MSH-0 to MSH-11: the fields read_header takes as written
+
+
 def read_header(message: Message, zone: tzinfo = UTC) -> MessageHeader:
     """The header of a tokenized message, without judging it (see :func:`validate_header`)."""
     msh = message.header
@@ -71,7 +74,10 @@ def read_header(message: Message, zone: tzinfo = UTC) -> MessageHeader:
     sending_app, sending_fac, receiving_app, receiving_fac, time_text, control, version = msh.atoms(
         _HEADER_FIELDS
     )
-    raw_type, raw_processing = msh.raw(9), msh.raw(11)
+    fields = msh.fields  # MSH-3 to MSH-11 as written, without a call each
+    if len(fields) < _RAW_FIELDS:
+        fields = fields + [""] * (_RAW_FIELDS - len(fields))
+    raw_type, raw_processing = fields[9], fields[11]
     kind = _components(raw_type, d)
     processing = _components(raw_processing, d)
     if d.escape in raw_type or d.escape in raw_processing:
@@ -94,7 +100,7 @@ def read_header(message: Message, zone: tzinfo = UTC) -> MessageHeader:
         version,
         message.charset,
         d,
-        (msh.raw(3), msh.raw(4), msh.raw(5), msh.raw(6)),
+        (fields[3], fields[4], fields[5], fields[6]),
     )
 
 
