@@ -32,6 +32,11 @@ insert of the same rows. Per database (SQLite, then PostgreSQL in a throwaway da
    as ``seed_large.py`` does. Only the inserts and commits are timed; the rows are built
    beforehand.
 
+Every process of the run (this one, and each NATS worker once connected) first sets the
+garbage collector as ``suture serve`` and ``suture worker`` do once started
+(``suture.entrypoints.collector.settle_collector``), so the bus and the bare insert alike run as
+in production; ``--collector default`` keeps Python's own settings, for comparison.
+
 Columns: per-event publish rate, batched publish rate (events/s over the publishing time), drain
 rate (events/s over the draining time), end to end (events over both; for NATS, over the time
 from the first publication to the last tracking row), the bare rate (events, each with its usage
@@ -72,6 +77,7 @@ from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.nats.stream import NatsEventStream, StreamSettings
 from suture.adapters.nats.worker import WorkerOptions, run_worker
 from suture.domain.inventory import UsageRecord
+from suture.entrypoints.collector import settle_collector
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.events import build_registry
 from suture.services.handlers import HandlerContext
@@ -287,7 +293,7 @@ def through_nats(
     asyncio.run(_with_stream(settings, delete=False))
     url = engine.url.render_as_string(hide_password=False)
     command = [sys.executable, __file__, "--worker", url, args.nats_url, tag,
-               str(args.drain_batch), args.handler]  # fmt: skip
+               str(args.drain_batch), args.handler, args.collector]  # fmt: skip
     processes = [  # this script with arguments of this run, no shell
         subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603
         for _ in range(workers)
@@ -313,7 +319,9 @@ def through_nats(
     return published, processing
 
 
-async def _worker(database_url: str, nats_url: str, tag: str, batch: int, handler: str) -> None:
+async def _worker(  # noqa: PLR0917  (the worker process's command line, in order)
+    database_url: str, nats_url: str, tag: str, batch: int, handler: str, collector: str
+) -> None:
     engine = create_engine(database_url)
     bus = new_bus(engine, batched=handler == "batched")
     stream = await NatsEventStream.connect(stream_settings(nats_url, tag))
@@ -321,6 +329,8 @@ async def _worker(database_url: str, nats_url: str, tag: str, batch: int, handle
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     # Every item is to come through the stream: the sweep's staleness must not compete.
     options = WorkerOptions(batch=batch, stale_after=timedelta(minutes=10))
+    if collector == "settled":  # as `suture worker` does once started
+        settle_collector()
     print("ready", flush=True)
     try:
         stats = await run_worker(bus, stream, stop, relay=OutboxRelay(bus.uow), options=options)
@@ -493,7 +503,7 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         f"{args.events:,} events, publish batch {args.batch}, drain batch {args.drain_batch}, "
         f"bare: event, usage and tracking rows into "
         f"{'plain copies' if args.bare == 'plain' else 'the real tables'}, "
-        f"handler {args.handler}"
+        f"handler {args.handler}, collector {args.collector}"
     )
     header = (f"{'database':<11} {'transport':<9} {'publish1/s':>10} {'publish/s':>10} "
               f"{'drain/s':>9} {'end-to-end/s':>12} {'bare/s':>9} {'e2e/bare':>8}")  # fmt: skip
@@ -564,6 +574,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--nats-timeout", type=float, default=600.0, help="seconds to wait for the workers"
     )
+    parser.add_argument(
+        "--collector",
+        choices=["settled", "default"],
+        default="settled",
+        help="settled (default): this process and the workers set the collector as `suture "
+        "serve` and `suture worker` do once started (suture.entrypoints.collector); default: "
+        "Python's own settings",
+    )
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     return parser.parse_args(argv)  # fmt: skip
@@ -571,6 +589,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
+    if args.collector == "settled":  # as `suture serve` does before its embedded dispatcher
+        settle_collector()
     rows: list[Row] = []
     if not args.skip_sqlite:
         print("SQLite …", flush=True)
@@ -587,7 +607,7 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:  # a NATS worker process of :func:`through_nats`
-        database_url, nats_url, tag, batch, handler = sys.argv[2:7]
-        asyncio.run(_worker(database_url, nats_url, tag, int(batch), handler))
+        database_url, nats_url, tag, batch, handler, collector = sys.argv[2:8]
+        asyncio.run(_worker(database_url, nats_url, tag, int(batch), handler, collector))
     else:
         main()

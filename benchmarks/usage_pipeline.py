@@ -16,11 +16,11 @@ rows". Per database, in the same run:
    rows alone (the stricter baseline, and the ratio the target is checked against), and with
    the event-log rows the pipeline left too (its events and tracking rows).
 
-Both run under the collector settings ``suture serve`` sets before its dispatcher starts
-(:func:`runtime_like_serve`), and each figure is given per second of wall time and per CPU
-second of this process, with the pipeline's ratio to each baseline by both. On the shared
-2-core machine wall time is mostly waiting for a core, so the CPU figures are the ones that
-compare across runs (on PostgreSQL they leave out the server's own work).
+Both run under the collector settings ``suture serve`` and ``suture worker`` set once started
+(``suture.entrypoints.collector.settle_collector``), and each figure is given per second of
+wall time and per CPU second of this process, with the pipeline's ratio to each baseline by
+both. On the shared 2-core machine wall time is mostly waiting for a core, so the CPU figures
+are the ones that compare across runs (on PostgreSQL they leave out the server's own work).
 
 The mix: 80 % gloves (owned stock, contract price), 10 % consigned knee implants (bill-only and
 restock POs, chargeable), 10 % sutures off contract (costed at the last price paid, flagged).
@@ -34,7 +34,6 @@ PostgreSQL comes from ``SUTURE_BENCH_PG_URL`` or ``SUTURE_TEST_PG_URL``, in a sc
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import random
 import sys
@@ -55,7 +54,7 @@ from suture.adapters.db.migrate import ensure_schema, scratch_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.inventory import StockPosition
 from suture.domain.usage_workflow import UsageStep
-from suture.entrypoints.cli.serve import SERVE_GC_THRESHOLDS
+from suture.entrypoints.collector import settle_collector
 from suture.eventlog.events import SupplyUsageRecorded
 from suture.services.unit_of_work import UnitOfWork
 
@@ -105,7 +104,7 @@ def pipeline(engine: sa.Engine, events: int, batch: int) -> tuple[Timed, World, 
         deepen(unit, world)
     bus = build_bus(uow)
     plan = draws(world, events, 7)
-    runtime_like_serve()
+    settle_collector()
     started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, events, PUBLISH_BATCH):
         envelopes = []
@@ -129,16 +128,6 @@ def pipeline(engine: sa.Engine, events: int, batch: int) -> tuple[Timed, World, 
         pass
     timed = Timed(time.perf_counter() - started, time.process_time() - cpu)
     return timed, world, verify(engine, world, plan)
-
-
-def runtime_like_serve() -> None:
-    """The collector as ``suture serve`` sets it before its embedded dispatcher runs: what was
-    built so far frozen out of full collections, young collections every 50,000 allocations.
-    Without it a full collection walks every module, compiled statement and validator of the
-    process each few batches (about a sixth of the pipeline's CPU on this benchmark)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*SERVE_GC_THRESHOLDS)
 
 
 def verify(engine: sa.Engine, world: World, plan: list[tuple[str, int]]) -> list[str]:
@@ -228,7 +217,7 @@ def bare(
             for b, rows_of_batch in enumerate(per):
                 chunks[b].append((table, rows_of_batch))
     rows = sum(len(r) for chunk in chunks for _, r in chunk)
-    runtime_like_serve()
+    settle_collector()
     started, cpu = time.perf_counter(), time.process_time()
     with target.connect() as connection:
         for chunk in chunks:

@@ -16,7 +16,6 @@ One process runs (DESIGN.md §8):
 
 from __future__ import annotations
 
-import gc
 import signal
 import threading
 from pathlib import Path
@@ -31,14 +30,12 @@ from suture.entrypoints.api.app import create_app
 from suture.entrypoints.api.server import HttpThread
 from suture.entrypoints.cli.app import console, errors, open_hub
 from suture.entrypoints.cli.erp import scheduled_pull
+from suture.entrypoints.collector import settle_collector
 from suture.entrypoints.drop_folder import DropFolder, DropFolderThread, DropOutcome
 from suture.entrypoints.mllp import DEFAULT_PORT, MllpOptions, MllpThread
 from suture.services.dispatcher import Dispatcher
 
 DEFAULT_HTTP_PORT = 8000
-#: Young-generation collections every 50,000 allocations instead of 700: a request allocates
-#: thousands of short-lived objects, and each collection is a pause on some request's time.
-SERVE_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def serve_command(  # noqa: PLR0917  (a Typer command's options are its parameters)
@@ -110,9 +107,7 @@ def serve_command(  # noqa: PLR0917  (a Typer command's options are its paramete
         # Everything built so far (modules, the app, its routes and schemas) lives as long as the
         # process: moved out of the collector's sight, a full collection no longer walks it on
         # a request's time (a latency tail of tens of milliseconds otherwise).
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*SERVE_GC_THRESHOLDS)
+        settle_collector()
         previous = signal.signal(signal.SIGINT, interrupted)
         signal.signal(signal.SIGTERM, interrupted)
         try:

@@ -23,6 +23,7 @@ from suture.bootstrap import Hub
 from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
 from suture.entrypoints.cli.erp import scheduled_pull
+from suture.entrypoints.collector import settle_collector
 
 
 def worker_command(
@@ -85,6 +86,9 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
     def failed(error: SutureError) -> None:
         errors.print(f"worker: {error}; retrying", markup=False)
 
+    # Start-up is done: what it built lives as long as the process, out of full collections'
+    # sight from here on (as in `suture serve`).
+    settle_collector()
     console.print(
         f"worker: consuming {hub.stream.stream} from {hub.stream.url}"
         + (" and relaying the outbox" if relay else "")
