@@ -41,7 +41,7 @@ from suture.domain.deliveries import AttemptOutcome, Delivery, DeliveryAttempt, 
 from suture.domain.delivery_targets import failed, succeeded
 from suture.domain.errors import SutureError
 from suture.domain.exceptions import ExceptionType
-from suture.eventlog.errors import ErrorKind
+from suture.eventlog.errors import DependencyKey, ErrorKind
 from suture.eventlog.retry import Outcome, RetryPolicy
 from suture.services.clock import Clock
 from suture.services.deliveries import (
@@ -197,17 +197,8 @@ class DeliveryWorker:
             )
             return
         if uow.deliveries.dead_letter(delivery.id, attempt=delivery.attempts, error=reason, at=at):
-            open_exception(
-                uow,
-                type=ExceptionType.DELIVERY_FAILED,
-                facility_id=delivery.facility_id,
-                reason=error_text(
-                    f"{delivery.operation} to {delivery.target}: {decision.reason}: {reason}"
-                ),
-                at=at,
-                delivery_id=delivery.id,
-                trace_id=delivery.trace_id,
-                correlation_id=delivery.correlation_id,
+            _open_item(
+                uow, delivery, ExceptionType.DELIVERY_FAILED, f"{decision.reason}: {reason}", at
             )
 
 
@@ -217,19 +208,37 @@ def _park(
     """Park the delivery on the master data it waits for and open an item of its business
     type; ``redrive_parked`` of the dependency makes it due again and resolves the item."""
     if uow.deliveries.park(delivery.id, attempt=delivery.attempts, error=reason, at=at):
-        open_exception(
+        _open_item(
             uow,
-            type=error.exception_type,
-            facility_id=delivery.facility_id,
-            reason=error_text(
-                f"{delivery.operation} to {delivery.target} parked on {error.dependency}: {reason}"
-            ),
-            at=at,
-            delivery_id=delivery.id,
-            trace_id=delivery.trace_id,
-            correlation_id=delivery.correlation_id,
+            delivery,
+            error.exception_type,
+            f"parked on {error.dependency}: {reason}",
+            at,
             dependency=error.dependency,
         )
+
+
+def _open_item(
+    uow: UnitOfWork,
+    delivery: Delivery,
+    type: ExceptionType,
+    what: str,
+    at: datetime,
+    *,
+    dependency: DependencyKey | None = None,
+) -> None:
+    """The exception item of a delivery that failed or parked, linked to it and its trace."""
+    open_exception(
+        uow,
+        type=type,
+        facility_id=delivery.facility_id,
+        reason=error_text(f"{delivery.operation} to {delivery.target}: {what}"),
+        at=at,
+        delivery_id=delivery.id,
+        trace_id=delivery.trace_id,
+        correlation_id=delivery.correlation_id,
+        dependency=dependency,
+    )
 
 
 def _reason(error: BaseException) -> str:
