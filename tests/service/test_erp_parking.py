@@ -102,7 +102,8 @@ class FakeErp:
         return [ErpSupplier(supplier_id=s, name=f"Supplier {s}") for s in sorted(self.known)]
 
     def payment_status(self, invoice_number: str, supplier_id: str) -> PaymentStatus:
-        raise NotImplementedError
+        # This scripted ERP keeps no invoices: it cannot say whether one was paid.
+        return PaymentStatus(invoice_number=invoice_number, state=PaymentState.UNKNOWN)
 
     def known_records(self, kind: ErpRecord, record_ids: Collection[str]) -> set[str]:
         have = {ErpRecord.PRODUCT: self.products, ErpRecord.COST_CENTER: self.cost_centers}
