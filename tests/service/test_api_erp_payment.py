@@ -128,8 +128,29 @@ def test_the_supplier_sees_its_invoice_paid_by_the_erp_and_another_supplier_is_r
 
     assert mine.status_code == 200, mine.text
     assert (mine.json()["erp_state"], mine.json()["amount_to_pay"]) == ("paid", "0")
-    assert mine.json()["invoice_status"] == "paid"  # matched, and the ERP paid it
+    assert mine.json()["invoice_status"] == "matched"  # a GET reads: the sync marks it paid
     assert theirs.status_code == 403
+
+
+def test_a_payment_read_changes_nothing_and_the_sync_marks_what_the_erp_paid(
+    api: TestClient, hub: Hub, erp: PayingErp, world: World
+) -> None:
+    hub.matching.run(world.invoice_id("A"))
+    erp.paid.add(number(hub, world.invoice_id("A")))
+    reader = headers(hub, {Scope.SYSTEM_READ}, [world.facility_id])
+    invoice = f"/api/v1/system/invoices/{world.invoice_id('A')}"
+
+    read = [api.get(SYSTEM.format(world.invoice_id("A")), headers=reader) for _ in range(2)]
+    before = api.get(invoice, headers=reader).json()["status"]
+    assert hub.erp_payments is not None
+    synced = hub.erp_payments.sync()
+    after = api.get(SYSTEM.format(world.invoice_id("A")), headers=reader)
+
+    assert [r.json()["invoice_status"] for r in read] == ["matched", "matched"]
+    assert [r.json()["erp_state"] for r in read] == ["paid", "paid"]
+    assert before == "matched"
+    assert (synced.checked, synced.paid) == (1, 1)
+    assert after.json()["invoice_status"] == "paid"
 
 
 def test_an_erp_that_cannot_be_reached_is_a_503_problem_to_retry(

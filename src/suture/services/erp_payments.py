@@ -3,11 +3,12 @@
 Suture approves a supplier invoice for payment (the three-way match, ``matched``, then
 ``approved``) and sends its AP voucher to the ERP; the ERP pays it. :class:`ErpPayments` reads
 the ERP's payment status of an invoice (``ErpGateway.payment_status``, outside any
-transaction) and shows it beside Suture's own status; an invoice the ERP reports ``paid`` is
-marked ``paid`` in Suture (only from ``matched`` or ``approved``: an invoice held on an
-exception is never paid behind the work queue's back), so the Supplier Experience API's
-``payment_status`` says ``paid`` too. :meth:`ErpPayments.sync` does it for every invoice
-awaiting payment (``suture erp payments sync``, and the hub's scheduled ERP pull).
+transaction) and shows it beside Suture's own status, changing nothing (:meth:`ErpPayments.show`,
+behind ``suture erp payments show`` and the API's ``GET …/payment`` routes, which are safe reads).
+:meth:`ErpPayments.sync` (``suture erp payments sync``, and the hub's scheduled ERP pull) asks the
+same for every invoice awaiting payment and marks those the ERP paid ``paid`` in Suture (only from
+``matched`` or ``approved``: an invoice held on an exception is never paid behind the work
+queue's back), so the Supplier Experience API's ``payment_status`` says ``paid`` too.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class UnknownInvoiceError(SutureError):
 
 @dataclass(frozen=True, slots=True)
 class InvoicePayment:
-    """An invoice as Suture has it (after this read) and as the ERP reports its payment."""
+    """An invoice as Suture has it and as the ERP reports its payment (after a sync, Suture's
+    status is the one the sync left: ``paid`` when it marked it)."""
 
     invoice_id: str
     invoice_number: str
@@ -56,12 +58,13 @@ class ErpPayments:
         self._gateway = gateway
 
     def show(self, invoice_id: str) -> InvoicePayment:
-        """The invoice's payment status in the ERP; marks it ``paid`` when the ERP paid it."""
+        """The invoice's payment status in the ERP beside Suture's; a read that changes nothing
+        (an invoice the ERP paid shows ``erp.state`` paid until :meth:`sync` marks it)."""
         with self._uow() as uow:
             invoice = uow.invoices.get(invoice_id)
         if invoice is None:
             raise UnknownInvoiceError("invoice_id", f"no supplier invoice {invoice_id!r}")
-        return self._read(invoice)
+        return self._read(invoice, settle=False)
 
     def sync(self, limit: int = 100) -> PaymentSync:
         """Ask the ERP about up to ``limit`` invoices of each status awaiting payment; those it
@@ -72,10 +75,10 @@ class ErpPayments:
                 waiting = uow.invoices.find(RecordQuery(status=status.value, limit=limit))
             for invoice in waiting:
                 checked += 1
-                paid += self._read(invoice).status is InvoiceStatus.PAID
+                paid += self._read(invoice, settle=True).status is InvoiceStatus.PAID
         return PaymentSync(checked, paid)
 
-    def _read(self, invoice: Invoice) -> InvoicePayment:
+    def _read(self, invoice: Invoice, *, settle: bool) -> InvoicePayment:
         note = None
         try:
             erp = self._gateway.payment_status(invoice.number, invoice.supplier_id)
@@ -85,7 +88,7 @@ class ErpPayments:
                 refused.reason,
             )
         status = invoice.status
-        if erp.state is PaymentState.PAID and status in AWAITING_PAYMENT:
+        if settle and erp.state is PaymentState.PAID and status in AWAITING_PAYMENT:
             status = self._mark_paid(invoice.id)
         return InvoicePayment(
             invoice_id=invoice.id, invoice_number=invoice.number,

@@ -139,7 +139,8 @@ def payments_show_command(
     invoice_id: Annotated[str, typer.Argument(help="The supplier invoice's id in Suture.")],
 ) -> None:
     """The invoice's status in Suture beside its payment status in the ERP (state, amount to
-    pay); an invoice the ERP paid is marked paid. Exit code 1 when the ERP cannot be read."""
+    pay). A read: `payments sync` marks what the ERP paid. Exit code 1 when the ERP cannot be
+    read."""
     hub = open_hub()
     try:
         if hub.erp_payments is None:

@@ -275,15 +275,16 @@ def get_invoice_payment(
     request: Request, principal: Reader, record_id: RecordId
 ) -> s.InvoicePaymentPublic:
     """The ERP's payment state of the invoice and its amount to pay, read from the ERP now
-    (SUTURE_ERP_KIND=tryton); 503 while the ERP cannot be reached, 422 for an ERP interface
-    that cannot be read back (files)."""
+    (SUTURE_ERP_KIND=tryton), beside Suture's status; a safe read (the scheduled payment sync
+    marks an invoice the ERP paid as paid); 503 while the ERP cannot be reached, 422 for an ERP
+    interface that cannot be read back (files)."""
     return erp_payment(request.app.state.hub, principal, record_id)
 
 
 def erp_payment(hub: Hub, principal: Principal, record_id: str) -> s.InvoicePaymentPublic:
     """The invoice as ``principal`` may see it (facility and supplier checked first), then its
-    payment as the ERP reports it (``ErpPayments.show``: an invoice the ERP paid is marked
-    paid)."""
+    payment as the ERP reports it (``ErpPayments.show``: a read; the scheduled sync marks an
+    invoice the ERP paid ``paid``)."""
     invoice = found(get_one(hub, INVOICES, principal, record_id), "invoice", record_id)
     if hub.erp_payments is None:
         raise ErpUnsupportedError("operation", "this hub has no ERP to read payments from")
