@@ -341,11 +341,13 @@ _SINGLE_LINES = (
 )
 
 #: The general form, for keys with several lines on a side, step by step as the Python rule:
-#: 1. keys of the usage side with their span (earliest time minus the window, latest plus it),
-#: usage quantity and cost; 2. each charge signed (credits negative) and marked *in play* when
-#: it falls within its key's span, nets per key and play; 3. usage lines covered in (time, id)
-#: order by a running sum (a window function), unbilled quantity, outcome, revenue at risk;
-#: 4. charge lines given their key's verdict.
+#: 0. their usage lines read once (the table ``u``: the input is scanned and matched against
+#: ``shared_keys`` once, where a view was read twice); 1. keys of the usage side with their span
+#: (earliest time minus the window, latest plus it); 2. each charge signed (credits negative)
+#: and marked *in play* when it falls within its key's span, nets per key and play; 3. usage
+#: lines covered in (time, id) order by a running sum (a window function; the key's usage
+#: quantity and cost summed over the same partition, rather than joined from step 1), unbilled
+#: quantity, outcome, revenue at risk; 4. charge lines given their key's verdict.
 _GENERAL = (
     """CREATE TEMP TABLE u AS
     SELECT id, facility_id, coalesce(encounter_token, 'none:' || id) AS enc, cdm_code,
