@@ -341,13 +341,15 @@ _SINGLE_LINES = (
 )
 
 #: The general form, for keys with several lines on a side, step by step as the Python rule:
-#: 1. keys of the usage side with their span (earliest time minus the window, latest plus it),
-#: usage quantity and cost; 2. each charge signed (credits negative) and marked *in play* when
-#: it falls within its key's span, nets per key and play; 3. usage lines covered in (time, id)
-#: order by a running sum (a window function), unbilled quantity, outcome, revenue at risk;
-#: 4. charge lines given their key's verdict.
+#: 0. their usage lines read once (the table ``u``: the input is scanned and matched against
+#: ``shared_keys`` once, where a view was read twice); 1. keys of the usage side with their span
+#: (earliest time minus the window, latest plus it); 2. each charge signed (credits negative)
+#: and marked *in play* when it falls within its key's span, nets per key and play; 3. usage
+#: lines covered in (time, id) order by a running sum (a window function; the key's usage
+#: quantity and cost summed over the same partition, rather than joined from step 1), unbilled
+#: quantity, outcome, revenue at risk; 4. charge lines given their key's verdict.
 _GENERAL = (
-    """CREATE TEMP VIEW u AS
+    """CREATE TEMP TABLE u AS
     SELECT id, facility_id, coalesce(encounter_token, 'none:' || id) AS enc, cdm_code,
            quantity, cost, used_at
     FROM usage_x""",
@@ -372,15 +374,15 @@ _GENERAL = (
     """CREATE TEMP TABLE uc AS
     SELECT *, least(quantity, greatest(0, charged - before)) AS covered FROM (
         SELECT u.id, u.facility_id, u.enc, u.cdm_code, u.quantity, u.used_at,
-               k.used, k.cost AS key_cost,
+               sum(u.quantity) OVER everything AS used, sum(u.cost) OVER everything AS key_cost,
                coalesce(n.charged, 0) AS charged, coalesce(n.billed, 0) AS billed,
                coalesce(sum(u.quantity) OVER (
-                   PARTITION BY u.facility_id, u.enc, u.cdm_code ORDER BY u.used_at, u.id
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+                   key ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
         FROM u
-        JOIN k ON u.facility_id = k.facility_id AND u.enc = k.enc AND u.cdm_code = k.cdm_code
         LEFT JOIN n ON n.in_play AND u.facility_id = n.facility_id AND u.enc = n.enc
                    AND u.cdm_code = n.cdm_code
+        WINDOW key AS (PARTITION BY u.facility_id, u.enc, u.cdm_code ORDER BY u.used_at, u.id),
+               everything AS (key ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
     )""",
     """INSERT INTO verdicts
     WITH ur AS (
@@ -413,7 +415,7 @@ _GENERAL = (
       ON v.unbilled <> 0 AND ps.facility_id = v.facility_id AND ps.cdm_code = v.cdm_code
      AND CAST(v.line_at AS DATE) >= ps.s AND (ps.e IS NULL OR CAST(v.line_at AS DATE) < ps.e)
     WHERE {keep}""",
-    "DROP VIEW u",
+    "DROP TABLE u",
     "DROP TABLE k",
     "DROP TABLE c",
     "DROP TABLE n",
