@@ -90,8 +90,7 @@ def take_from_stock(batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitO
         events.append(_applied(u, workflow, move))
         if u.cost.off_contract:
             off_contract.setdefault((u.usage.facility_id, u.item.id), u)
-    stored = uow.usage_workflows.start_many(workflows)
-    if len(stored) != len(workflows):
+    if uow.usage_workflows.start_many(workflows) != len(workflows):
         raise WorkflowError("usage_id", "a usage of the batch was started concurrently; retry")
     for key in {(u.usage.location_id, u.item.id) for u in usages}:
         uow.stock.save(positions[key])
