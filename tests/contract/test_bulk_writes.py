@@ -120,3 +120,26 @@ def test_a_client_side_default_left_out_is_refused(engine: sa.Engine) -> None:
     )  # fmt: skip
     with engine.connect() as connection, pytest.raises(StorageError):
         insert_rows(connection, table, ("id",), [("a",)])
+
+
+def test_a_float_beside_an_equal_decimal_is_still_refused(
+    engine: sa.Engine, probe: sa.Table
+) -> None:
+    rows = [("f-1", Decimal("1.5")), ("f-2", 1.5), ("f-3", Decimal("1.50"))]
+    with engine.connect() as connection, pytest.raises(StorageError):
+        insert_rows(connection, probe, ("id", "amount"), rows)
+
+
+def test_equal_values_in_another_form_are_stored_as_the_same_value(
+    engine: sa.Engine, probe: sa.Table
+) -> None:
+    at = datetime(2024, 6, 1, 12, tzinfo=UTC)
+    same = at.astimezone(timezone(timedelta(hours=2)))
+    rows = [("e-1", Decimal("1.5"), at), ("e-2", Decimal("1.50"), same), ("e-3", None, None)]
+    with engine.begin() as connection:
+        insert_rows(connection, probe, ("id", "amount", "at"), rows)
+        stored = connection.execute(
+            sa.select(probe.c.amount, probe.c.at).order_by(probe.c.id)
+        ).all()
+
+    assert [tuple(row) for row in stored] == [(Decimal("1.5"), at)] * 2 + [(None, None)]

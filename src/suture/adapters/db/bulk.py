@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any, Literal
 from weakref import WeakKeyDictionary
@@ -31,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from suture.adapters.db.errors import StorageError
+from suture.adapters.db.types import ExactDecimal, UtcDateTime
 
 Conflict = Literal["error", "nothing", "update"]
 Processor = Callable[[Any], Any]
@@ -42,21 +45,26 @@ class Prepared:
     position (only those that have one)."""
 
     sql: str
-    processors: tuple[tuple[int, Processor], ...]
+    #: (position, processor, the value types processed once per distinct value: only for the
+    #: column types whose stored form depends on the value alone, not its representation)
+    processors: tuple[tuple[int, Processor, frozenset[type]], ...]
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        """``rows`` as tuples of the values the driver should get."""
-        processors = self.processors
-        if not processors:
+        """``rows`` as tuples of the values the driver should get: processed a column at a
+        time (``map`` over a column, then the columns zipped back into rows); an instant or a
+        decimal column once per distinct value (a batch's rows share their timestamps)."""
+        if not self.processors:
             return [row if type(row) is tuple else tuple(row) for row in rows]
-        out: list[tuple[Any, ...]] = []
-        append = out.append
-        for row in rows:
-            values = list(row)
-            for index, process in processors:
-                values[index] = process(values[index])
-            append(tuple(values))
-        return out
+        columns: list[Any] = list(zip(*rows, strict=True))
+        for index, process, by_value in self.processors:
+            # By value only when every value is of the type itself (a float or a bool equal to
+            # a decimal of the column must still reach the processor, which refuses it).
+            if by_value and set(map(type, columns[index])) <= by_value:
+                done = {value: process(value) for value in set(columns[index])}
+                columns[index] = map(done.__getitem__, columns[index])
+            else:
+                columns[index] = map(process, columns[index])
+        return list(zip(*columns, strict=True))
 
 
 def insert_rows(
@@ -177,14 +185,23 @@ def _update(
     return Prepared(sql, _processors(dialect, table, columns + keys))
 
 
+_BY_VALUE: dict[type, frozenset[type]] = {
+    ExactDecimal: frozenset({Decimal, type(None)}),
+    UtcDateTime: frozenset({datetime, type(None)}),
+}
+
+
 def _processors(
     dialect: Dialect, table: sa.Table, columns: tuple[str, ...]
-) -> tuple[tuple[int, Processor], ...]:
+) -> tuple[tuple[int, Processor, frozenset[type]], ...]:
     found = []
     for index, name in enumerate(columns):
-        process = table.c[name].type._cached_bind_processor(dialect)
+        kind = table.c[name].type
+        process = kind._cached_bind_processor(dialect)
         if process is not None:
-            found.append((index, process))
+            # Equal decimals (``1.5``, ``1.50``) store the same count of ten-thousandths, equal
+            # instants the same UTC instant: their processed forms are equal too.
+            found.append((index, process, _BY_VALUE.get(type(kind), frozenset())))
     return tuple(found)
 
 
