@@ -7,9 +7,10 @@ Writes are upserts keyed by id: ``INSERT … ON CONFLICT (id) DO UPDATE`` for th
 and PostgreSQL spell it the same), then the lines of those ids are deleted and inserted again, so
 ``add`` replaces an aggregate whole. ``add_many`` does this per batch of :data:`BATCH_SIZE`
 objects with one ``executemany`` per table (in-process on SQLite, pipelined by psycopg 3 on
-PostgreSQL), never a round trip per object. The upsert needs no "which ids exist?" query first
-and stays correct when two transactions write the same id. Within a batch the last object of an
-id wins, as it would one at a time.
+PostgreSQL), never a round trip per object; the rows go to the driver as prepared tuples
+(``adapters/db/bulk.py``), not through SQLAlchemy's per-row parameter processing. The upsert
+needs no "which ids exist?" query first and stays correct when two transactions write the
+same id. Within a batch the last object of an id wins, as it would one at a time.
 
 Reads are keyset-paginated by id (``id > after ORDER BY id LIMIT n``); the lines of a page come
 in one query per line table. The facility filter applies to aggregates that belong to a facility.
