@@ -9,12 +9,17 @@ rows". Per database, in the same run:
    (``MessageBus.run_once``) runs both workflow steps until no work is due. The clock runs from
    the first publish to the last commit. The run is then verified: every usage costed once,
    one journal and one ERP delivery per usage, stock moved by exactly the quantities generated.
-2. **bare**: the business rows the pipeline left (usage records, workflow states, journals and
-   their lines, ERP deliveries, expected charges, requisitions and POs) are read back and
-   inserted again into a fresh database with one ``executemany`` per table per 1,000 usages and
-   a commit per batch: the same rows, with no lookups and no bus. Measured twice: the business
-   rows alone (the stricter baseline, and the ratio the target is checked against), and with
-   the event-log rows the pipeline left too (its events and tracking rows).
+2. **bare**: every row the pipeline left is found by primary key against a snapshot taken
+   before the first publish (usage records, workflow states, journals and their lines, ERP
+   deliveries and their target, expected charges, requisitions and POs, the off-contract
+   exception and its action; the bus's transient work items are not rows it leaves, and the
+   stock positions it only updates are not counted), read back, and inserted again into a
+   fresh database with one ``executemany`` per table per 1,000 usages and a commit per batch:
+   the same rows, with no lookups and no bus. The rows the target gained are counted per table
+   and must be exactly those. Measured twice: the business rows alone (the stricter baseline,
+   and the ratio the target is checked against), and with the event-log rows the pipeline left
+   too (its events and tracking rows: every row the run leaves that a consumer reads, the
+   definition ``bus_throughput.py`` uses for its bare insert).
 
 Both run under the collector settings ``suture serve`` and ``suture worker`` set once started
 (``suture.entrypoints.collector.settle_collector``), and each figure is given per second of
@@ -95,7 +100,11 @@ class Timed:
     cpu: float
 
 
-def pipeline(engine: sa.Engine, events: int, batch: int) -> tuple[Timed, World, list[str]]:
+def pipeline(
+    engine: sa.Engine, events: int, batch: int
+) -> tuple[Timed, list[str], tuple[Left, Left]]:
+    """Run ``events`` usages through the workflow: the time taken, any problem found (none
+    expected), and the rows the run left (business, event log)."""
     uow: Callable[[], UnitOfWork] = lambda: SqlAlchemyUnitOfWork(engine)  # noqa: E731
     world = new_world()
     with uow() as unit:
@@ -104,6 +113,7 @@ def pipeline(engine: sa.Engine, events: int, batch: int) -> tuple[Timed, World, 
         deepen(unit, world)
     bus = build_bus(uow)
     plan = draws(world, events, 7)
+    before = keys_of(engine)
     settle_collector()
     started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, events, PUBLISH_BATCH):
@@ -127,7 +137,7 @@ def pipeline(engine: sa.Engine, events: int, batch: int) -> tuple[Timed, World, 
     while bus.run_once(batch):
         pass
     timed = Timed(time.perf_counter() - started, time.process_time() - cpu)
-    return timed, world, verify(engine, world, plan)
+    return timed, verify(engine, world, plan), rows_left(engine, before)
 
 
 def verify(engine: sa.Engine, world: World, plan: list[tuple[str, int]]) -> list[str]:
@@ -165,58 +175,78 @@ def verify(engine: sa.Engine, world: World, plan: list[tuple[str, int]]) -> list
     return problems
 
 
-#: The business rows of a run, per table: how to find them by the run's suffix.
-def _rows_of(world: World) -> list[tuple[sa.Table, sa.ColumnElement[bool]]]:
-    run = f"%-{world.run}"
-    return [
-        (tables.usage_records, tables.usage_records.c.id.like(run)),
-        (usage_tables.usage_workflows, usage_tables.usage_workflows.c.usage_id.like(run)),
-        (tables.journal_entries, tables.journal_entries.c.id.like(run)),
-        (tables.journal_lines, tables.journal_lines.c.journal_entry_id.like(run)),
-        (delivery_tables.deliveries, delivery_tables.deliveries.c.idempotency_key.like(run)),
-        (usage_tables.expected_charges, usage_tables.expected_charges.c.id.like(run)),
-        (tables.requisitions, tables.requisitions.c.id.like(f"REQ-{run}")),
-        (tables.requisition_lines, tables.requisition_lines.c.requisition_id.like(f"REQ-{run}")),
-        (tables.purchase_orders, tables.purchase_orders.c.id.like(run)
-         & ~tables.purchase_orders.c.id.like("PO-PAST%")),
-        (tables.purchase_order_lines, tables.purchase_order_lines.c.purchase_order_id.like(run)
-         & ~tables.purchase_order_lines.c.purchase_order_id.like("PO-PAST%")),
-    ]  # fmt: skip
+#: Tables whose rows the bus deletes once done (work items): not rows the run leaves.
+TRANSIENT = frozenset({eventlog_tables.handler_work.name})
+#: The event log's tables: the second baseline adds their rows to the business rows.
+LOG = frozenset({eventlog_tables.events.name, eventlog_tables.tracking.name})
+
+Keys = dict[str, set[tuple[Any, ...]]]
+Left = list[tuple[sa.Table, list[dict[str, Any]]]]
 
 
-def _log_rows_of(world: World) -> list[tuple[sa.Table, sa.ColumnElement[bool]]]:
-    log = eventlog_tables
-    of_run = sa.select(log.events.c.id).where(log.events.c.correlation_id.like(f"%-{world.run}"))
-    return [
-        (log.events, log.events.c.correlation_id.like(f"%-{world.run}")),
-        (log.tracking, log.tracking.c.event_id.in_(of_run)),
-    ]
+def keys_of(engine: sa.Engine) -> Keys:
+    """The primary keys of every row of every table, before the run."""
+    found: Keys = {}
+    with engine.connect() as connection:
+        for table in tables.metadata.sorted_tables:
+            key = list(table.primary_key.columns)
+            found[table.name] = set(map(tuple, connection.execute(sa.select(*key)).all()))
+    return found
 
 
-def bare(
-    source: sa.Engine, target: sa.Engine, world: World, events: int, *, log: bool = False
-) -> tuple[Timed, int]:
-    """Insert the run's business rows (``log``: and its event-log rows) into ``target`` in
-    batches; the time taken and rows written."""
-    wanted = _rows_of(world) + (_log_rows_of(world) if log else [])
+def rows_left(engine: sa.Engine, before: Keys) -> tuple[Left, Left]:
+    """Every row the run left, per table in dependency order (parents first): the business
+    rows, and the event log's (its events and tracking rows). Rows only updated (stock
+    positions) and the transient work items are not among them."""
+    business: Left = []
+    log: Left = []
+    with engine.connect() as connection:
+        for table in tables.metadata.sorted_tables:
+            if table.name in TRANSIENT:
+                continue
+            key = [column.name for column in table.primary_key.columns]
+            old = before[table.name]
+            query = sa.select(table).order_by(*table.primary_key.columns)
+            new = [
+                _copy(table, row)
+                for row in connection.execute(query)
+                if tuple(row._mapping[name] for name in key) not in old
+            ]
+            if new:
+                (log if table.name in LOG else business).append((table, new))
+    return business, log
+
+
+def count_rows(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table.name: connection.execute(
+                sa.select(sa.func.count()).select_from(table)
+            ).scalar_one()
+            for table in tables.metadata.sorted_tables
+        }
+
+
+def bare(target: sa.Engine, left: Left, events: int) -> tuple[Timed, int, list[str]]:
+    """Insert ``left`` (rows per table) into ``target`` in batches, one ``executemany`` per
+    table per 1,000 usages and a commit per batch; the time taken, the rows written, and any
+    difference between what the target gained and ``left`` (none expected)."""
     batches = max(1, events // PUBLISH_BATCH)
     chunks: list[list[tuple[sa.Table, list[dict[str, Any]]]]] = [[] for _ in range(batches)]
     batch_of: dict[str, int] = {}  # a header's batch, which its lines join
-    with source.connect() as connection:
-        for table, where in wanted:
-            query = sa.select(table).where(where).order_by(*table.primary_key.columns)
-            found = [_copy(table, row) for row in connection.execute(query)]
-            parent = _PARENTS.get(table.name)
-            per: list[list[dict[str, Any]]] = [[] for _ in range(batches)]
-            size = -(-len(found) // batches) or 1
-            for index, row in enumerate(found):
-                b = batch_of[row[parent]] if parent else min(index // size, batches - 1)
-                if "id" in row and not parent:
-                    batch_of[row["id"]] = b
-                per[b].append(row)
-            for b, rows_of_batch in enumerate(per):
-                chunks[b].append((table, rows_of_batch))
-    rows = sum(len(r) for chunk in chunks for _, r in chunk)
+    for table, found in left:
+        parent = _PARENTS.get(table.name)
+        per: list[list[dict[str, Any]]] = [[] for _ in range(batches)]
+        size = -(-len(found) // batches) or 1
+        for index, row in enumerate(found):
+            b = batch_of[row[parent]] if parent else min(index // size, batches - 1)
+            if "id" in row and not parent:
+                batch_of[row["id"]] = b
+            per[b].append(row)
+        for b, rows_of_batch in enumerate(per):
+            chunks[b].append((table, rows_of_batch))
+    rows = sum(len(found) for _, found in left)
+    before = count_rows(target)
     settle_collector()
     started, cpu = time.perf_counter(), time.process_time()
     with target.connect() as connection:
@@ -225,7 +255,12 @@ def bare(
                 for table, rows_of_batch in chunk:
                     if rows_of_batch:
                         connection.execute(sa.insert(table), rows_of_batch)
-    return Timed(time.perf_counter() - started, time.process_time() - cpu), rows
+    timed = Timed(time.perf_counter() - started, time.process_time() - cpu)
+    after = count_rows(target)
+    wanted = {table.name: len(found) for table, found in left}
+    gained = {name: after[name] - before[name] for name in after if after[name] != before[name]}
+    problems = [] if gained == wanted else [f"the bare insert wrote {gained}, not {wanted}"]
+    return timed, rows, problems
 
 
 #: Line tables and the column naming their header: lines go in with their header's batch.
@@ -295,12 +330,15 @@ def main() -> int:
             print("postgres: skipped (set SUTURE_BENCH_PG_URL or SUTURE_TEST_PG_URL)")
             continue
         with databases(kind, pg_url) as (engine, bare_engine, log_engine):
-            timed, world, problems = pipeline(engine, args.events, args.batch)
-            bare_timed, rows = bare(engine, bare_engine, world, args.events)
-            log_timed, log_rows = bare(engine, log_engine, world, args.events, log=True)
+            timed, problems, (business, log) = pipeline(engine, args.events, args.batch)
+            bare_timed, rows, missed = bare(bare_engine, business, args.events)
+            log_timed, log_rows, log_missed = bare(log_engine, business + log, args.events)
+        problems += missed + log_missed
+        per_table = ", ".join(f"{table.name} {len(found)}" for table, found in business + log)
         print(
             f"{kind:>8}: pipeline {_rates(args.events, timed)}, exactly once: "
             f"{'yes' if not problems else 'NO: ' + '; '.join(problems)}\n"
+            f"{'':>10}rows it left: {per_table}\n"
             f"{'':>10}bare insert of its {rows} business rows "
             f"{_rates(args.events, bare_timed, timed)}\n"
             f"{'':>10}with its {log_rows - rows} event-log rows too "

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from suture.domain.costing import ExpectedCharge, PriceSource
 from suture.domain.purchasing import PurchaseOrder, PurchaseOrderLine
-from suture.domain.usage_workflow import UsageStep, UsageWorkflow
+from suture.domain.usage_workflow import UsageCosting, UsageStep, UsageWorkflow
 from suture.services.unit_of_work import UnitOfWork
 
 AT = datetime(2025, 3, 3, 14, tzinfo=UTC)
@@ -36,7 +36,7 @@ def test_a_usage_starts_one_workflow_and_a_second_start_writes_nothing(uow: UowF
         stored = unit.usage_workflows.get_many([f"U1-{run}", f"U2-{run}", f"U3-{run}"])
         unit.commit()
 
-    assert (first, again, many) == (True, False, {f"U2-{run}"})
+    assert (first, again, many) == (True, False, 1)
     assert {k: v.amount for k, v in stored.items()} == {
         f"U1-{run}": Decimal("2.50"),
         f"U2-{run}": Decimal("2.50"),
@@ -54,6 +54,30 @@ def test_saved_workflows_read_back_whole(uow: UowFactory) -> None:
         unit.commit()
     with uow() as unit:
         assert [unit.usage_workflows.get(w.usage_id) for w in (one, two)] == costed
+
+
+def test_costing_moves_only_stocked_workflows_and_counts_them(uow: UowFactory) -> None:
+    run = uuid.uuid4().hex
+    one, two = workflow(f"U1-{run}"), workflow(f"U2-{run}")
+
+    def costing(usage_id: str) -> UsageCosting:
+        return UsageCosting(usage_id=usage_id, journal_id=f"JE-{usage_id}",
+                            expected_charge_id=None, cost_center_id="cc", at=AT)  # fmt: skip
+
+    with uow() as unit:
+        unit.usage_workflows.start_many([one, two])
+        moved = unit.usage_workflows.cost_many([costing(one.usage_id)])
+        again = unit.usage_workflows.cost_many([costing(one.usage_id), costing(f"U3-{run}")])
+        steps = unit.usage_workflows.steps([one.usage_id, two.usage_id, f"U3-{run}"])
+        unit.commit()
+    with uow() as unit:
+        stored = unit.usage_workflows.get(one.usage_id)
+
+    assert (moved, again) == (1, 0)
+    assert steps == {one.usage_id: UsageStep.COSTED, two.usage_id: UsageStep.STOCKED}
+    assert stored == one.costed(
+        journal_id=f"JE-{one.usage_id}", expected_charge_id=None, cost_center_id="cc", at=AT
+    )
 
 
 def test_locking_positions_creates_the_missing_ones_at_zero(uow: UowFactory) -> None:

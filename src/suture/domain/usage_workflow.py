@@ -75,3 +75,15 @@ class UsageWorkflow:
             self, step=UsageStep.COSTED, journal_id=journal_id,
             expected_charge_id=expected_charge_id, cost_center_id=cost_center_id, updated_at=at,
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageCosting:
+    """What the cost step produced for one stocked usage: it moves the workflow to ``costed``
+    (:meth:`UsageWorkflow.costed` on the stored state, written without reading it first)."""
+
+    usage_id: str
+    journal_id: str | None
+    expected_charge_id: str | None
+    cost_center_id: str
+    at: datetime

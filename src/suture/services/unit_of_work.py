@@ -59,7 +59,7 @@ from suture.domain.reconciliation import Key as ReconciliationKey
 from suture.domain.reconciliation_state import LineState
 from suture.domain.revenue import Charge
 from suture.domain.trading_partners import TradingPartner
-from suture.domain.usage_workflow import UsageStep, UsageWorkflow
+from suture.domain.usage_workflow import UsageCosting, UsageStep, UsageWorkflow
 from suture.services.audit import AuditLogRepository
 from suture.services.event_store import EventLogRepository
 from suture.services.interface_store import InterfaceRepository
@@ -431,8 +431,8 @@ class UsageWorkflowRepository(Protocol):
         (correct when two transactions start the same usage at once: one row, one winner)."""
         ...
 
-    def start_many(self, workflows: Sequence[UsageWorkflow]) -> set[str]:
-        """:meth:`start` for several, in one statement; the usage ids this call stored."""
+    def start_many(self, workflows: Sequence[UsageWorkflow]) -> int:
+        """:meth:`start` for several, in one statement; how many this call stored."""
         ...
 
     def get(self, usage_id: str, *, lock: bool = False) -> UsageWorkflow | None: ...
@@ -447,6 +447,15 @@ class UsageWorkflowRepository(Protocol):
         ...
 
     def save_many(self, workflows: Sequence[UsageWorkflow]) -> None: ...
+
+    def steps(self, usage_ids: Iterable[str]) -> dict[str, UsageStep]:
+        """The step of each of these usages' workflows (those without one are absent)."""
+        ...
+
+    def cost_many(self, costings: Sequence[UsageCosting]) -> int:
+        """Move these *stocked* workflows to ``costed`` with what the cost step produced; how
+        many moved (one not stocked, or absent, is left as it was)."""
+        ...
 
     def lock_positions(
         self, keys: Iterable[tuple[str, str, str]], at: datetime

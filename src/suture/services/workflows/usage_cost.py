@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from suture.domain.costing import CostingAccounts, ExpectedCharge, expected_charge, usage_journal
 from suture.domain.ledger import JournalEntry
-from suture.domain.usage_workflow import UsageStep, UsageWorkflow
+from suture.domain.usage_workflow import UsageCosting, UsageStep
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.errors import MissingDependencyError
 from suture.eventlog.events import UsageApplied, UsageCosted
@@ -24,6 +25,7 @@ from suture.services.workflows.journal_file import journal_csv
 from suture.services.workflows.lookups import MasterData, WorkflowError, caused_by
 
 USAGE_COSTED = "finance.usage.costed"
+_PLACES = Decimal("0.0001")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,30 +45,33 @@ def attribute_costs(
     for envelope, context in batch:
         event = UsageApplied.model_validate(envelope.payload)
         applied.setdefault(event.usage_id, (event, envelope, context))
-    states = uow.usage_workflows.get_many(applied)
+    steps = uow.usage_workflows.steps(applied)
     master = MasterData(uow)
     journals: list[JournalEntry] = []
     charges: list[ExpectedCharge] = []
-    costed: list[UsageWorkflow] = []
+    costed: list[UsageCosting] = []
     events: list[Envelope] = []
     outbound: list[Outbound] = []
     for usage_id, (event, envelope, context) in applied.items():
-        workflow = states.get(usage_id)
-        if workflow is None:
+        step = steps.get(usage_id)
+        if step is None:
             raise WorkflowError("usage_id", f"usage {usage_id} has no workflow state")
-        if workflow.step is UsageStep.COSTED:
+        if step is UsageStep.COSTED:
             continue
+        # What step 1 stored in the state, carried by its event: read back from the state they
+        # would have four places (``ExactDecimal``), so they are given four here too.
+        total, eaches = event.amount.quantize(_PLACES), event.eaches.quantize(_PLACES)
         department_id, cost_center_id = _cost_center(master, event)
         item = master.item(event.item_id)
         if item is None:
             missing = ("item_id", event.item_id)
             raise MissingDependencyError(missing, f"item {event.item_id} left the item master")
         journal = None
-        if workflow.amount > 0:
+        if total > 0:
             journal = usage_journal(
                 usage_id, item=item, facility_id=event.facility_id,
-                cost_center_id=cost_center_id, total=workflow.amount,
-                consigned=workflow.consigned, posting_date=event.used_at.date(),
+                cost_center_id=cost_center_id, total=total,
+                consigned=event.consigned, posting_date=event.used_at.date(),
                 accounts=settings.accounts,
             )  # fmt: skip
             journals.append(journal)
@@ -77,19 +82,19 @@ def attribute_costs(
             ))  # fmt: skip
         charge = expected_charge(
             usage_id, item=item, facility_id=event.facility_id,
-            encounter_token=event.encounter_token, eaches=workflow.eaches, cost=workflow.amount,
+            encounter_token=event.encounter_token, eaches=eaches, cost=total,
             used_at=event.used_at, department_id=department_id, at=context.now,
         )  # fmt: skip
         if charge is not None:
             charges.append(charge)
-        costed.append(workflow.costed(
-            journal_id=journal.id if journal else None,
+        costed.append(UsageCosting(
+            usage_id=usage_id, journal_id=journal.id if journal else None,
             expected_charge_id=charge.id if charge else None,
             cost_center_id=cost_center_id, at=context.now,
         ))  # fmt: skip
         payload = UsageCosted(
             usage_id=usage_id, facility_id=event.facility_id, item_id=item.id,
-            department_id=department_id, cost_center_id=cost_center_id, amount=workflow.amount,
+            department_id=department_id, cost_center_id=cost_center_id, amount=total,
             journal_id=journal.id if journal else None,
             cdm_code=charge.cdm_code if charge else None,
             expected_charge_id=charge.id if charge else None,
@@ -102,7 +107,8 @@ def attribute_costs(
     uow.journals.add_many(journals)
     settings.deliveries.enqueue_many(uow, outbound, at=batch[0][1].now)
     uow.expected_charges.add_many(charges)
-    uow.usage_workflows.save_many(costed)
+    if uow.usage_workflows.cost_many(costed) != len(costed):
+        raise WorkflowError("usage_id", "a usage of the batch was costed concurrently; retry")
     batch[0][1].bus.publish_many(uow, events)
 
 

@@ -68,7 +68,7 @@ def take_from_stock(batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitO
     at = usages[0].context.now
     keys = {(u.usage.facility_id, u.usage.location_id, u.item.id) for u in usages}
     positions = uow.usage_workflows.lock_positions(keys, at)
-    started = uow.usage_workflows.get_many(u.usage.usage_id for u in usages)
+    started = uow.usage_workflows.steps(u.usage.usage_id for u in usages)
     usages = [u for u in usages if u.usage.usage_id not in started]  # done meanwhile
     if not usages:
         return
@@ -90,8 +90,7 @@ def take_from_stock(batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitO
         events.append(_applied(u, workflow, move))
         if u.cost.off_contract:
             off_contract.setdefault((u.usage.facility_id, u.item.id), u)
-    stored = uow.usage_workflows.start_many(workflows)
-    if len(stored) != len(workflows):
+    if uow.usage_workflows.start_many(workflows) != len(workflows):
         raise WorkflowError("usage_id", "a usage of the batch was started concurrently; retry")
     for key in {(u.usage.location_id, u.item.id) for u in usages}:
         uow.stock.save(positions[key])
@@ -111,7 +110,7 @@ def _new_usages(
     for envelope, context in batch:
         usage = SupplyUsageRecorded.model_validate(envelope.payload)
         parsed.setdefault(usage.usage_id, (usage, envelope, context))
-    started = uow.usage_workflows.get_many(parsed)
+    started = uow.usage_workflows.steps(parsed)
     return [value for usage_id, value in parsed.items() if usage_id not in started]
 
 

@@ -7,9 +7,10 @@ Writes are upserts keyed by id: ``INSERT … ON CONFLICT (id) DO UPDATE`` for th
 and PostgreSQL spell it the same), then the lines of those ids are deleted and inserted again, so
 ``add`` replaces an aggregate whole. ``add_many`` does this per batch of :data:`BATCH_SIZE`
 objects with one ``executemany`` per table (in-process on SQLite, pipelined by psycopg 3 on
-PostgreSQL), never a round trip per object. The upsert needs no "which ids exist?" query first
-and stays correct when two transactions write the same id. Within a batch the last object of an
-id wins, as it would one at a time.
+PostgreSQL), never a round trip per object; the rows go to the driver as prepared tuples
+(``adapters/db/bulk.py``), not through SQLAlchemy's per-row parameter processing. The upsert
+needs no "which ids exist?" query first and stays correct when two transactions write the
+same id. Within a batch the last object of an id wins, as it would one at a time.
 
 Reads are keyset-paginated by id (``id > after ORDER BY id LIMIT n``); the lines of a page come
 in one query per line table. The facility filter applies to aggregates that belong to a facility.
@@ -33,6 +34,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from suture.adapters.db.bulk import insert_rows, row_getter
 from suture.adapters.db.errors import StorageError, storage_errors
 from suture.adapters.db.types import UtcDateTime
 from suture.services.queries import QueryError, RecordQuery
@@ -204,25 +206,39 @@ class AggregateRepository(ABC, Generic[T]):
         return found
 
     def _write(self, objs: Sequence[T]) -> None:
-        """Upsert the headers of ``objs`` (distinct ids) and replace their lines."""
+        """Upsert the headers of ``objs`` (distinct ids) and replace their lines, each table
+        one plain ``executemany`` (``adapters/db/bulk.py``)."""
+        connection = self._connection
         with storage_errors(self.table.name):
-            self._connection.execute(
-                upsert(self._connection.dialect.name, self.table), [self.to_row(o) for o in objs]
-            )
+            _insert_dicts(connection, self.table, [self.to_row(o) for o in objs], upsert=True)
             if not self.lines:
                 return
             ids = [obj.id for obj in objs]
             per_object = [self.to_lines(obj) for obj in objs]
             for index, spec in enumerate(self.lines):
                 parent = spec.table.c[spec.parent]
-                self._connection.execute(sa.delete(spec.table).where(parent.in_(ids)))
+                connection.execute(sa.delete(spec.table).where(parent.in_(ids)))
                 rows = [
                     {spec.parent: object_id, "position": position, **values}
                     for object_id, lines in zip(ids, per_object, strict=True)
                     for position, values in enumerate(lines[index])
                 ]
-                if rows:
-                    self._connection.execute(sa.insert(spec.table), rows)
+                _insert_dicts(connection, spec.table, rows, upsert=False)
+
+
+def _insert_dicts(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[Values], *, upsert: bool
+) -> None:
+    """Insert rows given as dictionaries with the same keys (``upsert``: by primary key)."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    values = row_getter(columns)
+    keys = tuple(column.name for column in table.primary_key.columns)
+    insert_rows(
+        connection, table, columns, [values(row) for row in rows],
+        conflict="update" if upsert else "error", keys=keys,
+    )  # fmt: skip
 
 
 @cache

@@ -4,6 +4,8 @@ Implements ``DeliveryRepository`` (``services/unit_of_work.py``). How the guaran
 
 - **Queued once.** ``enqueue`` is ``INSERT … ON CONFLICT (target, idempotency_key) DO NOTHING
   RETURNING id``; when nothing comes back the stored delivery is read and returned instead.
+  ``enqueue_many`` is the same insert as one plain ``executemany`` (``adapters/db/bulk.py``),
+  counting what it stored by the row count.
 - **One budget, one breaker for every worker.** ``claim_due`` visits the targets that have due
   deliveries in name order (a fixed lock order, so two claimers never deadlock), locks each
   target's row (``SELECT … FOR UPDATE``; on SQLite ``BEGIN IMMEDIATE`` already made this the
@@ -29,11 +31,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from suture.adapters.db.bulk import insert_rows
 from suture.adapters.db.delivery_tables import deliveries, delivery_attempts
 from suture.adapters.db.errors import StorageError, storage_errors
 from suture.adapters.db.repositories.delivery_targets import DeliveryTargetStore
@@ -60,6 +64,8 @@ _D = deliveries.c
 
 #: The column names, once (iterating a table's columns costs more than the row it builds).
 _COLUMNS = tuple(column.name for column in deliveries.c)
+_attributes = attrgetter(*_COLUMNS)
+_STATUS = _COLUMNS.index("status")
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:
@@ -107,14 +113,12 @@ class DeliveryRepository:
         for delivery in batch:
             if delivery.payload is None:
                 raise StorageError("payload", f"delivery {delivery.id} has no payload to store")
-        insert = self._insert(deliveries).on_conflict_do_nothing(
-            index_elements=["target", "idempotency_key"]
-        )
+        rows = [self._values(d) for d in batch]
         with storage_errors(deliveries.name):
-            result = self._connection.execute(
-                insert.returning(_D.id), [self._to_row(d) for d in batch]
-            )
-            return len(result.scalars().all())
+            return insert_rows(
+                self._connection, deliveries, _COLUMNS, rows,
+                conflict="nothing", keys=("target", "idempotency_key"),
+            )  # fmt: skip
 
     def get(self, delivery_id: str, *, with_payload: bool = False) -> Delivery | None:
         found = self._load(self._select(with_payload).where(_D.id == delivery_id))
@@ -365,9 +369,14 @@ class DeliveryRepository:
 
     @staticmethod
     def _to_row(delivery: Delivery) -> dict[str, Any]:
-        return {name: getattr(delivery, name) for name in _COLUMNS} | {
-            "status": delivery.status.value
-        }
+        return dict(zip(_COLUMNS, DeliveryRepository._values(delivery), strict=True))
+
+    @staticmethod
+    def _values(delivery: Delivery) -> builtins.list[Any]:
+        """The row of ``delivery`` in the order of :data:`_COLUMNS`."""
+        values = list(_attributes(delivery))
+        values[_STATUS] = delivery.status.value
+        return values
 
     @staticmethod
     def _from_row(row: Any) -> Delivery:

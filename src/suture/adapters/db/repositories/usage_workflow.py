@@ -4,7 +4,10 @@ last price paid for an item at a facility).
 
 ``start`` and ``add`` insert with ``ON CONFLICT DO NOTHING … RETURNING``: a row back means this
 transaction inserted it, so idempotency is the primary key (STYLE.md habit 3), correct when two
-workers deliver the same usage at once.
+workers deliver the same usage at once. Their batch forms, and the cost step's ``cost_many``,
+are one plain ``executemany`` each (``adapters/db/bulk.py``) and learn how many rows they wrote
+from the database's row count instead of ``RETURNING``: a workflow step only needs to know
+whether all of its batch was written.
 """
 
 from __future__ import annotations
@@ -12,19 +15,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from suture.adapters.db import tables as t
+from suture.adapters.db.bulk import insert_rows, update_rows
 from suture.adapters.db.errors import StorageError, storage_errors
 from suture.adapters.db.repositories.base import BATCH_SIZE, Row
 from suture.adapters.db.usage_tables import expected_charges, usage_workflows
 from suture.domain.costing import ExpectedCharge, PriceSource
 from suture.domain.inventory import StockPosition
 from suture.domain.masterdata import ParLevel
-from suture.domain.usage_workflow import UsageStep, UsageWorkflow
+from suture.domain.usage_workflow import UsageCosting, UsageStep, UsageWorkflow
 
 
 def _insert_new(connection: sa.Connection, table: sa.Table, key: str) -> Any:
@@ -50,14 +55,17 @@ class UsageWorkflowRepository:
             ).first()
         return inserted is not None
 
-    def start_many(self, workflows: Sequence[UsageWorkflow]) -> set[str]:
-        """:meth:`start` for several, in one statement; the usage ids this call stored."""
+    def start_many(self, workflows: Sequence[UsageWorkflow]) -> int:
+        """:meth:`start` for several, in one ``executemany``; how many this call stored (the
+        database's row count: no ``RETURNING`` needed to know it)."""
         if not workflows:
-            return set()
-        statement = _insert_new(self._connection, self.table, "usage_id")
+            return 0
+        rows = [_workflow_values(w) for w in workflows]
         with storage_errors(self.table.name):
-            result = self._connection.execute(statement, [_to_row(w) for w in workflows])
-            return set(result.scalars().all())
+            return insert_rows(
+                self._connection, self.table, _WORKFLOW_COLUMNS, rows,
+                conflict="nothing", keys=("usage_id",),
+            )  # fmt: skip
 
     def get_many(self, usage_ids: Iterable[str]) -> dict[str, UsageWorkflow]:
         """The stored workflows of these usages, by usage id (those without one are absent)."""
@@ -73,21 +81,37 @@ class UsageWorkflowRepository:
         return found
 
     def save_many(self, workflows: Sequence[UsageWorkflow]) -> None:
-        """:meth:`save` for several, in one statement."""
-        if not workflows:
-            return
-        table = self.table
-        statement = (
-            sa.update(table)
-            .where(table.c.usage_id == sa.bindparam("key_usage_id"))
-            .values({name: sa.bindparam(f"new_{name}") for name in _MUTABLE})
-        )
+        """:meth:`save` for several, in one ``executemany``."""
+        rows = [(*_changes(w).values(), w.usage_id) for w in workflows]
+        with storage_errors(self.table.name):
+            update_rows(self._connection, self.table, _MUTABLE, ("usage_id",), rows)
+
+    def steps(self, usage_ids: Iterable[str]) -> dict[str, UsageStep]:
+        """The step of each of these usages' workflows (those without one are absent)."""
+        wanted = sorted(set(usage_ids))
+        c = self.table.c
+        found: dict[str, UsageStep] = {}
+        with storage_errors(self.table.name):
+            for start in range(0, len(wanted), BATCH_SIZE):
+                query = sa.select(c.usage_id, c.step).where(
+                    c.usage_id.in_(wanted[start : start + BATCH_SIZE])
+                )
+                for usage_id, step in self._connection.execute(query):
+                    found[usage_id] = UsageStep(step)
+        return found
+
+    def cost_many(self, costings: Sequence[UsageCosting]) -> int:
+        """Move these stocked workflows to ``costed`` with what the cost step produced, in one
+        ``executemany``; how many moved (a workflow not ``stocked`` is left as it was)."""
+        costed = UsageStep.COSTED.value
+        stocked = UsageStep.STOCKED.value
         rows = [
-            {"key_usage_id": w.usage_id} | {f"new_{k}": v for k, v in _changes(w).items()}
-            for w in workflows
-        ]
-        with storage_errors(table.name):
-            self._connection.execute(statement, rows)
+            (costed, c.journal_id, c.expected_charge_id, c.cost_center_id, c.at, c.usage_id,
+             stocked)
+            for c in costings
+        ]  # fmt: skip
+        with storage_errors(self.table.name):
+            return update_rows(self._connection, self.table, _MUTABLE, ("usage_id", "step"), rows)
 
     def lock_positions(
         self, keys: Iterable[tuple[str, str, str]], at: datetime
@@ -224,10 +248,12 @@ class ExpectedChargeRepository:
         """:meth:`add` for several, in one statement; how many were stored."""
         if not charges:
             return 0
-        rows = [_charge_row(charge) for charge in charges]
+        rows = [_charge_values(charge) for charge in charges]
         with storage_errors(self.table.name):
-            result = self._connection.execute(_insert_new(self._connection, self.table, "id"), rows)
-            return len(result.scalars().all())
+            return insert_rows(
+                self._connection, self.table, _CHARGE_COLUMNS, rows,
+                conflict="nothing", keys=("id",),
+            )  # fmt: skip
 
     def get(self, charge_id: str) -> ExpectedCharge | None:
         query = sa.select(self.table).where(self.table.c.id == charge_id)
@@ -249,7 +275,8 @@ class ExpectedChargeRepository:
         return [ExpectedCharge(**row._mapping) for row in rows]
 
 
-#: What a step after the first changes; the rest is fixed when the usage is taken from stock.
+#: What a step after the first changes, in this order; the rest is fixed when the usage is
+#: taken from stock.
 _MUTABLE = ("step", "journal_id", "expected_charge_id", "cost_center_id", "updated_at")
 
 
@@ -268,13 +295,26 @@ _WORKFLOW_COLUMNS = tuple(column.name for column in usage_workflows.c)
 _CHARGE_COLUMNS = tuple(column.name for column in expected_charges.c)
 
 
+_charge_values = attrgetter(*_CHARGE_COLUMNS)
+_workflow_attributes = attrgetter(*_WORKFLOW_COLUMNS)
+_STEP = _WORKFLOW_COLUMNS.index("step")
+_PRICE_SOURCE = _WORKFLOW_COLUMNS.index("price_source")
+
+
 def _charge_row(charge: ExpectedCharge) -> dict[str, Any]:
-    return {name: getattr(charge, name) for name in _CHARGE_COLUMNS}
+    return dict(zip(_CHARGE_COLUMNS, _charge_values(charge), strict=True))
+
+
+def _workflow_values(workflow: UsageWorkflow) -> list[Any]:
+    """The row of ``workflow`` in the order of :data:`_WORKFLOW_COLUMNS`."""
+    values = list(_workflow_attributes(workflow))
+    values[_STEP] = workflow.step.value
+    values[_PRICE_SOURCE] = workflow.price_source.value
+    return values
 
 
 def _to_row(workflow: UsageWorkflow) -> dict[str, Any]:
-    values = {name: getattr(workflow, name) for name in _WORKFLOW_COLUMNS}
-    return values | {"step": workflow.step.value, "price_source": workflow.price_source.value}
+    return dict(zip(_WORKFLOW_COLUMNS, _workflow_values(workflow), strict=True))
 
 
 def _from_row(row: Row) -> UsageWorkflow:
