@@ -22,7 +22,7 @@ part of an error message (the engine hides statement parameters, see ``engine.py
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,8 @@ from suture.domain.messages import InboundMessage, MessageStatus
 
 #: Columns written after receipt (``save_status``).
 _MUTABLE = ("status", "status_reason", "attempts", "updated_at", "correlation_id", "facility_id")
+#: The statuses of a message stored but not yet applied (``unfinished``).
+_UNFINISHED = (MessageStatus.RECEIVED.value, MessageStatus.DECODED.value)
 
 
 class InboxRepository:
@@ -153,6 +155,42 @@ class InboxRepository:
             updated = self._connection.execute(statement, rows).rowcount
         if updated not in {-1, len(messages)}:  # -1: a driver that does not count executemany
             raise StorageError("inbox_messages.id", "a message of the group is not stored")
+
+    def statuses(
+        self, message_ids: Collection[str], *, lock: bool = False
+    ) -> dict[str, MessageStatus]:
+        if not message_ids:
+            return {}
+        c = self.table.c
+        query = sa.select(c.id, c.status).where(c.id.in_(sorted(message_ids)))
+        if lock:
+            query = query.with_for_update()  # PostgreSQL; SQLite's writer already holds the lock
+        with storage_errors(self.table.name):
+            rows = self._connection.execute(query).all()
+        return {row[0]: MessageStatus(row[1]) for row in rows}
+
+    def unfinished(
+        self,
+        format: str,
+        *,
+        received_before: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[InboundMessage]:
+        if limit < 1:
+            raise StorageError("limit", f"must be at least 1, got {limit}")
+        c = self.table.c
+        query = (
+            self._select(with_raw=True)
+            .where(c.status.in_(_UNFINISHED), c.format == format)
+            .order_by(c.id)
+            .limit(limit)
+        )
+        if received_before is not None:
+            query = query.where(c.received_at < received_before)
+        if after is not None:
+            query = query.where(c.id > after)
+        return self._load(query)
 
     def count_by_status(self, *, interface: str | None = None) -> dict[MessageStatus, int]:
         status = self.table.c.status
