@@ -22,6 +22,7 @@ part of an error message (the engine hides statement parameters, see ``engine.py
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,16 @@ from suture.domain.messages import InboundMessage, MessageStatus
 _MUTABLE = ("status", "status_reason", "attempts", "updated_at", "correlation_id", "facility_id")
 #: The statuses of a message stored but not yet applied (``unfinished``).
 _UNFINISHED = (MessageStatus.RECEIVED.value, MessageStatus.DECODED.value)
+
+
+@functools.cache
+def _insert_if_new(dialect: str) -> sa.Insert:
+    """``INSERT … ON CONFLICT (interface, checksum) DO NOTHING RETURNING id``, built once per
+    dialect (the ingest runs it once per stored group)."""
+    table = t.inbox_messages
+    insert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+    conflict = insert.on_conflict_do_nothing(index_elements=["interface", "checksum"])
+    return conflict.returning(table.c.id)  # a row back means this statement inserted
 
 
 class InboxRepository:
@@ -231,10 +242,7 @@ class InboxRepository:
     # --- translation and queries ----------------------------------------------------------
 
     def _insert(self) -> sa.Insert:
-        dialect = self._connection.dialect.name
-        insert = sqlite.insert(self.table) if dialect == "sqlite" else postgresql.insert(self.table)
-        conflict = insert.on_conflict_do_nothing(index_elements=["interface", "checksum"])
-        return conflict.returning(self.table.c.id)  # a row back means this statement inserted
+        return _insert_if_new(self._connection.dialect.name)
 
     def _select(self, *, with_raw: bool = False) -> sa.Select[Any]:
         return sa.select(self.table) if with_raw else sa.select(*self._without_raw)
