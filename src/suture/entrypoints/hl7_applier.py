@@ -7,9 +7,10 @@ this thread's, off the ACK path, in batches of up to ``batch`` messages a transa
 (:meth:`~suture.services.hl7_ingest.Hl7Ingest.apply_isolated`). The promises:
 
 - **Bounded.** At most ``bound`` messages wait to be applied: a writer that hands over more
-  blocks in :meth:`Hl7Applier.put` until the batch being applied is done, so its next group is
-  neither stored nor acknowledged meanwhile. The ACK path slows to the apply rate instead of
-  holding more and more decoded messages in memory (at most ``bound`` plus one group).
+  blocks in :meth:`Hl7Applier.put` until the batch being applied is taken, before it answers
+  its group; its ACKs wait, and no further group is stored meanwhile. The ACK path slows to the
+  apply rate instead of holding more and more decoded messages in memory (at most ``bound``
+  plus one group).
 - **Nothing lost.** A message waiting here is committed ``received``; should the process die,
   the recovery sweep (:meth:`~suture.services.hl7_ingest.Hl7Ingest.recover`) applies it: once
   when this thread starts (everything left unfinished), then every ``sweep_seconds`` for what

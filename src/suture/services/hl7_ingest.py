@@ -1,35 +1,42 @@
-"""HL7 v2 ingest: raw bytes stored, decoded, charges posted, and the original-mode ACK to send.
+"""HL7 v2 ingest: raw bytes stored, decoded, acknowledged, and applied (charges posted).
 
-The use case behind every HL7 v2 edge (the MLLP listener, ``suture ingest FILE``), DESIGN.md §3:
+The use case behind every HL7 v2 edge (the MLLP listener, ``suture ingest FILE``, the drop
+folder, the HTTP ingest), DESIGN.md §3:
 
 1. **Store.** The raw bytes are committed to the inbox first (:meth:`Inbox.receive`, or one
-   transaction for a group, :meth:`Hl7Ingest.receive_many`). Nothing below runs, and no ACK
-   exists, before that commit. Bytes the interface sent before are a duplicate: not processed
-   again, answered with the ACK of the stored outcome (a message still ``received``, whose
-   first delivery died before it was processed, is processed now).
+   transaction for a group). Nothing below runs, and no ACK exists, before that commit. Bytes
+   the interface sent before are a duplicate: not applied again, answered with the ACK of the
+   stored outcome (a message still ``received``, whose first delivery was not applied yet, is
+   decoded and applied again: the apply skips it if someone finished it meanwhile).
 2. **Decode** with the pure codec (:func:`suture.formats.hl7v2.decode_message`), patient
    identifiers tokenized by the keyed hash the hub owns. Times without an offset are read in the
    sending facility's zone.
-3. **Apply**, in one transaction: a DFT^P03's charges are stored, one ``charge.posted`` event per
-   charge is published (idempotency key from the charge id, correlation id the encounter token,
-   trace id the inbox message's, causation the message), and the message is marked
-   ``decoded`` then ``processed``. A message that cannot be applied is marked ``failed`` with the
-   error's PHI-free text and a ``malformed_message`` exception item opens on it, in that same
-   transaction; its raw bytes stay in the inbox for a person to look at and retry.
-4. **Acknowledge** (HL7 v2.5.1 §2.9.2, original mode): ``AA`` when applied; ``AE`` with an ERR
-   naming segment, field and reason when the content is wrong (including a sending facility,
-   MSH-4, that is not the code of a known facility); ``AR`` when the message cannot be accepted
-   at all: no readable MSH, an unsupported type or version (the raw bytes kept, failed, with an
-   exception item).
+3. **Acknowledge** (HL7 v2.5.1 §2.9.2, original mode): ``AA`` when the message decodes
+   cleanly and will be applied; ``AE`` with an ERR naming segment, field and reason when the
+   content is wrong (including a sending facility, MSH-4, that is not the code of a known
+   facility); ``AR`` when the message cannot be accepted at all: no readable MSH, an
+   unsupported type or version. :meth:`Hl7Ingest.accept_many` stops here (the MLLP listener's
+   ACK path); the other entry points apply before they return.
+4. **Apply** (:meth:`Hl7Ingest.apply`), one transaction for many messages: a DFT^P03's charges
+   are stored, one ``charge.posted`` event per charge is published (idempotency key from the
+   charge id, correlation id the encounter token, trace id the inbox message's, causation the
+   message), and the message is marked ``decoded`` then ``processed``. A message answered
+   AE/AR is marked ``failed`` with the error's PHI-free text and a ``malformed_message``
+   exception item opens on it, in that same transaction; its raw bytes stay in the inbox for a
+   person to look at and retry. The statuses are re-read, locked, in the transaction, so a
+   message is applied once however many appliers reach it; what a crash left stored and not
+   applied, the recovery sweep (:meth:`Hl7Ingest.recover`) decodes again and applies.
 
 The other types the codec reads write the clinical context and master data instead of charges,
 in the same transaction as their status (docs/hl7v2.md): ADT and BAR^P01/P05 the encounter
 (tokens, patient class, admission and discharge), MFN^M04 the chargemaster's prices, MFN^M02 the
 staff reference data.
 
-An error of the storage or of the service itself (anything but an :class:`Hl7DecodeError`)
-propagates, and no ACK is made: the sender re-sends, the inbox recognises the bytes, and the
-stored message, still ``received``, is processed then.
+An error of the storage while storing (anything but an :class:`Hl7DecodeError`) propagates,
+and no ACK is made: the sender re-sends, the inbox recognises the bytes, and the stored
+message, still ``received``, is applied then. An error while applying leaves the messages
+unfinished for the sweep; a fault that is not the hub's own error marks the message failed
+(:meth:`Hl7Ingest.apply_isolated`).
 
 PHI: nothing here logs. Status reasons and exception reasons are the codec's error texts, which
 name positions and codes, never patient data.
