@@ -73,6 +73,7 @@ class Hl7Applier:
         self._waiting: collections.deque[Hl7Work] = collections.deque()
         self._changed = threading.Condition()
         self._busy = True  # until the start-up sweep is done
+        self._in_batch = 0
         self._stopping = False
         self._thread: threading.Thread | None = None
         #: Messages applied by this applier's batches and sweeps (for the benchmark's checks).
@@ -110,12 +111,18 @@ class Hl7Applier:
         """Messages handed over and not yet taken into a batch."""
         return len(self._waiting)
 
+    @property
+    def unapplied(self) -> int:
+        """Messages handed over and not yet applied: waiting, or in the batch being applied."""
+        return len(self._waiting) + self._in_batch
+
     def _run(self) -> None:
         self._sweep(None)  # start-up: whatever a previous process acknowledged and left
         swept = time.monotonic()
         while True:
             with self._changed:
                 self._busy = False
+                self._in_batch = 0
                 self._changed.notify_all()
                 while not self._waiting and not self._stopping:
                     left = self._sweep_seconds - (time.monotonic() - swept)
@@ -126,6 +133,7 @@ class Hl7Applier:
                     return
                 taken = min(len(self._waiting), self._batch)
                 batch = [self._waiting.popleft() for _ in range(taken)]
+                self._in_batch = taken
                 self._busy = True
                 self._changed.notify_all()  # room again: a blocked writer goes on
             if batch:

@@ -361,6 +361,11 @@ class MllpThread:
         """Wait until every message acknowledged so far is applied; False on ``timeout``."""
         return self._applier.settle(timeout)
 
+    @property
+    def unapplied(self) -> int:
+        """Messages acknowledged and not yet applied (:attr:`Hl7Applier.unapplied`)."""
+        return self._applier.unapplied
+
     def _run(self) -> None:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
