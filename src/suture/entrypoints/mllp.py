@@ -253,7 +253,12 @@ async def serve_mllp(
             if task is not None:
                 connections.discard(task)
 
-    server = await asyncio.start_server(accepted, host, port, limit=_READ_SIZE)
+    try:
+        server = await asyncio.start_server(accepted, host, port, limit=_READ_SIZE)
+    except BaseException:  # not listening (the port is taken): no thread outlives the call
+        await asyncio.to_thread(writer.stop)
+        await asyncio.to_thread(applier.stop)
+        raise
     try:
         bound = server.sockets[0].getsockname()[1]
         log.info("MLLP listener on %s:%s", host, bound)
