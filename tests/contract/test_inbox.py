@@ -242,6 +242,43 @@ def test_saving_the_status_of_a_group_with_an_unknown_message_is_refused(
         work.inbox.save_statuses([unknown])
 
 
+def test_statuses_reads_the_current_status_of_stored_ids_only(
+    uow: UowFactory, inbox: Inbox, interface: str
+) -> None:
+    first = receive(inbox, interface, b"MSH|first").message
+    second = receive(inbox, interface, b"MSH|second").message
+    inbox.mark(second.id, S.FAILED, "FT1-6: bad type", AT)
+
+    with uow() as work:
+        found = work.inbox.statuses([first.id, second.id, "msg-unknown"], lock=True)
+
+    assert found == {first.id: S.RECEIVED, second.id: S.FAILED}
+
+
+def test_unfinished_pages_received_and_decoded_messages_of_a_format_with_raw_bytes(
+    uow: UowFactory, inbox: Inbox, interface: str
+) -> None:
+    format = f"hl7v2-{uuid4().hex[:8]}"  # the schema is shared: a format of this test's own
+    stored = [
+        inbox.receive(raw, format=format, interface=interface, source_system="epic",
+                      received_at=AT + timedelta(seconds=n)).message
+        for n, raw in enumerate([b"MSH|a", b"MSH|b", b"MSH|c", b"MSH|d"])
+    ]  # fmt: skip
+    inbox.mark(stored[1].id, S.DECODED, None, AT)
+    inbox.mark(stored[2].id, S.FAILED, "FT1-6: bad type", AT)
+    receive(inbox, interface, b"MSH|other format")
+
+    with uow() as work:
+        first = work.inbox.unfinished(format, limit=1)
+        rest = work.inbox.unfinished(format, after=first[0].id)
+        early = work.inbox.unfinished(format, received_before=AT + timedelta(seconds=1))
+
+    assert [(m.id, m.raw) for m in first + rest] == [
+        (stored[0].id, b"MSH|a"), (stored[1].id, b"MSH|b"), (stored[3].id, b"MSH|d"),
+    ]  # fmt: skip
+    assert [m.id for m in early] == [stored[0].id]
+
+
 # --- status ----------------------------------------------------------------------------------
 
 

@@ -7,9 +7,10 @@ what the service decides: which ACK, what is stored, which events and exception 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -208,6 +209,116 @@ def test_a_message_left_received_by_a_crash_is_applied_when_re_sent(
     assert (reply.code, reply.is_duplicate) == ("AA", True)
     assert rows(engine, "SELECT status FROM inbox_messages") == [("processed",)]
     assert rows(engine, "SELECT count(*) FROM charges") == [(2,)]
+
+
+def test_accepting_stores_decodes_and_answers_and_leaves_the_writes_to_apply(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    replies, pending = ingest.accept_many([Hl7Submission(dft("A1"), "mllp", "rcm")])
+
+    assert [(r.code, segment(r.ack, "MSA")[2]) for r in replies] == [("AA", "A1")]
+    assert rows(engine, "SELECT status FROM inbox_messages") == [("received",)]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(0,)]
+
+    assert ingest.apply(pending) == 1
+    assert rows(engine, "SELECT status FROM inbox_messages") == [("processed",)]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(2,)]
+    assert rows(engine, "SELECT count(*) FROM events") == [(2,)]
+
+
+def test_applying_the_same_accepted_messages_twice_applies_them_once(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    _, pending = ingest.accept_many(
+        [Hl7Submission(raw, "mllp", "rcm") for raw in (dft("T1"), dft("T2", ft1_type="ZZ"))]
+    )
+
+    assert ingest.apply(pending) == 2
+    assert ingest.apply(pending) == 0
+    assert rows(engine, "SELECT status FROM inbox_messages ORDER BY id") == [
+        ("processed",), ("failed",),
+    ]  # fmt: skip
+    assert rows(engine, "SELECT count(*) FROM charges") == [(2,)]
+    assert rows(engine, "SELECT count(*) FROM events") == [(2,)]
+    assert rows(engine, "SELECT count(*) FROM exception_items") == [(1,)]
+
+
+def test_the_recovery_sweep_applies_what_was_accepted_and_never_applied_exactly_once(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    group = [dft("R1"), dft("R2", ft1_type="ZZ"), dft("R3", message_type="ORM^O01")]
+    _, pending = ingest.accept_many([Hl7Submission(raw, "mllp", "rcm") for raw in group])
+    # ... and the process died before the applier got to them.
+
+    assert ingest.recover() == 3
+    assert ingest.recover() == 0
+    assert ingest.apply(pending) == 0  # a late applier finds them finished
+    assert rows(engine, "SELECT status FROM inbox_messages ORDER BY id") == [
+        ("processed",), ("failed",), ("failed",),
+    ]  # fmt: skip
+    assert rows(engine, "SELECT count(*) FROM charges") == [(2,)]
+    assert rows(engine, "SELECT count(*) FROM events") == [(2,)]
+    assert rows(engine, "SELECT count(*) FROM exception_items") == [(2,)]
+
+
+def test_the_recovery_sweep_leaves_messages_younger_than_asked_and_other_formats(
+    ingest: Hl7Ingest, engine: sa.Engine, uow: Callable[[], SqlAlchemyUnitOfWork]
+) -> None:
+    ingest.accept_many([Hl7Submission(dft("Y1"), "mllp", "rcm")])  # received NOW
+    Inbox(uow).receive(
+        b"ISA*00*...", format="x12", interface="x12", source_system="acme", received_at=NOW
+    )
+
+    assert ingest.recover(older_than=timedelta(seconds=30)) == 0
+    assert ingest.recover() == 1
+    assert rows(engine, "SELECT format, status FROM inbox_messages ORDER BY format") == [
+        ("hl7v2", "processed"), ("x12", "received"),
+    ]  # fmt: skip
+
+
+class _RefusingCharges:
+    def add_many(self, charges: object) -> int:
+        raise RuntimeError("a fault of the hub")
+
+
+class _FaultyUnitOfWork:
+    """A real unit of work whose charge repository fails with an error that is not Suture's."""
+
+    def __init__(self, inner: SqlAlchemyUnitOfWork) -> None:
+        self._inner = inner
+
+    def __enter__(self) -> _FaultyUnitOfWork:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._inner.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return _RefusingCharges() if name == "charges" else getattr(self._inner, name)
+
+
+def test_a_message_that_cannot_be_applied_by_a_fault_is_failed_with_an_item_not_retried(
+    ingest: Hl7Ingest, engine: sa.Engine, uow: Callable[[], SqlAlchemyUnitOfWork]
+) -> None:
+    _, pending = ingest.accept_many(
+        [Hl7Submission(raw, "mllp", "rcm") for raw in (dft("F1"), dft("F2", ft1_type="ZZ"))]
+    )
+
+    def faulty() -> Any:
+        return _FaultyUnitOfWork(uow())
+
+    bus = MessageBus(faulty, handlers={}, clock=lambda: NOW, registry=build_registry())
+    broken = Hl7Ingest(faulty, Inbox(faulty), bus, PhiTokenizer(SECRET), lambda: NOW)
+
+    assert broken.apply_isolated(pending) == 1  # F2 fails as it should; F1 by the fault
+    assert rows(engine, "SELECT status, status_reason FROM inbox_messages ORDER BY id")[0] == (
+        "failed",
+        "not applied: RuntimeError while applying; retry from the work queue",
+    )
+    assert rows(engine, "SELECT count(*) FROM exception_items") == [(2,)]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(0,)]
+    assert ingest.recover() == 0
 
 
 def test_a_duplicate_of_a_failed_message_is_answered_with_the_same_error(

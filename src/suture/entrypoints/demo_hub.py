@@ -87,7 +87,8 @@ class DemoHub:
         self._http.stop()
 
     def wait_settled(self, deadline: float, what: str) -> None:
-        """Return once no handler work and no delivery is pending (twice in a row)."""
+        """Return once no message the MLLP listener acknowledged waits to be applied, and no
+        handler work and no delivery is pending (twice in a row)."""
         quiet = 0
         while quiet < 2:
             pending = self.pending()
@@ -111,4 +112,8 @@ class DemoHub:
             for status, n in per.items()
             if status in (DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT)
         )
-        return {"handler_work": work, "deliveries": open_deliveries}
+        return {
+            "hl7_to_apply": self._mllp.unapplied,
+            "handler_work": work,
+            "deliveries": open_deliveries,
+        }

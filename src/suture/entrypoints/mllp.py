@@ -6,16 +6,22 @@ MLLP (HL7 v2.5.1 Appendix C, "Minimal Lower Layer Protocol") frames a message as
 the same way). The promises:
 
 - **Store before ACK.** A frame's ACK is written only after the ingest returned it, and the
-  ingest returns only after the raw bytes were committed (DESIGN.md §3 guarantee 1). When the
-  ingest fails (the database is unavailable), no ACK is sent and the connection is closed, so
-  the sender re-sends; the inbox recognises a message it already has.
+  ingest returns only after the raw bytes were committed (DESIGN.md §3 guarantee 1) and decoded
+  (the ACK code and its ERR need the decode). When the ingest fails (the database is
+  unavailable), no ACK is sent and the connection is closed, so the sender re-sends; the inbox
+  recognises a message it already has.
+- **Apply off the ACK path.** What a message writes (charges, events, statuses, exception
+  items) is :class:`~suture.entrypoints.hl7_applier.Hl7Applier`'s, a thread of its own applying
+  hundreds of messages a transaction; it is bounded (a writer that gets ahead of it by more
+  than ``max_pending`` messages waits, and with it the ACKs), and its recovery sweep applies
+  what a crash left stored but not applied.
 - **Any number of connections, each in order.** Connections are served concurrently by one
   asyncio loop; the frames of one connection are acknowledged one after another, in order.
 - **One writer.** Database work runs off the loop, in one worker thread fed by a queue, so
   connections never fight over SQLite's write lock. The worker takes every frame waiting when
   it becomes free and hands them to the ingest as one group (group commit: one transaction
-  stores the group, one applies it), then acknowledges each. Under load the group grows, and
-  with it the throughput; an idle listener answers a lone message at once.
+  stores the group), hands the group to the applier, then acknowledges each. Under load the
+  group grows, and with it the throughput; an idle listener answers a lone message at once.
 - **Robust framing.** Bytes outside a frame are dropped up to the next start block; a frame
   larger than ``max_frame`` bytes closes the connection (a sender that never ends a frame
   cannot exhaust memory). Logs name the peer and sizes, never the content (DESIGN.md §6).
@@ -32,7 +38,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from suture.services.hl7_ingest import Hl7Reply, Hl7Submission
+from suture.entrypoints.hl7_applier import (
+    DEFAULT_BATCH,
+    DEFAULT_BOUND,
+    DEFAULT_SWEEP_SECONDS,
+    Applies,
+    Hl7Applier,
+)
+from suture.services.hl7_ingest import Hl7Acceptance, Hl7Reply, Hl7Submission
 
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"
@@ -45,10 +58,11 @@ _READ_SIZE = 64 * 1024
 log = logging.getLogger("suture.mllp")
 
 
-class Ingest(Protocol):
-    """What the listener needs of the ingest: a group of messages in, one reply each."""
+class Ingest(Applies, Protocol):
+    """What the listener needs of the ingest: a group of messages in, one reply each and what
+    to apply; then the applying (:class:`~suture.entrypoints.hl7_applier.Applies`)."""
 
-    def receive_many(self, submissions: Sequence[Hl7Submission]) -> list[Hl7Reply]: ...
+    def accept_many(self, submissions: Sequence[Hl7Submission]) -> Hl7Acceptance: ...
 
 
 class FrameTooLargeError(Exception):
@@ -120,6 +134,7 @@ class _Writer:
 
     ingest: Ingest
     max_group: int
+    applier: Hl7Applier
     inbox: queue.SimpleQueue[_Pending | None] = field(default_factory=queue.SimpleQueue)
     thread: threading.Thread | None = None
 
@@ -154,24 +169,27 @@ class _Writer:
 
     def _settle(self, group: list[_Pending]) -> None:
         try:
-            replies = self.ingest.receive_many([p.submission for p in group])
+            replies, accepted = self.ingest.accept_many([p.submission for p in group])
         except Exception:
             if len(group) == 1:
                 _fail(group[0])
                 return
-            for pending in group:  # alone, so that only the failing ones go unacknowledged
-                self._settle([pending])
+            for each in group:  # alone, so that only the failing ones go unacknowledged
+                self._settle([each])
             return
+        # Handed over first, so that what was acknowledged is in the applier's count; this
+        # blocks while the applier is behind by its bound, and the ACKs wait with it.
+        self.applier.put(accepted)
         answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Hl7Reply], Hl7Reply]]]
         answers = {}
-        for pending, reply in zip(group, replies, strict=True):
-            answers.setdefault(pending.loop, []).append((pending.future, reply))
+        for waiting, reply in zip(group, replies, strict=True):
+            answers.setdefault(waiting.loop, []).append((waiting.future, reply))
         for loop, settled in answers.items():  # one wake-up of each loop for the whole group
             loop.call_soon_threadsafe(_resolve_all, settled)
 
 
 def _fail(pending: _Pending) -> None:
-    log.exception("MLLP message not stored or not applied; no ACK sent, the sender will re-send")
+    log.exception("MLLP message not stored; no ACK sent, the sender will re-send")
     error = RuntimeError("the ingest failed")
     pending.loop.call_soon_threadsafe(_reject, pending.future, error)
 
@@ -189,12 +207,19 @@ def _reject(future: asyncio.Future[Hl7Reply], error: BaseException) -> None:
 
 @dataclass(frozen=True, slots=True)
 class MllpOptions:
-    """How the listener names what it receives, and its limits."""
+    """How the listener names what it receives, and its limits.
+
+    ``max_pending`` bounds the messages acknowledged and waiting to be applied (the writer then
+    waits), ``apply_batch`` the messages applied in one transaction; ``sweep_seconds`` is how
+    often the recovery sweep runs (:mod:`suture.entrypoints.hl7_applier`)."""
 
     interface: str = "mllp"
     source_system: str = "rcm"
     max_frame: int = DEFAULT_MAX_FRAME
     max_group: int = DEFAULT_MAX_GROUP
+    max_pending: int = DEFAULT_BOUND
+    apply_batch: int = DEFAULT_BATCH
+    sweep_seconds: float = DEFAULT_SWEEP_SECONDS
 
 
 async def serve_mllp(
@@ -205,11 +230,16 @@ async def serve_mllp(
     *,
     options: MllpOptions | None = None,
     on_ready: Callable[[int], None] | None = None,
+    applier: Hl7Applier | None = None,
 ) -> None:
     """Listen on ``host:port`` until ``stop_event`` is set; ``on_ready(port)`` once listening
-    (the bound port, useful with ``port=0``)."""
+    (the bound port, useful with ``port=0``). ``applier`` is the one to hand accepted messages
+    to (started and stopped here); by default one made from ``options``."""
     o = options or MllpOptions()
-    writer = _Writer(ingest, o.max_group)
+    if applier is None:
+        applier = new_applier(ingest, o)
+    applier.start()
+    writer = _Writer(ingest, o.max_group, applier)
     writer.start()
     connections: set[asyncio.Task[None]] = set()
 
@@ -223,7 +253,12 @@ async def serve_mllp(
             if task is not None:
                 connections.discard(task)
 
-    server = await asyncio.start_server(accepted, host, port, limit=_READ_SIZE)
+    try:
+        server = await asyncio.start_server(accepted, host, port, limit=_READ_SIZE)
+    except BaseException:  # not listening (the port is taken): no thread outlives the call
+        await asyncio.to_thread(writer.stop)
+        await asyncio.to_thread(applier.stop)
+        raise
     try:
         bound = server.sockets[0].getsockname()[1]
         log.info("MLLP listener on %s:%s", host, bound)
@@ -238,7 +273,18 @@ async def serve_mllp(
             await asyncio.gather(*connections, return_exceptions=True)
         await server.wait_closed()
         await asyncio.to_thread(writer.stop)
+        await asyncio.to_thread(applier.stop)
         log.info("MLLP listener stopped")
+
+
+def new_applier(ingest: Ingest, options: MllpOptions) -> Hl7Applier:
+    """The applier ``options`` describe, not started."""
+    return Hl7Applier(
+        ingest,
+        bound=options.max_pending,
+        batch=options.apply_batch,
+        sweep_seconds=options.sweep_seconds,
+    )
 
 
 async def _connection(
@@ -291,6 +337,7 @@ class MllpThread:
         self, ingest: Ingest, host: str, port: int, options: MllpOptions | None = None
     ) -> None:
         self._args = (ingest, host, port, options)
+        self._applier = new_applier(ingest, options or MllpOptions())
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -315,14 +362,24 @@ class MllpThread:
         if self._thread is not None:
             self._thread.join()
 
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until every message acknowledged so far is applied; False on ``timeout``."""
+        return self._applier.settle(timeout)
+
+    @property
+    def unapplied(self) -> int:
+        """Messages acknowledged and not yet applied (:attr:`Hl7Applier.unapplied`)."""
+        return self._applier.unapplied
+
     def _run(self) -> None:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             ingest, host, port, options = self._args
             await serve_mllp(
-                ingest, host, port, self._stop, options=options, on_ready=self._listening
-            )
+                ingest, host, port, self._stop, options=options, on_ready=self._listening,
+                applier=self._applier,
+            )  # fmt: skip
 
         try:
             asyncio.run(main())

@@ -1,35 +1,42 @@
-"""HL7 v2 ingest: raw bytes stored, decoded, charges posted, and the original-mode ACK to send.
+"""HL7 v2 ingest: raw bytes stored, decoded, acknowledged, and applied (charges posted).
 
-The use case behind every HL7 v2 edge (the MLLP listener, ``suture ingest FILE``), DESIGN.md §3:
+The use case behind every HL7 v2 edge (the MLLP listener, ``suture ingest FILE``, the drop
+folder, the HTTP ingest), DESIGN.md §3:
 
 1. **Store.** The raw bytes are committed to the inbox first (:meth:`Inbox.receive`, or one
-   transaction for a group, :meth:`Hl7Ingest.receive_many`). Nothing below runs, and no ACK
-   exists, before that commit. Bytes the interface sent before are a duplicate: not processed
-   again, answered with the ACK of the stored outcome (a message still ``received``, whose
-   first delivery died before it was processed, is processed now).
+   transaction for a group). Nothing below runs, and no ACK exists, before that commit. Bytes
+   the interface sent before are a duplicate: not applied again, answered with the ACK of the
+   stored outcome (a message still ``received``, whose first delivery was not applied yet, is
+   decoded and applied again: the apply skips it if someone finished it meanwhile).
 2. **Decode** with the pure codec (:func:`suture.formats.hl7v2.decode_message`), patient
    identifiers tokenized by the keyed hash the hub owns. Times without an offset are read in the
    sending facility's zone.
-3. **Apply**, in one transaction: a DFT^P03's charges are stored, one ``charge.posted`` event per
-   charge is published (idempotency key from the charge id, correlation id the encounter token,
-   trace id the inbox message's, causation the message), and the message is marked
-   ``decoded`` then ``processed``. A message that cannot be applied is marked ``failed`` with the
-   error's PHI-free text and a ``malformed_message`` exception item opens on it, in that same
-   transaction; its raw bytes stay in the inbox for a person to look at and retry.
-4. **Acknowledge** (HL7 v2.5.1 §2.9.2, original mode): ``AA`` when applied; ``AE`` with an ERR
-   naming segment, field and reason when the content is wrong (including a sending facility,
-   MSH-4, that is not the code of a known facility); ``AR`` when the message cannot be accepted
-   at all: no readable MSH, an unsupported type or version (the raw bytes kept, failed, with an
-   exception item).
+3. **Acknowledge** (HL7 v2.5.1 §2.9.2, original mode): ``AA`` when the message decodes
+   cleanly and will be applied; ``AE`` with an ERR naming segment, field and reason when the
+   content is wrong (including a sending facility, MSH-4, that is not the code of a known
+   facility); ``AR`` when the message cannot be accepted at all: no readable MSH, an
+   unsupported type or version. :meth:`Hl7Ingest.accept_many` stops here (the MLLP listener's
+   ACK path); the other entry points apply before they return.
+4. **Apply** (:meth:`Hl7Ingest.apply`), one transaction for many messages: a DFT^P03's charges
+   are stored, one ``charge.posted`` event per charge is published (idempotency key from the
+   charge id, correlation id the encounter token, trace id the inbox message's, causation the
+   message), and the message is marked ``decoded`` then ``processed``. A message answered
+   AE/AR is marked ``failed`` with the error's PHI-free text and a ``malformed_message``
+   exception item opens on it, in that same transaction; its raw bytes stay in the inbox for a
+   person to look at and retry. The statuses are re-read, locked, in the transaction, so a
+   message is applied once however many appliers reach it; what a crash left stored and not
+   applied, the recovery sweep (:meth:`Hl7Ingest.recover`) decodes again and applies.
 
 The other types the codec reads write the clinical context and master data instead of charges,
 in the same transaction as their status (docs/hl7v2.md): ADT and BAR^P01/P05 the encounter
 (tokens, patient class, admission and discharge), MFN^M04 the chargemaster's prices, MFN^M02 the
 staff reference data.
 
-An error of the storage or of the service itself (anything but an :class:`Hl7DecodeError`)
-propagates, and no ACK is made: the sender re-sends, the inbox recognises the bytes, and the
-stored message, still ``received``, is processed then.
+An error of the storage while storing (anything but an :class:`Hl7DecodeError`) propagates,
+and no ACK is made: the sender re-sends, the inbox recognises the bytes, and the stored
+message, still ``received``, is applied then. An error while applying leaves the messages
+unfinished for the sweep; a fault that is not the hub's own error marks the message failed
+(:meth:`Hl7Ingest.apply_isolated`).
 
 PHI: nothing here logs. Status reasons and exception reasons are the codec's error texts, which
 name positions and codes, never patient data.
@@ -40,11 +47,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from suture.domain.encounters import Encounter, StaffMember
+from suture.domain.errors import SutureError
 from suture.domain.exceptions import ExceptionType
 from suture.domain.masterdata import Facility
 from suture.domain.messages import InboundMessage, MessageStatus
@@ -74,7 +82,7 @@ from suture.formats.hl7v2 import (
 )
 from suture.services.clock import Clock
 from suture.services.exceptions import open_exception
-from suture.services.inbox import Arrival, Inbox, mark_message
+from suture.services.inbox import Arrival, Inbox
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
 
@@ -124,8 +132,9 @@ class _Reference:
 
 
 @dataclass(slots=True)
-class _Work:
-    """One stored message on its way through :meth:`Hl7Ingest._apply`."""
+class Hl7Work:
+    """One stored message between its ACK and its apply: what :meth:`Hl7Ingest.accept_many`
+    decoded and :meth:`Hl7Ingest.apply` writes. Opaque to callers, who only carry it."""
 
     message: InboundMessage
     raw: bytes
@@ -137,12 +146,21 @@ class _Work:
     reply: Hl7Reply | None = None
 
 
+class Hl7Acceptance(NamedTuple):
+    """What :meth:`Hl7Ingest.accept_many` did: the replies to send, one per submission in
+    order, and the stored messages still to apply (``pending``, for :meth:`Hl7Ingest.apply`)."""
+
+    replies: list[Hl7Reply]
+    pending: list[Hl7Work]
+
+
 class Hl7Ingest:
     """Store, decode, apply and acknowledge HL7 v2 messages (see the module docstring).
 
     ``tokenize`` is the keyed hash of patient identifiers; ``zone`` reads times without an offset
-    when the sending facility is unknown or names no zone. Safe to call from one thread at a
-    time per database writer: the MLLP listener funnels every connection through one worker.
+    when the sending facility is unknown or names no zone. The facility cache is replaced whole,
+    never changed in place, so one thread may accept while another applies (the MLLP listener's
+    writer and applier); each of those runs one call at a time.
     """
 
     def __init__(
@@ -180,30 +198,70 @@ class Hl7Ingest:
             source_system=source_system,
             received_at=self._clock(),
         )
-        (reply,) = self._process([_Work(received.message, raw, received.is_duplicate)])
+        (reply,), pending = self._accept([Hl7Work(received.message, raw, received.is_duplicate)])
+        self.apply(pending)
         return reply
 
     def receive_many(self, submissions: Sequence[Hl7Submission]) -> list[Hl7Reply]:
-        """Group commit: store every message in one transaction, apply them all in a second.
+        """Group commit, applied before returning: :meth:`accept_many`, then :meth:`apply`.
 
-        The replies are in the order of ``submissions``. The same bytes twice in one group are
-        stored once, applied once, and answered alike (the second as a duplicate).
+        For the edges that answer once everything is written (``suture ingest FILE``, the drop
+        folder). The replies are in the order of ``submissions``. The same bytes twice in one
+        group are stored once, applied once, and answered alike (the second as a duplicate).
+        """
+        replies, pending = self.accept_many(submissions)
+        self.apply(pending)
+        return replies
+
+    def accept_many(self, submissions: Sequence[Hl7Submission]) -> Hl7Acceptance:
+        """Store every message in one transaction, decode them; the replies, and what to apply.
+
+        The ACK path of the MLLP listener (DESIGN.md §3): once this returns, each message is
+        committed and its reply says how it decodes (``AA``: stored and decodes cleanly, it
+        will be applied; ``AE``/``AR``: it will be marked failed with an exception item). The
+        caller hands ``pending`` to :meth:`apply`; should that never happen (a crash), the
+        messages stay ``received`` and :meth:`recover` applies them.
         """
         if not submissions:
-            return []
+            return Hl7Acceptance([], [])
         received = self._inbox.receive_many(submissions, format=FORMAT, received_at=self._clock())
         works = [
-            _Work(stored, submission.raw, is_duplicate)
+            Hl7Work(stored, submission.raw, is_duplicate)
             for submission, (stored, is_duplicate) in zip(submissions, received, strict=True)
         ]
-        return self._process(works)
+        return self._accept(works)
+
+    def recover(self, *, older_than: timedelta | None = None, batch: int = 256) -> int:
+        """The recovery sweep: apply every stored HL7 v2 message still ``received`` or
+        ``decoded`` (received at least ``older_than`` ago, when given), decoded again from its
+        raw bytes, ``batch`` messages a transaction (:meth:`apply_isolated`); how many this
+        call applied.
+
+        Exactly once with any other applier: :meth:`apply` re-reads each status, locked, in
+        its transaction and skips a message another one finished.
+        """
+        received_before = None if older_than is None else self._clock() - older_than
+        applied = 0
+        after: str | None = None
+        while True:
+            with self._uow() as uow:
+                page = uow.inbox.unfinished(
+                    FORMAT, received_before=received_before, after=after, limit=batch
+                )
+            if not page:
+                return applied
+            works = [Hl7Work(message, message.raw or b"", True) for message in page]
+            for work in works:
+                self._evaluate(work)
+            applied += self.apply_isolated(works)
+            after = page[-1].id
 
     # --- decode, apply, acknowledge -----------------------------------------------------------
 
-    def _process(self, works: list[_Work]) -> list[Hl7Reply]:
-        """Decode what needs it, apply it in one transaction, then build the ACKs."""
-        first: dict[str, _Work] = {}
-        pending: list[_Work] = []
+    def _accept(self, works: list[Hl7Work]) -> Hl7Acceptance:
+        """Decode what needs it and build every reply; the messages left to apply."""
+        first: dict[str, Hl7Work] = {}
+        pending: list[Hl7Work] = []
         for work in works:
             earlier = first.setdefault(work.message.id, work)
             if earlier is not work:
@@ -216,8 +274,6 @@ class Hl7Ingest:
                 work.header = peek_header(work.raw)
             else:  # failed before: the same error again, for the ACK
                 self._evaluate(work)
-        if pending:
-            self._apply(pending)
         now = self._clock()
         replies: list[Hl7Reply] = []
         for work in works:
@@ -226,9 +282,9 @@ class Hl7Ingest:
                 source.reply = self._reply(source, now)
             reply = source.reply
             replies.append(reply._replace(is_duplicate=work.is_duplicate))
-        return replies
+        return Hl7Acceptance(replies, pending)
 
-    def _evaluate(self, work: _Work) -> None:
+    def _evaluate(self, work: Hl7Work) -> None:
         """Decode and attribute ``work`` (pure, but for the facility lookup); sets one outcome."""
         try:
             message = parse_message(work.raw)
@@ -257,7 +313,7 @@ class Hl7Ingest:
             if work.header is None:
                 work.header = peek_header(work.raw)
 
-    def _reference(self, message: Message, header: MessageHeader, work: _Work) -> _Reference:
+    def _reference(self, message: Message, header: MessageHeader, work: Hl7Work) -> _Reference:
         """ADT, BAR^P01/P05, MFN^M04 and MFN^M02: the context or master data they carry."""
         facility = self._facility(header.sending_facility)
         decoded = decode_message(
@@ -274,7 +330,7 @@ class Hl7Ingest:
             return _Reference(decoded, facility)
         raise TypeError(f"{header.type_code} decoded to {type(decoded).__name__}")
 
-    def _decode(self, message: Message, work: _Work, zone: tzinfo) -> DecodedCharges:
+    def _decode(self, message: Message, work: Hl7Work, zone: tzinfo) -> DecodedCharges:
         decoded = decode_message(
             message, tokenize=self._tokenize, zone=zone, source_system=work.message.source_system
         )
@@ -282,30 +338,39 @@ class Hl7Ingest:
             raise TypeError(f"DFT^P03 decoded to {type(decoded).__name__}")
         return decoded
 
-    def _apply(self, works: list[_Work]) -> None:
-        """One transaction: each message marked, charges stored, events published, items
-        opened; committed before any ACK is built."""
+    def apply(self, works: Sequence[Hl7Work]) -> int:
+        """Apply accepted messages in one transaction; how many it applied.
+
+        Each message is marked (``processed`` through ``decoded``, or ``failed`` with a
+        ``malformed_message`` exception item), its charges stored and their ``charge.posted``
+        events published, or its encounter or master data written. The statuses are re-read,
+        locked, first: a message another applier finished (the recovery sweep, another process)
+        is skipped, so each is applied exactly once; the charges' upsert by id and the events'
+        idempotency keys make a charge re-sent in another message one charge still.
+        """
+        if not works:
+            return 0
         at = self._clock()
         charges: dict[str, Charge] = {}  # by id: a charge re-sent in the group is written once
         envelopes: list[Envelope] = []
         statuses: list[InboundMessage] = []
+        unique = list({work.message.id: work for work in works}.values())
         with self._uow() as uow:
-            for work in works:
+            current = uow.inbox.statuses([work.message.id for work in unique], lock=True)
+            for work in unique:
+                status = current.get(work.message.id)
+                if status not in _UNFINISHED:
+                    continue  # applied by someone else since it was read, or never stored
                 message = work.message
+                if message.status is not status:  # a duplicate's copy is older: read it again
+                    found = uow.inbox.get(message.id, lock=True)
+                    assert found is not None  # its status was just read in this transaction
+                    message = work.message = found
                 if work.applied is not None:
                     applied = work.applied
                     decoded = applied.decoded
                     facility_id = applied.facility.id
-                    self._mark(
-                        uow,
-                        statuses,
-                        work,
-                        MessageStatus.PROCESSED,
-                        reason=None,
-                        at=at,
-                        correlation_id=decoded.encounter_token,
-                        facility_id=facility_id,
-                    )
+                    statuses.append(_processed(message, at, decoded.encounter_token, facility_id))
                     for line in decoded.lines:
                         line.charge.facility_id = facility_id
                         if line.transaction_id:  # the billing system's line id: the business key
@@ -316,24 +381,16 @@ class Hl7Ingest:
                         charges[line.charge.id] = line.charge
                         envelopes.append(self._posted(line.charge, decoded, message, applied))
                 elif work.reference is not None:
-                    reference = work.reference
-                    correlation, about = self._apply_reference(uow, reference, message, at)
-                    self._mark(
-                        uow, statuses, work, MessageStatus.PROCESSED, reason=None, at=at,
-                        correlation_id=correlation, facility_id=about,
-                    )  # fmt: skip
+                    correlation, about = self._apply_reference(uow, work.reference, message, at)
+                    statuses.append(_processed(message, at, correlation, about))
                 elif work.error is not None:
                     error = work.error
                     facility = self._facility_of_error(work)
                     reason = str(error)
-                    self._mark(
-                        uow,
-                        statuses,
-                        work,
-                        MessageStatus.FAILED,
-                        reason=reason,
-                        at=at,
-                        facility_id=facility,
+                    statuses.append(
+                        message.transition(
+                            MessageStatus.FAILED, reason=reason, at=at, facility_id=facility
+                        )
                     )
                     open_exception(
                         uow,
@@ -349,6 +406,52 @@ class Hl7Ingest:
                 uow.charges.add_many(charges.values())
                 self._bus.publish_many(uow, envelopes)
             uow.commit()
+        return len(statuses)
+
+    def apply_isolated(self, works: Sequence[Hl7Work]) -> int:
+        """:meth:`apply`; when the batch fails, each message alone, so one bad message does not
+        hold back the rest. A message that fails alone with a :class:`SutureError` (storage
+        unavailable, a rule of the hub) raises it and stays unfinished for the recovery sweep;
+        any other error is a fault that would fail every retry: the message is marked failed
+        (:meth:`fail`), a person sees it in the work queue."""
+        try:
+            return self.apply(works)
+        except Exception:
+            if len(works) == 1:
+                return self._fail_unless_storage(works[0])
+        return sum(self._fail_unless_storage(work) for work in works)
+
+    def _fail_unless_storage(self, work: Hl7Work) -> int:
+        try:
+            return self.apply([work])
+        except SutureError:
+            raise
+        except Exception as error:  # a fault of the hub: recorded on the message
+            self.fail(work, error)
+            return 0
+
+    def fail(self, work: Hl7Work, error: Exception) -> bool:
+        """Mark a message that cannot be applied (the error is not the codec's: a fault of the
+        hub) ``failed`` with a ``malformed_message`` exception item, in a transaction of its
+        own, unless it was finished meanwhile; whether it was marked. The reason names the
+        error's type only (its text may quote content)."""
+        at = self._clock()
+        reason = f"not applied: {type(error).__name__} while applying; retry from the work queue"
+        with self._uow() as uow:
+            current = uow.inbox.get(work.message.id, lock=True)
+            if current is None or current.status not in _UNFINISHED:
+                return False
+            facility = self._facility_of_error(work)
+            uow.inbox.save_status(
+                current.transition(MessageStatus.FAILED, reason=reason, at=at, facility_id=facility)
+            )
+            open_exception(
+                uow, type=ExceptionType.MALFORMED_MESSAGE, facility_id=facility,
+                reason=f"HL7 v2: {reason}", at=at, message_id=current.id,
+                trace_id=current.trace_id,
+            )  # fmt: skip
+            uow.commit()
+        return True
 
     def _apply_reference(
         self, uow: UnitOfWork, reference: _Reference, message: InboundMessage, at: datetime
@@ -423,50 +526,6 @@ class Hl7Ingest:
                 ]
         return prices
 
-    @staticmethod
-    def _mark(
-        uow: UnitOfWork,
-        statuses: list[InboundMessage],
-        work: _Work,
-        status: MessageStatus,
-        *,
-        reason: str | None,
-        at: datetime,
-        correlation_id: str | None = None,
-        facility_id: str | None = None,
-    ) -> None:
-        """Move the message to ``status`` (through ``decoded`` when it is applied).
-
-        A message stored by this very call is known to be ``received`` and seen by no one else
-        yet (nothing else knows its id), so its new status joins ``statuses``, written for the
-        whole group in one statement; a
-        duplicate found unfinished goes through :func:`mark_message`, which locks and re-reads
-        it, as another process may be finishing it too.
-        """
-        message = work.message
-        steps = [MessageStatus.DECODED] if status is MessageStatus.PROCESSED else []
-        if work.is_duplicate:
-            if message.status is not MessageStatus.RECEIVED:
-                steps = []
-            for step in steps:
-                mark_message(uow, message.id, step, None, at)
-            mark_message(
-                uow,
-                message.id,
-                status,
-                reason,
-                at,
-                correlation_id=correlation_id,
-                facility_id=facility_id,
-            )
-            return
-        for step in steps:
-            message = message.transition(step, reason=None, at=at)
-        message = message.transition(
-            status, reason=reason, at=at, correlation_id=correlation_id, facility_id=facility_id
-        )
-        statuses.append(message)
-
     def _posted(
         self, charge: Charge, decoded: DecodedCharges, message: InboundMessage, applied: _Applied
     ) -> Envelope:
@@ -496,7 +555,7 @@ class Hl7Ingest:
             source_facility=charge.facility_id,
         )
 
-    def _reply(self, work: _Work, now: datetime) -> Hl7Reply:
+    def _reply(self, work: Hl7Work, now: datetime) -> Hl7Reply:
         """The ACK of a message's outcome: just applied, or stored before (a duplicate)."""
         message = work.message
         error = work.error
@@ -565,10 +624,22 @@ class Hl7Ingest:
             self._zones[facility.timezone] = zone
         return zone
 
-    def _facility_of_error(self, work: _Work) -> str | None:
+    def _facility_of_error(self, work: Hl7Work) -> str | None:
         header = work.header
         facility = self._facilities.get(header.sending_facility) if header is not None else None
         return facility.id if facility is not None else None
+
+
+def _processed(
+    message: InboundMessage, at: datetime, correlation_id: str | None, facility_id: str | None
+) -> InboundMessage:
+    """``message`` moved to ``processed``, through ``decoded`` when it is still ``received``."""
+    if message.status is MessageStatus.RECEIVED:
+        message = message.transition(MessageStatus.DECODED, reason=None, at=at)
+    return message.transition(
+        MessageStatus.PROCESSED, reason=None, at=at, correlation_id=correlation_id,
+        facility_id=facility_id,
+    )  # fmt: skip
 
 
 def _not_applied(header: MessageHeader) -> Hl7DecodeError:
@@ -613,4 +684,13 @@ def _unknown_facility(decoded: DecodedCharges) -> Hl7DecodeError:
     )
 
 
-__all__ = ["APPLIED_TYPE", "CHARGE_POSTED", "FORMAT", "Hl7Ingest", "Hl7Reply", "Hl7Submission"]
+__all__ = [
+    "APPLIED_TYPE",
+    "CHARGE_POSTED",
+    "FORMAT",
+    "Hl7Acceptance",
+    "Hl7Ingest",
+    "Hl7Reply",
+    "Hl7Submission",
+    "Hl7Work",
+]

@@ -217,6 +217,25 @@ class InboxRepository(Protocol):
         """:meth:`save_status` for a group, in one statement."""
         ...
 
+    def statuses(
+        self, message_ids: Collection[str], *, lock: bool = False
+    ) -> dict[str, MessageStatus]:
+        """The current status of each stored message of ``message_ids`` (unknown ids absent);
+        ``lock`` holds those messages against concurrent status changes until commit."""
+        ...
+
+    def unfinished(
+        self,
+        format: str,
+        *,
+        received_before: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[InboundMessage]:
+        """Messages of ``format`` still ``received`` or ``decoded``, ordered by id, **with**
+        their raw bytes: what a recovery sweep decodes again and applies."""
+        ...
+
     def count_by_status(self, *, interface: str | None = None) -> dict[MessageStatus, int]:
         """How many messages are in each status (every status present, zero included)."""
         ...

@@ -1,9 +1,10 @@
 """The unit of work on SQLAlchemy: one connection, one transaction, every repository on it.
 
 Implements the ``UnitOfWork`` port (``services/unit_of_work.py``; cosmicpython chapter 6).
-Entering the block opens a connection and begins a transaction, and builds the repositories on
-that connection, so everything a handler reads and writes commits or rolls back together, the
-tracking row of exactly-once handling included (DESIGN.md §3, guarantee 2). Leaving the block
+Entering the block opens a connection and begins a transaction; each repository is built on
+that connection when the block first uses it, so everything a handler reads and writes commits
+or rolls back together, the tracking row of exactly-once handling included (DESIGN.md §3,
+guarantee 2). Leaving the block
 rolls back whatever was not committed, whether or not an exception escaped, and closes the
 connection; ``commit`` may be called more than once, each starting the next transaction.
 
@@ -14,10 +15,10 @@ on its own without surprising the outer one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Generic, Self, TypeVar, overload
 
 import sqlalchemy as sa
 
@@ -40,47 +41,83 @@ from suture.services.audit import AuditLogRepository
 from suture.services.event_store import EventLogRepository
 from suture.services.interface_store import InterfaceRepository
 
+R = TypeVar("R")
+
+
+class _Built(Generic[R]):
+    """A repository built on the unit of work's connection the first time a block uses it,
+    then kept in the instance's ``__dict__`` (so later reads are plain attribute reads) until
+    the block ends. A transaction touches a few of the 37 repositories; building all of them
+    on every ``with`` cost more than the inbox's insert on the ingest path."""
+
+    def __init__(self, factory: Callable[[sa.Connection], R]) -> None:
+        self._factory = factory
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+        _REPOSITORIES.add(name)
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> Self: ...
+
+    @overload
+    def __get__(self, obj: SqlAlchemyUnitOfWork, owner: type) -> R: ...
+
+    def __get__(self, obj: SqlAlchemyUnitOfWork | None, owner: type) -> R | Self:
+        if obj is None:
+            return self
+        built = self._factory(obj._open())
+        obj.__dict__[self._name] = built
+        return built
+
+
+#: The names of the repositories (:class:`_Built`), forgotten when a block ends.
+_REPOSITORIES: set[str] = set()
+
 
 class SqlAlchemyUnitOfWork:
     """A ``UnitOfWork`` over an engine from :func:`suture.adapters.db.engine.create_engine`."""
 
-    facilities: ports.Repository[Facility]
-    locations: ports.Repository[Location]
-    departments: ports.Repository[Department]
-    cost_centers: ports.Repository[CostCenter]
-    gl_accounts: ports.Repository[GLAccount]
-    suppliers: ports.SupplierRepository
-    items: ports.ItemRepository
-    contracts: ports.ContractRepository
-    par_levels: ports.Repository[ParLevel]
-    crosswalks: ports.CrosswalkRepository
-    requisitions: ports.Repository[Requisition]
-    purchase_orders: ports.PurchaseOrderRepository
-    receipts: ports.Repository[Receipt]
-    invoices: ports.InvoiceRepository
-    charges: ports.Repository[Charge]
-    usage: ports.Repository[UsageRecord]
-    stock: ports.StockPositionRepository
-    journals: ports.Repository[JournalEntry]
-    inbox: ports.InboxRepository
-    events: EventLogRepository
-    exceptions: ports.ExceptionRepository
-    deliveries: ports.DeliveryRepository
-    clients: ports.ApiClientRepository
-    audit: AuditLogRepository
-    interfaces: InterfaceRepository
-    usage_workflows: ports.UsageWorkflowRepository
-    expected_charges: ports.ExpectedChargeRepository
-    invoice_matches: ports.InvoiceMatchRepository
-    match_tolerances: ports.MatchToleranceRepository
-    chargemaster: ports.ChargemasterRepository
-    reconciliation: ports.ReconciliationRepository
-    requisition_approvals: ports.RequisitionApprovalRepository
-    trading_partners: ports.TradingPartnerRepository
-    encounters: ports.EncounterRepository
-    staff: ports.StaffRepository
-    expected_receipts: ports.ExpectedReceiptRepository
-    x12_interchanges: ports.X12InterchangeRepository
+    facilities: _Built[ports.Repository[Facility]] = _Built(r.FacilityRepository)
+    locations: _Built[ports.Repository[Location]] = _Built(r.LocationRepository)
+    departments: _Built[ports.Repository[Department]] = _Built(r.DepartmentRepository)
+    cost_centers: _Built[ports.Repository[CostCenter]] = _Built(r.CostCenterRepository)
+    gl_accounts: _Built[ports.Repository[GLAccount]] = _Built(r.GLAccountRepository)
+    suppliers: _Built[ports.SupplierRepository] = _Built(r.SupplierRepository)
+    items: _Built[ports.ItemRepository] = _Built(r.ItemRepository)
+    contracts: _Built[ports.ContractRepository] = _Built(r.ContractRepository)
+    par_levels: _Built[ports.Repository[ParLevel]] = _Built(r.ParLevelRepository)
+    crosswalks: _Built[ports.CrosswalkRepository] = _Built(r.CrosswalkRepository)
+    requisitions: _Built[ports.Repository[Requisition]] = _Built(r.RequisitionRepository)
+    purchase_orders: _Built[ports.PurchaseOrderRepository] = _Built(r.PurchaseOrderRepository)
+    receipts: _Built[ports.Repository[Receipt]] = _Built(r.ReceiptRepository)
+    invoices: _Built[ports.InvoiceRepository] = _Built(r.InvoiceRepository)
+    charges: _Built[ports.Repository[Charge]] = _Built(r.ChargeRepository)
+    usage: _Built[ports.Repository[UsageRecord]] = _Built(r.UsageRepository)
+    stock: _Built[ports.StockPositionRepository] = _Built(r.StockPositionRepository)
+    journals: _Built[ports.Repository[JournalEntry]] = _Built(r.JournalEntryRepository)
+    inbox: _Built[ports.InboxRepository] = _Built(r.InboxRepository)
+    events: _Built[EventLogRepository] = _Built(r.EventLogRepository)
+    exceptions: _Built[ports.ExceptionRepository] = _Built(r.ExceptionRepository)
+    deliveries: _Built[ports.DeliveryRepository] = _Built(r.DeliveryRepository)
+    clients: _Built[ports.ApiClientRepository] = _Built(r.ApiClientRepository)
+    audit: _Built[AuditLogRepository] = _Built(r.AuditLogRepository)
+    interfaces: _Built[InterfaceRepository] = _Built(r.InterfaceRepository)
+    usage_workflows: _Built[ports.UsageWorkflowRepository] = _Built(r.UsageWorkflowRepository)
+    expected_charges: _Built[ports.ExpectedChargeRepository] = _Built(r.ExpectedChargeRepository)
+    invoice_matches: _Built[ports.InvoiceMatchRepository] = _Built(r.InvoiceMatchRepository)
+    match_tolerances: _Built[ports.MatchToleranceRepository] = _Built(r.MatchToleranceRepository)
+    chargemaster: _Built[ports.ChargemasterRepository] = _Built(r.ChargemasterRepository)
+    reconciliation: _Built[ports.ReconciliationRepository] = _Built(r.ReconciliationRepository)
+    requisition_approvals: _Built[ports.RequisitionApprovalRepository] = _Built(
+        r.RequisitionApprovalRepository
+    )
+    trading_partners: _Built[ports.TradingPartnerRepository] = _Built(r.TradingPartnerRepository)
+    encounters: _Built[ports.EncounterRepository] = _Built(r.EncounterRepository)
+    staff: _Built[ports.StaffRepository] = _Built(r.StaffRepository)
+    expected_receipts: _Built[ports.ExpectedReceiptRepository] = _Built(r.ExpectedReceiptRepository)
+    x12_interchanges: _Built[ports.X12InterchangeRepository] = _Built(r.X12InterchangeRepository)
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -97,8 +134,8 @@ class SqlAlchemyUnitOfWork:
             except BaseException:
                 connection.close()
                 raise
+        self._forget_repositories()
         self._connection = connection
-        self._build_repositories(connection)
         return self
 
     def __exit__(
@@ -110,6 +147,7 @@ class SqlAlchemyUnitOfWork:
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        self._forget_repositories()
         try:
             with storage_errors("database"):
                 connection.rollback()
@@ -148,44 +186,12 @@ class SqlAlchemyUnitOfWork:
             raise StorageError("unit_of_work", "not open; use it in a with block")
         return self._connection
 
-    def _build_repositories(self, connection: sa.Connection) -> None:
-        self.facilities = r.FacilityRepository(connection)
-        self.locations = r.LocationRepository(connection)
-        self.departments = r.DepartmentRepository(connection)
-        self.cost_centers = r.CostCenterRepository(connection)
-        self.gl_accounts = r.GLAccountRepository(connection)
-        self.suppliers = r.SupplierRepository(connection)
-        self.items = r.ItemRepository(connection)
-        self.contracts = r.ContractRepository(connection)
-        self.par_levels = r.ParLevelRepository(connection)
-        self.crosswalks = r.CrosswalkRepository(connection)
-        self.requisitions = r.RequisitionRepository(connection)
-        self.purchase_orders = r.PurchaseOrderRepository(connection)
-        self.receipts = r.ReceiptRepository(connection)
-        self.invoices = r.InvoiceRepository(connection)
-        self.charges = r.ChargeRepository(connection)
-        self.usage = r.UsageRepository(connection)
-        self.stock = r.StockPositionRepository(connection)
-        self.journals = r.JournalEntryRepository(connection)
-        self.inbox = r.InboxRepository(connection)
-        self.events = r.EventLogRepository(connection)
-        self.exceptions = r.ExceptionRepository(connection)
-        self.deliveries = r.DeliveryRepository(connection)
-        self.clients = r.ApiClientRepository(connection)
-        self.audit = r.AuditLogRepository(connection)
-        self.interfaces = r.InterfaceRepository(connection)
-        self.usage_workflows = r.UsageWorkflowRepository(connection)
-        self.expected_charges = r.ExpectedChargeRepository(connection)
-        self.invoice_matches = r.InvoiceMatchRepository(connection)
-        self.match_tolerances = r.MatchToleranceRepository(connection)
-        self.chargemaster = r.ChargemasterRepository(connection)
-        self.reconciliation = r.ReconciliationRepository(connection)
-        self.requisition_approvals = r.RequisitionApprovalRepository(connection)
-        self.trading_partners = r.TradingPartnerRepository(connection)
-        self.encounters = r.EncounterRepository(connection)
-        self.staff = r.StaffRepository(connection)
-        self.expected_receipts = r.ExpectedReceiptRepository(connection)
-        self.x12_interchanges = r.X12InterchangeRepository(connection)
+    def _forget_repositories(self) -> None:
+        """Drop the repositories built on the previous connection (each is built on first use
+        in a block, :class:`_Built`)."""
+        built = self.__dict__
+        for name in [name for name in built if name in _REPOSITORIES]:
+            del built[name]
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the port

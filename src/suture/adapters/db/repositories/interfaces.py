@@ -14,6 +14,7 @@ counted from the messages stored, never kept twice.
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,27 @@ from suture.domain.interfaces import (
     Route,
     UnmanagedSource,
 )
+
+
+@functools.cache
+def _record_unmanaged(dialect: str) -> sa.Insert:
+    """The upsert of ``record_unmanaged``, built once per dialect: building the statement and
+    its cache key cost more than running it, once per stored group."""
+    table = unmanaged_sources
+    insert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+    new = insert.excluded
+    c = table.c
+    return insert.on_conflict_do_update(
+        index_elements=["channel", "source_system"],
+        set_={
+            "format": new.format,
+            "first_seen": sa.case(
+                (new.first_seen < c.first_seen, new.first_seen), else_=c.first_seen
+            ),
+            "last_seen": sa.case((new.last_seen > c.last_seen, new.last_seen), else_=c.last_seen),
+            "message_count": c.message_count + new.message_count,
+        },
+    )
 
 
 class InterfaceRepository:
@@ -80,24 +102,7 @@ class InterfaceRepository:
     def record_unmanaged(self, sources: Sequence[UnmanagedSource]) -> None:
         if not sources:
             return
-        table = unmanaged_sources
-        dialect = self._connection.dialect.name
-        insert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
-        new = insert.excluded
-        c = table.c
-        statement = insert.on_conflict_do_update(
-            index_elements=["channel", "source_system"],
-            set_={
-                "format": new.format,
-                "first_seen": sa.case(
-                    (new.first_seen < c.first_seen, new.first_seen), else_=c.first_seen
-                ),
-                "last_seen": sa.case(
-                    (new.last_seen > c.last_seen, new.last_seen), else_=c.last_seen
-                ),
-                "message_count": c.message_count + new.message_count,
-            },
-        )
+        statement = _record_unmanaged(self._connection.dialect.name)
         rows = [
             {
                 "channel": s.channel,
@@ -109,7 +114,7 @@ class InterfaceRepository:
             }
             for s in sorted(sources, key=lambda source: source.route)
         ]
-        with storage_errors(table.name):
+        with storage_errors(unmanaged_sources.name):
             self._connection.execute(statement, rows)
 
     def unmanaged(self) -> builtins.list[UnmanagedSource]:
