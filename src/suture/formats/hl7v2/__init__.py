@@ -12,7 +12,9 @@ this package, as python-hl7 keeps framing apart from parsing (STYLE.md).
   :mod:`.charges` (DFT^P03), :mod:`.accounts` (ADT, BAR), :mod:`.charge_master` (MFN^M04),
   :mod:`.staff` (MFN^M02);
 - :mod:`.ack`: :func:`build_ack`;
-- :mod:`.errors`: :class:`Hl7DecodeError` with its position, reason and ACK disposition.
+- :mod:`.errors`: :class:`Hl7DecodeError` with its position, reason and ACK disposition;
+- :mod:`.native`: whether the hot modules run compiled (mypyc, ``setup.py``), and the check,
+  run here on import, that refuses a compiled module older than its source.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ from suture.formats.hl7v2.escapes import escape, unescape
 from suture.formats.hl7v2.header import MessageHeader, peek_header, read_header, validate_header
 from suture.formats.hl7v2.identifiers import Tokenize
 from suture.formats.hl7v2.messages import SUPPORTED_TYPES, Decoded, decode_message
+from suture.formats.hl7v2.native import check as _check_native
 from suture.formats.hl7v2.staff import StaffMaster, StaffRecord
 from suture.formats.hl7v2.tokenizer import Delimiters, Message, Segment, parse_message
+
+_check_native()  # a compiled module edited since its build fails loudly, here
 
 __all__ = [
     "CHARGE_SOURCE",

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
+from typing import Final
 
 from suture.domain.authority import DEFAULT_OWNERS, ObjectType
 from suture.domain.revenue import Charge, ChargeType, charge_from_fields
@@ -46,16 +47,16 @@ from suture.formats.hl7v2.keys import ChargeIds, charge_id_for
 from suture.formats.hl7v2.tokenizer import Delimiters, Message, Segment
 
 #: The system charges come from by default: the owner of charges in DESIGN.md §1.
-CHARGE_SOURCE = DEFAULT_OWNERS[ObjectType.CHARGE]
-_TYPES = {"CG": ChargeType.CHARGE, "CD": ChargeType.CREDIT}
-_CPT_SYSTEMS = frozenset({"", "C4", "C5", "CPT", "CPT4", "CPT-4", "HCPCS", "HCPT", "HPC"})
-_HCPCS_LENGTH = 5
-_ONE = Decimal(1)
-_ZERO = Decimal(0)
-_MAX_QUOTED = 24
-_NULL = '""'  # HL7's explicit null
+CHARGE_SOURCE: Final = DEFAULT_OWNERS[ObjectType.CHARGE]
+_TYPES: Final = {"CG": ChargeType.CHARGE, "CD": ChargeType.CREDIT}
+_CPT_SYSTEMS: Final = frozenset({"", "C4", "C5", "CPT", "CPT4", "CPT-4", "HCPCS", "HCPT", "HPC"})
+_HCPCS_LENGTH: Final = 5
+_ONE: Final = Decimal(1)
+_ZERO: Final = Decimal(0)
+_MAX_QUOTED: Final = 24
+_NULL: Final = '""'  # HL7's explicit null
 #: Procedure codes and modifiers are a small vocabulary: each raw FT1-25/26 is read once.
-_CACHED_CODES = 4096
+_CACHED_CODES: Final = 4096
 
 
 @dataclass(slots=True)
@@ -157,12 +158,21 @@ class _Context:
     source_system: str
     #: The ids of lines with an FT1-2, the message's part of the key hashed once.
     by_transaction: ChargeIds = dataclasses.field(init=False)
+    #: The last FT1-4 read and its time: the FT1 of one message mostly share their date.
+    time_text: str = dataclasses.field(init=False, default="")
+    time: datetime | None = dataclasses.field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.by_transaction = ChargeIds(self.facility, self.header.sending_application, "FT1-2")
 
+    def time_of(self, text: str) -> datetime | None:
+        """:func:`parse_time` of an FT1-4, the previous FT1's without a call."""
+        if text != self.time_text:
+            self.time_text, self.time = text, parse_time(text, self.zone)
+        return self.time
 
-_FT1_FIELDS = (1, 2, 4, 6, 7, 10, 11, 12, 13)
+
+_FT1_FIELDS: Final = (1, 2, 4, 6, 7, 10, 11, 12, 13)
 
 
 def _line(ft1: Segment, c: _Context) -> ChargeLine:
@@ -171,7 +181,7 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
     )
     if not when_text:
         raise field_error(ft1, 4, "transaction date is empty", ErrorCode.REQUIRED_FIELD_MISSING)
-    when = parse_time(when_text, c.zone)
+    when = c.time_of(when_text)
     if when is None:  # the date of service is PHI: not quoted
         raise field_error(ft1, 4, "not an HL7 time (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ])")
     kind = _TYPES.get(type_code) or _TYPES.get(type_code.upper())
@@ -250,7 +260,7 @@ def _number(ft1: Segment, number: int, text: str, what: str) -> Decimal | None:
 
 
 _Codes = tuple[str, str, str | None, tuple[str, ...]]
-_NO_CODES: _Codes = ("", "", None, ())
+_NO_CODES: Final[_Codes] = ("", "", None, ())
 
 
 def _codes(ft1: Segment, procedure: str, modifiers: str) -> _Codes | str:

@@ -11,15 +11,16 @@ import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from functools import lru_cache
+from typing import Final
 
 # YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ] (v2.5.1 §2A.3.22 DTM; TS.1 is a DTM)
-_TIME = re.compile(
+_TIME: Final = re.compile(
     r"(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,6})\d*)?)?)?)?)?)?"
     r"(?:([+-])(\d{2})(\d{2}))?"
 )
-SIGNS = ("+", "-")  # NM: an optional sign, digits with an optional point (v2.5.1 §2A.3.47)
-_MAX_OFFSET_MINUTES = 14 * 60
-_PLAIN_LENGTHS = frozenset({8, 12, 14})  # YYYYMMDD, YYYYMMDDHHMM, YYYYMMDDHHMMSS
+SIGNS: Final = ("+", "-")  # NM: an optional sign, digits with an optional point (v2.5.1 §2A.3.47)
+_MAX_OFFSET_MINUTES: Final = 14 * 60
+_PLAIN_LENGTHS: Final = frozenset({8, 12, 14})  # YYYYMMDD, YYYYMMDDHHMM, YYYYMMDDHHMMSS
 
 
 @lru_cache(maxsize=4096)
@@ -67,7 +68,7 @@ def parse_time(text: str, zone: tzinfo) -> datetime | None:
 
 
 #: ``"0"`` to ``"99"`` as shared Decimals: quantities, mostly.
-SMALL_NUMBERS = {str(n): Decimal(n) for n in range(100)}
+SMALL_NUMBERS: Final = {str(n): Decimal(n) for n in range(100)}
 
 
 def parse_number(text: str) -> Decimal | None:

@@ -14,13 +14,13 @@ reads costs nothing. What each sequence becomes:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from suture.formats.hl7v2.tokenizer import Delimiters
 
-_DROPPED = frozenset({"H", "N"})
-_LINE_BREAKS = frozenset({".br", ".sp"})
+_DROPPED: Final = frozenset({"H", "N"})
+_LINE_BREAKS: Final = frozenset({".br", ".sp"})
 
 
 def unescape(value: str, delimiters: Delimiters, codec: str = "utf-8") -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from typing import Final
 
 from suture.formats.hl7v2.charsets import DEFAULT_CHARSET
 from suture.formats.hl7v2.datatypes import parse_time
@@ -24,10 +25,11 @@ from suture.formats.hl7v2.tokenizer import (
     read_delimiters,
 )
 
-_PROCESSING_IDS = frozenset({"P", "D", "T"})  # HL7 table 0103
-_PROCESSING_MODES = frozenset({"", "A", "R", "I", "T"})  # HL7 table 0207
-_MAX_QUOTED = 16
-_HEADER_FIELDS = (3, 4, 5, 6, 7, 10, 12)  # read as atoms: first components, unescaped, stripped
+_PROCESSING_IDS: Final = frozenset({"P", "D", "T"})  # HL7 table 0103
+_PROCESSING_MODES: Final = frozenset({"", "A", "R", "I", "T"})  # HL7 table 0207
+_MAX_QUOTED: Final = 16
+#: Read as atoms: first components, unescaped, stripped.
+_HEADER_FIELDS: Final = (3, 4, 5, 6, 7, 10, 12)
 
 
 @dataclass(slots=True)
@@ -64,7 +66,7 @@ class MessageHeader:
         )
 
 
-_RAW_FIELDS = 12  # MSH-0 to MSH-11: the fields read_header takes as written
+_RAW_FIELDS: Final = 12  # MSH-0 to MSH-11: the fields read_header takes as written
 
 
 def read_header(message: Message, zone: tzinfo = UTC) -> MessageHeader:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from suture.formats.hl7v2.tokenizer import Message
 
 #: Turns a patient identifier into a token; supplied by the caller (a keyed hash).
 Tokenize = Callable[[str], str]
 
-_NULL = '""'  # HL7's explicit null (v2.5.1 §2.5.3)
-_PV1_FIELDS = (2, 19)  # patient class, visit number
+_NULL: Final = '""'  # HL7's explicit null (v2.5.1 §2.5.3)
+_PV1_FIELDS: Final = (2, 19)  # patient class, visit number
 
 
 def identifier(text: str) -> str:

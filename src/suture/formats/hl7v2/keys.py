@@ -11,9 +11,10 @@ every stored charge id depends on it.
 from __future__ import annotations
 
 from hashlib import blake2b
+from typing import Final
 
-_PERSON = b"suture.hl7v2.ft1"
-_SEPARATOR = "\x1f"  # ASCII unit separator: never part of an HL7 value
+_PERSON: Final = b"suture.hl7v2.ft1"
+_SEPARATOR: Final = "\x1f"  # ASCII unit separator: never part of an HL7 value
 
 
 class ChargeIds:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, tzinfo
+from typing import Final
 
 from suture.formats.hl7v2.accounts import EncounterContext, decode_context
 from suture.formats.hl7v2.charge_master import ChargeMaster, decode_charge_master
@@ -33,14 +34,14 @@ from suture.formats.hl7v2.tokenizer import Message, parse_message
 
 Decoded = DecodedCharges | EncounterContext | ChargeMaster | StaffMaster
 
-_ADT_EVENTS = ("A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A13")
+_ADT_EVENTS: Final = ("A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A13")
 #: (MSH-9.1, MSH-9.2) pairs this codec decodes.
-SUPPORTED_TYPES = frozenset(
+SUPPORTED_TYPES: Final = frozenset(
     {("DFT", "P03"), ("BAR", "P01"), ("BAR", "P05"), ("MFN", "M04"), ("MFN", "M02")}
     | {("ADT", event) for event in _ADT_EVENTS}
 )
-_KNOWN_TYPES = frozenset(message_type for message_type, _ in SUPPORTED_TYPES)
-_MAX_QUOTED = 8
+_KNOWN_TYPES: Final = frozenset(message_type for message_type, _ in SUPPORTED_TYPES)
+_MAX_QUOTED: Final = 8
 
 
 class _Options:
@@ -70,7 +71,7 @@ def _staff(message: Message, header: MessageHeader, o: _Options) -> Decoded:
     return decode_staff(message, header, zone=o.zone)
 
 
-_DECODERS: dict[str, Callable[[Message, MessageHeader, _Options], Decoded]] = {
+_DECODERS: Final[dict[str, Callable[[Message, MessageHeader, _Options], Decoded]]] = {
     "DFT": _charges,
     "BAR": _context,
     "ADT": _context,

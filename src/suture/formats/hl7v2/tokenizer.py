@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Final
 
 from suture.formats.hl7v2.charsets import DEFAULT_CHARSET, codec_for, decode_bytes
 from suture.formats.hl7v2.errors import Disposition, ErrorCode, Hl7DecodeError
 from suture.formats.hl7v2.escapes import unescape
 
-_STRIP = " \t\x0b\x0c\x1c\x00"
-_BATCH_SEGMENTS = frozenset({"FHS", "FTS", "BHS", "BTS"})
-_HEADERS_AND_BATCH = _BATCH_SEGMENTS | {"MSH"}
-_MAX_ENCODING_CHARACTERS = 5
+_STRIP: Final = " \t\x0b\x0c\x1c\x00"
+_BATCH_SEGMENTS: Final = frozenset({"FHS", "FTS", "BHS", "BTS"})
+_HEADERS_AND_BATCH: Final = _BATCH_SEGMENTS | {"MSH"}
+_MAX_ENCODING_CHARACTERS: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ class Delimiters:
         return self.component + self.repetition + self.escape + self.subcomponent + self.truncation
 
 
-DEFAULT_DELIMITERS = Delimiters()
+DEFAULT_DELIMITERS: Final = Delimiters()
 
 
 def _nth(value: str, separator: str, index: int) -> str:
@@ -231,7 +232,7 @@ class Segment:
         ]
 
 
-_HEADER_IDS = frozenset({"MSH", "BHS", "FHS"})
+_HEADER_IDS: Final = frozenset({"MSH", "BHS", "FHS"})
 
 
 class Message:
@@ -282,7 +283,7 @@ def _reject(reason: str, *, field_number: int | None = None, position: int = 1) 
     )
 
 
-_KNOWN_DELIMITERS: dict[str, Delimiters] = {"|^~\\&": DEFAULT_DELIMITERS}
+_KNOWN_DELIMITERS: Final[dict[str, Delimiters]] = {"|^~\\&": DEFAULT_DELIMITERS}
 
 
 def read_delimiters(text: str) -> Delimiters:
@@ -310,7 +311,7 @@ def read_delimiters(text: str) -> Delimiters:
     return Delimiters(separator, chars[0], chars[1], chars[2], chars[3], chars[4:5])
 
 
-_VALID_IDS: set[str] = set()  # ids seen valid; at most 26 * 36 * 36 of them
+_VALID_IDS: Final[set[str]] = set()  # ids seen valid; at most 26 * 36 * 36 of them
 
 
 def _valid_id(segment_id: str) -> bool:
