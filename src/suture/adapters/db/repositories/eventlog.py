@@ -14,13 +14,13 @@ from __future__ import annotations
 import builtins
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.errors import storage_errors
@@ -53,25 +53,80 @@ _E = t.events
 POSITION_ARRAY = postgresql.ARRAY(sa.BigInteger)
 
 
+#: One encoder for every payload stored (``json.dumps`` with options builds one per call).
+_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def _payload_text(envelope: Envelope) -> str:
-    return json.dumps(envelope.payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _PAYLOAD_JSON.encode(envelope.payload)
 
 
 def _event_row(envelope: Envelope) -> dict[str, Any]:
-    return {
-        "id": str(envelope.id),
-        "type": envelope.type,
-        "schema_version": envelope.schema_version,
-        "occurred_at": envelope.occurred_at,
-        "recorded_at": envelope.recorded_at,
-        "source_system": envelope.source_system,
-        "source_facility": envelope.source_facility,
-        "trace_id": envelope.trace_id,
-        "correlation_id": envelope.correlation_id,
-        "causation_id": None if envelope.causation_id is None else str(envelope.causation_id),
-        "idempotency_key": envelope.idempotency_key,
-        "payload": _payload_text(envelope),
-    }
+    return dict(zip(_EVENT_COLUMNS, _event_values(envelope, _same), strict=True))
+
+
+#: The ``events`` columns an append writes (``position`` is the database's), in this order.
+_EVENT_COLUMNS = ("id", "type", "schema_version", "occurred_at", "recorded_at", "source_system",
+                  "source_facility", "trace_id", "correlation_id", "causation_id",
+                  "idempotency_key", "payload")  # fmt: skip
+
+
+def _same(value: datetime) -> Any:
+    return value
+
+
+def _event_values(envelope: Envelope, instant: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    """An event's row as the driver takes it: ``instant`` writes the (aware UTC) times."""
+    causation = envelope.causation_id
+    return (
+        str(envelope.id),
+        envelope.type,
+        envelope.schema_version,
+        instant(envelope.occurred_at),
+        instant(envelope.recorded_at),
+        envelope.source_system,
+        envelope.source_facility,
+        envelope.trace_id,
+        envelope.correlation_id,
+        None if causation is None else str(causation),
+        envelope.idempotency_key,
+        _PAYLOAD_JSON.encode(envelope.payload),
+    )
+
+
+@functools.cache
+def _sqlite_instant() -> Callable[[datetime], Any]:
+    """The text ``UtcDateTime`` writes on SQLite, by its own processor (``types.py``)."""
+    process = _E.c.recorded_at.type.bind_processor(sqlite.dialect())
+    assert process is not None
+    return process
+
+
+@functools.lru_cache(maxsize=8)  # a full chunk's, and the last few remainders'
+def _event_insert(dialect: str, rows: int = 1) -> str:
+    """``INSERT INTO events (…) VALUES (…)[, (…)…] ON CONFLICT (idempotency_key) DO NOTHING``
+    as the driver takes it: on SQLite ``rows`` rows with ``RETURNING id, position`` (one
+    statement for a chunk); on PostgreSQL one row, for an ``executemany`` (psycopg pipelines
+    it). The statement SQLAlchemy Core builds for the same insert, less its processing of
+    every value of every row: the values are the driver's already (:func:`_event_values`)."""
+    # Built from the table's own names and placeholders only: no value is ever in the text.
+    columns = ", ".join(_EVENT_COLUMNS)
+    if dialect == "postgresql":  # psycopg adapts aware datetimes as timestamptz
+        marks = ", ".join(["%s"] * len(_EVENT_COLUMNS))
+        values = f"({marks})"
+        returning = ""
+    else:
+        row = "(" + ", ".join("?" * len(_EVENT_COLUMNS)) + ")"
+        values = ", ".join([row] * rows)
+        returning = " RETURNING id, position"
+    return (
+        f"INSERT INTO {_E.name} ({columns}) VALUES {values} "  # noqa: S608 (no values: above)
+        f"ON CONFLICT (idempotency_key) DO NOTHING{returning}"
+    )
+
+
+#: Rows of one SQLite insert: 12 values each, well under SQLite's 32,766 variables a statement.
+_SQLITE_ROWS = 500
 
 
 def _refuse_number(text: str) -> NoReturn:
@@ -208,13 +263,15 @@ class EventLogRepository(HandlerWorkStore):
         if not unique:
             return []
         dialect = self._connection.dialect.name
-        rows = [_event_row(envelope) for envelope, _ in unique.values()]
         with storage_errors(_E.name):
-            if self._postgres and len(rows) >= _BATCH_FROM:
-                positions = self._appended_by_ids(rows)
-            else:
+            if self._postgres and len(unique) >= _BATCH_FROM:
+                positions = self._appended_by_ids([e for e, _ in unique.values()])
+            elif self._postgres:
+                rows = [_event_row(envelope) for envelope, _ in unique.values()]
                 insert = insert_ignoring(dialect, _E, ("idempotency_key",), ("id", "position"))
                 positions = dict(self._connection.execute(insert, rows).all())
+            else:
+                positions = self._appended_sqlite([e for e, _ in unique.values()])
             appended = [(e, h) for e, h in unique.values() if str(e.id) in positions]
             if len(appended) < _BATCH_FROM:  # a few: as rows, cheaper than a query for them
                 work = [
@@ -236,25 +293,40 @@ class EventLogRepository(HandlerWorkStore):
                     self._connection.execute(insert_work, {"handler": name, "positions": chunk})
         return [envelope for envelope, _ in appended]
 
-    def _appended_by_ids(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-        """PostgreSQL: insert a batch of event rows; the ids and positions of those appended.
+    def _appended_sqlite(self, envelopes: Sequence[Envelope]) -> dict[str, int]:
+        """SQLite: insert the events, ``_SQLITE_ROWS`` a statement; the ids and positions of
+        those appended (``RETURNING`` gives exactly those, in no promised order)."""
+        instant = _sqlite_instant()
+        positions: dict[str, int] = {}
+        for start in range(0, len(envelopes), _SQLITE_ROWS):
+            chunk = envelopes[start : start + _SQLITE_ROWS]
+            values = [value for e in chunk for value in _event_values(e, instant)]
+            found = self._connection.exec_driver_sql(
+                _event_insert("sqlite", len(chunk)), tuple(values)
+            )
+            positions.update(found.all())
+        return positions
 
-        The rows' ids are made here (UUIDv7), so ``RETURNING`` is not needed to learn them:
-        psycopg pipelines a plain ``executemany`` of ``INSERT … ON CONFLICT DO NOTHING``, and
-        one query reads the positions back by id: about 1.7 times the rate of a ``RETURNING``
-        insert from one array per column (the form this replaced), on 500-row batches. An id in
-        the log before the insert (the same envelope appended earlier) is not appended now, as
-        ``RETURNING`` would have said; so those are looked up first.
+    def _appended_by_ids(self, envelopes: Sequence[Envelope]) -> dict[str, int]:
+        """PostgreSQL: insert a batch of events; the ids and positions of those appended.
+
+        The ids are made by the publisher (UUIDv7), so ``RETURNING`` is not needed to learn
+        them: psycopg pipelines a plain ``executemany`` of ``INSERT … ON CONFLICT DO NOTHING``
+        (the driver's rows, :func:`_event_values`), and one query reads the positions back by
+        id: about 1.7 times the rate of a ``RETURNING`` insert from one array per column (the
+        form this replaced), on 500-row batches. An id in the log before the insert (the same
+        envelope appended earlier) is not appended now, as ``RETURNING`` would have said; so
+        those are looked up first.
         """
-        ids = [row["id"] for row in rows]
+        ids = [str(e.id) for e in envelopes]
         earlier = set(self._connection.scalars(_events_by_ids().with_only_columns(_E.c.id),
                                                {"ids": ids}))  # fmt: skip
-        new = [row for row in rows if row["id"] not in earlier] if earlier else rows
+        new = [e for e, i in zip(envelopes, ids, strict=True) if i not in earlier]
         if not new:
             return {}
-        insert = insert_ignoring("postgresql", _E, ("idempotency_key",))
-        self._connection.execute(insert, new)
-        found = self._connection.execute(_events_by_ids(), {"ids": [row["id"] for row in new]})
+        rows = [_event_values(e, _same) for e in new]
+        self._connection.exec_driver_sql(_event_insert("postgresql"), rows)
+        found = self._connection.execute(_events_by_ids(), {"ids": [row[0] for row in rows]})
         return dict(found.all())
 
     def get(self, event_id: str) -> Envelope | None:
