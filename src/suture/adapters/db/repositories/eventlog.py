@@ -31,7 +31,6 @@ from suture.adapters.db.repositories.handler_work import (
     checked_limit,
     chunks,
     claim_counted_statement,
-    insert_ignoring,
     items_before,
     keys_in,
     work_item_of,
@@ -55,14 +54,6 @@ POSITION_ARRAY = postgresql.ARRAY(sa.BigInteger)
 
 #: One encoder for every payload stored (``json.dumps`` with options builds one per call).
 _PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _payload_text(envelope: Envelope) -> str:
-    return _PAYLOAD_JSON.encode(envelope.payload)
-
-
-def _event_row(envelope: Envelope) -> dict[str, Any]:
-    return dict(zip(_EVENT_COLUMNS, _event_values(envelope, _same), strict=True))
 
 
 #: The ``events`` columns an append writes (``position`` is the database's), in this order.
@@ -102,31 +93,47 @@ def _sqlite_instant() -> Callable[[datetime], Any]:
     return process
 
 
-@functools.lru_cache(maxsize=8)  # a full chunk's, and the last few remainders'
-def _event_insert(dialect: str, rows: int = 1) -> str:
-    """``INSERT INTO events (…) VALUES (…)[, (…)…] ON CONFLICT (idempotency_key) DO NOTHING``
-    as the driver takes it: on SQLite ``rows`` rows with ``RETURNING id, position`` (one
-    statement for a chunk); on PostgreSQL one row, for an ``executemany`` (psycopg pipelines
-    it). The statement SQLAlchemy Core builds for the same insert, less its processing of
-    every value of every row: the values are the driver's already (:func:`_event_values`)."""
-    # Built from the table's own names and placeholders only: no value is ever in the text.
-    columns = ", ".join(_EVENT_COLUMNS)
-    if dialect == "postgresql":  # psycopg adapts aware datetimes as timestamptz
-        marks = ", ".join(["%s"] * len(_EVENT_COLUMNS))
-        values = f"({marks})"
-        returning = ""
-    else:
-        row = "(" + ", ".join("?" * len(_EVENT_COLUMNS)) + ")"
-        values = ", ".join([row] * rows)
-        returning = " RETURNING id, position"
-    return (
-        f"INSERT INTO {_E.name} ({columns}) VALUES {values} "  # noqa: S608 (no values: above)
-        f"ON CONFLICT (idempotency_key) DO NOTHING{returning}"
-    )
+@functools.lru_cache(maxsize=16)  # a full chunk's, and the last few remainders'
+def _event_insert(dialect: str, rows: int = 1, *, returning: bool = True) -> str:
+    """``INSERT INTO events (…) VALUES (…)[, (…)…] ON CONFLICT (idempotency_key) DO NOTHING
+    [RETURNING id, position]`` as the driver takes it: the statement SQLAlchemy Core builds
+    for the same insert, less its processing of every value of every row, the values being
+    the driver's already (:func:`_event_values`). ``rows`` rows with ``RETURNING`` (one
+    statement for a chunk), or one row without it for an ``executemany`` (psycopg pipelines
+    it)."""
+    return _insert_text(dialect, _E.name, _EVENT_COLUMNS, rows,
+                        "ON CONFLICT (idempotency_key) DO NOTHING"
+                        + (" RETURNING id, position" if returning else ""))  # fmt: skip
 
 
-#: Rows of one SQLite insert: 12 values each, well under SQLite's 32,766 variables a statement.
-_SQLITE_ROWS = 500
+#: The ``handler_work`` columns of a new item, in the order of :func:`_work_values`.
+_WORK_COLUMNS = ("handler", "event_id", "event_position", "status", "attempts",
+                 "next_attempt_at", "last_error", "parked_on", "updated_at")  # fmt: skip
+
+
+def _work_values(handler: str, event_id: str, position: int, due: Any) -> tuple[Any, ...]:
+    """A pending item due at ``due`` (the driver's form of its event's ``recorded_at``)."""
+    return (handler, event_id, position, WorkStatus.PENDING.value, 0, due, None, None, due)
+
+
+@functools.cache
+def _work_insert(dialect: str) -> str:
+    """``INSERT INTO handler_work (…) VALUES (…)`` for an ``executemany`` of the driver's rows."""
+    return _insert_text(dialect, _W.name, _WORK_COLUMNS, 1, "")
+
+
+def _insert_text(dialect: str, table: str, columns: tuple[str, ...], rows: int, tail: str) -> str:
+    # Built from the tables' own names and placeholders only: no value is ever in the text.
+    mark = "%s" if dialect == "postgresql" else "?"  # psycopg adapts aware datetimes
+    row = "(" + ", ".join([mark] * len(columns)) + ")"
+    values = ", ".join([row] * rows)
+    text = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608 (above)
+    return f"{text} {tail}" if tail else text
+
+
+#: Rows of one insert with ``RETURNING``: 12 values each, well under SQLite's 32,766 variables
+#: a statement (and PostgreSQL's 65,535).
+_ROWS = 500
 
 
 def _refuse_number(text: str) -> NoReturn:
@@ -138,7 +145,7 @@ _STORED_JSON = json.JSONDecoder(parse_float=_refuse_number, parse_constant=_refu
 
 
 def _stored_payload(text: str) -> dict[str, Any]:
-    """A payload as ``_payload_text`` stored it: JSON form already, so only parsed.
+    """A payload as ``_event_values`` stored it: JSON form already, so only parsed.
 
     A number with a fraction (or NaN) cannot come from a checked envelope, and is refused as
     the constructor would refuse it, rather than read as a float.
@@ -176,11 +183,6 @@ _BATCH_FROM = 8
 
 
 @functools.cache
-def _plain_insert(table: sa.Table) -> sa.Insert:
-    return sa.insert(table)
-
-
-@functools.cache
 def _events_by_ids() -> sa.Select[Any]:
     """PostgreSQL: ``SELECT id, position FROM events WHERE id = ANY(:ids)``, one text for any
     number of ids."""
@@ -191,7 +193,7 @@ def _events_by_ids() -> sa.Select[Any]:
 @functools.cache
 def _work_from_events(dialect: str) -> sa.Insert:
     """A pending work item of handler ``:handler`` for each event at ``:positions``, due at its
-    ``recorded_at``, built by the database from the rows just inserted (``_new_work``'s row),
+    ``recorded_at``, built by the database from the rows just inserted (:func:`_work_values`' row),
     rather than sent column by column from here: one statement per handler and chunk."""
     if dialect == "postgresql":  # one statement text whatever the count (see ``keys_in``)
         wanted = _E.c.position == sa.any_(sa.bindparam("positions", type_=POSITION_ARRAY))
@@ -254,60 +256,62 @@ class EventLogRepository(HandlerWorkStore):
         self, entries: Sequence[tuple[Envelope, Sequence[str]]]
     ) -> builtins.list[Envelope]:
         # One statement per table: ``INSERT … ON CONFLICT DO NOTHING RETURNING id, position``
-        # returns exactly the rows inserted (SQLite ≥ 3.35, PostgreSQL), matched here by id; an
-        # executemany (SQLAlchemy's "insertmanyvalues" on SQLite). A batch on PostgreSQL is
+        # returns exactly the rows inserted (SQLite ≥ 3.35, PostgreSQL), matched here by id,
+        # as the driver's rows in one statement per chunk. A batch on PostgreSQL is
         # ``_appended_by_ids`` instead.
         unique: dict[str, tuple[Envelope, Sequence[str]]] = {}
         for envelope, handlers in entries:  # the first of an idempotency key wins, as in turn
             unique.setdefault(envelope.idempotency_key, (envelope, handlers))
         if not unique:
             return []
+        envelopes = [envelope for envelope, _ in unique.values()]
+        ids = [str(envelope.id) for envelope in envelopes]
         dialect = self._connection.dialect.name
         with storage_errors(_E.name):
-            if self._postgres and len(unique) >= _BATCH_FROM:
-                positions = self._appended_by_ids([e for e, _ in unique.values()])
-            elif self._postgres:
-                rows = [_event_row(envelope) for envelope, _ in unique.values()]
-                insert = insert_ignoring(dialect, _E, ("idempotency_key",), ("id", "position"))
-                positions = dict(self._connection.execute(insert, rows).all())
+            if self._postgres and len(envelopes) >= _BATCH_FROM:
+                positions = self._appended_by_ids(envelopes, ids)
             else:
-                positions = self._appended_sqlite([e for e, _ in unique.values()])
-            appended = [(e, h) for e, h in unique.values() if str(e.id) in positions]
+                positions = self._appended_returning(envelopes)
+            appended = [
+                (event_id, positions[event_id], envelope, handlers)
+                for event_id, (envelope, handlers) in zip(ids, unique.values(), strict=True)
+                if event_id in positions
+            ]
             if len(appended) < _BATCH_FROM:  # a few: as rows, cheaper than a query for them
+                instant = _same if self._postgres else _sqlite_instant()
                 work = [
-                    self._new_work(name, str(e.id), positions[str(e.id)], e.recorded_at)
-                    for e, handlers in appended
+                    _work_values(name, event_id, position, instant(envelope.recorded_at))
+                    for event_id, position, envelope, handlers in appended
                     for name in dict.fromkeys(handlers)
                 ]
                 if work:
-                    self._connection.execute(_plain_insert(_W), work)
-                return [envelope for envelope, _ in appended]
+                    self._connection.exec_driver_sql(_work_insert(dialect), work)
+                return [envelope for _, _, envelope, _ in appended]
             per_handler: dict[str, builtins.list[int]] = {}
-            for e, handlers in appended:
+            for _, position, _, handlers in appended:
                 for name in dict.fromkeys(handlers):
-                    per_handler.setdefault(name, []).append(positions[str(e.id)])
+                    per_handler.setdefault(name, []).append(position)
             insert_work = _work_from_events(dialect)
             for name, handled in per_handler.items():
                 for start in range(0, len(handled), CHUNK):
                     chunk = handled[start : start + CHUNK]
                     self._connection.execute(insert_work, {"handler": name, "positions": chunk})
-        return [envelope for envelope, _ in appended]
+        return [envelope for _, _, envelope, _ in appended]
 
-    def _appended_sqlite(self, envelopes: Sequence[Envelope]) -> dict[str, int]:
-        """SQLite: insert the events, ``_SQLITE_ROWS`` a statement; the ids and positions of
-        those appended (``RETURNING`` gives exactly those, in no promised order)."""
-        instant = _sqlite_instant()
+    def _appended_returning(self, envelopes: Sequence[Envelope]) -> dict[str, int]:
+        """Insert the events, ``_ROWS`` a statement; the ids and positions of those appended
+        (``RETURNING`` gives exactly those, in no promised order)."""
+        dialect = self._connection.dialect.name
+        instant = _same if self._postgres else _sqlite_instant()
         positions: dict[str, int] = {}
-        for start in range(0, len(envelopes), _SQLITE_ROWS):
-            chunk = envelopes[start : start + _SQLITE_ROWS]
+        for start in range(0, len(envelopes), _ROWS):
+            chunk = envelopes[start : start + _ROWS]
             values = [value for e in chunk for value in _event_values(e, instant)]
-            found = self._connection.exec_driver_sql(
-                _event_insert("sqlite", len(chunk)), tuple(values)
-            )
-            positions.update(found.all())
+            insert = _event_insert(dialect, len(chunk))
+            positions.update(self._connection.exec_driver_sql(insert, tuple(values)).all())
         return positions
 
-    def _appended_by_ids(self, envelopes: Sequence[Envelope]) -> dict[str, int]:
+    def _appended_by_ids(self, envelopes: Sequence[Envelope], ids: Sequence[str]) -> dict[str, int]:
         """PostgreSQL: insert a batch of events; the ids and positions of those appended.
 
         The ids are made by the publisher (UUIDv7), so ``RETURNING`` is not needed to learn
@@ -318,14 +322,13 @@ class EventLogRepository(HandlerWorkStore):
         envelope appended earlier) is not appended now, as ``RETURNING`` would have said; so
         those are looked up first.
         """
-        ids = [str(e.id) for e in envelopes]
         earlier = set(self._connection.scalars(_events_by_ids().with_only_columns(_E.c.id),
                                                {"ids": ids}))  # fmt: skip
         new = [e for e, i in zip(envelopes, ids, strict=True) if i not in earlier]
         if not new:
             return {}
         rows = [_event_values(e, _same) for e in new]
-        self._connection.exec_driver_sql(_event_insert("postgresql"), rows)
+        self._connection.exec_driver_sql(_event_insert("postgresql", returning=False), rows)
         found = self._connection.execute(_events_by_ids(), {"ids": [row[0] for row in rows]})
         return dict(found.all())
 
