@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from suture.eventlog.ids import Uuid7Sequence, idempotency_key, uuid7, uuid7_tim
 RFC_INSTANT = datetime(2022, 2, 22, 19, 22, 22, tzinfo=UTC)
 RFC_RAND_B = 0x18C4DC0C0C07398F
 AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+RAND_B = (1 << 62) - 1
 
 times = st.datetimes(
     min_value=datetime(1970, 1, 1),  # noqa: DTZ001  (hypothesis bounds are naive)
@@ -101,6 +103,25 @@ def test_a_sequence_borrows_the_next_millisecond_after_4096_ids_in_one_instant()
 
 
 # Idempotency keys
+
+
+def test_a_sequence_of_the_system_random_draws_apart_in_a_forked_child() -> None:
+    """The random bits are read from the CSPRNG a few KiB at a time; a child forked with part
+    of them unread must not draw them again (its ids would collide with the parent's)."""
+    next_id = Uuid7Sequence()
+    next_id(AT)  # the pool is filled, most of it unread
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports through the pipe)
+        os.write(write, next_id(AT).bytes)
+        os._exit(0)
+    os.waitpid(child, 0)
+    in_child = uuid.UUID(bytes=os.read(read, 16))
+    in_parent = next_id(AT)
+    os.close(read)
+    os.close(write)
+
+    assert in_child.int & RAND_B != in_parent.int & RAND_B
 
 
 def test_idempotency_key_is_the_sha256_of_the_type_and_keys_as_a_json_array() -> None:

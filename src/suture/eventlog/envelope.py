@@ -82,8 +82,16 @@ def _aware_utc(value: datetime, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
+class _Vouched:
+    """The slot, beside the fields, that says who validated an envelope's payload (see
+    :meth:`Envelope.of_valid_payload`). Not a field: equality, ``replace``, the JSON form and
+    pickling ignore it, so a copy or a changed envelope is never taken as validated."""
+
+    __slots__ = ("_validated_by",)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Envelope:
+class Envelope(_Vouched):
     """One event as it travels: identity, provenance, trace and the payload in JSON form.
 
     ``source_facility`` is None for a system-wide source; ``causation_id`` is None for the first
@@ -160,6 +168,61 @@ class Envelope:
         setattr_(envelope, "idempotency_key", idempotency_key)
         setattr_(envelope, "payload", payload)
         return envelope
+
+    @classmethod
+    def of_valid_payload(
+        cls,
+        *,
+        id: uuid.UUID,
+        type: str,
+        schema_version: int,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        source_system: str,
+        source_facility: str | None,
+        trace_id: str,
+        correlation_id: str,
+        causation_id: uuid.UUID | None,
+        idempotency_key: str,
+        payload: dict[str, Any],
+        validated_by: object,
+    ) -> Envelope:
+        """An envelope whose payload ``validated_by`` (a schema registry) vouches for.
+
+        For typed code: ``payload`` is the JSON-mode dump of a model of the registry's
+        (``type``, ``schema_version``), which validated its fields when it was built, and
+        ``id`` a UUIDv7 of the caller's own making (``MessageBus.envelope``). The type is one
+        the registry registered, so a dotted lowercase name. What the constructor checks of the
+        id, the type and the version is left out; the text fields, the times and the payload's
+        JSON form (a float is still refused) are checked as it checks them. :meth:`validated_by`
+        then tells the registry that it need not read the payload again.
+        """
+        if not (source_system and trace_id and correlation_id and idempotency_key):
+            texts = {
+                "source_system": source_system,
+                "trace_id": trace_id,
+                "correlation_id": correlation_id,
+                "idempotency_key": idempotency_key,
+            }
+            empty = next(name for name, text in texts.items() if not text)
+            raise EnvelopeError(empty, "is empty")
+        if not isinstance(payload, dict):
+            raise EnvelopeError("payload", "must be a dict (a model's JSON-mode dump)")
+        envelope = cls.trusted(
+            id=id, type=type, schema_version=schema_version,
+            occurred_at=_aware_utc(occurred_at, "occurred_at"),
+            recorded_at=_aware_utc(recorded_at, "recorded_at"), source_system=source_system,
+            source_facility=source_facility, trace_id=trace_id, correlation_id=correlation_id,
+            causation_id=causation_id, idempotency_key=idempotency_key,
+            payload=_json_form(payload, "payload"),
+        )  # fmt: skip
+        object.__setattr__(envelope, "_validated_by", validated_by)
+        return envelope
+
+    def validated_by(self, registry: object) -> bool:
+        """Whether ``registry`` vouched for this payload when the envelope was built (only
+        :meth:`of_valid_payload` says so; a copy, a changed or a stored envelope never does)."""
+        return registry is not None and getattr(self, "_validated_by", None) is registry
 
 
 _FIELDS = {item.name for item in fields(Envelope)}

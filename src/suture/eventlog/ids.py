@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import threading
 import uuid
@@ -64,16 +65,52 @@ def uuid7_time(value: uuid.UUID) -> datetime:
     return _EPOCH + timedelta(milliseconds=value.int >> 80)
 
 
+class _RandomPool:
+    """62-bit numbers (any ``bits`` ≤ 64) from the operating system's CSPRNG, read 4 KiB at a
+    time rather than with a system call per id. Emptied in a forked child
+    (``os.register_at_fork``, registered on first use), so that parent and child never draw the
+    same numbers. Thread-safe; one for the process (:data:`_SYSTEM_RANDOM`)."""
+
+    _SIZE = 4096
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._offset = 0
+        self._lock = threading.Lock()
+        self._hooked = False
+
+    def _forget(self) -> None:
+        self._pool = b""
+        self._offset = 0
+
+    def __call__(self, bits: int) -> int:
+        with self._lock:
+            offset = self._offset
+            if offset + 8 > len(self._pool):
+                if not self._hooked:
+                    os.register_at_fork(after_in_child=self._forget)
+                    self._hooked = True
+                self._pool = os.urandom(self._SIZE)
+                offset = 0
+            self._offset = offset + 8
+            drawn = self._pool[offset : offset + 8]
+        return int.from_bytes(drawn) >> (64 - bits)
+
+
+_SYSTEM_RANDOM = _RandomPool()
+
+
 class Uuid7Sequence:
     """UUIDv7s strictly increasing within this object, even for equal or backward times.
 
     When ``now`` does not move past the last id's time, the last (millisecond, sub-millisecond)
     pair is advanced by one step, borrowing from the next millisecond after 4096 steps (RFC 9562
-    §6.2: a generator may run ahead of the clock to stay monotonic). Thread-safe.
+    §6.2: a generator may run ahead of the clock to stay monotonic). Thread-safe. Without
+    ``rand``, ``rand_b`` comes from the operating system's CSPRNG, read a few KiB at a time.
     """
 
-    def __init__(self, rand: RandomBits = secrets.randbits) -> None:
-        self._rand = rand
+    def __init__(self, rand: RandomBits | None = None) -> None:
+        self._rand = rand or _SYSTEM_RANDOM
         self._last = (-1, 0)
         self._lock = threading.Lock()
 

@@ -103,6 +103,16 @@ class Rule:
     def matches_type(self, event_type: str) -> bool:
         return any(fnmatch.fnmatchcase(event_type, glob) for glob in self.types)
 
+    @property
+    def reads_payload(self) -> bool:
+        """Whether a predicate other than the type's constrains: else the type alone decides."""
+        return not (
+            self.facilities is None
+            and self.suppliers is None
+            and self.item_categories is None
+            and self.amount is None
+        )
+
     def matches_payload(self, envelope: Envelope) -> bool:
         """The predicates other than the type's."""
         payload: dict[str, Any] = envelope.payload
@@ -129,12 +139,17 @@ class RoutingPolicy:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
+    def rules_of_type(self, event_type: str) -> tuple[Rule, ...]:
+        """The rules whose type globs match ``event_type``, in order, found once per type."""
+        of_type = self._by_type.get(event_type)
+        if of_type is None:
+            of_type = tuple(rule for rule in self.rules if rule.matches_type(event_type))
+            self._by_type[event_type] = of_type
+        return of_type
+
     def matching_rules(self, envelope: Envelope) -> list[Rule]:
         """The rules that match ``envelope``, in order (for traces and dry runs)."""
-        of_type = self._by_type.get(envelope.type)
-        if of_type is None:
-            of_type = tuple(rule for rule in self.rules if rule.matches_type(envelope.type))
-            self._by_type[envelope.type] = of_type
+        of_type = self.rules_of_type(envelope.type)
         return [rule for rule in of_type if rule.matches_payload(envelope)]
 
     def route(self, envelope: Envelope) -> list[str]:

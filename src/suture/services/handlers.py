@@ -22,6 +22,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from suture.domain.errors import SutureError
 from suture.eventlog.envelope import Envelope
 from suture.services.unit_of_work import UnitOfWork
@@ -69,7 +71,7 @@ class HandlerContext:
     def emit(
         self,
         event_type: str,
-        payload: dict[str, Any],
+        payload: dict[str, Any] | BaseModel,
         *,
         idempotency_key: str,
         schema_version: int | None = None,
@@ -81,7 +83,9 @@ class HandlerContext:
         """Build an event caused by the handled one and publish it; returns the envelope.
 
         ``source_facility`` defaults to the cause's; ``schema_version`` to the latest the
-        bus's registry knows (1 without a registry).
+        bus's registry knows (1 without a registry), or the model's version when ``payload``
+        is the event's model, which publishing then does not validate again
+        (:meth:`~suture.services.messagebus.MessageBus.envelope`).
         """
         cause = self.cause
         correlation = correlation_id or (cause.correlation_id if cause else None)

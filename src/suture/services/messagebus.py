@@ -46,16 +46,19 @@ from __future__ import annotations
 import fnmatch
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
 
 from suture.domain.errors import SutureError
 from suture.eventlog.envelope import Envelope
-from suture.eventlog.errors import DependencyKey, classify
+from suture.eventlog.errors import DependencyKey, SchemaError, classify
 from suture.eventlog.ids import Uuid7Sequence
 from suture.eventlog.retry import RetryPolicy
-from suture.eventlog.routing import RoutingPolicy
+from suture.eventlog.routing import RoutingPolicy, Rule
 from suture.eventlog.schemas import SchemaRegistry
 from suture.services import exceptions as exception_queue
 from suture.services import replay as replaying
@@ -129,59 +132,92 @@ class MessageBus:
         self._lease = lease
         self._source_system = source_system
         self._new_id = Uuid7Sequence()
-        self._subscribed: dict[str, list[str]] = {}
+        self._routes: dict[str, _Route] = {}
 
     @property
     def handler_names(self) -> list[str]:
         return sorted(self._handlers)
 
     def subscribers(self, envelope: Envelope) -> list[str]:
-        """The handlers an event goes to: subscriptions by type glob, then routed handlers.
+        """The handlers an event goes to: subscriptions by type glob, then routed handlers."""
+        return list(self._subscribers(envelope))
 
-        The subscriptions depend on the type alone and are matched once per type; the routing
-        policy's predicates read the payload, so it decides for every event.
+    def _subscribers(self, envelope: Envelope) -> tuple[str, ...]:
+        """:meth:`subscribers`, decided once per type where the type alone decides.
+
+        The subscriptions depend on the type alone, and so do the routing rules without payload
+        predicates; a rule that names none of this bus's handlers cannot add one. Only a type
+        with a rule that reads the payload and may add a handler is routed event by event.
         """
-        names = self._subscribed.get(envelope.type)
-        if names is None:
-            names = self._subscribed[envelope.type] = [
-                name
-                for glob, handlers in self._subscriptions.items()
-                if fnmatch.fnmatchcase(envelope.type, glob)
-                for name in handlers
-            ]
-        if self.policy is None:
-            return list(dict.fromkeys(names))
-        routed = [name for name in self.policy.route(envelope) if name in self._handlers]
-        return list(dict.fromkeys(names + routed))
+        route = self._routes.get(envelope.type)
+        if route is None or route.policy is not self.policy:
+            route = self._routes[envelope.type] = self._route_of(envelope.type)
+        if route.per_event is None:
+            return route.names
+        handlers = self._handlers
+        routed = [
+            name
+            for rule in route.per_event
+            if not rule.reads_payload or rule.matches_payload(envelope)
+            for name in rule.destinations
+            if name in handlers
+        ]
+        return tuple(dict.fromkeys(route.names + tuple(routed)))
+
+    def _route_of(self, event_type: str) -> _Route:
+        names = [
+            name
+            for glob, handlers in self._subscriptions.items()
+            if fnmatch.fnmatchcase(event_type, glob)
+            for name in handlers
+        ]
+        policy = self.policy
+        if policy is None:
+            return _Route(None, tuple(dict.fromkeys(names)), None)
+        rules = tuple(
+            rule
+            for rule in policy.rules_of_type(event_type)
+            if any(name in self._handlers for name in rule.destinations)
+        )
+        if any(rule.reads_payload for rule in rules):
+            return _Route(policy, tuple(dict.fromkeys(names)), rules)
+        routed = [name for rule in rules for name in rule.destinations if name in self._handlers]
+        return _Route(policy, tuple(dict.fromkeys(names + routed)), None)
 
     # --- publishing and commands --------------------------------------------------------------
 
     def publish(self, uow: UnitOfWork, envelope: Envelope) -> bool:
         """Append ``envelope`` for its subscribers in ``uow``'s transaction (the caller commits).
 
-        With a registry the payload is validated first, so nothing unreadable enters the log.
-        Returns False, appending nothing, when the idempotency key is in the log already.
+        With a registry the payload is validated first, so nothing unreadable enters the log,
+        unless this bus built the envelope from a model of that registry (:meth:`envelope`),
+        which validated it already. Returns False, appending nothing, when the idempotency key
+        is in the log already.
         """
-        if self.registry is not None:
-            self.registry.validate(envelope.type, envelope.schema_version, envelope.payload)
-        return uow.events.append(envelope, self.subscribers(envelope))
+        registry = self.registry
+        if registry is not None and not envelope.validated_by(registry):
+            registry.validate(envelope.type, envelope.schema_version, envelope.payload)
+        return uow.events.append(envelope, self._subscribers(envelope))
 
     def publish_many(self, uow: UnitOfWork, envelopes: Iterable[Envelope]) -> int:
         """:meth:`publish` for a batch, with one insert per table; how many were appended.
 
-        Every payload is validated before anything is written. An envelope whose idempotency
-        key is in the log already, or earlier in the batch, is not appended (nor is its work).
+        Every payload is validated (as :meth:`publish` does) before anything is written. An
+        envelope whose idempotency key is in the log already, or earlier in the batch, is not
+        appended (nor is its work).
         """
         batch = list(envelopes)
-        if self.registry is not None:
+        registry = self.registry
+        if registry is not None:
             for envelope in batch:
-                self.registry.validate(envelope.type, envelope.schema_version, envelope.payload)
-        return len(uow.events.append_many([(e, self.subscribers(e)) for e in batch]))
+                if not envelope.validated_by(registry):
+                    registry.validate(envelope.type, envelope.schema_version, envelope.payload)
+        return len(uow.events.append_many([(e, self._subscribers(e)) for e in batch]))
 
     def envelope(
         self,
         event_type: str,
-        payload: dict[str, Any],
+        payload: dict[str, Any] | BaseModel,
         *,
         idempotency_key: str,
         correlation_id: str,
@@ -192,9 +228,26 @@ class MessageBus:
         source_system: str | None = None,
         source_facility: str | None = None,
     ) -> Envelope:
-        """A new envelope recorded now, from this bus's source system unless another is named."""
+        """A new envelope recorded now, from this bus's source system unless another is named.
+
+        ``payload`` is a dict, validated when the envelope is published, or the event's model
+        (typed code): a model registered for ``event_type`` (and for ``schema_version``, when
+        given) in this bus's registry, whose construction validated it; the envelope then
+        carries its JSON-mode dump at the model's version, and publishing does not validate it
+        again (:meth:`Envelope.of_valid_payload`). Build such a model with its constructor or
+        ``model_validate``, never ``model_construct``, which validates nothing.
+        """
         now = self.clock()
         event_id = self._new_id(now)
+        if isinstance(payload, BaseModel) and self.registry is None:
+            payload = payload.model_dump(mode="json")  # nothing vouches: the constructor checks
+        if isinstance(payload, BaseModel):
+            return self._envelope_of_model(
+                event_id, now, event_type, payload, schema_version=schema_version,
+                idempotency_key=idempotency_key, correlation_id=correlation_id,
+                trace_id=trace_id, causation_id=causation_id, occurred_at=occurred_at,
+                source_system=source_system, source_facility=source_facility,
+            )  # fmt: skip
         if schema_version is None:
             schema_version = 1 if self.registry is None else self.registry.latest(event_type)
         return Envelope(
@@ -210,6 +263,46 @@ class MessageBus:
             causation_id=causation_id,
             idempotency_key=idempotency_key,
             payload=payload,
+        )
+
+    def _envelope_of_model(
+        self,
+        event_id: UUID,
+        now: datetime,
+        event_type: str,
+        model: BaseModel,
+        *,
+        schema_version: int | None,
+        idempotency_key: str,
+        correlation_id: str,
+        trace_id: str | None,
+        causation_id: Any,
+        occurred_at: datetime | None,
+        source_system: str | None,
+        source_facility: str | None,
+    ) -> Envelope:
+        registry = self.registry
+        assert registry is not None
+        registered, version = registry.key_of(model)
+        if registered != event_type or schema_version not in (None, version):
+            wanted = event_type if schema_version is None else f"{event_type}/v{schema_version}"
+            raise SchemaError(
+                "payload", f"a {type(model).__name__} is {registered}/v{version}, not {wanted}"
+            )
+        return Envelope.of_valid_payload(
+            id=event_id,
+            type=event_type,
+            schema_version=version,
+            occurred_at=occurred_at or now,
+            recorded_at=now,
+            source_system=source_system or self._source_system,
+            source_facility=source_facility,
+            trace_id=trace_id or new_trace_id(event_id),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            idempotency_key=idempotency_key,
+            payload=model.model_dump(mode="json"),
+            validated_by=registry,
         )
 
     def execute(self, command: object) -> Any:
@@ -552,6 +645,17 @@ class MessageBus:
     def uow(self) -> UnitOfWork:
         """A new unit of work of the bus's factory (for replay and trace)."""
         return self._uow()
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Where a type's events go: ``names``, and with ``per_event`` (rules that read the
+    payload, in rule order, each naming a handler) the routed handlers found event by event.
+    ``policy`` is the routing policy this was decided with."""
+
+    policy: RoutingPolicy | None
+    names: tuple[str, ...]
+    per_event: tuple[Rule, ...] | None
 
 
 class _BatchFailedError(SutureError):

@@ -15,6 +15,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from suture.domain.contracts import Contract, price_for
 from suture.domain.costing import UnitCost, unit_cost
 from suture.domain.crosswalk import CrosswalkKind
@@ -105,9 +107,17 @@ class MasterData:
 
 
 def caused_by(
-    context: HandlerContext, event_type: str, payload: dict[str, Any], *, idempotency_key: str
+    context: HandlerContext,
+    event_type: str,
+    payload: dict[str, Any] | BaseModel,
+    *,
+    idempotency_key: str,
 ) -> Envelope:
-    """An event caused by the context's event, as ``HandlerContext.emit`` builds it, unpublished."""
+    """An event caused by the context's event, as ``HandlerContext.emit`` builds it, unpublished.
+
+    Give the event's model rather than its dump where there is one: it validated itself, so
+    publishing does not validate it again (:meth:`~suture.services.messagebus.MessageBus.envelope`).
+    """
     cause = context.cause
     if cause is None:
         raise WorkflowError("cause", "a workflow step always handles an event")

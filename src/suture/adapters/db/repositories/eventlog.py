@@ -14,13 +14,13 @@ from __future__ import annotations
 import builtins
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.errors import storage_errors
@@ -31,7 +31,6 @@ from suture.adapters.db.repositories.handler_work import (
     checked_limit,
     chunks,
     claim_counted_statement,
-    insert_ignoring,
     items_before,
     keys_in,
     work_item_of,
@@ -53,25 +52,88 @@ _E = t.events
 POSITION_ARRAY = postgresql.ARRAY(sa.BigInteger)
 
 
-def _payload_text(envelope: Envelope) -> str:
-    return json.dumps(envelope.payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+#: One encoder for every payload stored (``json.dumps`` with options builds one per call).
+_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _event_row(envelope: Envelope) -> dict[str, Any]:
-    return {
-        "id": str(envelope.id),
-        "type": envelope.type,
-        "schema_version": envelope.schema_version,
-        "occurred_at": envelope.occurred_at,
-        "recorded_at": envelope.recorded_at,
-        "source_system": envelope.source_system,
-        "source_facility": envelope.source_facility,
-        "trace_id": envelope.trace_id,
-        "correlation_id": envelope.correlation_id,
-        "causation_id": None if envelope.causation_id is None else str(envelope.causation_id),
-        "idempotency_key": envelope.idempotency_key,
-        "payload": _payload_text(envelope),
-    }
+#: The ``events`` columns an append writes (``position`` is the database's), in this order.
+_EVENT_COLUMNS = ("id", "type", "schema_version", "occurred_at", "recorded_at", "source_system",
+                  "source_facility", "trace_id", "correlation_id", "causation_id",
+                  "idempotency_key", "payload")  # fmt: skip
+
+
+def _same(value: datetime) -> Any:
+    return value
+
+
+def _event_values(envelope: Envelope, instant: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    """An event's row as the driver takes it: ``instant`` writes the (aware UTC) times."""
+    causation = envelope.causation_id
+    return (
+        str(envelope.id),
+        envelope.type,
+        envelope.schema_version,
+        instant(envelope.occurred_at),
+        instant(envelope.recorded_at),
+        envelope.source_system,
+        envelope.source_facility,
+        envelope.trace_id,
+        envelope.correlation_id,
+        None if causation is None else str(causation),
+        envelope.idempotency_key,
+        _PAYLOAD_JSON.encode(envelope.payload),
+    )
+
+
+@functools.cache
+def _sqlite_instant() -> Callable[[datetime], Any]:
+    """The text ``UtcDateTime`` writes on SQLite, by its own processor (``types.py``)."""
+    process = _E.c.recorded_at.type.bind_processor(sqlite.dialect())
+    assert process is not None
+    return process
+
+
+@functools.lru_cache(maxsize=16)  # a full chunk's, and the last few remainders'
+def _event_insert(dialect: str, rows: int = 1, *, returning: bool = True) -> str:
+    """``INSERT INTO events (…) VALUES (…)[, (…)…] ON CONFLICT (idempotency_key) DO NOTHING
+    [RETURNING id, position]`` as the driver takes it: the statement SQLAlchemy Core builds
+    for the same insert, less its processing of every value of every row, the values being
+    the driver's already (:func:`_event_values`). ``rows`` rows with ``RETURNING`` (one
+    statement for a chunk), or one row without it for an ``executemany`` (psycopg pipelines
+    it)."""
+    return _insert_text(dialect, _E.name, _EVENT_COLUMNS, rows,
+                        "ON CONFLICT (idempotency_key) DO NOTHING"
+                        + (" RETURNING id, position" if returning else ""))  # fmt: skip
+
+
+#: The ``handler_work`` columns of a new item, in the order of :func:`_work_values`.
+_WORK_COLUMNS = ("handler", "event_id", "event_position", "status", "attempts",
+                 "next_attempt_at", "last_error", "parked_on", "updated_at")  # fmt: skip
+
+
+def _work_values(handler: str, event_id: str, position: int, due: Any) -> tuple[Any, ...]:
+    """A pending item due at ``due`` (the driver's form of its event's ``recorded_at``)."""
+    return (handler, event_id, position, WorkStatus.PENDING.value, 0, due, None, None, due)
+
+
+@functools.cache
+def _work_insert(dialect: str) -> str:
+    """``INSERT INTO handler_work (…) VALUES (…)`` for an ``executemany`` of the driver's rows."""
+    return _insert_text(dialect, _W.name, _WORK_COLUMNS, 1, "")
+
+
+def _insert_text(dialect: str, table: str, columns: tuple[str, ...], rows: int, tail: str) -> str:
+    # Built from the tables' own names and placeholders only: no value is ever in the text.
+    mark = "%s" if dialect == "postgresql" else "?"  # psycopg adapts aware datetimes
+    row = "(" + ", ".join([mark] * len(columns)) + ")"
+    values = ", ".join([row] * rows)
+    text = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608 (above)
+    return f"{text} {tail}" if tail else text
+
+
+#: Rows of one insert with ``RETURNING``: 12 values each, well under SQLite's 32,766 variables
+#: a statement (and PostgreSQL's 65,535).
+_ROWS = 500
 
 
 def _refuse_number(text: str) -> NoReturn:
@@ -83,7 +145,7 @@ _STORED_JSON = json.JSONDecoder(parse_float=_refuse_number, parse_constant=_refu
 
 
 def _stored_payload(text: str) -> dict[str, Any]:
-    """A payload as ``_payload_text`` stored it: JSON form already, so only parsed.
+    """A payload as ``_event_values`` stored it: JSON form already, so only parsed.
 
     A number with a fraction (or NaN) cannot come from a checked envelope, and is refused as
     the constructor would refuse it, rather than read as a float.
@@ -121,11 +183,6 @@ _BATCH_FROM = 8
 
 
 @functools.cache
-def _plain_insert(table: sa.Table) -> sa.Insert:
-    return sa.insert(table)
-
-
-@functools.cache
 def _events_by_ids() -> sa.Select[Any]:
     """PostgreSQL: ``SELECT id, position FROM events WHERE id = ANY(:ids)``, one text for any
     number of ids."""
@@ -136,7 +193,7 @@ def _events_by_ids() -> sa.Select[Any]:
 @functools.cache
 def _work_from_events(dialect: str) -> sa.Insert:
     """A pending work item of handler ``:handler`` for each event at ``:positions``, due at its
-    ``recorded_at``, built by the database from the rows just inserted (``_new_work``'s row),
+    ``recorded_at``, built by the database from the rows just inserted (:func:`_work_values`' row),
     rather than sent column by column from here: one statement per handler and chunk."""
     if dialect == "postgresql":  # one statement text whatever the count (see ``keys_in``)
         wanted = _E.c.position == sa.any_(sa.bindparam("positions", type_=POSITION_ARRAY))
@@ -199,62 +256,80 @@ class EventLogRepository(HandlerWorkStore):
         self, entries: Sequence[tuple[Envelope, Sequence[str]]]
     ) -> builtins.list[Envelope]:
         # One statement per table: ``INSERT … ON CONFLICT DO NOTHING RETURNING id, position``
-        # returns exactly the rows inserted (SQLite ≥ 3.35, PostgreSQL), matched here by id; an
-        # executemany (SQLAlchemy's "insertmanyvalues" on SQLite). A batch on PostgreSQL is
+        # returns exactly the rows inserted (SQLite ≥ 3.35, PostgreSQL), matched here by id,
+        # as the driver's rows in one statement per chunk. A batch on PostgreSQL is
         # ``_appended_by_ids`` instead.
         unique: dict[str, tuple[Envelope, Sequence[str]]] = {}
         for envelope, handlers in entries:  # the first of an idempotency key wins, as in turn
             unique.setdefault(envelope.idempotency_key, (envelope, handlers))
         if not unique:
             return []
+        envelopes = [envelope for envelope, _ in unique.values()]
+        ids = [str(envelope.id) for envelope in envelopes]
         dialect = self._connection.dialect.name
-        rows = [_event_row(envelope) for envelope, _ in unique.values()]
         with storage_errors(_E.name):
-            if self._postgres and len(rows) >= _BATCH_FROM:
-                positions = self._appended_by_ids(rows)
+            if self._postgres and len(envelopes) >= _BATCH_FROM:
+                positions = self._appended_by_ids(envelopes, ids)
             else:
-                insert = insert_ignoring(dialect, _E, ("idempotency_key",), ("id", "position"))
-                positions = dict(self._connection.execute(insert, rows).all())
-            appended = [(e, h) for e, h in unique.values() if str(e.id) in positions]
+                positions = self._appended_returning(envelopes)
+            appended = [
+                (event_id, positions[event_id], envelope, handlers)
+                for event_id, (envelope, handlers) in zip(ids, unique.values(), strict=True)
+                if event_id in positions
+            ]
             if len(appended) < _BATCH_FROM:  # a few: as rows, cheaper than a query for them
+                instant = _same if self._postgres else _sqlite_instant()
                 work = [
-                    self._new_work(name, str(e.id), positions[str(e.id)], e.recorded_at)
-                    for e, handlers in appended
+                    _work_values(name, event_id, position, instant(envelope.recorded_at))
+                    for event_id, position, envelope, handlers in appended
                     for name in dict.fromkeys(handlers)
                 ]
                 if work:
-                    self._connection.execute(_plain_insert(_W), work)
-                return [envelope for envelope, _ in appended]
+                    self._connection.exec_driver_sql(_work_insert(dialect), work)
+                return [envelope for _, _, envelope, _ in appended]
             per_handler: dict[str, builtins.list[int]] = {}
-            for e, handlers in appended:
+            for _, position, _, handlers in appended:
                 for name in dict.fromkeys(handlers):
-                    per_handler.setdefault(name, []).append(positions[str(e.id)])
+                    per_handler.setdefault(name, []).append(position)
             insert_work = _work_from_events(dialect)
             for name, handled in per_handler.items():
                 for start in range(0, len(handled), CHUNK):
                     chunk = handled[start : start + CHUNK]
                     self._connection.execute(insert_work, {"handler": name, "positions": chunk})
-        return [envelope for envelope, _ in appended]
+        return [envelope for _, _, envelope, _ in appended]
 
-    def _appended_by_ids(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-        """PostgreSQL: insert a batch of event rows; the ids and positions of those appended.
+    def _appended_returning(self, envelopes: Sequence[Envelope]) -> dict[str, int]:
+        """Insert the events, ``_ROWS`` a statement; the ids and positions of those appended
+        (``RETURNING`` gives exactly those, in no promised order)."""
+        dialect = self._connection.dialect.name
+        instant = _same if self._postgres else _sqlite_instant()
+        positions: dict[str, int] = {}
+        for start in range(0, len(envelopes), _ROWS):
+            chunk = envelopes[start : start + _ROWS]
+            values = [value for e in chunk for value in _event_values(e, instant)]
+            insert = _event_insert(dialect, len(chunk))
+            positions.update(self._connection.exec_driver_sql(insert, tuple(values)).all())
+        return positions
 
-        The rows' ids are made here (UUIDv7), so ``RETURNING`` is not needed to learn them:
-        psycopg pipelines a plain ``executemany`` of ``INSERT … ON CONFLICT DO NOTHING``, and
-        one query reads the positions back by id: about 1.7 times the rate of a ``RETURNING``
-        insert from one array per column (the form this replaced), on 500-row batches. An id in
-        the log before the insert (the same envelope appended earlier) is not appended now, as
-        ``RETURNING`` would have said; so those are looked up first.
+    def _appended_by_ids(self, envelopes: Sequence[Envelope], ids: Sequence[str]) -> dict[str, int]:
+        """PostgreSQL: insert a batch of events; the ids and positions of those appended.
+
+        The ids are made by the publisher (UUIDv7), so ``RETURNING`` is not needed to learn
+        them: psycopg pipelines a plain ``executemany`` of ``INSERT … ON CONFLICT DO NOTHING``
+        (the driver's rows, :func:`_event_values`), and one query reads the positions back by
+        id: about 1.7 times the rate of a ``RETURNING`` insert from one array per column (the
+        form this replaced), on 500-row batches. An id in the log before the insert (the same
+        envelope appended earlier) is not appended now, as ``RETURNING`` would have said; so
+        those are looked up first.
         """
-        ids = [row["id"] for row in rows]
         earlier = set(self._connection.scalars(_events_by_ids().with_only_columns(_E.c.id),
                                                {"ids": ids}))  # fmt: skip
-        new = [row for row in rows if row["id"] not in earlier] if earlier else rows
+        new = [e for e, i in zip(envelopes, ids, strict=True) if i not in earlier]
         if not new:
             return {}
-        insert = insert_ignoring("postgresql", _E, ("idempotency_key",))
-        self._connection.execute(insert, new)
-        found = self._connection.execute(_events_by_ids(), {"ids": [row["id"] for row in new]})
+        rows = [_event_values(e, _same) for e in new]
+        self._connection.exec_driver_sql(_event_insert("postgresql", returning=False), rows)
+        found = self._connection.execute(_events_by_ids(), {"ids": [row[0] for row in rows]})
         return dict(found.all())
 
     def get(self, event_id: str) -> Envelope | None:
