@@ -229,5 +229,5 @@ def _order_raised(context: HandlerContext, order: PurchaseOrder) -> Envelope:
         requisition_id=order.requisition_id,
         off_contract=any(line.off_contract for line in order.lines),
     )  # fmt: skip
-    return caused_by(context, ORDER_RAISED, payload.model_dump(mode="json"),
+    return caused_by(context, ORDER_RAISED, payload,
                      idempotency_key=f"po:{order.number}")  # fmt: skip

@@ -108,7 +108,7 @@ class UsageProcess:
             lot=command.lot, serial=command.serial, consigned=command.consigned,
         )  # fmt: skip
         envelope = context.bus.envelope(
-            USAGE_RECORDED, payload.model_dump(mode="json"),
+            USAGE_RECORDED, payload,
             idempotency_key=f"usage:{command.source_system}:{command.usage_id}",
             correlation_id=command.usage_id, occurred_at=command.used_at,
             source_system=command.source_system, source_facility=command.facility_id,

@@ -100,7 +100,7 @@ def attribute_costs(
             expected_charge_id=charge.id if charge else None,
             encounter_token=event.encounter_token,
         )  # fmt: skip
-        events.append(caused_by(context, USAGE_COSTED, payload.model_dump(mode="json"),
+        events.append(caused_by(context, USAGE_COSTED, payload,
                                 idempotency_key=f"usage-costed:{usage_id}"))  # fmt: skip
     if not costed:
         return

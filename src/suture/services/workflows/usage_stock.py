@@ -222,7 +222,7 @@ def _requisition_raised(u: _Usage, requisition: Requisition) -> Envelope:
         location_id=requisition.location_id, department_id=requisition.department_id,
         item_id=line.item_id, quantity=line.quantity, uom=line.uom, reason="replenishment",
     )  # fmt: skip
-    return caused_by(u.context, "purchasing.requisition.raised", payload.model_dump(mode="json"),
+    return caused_by(u.context, "purchasing.requisition.raised", payload,
                      idempotency_key=f"requisition:{requisition.id}")  # fmt: skip
 
 
@@ -232,7 +232,7 @@ def _order_raised(u: _Usage, order: PurchaseOrder) -> Envelope:
         facility_id=order.facility_id, supplier_id=order.supplier_id, amount=order.total,
         usage_id=u.usage.usage_id, off_contract=any(line.off_contract for line in order.lines),
     )  # fmt: skip
-    return caused_by(u.context, "purchasing.order.raised", payload.model_dump(mode="json"),
+    return caused_by(u.context, "purchasing.order.raised", payload,
                      idempotency_key=f"po:{order.number}")  # fmt: skip
 
 
@@ -248,5 +248,5 @@ def _applied(u: _Usage, workflow: UsageWorkflow, move: StockMove) -> Envelope:
         replenishment_po_id=workflow.replenishment_po_id, department_id=u.department_id,
         encounter_token=usage.encounter_token, used_at=usage.used_at,
     )  # fmt: skip
-    return caused_by(u.context, USAGE_APPLIED, payload.model_dump(mode="json"),
+    return caused_by(u.context, USAGE_APPLIED, payload,
                      idempotency_key=f"usage-applied:{usage.usage_id}")  # fmt: skip
