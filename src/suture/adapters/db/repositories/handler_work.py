@@ -224,21 +224,23 @@ class HandlerWorkStore:
         # ``WITH``), a round trip less per batch, found by their ``rows`` when every key has
         # one (then it says how many it deleted, and the rest are deleted by key); SQLite
         # deletes them after.
-        by_rows = self._postgres and bool(rows) and all(key in rows for key in unique)
-        insert = _completion_by_rows() if by_rows else _completion(self._connection.dialect.name)
+        located = rows if self._postgres and rows and all(k in rows for k in unique) else None
+        insert = (
+            _completion(self._connection.dialect.name) if located is None
+            else _completion_by_rows()
+        )  # fmt: skip
         left = False
         with storage_errors(t.tracking.name):
             for chunk in chunks(unique):  # the keys as one parameter (``key_rows``), not rows
                 values = {**key_values(chunk, self._postgres), "processed_at": at}
-                if by_rows:
-                    assert rows is not None
-                    values["rows"] = [rows[key] for key in chunk]
-                    found = self._connection.execute(insert, values).all()
-                    left = left or any(deleted != len(chunk) for *_, deleted in found)
-                    inserted += [(h, e) for h, e, _ in found]
-                else:
+                if located is None:
                     inserted += self._connection.execute(insert, values).all()
-            if left:  # an item was not at its row (cannot happen while locked): by key
+                    continue
+                values["rows"] = [located[key] for key in chunk]
+                found = self._connection.execute(insert, values).all()
+                left = left or any(deleted != len(chunk) for *_, deleted in found)
+                inserted += [(h, e) for h, e, _ in found]
+            if left:  # an item not at its row (one this transaction did not lock): by key
                 self.discard_many(unique)
             if len(inserted) != len(unique):
                 missing = set(unique) - {(h, e) for h, e in inserted}
