@@ -51,7 +51,8 @@ def work_item_of(row: Any) -> WorkItem:
         updated_at=row["updated_at"],
         last_error=row["last_error"],
         parked_on=row["parked_on"],
-        row=row.get("row_id"),
+        # Not ``.get``: a RowMapping finds a missing key by raising and catching inside.
+        row=row["row_id"] if "row_id" in row else None,  # noqa: SIM401
     )
 
 
