@@ -20,6 +20,7 @@ from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.errors import EnvelopeError
 from suture.eventlog.ids import uuid7
+from suture.services.event_store import WorkItem
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 AT = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
@@ -96,6 +97,75 @@ def test_lock_batch_tells_which_items_have_a_tracking_row(uow: UowFactory, handl
         (str(first.id), True), (str(second.id), False)
     ]  # fmt: skip
     assert [c.envelope for c in claimed] == [first, second]
+
+
+def claimed(uow: UowFactory, handler: str, count: int) -> list[WorkItem]:
+    """``count`` items claimed as the dispatcher claims them (on PostgreSQL each with its row)."""
+    with uow() as u:
+        items = u.events.claim_counted(
+            AT + timedelta(hours=1), count, handlers=[handler],
+            lease_until=AT + timedelta(hours=2),
+        )  # fmt: skip
+        u.commit()
+    return items
+
+
+def key(item: WorkItem) -> tuple[str, str]:
+    return item.handler, item.event_id
+
+
+def rows_of(items: list[WorkItem]) -> dict[tuple[str, str], str]:
+    """Where the claim left the items; on SQLite, which has none, a row no item is at."""
+    return {key(i): i.row or "(0,1)" for i in items}
+
+
+def test_lock_batch_finds_a_claimed_item_at_its_row_or_by_key_once_it_moved(
+    uow: UowFactory, handler: str
+) -> None:
+    events = appended(uow, (handler,), 3)
+    items = claimed(uow, handler, 3)
+    with uow() as u:  # another version of the second item: its row is no longer where it was
+        u.events.claim_attempts([key(items[1])], AT, AT + timedelta(hours=3))
+        u.commit()
+
+    with uow() as u:
+        found = u.events.lock_batch([key(i) for i in items], rows_of(items))
+
+    assert [c.item.event_id for c in found] == [str(e.id) for e in events]
+    assert [c.item.attempts for c in found] == [1, 2, 1]
+    assert [c.envelope for c in found] == events
+
+
+def test_lock_batch_does_not_take_another_item_at_a_row_given(
+    uow: UowFactory, handler: str
+) -> None:
+    appended(uow, (handler,), 2)
+    first, second = claimed(uow, handler, 2)
+    misplaced = {key(first): rows_of([second])[key(second)]}  # the second's row, for the first
+
+    with uow() as u:
+        found = u.events.lock_batch([key(first)], misplaced)
+
+    assert [key(c.item) for c in found] == [key(first)]
+
+
+def test_complete_many_removes_items_at_their_rows_or_by_key_once_they_moved(
+    uow: UowFactory, handler: str
+) -> None:
+    events = appended(uow, (handler,), 3)
+    items = claimed(uow, handler, 3)
+    rows = rows_of(items)
+    with uow() as u:
+        u.events.claim_attempts([key(items[2])], AT, AT + timedelta(hours=3))
+        u.commit()
+    with uow() as u:
+        u.events.complete_many([key(i) for i in items[:2]], AT, rows)
+        u.events.complete_many([key(items[2])], AT, rows)  # its row moved: deleted by key
+        u.commit()
+
+    with uow() as u:
+        assert all(u.events.work_of(str(e.id)) == [] for e in events)
+        assert all(u.events.is_processed(handler, str(e.id)) for e in events)
 
 
 def test_lock_due_takes_the_due_pending_work_of_the_events_and_handlers_named(

@@ -26,7 +26,13 @@ from nats_worker import (
 )
 
 from suture.adapters.db.engine import create_engine
-from suture.adapters.nats.stream import MSG_ID, NatsEventStream, StreamSettings, subject_of
+from suture.adapters.nats.stream import (
+    MSG_ID,
+    NatsEventStream,
+    StreamError,
+    StreamSettings,
+    subject_of,
+)
 from suture.adapters.nats.worker import WorkerOptions, WorkerStats, run_worker
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.retry import RetryPolicy
@@ -150,6 +156,33 @@ def test_the_relay_publishes_each_committed_event_once_with_its_id_as_message_id
         (subject_of(envelope, prefix), str(envelope.id)) for envelope in published
     )
     assert all(f'"id":"{event_id}"' in data for _, event_id, data in seen)
+
+
+def test_publish_counts_what_the_stream_stored_as_new_and_refuses_when_no_stream_listens(
+    engine: sa.Engine, settings: StreamSettings
+) -> None:
+    bus = build_bus(engine, handler_name())
+    envelopes = publish_events(bus, 5, f"PUB-{uuid4().hex}")
+    elsewhere = StreamSettings(url=settings.url, stream=settings.stream,
+                               subject_prefix=f"nowhere_{uuid4().hex[:8]}.events")  # fmt: skip
+
+    async def scenario() -> tuple[int, int, int, str]:
+        stream = await NatsEventStream.connect(settings)
+        try:
+            new = await stream.publish(envelopes[:3])
+            again = await stream.publish(envelopes)  # three duplicates, two new
+            nothing = await stream.publish([])
+            unheard = NatsEventStream(elsewhere, stream._client)  # no stream has its subjects
+            with pytest.raises(StreamError) as refused:
+                await unheard.publish(envelopes[:1])
+            return new, again, nothing, str(refused.value)
+        finally:
+            await stream.close()
+
+    new, again, nothing, refused = asyncio.run(scenario())
+
+    assert (new, again, nothing) == (3, 2, 0)
+    assert "503" in refused
 
 
 def test_a_republication_after_a_relay_crash_is_dropped_and_applies_no_effect_twice(

@@ -16,8 +16,8 @@ replay are recognised (STYLE.md habit 3). Errors::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -62,6 +62,10 @@ class WorkItem:
     updated_at: datetime
     last_error: str | None = None
     parked_on: str | None = None
+    #: Where the store read this version of the item (PostgreSQL: its ``ctid``), so that the
+    #: batch that claimed it finds it again without a search; None when unknown. A hint only:
+    #: the store checks the key, and looks up by key what is no longer there.
+    row: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +241,14 @@ class EventLogRepository(Protocol):
         locks, in log order (so two lockers of overlapping batches take them in one order)."""
         ...
 
-    def lock_batch(self, keys: Sequence[tuple[str, str]]) -> list[Claimed]:
-        """:meth:`lock_many` with each item's event and tracking state, in one query a chunk."""
+    def lock_batch(
+        self, keys: Sequence[tuple[str, str]], rows: Mapping[tuple[str, str], str] | None = None
+    ) -> list[Claimed]:
+        """:meth:`lock_many` with each item's event and tracking state, in one query a chunk.
+
+        ``rows``: where the claim left the items (:attr:`WorkItem.row`), found again by that
+        address rather than searched for; a key whose row is not there is looked up by key.
+        """
         ...
 
     def processed_among(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -249,8 +259,14 @@ class EventLogRepository(Protocol):
         """:meth:`discard` for each key; how many work items there were."""
         ...
 
-    def complete_many(self, keys: Sequence[tuple[str, str]], at: datetime) -> None:
-        """:meth:`complete` for each key, with one statement per table.
+    def complete_many(
+        self,
+        keys: Sequence[tuple[str, str]],
+        at: datetime,
+        rows: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        """:meth:`complete` for each key, with one statement per table; ``rows`` as
+        :meth:`lock_batch` takes them (the items locked by this transaction).
 
         Raises :class:`AlreadyProcessedError` when any key has a tracking row already; the other
         keys may be half written then, so the caller rolls the transaction back.

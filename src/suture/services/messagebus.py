@@ -424,12 +424,13 @@ class MessageBus:
         """
         before = {_key(item): item for item in items}
         failed_before = {key for key, seen in before.items() if seen.last_error is not None}
+        rows = {key: item.row for key, item in before.items() if item.row is not None}
         isolated = False
         while True:
             with self._uow() as uow:
                 claimed = [
                     c
-                    for c in uow.events.lock_batch(list(before))
+                    for c in uow.events.lock_batch(list(before), rows)
                     if c.item.status is WorkStatus.PENDING
                     and c.item.last_error == IN_PROGRESS
                     and c.item.attempts == before[_key(c.item)].attempts + 1
@@ -515,7 +516,9 @@ class MessageBus:
                 raise _BatchFailedError("batch", "a handler failed") from error
             outcomes.update(dict.fromkeys(map(_key, todo), Processing.DONE))
         uow.events.discard_many([k for k, o in outcomes.items() if o is Processing.SKIPPED])
-        uow.events.complete_many([k for k, o in outcomes.items() if o is Processing.DONE], at)
+        rows = {_key(c.item): c.item.row for c in claimed if c.item.row is not None}
+        done = [k for k, o in outcomes.items() if o is Processing.DONE]
+        uow.events.complete_many(done, at, rows)
         return outcomes, failures
 
     def _isolated(

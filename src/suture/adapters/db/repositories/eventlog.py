@@ -14,7 +14,7 @@ from __future__ import annotations
 import builtins
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 from uuid import UUID
@@ -32,7 +32,11 @@ from suture.adapters.db.repositories.handler_work import (
     chunks,
     claim_counted_statement,
     items_before,
+    key_rows,
+    key_values,
     keys_in,
+    row_address,
+    row_ids,
     work_item_of,
 )
 from suture.eventlog.envelope import Envelope
@@ -231,12 +235,53 @@ def _publications_from_ids() -> sa.Insert:
     return insert.on_conflict_do_nothing(index_elements=["event_id"])
 
 
+@functools.cache
+def _published_among() -> sa.Select[Any]:
+    """PostgreSQL: those of ``:ids`` with a publication row, ``event_id = ANY(ARRAY(SELECT
+    unnest(:ids)))``: through a subquery, so that the planner probes the index per id rather
+    than, knowing 500 ids, reading the whole publications table (which grows with the log)."""
+    p = t.event_publications
+    given = sa.bindparam("ids", type_=TEXT_ARRAY)
+    ids = sa.func.array(sa.select(sa.func.unnest(given)).scalar_subquery())
+    return sa.select(p.c.event_id).where(p.c.event_id == sa.any_(ids))
+
+
 def _claim_select() -> sa.Select[Any]:
     """Work items joined to their events, with whether a tracking row exists (``processed``)."""
     tr = t.tracking
     processed = sa.exists().where(tr.c.handler == _W.c.handler, tr.c.event_id == _W.c.event_id)
     return sa.select(_W, _E, processed.label("processed")).join(
         _E, _E.c.position == _W.c.event_position
+    )
+
+
+@functools.cache
+def _lock_at_rows_statement() -> sa.Select[Any]:
+    """PostgreSQL: :func:`_claim_select` of the items at ``:rows`` (``ctid``, a TID scan) with
+    the keys given (``key_rows``), locked ``FOR UPDATE`` in log order; the row ids returned.
+
+    Found by key, the planner joined the batch's keys to every pending item by a hash below
+    about 100,000 of them. The tracking row is looked for by an index probe per item
+    (``LIMIT 1`` in a lateral join), not by a hash of the whole tracking table.
+    """
+    tr = t.tracking
+    tracked = (
+        sa.select(sa.literal(True).label("found"))
+        .where(tr.c.handler == _W.c.handler, tr.c.event_id == _W.c.event_id)
+        .limit(1)
+        .lateral("tracked")
+    )
+    pair = sa.tuple_(_W.c.handler, _W.c.event_id)
+    return (
+        sa.select(
+            _W, _E, tracked.c.found.is_not(None).label("processed"), row_address().label("row_id")
+        )
+        .select_from(
+            _W.join(_E, _E.c.position == _W.c.event_position).outerjoin(tracked, sa.true())
+        )
+        .where(row_address() == sa.any_(row_ids()), pair.in_(key_rows(True)))
+        .order_by(_W.c.event_position, _W.c.handler)
+        .with_for_update(of=_W)
     )
 
 
@@ -367,8 +412,14 @@ class EventLogRepository(HandlerWorkStore):
         with storage_errors(_W.name):
             return [_claimed(row._mapping) for row in self._connection.execute(query)]
 
-    def lock_batch(self, keys: Sequence[tuple[str, str]]) -> builtins.list[Claimed]:
+    def lock_batch(
+        self, keys: Sequence[tuple[str, str]], rows: Mapping[tuple[str, str], str] | None = None
+    ) -> builtins.list[Claimed]:
         claimed: builtins.list[Claimed] = []
+        if self._postgres and rows:  # by address (a TID scan); what is not there, by key
+            claimed = self._lock_at_rows([key for key in keys if key in rows], rows)
+            found = {(c.item.handler, c.item.event_id) for c in claimed}
+            keys = [key for key in keys if key not in found]
         with storage_errors(_W.name):
             for chunk in chunks(keys):
                 query = (
@@ -379,6 +430,22 @@ class EventLogRepository(HandlerWorkStore):
                 )
                 claimed += [_claimed(row._mapping) for row in self._connection.execute(query)]
         return sorted(claimed, key=lambda c: (c.item.event_position, c.item.handler))
+
+    def _lock_at_rows(
+        self, keys: Sequence[tuple[str, str]], rows: Mapping[tuple[str, str], str]
+    ) -> builtins.list[Claimed]:
+        """PostgreSQL: the items at these rows (``ctid``) that still have these keys, locked.
+
+        A row the claim left may hold another version (or, once vacuumed, another item) by now:
+        the key is checked, and the caller looks up by key what is not found here.
+        """
+        claimed: builtins.list[Claimed] = []
+        with storage_errors(_W.name):
+            for chunk in chunks(keys):
+                values = {**key_values(chunk, True), "rows": [rows[key] for key in chunk]}
+                found = self._connection.execute(_lock_at_rows_statement(), values)
+                claimed += [_claimed(row._mapping) for row in found]
+        return claimed
 
     def lock_due(
         self, event_ids: Sequence[str], *, handlers: Sequence[str], now: datetime
@@ -547,10 +614,9 @@ class EventLogRepository(HandlerWorkStore):
         that relay did not change, not the publication it added. A new statement's snapshot
         sees that publication, so this one drops what was published meanwhile.
         """
-        p = t.event_publications
-        ids = sa.bindparam("ids", [row.id for row in rows], type_=TEXT_ARRAY)
-        query = sa.select(p.c.event_id).where(p.c.event_id == sa.any_(ids))
-        published = set(self._connection.scalars(query))
+        published = set(
+            self._connection.scalars(_published_among(), {"ids": [row.id for row in rows]})
+        )
         return (
             [row for row in rows if row.id not in published] if published else builtins.list(rows)
         )
