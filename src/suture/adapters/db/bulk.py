@@ -118,6 +118,29 @@ def execute_many(
     return int(result.rowcount)
 
 
+def select_in(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    key: str,
+    values: Sequence[Any],
+) -> Sequence[sa.Row[Any]]:
+    """``SELECT columns FROM table WHERE key IN (values)``, the rows as the driver gives them:
+    for text columns, whose stored form is the value (no result processing is applied; a
+    column with a result processor is refused). The SQL text is made once per dialect, table,
+    columns and count of values, where an expanding ``IN`` of SQLAlchemy renders it anew for
+    each execution."""
+    if not values:
+        return []
+    dialect = connection.dialect
+    prepared = _prepared(
+        dialect,
+        ("select", table, columns, key, len(values)),
+        lambda: _select_in(dialect, table, columns, key, len(values)),
+    )
+    return connection.exec_driver_sql(prepared.sql, tuple(values)).all()
+
+
 def row_getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """A function taking a row dictionary to its values in the order of ``columns``."""
     getter = itemgetter(*columns)
@@ -183,6 +206,23 @@ def _update(
     where = " AND ".join(f"{quote.quote(name)} = {mark}" for name in keys)
     sql = f"UPDATE {quote.format_table(table)} SET {sets} WHERE {where}"  # noqa: S608
     return Prepared(sql, _processors(dialect, table, columns + keys))
+
+
+def _select_in(
+    dialect: Dialect, table: sa.Table, columns: tuple[str, ...], key: str, count: int
+) -> Prepared:
+    for name in (*columns, key):
+        kind = table.c[name].type
+        if kind._cached_result_processor(dialect, None) is not None or (
+            kind._cached_bind_processor(dialect) is not None
+        ):
+            raise StorageError(table.name, f"column {name} is not stored as its value")
+    quote = dialect.identifier_preparer
+    names = ", ".join(quote.quote(name) for name in columns)
+    marks = ", ".join(_placeholder(dialect) for _ in range(count))
+    where = f"{quote.quote(key)} IN ({marks})"
+    sql = f"SELECT {names} FROM {quote.format_table(table)} WHERE {where}"  # noqa: S608
+    return Prepared(sql, ())
 
 
 _BY_VALUE: dict[type, frozenset[type]] = {
