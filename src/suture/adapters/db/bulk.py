@@ -141,6 +141,20 @@ def select_in(
     return connection.exec_driver_sql(prepared.sql, tuple(values)).all()
 
 
+def delete_in(connection: sa.Connection, table: sa.Table, key: str, values: Sequence[Any]) -> int:
+    """``DELETE FROM table WHERE key IN (values)`` for a text ``key`` (as :func:`select_in`);
+    how many rows the database reports deleted."""
+    if not values:
+        return 0
+    dialect = connection.dialect
+    prepared = _prepared(
+        dialect,
+        ("delete", table, key, len(values)),
+        lambda: _delete_in(dialect, table, key, len(values)),
+    )
+    return int(connection.exec_driver_sql(prepared.sql, tuple(values)).rowcount)
+
+
 def row_getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """A function taking a row dictionary to its values in the order of ``columns``."""
     getter = itemgetter(*columns)
@@ -211,18 +225,35 @@ def _update(
 def _select_in(
     dialect: Dialect, table: sa.Table, columns: tuple[str, ...], key: str, count: int
 ) -> Prepared:
-    for name in (*columns, key):
+    quote = dialect.identifier_preparer
+    names = ", ".join(quote.quote(name) for name in _as_stored(dialect, table, columns))
+    sql = f"SELECT {names} FROM {quote.format_table(table)} WHERE {_in(dialect, table, key, count)}"  # noqa: S608
+    return Prepared(sql, ())
+
+
+def _delete_in(dialect: Dialect, table: sa.Table, key: str, count: int) -> Prepared:
+    quote = dialect.identifier_preparer
+    sql = f"DELETE FROM {quote.format_table(table)} WHERE {_in(dialect, table, key, count)}"  # noqa: S608
+    return Prepared(sql, ())
+
+
+def _in(dialect: Dialect, table: sa.Table, key: str, count: int) -> str:
+    """``key IN (?, …)`` with ``count`` placeholders, for a key stored as its value."""
+    (name,) = _as_stored(dialect, table, (key,))
+    marks = ", ".join(_placeholder(dialect) for _ in range(count))
+    return f"{dialect.identifier_preparer.quote(name)} IN ({marks})"
+
+
+def _as_stored(dialect: Dialect, table: sa.Table, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """``columns``, refused when one has a bind or result processor for ``dialect`` (its
+    stored form is not its value: these statements apply none)."""
+    for name in columns:
         kind = table.c[name].type
         if kind._cached_result_processor(dialect, None) is not None or (
             kind._cached_bind_processor(dialect) is not None
         ):
             raise StorageError(table.name, f"column {name} is not stored as its value")
-    quote = dialect.identifier_preparer
-    names = ", ".join(quote.quote(name) for name in columns)
-    marks = ", ".join(_placeholder(dialect) for _ in range(count))
-    where = f"{quote.quote(key)} IN ({marks})"
-    sql = f"SELECT {names} FROM {quote.format_table(table)} WHERE {where}"  # noqa: S608
-    return Prepared(sql, ())
+    return columns
 
 
 _BY_VALUE: dict[type, frozenset[type]] = {
