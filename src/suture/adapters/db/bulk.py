@@ -124,7 +124,7 @@ def select_in(
     columns: tuple[str, ...],
     key: str,
     values: Sequence[Any],
-) -> Sequence[sa.Row[Any]]:
+) -> Sequence[Any]:
     """``SELECT columns FROM table WHERE key IN (values)``, the rows as the driver gives them:
     for text columns, whose stored form is the value (no result processing is applied; a
     column with a result processor is refused). The SQL text is made once per dialect, table,
