@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from suture.adapters.db.bulk import insert_rows, update_rows
+from suture.adapters.db.bulk import delete_in, insert_rows, select_in, update_rows
 from suture.adapters.db.errors import StorageError
 from suture.adapters.db.types import ExactDecimal, UtcDateTime
 
@@ -143,3 +143,26 @@ def test_equal_values_in_another_form_are_stored_as_the_same_value(
         ).all()
 
     assert [tuple(row) for row in stored] == [(Decimal("1.5"), at)] * 2 + [(None, None)]
+
+
+def test_select_in_and_delete_in_touch_exactly_the_keys_given(
+    engine: sa.Engine, probe: sa.Table
+) -> None:
+    rows = [tuple(r[c] for c in COLUMNS) for r in _rows("s-")]
+    with engine.begin() as connection:
+        insert_rows(connection, probe, COLUMNS, rows)
+        found = select_in(connection, probe, ("id", "note"), "id", ["s-1", "s-3", "s-9"])
+        none = select_in(connection, probe, ("id",), "id", [])
+        deleted = delete_in(connection, probe, "id", ["s-2", "s-3", "s-9"])
+        left = connection.execute(sa.select(probe.c.id).order_by(probe.c.id)).scalars().all()
+
+    assert (sorted(map(tuple, found)), none, deleted, left) == (
+        [("s-1", "é"), ("s-3", "")], [], 2, ["s-1"]
+    )  # fmt: skip
+
+
+def test_select_in_refuses_a_column_not_stored_as_its_value(
+    engine: sa.Engine, probe: sa.Table
+) -> None:
+    with engine.connect() as connection, pytest.raises(StorageError):
+        select_in(connection, probe, ("id", "at"), "id", ["x"])

@@ -118,6 +118,43 @@ def execute_many(
     return int(result.rowcount)
 
 
+def select_in(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    key: str,
+    values: Sequence[Any],
+) -> Sequence[Any]:
+    """``SELECT columns FROM table WHERE key IN (values)``, the rows as the driver gives them:
+    for text columns, whose stored form is the value (no result processing is applied; a
+    column with a result processor is refused). The SQL text is made once per dialect, table,
+    columns and count of values, where an expanding ``IN`` of SQLAlchemy renders it anew for
+    each execution."""
+    if not values:
+        return []
+    dialect = connection.dialect
+    prepared = _prepared(
+        dialect,
+        ("select", table, columns, key, len(values)),
+        lambda: _select_in(dialect, table, columns, key, len(values)),
+    )
+    return connection.exec_driver_sql(prepared.sql, tuple(values)).all()
+
+
+def delete_in(connection: sa.Connection, table: sa.Table, key: str, values: Sequence[Any]) -> int:
+    """``DELETE FROM table WHERE key IN (values)`` for a text ``key`` (as :func:`select_in`);
+    how many rows the database reports deleted."""
+    if not values:
+        return 0
+    dialect = connection.dialect
+    prepared = _prepared(
+        dialect,
+        ("delete", table, key, len(values)),
+        lambda: _delete_in(dialect, table, key, len(values)),
+    )
+    return int(connection.exec_driver_sql(prepared.sql, tuple(values)).rowcount)
+
+
 def row_getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """A function taking a row dictionary to its values in the order of ``columns``."""
     getter = itemgetter(*columns)
@@ -183,6 +220,40 @@ def _update(
     where = " AND ".join(f"{quote.quote(name)} = {mark}" for name in keys)
     sql = f"UPDATE {quote.format_table(table)} SET {sets} WHERE {where}"  # noqa: S608
     return Prepared(sql, _processors(dialect, table, columns + keys))
+
+
+def _select_in(
+    dialect: Dialect, table: sa.Table, columns: tuple[str, ...], key: str, count: int
+) -> Prepared:
+    quote = dialect.identifier_preparer
+    names = ", ".join(quote.quote(name) for name in _as_stored(dialect, table, columns))
+    sql = f"SELECT {names} FROM {quote.format_table(table)} WHERE {_in(dialect, table, key, count)}"  # noqa: S608
+    return Prepared(sql, ())
+
+
+def _delete_in(dialect: Dialect, table: sa.Table, key: str, count: int) -> Prepared:
+    quote = dialect.identifier_preparer
+    sql = f"DELETE FROM {quote.format_table(table)} WHERE {_in(dialect, table, key, count)}"  # noqa: S608
+    return Prepared(sql, ())
+
+
+def _in(dialect: Dialect, table: sa.Table, key: str, count: int) -> str:
+    """``key IN (?, …)`` with ``count`` placeholders, for a key stored as its value."""
+    (name,) = _as_stored(dialect, table, (key,))
+    marks = ", ".join(_placeholder(dialect) for _ in range(count))
+    return f"{dialect.identifier_preparer.quote(name)} IN ({marks})"
+
+
+def _as_stored(dialect: Dialect, table: sa.Table, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """``columns``, refused when one has a bind or result processor for ``dialect`` (its
+    stored form is not its value: these statements apply none)."""
+    for name in columns:
+        kind = table.c[name].type
+        if kind._cached_result_processor(dialect, None) is not None or (
+            kind._cached_bind_processor(dialect) is not None
+        ):
+            raise StorageError(table.name, f"column {name} is not stored as its value")
+    return columns
 
 
 _BY_VALUE: dict[type, frozenset[type]] = {

@@ -21,7 +21,7 @@ from suture.eventlog.events import UsageApplied, UsageCosted
 from suture.services.deliveries import DeliveryQueue, Outbound
 from suture.services.handlers import HandlerContext
 from suture.services.unit_of_work import UnitOfWork
-from suture.services.workflows.journal_file import journal_csv
+from suture.services.workflows.journal_file import journal_csvs
 from suture.services.workflows.lookups import MasterData, WorkflowError, caused_by
 
 USAGE_COSTED = "finance.usage.costed"
@@ -51,7 +51,7 @@ def attribute_costs(
     charges: list[ExpectedCharge] = []
     costed: list[UsageCosting] = []
     events: list[Envelope] = []
-    outbound: list[Outbound] = []
+    journaled: list[tuple[UsageApplied, Envelope]] = []
     for usage_id, (event, envelope, context) in applied.items():
         step = steps.get(usage_id)
         if step is None:
@@ -75,11 +75,7 @@ def attribute_costs(
                 accounts=settings.accounts,
             )  # fmt: skip
             journals.append(journal)
-            outbound.append(Outbound(
-                target=settings.erp_target, operation="journal", payload=journal_csv(journal),
-                idempotency_key=f"journal-{journal.id}", facility_id=event.facility_id,
-                correlation_id=envelope.correlation_id, trace_id=envelope.trace_id,
-            ))  # fmt: skip
+            journaled.append((event, envelope))
         charge = expected_charge(
             usage_id, item=item, facility_id=event.facility_id,
             encounter_token=event.encounter_token, eaches=eaches, cost=total,
@@ -104,6 +100,16 @@ def attribute_costs(
                                 idempotency_key=f"usage-costed:{usage_id}"))  # fmt: skip
     if not costed:
         return
+    outbound = [
+        Outbound(
+            target=settings.erp_target, operation="journal", payload=payload,
+            idempotency_key=f"journal-{journal.id}", facility_id=event.facility_id,
+            correlation_id=envelope.correlation_id, trace_id=envelope.trace_id,
+        )
+        for journal, payload, (event, envelope) in zip(
+            journals, journal_csvs(journals), journaled, strict=True
+        )
+    ]  # fmt: skip
     uow.journals.add_many(journals)
     settings.deliveries.enqueue_many(uow, outbound, at=batch[0][1].now)
     uow.expected_charges.add_many(charges)

@@ -64,7 +64,10 @@ def take_from_stock(batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitO
     if not todo:
         return
     master = MasterData(uow)
-    usages = [_looked_up(master, usage, envelope, context) for usage, envelope, context in todo]
+    looks: dict[tuple[object, ...], _Looked] = {}
+    usages = [
+        _looked_up(master, looks, usage, envelope, context) for usage, envelope, context in todo
+    ]
     at = usages[0].context.now
     keys = {(u.usage.facility_id, u.usage.location_id, u.item.id) for u in usages}
     positions = uow.usage_workflows.lock_positions(keys, at)
@@ -114,16 +117,44 @@ def _new_usages(
     return [value for usage_id, value in parsed.items() if usage_id not in started]
 
 
+@dataclass(frozen=True, slots=True)
+class _Looked:
+    """What the master data says of a usage: the same for every usage of the batch that names
+    the same item the same way, at the same place and day, in the same quantity."""
+
+    item: Item
+    eaches: Decimal
+    consigned: bool
+    cost: UnitCost
+    department_id: str | None
+
+
 def _looked_up(
-    master: MasterData, usage: SupplyUsageRecorded, envelope: Envelope, context: HandlerContext
+    master: MasterData,
+    looks: dict[tuple[object, ...], _Looked],
+    usage: SupplyUsageRecorded,
+    envelope: Envelope,
+    context: HandlerContext,
 ) -> _Usage:
-    item = _resolve_item(master, envelope.source_system, usage)
-    eaches = item.packaging.to_each(usage.quantity, usage.uom)
+    """The usage with what was looked up for it, once per distinct key of ``looks`` (the
+    quantity by its text, so that ``1`` and ``1.0`` keep their own forms)."""
+    key = (
+        envelope.source_system, usage.facility_id, usage.location_id, usage.item_id,
+        str(usage.quantity), usage.uom, usage.consigned, usage.used_at.date(),
+        usage.department_id,
+    )  # fmt: skip
+    looked = looks.get(key)
+    if looked is None:
+        item = _resolve_item(master, envelope.source_system, usage)
+        looked = looks[key] = _Looked(
+            item=item, eaches=item.packaging.to_each(usage.quantity, usage.uom),
+            consigned=usage.consigned or item.is_consignment,
+            cost=master.unit_cost(item, usage.facility_id, usage.used_at.date()),
+            department_id=usage.department_id or master.location_department(usage.location_id),
+        )  # fmt: skip
     return _Usage(
-        usage=usage, envelope=envelope, context=context, item=item, eaches=eaches,
-        consigned=usage.consigned or item.is_consignment,
-        cost=master.unit_cost(item, usage.facility_id, usage.used_at.date()),
-        department_id=usage.department_id or master.location_department(usage.location_id),
+        usage=usage, envelope=envelope, context=context, item=looked.item, eaches=looked.eaches,
+        consigned=looked.consigned, cost=looked.cost, department_id=looked.department_id,
     )  # fmt: skip
 
 

@@ -7,17 +7,37 @@ UPDATE`` statement, because the usage pipeline saves a position per event (DESIG
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import attrgetter
+
 import sqlalchemy as sa
 
 from suture.adapters.db import tables as t
+from suture.adapters.db.bulk import insert_rows
 from suture.adapters.db.errors import StorageError, storage_errors
 from suture.adapters.db.repositories.base import AggregateRepository, Row, Values, upsert
 from suture.domain.inventory import StockPosition, UsageRecord
+
+_USAGE = (
+    "id", "facility_id", "location_id", "item_id", "quantity", "uom", "used_at",
+    "encounter_token", "department_id", "lot", "serial", "expiry", "udi", "source_system",
+)  # fmt: skip
+#: A usage record's values in the order of :data:`_USAGE` (its fields are named as the columns).
+_usage_values = attrgetter(*_USAGE)
 
 
 class UsageRepository(AggregateRepository[UsageRecord]):
     table = t.usage_records
     date_column = "used_at"
+
+    def _write(self, objs: Sequence[UsageRecord]) -> None:
+        """As the generic write (an upsert by id), the rows taken straight from the records:
+        the usage pipeline writes one per usage."""
+        with storage_errors(self.table.name):
+            insert_rows(
+                self._connection, self.table, _USAGE, [_usage_values(o) for o in objs],
+                conflict="update", keys=("id",),
+            )  # fmt: skip
 
     def to_row(self, obj: UsageRecord) -> Values:
         return {

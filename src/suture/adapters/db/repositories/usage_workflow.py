@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from suture.adapters.db import tables as t
-from suture.adapters.db.bulk import insert_rows, update_rows
+from suture.adapters.db.bulk import insert_rows, select_in, update_rows
 from suture.adapters.db.errors import StorageError, storage_errors
 from suture.adapters.db.repositories.base import BATCH_SIZE, Row
 from suture.adapters.db.usage_tables import expected_charges, usage_workflows
@@ -37,6 +37,10 @@ def _insert_new(connection: sa.Connection, table: sa.Table, key: str) -> Any:
         sqlite.insert(table) if connection.dialect.name == "sqlite" else (postgresql.insert(table))
     )
     return insert.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+
+
+_STEPS = ("usage_id", "step")
+_STEP_OF = {step.value: step for step in UsageStep}
 
 
 class UsageWorkflowRepository:
@@ -89,15 +93,12 @@ class UsageWorkflowRepository:
     def steps(self, usage_ids: Iterable[str]) -> dict[str, UsageStep]:
         """The step of each of these usages' workflows (those without one are absent)."""
         wanted = sorted(set(usage_ids))
-        c = self.table.c
         found: dict[str, UsageStep] = {}
         with storage_errors(self.table.name):
             for start in range(0, len(wanted), BATCH_SIZE):
-                query = sa.select(c.usage_id, c.step).where(
-                    c.usage_id.in_(wanted[start : start + BATCH_SIZE])
-                )
-                for usage_id, step in self._connection.execute(query):
-                    found[usage_id] = UsageStep(step)
+                chunk = wanted[start : start + BATCH_SIZE]
+                rows = select_in(self._connection, self.table, _STEPS, "usage_id", chunk)
+                found.update((usage_id, _STEP_OF[step]) for usage_id, step in rows)
         return found
 
     def cost_many(self, costings: Sequence[UsageCosting]) -> int:
