@@ -111,8 +111,10 @@ def run_senders(port: int, connections: int, messages: int) -> tuple[float, int,
 
 def bench_suture(
     args: argparse.Namespace, directory: Path
-) -> tuple[float, float, int, dict[str, int]]:
-    """Seconds to the last ACK, seconds until everything is applied, AAs, and the checks."""
+) -> tuple[float, float, int, dict[str, int], float]:
+    """Seconds to the last ACK, seconds until everything is applied, AAs, the checks, and the
+    CPU seconds of the server's process (every thread) from the listener's start until
+    everything is applied."""
     url = f"sqlite:///{directory / 'bench.db'}"
     hub = build(Settings(database_url=url, secret_key="benchmark-secret"))  # noqa: S106 - a throwaway database
     try:
@@ -124,10 +126,12 @@ def bench_suture(
         )
         listener = MllpThread(hub.hl7_ingest, "127.0.0.1", 0, options)
         port = listener.start()
+        cpu = time.process_time()
         try:
             elapsed, accepted, began = run_senders(port, args.connections, args.messages)
             listener.settle()
             drained = time.time() - began
+            cpu = time.process_time() - cpu
         finally:
             listener.stop()
         checks = {}
@@ -141,7 +145,7 @@ def bench_suture(
                 checks[name] = int(connection.exec_driver_sql(sql).scalar_one())
     finally:
         hub.close()
-    return elapsed, drained, accepted, checks
+    return elapsed, drained, accepted, checks, cpu
 
 
 async def _echo_server(ready: asyncio.Future[int], stop: asyncio.Event) -> None:
@@ -185,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     total = args.connections * args.messages
     with tempfile.TemporaryDirectory(prefix="suture-mllp-") as tmp:
-        suture_s, drained_s, suture_ok, checks = bench_suture(args, Path(tmp))
+        suture_s, drained_s, suture_ok, checks, cpu_s = bench_suture(args, Path(tmp))
     echo_s, echo_ok, _ = bench_echo(args)
     expected = {"processed": total, "inbox": total, "charges": 2 * total, "events": 2 * total}
     print(f"{args.connections} connections x {args.messages} DFT^P03 (2 FT1 each) = {total}")
@@ -193,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{'server':<18} {'msg/s':>10} {'seconds':>8} {'AA':>7}")
     print(f"{'suture, ACKed':<18} {total / suture_s:>10,.0f} {suture_s:>8.2f} {suture_ok:>7}")
     print(f"{'suture, applied':<18} {total / drained_s:>10,.0f} {drained_s:>8.2f}")
+    print(
+        f"suture server CPU: {cpu_s:.2f} s ({cpu_s / drained_s:.0%} of the applied wall time), "
+        f"{cpu_s / total * 1e6:,.0f} µs per message"
+    )
     print(f"{'echo':<18} {total / echo_s:>10,.0f} {echo_s:>8.2f} {echo_ok:>7}")
     print(f"suture / echo: ACKed {echo_s / suture_s:.2f}, applied {echo_s / drained_s:.2f}")
     print(f"checks: {checks} {'OK' if checks == expected else f'MISMATCH, expected {expected}'}")

@@ -244,17 +244,36 @@ class Hl7Ingest:
         applied = 0
         after: str | None = None
         while True:
-            with self._uow() as uow:
-                page = uow.inbox.unfinished(
-                    FORMAT, received_before=received_before, after=after, limit=batch
-                )
-            if not page:
+            count, after = self._recover_page(received_before, after, batch)
+            applied += count
+            if after is None:
                 return applied
-            works = [Hl7Work(message, message.raw or b"", True) for message in page]
-            for work in works:
-                self._evaluate(work)
-            applied += self.apply_isolated(works)
-            after = page[-1].id
+
+    def recover_page(
+        self, *, older_than: timedelta | None = None, after: str | None = None, batch: int = 256
+    ) -> tuple[int, str | None]:
+        """One page of :meth:`recover`: the first ``batch`` unfinished messages (received at
+        least ``older_than`` ago, when given, with an id above ``after``) applied; how many, and
+        the ``after`` of the next page (None when this page was the last).
+
+        For a caller that sweeps between other work (the MLLP listener's writer)."""
+        received_before = None if older_than is None else self._clock() - older_than
+        return self._recover_page(received_before, after, batch)
+
+    def _recover_page(
+        self, received_before: datetime | None, after: str | None, batch: int
+    ) -> tuple[int, str | None]:
+        with self._uow() as uow:
+            page = uow.inbox.unfinished(
+                FORMAT, received_before=received_before, after=after, limit=batch
+            )
+        if not page:
+            return 0, None
+        works = [Hl7Work(message, message.raw or b"", True) for message in page]
+        for work in works:
+            self._evaluate(work)
+        applied = self.apply_isolated(works)
+        return applied, page[-1].id if len(page) == batch else None
 
     # --- decode, apply, acknowledge -----------------------------------------------------------
 
