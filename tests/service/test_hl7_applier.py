@@ -177,3 +177,17 @@ def test_the_periodic_sweep_applies_what_waited_longer_than_its_period(
             "SELECT status FROM inbox_messages ORDER BY received_at"
         ).all()
     assert [row[0] for row in rows] == ["processed", "received"]
+
+
+def test_a_batch_is_due_at_once_only_from_min_batch_messages(engine: sa.Engine) -> None:
+    ingest = ingest_on(engine)
+    applier = started(Hl7Applier(ingest, batch=8, min_batch=3))
+    applier.put(ingest.accept_many([dft("M1"), dft("M2")]).pending)
+    below = applier.pending(), applier.waiting
+
+    applier.put(ingest.accept_many([dft("M3")]).pending)
+
+    assert below == (False, 2)  # the writer waits for a frame (linger) before applying them
+    assert applier.pending()
+    applier.step()
+    assert (count(engine, PROCESSED), applier.pending(), applier.waiting) == (3, False, 0)

@@ -45,6 +45,11 @@ from suture.services.hl7_ingest import Hl7Work
 DEFAULT_BOUND = 4096
 #: Messages applied in one transaction at most.
 DEFAULT_BATCH = 512
+#: Messages waiting before the writer applies them at its first free moment; fewer wait up to
+#: :data:`DEFAULT_LINGER` seconds for a frame first (a transaction costs about as much as 20
+#: messages' apply: larger batches, fewer of them).
+DEFAULT_MIN_BATCH = 64
+DEFAULT_LINGER = 0.002
 #: How often the recovery sweep runs, and how long a message must have waited to be swept.
 DEFAULT_SWEEP_SECONDS = 30.0
 
@@ -72,13 +77,21 @@ class Hl7Applier:
         bound: int = DEFAULT_BOUND,
         batch: int = DEFAULT_BATCH,
         sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
+        min_batch: int = DEFAULT_MIN_BATCH,
+        linger: float = DEFAULT_LINGER,
     ) -> None:
-        if bound < 1 or batch < 1 or sweep_seconds <= 0:
-            raise ValueError("bound and batch must be at least 1, sweep_seconds above 0")
+        if bound < 1 or batch < 1 or min_batch < 1 or sweep_seconds <= 0 or linger < 0:
+            raise ValueError(
+                "bound, batch and min_batch must be at least 1, sweep_seconds above 0, "
+                "linger not negative"
+            )
         self._ingest = ingest
         self._bound = bound
         self._batch = batch
         self._sweep_seconds = sweep_seconds
+        self._min_batch = min(min_batch, batch)
+        #: How long the writer waits for a frame before it applies fewer than ``min_batch``.
+        self.linger = linger
         self._waiting: collections.deque[Hl7Work] = collections.deque()
         self._changed = threading.Condition()
         self._in_batch = 0
@@ -105,8 +118,12 @@ class Hl7Applier:
             self._waiting.extend(works)
 
     def pending(self) -> bool:
-        """Whether :meth:`step` has work now: messages waiting, or a sweep due or under way."""
-        return bool(self._waiting) or self._sweeping or self.seconds_to_sweep() <= 0
+        """Whether :meth:`step` has work to do at once: ``min_batch`` messages waiting, or a
+        sweep due or under way. Fewer messages waiting (:attr:`waiting`) are applied by a
+        :meth:`step` once no frame came for :attr:`linger` seconds."""
+        return (
+            len(self._waiting) >= self._min_batch or self._sweeping or self.seconds_to_sweep() <= 0
+        )
 
     def seconds_to_sweep(self) -> float:
         """Seconds until the next periodic sweep is due (0 when it is)."""

@@ -18,9 +18,10 @@ the same way). The promises:
 - **Any number of connections, each in order.** Connections are served concurrently by one
   asyncio loop; the frames of one connection are acknowledged one after another, in order.
 - **One writer.** Database work runs off the loop, in one worker thread fed by a queue, so
-  connections never fight over SQLite's write lock, nor the store with the apply. The worker takes every frame waiting when
-  it becomes free and hands them to the ingest as one group (group commit: one transaction
-  stores the group), hands the group to the applier, then acknowledges each. Under load the
+  connections never fight over SQLite's write lock, nor the store with the apply. The worker
+  takes every frame waiting when it becomes free and hands them to the ingest as one group
+  (group commit: one transaction stores the group), hands the group to the applier, then
+  acknowledges each. Under load the
   group grows, and with it the throughput; an idle listener answers a lone message at once.
 - **Robust framing.** Bytes outside a frame are dropped up to the next start block; a frame
   larger than ``max_frame`` bytes closes the connection (a sender that never ends a frame
@@ -152,8 +153,10 @@ class _Writer:
         inbox = self.inbox
         while True:
             try:  # a frame first; the applier's work only when none waits
-                if applier.pending():
+                if applier.pending():  # a batch worth a transaction, or the sweep
                     first = inbox.get_nowait()
+                elif applier.waiting:  # a few: a frame first, if one comes soon
+                    first = inbox.get(timeout=applier.linger)
                 else:
                     first = inbox.get(timeout=max(applier.seconds_to_sweep(), 0.001))
             except queue.Empty:
