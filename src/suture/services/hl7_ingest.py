@@ -390,6 +390,9 @@ class Hl7Ingest:
                     decoded = applied.decoded
                     facility_id = applied.facility.id
                     statuses.append(_processed(message, at, decoded.encounter_token, facility_id))
+                    zone = self._zone_of(applied.facility)
+                    causation = uuid.UUID(message.id)
+                    occurred = decoded.header.message_time or message.received_at
                     for line in decoded.lines:
                         line.charge.facility_id = facility_id
                         if line.transaction_id:  # the billing system's line id: the business key
@@ -398,7 +401,8 @@ class Hl7Ingest:
                                 line.charge.transaction_type,
                             )  # fmt: skip
                         charges[line.charge.id] = line.charge
-                        envelopes.append(self._posted(line.charge, decoded, message, applied))
+                        posted = self._posted(line.charge, message, zone, causation, occurred)
+                        envelopes.append(posted)
                 elif work.reference is not None:
                     correlation, about = self._apply_reference(uow, work.reference, message, at)
                     statuses.append(_processed(message, at, correlation, about))
@@ -546,10 +550,15 @@ class Hl7Ingest:
         return prices
 
     def _posted(
-        self, charge: Charge, decoded: DecodedCharges, message: InboundMessage, applied: _Applied
+        self,
+        charge: Charge,
+        message: InboundMessage,
+        zone: tzinfo,
+        causation: uuid.UUID,
+        occurred_at: datetime,
     ) -> Envelope:
-        zone = self._zone_of(applied.facility)
-        header = decoded.header
+        """The ``charge.posted`` event of ``charge``; ``zone`` the facility's, ``causation``
+        the message's id, ``occurred_at`` its time (MSH-7, else its receipt): one per message."""
         payload: dict[str, Any] = {
             "charge_id": charge.id,
             "facility_id": charge.facility_id,
@@ -568,8 +577,8 @@ class Hl7Ingest:
             idempotency_key=idempotency_key(CHARGE_POSTED, charge.id),
             correlation_id=charge.encounter_token,
             trace_id=message.trace_id,
-            causation_id=uuid.UUID(message.id),
-            occurred_at=header.message_time or message.received_at,
+            causation_id=causation,
+            occurred_at=occurred_at,
             source_system=message.source_system,
             source_facility=charge.facility_id,
         )

@@ -57,6 +57,26 @@ def _insert_ignoring_sqlite() -> sa.Insert:
     return insert.on_conflict_do_nothing(index_elements=["interface", "checksum"])
 
 
+@functools.cache
+def _update_statuses() -> sa.Update:
+    """``UPDATE … SET`` the mutable columns ``WHERE id = :key``, for an executemany; built once
+    (building a statement and its cache key costs more than a group's update)."""
+    table = t.inbox_messages
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("key"))
+        .values({name: sa.bindparam(name) for name in _MUTABLE})
+    )
+
+
+@functools.cache
+def _select_statuses(lock: bool) -> sa.Select[tuple[str, str]]:
+    """The ids and statuses of the messages ``:ids`` (expanding), built once."""
+    c = t.inbox_messages.c
+    query = sa.select(c.id, c.status).where(c.id.in_(sa.bindparam("ids", expanding=True)))
+    return query.with_for_update() if lock else query
+
+
 class InboxRepository:
     table = t.inbox_messages
 
@@ -182,18 +202,20 @@ class InboxRepository:
     def save_statuses(self, messages: Sequence[InboundMessage]) -> None:
         if not messages:
             return
-        c = self.table.c
-        statement = (
-            sa.update(self.table)
-            .where(c.id == sa.bindparam("key"))
-            .values({name: sa.bindparam(name) for name in _MUTABLE})
-        )
         rows = [
-            {"key": m.id} | {k: v for k, v in self._to_row(m).items() if k in _MUTABLE}
+            {
+                "key": m.id,
+                "status": m.status.value,
+                "status_reason": m.status_reason,
+                "attempts": m.attempts,
+                "updated_at": m.updated_at,
+                "correlation_id": m.correlation_id,
+                "facility_id": m.facility_id,
+            }
             for m in messages
         ]
         with storage_errors(self.table.name):
-            updated = self._connection.execute(statement, rows).rowcount
+            updated = self._connection.execute(_update_statuses(), rows).rowcount
         if updated not in {-1, len(messages)}:  # -1: a driver that does not count executemany
             raise StorageError("inbox_messages.id", "a message of the group is not stored")
 
@@ -202,12 +224,10 @@ class InboxRepository:
     ) -> dict[str, MessageStatus]:
         if not message_ids:
             return {}
-        c = self.table.c
-        query = sa.select(c.id, c.status).where(c.id.in_(sorted(message_ids)))
-        if lock:
-            query = query.with_for_update()  # PostgreSQL; SQLite's writer already holds the lock
+        # FOR UPDATE on PostgreSQL; SQLite's writer already holds the lock
+        query = _select_statuses(lock)
         with storage_errors(self.table.name):
-            rows = self._connection.execute(query).all()
+            rows = self._connection.execute(query, {"ids": sorted(message_ids)}).all()
         return {row[0]: MessageStatus(row[1]) for row in rows}
 
     def unfinished(
