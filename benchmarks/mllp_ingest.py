@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -111,10 +113,10 @@ def run_senders(port: int, connections: int, messages: int) -> tuple[float, int,
 
 def bench_suture(
     args: argparse.Namespace, directory: Path
-) -> tuple[float, float, int, dict[str, int], float]:
-    """Seconds to the last ACK, seconds until everything is applied, AAs, the checks, and the
-    CPU seconds of the server's process (every thread) from the listener's start until
-    everything is applied."""
+) -> tuple[float, float, int, dict[str, int], float, dict[str, float]]:
+    """Seconds to the last ACK, seconds until everything is applied, AAs, the checks, the CPU
+    seconds of the server's process (every thread) from the listener's start until everything
+    is applied, and those of each of its threads (Linux only, else empty)."""
     url = f"sqlite:///{directory / 'bench.db'}"
     hub = build(Settings(database_url=url, secret_key="benchmark-secret"))  # noqa: S106 - a throwaway database
     try:
@@ -127,11 +129,14 @@ def bench_suture(
         listener = MllpThread(hub.hl7_ingest, "127.0.0.1", 0, options)
         port = listener.start()
         cpu = time.process_time()
+        before = _thread_cpu()
         try:
             elapsed, accepted, began = run_senders(port, args.connections, args.messages)
             listener.settle()
             drained = time.time() - began
             cpu = time.process_time() - cpu
+            after = _thread_cpu()
+            threads = {name: after[name] - before.get(name, 0.0) for name in after}
         finally:
             listener.stop()
         checks = {}
@@ -145,7 +150,22 @@ def bench_suture(
                 checks[name] = int(connection.exec_driver_sql(sql).scalar_one())
     finally:
         hub.close()
-    return elapsed, drained, accepted, checks, cpu
+    return elapsed, drained, accepted, checks, cpu, threads
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds (user and system) of each live thread of this process, by thread name, from
+    ``/proc`` (Linux); empty elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        found[thread.name] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
 
 
 async def _echo_server(ready: asyncio.Future[int], stop: asyncio.Event) -> None:
@@ -189,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     total = args.connections * args.messages
     with tempfile.TemporaryDirectory(prefix="suture-mllp-") as tmp:
-        suture_s, drained_s, suture_ok, checks, cpu_s = bench_suture(args, Path(tmp))
+        suture_s, drained_s, suture_ok, checks, cpu_s, threads = bench_suture(args, Path(tmp))
     echo_s, echo_ok, _ = bench_echo(args)
     expected = {"processed": total, "inbox": total, "charges": 2 * total, "events": 2 * total}
     print(f"{args.connections} connections x {args.messages} DFT^P03 (2 FT1 each) = {total}")
@@ -201,6 +221,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"suture server CPU: {cpu_s:.2f} s ({cpu_s / drained_s:.0%} of the applied wall time), "
         f"{cpu_s / total * 1e6:,.0f} µs per message"
     )
+    if threads:
+        shown = ", ".join(
+            f"{name} {seconds / total * 1e6:,.0f}"
+            for name, seconds in sorted(threads.items(), key=lambda item: -item[1])
+            if seconds > 0
+        )
+        print(f"  by thread, µs per message: {shown}")
     print(f"{'echo':<18} {total / echo_s:>10,.0f} {echo_s:>8.2f} {echo_ok:>7}")
     print(f"suture / echo: ACKed {echo_s / suture_s:.2f}, applied {echo_s / drained_s:.2f}")
     print(f"checks: {checks} {'OK' if checks == expected else f'MISMATCH, expected {expected}'}")
