@@ -121,9 +121,12 @@ class Hl7Applier:
         """Whether :meth:`step` has work to do at once: ``min_batch`` messages waiting, or a
         sweep due or under way. Fewer messages waiting (:attr:`waiting`) are applied by a
         :meth:`step` once no frame came for :attr:`linger` seconds."""
-        return (
-            len(self._waiting) >= self._min_batch or self._sweeping or self.seconds_to_sweep() <= 0
-        )
+        return len(self._waiting) >= self._min_batch or self.sweep_due()
+
+    def sweep_due(self) -> bool:
+        """Whether a sweep is due or under way: the writer runs a page of it between any two
+        groups, so that a writer kept busy by its senders never starves it."""
+        return self._sweeping or self.seconds_to_sweep() <= 0
 
     def seconds_to_sweep(self) -> float:
         """Seconds until the next periodic sweep is due (0 when it is)."""

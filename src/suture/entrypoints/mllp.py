@@ -152,6 +152,8 @@ class _Writer:
         applier = self.applier
         inbox = self.inbox
         while True:
+            if applier.sweep_due():  # a page between any two groups, whatever waits
+                applier.step()
             try:  # a frame first; the applier's work only when none waits
                 if applier.pending():  # a batch worth a transaction, or the sweep
                     first = inbox.get_nowait()
