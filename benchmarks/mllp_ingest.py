@@ -6,13 +6,14 @@ sustained on SQLite. This script measures, in one run:
 1. **suture**: the production listener (``entrypoints.mllp.MllpThread``) over the hub's
    ``Hl7Ingest`` on a fresh SQLite file: each DFT^P03 (two FT1s) is stored raw and committed,
    decoded, and then acknowledged (DESIGN.md §3); its charges and two ``charge.posted`` events
-   are written afterwards by the listener's applier thread, up to ``--apply-batch`` messages a
-   transaction, at most ``--max-pending`` messages behind the ACKs. Group commit: the
-   listener's one writer thread takes every message waiting when it becomes free (at most
+   are written afterwards, between groups, by the same writer thread, up to ``--apply-batch``
+   messages a transaction, at most ``--max-pending`` messages behind the ACKs. Group commit:
+   the listener's one writer thread takes every message waiting when it becomes free (at most
    ``--max-group``), so the 8 connections' messages share their store transactions. Two
    figures: the **ACK** rate (the target's: messages acknowledged per second while the senders
    run) and the **applied** rate (every message's charges and events committed, from the first
-   send until the applier is idle: the end-to-end drain rate);
+   send until nothing is left to apply: the end-to-end drain rate); beside them the server's
+   CPU per message, every thread together and each alone (from ``/proc``, on Linux);
 2. **echo**: a bare asyncio MLLP server, the same framer, that answers each frame with a fixed
    ACK: no storage, no decoding; the ceiling of the transport in this process model.
 
