@@ -21,8 +21,8 @@ the same way). The promises:
   connections never fight over SQLite's write lock, nor the store with the apply. The worker
   takes every frame waiting when it becomes free and hands them to the ingest as one group
   (group commit: one transaction stores the group), hands the group to the applier, then
-  acknowledges each. Under load the
-  group grows, and with it the throughput; an idle listener answers a lone message at once.
+  acknowledges each. Under load the group grows, and with it the throughput; an idle listener
+  answers a lone message at once.
 - **Robust framing.** Bytes outside a frame are dropped up to the next start block; a frame
   larger than ``max_frame`` bytes closes the connection (a sender that never ends a frame
   cannot exhaust memory). Logs name the peer and sizes, never the content (DESIGN.md §6).
@@ -250,7 +250,8 @@ async def serve_mllp(
 ) -> None:
     """Listen on ``host:port`` until ``stop_event`` is set; ``on_ready(port)`` once listening
     (the bound port, useful with ``port=0``). ``applier`` is the one to hand accepted messages
-    to (started and stopped here); by default one made from ``options``."""
+    to (driven by the writer thread, drained when it stops); by default one made from
+    ``options``."""
     o = options or MllpOptions()
     if applier is None:
         applier = new_applier(ingest, o)
