@@ -6,13 +6,14 @@ sustained on SQLite. This script measures, in one run:
 1. **suture**: the production listener (``entrypoints.mllp.MllpThread``) over the hub's
    ``Hl7Ingest`` on a fresh SQLite file: each DFT^P03 (two FT1s) is stored raw and committed,
    decoded, and then acknowledged (DESIGN.md §3); its charges and two ``charge.posted`` events
-   are written afterwards by the listener's applier thread, up to ``--apply-batch`` messages a
-   transaction, at most ``--max-pending`` messages behind the ACKs. Group commit: the
-   listener's one writer thread takes every message waiting when it becomes free (at most
+   are written afterwards, between groups, by the same writer thread, up to ``--apply-batch``
+   messages a transaction, at most ``--max-pending`` messages behind the ACKs. Group commit:
+   the listener's one writer thread takes every message waiting when it becomes free (at most
    ``--max-group``), so the 8 connections' messages share their store transactions. Two
    figures: the **ACK** rate (the target's: messages acknowledged per second while the senders
    run) and the **applied** rate (every message's charges and events committed, from the first
-   send until the applier is idle: the end-to-end drain rate);
+   send until nothing is left to apply: the end-to-end drain rate); beside them the server's
+   CPU per message, every thread together and each alone (from ``/proc``, on Linux);
 2. **echo**: a bare asyncio MLLP server, the same framer, that answers each frame with a fixed
    ACK: no storage, no decoding; the ceiling of the transport in this process model.
 
@@ -31,7 +32,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -111,8 +114,10 @@ def run_senders(port: int, connections: int, messages: int) -> tuple[float, int,
 
 def bench_suture(
     args: argparse.Namespace, directory: Path
-) -> tuple[float, float, int, dict[str, int]]:
-    """Seconds to the last ACK, seconds until everything is applied, AAs, and the checks."""
+) -> tuple[float, float, int, dict[str, int], float, dict[str, float]]:
+    """Seconds to the last ACK, seconds until everything is applied, AAs, the checks, the CPU
+    seconds of the server's process (every thread) from the listener's start until everything
+    is applied, and those of each of its threads (Linux only, else empty)."""
     url = f"sqlite:///{directory / 'bench.db'}"
     hub = build(Settings(database_url=url, secret_key="benchmark-secret"))  # noqa: S106 - a throwaway database
     try:
@@ -124,10 +129,15 @@ def bench_suture(
         )
         listener = MllpThread(hub.hl7_ingest, "127.0.0.1", 0, options)
         port = listener.start()
+        cpu = time.process_time()
+        before = _thread_cpu()
         try:
             elapsed, accepted, began = run_senders(port, args.connections, args.messages)
             listener.settle()
             drained = time.time() - began
+            cpu = time.process_time() - cpu
+            after = _thread_cpu()
+            threads = {name: after[name] - before.get(name, 0.0) for name in after}
         finally:
             listener.stop()
         checks = {}
@@ -141,7 +151,22 @@ def bench_suture(
                 checks[name] = int(connection.exec_driver_sql(sql).scalar_one())
     finally:
         hub.close()
-    return elapsed, drained, accepted, checks
+    return elapsed, drained, accepted, checks, cpu, threads
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds (user and system) of each live thread of this process, by thread name, from
+    ``/proc`` (Linux); empty elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        found[thread.name] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
 
 
 async def _echo_server(ready: asyncio.Future[int], stop: asyncio.Event) -> None:
@@ -185,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     total = args.connections * args.messages
     with tempfile.TemporaryDirectory(prefix="suture-mllp-") as tmp:
-        suture_s, drained_s, suture_ok, checks = bench_suture(args, Path(tmp))
+        suture_s, drained_s, suture_ok, checks, cpu_s, threads = bench_suture(args, Path(tmp))
     echo_s, echo_ok, _ = bench_echo(args)
     expected = {"processed": total, "inbox": total, "charges": 2 * total, "events": 2 * total}
     print(f"{args.connections} connections x {args.messages} DFT^P03 (2 FT1 each) = {total}")
@@ -193,6 +218,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{'server':<18} {'msg/s':>10} {'seconds':>8} {'AA':>7}")
     print(f"{'suture, ACKed':<18} {total / suture_s:>10,.0f} {suture_s:>8.2f} {suture_ok:>7}")
     print(f"{'suture, applied':<18} {total / drained_s:>10,.0f} {drained_s:>8.2f}")
+    print(
+        f"suture server CPU: {cpu_s:.2f} s ({cpu_s / drained_s:.0%} of the applied wall time), "
+        f"{cpu_s / total * 1e6:,.0f} µs per message"
+    )
+    if threads:
+        shown = ", ".join(
+            f"{name} {seconds / total * 1e6:,.0f}"
+            for name, seconds in sorted(threads.items(), key=lambda item: -item[1])
+            if seconds > 0
+        )
+        print(f"  by thread, µs per message: {shown}")
     print(f"{'echo':<18} {total / echo_s:>10,.0f} {echo_s:>8.2f} {echo_ok:>7}")
     print(f"suture / echo: ACKed {echo_s / suture_s:.2f}, applied {echo_s / drained_s:.2f}")
     print(f"checks: {checks} {'OK' if checks == expected else f'MISMATCH, expected {expected}'}")

@@ -1,26 +1,32 @@
-"""The MLLP listener's background applier: what was acknowledged, applied in large batches.
+"""The MLLP listener's applier: what was acknowledged, applied in batches between the groups.
 
 DESIGN.md §3: the listener's writer stores a group, decodes it and acknowledges it at once
 (:meth:`~suture.services.hl7_ingest.Hl7Ingest.accept_many`); the writes a message causes
 (charges, ``charge.posted`` events, statuses, encounters, master data, exception items) are
-this thread's, off the ACK path, in batches of up to ``batch`` messages a transaction
-(:meth:`~suture.services.hl7_ingest.Hl7Ingest.apply_isolated`). The promises:
+applied afterwards, up to ``batch`` messages a transaction
+(:meth:`~suture.services.hl7_ingest.Hl7Ingest.apply_isolated`), by the **same writer thread**
+whenever no frame waits for it (:meth:`Hl7Applier.step`). One thread writes to the database:
+on SQLite the store and the apply never wait for each other's write lock (two writer threads
+did, in the busy handler's sleeps of milliseconds), and they never compete for the
+interpreter. The promises:
 
-- **Bounded.** At most ``bound`` messages wait to be applied: a writer that hands over more
-  blocks in :meth:`Hl7Applier.put` until the batch being applied is taken, before it answers
-  its group; its ACKs wait, and no further group is stored meanwhile. The ACK path slows to the
-  apply rate instead of holding more and more decoded messages in memory (at most ``bound``
-  plus one group).
+- **Bounded.** At most ``bound`` messages wait to be applied: :meth:`Hl7Applier.put` first
+  applies the oldest batches while ``bound`` or more wait, so the writer, which hands its group
+  over before it answers it, answers only then. The ACK path slows to the apply rate instead of
+  holding more and more decoded messages in memory (at most ``bound`` plus one group).
 - **Nothing lost.** A message waiting here is committed ``received``; should the process die,
-  the recovery sweep (:meth:`~suture.services.hl7_ingest.Hl7Ingest.recover`) applies it: once
-  when this thread starts (everything left unfinished), then every ``sweep_seconds`` for what
-  has stayed unfinished longer than that (a batch that failed on storage, another process's).
-  The ingest re-reads statuses in each transaction, so a message is applied exactly once
-  whichever path gets to it first.
-- **Drained on stop.** :meth:`Hl7Applier.stop` applies everything handed over before it
-  returns.
+  the recovery sweep (:meth:`~suture.services.hl7_ingest.Hl7Ingest.recover_page`) applies it:
+  once at start-up (everything left unfinished), then every ``sweep_seconds`` for what has
+  stayed unfinished longer than that (a batch that failed on storage, another process's); a
+  page of ``batch`` messages a step, so a long backlog does not hold the ACKs back. The ingest
+  re-reads statuses in each transaction, so a message is applied exactly once whichever path
+  gets to it first.
+- **Drained on stop.** :meth:`Hl7Applier.drain` applies everything handed over; the writer
+  calls it before it ends.
 
-Logs name message ids, counts and error types, never content (DESIGN.md §6).
+:meth:`put`, :meth:`step` and :meth:`drain` are the writer's, one thread; :meth:`settle`,
+:attr:`waiting` and :attr:`unapplied` may be called from any thread. Logs name message ids,
+counts and error types, never content (DESIGN.md §6).
 """
 
 from __future__ import annotations
@@ -35,10 +41,15 @@ from typing import Protocol
 
 from suture.services.hl7_ingest import Hl7Work
 
-#: Messages decoded and waiting to be applied before the writer blocks (the ACK path's bound).
+#: Messages decoded and waiting to be applied before the writer applies before it answers.
 DEFAULT_BOUND = 4096
 #: Messages applied in one transaction at most.
 DEFAULT_BATCH = 512
+#: Messages waiting before the writer applies them at its first free moment; fewer wait up to
+#: :data:`DEFAULT_LINGER` seconds for a frame first (a transaction costs about as much as 20
+#: messages' apply: larger batches, fewer of them).
+DEFAULT_MIN_BATCH = 64
+DEFAULT_LINGER = 0.002
 #: How often the recovery sweep runs, and how long a message must have waited to be swept.
 DEFAULT_SWEEP_SECONDS = 30.0
 
@@ -50,11 +61,14 @@ class Applies(Protocol):
 
     def apply_isolated(self, works: Sequence[Hl7Work]) -> int: ...
 
-    def recover(self, *, older_than: timedelta | None = None, batch: int = 256) -> int: ...
+    def recover_page(
+        self, *, older_than: timedelta | None = None, after: str | None = None, batch: int = 256
+    ) -> tuple[int, str | None]: ...
 
 
 class Hl7Applier:
-    """One thread applying what the ACK path accepted (see the module docstring)."""
+    """The messages acknowledged and not yet applied, and their applying (see the module
+    docstring)."""
 
     def __init__(
         self,
@@ -63,48 +77,89 @@ class Hl7Applier:
         bound: int = DEFAULT_BOUND,
         batch: int = DEFAULT_BATCH,
         sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
+        min_batch: int = DEFAULT_MIN_BATCH,
+        linger: float = DEFAULT_LINGER,
     ) -> None:
-        if bound < 1 or batch < 1 or sweep_seconds <= 0:
-            raise ValueError("bound and batch must be at least 1, sweep_seconds above 0")
+        if bound < 1 or batch < 1 or min_batch < 1 or sweep_seconds <= 0 or linger < 0:
+            raise ValueError(
+                "bound, batch and min_batch must be at least 1, sweep_seconds above 0, "
+                "linger not negative"
+            )
         self._ingest = ingest
         self._bound = bound
         self._batch = batch
         self._sweep_seconds = sweep_seconds
+        self._min_batch = min(min_batch, batch)
+        #: How long the writer waits for a frame before it applies fewer than ``min_batch``.
+        self.linger = linger
         self._waiting: collections.deque[Hl7Work] = collections.deque()
         self._changed = threading.Condition()
-        self._busy = True  # until the start-up sweep is done
         self._in_batch = 0
-        self._stopping = False
-        self._thread: threading.Thread | None = None
+        # The sweep in progress: how old a message must be (None: any, at start-up) and the
+        # page cursor; ``_sweeping`` is False between sweeps.
+        self._sweeping = True
+        self._sweep_older: timedelta | None = None
+        self._sweep_after: str | None = None
+        self._started_up = False
+        self._swept_at = time.monotonic()
         #: Messages applied by this applier's batches and sweeps (for the benchmark's checks).
         self.applied = 0
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="mllp-applier", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Apply everything handed over, then end the thread."""
-        with self._changed:
-            self._stopping = True
-            self._changed.notify_all()
-        if self._thread is not None:
-            self._thread.join()
+    # --- the writer's ---------------------------------------------------------------------
 
     def put(self, works: Sequence[Hl7Work]) -> None:
-        """Hand over accepted messages; blocks while ``bound`` messages or more wait."""
+        """Hand over accepted messages; first applies the oldest batches while ``bound`` or
+        more wait."""
         if not works:
             return
+        while len(self._waiting) >= self._bound:
+            self._apply_next()
         with self._changed:
-            while len(self._waiting) >= self._bound and not self._stopping:
-                self._changed.wait()
             self._waiting.extend(works)
-            self._changed.notify_all()
+
+    def pending(self) -> bool:
+        """Whether :meth:`step` has work to do at once: ``min_batch`` messages waiting, or a
+        sweep due or under way. Fewer messages waiting (:attr:`waiting`) are applied by a
+        :meth:`step` once no frame came for :attr:`linger` seconds."""
+        return len(self._waiting) >= self._min_batch or self.sweep_due()
+
+    def sweep_due(self) -> bool:
+        """Whether a sweep is due or under way: the writer runs a page of it between any two
+        groups, so that a writer kept busy by its senders never starves it."""
+        return self._sweeping or self.seconds_to_sweep() <= 0
+
+    def seconds_to_sweep(self) -> float:
+        """Seconds until the next periodic sweep is due (0 when it is)."""
+        return max(0.0, self._sweep_seconds - (time.monotonic() - self._swept_at))
+
+    def step(self) -> None:
+        """One unit of work: a page of the sweep when one is due or under way, else a batch of
+        the waiting messages."""
+        if not self._sweeping and self.seconds_to_sweep() <= 0:
+            self._sweeping = True
+            self._sweep_older = timedelta(seconds=self._sweep_seconds)
+            self._sweep_after = None
+        if self._sweeping:
+            self._sweep_page()
+        elif self._waiting:
+            self._apply_next()
+
+    def drain(self) -> None:
+        """Apply everything handed over (and finish the start-up sweep)."""
+        while not self._started_up:
+            self._sweep_page()
+        while self._waiting:
+            self._apply_next()
+
+    # --- any thread's -----------------------------------------------------------------------
 
     def settle(self, timeout: float | None = None) -> bool:
-        """Wait until everything handed over so far is applied; False on ``timeout``."""
+        """Wait until the start-up sweep is done and everything handed over so far is
+        applied; False on ``timeout``."""
         with self._changed:
-            return self._changed.wait_for(lambda: not self._waiting and not self._busy, timeout)
+            return self._changed.wait_for(
+                lambda: self._started_up and not self._waiting and not self._in_batch, timeout
+            )
 
     @property
     def waiting(self) -> int:
@@ -116,51 +171,46 @@ class Hl7Applier:
         """Messages handed over and not yet applied: waiting, or in the batch being applied."""
         return len(self._waiting) + self._in_batch
 
-    def _run(self) -> None:
-        self._sweep(None)  # start-up: whatever a previous process acknowledged and left
-        swept = time.monotonic()
-        while True:
-            with self._changed:
-                self._busy = False
-                self._in_batch = 0
-                self._changed.notify_all()
-                while not self._waiting and not self._stopping:
-                    left = self._sweep_seconds - (time.monotonic() - swept)
-                    if left <= 0:
-                        break
-                    self._changed.wait(left)
-                if not self._waiting and self._stopping:
-                    return
-                taken = min(len(self._waiting), self._batch)
-                batch = [self._waiting.popleft() for _ in range(taken)]
-                self._in_batch = taken
-                self._busy = True
-                self._changed.notify_all()  # room again: a blocked writer goes on
-            if batch:
-                self._apply(batch)
-            if time.monotonic() - swept >= self._sweep_seconds:
-                self._sweep(timedelta(seconds=self._sweep_seconds))
-                swept = time.monotonic()
+    # --- applying ---------------------------------------------------------------------------
 
-    def _apply(self, batch: list[Hl7Work]) -> None:
+    def _apply_next(self) -> None:
+        with self._changed:
+            taken = min(len(self._waiting), self._batch)
+            batch = [self._waiting.popleft() for _ in range(taken)]
+            self._in_batch = taken
         try:
             self.applied += self._ingest.apply_isolated(batch)
-        except Exception as error:  # the thread must go on, or the ACK path would block
+        except Exception as error:  # the writer must go on; the sweep retries what is left
             log.error(  # no traceback: it may quote content; the type says enough
                 "HL7 v2 batch of %d not applied (%s); the recovery sweep retries what is left",
                 len(batch),
                 type(error).__name__,
             )
+        finally:
+            with self._changed:
+                self._in_batch = 0
+                self._changed.notify_all()
 
-    def _sweep(self, older_than: timedelta | None) -> None:
+    def _sweep_page(self) -> None:
         try:
-            recovered = self._ingest.recover(older_than=older_than, batch=self._batch)
-        except Exception as error:  # the next sweep tries again
+            recovered, after = self._ingest.recover_page(
+                older_than=self._sweep_older, after=self._sweep_after, batch=self._batch
+            )
+        except Exception as error:  # the next sweep starts again
             log.error(
                 "HL7 v2 recovery sweep stopped (%s); the next one tries again",
                 type(error).__name__,
             )
-            return
+            after = None
+            recovered = 0
         self.applied += recovered
         if recovered:
             log.info("HL7 v2 recovery sweep applied %d stored messages", recovered)
+        self._sweep_after = after
+        if after is None:
+            self._sweeping = False
+            self._swept_at = time.monotonic()
+            if not self._started_up:
+                with self._changed:
+                    self._started_up = True
+                    self._changed.notify_all()

@@ -11,17 +11,18 @@ the same way). The promises:
   unavailable), no ACK is sent and the connection is closed, so the sender re-sends; the inbox
   recognises a message it already has.
 - **Apply off the ACK path.** What a message writes (charges, events, statuses, exception
-  items) is :class:`~suture.entrypoints.hl7_applier.Hl7Applier`'s, a thread of its own applying
-  hundreds of messages a transaction; it is bounded (a writer that gets ahead of it by more
-  than ``max_pending`` messages waits, and with it the ACKs), and its recovery sweep applies
-  what a crash left stored but not applied.
+  items) is applied after its ACK (:class:`~suture.entrypoints.hl7_applier.Hl7Applier`), up to
+  ``apply_batch`` messages a transaction, by the writer thread whenever no frame waits; it is
+  bounded (when ``max_pending`` messages wait, the writer applies before it answers its next
+  group), and its recovery sweep applies what a crash left stored but not applied.
 - **Any number of connections, each in order.** Connections are served concurrently by one
   asyncio loop; the frames of one connection are acknowledged one after another, in order.
 - **One writer.** Database work runs off the loop, in one worker thread fed by a queue, so
-  connections never fight over SQLite's write lock. The worker takes every frame waiting when
-  it becomes free and hands them to the ingest as one group (group commit: one transaction
-  stores the group), hands the group to the applier, then acknowledges each. Under load the
-  group grows, and with it the throughput; an idle listener answers a lone message at once.
+  connections never fight over SQLite's write lock, nor the store with the apply. The worker
+  takes every frame waiting when it becomes free and hands them to the ingest as one group
+  (group commit: one transaction stores the group), hands the group to the applier, then
+  acknowledges each. Under load the group grows, and with it the throughput; an idle listener
+  answers a lone message at once.
 - **Robust framing.** Bytes outside a frame are dropped up to the next start block; a frame
   larger than ``max_frame`` bytes closes the connection (a sender that never ends a frame
   cannot exhaust memory). Logs name the peer and sizes, never the content (DESIGN.md §6).
@@ -148,15 +149,29 @@ class _Writer:
             self.thread.join()
 
     def _run(self) -> None:
+        applier = self.applier
+        inbox = self.inbox
         while True:
-            first = self.inbox.get()
+            if applier.sweep_due():  # a page between any two groups, whatever waits
+                applier.step()
+            try:  # a frame first; the applier's work only when none waits
+                if applier.pending():  # a batch worth a transaction, or the sweep
+                    first = inbox.get_nowait()
+                elif applier.waiting:  # a few: a frame first, if one comes soon
+                    first = inbox.get(timeout=applier.linger)
+                else:
+                    first = inbox.get(timeout=max(applier.seconds_to_sweep(), 0.001))
+            except queue.Empty:
+                applier.step()
+                continue
             if first is None:
+                applier.drain()
                 return
             group = [first]
             stopping = False
             while len(group) < self.max_group:
                 try:
-                    more = self.inbox.get_nowait()
+                    more = inbox.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:
@@ -165,6 +180,7 @@ class _Writer:
                 group.append(more)
             self._settle(group)
             if stopping:
+                applier.drain()
                 return
 
     def _settle(self, group: list[_Pending]) -> None:
@@ -177,8 +193,8 @@ class _Writer:
             for each in group:  # alone, so that only the failing ones go unacknowledged
                 self._settle([each])
             return
-        # Handed over first, so that what was acknowledged is in the applier's count; this
-        # blocks while the applier is behind by its bound, and the ACKs wait with it.
+        # Handed over first, so that what was acknowledged is in the applier's count; when the
+        # applier is behind by its bound, this applies first, and the ACKs wait with it.
         self.applier.put(accepted)
         answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Hl7Reply], Hl7Reply]]]
         answers = {}
@@ -234,11 +250,11 @@ async def serve_mllp(
 ) -> None:
     """Listen on ``host:port`` until ``stop_event`` is set; ``on_ready(port)`` once listening
     (the bound port, useful with ``port=0``). ``applier`` is the one to hand accepted messages
-    to (started and stopped here); by default one made from ``options``."""
+    to (driven by the writer thread, drained when it stops); by default one made from
+    ``options``."""
     o = options or MllpOptions()
     if applier is None:
         applier = new_applier(ingest, o)
-    applier.start()
     writer = _Writer(ingest, o.max_group, applier)
     writer.start()
     connections: set[asyncio.Task[None]] = set()
@@ -257,7 +273,6 @@ async def serve_mllp(
         server = await asyncio.start_server(accepted, host, port, limit=_READ_SIZE)
     except BaseException:  # not listening (the port is taken): no thread outlives the call
         await asyncio.to_thread(writer.stop)
-        await asyncio.to_thread(applier.stop)
         raise
     try:
         bound = server.sockets[0].getsockname()[1]
@@ -273,12 +288,11 @@ async def serve_mllp(
             await asyncio.gather(*connections, return_exceptions=True)
         await server.wait_closed()
         await asyncio.to_thread(writer.stop)
-        await asyncio.to_thread(applier.stop)
         log.info("MLLP listener stopped")
 
 
 def new_applier(ingest: Ingest, options: MllpOptions) -> Hl7Applier:
-    """The applier ``options`` describe, not started."""
+    """The applier ``options`` describe (driven by the listener's writer thread)."""
     return Hl7Applier(
         ingest,
         bound=options.max_pending,

@@ -244,17 +244,36 @@ class Hl7Ingest:
         applied = 0
         after: str | None = None
         while True:
-            with self._uow() as uow:
-                page = uow.inbox.unfinished(
-                    FORMAT, received_before=received_before, after=after, limit=batch
-                )
-            if not page:
+            count, after = self._recover_page(received_before, after, batch)
+            applied += count
+            if after is None:
                 return applied
-            works = [Hl7Work(message, message.raw or b"", True) for message in page]
-            for work in works:
-                self._evaluate(work)
-            applied += self.apply_isolated(works)
-            after = page[-1].id
+
+    def recover_page(
+        self, *, older_than: timedelta | None = None, after: str | None = None, batch: int = 256
+    ) -> tuple[int, str | None]:
+        """One page of :meth:`recover`: the first ``batch`` unfinished messages (received at
+        least ``older_than`` ago, when given, with an id above ``after``) applied; how many, and
+        the ``after`` of the next page (None when this page was the last).
+
+        For a caller that sweeps between other work (the MLLP listener's writer)."""
+        received_before = None if older_than is None else self._clock() - older_than
+        return self._recover_page(received_before, after, batch)
+
+    def _recover_page(
+        self, received_before: datetime | None, after: str | None, batch: int
+    ) -> tuple[int, str | None]:
+        with self._uow() as uow:
+            page = uow.inbox.unfinished(
+                FORMAT, received_before=received_before, after=after, limit=batch
+            )
+        if not page:
+            return 0, None
+        works = [Hl7Work(message, message.raw or b"", True) for message in page]
+        for work in works:
+            self._evaluate(work)
+        applied = self.apply_isolated(works)
+        return applied, page[-1].id if len(page) == batch else None
 
     # --- decode, apply, acknowledge -----------------------------------------------------------
 
@@ -371,6 +390,9 @@ class Hl7Ingest:
                     decoded = applied.decoded
                     facility_id = applied.facility.id
                     statuses.append(_processed(message, at, decoded.encounter_token, facility_id))
+                    zone = self._zone_of(applied.facility)
+                    causation = uuid.UUID(message.id)
+                    occurred = decoded.header.message_time or message.received_at
                     for line in decoded.lines:
                         line.charge.facility_id = facility_id
                         if line.transaction_id:  # the billing system's line id: the business key
@@ -379,7 +401,8 @@ class Hl7Ingest:
                                 line.charge.transaction_type,
                             )  # fmt: skip
                         charges[line.charge.id] = line.charge
-                        envelopes.append(self._posted(line.charge, decoded, message, applied))
+                        posted = self._posted(line.charge, message, zone, causation, occurred)
+                        envelopes.append(posted)
                 elif work.reference is not None:
                     correlation, about = self._apply_reference(uow, work.reference, message, at)
                     statuses.append(_processed(message, at, correlation, about))
@@ -527,10 +550,15 @@ class Hl7Ingest:
         return prices
 
     def _posted(
-        self, charge: Charge, decoded: DecodedCharges, message: InboundMessage, applied: _Applied
+        self,
+        charge: Charge,
+        message: InboundMessage,
+        zone: tzinfo,
+        causation: uuid.UUID,
+        occurred_at: datetime,
     ) -> Envelope:
-        zone = self._zone_of(applied.facility)
-        header = decoded.header
+        """The ``charge.posted`` event of ``charge``; ``zone`` the facility's, ``causation``
+        the message's id, ``occurred_at`` its time (MSH-7, else its receipt): one per message."""
         payload: dict[str, Any] = {
             "charge_id": charge.id,
             "facility_id": charge.facility_id,
@@ -549,8 +577,8 @@ class Hl7Ingest:
             idempotency_key=idempotency_key(CHARGE_POSTED, charge.id),
             correlation_id=charge.encounter_token,
             trace_id=message.trace_id,
-            causation_id=uuid.UUID(message.id),
-            occurred_at=header.message_time or message.received_at,
+            causation_id=causation,
+            occurred_at=occurred_at,
             source_system=message.source_system,
             source_facility=charge.facility_id,
         )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,11 +50,67 @@ def _insert_if_new(dialect: str) -> sa.Insert:
     return conflict.returning(table.c.id)  # a row back means this statement inserted
 
 
+#: The columns an insert writes, in the order of :func:`_sqlite_row`.
+_COLUMNS = ("id", "format", "interface", "source_system", "facility_id", "received_at",
+            "checksum", "size", "raw", "trace_id", "status", "status_reason", "correlation_id",
+            "attempts", "updated_at")  # fmt: skip
+
+
 @functools.cache
-def _insert_ignoring_sqlite() -> sa.Insert:
-    """SQLite: ``INSERT … ON CONFLICT (interface, checksum) DO NOTHING``, for an executemany."""
-    insert = sqlite.insert(t.inbox_messages)
-    return insert.on_conflict_do_nothing(index_elements=["interface", "checksum"])
+def _sqlite_instant() -> Callable[[datetime], Any]:
+    """The text ``UtcDateTime`` writes on SQLite, by its own processor (``types.py``)."""
+    process = t.inbox_messages.c.received_at.type.bind_processor(sqlite.dialect())
+    assert process is not None
+    return process
+
+
+@functools.cache
+def _sqlite_insert_text() -> str:
+    """SQLite: ``INSERT … ON CONFLICT (interface, checksum) DO NOTHING`` as the driver takes
+    it, for an ``executemany`` of :func:`_sqlite_row` rows: the statement SQLAlchemy Core
+    builds for the same insert, less its processing of every value of every row (which cost
+    more than SQLite's insert). Built from the table's names and placeholders only."""
+    marks = ", ".join(["?"] * len(_COLUMNS))
+    columns = ", ".join(_COLUMNS)
+    return (
+        f"INSERT INTO {t.inbox_messages.name} ({columns}) VALUES ({marks}) "  # noqa: S608 (above)
+        "ON CONFLICT (interface, checksum) DO NOTHING"
+    )
+
+
+@functools.cache
+def _sqlite_update_text() -> str:
+    """SQLite: the status update of :meth:`InboxRepository.save_statuses` as the driver takes
+    it (see :func:`_sqlite_insert_text`); the values of :func:`_mutable_row`, then the id."""
+    assignments = ", ".join(f"{name} = ?" for name in _MUTABLE)
+    return f"UPDATE {t.inbox_messages.name} SET {assignments} WHERE id = ?"  # noqa: S608 (above)
+
+
+def _sqlite_row(m: InboundMessage, instant: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    """``m``'s row as SQLite's driver takes it, in the order of :data:`_COLUMNS`."""
+    return (m.id, m.format, m.interface, m.source_system, m.facility_id,
+            instant(m.received_at), m.checksum, m.size, m.raw, m.trace_id, m.status.value,
+            m.status_reason, m.correlation_id, m.attempts, instant(m.updated_at))  # fmt: skip
+
+
+@functools.cache
+def _update_statuses() -> sa.Update:
+    """``UPDATE … SET`` the mutable columns ``WHERE id = :key``, for an executemany; built once
+    (building a statement and its cache key costs more than a group's update)."""
+    table = t.inbox_messages
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("key"))
+        .values({name: sa.bindparam(name) for name in _MUTABLE})
+    )
+
+
+@functools.cache
+def _select_statuses(lock: bool) -> sa.Select[Any]:
+    """The ids and statuses of the messages ``:ids`` (expanding), built once."""
+    c = t.inbox_messages.c
+    query = sa.select(c.id, c.status).where(c.id.in_(sa.bindparam("ids", expanding=True)))
+    return query.with_for_update() if lock else query
 
 
 class InboxRepository:
@@ -114,16 +170,18 @@ class InboxRepository:
     ) -> set[tuple[str, str]]:
         """Insert ``fresh``; the pairs stored already (their stored message put in ``stored``).
 
-        On SQLite a plain ``executemany`` of ``INSERT … ON CONFLICT DO NOTHING``, whose row
-        count says whether every row went in (the usual case: nothing to read back); only
-        when some did not are the group's rows read back, and a row whose id is not ours was
-        stored before. About 0.6 of the time of the ``RETURNING`` form, which SQLAlchemy
-        compiles into one multi-row statement per group size. Elsewhere ``RETURNING id``.
+        On SQLite a plain ``executemany`` of ``INSERT … ON CONFLICT DO NOTHING`` (the driver's
+        rows, :func:`_sqlite_row`), whose row count says whether every row went in (the usual
+        case: nothing to read back); only when some did not are the group's rows read back, and
+        a row whose id is not ours was stored before. About 0.6 of the time of the
+        ``RETURNING`` form, which SQLAlchemy compiles into one multi-row statement per group
+        size. Elsewhere ``RETURNING id``.
         """
-        rows = [self._to_row(m) for m in fresh.values()]
         with storage_errors(self.table.name):
             if self._connection.dialect.name == "sqlite":
-                count = self._connection.execute(_insert_ignoring_sqlite(), rows).rowcount
+                instant = _sqlite_instant()
+                rows = [_sqlite_row(m, instant) for m in fresh.values()]
+                count = self._connection.exec_driver_sql(_sqlite_insert_text(), rows).rowcount
                 if count == len(rows):
                     return set()
                 found = self._by_pairs(set(fresh))
@@ -132,7 +190,8 @@ class InboxRepository:
                 lost = {pair for pair, m in fresh.items() if found[pair].id != m.id}
                 stored |= {pair: found[pair] for pair in lost}
                 return lost
-            inserted = set(self._connection.scalars(self._insert(), rows))
+            dicts = [self._to_row(m) for m in fresh.values()]
+            inserted = set(self._connection.scalars(self._insert(), dicts))
         lost = {pair for pair, m in fresh.items() if m.id not in inserted}
         if lost:
             stored |= self._by_pairs(lost)
@@ -182,18 +241,34 @@ class InboxRepository:
     def save_statuses(self, messages: Sequence[InboundMessage]) -> None:
         if not messages:
             return
-        c = self.table.c
-        statement = (
-            sa.update(self.table)
-            .where(c.id == sa.bindparam("key"))
-            .values({name: sa.bindparam(name) for name in _MUTABLE})
-        )
+        if self._connection.dialect.name == "sqlite":
+            instant = _sqlite_instant()
+            driver_rows = [
+                (m.status.value, m.status_reason, m.attempts, instant(m.updated_at),
+                 m.correlation_id, m.facility_id, m.id)
+                for m in messages
+            ]  # fmt: skip
+            with storage_errors(self.table.name):
+                updated = self._connection.exec_driver_sql(
+                    _sqlite_update_text(), driver_rows
+                ).rowcount
+            if updated != len(messages):
+                raise StorageError("inbox_messages.id", "a message of the group is not stored")
+            return
         rows = [
-            {"key": m.id} | {k: v for k, v in self._to_row(m).items() if k in _MUTABLE}
+            {
+                "key": m.id,
+                "status": m.status.value,
+                "status_reason": m.status_reason,
+                "attempts": m.attempts,
+                "updated_at": m.updated_at,
+                "correlation_id": m.correlation_id,
+                "facility_id": m.facility_id,
+            }
             for m in messages
         ]
         with storage_errors(self.table.name):
-            updated = self._connection.execute(statement, rows).rowcount
+            updated = self._connection.execute(_update_statuses(), rows).rowcount
         if updated not in {-1, len(messages)}:  # -1: a driver that does not count executemany
             raise StorageError("inbox_messages.id", "a message of the group is not stored")
 
@@ -202,12 +277,10 @@ class InboxRepository:
     ) -> dict[str, MessageStatus]:
         if not message_ids:
             return {}
-        c = self.table.c
-        query = sa.select(c.id, c.status).where(c.id.in_(sorted(message_ids)))
-        if lock:
-            query = query.with_for_update()  # PostgreSQL; SQLite's writer already holds the lock
+        # FOR UPDATE on PostgreSQL; SQLite's writer already holds the lock
+        query = _select_statuses(lock)
         with storage_errors(self.table.name):
-            rows = self._connection.execute(query).all()
+            rows = self._connection.execute(query, {"ids": sorted(message_ids)}).all()
         return {row[0]: MessageStatus(row[1]) for row in rows}
 
     def unfinished(
