@@ -28,7 +28,6 @@ service or anything from PID/PV1 (DESIGN.md §6).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
@@ -59,29 +58,53 @@ _NULL: Final = '""'  # HL7's explicit null
 _CACHED_CODES: Final = 4096
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class ChargeLine:
     """One FT1 as a canonical charge, with what the charge model does not carry.
 
     Not frozen, like :class:`Charge`: a frozen dataclass costs twice as much to build, and one
-    is built per FT1 on the decode path measured by ``benchmarks/hl7_decode.py``.
+    is built per FT1 on the decode path measured by ``benchmarks/hl7_decode.py``. Its
+    ``__init__`` is written out (``init=False``): mypyc compiles it to C, where the one
+    ``dataclass`` generates stays Python (three to four times as dear); a unit test keeps
+    its parameters the fields, in order, with their defaults.
     """
 
     charge: Charge
     set_id: str
     transaction_id: str
     priced: bool
-    unit_amount: Decimal | None = None
-    procedure_code: str = ""
-    procedure_system: str = ""
-    modifiers: tuple[str, ...] = ()
+    unit_amount: Decimal | None
+    procedure_code: str
+    procedure_system: str
+    modifiers: tuple[str, ...]
+
+    def __init__(  # noqa: PLR0917 - the fields, as dataclass would take them
+        self,
+        charge: Charge,
+        set_id: str,
+        transaction_id: str,
+        priced: bool,
+        unit_amount: Decimal | None = None,
+        procedure_code: str = "",
+        procedure_system: str = "",
+        modifiers: tuple[str, ...] = (),
+    ) -> None:
+        self.charge = charge
+        self.set_id = set_id
+        self.transaction_id = transaction_id
+        self.priced = priced
+        self.unit_amount = unit_amount
+        self.procedure_code = procedure_code
+        self.procedure_system = procedure_system
+        self.modifiers = modifiers
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class DecodedCharges:
     """A DFT^P03: its header, the tokens it was attributed to, and one line per FT1.
 
-    Treat it as read-only; not frozen for the reason :class:`ChargeLine` is not.
+    Treat it as read-only; not frozen, and ``__init__`` written out, for the reasons
+    :class:`ChargeLine`'s are.
     """
 
     header: MessageHeader
@@ -90,6 +113,22 @@ class DecodedCharges:
     encounter_token: str
     account_token: str | None
     lines: tuple[ChargeLine, ...]
+
+    def __init__(  # noqa: PLR0917 - the fields, as dataclass would take them
+        self,
+        header: MessageHeader,
+        facility_code: str,
+        location_facility: str,
+        encounter_token: str,
+        account_token: str | None,
+        lines: tuple[ChargeLine, ...],
+    ) -> None:
+        self.header = header
+        self.facility_code = facility_code
+        self.location_facility = location_facility
+        self.encounter_token = encounter_token
+        self.account_token = account_token
+        self.lines = lines
 
     @property
     def charges(self) -> list[Charge]:
@@ -146,24 +185,41 @@ def decode_charges(
     )
 
 
-@dataclass(slots=True)
 class _Context:
-    """What every FT1 of one message shares (not frozen: built once per message)."""
+    """What every FT1 of one message shares (a plain class: mypyc compiles its ``__init__``)."""
 
-    header: MessageHeader
-    facility: str
-    encounter: str
-    account: str | None
-    zone: tzinfo
-    source_system: str
-    #: The ids of lines with an FT1-2, the message's part of the key hashed once.
-    by_transaction: ChargeIds = dataclasses.field(init=False)
-    #: The last FT1-4 read and its time: the FT1 of one message mostly share their date.
-    time_text: str = dataclasses.field(init=False, default="")
-    time: datetime | None = dataclasses.field(init=False, default=None)
+    __slots__ = (
+        "account",
+        "by_transaction",
+        "encounter",
+        "facility",
+        "header",
+        "source_system",
+        "time",
+        "time_text",
+        "zone",
+    )
 
-    def __post_init__(self) -> None:
-        self.by_transaction = ChargeIds(self.facility, self.header.sending_application, "FT1-2")
+    def __init__(  # noqa: PLR0917 - one call per message, positional
+        self,
+        header: MessageHeader,
+        facility: str,
+        encounter: str,
+        account: str | None,
+        zone: tzinfo,
+        source_system: str,
+    ) -> None:
+        self.header = header
+        self.facility = facility
+        self.encounter = encounter
+        self.account = account
+        self.zone = zone
+        self.source_system = source_system
+        #: The ids of lines with an FT1-2, the message's part of the key hashed once.
+        self.by_transaction = ChargeIds(facility, header.sending_application, "FT1-2")
+        #: The last FT1-4 read and its time: the FT1 of one message mostly share their date.
+        self.time_text = ""
+        self.time: datetime | None = None
 
     def time_of(self, text: str) -> datetime | None:
         """:func:`parse_time` of an FT1-4, the previous FT1's without a call."""

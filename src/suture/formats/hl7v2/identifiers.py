@@ -28,17 +28,30 @@ def identifier(text: str) -> str:
     return "" if text == _NULL else text
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class PatientTokens:
     """The tokens of a message's account (PID-18) and encounter (PV1-19); None when absent.
 
     Read-only by convention: built once per message, and a frozen dataclass costs twice as much.
+    ``__init__`` is written out so that mypyc compiles it (the generated one stays Python).
     """
 
     account_token: str | None
     encounter_token: str | None
     location_facility: str
     patient_class: str
+
+    def __init__(
+        self,
+        account_token: str | None,
+        encounter_token: str | None,
+        location_facility: str,
+        patient_class: str,
+    ) -> None:
+        self.account_token = account_token
+        self.encounter_token = encounter_token
+        self.location_facility = location_facility
+        self.patient_class = patient_class
 
 
 def patient_tokens(message: Message, tokenize: Tokenize) -> PatientTokens:
