@@ -350,25 +350,24 @@ def parse_message(data: bytes | str, *, default_charset: str = DEFAULT_CHARSET) 
             raise _reject("starts with a batch header; split the batch (FHS/BHS) first")
         raise _reject("does not start with an MSH segment")
     delimiters = read_delimiters(text)
-    if from_text:
-        charset = _charset_of(text, delimiters)
-        default = default_charset if isinstance(data, bytes) else DEFAULT_CHARSET
-        codec = codec_for(charset or default)
     if "\n" in text:
         text = text.replace("\r\n", "\r").replace("\n", "\r")
-    return _segments(text.split("\r"), delimiters, charset, codec)
+    lines = text.split("\r")
+    # the MSH split once: MSH-18 names the character set, and read_header reads the rest
+    header = lines[0].strip(_STRIP).split(delimiters.field)
+    if from_text:
+        charset = _nth(header[17], delimiters.repetition, 1).strip() if len(header) > 17 else ""
+        default = default_charset if isinstance(data, bytes) else DEFAULT_CHARSET
+        codec = codec_for(charset or default)
+    header.insert(1, delimiters.field)
+    return _segments(lines, delimiters, charset, codec, header)
 
 
-def _charset_of(text: str, delimiters: Delimiters) -> str:
-    end = text.find("\r")
-    if end < 0:
-        end = len(text)
-    line = end if (lf := text.find("\n", 0, end)) < 0 else lf
-    parts = text[:line].split(delimiters.field, 18)
-    return _nth(parts[17], delimiters.repetition, 1).strip() if len(parts) > 17 else ""
-
-
-def _segments(lines: list[str], delimiters: Delimiters, charset: str, codec: str) -> Message:
+def _segments(
+    lines: list[str], delimiters: Delimiters, charset: str, codec: str, header: list[str]
+) -> Message:
+    """The segments of ``lines``; ``header`` is the fields of the first (the MSH), already
+    split."""
     separator = delimiters.field
     segments: list[Segment] = []
     by_id: dict[str, list[Segment]] = {}
@@ -396,6 +395,8 @@ def _segments(lines: list[str], delimiters: Delimiters, charset: str, codec: str
         if same is None:
             same = by_id[segment_id] = []
         segment = Segment(line, delimiters, codec, len(same) + 1, position)
+        if position == 1:
+            segment._fields = header
         same.append(segment)
         segments.append(segment)
     return Message(segments, by_id, delimiters, charset, codec)
