@@ -36,9 +36,8 @@ from typing import Final
 
 from suture.domain.authority import DEFAULT_OWNERS, ObjectType
 from suture.domain.revenue import Charge, ChargeType, charge_from_fields
-from suture.formats.hl7v2.datatypes import SIGNS as _SIGNS
 from suture.formats.hl7v2.datatypes import SMALL_NUMBERS as _SMALL_NUMBERS
-from suture.formats.hl7v2.datatypes import parse_time
+from suture.formats.hl7v2.datatypes import is_number, parse_time
 from suture.formats.hl7v2.errors import ErrorCode, Hl7DecodeError, field_error, missing_segment
 from suture.formats.hl7v2.header import MessageHeader
 from suture.formats.hl7v2.identifiers import Tokenize, identifier, patient_tokens
@@ -309,8 +308,7 @@ def _number(ft1: Segment, number: int, text: str, what: str) -> Decimal | None:
     small = _SMALL_NUMBERS.get(text)
     if small is not None:
         return small
-    body = text[1:] if text[:1] in _SIGNS else text
-    if body.isascii() and body.replace(".", "", 1).isdigit():  # parse_number, inline
+    if is_number(text):  # parse_number, but the small numbers already looked up
         return Decimal(text)
     raise field_error(ft1, number, f"{what} {_quoted(text)} is not a number")
 
