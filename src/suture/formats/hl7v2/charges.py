@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
-from functools import lru_cache
 from typing import Final
 
 from suture.domain.authority import DEFAULT_OWNERS, ObjectType
@@ -42,7 +41,7 @@ from suture.formats.hl7v2.errors import ErrorCode, Hl7DecodeError, field_error, 
 from suture.formats.hl7v2.header import MessageHeader
 from suture.formats.hl7v2.identifiers import Tokenize, identifier, patient_tokens
 from suture.formats.hl7v2.keys import ChargeIds, charge_id_for
-from suture.formats.hl7v2.tokenizer import Delimiters, Message, Segment
+from suture.formats.hl7v2.tokenizer import DEFAULT_DELIMITERS, Delimiters, Message, Segment
 
 #: The system charges come from by default: the owner of charges in DESIGN.md §1.
 CHARGE_SOURCE: Final = DEFAULT_OWNERS[ObjectType.CHARGE]
@@ -315,6 +314,10 @@ def _number(ft1: Segment, number: int, text: str, what: str) -> Decimal | None:
 
 _Codes = tuple[str, str, str | None, tuple[str, ...]]
 _NO_CODES: Final[_Codes] = ("", "", None, ())
+#: FT1-25 and FT1-26 as written ("|"-joined) → what :func:`_plain_codes` read from them, for
+#: messages with the default delimiters; a plain dict (emptied when full) costs a quarter of
+#: ``lru_cache``.
+_CODES: Final[dict[str, _Codes | str]] = {}
 
 
 def _codes(ft1: Segment, procedure: str, modifiers: str) -> _Codes | str:
@@ -324,15 +327,24 @@ def _codes(ft1: Segment, procedure: str, modifiers: str) -> _Codes | str:
         return _NO_CODES
     d = ft1.delimiters
     if d.escape not in procedure and d.escape not in modifiers:
-        # the usual case: codes from a small vocabulary, each pair read once
-        return _plain_codes(procedure, modifiers, d.repetition, d.component, d.subcomponent)
+        if d is not DEFAULT_DELIMITERS:
+            return _plain_codes(procedure, modifiers, d.repetition, d.component, d.subcomponent)
+        # the usual case: codes from a small vocabulary, each pair read once; "|" cannot be
+        # part of a field, so it keys the pair without ambiguity
+        key = procedure + "|" + modifiers
+        known = _CODES.get(key)
+        if known is None:
+            known = _plain_codes(procedure, modifiers, "~", "^", "&")
+            if len(_CODES) >= _CACHED_CODES:
+                _CODES.clear()
+            _CODES[key] = known
+        return known
     found = _procedure(ft1, procedure)
     if isinstance(found, str):
         return found
     return (*found, _modifiers(ft1, modifiers))
 
 
-@lru_cache(maxsize=_CACHED_CODES)
 def _plain_codes(
     procedure: str, modifiers: str, repetition: str, component: str, subcomponent: str
 ) -> _Codes | str:

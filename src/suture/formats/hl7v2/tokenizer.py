@@ -152,8 +152,8 @@ class Segment:
         The first sub-component of the first component of the first repetition is the text
         before the first of the three delimiters. A delimiter the segment does not hold at all
         is not looked for in its fields, and only a field holding the escape character is
-        unescaped. Written for mypyc, which compiles it (``found.append`` is a C call there,
-        ``str.find`` and a slice cheaper than ``str.partition``'s tuple)."""
+        unescaped. Written for mypyc, which compiles it (``found.append`` is a C call there;
+        ``in`` is cheaper than ``str.find``, and a slice than ``str.partition``'s tuple)."""
         fields = self._fields
         if fields is None:
             fields = self.fields
@@ -168,18 +168,12 @@ class Segment:
         for number in numbers:  # one plain loop: comprehensions cost a call each
             text = fields[number] if number < size else ""
             if text:
-                if rep:
-                    end = text.find(rep)
-                    if end >= 0:
-                        text = text[:end]
-                if comp:
-                    end = text.find(comp)
-                    if end >= 0:
-                        text = text[:end]
-                if sub:
-                    end = text.find(sub)
-                    if end >= 0:
-                        text = text[:end]
+                if rep and rep in text:
+                    text = text[: text.find(rep)]
+                if comp and comp in text:
+                    text = text[: text.find(comp)]
+                if sub and sub in text:
+                    text = text[: text.find(sub)]
                 if esc and esc in text:
                     text = unescape(text, d, self._codec)
                 text = text.strip()
