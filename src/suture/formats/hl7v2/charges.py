@@ -226,7 +226,9 @@ class _Context:
         return self.time
 
 
-_FT1_FIELDS: Final = (1, 2, 4, 6, 7, 10, 11, 12, 13)
+#: ``tuple[int, ...]``, not the inferred fixed-length tuple, which mypyc keeps as a C struct and
+#: boxes into a new tuple at every call.
+_FT1_FIELDS: Final[tuple[int, ...]] = (1, 2, 4, 6, 7, 10, 11, 12, 13)
 
 
 def _line(ft1: Segment, c: _Context) -> ChargeLine:

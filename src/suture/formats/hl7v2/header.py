@@ -28,8 +28,8 @@ from suture.formats.hl7v2.tokenizer import (
 _PROCESSING_IDS: Final = frozenset({"P", "D", "T"})  # HL7 table 0103
 _PROCESSING_MODES: Final = frozenset({"", "A", "R", "I", "T"})  # HL7 table 0207
 _MAX_QUOTED: Final = 16
-#: Read as atoms: first components, unescaped, stripped.
-_HEADER_FIELDS: Final = (3, 4, 5, 6, 7, 10, 12)
+#: Read as atoms: first components, unescaped, stripped (``tuple[int, ...]``: see charges.py).
+_HEADER_FIELDS: Final[tuple[int, ...]] = (3, 4, 5, 6, 7, 10, 12)
 
 
 @dataclass(slots=True, init=False)

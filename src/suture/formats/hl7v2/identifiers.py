@@ -17,7 +17,7 @@ from suture.formats.hl7v2.tokenizer import Message
 Tokenize = Callable[[str], str]
 
 _NULL: Final = '""'  # HL7's explicit null (v2.5.1 §2.5.3)
-_PV1_FIELDS: Final = (2, 19)  # patient class, visit number
+_PV1_FIELDS: Final[tuple[int, ...]] = (2, 19)  # patient class, visit number (not boxed per call)
 
 
 def identifier(text: str) -> str:

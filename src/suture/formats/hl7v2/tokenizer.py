@@ -83,10 +83,17 @@ class Segment:
 
     __slots__ = ("_codec", "_delimiters", "_fields", "_text", "id", "occurrence", "position")
 
-    def __init__(
-        self, text: str, delimiters: Delimiters, codec: str, occurrence: int, position: int
+    def __init__(  # noqa: PLR0917 - positional: one call per segment
+        self,
+        text: str,
+        delimiters: Delimiters,
+        codec: str,
+        occurrence: int,
+        position: int,
+        segment_id: str = "",
     ) -> None:
-        self.id = text[:3]
+        # the tokenizer hands over the id it checked, whose hash is computed already
+        self.id = segment_id or text[:3]
         self.occurrence = occurrence
         self.position = position
         self._text = text
@@ -404,7 +411,7 @@ def _segments(
         same = by_id.get(segment_id)
         if same is None:
             same = by_id[segment_id] = []
-        segment = Segment(line, delimiters, codec, len(same) + 1, position)
+        segment = Segment(line, delimiters, codec, len(same) + 1, position, segment_id)
         if position == 1:
             segment._fields = header
         same.append(segment)
