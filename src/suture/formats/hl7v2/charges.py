@@ -232,6 +232,7 @@ _FT1_FIELDS: Final[tuple[int, ...]] = (1, 2, 4, 6, 7, 10, 11, 12, 13)
 
 
 def _line(ft1: Segment, c: _Context) -> ChargeLine:
+    fields = ft1.fields  # split whole first: FT1-25 and FT1-26 are read as written below
     set_id, transaction_id, when_text, type_code, cdm, qty, ext, unit_text, department = ft1.atoms(
         _FT1_FIELDS
     )
@@ -262,8 +263,7 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
     priced = amount is not None or unit is not None
     if amount is None:
         amount = unit * quantity if unit is not None else _ZERO
-    fields = ft1.fields  # FT1-25 and FT1-26 as written, read together
-    size = len(fields)
+    size = len(fields)  # FT1-25 and FT1-26 as written, read together
     codes = _codes(ft1, fields[25] if size > 25 else "", fields[26] if size > 26 else "")
     if isinstance(codes, str):
         raise field_error(ft1, 25, codes, component=1)

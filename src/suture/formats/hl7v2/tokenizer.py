@@ -125,17 +125,30 @@ class Segment:
         """The segment as written (without its terminator)."""
         return self._text
 
+    def _leading(self, top: int) -> list[str]:
+        """The fields as written, field ``top`` and those before it at least: :attr:`fields`
+        once split, else the segment split no further than field ``top`` (the entry after
+        it, if any, holds the rest unsplit), which becomes :attr:`fields` if it is the whole
+        segment. A decoder reading PV1-2 and PV1-19 does not cut PV1-20 to PV1-52 apart."""
+        fields = self._fields
+        if fields is not None:
+            return fields
+        if self.id in _HEADER_IDS:
+            return self.fields
+        fields = self._text.split(self._delimiters.field, top + 1)
+        if len(fields) <= top + 1:
+            self._fields = fields
+        return fields
+
     def raw(self, number: int) -> str:
         """Field ``number`` exactly as written, or ``""`` when the segment is shorter."""
-        fields = self.fields
+        fields = self._leading(number)
         return fields[number] if number < len(fields) else ""
 
     def atom(self, number: int) -> str:
         """The first sub-component of the first component of the first repetition of field
         ``number``, escapes replaced: the value of every simple field. The fast path."""
-        fields = self._fields
-        if fields is None:
-            fields = self.fields
+        fields = self._leading(number)
         if number >= len(fields):
             return ""
         text = fields[number]
@@ -163,7 +176,10 @@ class Segment:
         ``in`` is cheaper than ``str.find``, and a slice than ``str.partition``'s tuple)."""
         fields = self._fields
         if fields is None:
-            fields = self.fields
+            top = 0
+            for number in numbers:
+                top = max(top, number)
+            fields = self._leading(top)
         size = len(fields)
         d = self._delimiters
         whole = self._text
@@ -191,7 +207,7 @@ class Segment:
         self, number: int, component: int = 1, subcomponent: int = 1, repetition: int = 1
     ) -> str:
         """One value, escapes replaced: ``value(3, 4)`` is PV1-3.4 of the first repetition."""
-        fields = self.fields
+        fields = self._leading(number)
         if number >= len(fields):
             return ""
         text = fields[number]
