@@ -38,6 +38,23 @@ def test_field_numbers_are_hl7_field_numbers_with_msh_1_and_2_atomic() -> None:
     assert (pid.raw(40), pid.value(40, 2)) == ("", "")
 
 
+@given(
+    st.lists(st.sampled_from(["", "A", "B^C", "D~E", "F&G", " H ", "\\T\\I"]), max_size=30),
+    st.lists(st.integers(0, 35), min_size=1, max_size=4),
+)
+def test_fields_read_by_number_before_a_split_are_those_of_the_split(
+    values: list[str], numbers: list[int]
+) -> None:
+    text = "|".join(["PV1", *values])
+    read = parse_message(MSH + "\r" + text).segments[1]  # fields read before any split
+    split = parse_message(MSH + "\r" + text).segments[1]
+    every = split.fields
+    assert read.atoms(tuple(numbers)) == [split.atom(n).strip() for n in numbers]
+    assert [read.raw(n) for n in numbers] == [every[n] if n < len(every) else "" for n in numbers]
+    assert read.value(numbers[0], 2) == split.value(numbers[0], 2)
+    assert read.fields == every == split.text.split("|")
+
+
 @pytest.mark.parametrize("terminator", ["\r", "\n", "\r\n", "\r\n\r\n", "\n \t\n"])
 def test_segments_end_with_cr_lf_or_crlf_and_blank_lines_are_skipped(terminator: str) -> None:
     message = parse_message(terminator.join([MSH, "EVN|P03", "PID|1  ", ""]))
