@@ -22,6 +22,8 @@ from suture.formats.hl7v2 import (
     split_batch,
     unescape,
 )
+from suture.formats.hl7v2.charsets import DEFAULT_CHARSET, codec_for
+from suture.formats.hl7v2.tokenizer import _DEFAULT_CODEC
 
 SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "hl7v2"
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -269,3 +271,7 @@ def test_mutated_real_messages_decode_or_raise_hl7_decode_error(
 def test_delimiter_soup_decodes_or_raises_hl7_decode_error(rows: list[list[str]]) -> None:
     text = MSH.replace("DFT^P03", "ADT^A01") + "\r" + "\r".join("PID|" + "|".join(r) for r in rows)
     decode_anything(text.encode())
+
+
+def test_the_default_character_set_taken_without_a_look_up_is_the_one_looked_up() -> None:
+    assert codec_for(DEFAULT_CHARSET) == _DEFAULT_CODEC

@@ -30,6 +30,7 @@ _STRIP: Final = " \t\x0b\x0c\x1c\x00"
 _BATCH_SEGMENTS: Final = frozenset({"FHS", "FTS", "BHS", "BTS"})
 _HEADERS_AND_BATCH: Final = _BATCH_SEGMENTS | {"MSH"}
 _MAX_ENCODING_CHARACTERS: Final = 5
+_DEFAULT_CODEC: Final = "utf-8"  # codec_for(DEFAULT_CHARSET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +392,9 @@ def parse_message(data: bytes | str, *, default_charset: str = DEFAULT_CHARSET) 
     if from_text:
         charset = _nth(header[17], delimiters.repetition, 1).strip() if len(header) > 17 else ""
         default = default_charset if isinstance(data, bytes) else DEFAULT_CHARSET
-        codec = codec_for(charset or default)
+        name = charset or default
+        # the usual set without the call (charsets is not compiled); a test keeps them equal
+        codec = _DEFAULT_CODEC if name == DEFAULT_CHARSET else codec_for(name)
     header.insert(1, delimiters.field)
     return _segments(lines, delimiters, charset, codec, header)
 
