@@ -214,7 +214,7 @@ class _Context:
         self.zone = zone
         self.source_system = source_system
         #: The ids of lines with an FT1-2, the message's part of the key hashed once.
-        self.by_transaction = ChargeIds(facility, header.sending_application, "FT1-2")
+        self.by_transaction = _transaction_ids(facility, header.sending_application)
         #: The last FT1-4 read and its time: the FT1 of one message mostly share their date.
         self.time_text = ""
         self.time: datetime | None = None
@@ -228,6 +228,25 @@ class _Context:
 
 #: ``tuple[int, ...]``, not the inferred fixed-length tuple, which mypyc keeps as a C struct and
 #: boxes into a new tuple at every call.
+#: The ids of lines with an FT1-2 per facility and sending application (values unescaped, so
+#: a tuple, not a joined string): one interface's messages share one. Emptied when full.
+_TRANSACTION_IDS: Final[dict[tuple[str, str], ChargeIds]] = {}
+_CACHED_SENDERS: Final = 1024
+
+
+def _transaction_ids(facility: str, application: str) -> ChargeIds:
+    """``ChargeIds(facility, application, "FT1-2")``, hashed once per sender, not per message
+    (a :class:`ChargeIds` is not changed by use: each id hashes a copy of its state)."""
+    key = (facility, application)
+    ids = _TRANSACTION_IDS.get(key)
+    if ids is None:
+        ids = ChargeIds(facility, application, "FT1-2")
+        if len(_TRANSACTION_IDS) >= _CACHED_SENDERS:
+            _TRANSACTION_IDS.clear()
+        _TRANSACTION_IDS[key] = ids
+    return ids
+
+
 _FT1_FIELDS: Final[tuple[int, ...]] = (1, 2, 4, 6, 7, 10, 11, 12, 13)
 
 
