@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from suture.formats.hl7v2.datatypes import is_number, parse_number, parse_time
+from suture.formats.hl7v2.charges import _SMALL_LENGTH
+from suture.formats.hl7v2.datatypes import SMALL_NUMBERS, is_number, parse_number, parse_time
 
 NM = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 CHICAGO = ZoneInfo("America/Chicago")
@@ -81,3 +82,7 @@ def test_offsets_and_fractions_take_the_expression() -> None:
         2024, 3, 15, 14, 30, 0, 250000, tzinfo=UTC
     )
     assert parse_time("2024", CHICAGO) == datetime(2024, 1, 1, 6, tzinfo=UTC)
+
+
+def test_the_small_numbers_are_looked_up_by_their_length() -> None:
+    assert max(map(len, SMALL_NUMBERS)) == _SMALL_LENGTH

@@ -52,6 +52,7 @@ _ONE: Final = Decimal(1)
 _ZERO: Final = Decimal(0)
 _MAX_QUOTED: Final = 24
 _NULL: Final = '""'  # HL7's explicit null
+_SMALL_LENGTH: Final = 2  # the longest key of SMALL_NUMBERS
 #: Procedure codes and modifiers are a small vocabulary: each raw FT1-25/26 is read once.
 _CACHED_CODES: Final = 4096
 
@@ -325,9 +326,10 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
 def _number(ft1: Segment, number: int, text: str, what: str) -> Decimal | None:
     if not text or text == _NULL:
         return None
-    small = _SMALL_NUMBERS.get(text)
-    if small is not None:
-        return small
+    if len(text) <= _SMALL_LENGTH:  # "0" to "99" shared; amounts are seldom that short
+        small = _SMALL_NUMBERS.get(text)
+        if small is not None:
+            return small
     if is_number(text):  # parse_number, but the small numbers already looked up
         return Decimal(text)
     raise field_error(ft1, number, f"{what} {_quoted(text)} is not a number")
