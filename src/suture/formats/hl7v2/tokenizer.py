@@ -191,7 +191,9 @@ class Segment:
         found: list[str] = []
         for number in numbers:  # one plain loop: comprehensions cost a call each
             text = fields[number] if number < size else ""
-            if text:
+            # letters and digits alone (most codes, ids, dates) hold no delimiter, escape or
+            # blank: taken as they are, on one C loop under mypyc
+            if text and not text.isalnum():
                 if rep and rep in text:
                     text = text[: text.find(rep)]
                 if comp and comp in text:
