@@ -41,7 +41,10 @@ def test_field_numbers_are_hl7_field_numbers_with_msh_1_and_2_atomic() -> None:
 
 
 @given(
-    st.lists(st.sampled_from(["", "A", "B^C", "D~E", "F&G", " H ", "\\T\\I"]), max_size=30),
+    st.lists(
+        st.sampled_from(["", "A", "B^C", "D~E", "F&G", " H ", "\\T\\I", "é٣", "J K", "\\X41\\"]),
+        max_size=30,
+    ),
     st.lists(st.integers(0, 35), min_size=1, max_size=4),
 )
 def test_fields_read_by_number_before_a_split_are_those_of_the_split(

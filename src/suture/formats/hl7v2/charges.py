@@ -291,7 +291,7 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
     if transaction_id == _NULL:
         transaction_id = ""
     if transaction_id:
-        charge_id = c.by_transaction(transaction_id)
+        charge_id = c.by_transaction.id_for(transaction_id)
     else:
         header = c.header
         charge_id = charge_id_for(

@@ -28,6 +28,11 @@ class ChargeIds:
         self._prefix = blake2b(key, digest_size=10, person=_PERSON)
 
     def __call__(self, last: str) -> str:
+        return self.id_for(last)
+
+    def id_for(self, last: str) -> str:
+        """The id of ``last`` (what calling the object gives; a direct C call under mypyc,
+        where ``__call__`` goes through the generic call protocol)."""
         hashed = self._prefix.copy()
         # ASCII (the usual id) encodes the same either way, without the error handler
         hashed.update(last.encode() if last.isascii() else last.encode("utf-8", "surrogatepass"))

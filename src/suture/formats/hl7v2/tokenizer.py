@@ -153,7 +153,7 @@ class Segment:
         if number >= len(fields):
             return ""
         text = fields[number]
-        if text:
+        if text and not text.isalnum():  # letters and digits alone: the value as it is
             if number <= 2 and self.id in _HEADER_IDS:
                 return text
             d = self._delimiters
