@@ -46,6 +46,7 @@ from suture.formats.hl7v2.tokenizer import DEFAULT_DELIMITERS, Delimiters, Messa
 #: The system charges come from by default: the owner of charges in DESIGN.md §1.
 CHARGE_SOURCE: Final = DEFAULT_OWNERS[ObjectType.CHARGE]
 _TYPES: Final = {"CG": ChargeType.CHARGE, "CD": ChargeType.CREDIT}
+_CHARGE: Final = ChargeType.CHARGE
 _CPT_SYSTEMS: Final = frozenset({"", "C4", "C5", "CPT", "CPT4", "CPT-4", "HCPCS", "HCPT", "HPC"})
 _HCPCS_LENGTH: Final = 5
 _ONE: Final = Decimal(1)
@@ -261,7 +262,7 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
     when = c.time_of(when_text)
     if when is None:  # the date of service is PHI: not quoted
         raise field_error(ft1, 4, "not an HL7 time (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ])")
-    kind = _TYPES.get(type_code) or _TYPES.get(type_code.upper())
+    kind = _charge_type(type_code)
     if kind is None:
         reason = (
             f"transaction type {_quoted(type_code)} is not a charge (CG) or a credit (CD)"
@@ -321,6 +322,13 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
         system,
         modifiers,
     )
+
+
+def _charge_type(code: str) -> ChargeType | None:
+    """FT1-6 as a charge type; a charge (CG, the usual) by a comparison, not a hash."""
+    if code == "CG":
+        return _CHARGE
+    return _TYPES.get(code) or _TYPES.get(code.upper())
 
 
 def _number(ft1: Segment, number: int, text: str, what: str) -> Decimal | None:
