@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from suture.domain.revenue import ChargeType
 from suture.formats.hl7v2 import DecodedCharges, ErrorCode, Hl7DecodeError, decode_message
+from suture.formats.hl7v2.keys import ChargeIds
 
 MRN, NAME, ACCOUNT, VISIT, BIRTH = (
     "MRN4471923",
@@ -249,3 +250,16 @@ def test_decode_errors_never_contain_patient_data(number: int, value: str) -> No
     else:
         text = ""
     assert not [phi for phi in PHI if phi in text]
+
+
+def test_line_ids_hash_facility_and_application_apart_even_when_escapes_join_them() -> None:
+    def ids(application: str, facility: str) -> list[str]:
+        line = ft1(f2="TX1")
+        data = dft(line, msh4=facility).replace(b"|EPIC|", f"|{application}|".encode(), 1)
+        return [line.charge.id for line in decode(data).lines]
+
+    # "A|B" + "C" and "A" + "B|C" once unescaped: the same text joined, two senders
+    first, second = ids("C", "A\\F\\B"), ids("B\\F\\C", "A")
+    assert first == [ChargeIds("A|B", "C", "FT1-2")("TX1")]
+    assert second == [ChargeIds("A", "B|C", "FT1-2")("TX1")]
+    assert first != second

@@ -22,6 +22,8 @@ from suture.formats.hl7v2 import (
     split_batch,
     unescape,
 )
+from suture.formats.hl7v2.charsets import DEFAULT_CHARSET, codec_for
+from suture.formats.hl7v2.tokenizer import _DEFAULT_CODEC
 
 SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "hl7v2"
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -36,6 +38,26 @@ def test_field_numbers_are_hl7_field_numbers_with_msh_1_and_2_atomic() -> None:
     assert (pid.atom(3), pid.value(3, 4, repetition=2), pid.value(5, 2)) == ("MRN", "Y", "Jane")
     assert pid.repetitions(3) == ["MRN^^^H^MR", "X^^^Y"]
     assert (pid.raw(40), pid.value(40, 2)) == ("", "")
+
+
+@given(
+    st.lists(
+        st.sampled_from(["", "A", "B^C", "D~E", "F&G", " H ", "\\T\\I", "é٣", "J K", "\\X41\\"]),
+        max_size=30,
+    ),
+    st.lists(st.integers(0, 35), min_size=1, max_size=4),
+)
+def test_fields_read_by_number_before_a_split_are_those_of_the_split(
+    values: list[str], numbers: list[int]
+) -> None:
+    text = "|".join(["PV1", *values])
+    read = parse_message(MSH + "\r" + text).segments[1]  # fields read before any split
+    split = parse_message(MSH + "\r" + text).segments[1]
+    every = split.fields
+    assert read.atoms(tuple(numbers)) == [split.atom(n).strip() for n in numbers]
+    assert [read.raw(n) for n in numbers] == [every[n] if n < len(every) else "" for n in numbers]
+    assert read.value(numbers[0], 2) == split.value(numbers[0], 2)
+    assert read.fields == every == split.text.split("|")
 
 
 @pytest.mark.parametrize("terminator", ["\r", "\n", "\r\n", "\r\n\r\n", "\n \t\n"])
@@ -252,3 +274,7 @@ def test_mutated_real_messages_decode_or_raise_hl7_decode_error(
 def test_delimiter_soup_decodes_or_raises_hl7_decode_error(rows: list[list[str]]) -> None:
     text = MSH.replace("DFT^P03", "ADT^A01") + "\r" + "\r".join("PID|" + "|".join(r) for r in rows)
     decode_anything(text.encode())
+
+
+def test_the_default_character_set_taken_without_a_look_up_is_the_one_looked_up() -> None:
+    assert codec_for(DEFAULT_CHARSET) == _DEFAULT_CODEC

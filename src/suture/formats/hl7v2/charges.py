@@ -28,60 +28,83 @@ service or anything from PID/PV1 (DESIGN.md §6).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
-from functools import lru_cache
 from typing import Final
 
 from suture.domain.authority import DEFAULT_OWNERS, ObjectType
 from suture.domain.revenue import Charge, ChargeType, charge_from_fields
-from suture.formats.hl7v2.datatypes import SIGNS as _SIGNS
 from suture.formats.hl7v2.datatypes import SMALL_NUMBERS as _SMALL_NUMBERS
-from suture.formats.hl7v2.datatypes import parse_time
+from suture.formats.hl7v2.datatypes import is_number, parse_time
 from suture.formats.hl7v2.errors import ErrorCode, Hl7DecodeError, field_error, missing_segment
 from suture.formats.hl7v2.header import MessageHeader
 from suture.formats.hl7v2.identifiers import Tokenize, identifier, patient_tokens
 from suture.formats.hl7v2.keys import ChargeIds, charge_id_for
-from suture.formats.hl7v2.tokenizer import Delimiters, Message, Segment
+from suture.formats.hl7v2.tokenizer import DEFAULT_DELIMITERS, Delimiters, Message, Segment
 
 #: The system charges come from by default: the owner of charges in DESIGN.md §1.
 CHARGE_SOURCE: Final = DEFAULT_OWNERS[ObjectType.CHARGE]
 _TYPES: Final = {"CG": ChargeType.CHARGE, "CD": ChargeType.CREDIT}
+_CHARGE: Final = ChargeType.CHARGE
 _CPT_SYSTEMS: Final = frozenset({"", "C4", "C5", "CPT", "CPT4", "CPT-4", "HCPCS", "HCPT", "HPC"})
 _HCPCS_LENGTH: Final = 5
 _ONE: Final = Decimal(1)
 _ZERO: Final = Decimal(0)
 _MAX_QUOTED: Final = 24
 _NULL: Final = '""'  # HL7's explicit null
+_SMALL_LENGTH: Final = 2  # the longest key of SMALL_NUMBERS
 #: Procedure codes and modifiers are a small vocabulary: each raw FT1-25/26 is read once.
 _CACHED_CODES: Final = 4096
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class ChargeLine:
     """One FT1 as a canonical charge, with what the charge model does not carry.
 
     Not frozen, like :class:`Charge`: a frozen dataclass costs twice as much to build, and one
-    is built per FT1 on the decode path measured by ``benchmarks/hl7_decode.py``.
+    is built per FT1 on the decode path measured by ``benchmarks/hl7_decode.py``. Its
+    ``__init__`` is written out (``init=False``): mypyc compiles it to C, where the one
+    ``dataclass`` generates stays Python (three to four times as dear); a unit test keeps
+    its parameters the fields, in order, with their defaults.
     """
 
     charge: Charge
     set_id: str
     transaction_id: str
     priced: bool
-    unit_amount: Decimal | None = None
-    procedure_code: str = ""
-    procedure_system: str = ""
-    modifiers: tuple[str, ...] = ()
+    unit_amount: Decimal | None
+    procedure_code: str
+    procedure_system: str
+    modifiers: tuple[str, ...]
+
+    def __init__(  # noqa: PLR0917 - the fields, as dataclass would take them
+        self,
+        charge: Charge,
+        set_id: str,
+        transaction_id: str,
+        priced: bool,
+        unit_amount: Decimal | None = None,
+        procedure_code: str = "",
+        procedure_system: str = "",
+        modifiers: tuple[str, ...] = (),
+    ) -> None:
+        self.charge = charge
+        self.set_id = set_id
+        self.transaction_id = transaction_id
+        self.priced = priced
+        self.unit_amount = unit_amount
+        self.procedure_code = procedure_code
+        self.procedure_system = procedure_system
+        self.modifiers = modifiers
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class DecodedCharges:
     """A DFT^P03: its header, the tokens it was attributed to, and one line per FT1.
 
-    Treat it as read-only; not frozen for the reason :class:`ChargeLine` is not.
+    Treat it as read-only; not frozen, and ``__init__`` written out, for the reasons
+    :class:`ChargeLine`'s are.
     """
 
     header: MessageHeader
@@ -90,6 +113,22 @@ class DecodedCharges:
     encounter_token: str
     account_token: str | None
     lines: tuple[ChargeLine, ...]
+
+    def __init__(  # noqa: PLR0917 - the fields, as dataclass would take them
+        self,
+        header: MessageHeader,
+        facility_code: str,
+        location_facility: str,
+        encounter_token: str,
+        account_token: str | None,
+        lines: tuple[ChargeLine, ...],
+    ) -> None:
+        self.header = header
+        self.facility_code = facility_code
+        self.location_facility = location_facility
+        self.encounter_token = encounter_token
+        self.account_token = account_token
+        self.lines = lines
 
     @property
     def charges(self) -> list[Charge]:
@@ -146,24 +185,41 @@ def decode_charges(
     )
 
 
-@dataclass(slots=True)
 class _Context:
-    """What every FT1 of one message shares (not frozen: built once per message)."""
+    """What every FT1 of one message shares (a plain class: mypyc compiles its ``__init__``)."""
 
-    header: MessageHeader
-    facility: str
-    encounter: str
-    account: str | None
-    zone: tzinfo
-    source_system: str
-    #: The ids of lines with an FT1-2, the message's part of the key hashed once.
-    by_transaction: ChargeIds = dataclasses.field(init=False)
-    #: The last FT1-4 read and its time: the FT1 of one message mostly share their date.
-    time_text: str = dataclasses.field(init=False, default="")
-    time: datetime | None = dataclasses.field(init=False, default=None)
+    __slots__ = (
+        "account",
+        "by_transaction",
+        "encounter",
+        "facility",
+        "header",
+        "source_system",
+        "time",
+        "time_text",
+        "zone",
+    )
 
-    def __post_init__(self) -> None:
-        self.by_transaction = ChargeIds(self.facility, self.header.sending_application, "FT1-2")
+    def __init__(  # noqa: PLR0917 - one call per message, positional
+        self,
+        header: MessageHeader,
+        facility: str,
+        encounter: str,
+        account: str | None,
+        zone: tzinfo,
+        source_system: str,
+    ) -> None:
+        self.header = header
+        self.facility = facility
+        self.encounter = encounter
+        self.account = account
+        self.zone = zone
+        self.source_system = source_system
+        #: The ids of lines with an FT1-2, the message's part of the key hashed once.
+        self.by_transaction = _transaction_ids(facility, header.sending_application)
+        #: The last FT1-4 read and its time: the FT1 of one message mostly share their date.
+        self.time_text = ""
+        self.time: datetime | None = None
 
     def time_of(self, text: str) -> datetime | None:
         """:func:`parse_time` of an FT1-4, the previous FT1's without a call."""
@@ -172,10 +228,32 @@ class _Context:
         return self.time
 
 
-_FT1_FIELDS: Final = (1, 2, 4, 6, 7, 10, 11, 12, 13)
+#: ``tuple[int, ...]``, not the inferred fixed-length tuple, which mypyc keeps as a C struct and
+#: boxes into a new tuple at every call.
+#: The ids of lines with an FT1-2 per facility and sending application (values unescaped, so
+#: a tuple, not a joined string): one interface's messages share one. Emptied when full.
+_TRANSACTION_IDS: Final[dict[tuple[str, str], ChargeIds]] = {}
+_CACHED_SENDERS: Final = 1024
+
+
+def _transaction_ids(facility: str, application: str) -> ChargeIds:
+    """``ChargeIds(facility, application, "FT1-2")``, hashed once per sender, not per message
+    (a :class:`ChargeIds` is not changed by use: each id hashes a copy of its state)."""
+    key = (facility, application)
+    ids = _TRANSACTION_IDS.get(key)
+    if ids is None:
+        ids = ChargeIds(facility, application, "FT1-2")
+        if len(_TRANSACTION_IDS) >= _CACHED_SENDERS:
+            _TRANSACTION_IDS.clear()
+        _TRANSACTION_IDS[key] = ids
+    return ids
+
+
+_FT1_FIELDS: Final[tuple[int, ...]] = (1, 2, 4, 6, 7, 10, 11, 12, 13)
 
 
 def _line(ft1: Segment, c: _Context) -> ChargeLine:
+    fields = ft1.fields  # split whole first: FT1-25 and FT1-26 are read as written below
     set_id, transaction_id, when_text, type_code, cdm, qty, ext, unit_text, department = ft1.atoms(
         _FT1_FIELDS
     )
@@ -184,7 +262,7 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
     when = c.time_of(when_text)
     if when is None:  # the date of service is PHI: not quoted
         raise field_error(ft1, 4, "not an HL7 time (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ])")
-    kind = _TYPES.get(type_code) or _TYPES.get(type_code.upper())
+    kind = _charge_type(type_code)
     if kind is None:
         reason = (
             f"transaction type {_quoted(type_code)} is not a charge (CG) or a credit (CD)"
@@ -206,8 +284,7 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
     priced = amount is not None or unit is not None
     if amount is None:
         amount = unit * quantity if unit is not None else _ZERO
-    fields = ft1.fields  # FT1-25 and FT1-26 as written, read together
-    size = len(fields)
+    size = len(fields)  # FT1-25 and FT1-26 as written, read together
     codes = _codes(ft1, fields[25] if size > 25 else "", fields[26] if size > 26 else "")
     if isinstance(codes, str):
         raise field_error(ft1, 25, codes, component=1)
@@ -215,7 +292,7 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
     if transaction_id == _NULL:
         transaction_id = ""
     if transaction_id:
-        charge_id = c.by_transaction(transaction_id)
+        charge_id = c.by_transaction.id_for(transaction_id)
     else:
         header = c.header
         charge_id = charge_id_for(
@@ -247,20 +324,31 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
     )
 
 
+def _charge_type(code: str) -> ChargeType | None:
+    """FT1-6 as a charge type; a charge (CG, the usual) by a comparison, not a hash."""
+    if code == "CG":
+        return _CHARGE
+    return _TYPES.get(code) or _TYPES.get(code.upper())
+
+
 def _number(ft1: Segment, number: int, text: str, what: str) -> Decimal | None:
     if not text or text == _NULL:
         return None
-    small = _SMALL_NUMBERS.get(text)
-    if small is not None:
-        return small
-    body = text[1:] if text[:1] in _SIGNS else text
-    if body.isascii() and body.replace(".", "", 1).isdigit():  # parse_number, inline
+    if len(text) <= _SMALL_LENGTH:  # "0" to "99" shared; amounts are seldom that short
+        small = _SMALL_NUMBERS.get(text)
+        if small is not None:
+            return small
+    if is_number(text):  # parse_number, but the small numbers already looked up
         return Decimal(text)
     raise field_error(ft1, number, f"{what} {_quoted(text)} is not a number")
 
 
 _Codes = tuple[str, str, str | None, tuple[str, ...]]
 _NO_CODES: Final[_Codes] = ("", "", None, ())
+#: FT1-25 and FT1-26 as written ("|"-joined) → what :func:`_plain_codes` read from them, for
+#: messages with the default delimiters; a plain dict (emptied when full) costs a quarter of
+#: ``lru_cache``.
+_CODES: Final[dict[str, _Codes | str]] = {}
 
 
 def _codes(ft1: Segment, procedure: str, modifiers: str) -> _Codes | str:
@@ -270,15 +358,24 @@ def _codes(ft1: Segment, procedure: str, modifiers: str) -> _Codes | str:
         return _NO_CODES
     d = ft1.delimiters
     if d.escape not in procedure and d.escape not in modifiers:
-        # the usual case: codes from a small vocabulary, each pair read once
-        return _plain_codes(procedure, modifiers, d.repetition, d.component, d.subcomponent)
+        if d is not DEFAULT_DELIMITERS:
+            return _plain_codes(procedure, modifiers, d.repetition, d.component, d.subcomponent)
+        # the usual case: codes from a small vocabulary, each pair read once; "|" cannot be
+        # part of a field, so it keys the pair without ambiguity
+        key = procedure + "|" + modifiers
+        known = _CODES.get(key)
+        if known is None:
+            known = _plain_codes(procedure, modifiers, "~", "^", "&")
+            if len(_CODES) >= _CACHED_CODES:
+                _CODES.clear()
+            _CODES[key] = known
+        return known
     found = _procedure(ft1, procedure)
     if isinstance(found, str):
         return found
     return (*found, _modifiers(ft1, modifiers))
 
 
-@lru_cache(maxsize=_CACHED_CODES)
 def _plain_codes(
     procedure: str, modifiers: str, repetition: str, component: str, subcomponent: str
 ) -> _Codes | str:

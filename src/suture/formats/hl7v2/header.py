@@ -28,18 +28,19 @@ from suture.formats.hl7v2.tokenizer import (
 _PROCESSING_IDS: Final = frozenset({"P", "D", "T"})  # HL7 table 0103
 _PROCESSING_MODES: Final = frozenset({"", "A", "R", "I", "T"})  # HL7 table 0207
 _MAX_QUOTED: Final = 16
-#: Read as atoms: first components, unescaped, stripped.
-_HEADER_FIELDS: Final = (3, 4, 5, 6, 7, 10, 12)
+#: Read as atoms: first components, unescaped, stripped (``tuple[int, ...]``: see charges.py).
+_HEADER_FIELDS: Final[tuple[int, ...]] = (3, 4, 5, 6, 7, 10, 12)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class MessageHeader:
     """What the MSH says, first components decoded; ``raw_*`` keep MSH-3 to MSH-6 as written
     (with their delimiters) so an ACK can route back exactly.
 
     Treat it as read-only. It is not frozen because a frozen dataclass of fifteen fields costs
     three times as much to build, and one is built per message on the decode path measured by
-    ``benchmarks/hl7_decode.py``.
+    ``benchmarks/hl7_decode.py``; its ``__init__`` is written out so that mypyc compiles it
+    (the one ``dataclass`` generates stays Python).
     """
 
     sending_application: str
@@ -57,6 +58,40 @@ class MessageHeader:
     charset: str
     delimiters: Delimiters
     raw_routing: tuple[str, str, str, str]
+
+    def __init__(  # noqa: PLR0917 - the fields, as dataclass would take them
+        self,
+        sending_application: str,
+        sending_facility: str,
+        receiving_application: str,
+        receiving_facility: str,
+        message_time: datetime | None,
+        message_type: str,
+        trigger_event: str,
+        structure: str,
+        control_id: str,
+        processing_id: str,
+        processing_mode: str,
+        version: str,
+        charset: str,
+        delimiters: Delimiters,
+        raw_routing: tuple[str, str, str, str],
+    ) -> None:
+        self.sending_application = sending_application
+        self.sending_facility = sending_facility
+        self.receiving_application = receiving_application
+        self.receiving_facility = receiving_facility
+        self.message_time = message_time
+        self.message_type = message_type
+        self.trigger_event = trigger_event
+        self.structure = structure
+        self.control_id = control_id
+        self.processing_id = processing_id
+        self.processing_mode = processing_mode
+        self.version = version
+        self.charset = charset
+        self.delimiters = delimiters
+        self.raw_routing = raw_routing
 
     @property
     def type_code(self) -> str:

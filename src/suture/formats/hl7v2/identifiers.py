@@ -17,7 +17,7 @@ from suture.formats.hl7v2.tokenizer import Message
 Tokenize = Callable[[str], str]
 
 _NULL: Final = '""'  # HL7's explicit null (v2.5.1 §2.5.3)
-_PV1_FIELDS: Final = (2, 19)  # patient class, visit number
+_PV1_FIELDS: Final[tuple[int, ...]] = (2, 19)  # patient class, visit number (not boxed per call)
 
 
 def identifier(text: str) -> str:
@@ -28,17 +28,30 @@ def identifier(text: str) -> str:
     return "" if text == _NULL else text
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class PatientTokens:
     """The tokens of a message's account (PID-18) and encounter (PV1-19); None when absent.
 
     Read-only by convention: built once per message, and a frozen dataclass costs twice as much.
+    ``__init__`` is written out so that mypyc compiles it (the generated one stays Python).
     """
 
     account_token: str | None
     encounter_token: str | None
     location_facility: str
     patient_class: str
+
+    def __init__(
+        self,
+        account_token: str | None,
+        encounter_token: str | None,
+        location_facility: str,
+        patient_class: str,
+    ) -> None:
+        self.account_token = account_token
+        self.encounter_token = encounter_token
+        self.location_facility = location_facility
+        self.patient_class = patient_class
 
 
 def patient_tokens(message: Message, tokenize: Tokenize) -> PatientTokens:

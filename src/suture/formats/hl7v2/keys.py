@@ -24,12 +24,18 @@ class ChargeIds:
     __slots__ = ("_prefix",)
 
     def __init__(self, *prefix: str) -> None:
-        key = "".join(part + _SEPARATOR for part in prefix).encode("utf-8", "surrogatepass")
+        key = (_SEPARATOR.join(prefix) + _SEPARATOR).encode("utf-8", "surrogatepass")
         self._prefix = blake2b(key, digest_size=10, person=_PERSON)
 
     def __call__(self, last: str) -> str:
+        return self.id_for(last)
+
+    def id_for(self, last: str) -> str:
+        """The id of ``last`` (what calling the object gives; a direct C call under mypyc,
+        where ``__call__`` goes through the generic call protocol)."""
         hashed = self._prefix.copy()
-        hashed.update(last.encode("utf-8", "surrogatepass"))
+        # ASCII (the usual id) encodes the same either way, without the error handler
+        hashed.update(last.encode() if last.isascii() else last.encode("utf-8", "surrogatepass"))
         return "CHG-" + hashed.hexdigest().upper()
 
 

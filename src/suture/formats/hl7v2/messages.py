@@ -119,5 +119,10 @@ def decode_message(
     )
     header = read_header(message, zone)
     validate_header(header)
+    if header.message_type == "DFT" and header.trigger_event == "P03":
+        # the hot path: no look-up, and a direct call (C to C when compiled)
+        return decode_charges(
+            message, header, tokenize=tokenize, zone=zone, source_system=source_system
+        )
     decoder = _decoder(header)
     return decoder(message, header, _Options(tokenize, zone, source_system))

@@ -30,6 +30,7 @@ _STRIP: Final = " \t\x0b\x0c\x1c\x00"
 _BATCH_SEGMENTS: Final = frozenset({"FHS", "FTS", "BHS", "BTS"})
 _HEADERS_AND_BATCH: Final = _BATCH_SEGMENTS | {"MSH"}
 _MAX_ENCODING_CHARACTERS: Final = 5
+_DEFAULT_CODEC: Final = "utf-8"  # codec_for(DEFAULT_CHARSET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +84,17 @@ class Segment:
 
     __slots__ = ("_codec", "_delimiters", "_fields", "_text", "id", "occurrence", "position")
 
-    def __init__(
-        self, text: str, delimiters: Delimiters, codec: str, occurrence: int, position: int
+    def __init__(  # noqa: PLR0917 - positional: one call per segment
+        self,
+        text: str,
+        delimiters: Delimiters,
+        codec: str,
+        occurrence: int,
+        position: int,
+        segment_id: str = "",
     ) -> None:
-        self.id = text[:3]
+        # the tokenizer hands over the id it checked, whose hash is computed already
+        self.id = segment_id or text[:3]
         self.occurrence = occurrence
         self.position = position
         self._text = text
@@ -118,21 +126,34 @@ class Segment:
         """The segment as written (without its terminator)."""
         return self._text
 
+    def _leading(self, top: int) -> list[str]:
+        """The fields as written, field ``top`` and those before it at least: :attr:`fields`
+        once split, else the segment split no further than field ``top`` (the entry after
+        it, if any, holds the rest unsplit), which becomes :attr:`fields` if it is the whole
+        segment. A decoder reading PV1-2 and PV1-19 does not cut PV1-20 to PV1-52 apart."""
+        fields = self._fields
+        if fields is not None:
+            return fields
+        if self.id in _HEADER_IDS:
+            return self.fields
+        fields = self._text.split(self._delimiters.field, top + 1)
+        if len(fields) <= top + 1:
+            self._fields = fields
+        return fields
+
     def raw(self, number: int) -> str:
         """Field ``number`` exactly as written, or ``""`` when the segment is shorter."""
-        fields = self.fields
+        fields = self._leading(number)
         return fields[number] if number < len(fields) else ""
 
     def atom(self, number: int) -> str:
         """The first sub-component of the first component of the first repetition of field
         ``number``, escapes replaced: the value of every simple field. The fast path."""
-        fields = self._fields
-        if fields is None:
-            fields = self.fields
+        fields = self._leading(number)
         if number >= len(fields):
             return ""
         text = fields[number]
-        if text:
+        if text and not text.isalnum():  # letters and digits alone: the value as it is
             if number <= 2 and self.id in _HEADER_IDS:
                 return text
             d = self._delimiters
@@ -150,31 +171,46 @@ class Segment:
         from a segment, in one pass. Not for MSH-1/MSH-2.
 
         The first sub-component of the first component of the first repetition is the text
-        before the first of the three delimiters, so a field that holds none of them (most
-        fields) is taken as it is, and only a field holding an escape is unescaped."""
+        before the first of the three delimiters. A delimiter the segment does not hold at all
+        is not looked for in its fields, and only a field holding the escape character is
+        unescaped. Written for mypyc, which compiles it (``found.append`` is a C call there;
+        ``in`` is cheaper than ``str.find``, and a slice than ``str.partition``'s tuple)."""
         fields = self._fields
         if fields is None:
-            fields = self.fields
+            top = 0
+            for number in numbers:
+                top = max(top, number)
+            fields = self._leading(top)
         size = len(fields)
         d = self._delimiters
-        rep, comp, sub, esc = d.repetition, d.component, d.subcomponent, d.escape
-        escaped = esc in self._text
+        whole = self._text
+        rep = d.repetition if d.repetition in whole else ""
+        comp = d.component if d.component in whole else ""
+        sub = d.subcomponent if d.subcomponent in whole else ""
+        esc = d.escape if d.escape in whole else ""
         found: list[str] = []
-        append = found.append
         for number in numbers:  # one plain loop: comprehensions cost a call each
             text = fields[number] if number < size else ""
-            if rep in text or comp in text or sub in text:
-                text = text.partition(rep)[0].partition(comp)[0].partition(sub)[0]
-            if escaped and esc in text:
-                text = unescape(text, d, self._codec)
-            append(text.strip())
+            # letters and digits alone (most codes, ids, dates) hold no delimiter, escape or
+            # blank: taken as they are, on one C loop under mypyc
+            if text and not text.isalnum():
+                if rep and rep in text:
+                    text = text[: text.find(rep)]
+                if comp and comp in text:
+                    text = text[: text.find(comp)]
+                if sub and sub in text:
+                    text = text[: text.find(sub)]
+                if esc and esc in text:
+                    text = unescape(text, d, self._codec)
+                text = text.strip()
+            found.append(text)
         return found
 
     def value(
         self, number: int, component: int = 1, subcomponent: int = 1, repetition: int = 1
     ) -> str:
         """One value, escapes replaced: ``value(3, 4)`` is PV1-3.4 of the first repetition."""
-        fields = self.fields
+        fields = self._leading(number)
         if number >= len(fields):
             return ""
         text = fields[number]
@@ -350,25 +386,26 @@ def parse_message(data: bytes | str, *, default_charset: str = DEFAULT_CHARSET) 
             raise _reject("starts with a batch header; split the batch (FHS/BHS) first")
         raise _reject("does not start with an MSH segment")
     delimiters = read_delimiters(text)
-    if from_text:
-        charset = _charset_of(text, delimiters)
-        default = default_charset if isinstance(data, bytes) else DEFAULT_CHARSET
-        codec = codec_for(charset or default)
     if "\n" in text:
         text = text.replace("\r\n", "\r").replace("\n", "\r")
-    return _segments(text.split("\r"), delimiters, charset, codec)
+    lines = text.split("\r")
+    # the MSH split once: MSH-18 names the character set, and read_header reads the rest
+    header = lines[0].strip(_STRIP).split(delimiters.field)
+    if from_text:
+        charset = _nth(header[17], delimiters.repetition, 1).strip() if len(header) > 17 else ""
+        default = default_charset if isinstance(data, bytes) else DEFAULT_CHARSET
+        name = charset or default
+        # the usual set without the call (charsets is not compiled); a test keeps them equal
+        codec = _DEFAULT_CODEC if name == DEFAULT_CHARSET else codec_for(name)
+    header.insert(1, delimiters.field)
+    return _segments(lines, delimiters, charset, codec, header)
 
 
-def _charset_of(text: str, delimiters: Delimiters) -> str:
-    end = text.find("\r")
-    if end < 0:
-        end = len(text)
-    line = end if (lf := text.find("\n", 0, end)) < 0 else lf
-    parts = text[:line].split(delimiters.field, 18)
-    return _nth(parts[17], delimiters.repetition, 1).strip() if len(parts) > 17 else ""
-
-
-def _segments(lines: list[str], delimiters: Delimiters, charset: str, codec: str) -> Message:
+def _segments(
+    lines: list[str], delimiters: Delimiters, charset: str, codec: str, header: list[str]
+) -> Message:
+    """The segments of ``lines``; ``header`` is the fields of the first (the MSH), already
+    split."""
     separator = delimiters.field
     segments: list[Segment] = []
     by_id: dict[str, list[Segment]] = {}
@@ -395,7 +432,9 @@ def _segments(lines: list[str], delimiters: Delimiters, charset: str, codec: str
         same = by_id.get(segment_id)
         if same is None:
             same = by_id[segment_id] = []
-        segment = Segment(line, delimiters, codec, len(same) + 1, position)
+        segment = Segment(line, delimiters, codec, len(same) + 1, position, segment_id)
+        if position == 1:
+            segment._fields = header
         same.append(segment)
         segments.append(segment)
     return Message(segments, by_id, delimiters, charset, codec)
