@@ -199,28 +199,12 @@ _PAIRS_TALLY = """SELECT usage_outcome, charge_outcome, usage_in, charge_in, cou
            count(*) FILTER (WHERE doubtful)
     FROM {pairs} GROUP BY ALL"""
 
-#: With files, ``_PAIRS`` is kept as the table ``pairs``, one row per pair (or lone line): the
-#: line columns only of the lines to write (the others NULL: they are counted, not written).
-_PAIRS_TABLE = """CREATE TEMP TABLE pairs AS
-    SELECT usage_outcome, charge_outcome, usage_in, charge_in, unbilled, revenue_at_risk,
-           doubtful, keep_u, keep_c,
-           CASE WHEN keep_u THEN usage_id END AS usage_id,
-           CASE WHEN keep_u THEN usage_facility END AS usage_facility,
-           CASE WHEN keep_u THEN usage_enc END AS usage_enc,
-           CASE WHEN keep_u THEN usage_cdm END AS usage_cdm,
-           CASE WHEN keep_u THEN used_at END AS used_at,
-           CASE WHEN keep_u THEN used END AS used,
-           CASE WHEN keep_c THEN charge_id END AS charge_id,
-           CASE WHEN keep_c THEN charge_facility END AS charge_facility,
-           CASE WHEN keep_c THEN charge_enc END AS charge_enc,
-           CASE WHEN keep_c THEN charge_cdm END AS charge_cdm,
-           CASE WHEN keep_c THEN charged_at END AS charged_at,
-           CASE WHEN keep_c THEN charge_q END AS charge_q
-    FROM (SELECT *, usage_in AND {keep_usage} AS keep_u, charge_in AND {keep_charge} AS keep_c
-          FROM ({pairs}))"""
-
-#: The lines of ``pairs`` to write, one row a line, as the columns of the table ``verdicts``
-#: of the hashed form, so that ``_export`` reads either.
+#: With files, once the tally has shown that the one-join path applies, the lines to write
+#: are the view ``verdicts`` over ``_PAIRS`` itself (``{pairs}``), one row a line, in the
+#: columns of the table ``verdicts`` of the hashed form, so that ``_export`` reads either. The
+#: export copies from the view, which runs the join again: at 5 M × 5 M that costs less than
+#: keeping the 5.5 M rows the join yields (ids, keys and times of every line to write) in a
+#: table would (docs/workflows.md, "Throughput").
 _PAIRS_LINES = """CREATE TEMP VIEW verdicts AS
     SELECT CASE part WHEN 0 THEN {usage_side} ELSE {charge_side} END AS side,
            CASE part WHEN 0 THEN usage_id ELSE charge_id END AS line_id,
@@ -236,7 +220,10 @@ _PAIRS_LINES = """CREATE TEMP VIEW verdicts AS
     FROM (SELECT *,
                  unnest(CASE WHEN keep_u AND keep_c THEN [0, 1] WHEN keep_u THEN [0] ELSE [1] END)
                      AS part
-          FROM pairs WHERE keep_u OR keep_c)"""
+          FROM (SELECT *, usage_in AND {keep_usage} AS keep_u,
+                       charge_in AND {keep_charge} AS keep_c
+                FROM ({pairs}))
+          WHERE keep_u OR keep_c)"""
 
 #: The key of a line as one 64-bit hash, to find the keys with several lines on a side cheaply.
 #: A collision can only send more keys than needed to the general form, which compares the key
@@ -541,19 +528,7 @@ def _judge_pairs(
         charge_period=_period(start, end).replace("line_at", "charged_at"),
         **_constants(),
     )
-    if store:
-        kept = "true" if include_matched else "{} <> 'matched'"
-        con.execute(
-            _PAIRS_TABLE.format(
-                pairs=pairs,
-                keep_usage=kept.format("usage_outcome"),
-                keep_charge=kept.format("charge_outcome"),
-            )
-        )
-        pairs = "pairs"
-    else:
-        pairs = f"({pairs})"
-    rows = con.execute(_PAIRS_TALLY.format(pairs=pairs)).fetchall()
+    rows = con.execute(_PAIRS_TALLY.format(pairs=f"({pairs})")).fetchall()
     # Each input's lines, all of them: Parquet's are counted from its metadata.
     inputs = con.execute(
         "SELECT (SELECT count(*) FROM usage_in), (SELECT count(*) FROM charges_in)"
@@ -564,11 +539,17 @@ def _judge_pairs(
         or sum(row[4] for row in rows if row[1] is not None) != charges
         or any(row[8] for row in rows)
     ):
-        if store:
-            con.execute("DROP TABLE pairs")
         return None
     if store:
-        con.execute(_PAIRS_LINES.format(**_constants()))
+        kept = "true" if include_matched else "{} <> 'matched'"
+        con.execute(
+            _PAIRS_LINES.format(
+                pairs=pairs,
+                keep_usage=kept.format("usage_outcome"),
+                keep_charge=kept.format("charge_outcome"),
+                **_constants(),
+            )
+        )
     counts: dict[tuple[Side, Outcome], OutcomeCount] = {}
     for usage, charge, usage_in, charge_in, n, unbilled, at_risk, unpriced, _ in rows:
         if usage_in:
@@ -707,25 +688,27 @@ def _counts(
 def _export(con: duckdb.DuckDBPyConnection, out_dir: Path, *, include_matched: bool) -> list[Path]:
     """The unmatched lines as Parquet and CSV (and with ``include_matched`` every line as
     ``lines.parquet``), copied straight from ``verdicts``, in no particular order: sorting
-    3 M lines would cost about as much again as writing them (docs/workflows.md, "Batch"). The
-    CSV is copied from the Parquet file just written, which is cheaper to read than the view
-    ``verdicts`` of the one-join path is to compute again."""
+    3 M lines would cost about as much again as writing them (docs/workflows.md, "Batch").
+    ``verdicts`` is read once: each further file is copied from the Parquet file just written,
+    which is cheaper to read than the view ``verdicts`` of the one-join path (its judging
+    query) is to compute again."""
     out_dir.mkdir(parents=True, exist_ok=True)
     unmatched = ", ".join(f"'{outcome.value}'" for outcome in sorted(UNMATCHED))
     columns = _COLUMNS.replace("side,", "CAST(side AS VARCHAR) AS side,").replace(
         "outcome,", "CAST(outcome AS VARCHAR) AS outcome,"
     )
     select = f"SELECT {columns} FROM verdicts"  # noqa: S608 - see the module docstring
-    parquet = out_dir / "unmatched.parquet"
-    targets = [
-        (parquet, f"{select} WHERE outcome IN ({unmatched})", "PARQUET"),
-        (out_dir / "unmatched.csv", f"FROM read_parquet('{_quoted(parquet)}')", "CSV, HEADER"),
-    ]
+    parquet, csv, lines = (
+        out_dir / name for name in ("unmatched.parquet", "unmatched.csv", "lines.parquet")
+    )
     if include_matched:
-        targets.append((out_dir / "lines.parquet", select, "PARQUET"))
-    for path, query, options in targets:
-        _copy(con, query, path, options)
-    return [path for path, _, _ in targets]
+        _copy(con, select, lines, "PARQUET")
+        _copy(con, f"FROM read_parquet('{_quoted(lines)}') WHERE outcome IN ({unmatched})",
+              parquet, "PARQUET")  # fmt: skip
+    else:
+        _copy(con, f"{select} WHERE outcome IN ({unmatched})", parquet, "PARQUET")
+    _copy(con, f"FROM read_parquet('{_quoted(parquet)}')", csv, "CSV, HEADER")
+    return [parquet, csv, lines] if include_matched else [parquet, csv]
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, options: str) -> None:
