@@ -199,7 +199,23 @@ _PAIRS_TALLY = """SELECT usage_outcome, charge_outcome, usage_in, charge_in, cou
            count(*) FILTER (WHERE doubtful)
     FROM {pairs} GROUP BY ALL"""
 
-#: With files, once the tally has shown that the one-join path applies, the lines to write
+#: With files, the test of ``_PAIRS`` without its judging, before any line is judged: the rows
+#: of the join on the key that hold a usage line and a charge (as many as the lines when no
+#: line meets several), the doubtful ones, and the charges the one-join path will find
+#: credited in the period (netted to nothing: not written to the unmatched lines, but counted).
+_PAIRS_TEST = """SELECT count(u.has), count(c.has),
+           count(*) FILTER (WHERE (c.has IS NULL AND u.quantity <= 0)
+                                  OR (u.has IS NULL AND c.q <= 0)),
+           count(*) FILTER (WHERE c.q <= 0 AND {charge_period})
+    FROM (SELECT true AS has, facility_id, encounter_token, cdm_code, quantity FROM usage_in) u
+    FULL JOIN (
+        SELECT true AS has, facility_id, encounter_token, cdm_code, service_at AS charged_at,
+               CASE WHEN transaction_type = 'CD' THEN -abs(quantity) ELSE abs(quantity) END AS q
+        FROM charges_in) c
+      ON u.facility_id = c.facility_id AND u.encounter_token = c.encounter_token
+     AND u.cdm_code = c.cdm_code"""
+
+#: With files, once the test has shown that the one-join path applies, the lines to write
 #: are the view ``verdicts`` over ``_PAIRS`` itself (``{pairs}``), one row a line, in the
 #: columns of the table ``verdicts`` of the hashed form, so that ``_export`` reads either. The
 #: export copies from the view, which runs the join again: at 5 M × 5 M that costs less than
@@ -460,34 +476,85 @@ class DuckDbReconciler:
                 step = _Steps(progress, 4 if out_dir is not None else 3)
                 _inputs(con, files)
                 step()
-                where = _period(report_from, report_to)
-                store = out_dir is not None
                 _prepare(con)
-                counts = _judge_pairs(
-                    con, window, report_from, report_to, include_matched=include_matched,
-                    store=store,
-                )  # fmt: skip
-                if counts is None:
-                    tally = _judge_general(
-                        con, window, where, include_matched=include_matched, store=store
-                    )
-                    step()
-                    counts = _counts(con, where, tally, include_matched=include_matched)
+                if out_dir is None:
+                    counts = self._summary(con, window, report_from, report_to, step)
+                    written: list[Path] = []
                 else:
-                    step()
-                step()
-                written: list[Path] = []
-                if out_dir is not None:
-                    written = _export(con, out_dir, include_matched=include_matched)
-                    step()
+                    counts, written = self._files(
+                        con, window, report_from, report_to, out_dir, step=step,
+                        include_matched=include_matched,
+                    )  # fmt: skip
             finally:
                 con.close()
         return BatchSummary(report_from, report_to, None, counts, written)
+
+    @staticmethod
+    def _summary(
+        con: duckdb.DuckDBPyConnection,
+        window: timedelta,
+        start: datetime | None,
+        end: datetime | None,
+        step: _Steps,
+    ) -> dict[tuple[Side, Outcome], OutcomeCount]:
+        """Without files: every line judged and tallied as it is judged, nothing stored."""
+        where = _period(start, end)
+        counts = _judge_pairs(con, window, start, end)
+        if counts is None:
+            tally = _judge_general(con, window, where, include_matched=False, store=False)
+            step()
+            counts = _counts(con, where, tally, "verdicts", include_matched=False)
+        else:
+            step()
+        step()
+        return counts
+
+    @staticmethod
+    def _files(
+        con: duckdb.DuckDBPyConnection,
+        window: timedelta,
+        start: datetime | None,
+        end: datetime | None,
+        out_dir: Path,
+        *,
+        step: _Steps,
+        include_matched: bool,
+    ) -> tuple[dict[tuple[Side, Outcome], OutcomeCount], list[Path]]:
+        """With files: the lines written, and the summary. On the one-join path the lines are
+        judged once, as they are written, and the summary is tallied from the file written (and
+        the lines of the period, less those)."""
+        where = _period(start, end)
+        credited = _one_join_applies(con, start, end)
+        if credited is None:
+            _judge_general(con, window, where, include_matched=include_matched, store=True)
+            step()
+            counts = _counts(con, where, [], "verdicts", include_matched=include_matched)
+            step()
+            written = _export(con, out_dir, include_matched=include_matched)
+            step()
+            return counts, written
+        _pairs_lines(con, window, start, end, include_matched=include_matched)
+        step()
+        written = _export(con, out_dir, include_matched=include_matched)
+        step()
+        # The lines written hold every unmatched line (with ``include_matched``, every line);
+        # the credited ones, not written unless every line is, were counted by the test.
+        source = written[-1] if include_matched else written[0]
+        tally = [] if include_matched or not credited else [(Side.CHARGE.value,
+                 Outcome.CREDITED.value, credited, ZERO, ZERO, 0)]  # fmt: skip
+        counts = _counts(
+            con, where, tally, f"read_parquet('{_quoted(source)}')",
+            include_matched=include_matched,
+        )  # fmt: skip
+        step()
+        return counts, written
 
     def _configure(self, con: duckdb.DuckDBPyConnection, scratch: Path) -> None:
         con.execute(f"SET memory_limit = '{self.memory_limit}'")
         con.execute(f"SET temp_directory = '{scratch / 'spill'}'")
         con.execute("SET preserve_insertion_order = false")
+        # DuckDB's own progress bar would draw on the terminal over the CLI's (rich) one.
+        con.execute("SET enable_progress_bar = false")
         if self.threads is not None:
             con.execute(f"SET threads = {int(self.threads)}")
 
@@ -513,43 +580,20 @@ def _judge_pairs(
     window: timedelta,
     start: datetime | None,
     end: datetime | None,
-    *,
-    include_matched: bool,
-    store: bool,
 ) -> dict[tuple[Side, Outcome], OutcomeCount] | None:
-    """The one-join path (``_PAIRS``): the summary by side and outcome (and with ``store`` the
-    lines to write, as the view ``verdicts``), or None when a key has several lines on a side
-    that one row cannot judge, and nothing is kept."""
+    """The one-join path without files (``_PAIRS``): the summary by side and outcome, tallied
+    as the rows are judged, or None when a key has several lines on a side that one row cannot
+    judge."""
     if _several_lines_seen(con):
         return None
-    pairs = _PAIRS.format(
-        window_us=int(window / timedelta(microseconds=1)),
-        usage_period=_period(start, end).replace("line_at", "used_at"),
-        charge_period=_period(start, end).replace("line_at", "charged_at"),
-        **_constants(),
-    )
-    rows = con.execute(_PAIRS_TALLY.format(pairs=f"({pairs})")).fetchall()
-    # Each input's lines, all of them: Parquet's are counted from its metadata.
-    inputs = con.execute(
-        "SELECT (SELECT count(*) FROM usage_in), (SELECT count(*) FROM charges_in)"
-    )
-    usages, charges = inputs.fetchone() or (0, 0)
+    rows = con.execute(_PAIRS_TALLY.format(pairs=f"({_pairs(window, start, end)})")).fetchall()
+    usages, charges = _lines(con)
     if (
         sum(row[4] for row in rows if row[0] is not None) != usages
         or sum(row[4] for row in rows if row[1] is not None) != charges
         or any(row[8] for row in rows)
     ):
         return None
-    if store:
-        kept = "true" if include_matched else "{} <> 'matched'"
-        con.execute(
-            _PAIRS_LINES.format(
-                pairs=pairs,
-                keep_usage=kept.format("usage_outcome"),
-                keep_charge=kept.format("charge_outcome"),
-                **_constants(),
-            )
-        )
     counts: dict[tuple[Side, Outcome], OutcomeCount] = {}
     for usage, charge, usage_in, charge_in, n, unbilled, at_risk, unpriced, _ in rows:
         if usage_in:
@@ -559,6 +603,59 @@ def _judge_pairs(
         if charge_in:
             _add(counts, (Side.CHARGE, Outcome(charge)), OutcomeCount(int(n), ZERO, ZERO, 0))
     return counts
+
+
+def _pairs(window: timedelta, start: datetime | None, end: datetime | None) -> str:
+    return _PAIRS.format(
+        window_us=int(window / timedelta(microseconds=1)),
+        usage_period=_period(start, end).replace("line_at", "used_at"),
+        charge_period=_period(start, end).replace("line_at", "charged_at"),
+        **_constants(),
+    )
+
+
+def _lines(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Each input's lines, all of them (Parquet's are counted from its metadata)."""
+    found = con.execute("SELECT (SELECT count(*) FROM usage_in), (SELECT count(*) FROM charges_in)")
+    usages, charges = found.fetchone() or (0, 0)
+    return int(usages), int(charges)
+
+
+def _one_join_applies(
+    con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None
+) -> int | None:
+    """Whether the one-join path judges every line (``_PAIRS_TEST``, the test of
+    ``_judge_pairs`` without the judging): the charges it would find credited in the period,
+    or None when a key has several lines on a side that one row cannot judge."""
+    if _several_lines_seen(con):
+        return None
+    charge_period = _period(start, end).replace("line_at", "charged_at")
+    found = con.execute(_PAIRS_TEST.format(charge_period=charge_period)).fetchone()
+    assert found is not None
+    usage_rows, charge_rows, doubtful, credited = found
+    if (usage_rows, charge_rows) != _lines(con) or doubtful:
+        return None
+    return int(credited)
+
+
+def _pairs_lines(
+    con: duckdb.DuckDBPyConnection,
+    window: timedelta,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    include_matched: bool,
+) -> None:
+    """The view ``verdicts`` of the one-join path: the lines to write, judged as they are read."""
+    kept = "true" if include_matched else "{} <> 'matched'"
+    con.execute(
+        _PAIRS_LINES.format(
+            pairs=_pairs(window, start, end),
+            keep_usage=kept.format("usage_outcome"),
+            keep_charge=kept.format("charge_outcome"),
+            **_constants(),
+        )
+    )
 
 
 def _several_lines_seen(con: duckdb.DuckDBPyConnection) -> bool:
@@ -650,16 +747,18 @@ def _counts(
     con: duckdb.DuckDBPyConnection,
     where: str,
     tally: list[tuple[Any, ...]],
+    source: str,
     *,
     include_matched: bool,
 ) -> dict[tuple[Side, Outcome], OutcomeCount]:
-    """Lines by side and outcome, of ``verdicts`` and of the tally ``_judge`` returned. They
+    """Lines by side and outcome, of ``source`` (``verdicts``, or a file just written) and of
+    ``tally`` (the lines ``_judge_general`` tallied without storing them). They
     hold the period's lines that are not matched (or all of them): the matched ones are the
     period's lines of a side less those."""
     counts: dict[tuple[Side, Outcome], OutcomeCount] = {}
     for side, outcome, lines, unbilled, at_risk, unpriced in [
         *tally,
-        *con.execute(_TALLY.format(lines="verdicts")).fetchall(),
+        *con.execute(_TALLY.format(lines=source)).fetchall(),
     ]:
         key = (Side(side), Outcome(outcome))
         before = counts.get(key, OutcomeCount(0, Decimal(0), Decimal(0), 0))
