@@ -1,11 +1,11 @@
 """The batch reconciliation in DuckDB: the rule of ``domain/reconciliation.py``, in SQL.
 
 ``reconcile_files`` reads the inputs (CSV or Parquet, by suffix) with DuckDB's built-in readers
-(no extension is downloaded at run time) and answers the summary; with files, it keeps the
-verdict on every line that is not matched (or, asked, on every line) as ``verdicts`` and copies
-those lines straight to ``unmatched.parquet`` and ``unmatched.csv`` (and, asked, every line to
-``lines.parquet``). Memory is capped by ``memory_limit``; past it DuckDB spills to a scratch
-directory.
+(no extension is downloaded at run time) and answers the summary; with files, the verdict on
+every line that is not matched (or, asked, on every line) is ``verdicts`` (a table, or on the
+one-join path a view: the judging query itself), copied straight to ``unmatched.parquet`` and
+from it to ``unmatched.csv`` (and, asked, every line to ``lines.parquet`` first). Memory is
+capped by ``memory_limit``; past it DuckDB spills to a scratch directory.
 
 Statements are composed with f-strings from this module's own constants, file paths (quoted)
 and numbers, never from a user's text; that is why the ``S608`` warnings are silenced here.
@@ -15,13 +15,16 @@ How (docs/workflows.md, "Batch"), by one of two paths:
 - **One join** (``_PAIRS``), when no key has several lines on a side (every usage billed once,
   as in the benchmark's data): one full outer join of the two inputs on the key itself, the
   bare join's condition, and the rule specialised to one line a side judges both lines of each
-  row; the summary is counted from those rows, and with files they are kept (``pairs``, the
-  lines to write as the view ``verdicts``). The join's own rows tell whether the rule applied:
-  a line met by several of the other side's appears in several rows, so a side's rows
+  row; the summary is counted from those rows. The join's own rows tell whether the rule
+  applied: a line met by several of the other side's appears in several rows, so a side's rows
   outnumber its lines; a key of several lines on one side only is judged alike line by line
-  unless one of them is not positive (``doubtful``). Either seen, that pass is dropped. A sample
-  of each input's first lines is looked at first (``_SAMPLE``), so that data where keys of
-  several lines are common goes straight to the second path.
+  unless one of them is not positive (``doubtful``). Either seen, that pass is dropped. With
+  files, that test runs first, alone (``_PAIRS_TEST``: the join of the keys, no judging); then
+  the lines are judged as they are written (the view ``verdicts`` over ``_PAIRS``) and the
+  summary is tallied from the file written: nothing of the 5.5 M rows of the join at 5 M × 5 M
+  is kept in a table, and the rule runs once. A sample of each input's first lines is looked
+  at first (``_SAMPLE``), so that data where keys of several lines are common goes straight to
+  the second path.
 - **Hashed** (``_judge_general``), in three statements: 1. the keys with several lines on a
   side, found by one hash aggregate over a 64-bit hash of each line's key (facility, encounter
   key, CDM code): ``shared_keys``; 2. every other key, paired by one full outer join on the
@@ -34,8 +37,9 @@ Revenue at risk is priced from the chargemaster on the day of use (``round_even`
 the cent, as ``Decimal.quantize`` does). Matched lines are counted, not stored (in the hashed
 path, a side's matched count is its lines in the period less those not matched).
 ``tests/service/test_reconciliation_batch.py`` holds the batch to the continuous form line by
-line on generated data, and ``tests/integration/test_duckdb_reconciler.py`` holds both paths to
-the pure rule.
+line on generated data, ``tests/integration/test_duckdb_reconciler.py`` holds both paths to the
+pure rule, and ``tests/integration/test_duckdb_reconciler_files.py`` the one-join path with
+files to the same batch without files.
 """
 
 from __future__ import annotations
