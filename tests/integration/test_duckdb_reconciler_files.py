@@ -89,9 +89,10 @@ def test_the_one_join_path_with_files_counts_what_it_does_not_write(
             (r.revenue_at_risk or Decimal(0) for r in results), Decimal(0)
         )
     assert tallied.revenue_at_risk > 0
-    assert read_verdicts(tmp_path / "out" / "unmatched.parquet") == {
-        expected(r) for r in results if r.outcome in UNMATCHED
-    }
+    for out in ("out", "all"):  # with every line asked, unmatched.parquet is read from it
+        assert read_verdicts(tmp_path / out / "unmatched.parquet") == {
+            expected(r) for r in results if r.outcome in UNMATCHED
+        }
     assert read_verdicts(tmp_path / "all" / "lines.parquet") == {expected(r) for r in results}
     assert unmatched.files == [
         tmp_path / "out" / "unmatched.parquet",
