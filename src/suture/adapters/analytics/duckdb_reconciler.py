@@ -204,9 +204,10 @@ _PAIRS_TALLY = """SELECT usage_outcome, charge_outcome, usage_in, charge_in, cou
     FROM {pairs} GROUP BY ALL"""
 
 #: With files, the test of ``_PAIRS`` without its judging, before any line is judged: the rows
-#: of the join on the key that hold a usage line and a charge (as many as the lines when no
-#: line meets several), the doubtful ones, and the charges the one-join path will find
-#: credited in the period (netted to nothing: not written to the unmatched lines, but counted).
+#: of the join on the key that hold a usage line, and those that hold a charge (as many as
+#: each side's lines when no line meets several), the doubtful ones, and the charges the
+#: one-join path will find credited in the period (netted to nothing: not written to the
+#: unmatched lines, but counted).
 _PAIRS_TEST = """SELECT count(u.has), count(c.has),
            count(*) FILTER (WHERE (c.has IS NULL AND u.quantity <= 0)
                                   OR (u.has IS NULL AND c.q <= 0)),
@@ -224,7 +225,7 @@ _PAIRS_TEST = """SELECT count(u.has), count(c.has),
 #: columns of the table ``verdicts`` of the hashed form, so that ``_export`` reads either. The
 #: export copies from the view, which runs the join again: at 5 M × 5 M that costs less than
 #: keeping the 5.5 M rows the join yields (ids, keys and times of every line to write) in a
-#: table would (docs/workflows.md, "Throughput").
+#: table would (docs/workflows.md, "Known limits" of the reconciliation).
 _PAIRS_LINES = """CREATE TEMP VIEW verdicts AS
     SELECT CASE part WHEN 0 THEN {usage_side} ELSE {charge_side} END AS side,
            CASE part WHEN 0 THEN usage_id ELSE charge_id END AS line_id,
@@ -544,8 +545,9 @@ class DuckDbReconciler:
         # The lines written hold every unmatched line (with ``include_matched``, every line);
         # the credited ones, not written unless every line is, were counted by the test.
         source = written[-1] if include_matched else written[0]
-        tally = [] if include_matched or not credited else [(Side.CHARGE.value,
-                 Outcome.CREDITED.value, credited, ZERO, ZERO, 0)]  # fmt: skip
+        tally: list[tuple[Any, ...]] = []
+        if credited and not include_matched:
+            tally.append((Side.CHARGE.value, Outcome.CREDITED.value, credited, ZERO, ZERO, 0))
         counts = _counts(
             con, where, tally, f"read_parquet('{_quoted(source)}')",
             include_matched=include_matched,
