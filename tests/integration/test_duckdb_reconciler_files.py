@@ -146,3 +146,21 @@ def test_with_files_keys_of_several_lines_go_to_the_hashed_path(
     assert read_verdicts(tmp_path / "out" / "unmatched.parquet") == {
         expected(r) for r in results if r.outcome in UNMATCHED
     }
+
+
+def test_with_files_a_key_hash_that_collides_changes_no_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The one-join path's test joins on the key's hash alone: make it collide on every key of a
+    # facility, so that its groups hold several keys (the test then fails, never passes wrongly).
+    monkeypatch.setattr(reconciler_module, "_USAGE_KEY", "hash(facility_id)")
+    monkeypatch.setattr(reconciler_module, "_CHARGE_KEY", "hash(facility_id)")
+    results, found = summaries(tmp_path, parquet=True, cut=None)
+
+    for summary in found:
+        assert {key: count.lines for key, count in summary.counts.items()} == dict(
+            Counter((r.side, r.outcome) for r in results)
+        )
+    assert read_verdicts(tmp_path / "out" / "unmatched.parquet") == {
+        expected(r) for r in results if r.outcome in UNMATCHED
+    }
