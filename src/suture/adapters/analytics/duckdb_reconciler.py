@@ -19,12 +19,12 @@ How (docs/workflows.md, "Batch"), by one of two paths:
   applied: a line met by several of the other side's appears in several rows, so a side's rows
   outnumber its lines; a key of several lines on one side only is judged alike line by line
   unless one of them is not positive (``doubtful``). Either seen, that pass is dropped. With
-  files, that test runs first, alone (``_PAIRS_TEST``: the join of the keys, no judging); then
-  the lines are judged as they are written (the view ``verdicts`` over ``_PAIRS``) and the
-  summary is tallied from the file written: nothing of the 5.5 M rows of the join at 5 M × 5 M
-  is kept in a table, and the rule runs once. A sample of each input's first lines is looked
-  at first (``_SAMPLE``), so that data where keys of several lines are common goes straight to
-  the second path.
+  files, that test runs first, alone (``_PAIRS_TEST``: a join on the key's hash, no judging);
+  then the lines are judged as they are written (the view ``verdicts`` over ``_PAIRS``) and
+  the summary is tallied from the file written: nothing of the 5.5 M rows of the join at
+  5 M × 5 M is kept in a table, and the rule runs once. A sample of each input's first lines
+  is looked at first (``_SAMPLE``), so that data where keys of several lines are common goes
+  straight to the second path.
 - **Hashed** (``_judge_general``), in three statements: 1. the keys with several lines on a
   side, found by one hash aggregate over a 64-bit hash of each line's key (facility, encounter
   key, CDM code): ``shared_keys``; 2. every other key, paired by one full outer join on the
