@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
-from suture.eventlog.envelope import Envelope
+from suture.eventlog.envelope import Envelope, from_json, to_json
 from suture.eventlog.errors import EnvelopeError
 from suture.eventlog.ids import uuid7
 from suture.services.event_store import WorkItem
@@ -215,6 +215,32 @@ def test_a_stored_payload_with_a_json_fraction_is_refused_not_read_as_a_float(
     with uow() as u, pytest.raises(EnvelopeError) as caught:
         u.events.get(str(stored.id))
     assert caught.value.field == "payload"
+
+
+def test_unpublished_gives_each_event_as_the_stream_carries_it_the_stored_payload_copied(
+    uow: UowFactory, handler: str
+) -> None:
+    texts = {"note": 'Café «ü» "quoted"\n\t\\ ☃', "nested": {"b": [1, None, True], "a": "x"}}
+    first = event(AT, **texts)
+    second = Envelope(
+        id=uuid7(AT), type="test.other.happened", schema_version=3, occurred_at=AT,
+        recorded_at=AT + timedelta(microseconds=1), source_system="sap", source_facility=None,
+        trace_id="trace-é", correlation_id="PO-2", causation_id=uuid7(AT),
+        idempotency_key=uuid4().hex, payload={},
+    )  # fmt: skip
+    with uow() as u:
+        u.events.append_many([(first, (handler,)), (second, (handler,))])
+        u.commit()
+    with uow() as u:
+        start = u.events.position_of(str(first.id))
+        assert start is not None
+        found = u.events.unpublished(10, after_position=start - 1)
+
+    assert [(e.id, e.type, e.source_facility) for _, e in found] == [
+        (str(first.id), first.type, "fac-1"), (str(second.id), second.type, None)
+    ]  # fmt: skip
+    assert [e.json for _, e in found] == [to_json(first), to_json(second)]
+    assert [from_json(e.json) for _, e in found] == [first, second]
 
 
 @pytest.mark.postgres

@@ -34,9 +34,9 @@ from suture.adapters.nats.stream import (
     subject_of,
 )
 from suture.adapters.nats.worker import WorkerOptions, WorkerStats, run_worker
-from suture.eventlog.envelope import Envelope
+from suture.eventlog.envelope import to_json
 from suture.eventlog.retry import RetryPolicy
-from suture.services.event_store import WorkStatus
+from suture.services.event_store import OutboxEvent, WorkStatus
 from suture.services.messagebus import MessageBus
 from suture.services.relay import OutboxRelay
 
@@ -80,8 +80,8 @@ async def relay_all(relay: OutboxRelay, stream: NatsEventStream) -> int:
     """Run the relay until nothing is left, publishing through ``stream``."""
     loop = asyncio.get_running_loop()
 
-    def publish(envelopes: Sequence[Envelope]) -> None:
-        asyncio.run_coroutine_threadsafe(stream.publish(envelopes), loop).result()
+    def publish(events: Sequence[OutboxEvent]) -> None:
+        asyncio.run_coroutine_threadsafe(stream.publish_stored(events), loop).result()
 
     total = 0
     while published := await asyncio.to_thread(relay.run_once, publish):
@@ -155,7 +155,10 @@ def test_the_relay_publishes_each_committed_event_once_with_its_id_as_message_id
     assert sorted((subject, event_id) for subject, event_id, _ in seen) == sorted(
         (subject_of(envelope, prefix), str(envelope.id)) for envelope in published
     )
-    assert all(f'"id":"{event_id}"' in data for _, event_id, data in seen)
+    # The envelope's JSON, written from the stored row (its payload text copied), byte for byte
+    assert {event_id: data for _, event_id, data in seen} == {
+        str(envelope.id): to_json(envelope).decode() for envelope in published
+    }
 
 
 def test_publish_counts_what_the_stream_stored_as_new_and_refuses_when_no_stream_listens(
@@ -197,8 +200,8 @@ def test_a_republication_after_a_relay_crash_is_dropped_and_applies_no_effect_tw
         try:
             loop = asyncio.get_running_loop()
 
-            def publish_then_crash(envelopes: Sequence[Envelope]) -> None:
-                asyncio.run_coroutine_threadsafe(stream.publish(envelopes), loop).result()
+            def publish_then_crash(events: Sequence[OutboxEvent]) -> None:
+                asyncio.run_coroutine_threadsafe(stream.publish_stored(events), loop).result()
                 raise SimulatedCrashError
 
             relay = OutboxRelay(bus.uow)
@@ -261,9 +264,9 @@ async def _relayed_ids(relay: OutboxRelay, stream: NatsEventStream) -> list[str]
     sent: list[str] = []
     loop = asyncio.get_running_loop()
 
-    def publish(envelopes: Sequence[Envelope]) -> None:
-        asyncio.run_coroutine_threadsafe(stream.publish(envelopes), loop).result()
-        sent.extend(str(envelope.id) for envelope in envelopes)
+    def publish(events: Sequence[OutboxEvent]) -> None:
+        asyncio.run_coroutine_threadsafe(stream.publish_stored(events), loop).result()
+        sent.extend(event.id for event in events)
 
     await asyncio.to_thread(relay.run_once, publish)
     return sent

@@ -6,7 +6,8 @@ event was committed, to spread the work over many ``suture worker`` processes:
 - Subjects are ``<prefix>.<facility or "system">.<event type>`` (``suture.events.FAC-1.supply.
   usage.recorded``), so a consumer may filter by facility or type; a facility's characters that
   NATS reserves (``.``, ``*``, ``>``, whitespace) become ``_``.
-- Each message carries the envelope JSON (``eventlog.envelope.to_json``) and the header
+- Each message carries the envelope JSON (``eventlog.envelope.to_json``; the relay writes it
+  from the stored row, the payload text copied, ``stored_to_json``) and the header
   ``Nats-Msg-Id`` = event id: JetStream drops a second publication of the same id within
   ``duplicate_window`` (docs.nats.io, JetStream "Message Deduplication"), which is what makes a
   relay's republication after a crash cheap.
@@ -40,7 +41,8 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext, api
 
 from suture.domain.errors import SutureError
-from suture.eventlog.envelope import Envelope, to_json
+from suture.eventlog.envelope import Envelope
+from suture.services.event_store import OutboxEvent
 
 #: The header JetStream de-duplicates on.
 MSG_ID = "Nats-Msg-Id"
@@ -72,11 +74,11 @@ class StreamSettings:
     publish_timeout: timedelta = timedelta(seconds=10)
 
 
-def subject_of(envelope: Envelope, prefix: str) -> str:
+def subject_of(event: Envelope | OutboxEvent, prefix: str) -> str:
     """The subject an event is published on: prefix, facility token, event type."""
-    facility = envelope.source_facility
+    facility = event.source_facility
     token = _RESERVED.sub("_", facility) if facility else SYSTEM
-    return f"{prefix}.{token}.{envelope.type}"
+    return f"{prefix}.{token}.{event.type}"
 
 
 def event_id_of(message: Msg) -> str | None:
@@ -164,16 +166,18 @@ class NatsEventStream:
 
         Raises :class:`StreamError` unless every one was stored (or recognised as a duplicate).
         """
+        return await self.publish_stored([OutboxEvent.of(envelope) for envelope in envelopes])
+
+    async def publish_stored(self, events: Sequence[OutboxEvent]) -> int:
+        """:meth:`publish` for events as the relay reads them from the log, their JSON made."""
+        prefix = self.settings.subject_prefix
         async with nats_errors("publish"):
             if self._acks is None:
                 acks = _Acks(self._client)
                 await acks.start()
                 self._acks = acks
             return await self._acks.publish(
-                [
-                    (subject_of(e, self.settings.subject_prefix), to_json(e), str(e.id))
-                    for e in envelopes
-                ],
+                [(subject_of(event, prefix), event.json, event.id) for event in events],
                 self.settings.publish_timeout.total_seconds(),
             )
 

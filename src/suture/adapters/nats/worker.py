@@ -33,7 +33,7 @@ from nats.aio.msg import Msg
 
 from suture.adapters.nats.stream import NatsEventStream, event_id_of, nats_errors
 from suture.domain.errors import SutureError
-from suture.eventlog.envelope import Envelope
+from suture.services.event_store import OutboxEvent
 from suture.services.messagebus import MessageBus
 from suture.services.relay import OutboxRelay
 from suture.services.stream_work import process_delivered, sweep
@@ -189,9 +189,9 @@ class _Worker:
     async def relay(self, stop: asyncio.Event, relay: OutboxRelay) -> None:
         loop = asyncio.get_running_loop()
 
-        def publish(envelopes: Sequence[Envelope]) -> None:
+        def publish(events: Sequence[OutboxEvent]) -> None:
             # Called in the relay's thread, inside its transaction: wait for JetStream's acks.
-            asyncio.run_coroutine_threadsafe(self.stream.publish(envelopes), loop).result()
+            asyncio.run_coroutine_threadsafe(self.stream.publish_stored(events), loop).result()
 
         o = self.options
         while not stop.is_set():
