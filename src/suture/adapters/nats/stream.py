@@ -13,7 +13,8 @@ event was committed, to spread the work over many ``suture worker`` processes:
   relay's republication after a crash cheap.
 - Workers share one durable pull consumer with explicit acknowledgement; a message not
   acknowledged within ``ack_wait`` is redelivered, at most ``max_deliver`` times (after that the
-  database sweep still finds the work).
+  database sweep still finds the work). At most ``max_ack_pending`` messages are delivered and
+  not yet acknowledged at once, over all workers.
 
 Errors, NATS's own mapped at this boundary (STYLE.md habit 9)::
 
@@ -71,6 +72,10 @@ class StreamSettings:
     max_age: timedelta = timedelta(days=7)
     ack_wait: timedelta = timedelta(seconds=60)
     max_deliver: int = 10
+    #: Messages delivered and not yet acknowledged, over every worker: each holds a batch being
+    #: processed and the next one fetched (``WorkerOptions.prefetch``), 1,000 at the default
+    #: batch of 500, where the server's own default (1,000) would starve a second worker.
+    max_ack_pending: int = 20_000
     publish_timeout: timedelta = timedelta(seconds=10)
 
 
@@ -150,6 +155,7 @@ class NatsEventStream:
             deliver_policy=api.DeliverPolicy.ALL,
             ack_wait=s.ack_wait.total_seconds(),
             max_deliver=s.max_deliver,
+            max_ack_pending=s.max_ack_pending,
             filter_subject=self.subjects,
         )
         async with nats_errors("stream"):
