@@ -168,6 +168,24 @@ def test_complete_many_removes_items_at_their_rows_or_by_key_once_they_moved(
         assert all(u.events.is_processed(handler, str(e.id)) for e in events)
 
 
+def test_keys_with_quotes_backslashes_commas_and_braces_are_claimed_locked_and_completed(
+    uow: UowFactory, handler: str
+) -> None:
+    # PostgreSQL receives a batch's keys as arrays written out as text (handler_work.TEXT_ARRAY)
+    odd = f'{handler} "q" \\ ,{{x}} NULL'
+    events = appended(uow, (odd,), 3)
+    items = claimed(uow, odd, 3)
+    with uow() as u:
+        found = u.events.lock_batch([key(i) for i in items], rows_of(items))
+        u.events.complete_many([key(c.item) for c in found], AT, rows_of(items))
+        u.commit()
+
+    assert [(c.item.handler, c.envelope) for c in found] == [(odd, e) for e in events]
+    with uow() as u:
+        assert all(u.events.is_processed(odd, str(e.id)) for e in events)
+        assert all(u.events.work_of(str(e.id)) == [] for e in events)
+
+
 def test_lock_due_takes_the_due_pending_work_of_the_events_and_handlers_named(
     uow: UowFactory, handler: str
 ) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.errors import storage_errors
 from suture.adapters.db.repositories.handler_work import (
+    BIGINT_ARRAY,
     CHUNK,
     TEXT_ARRAY,
     HandlerWorkStore,
@@ -54,7 +55,7 @@ from suture.services.event_store import (
 
 _W = t.handler_work
 _E = t.events
-POSITION_ARRAY = postgresql.ARRAY(sa.BigInteger)
+POSITION_ARRAY = BIGINT_ARRAY
 
 
 #: One encoder for every payload stored (``json.dumps`` with options builds one per call).
