@@ -54,6 +54,8 @@ _RESERVED = re.compile(r"[^A-Za-z0-9_\-]")
 #: The header of a JetStream status message, and the status of an idle heartbeat.
 _STATUS = "Status"
 _HEARTBEAT = "100"
+#: How JetStream's acknowledgement of a stored publication begins (``{"stream":"S","seq":1}``).
+_STORED = b'{"stream":'
 
 
 class StreamError(SutureError):
@@ -292,11 +294,15 @@ class _Acks:
         status = message.headers.get(_STATUS) if message.headers else None
         if status is not None:  # 503: no stream listens on the subject
             batch.errors.append(f"status {status}")
+        elif _stored_as_new(message.data):
+            batch.new += 1
         else:
             try:
                 answer = json.loads(message.data)
             except ValueError:
                 answer = {"error": {"description": "an answer that is not JSON"}}
+            if not isinstance(answer, dict):
+                answer = {"error": {"description": "an answer that is not a JSON object"}}
             if "error" in answer:
                 error = answer["error"]
                 batch.errors.append(f"{error.get('code')} {error.get('description')}")
@@ -304,6 +310,13 @@ class _Acks:
                 batch.new += 1
         if not batch.left:
             batch.done.set()
+
+
+def _stored_as_new(answer: bytes) -> bool:
+    """Whether JetStream's answer is the common one, ``{"stream":"S", "seq":1}``: stored, not a
+    duplicate, no error. Told without parsing it (a JSON parse per publication, 20,000 for
+    20,000 events); any other answer is parsed."""
+    return answer.startswith(_STORED) and b'"error"' not in answer and b'"duplicate"' not in answer
 
 
 class _Pull:
