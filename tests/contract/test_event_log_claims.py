@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
-from suture.eventlog.envelope import Envelope
+from suture.eventlog.envelope import Envelope, from_json, to_json
 from suture.eventlog.errors import EnvelopeError
 from suture.eventlog.ids import uuid7
 from suture.services.event_store import WorkItem
@@ -168,6 +168,24 @@ def test_complete_many_removes_items_at_their_rows_or_by_key_once_they_moved(
         assert all(u.events.is_processed(handler, str(e.id)) for e in events)
 
 
+def test_keys_with_quotes_backslashes_commas_and_braces_are_claimed_locked_and_completed(
+    uow: UowFactory, handler: str
+) -> None:
+    # PostgreSQL receives a batch's keys as arrays written out as text (handler_work.TEXT_ARRAY)
+    odd = f'{handler} "q" \\ ,{{x}} NULL'
+    events = appended(uow, (odd,), 3)
+    items = claimed(uow, odd, 3)
+    with uow() as u:
+        found = u.events.lock_batch([key(i) for i in items], rows_of(items))
+        u.events.complete_many([key(c.item) for c in found], AT, rows_of(items))
+        u.commit()
+
+    assert [(c.item.handler, c.envelope) for c in found] == [(odd, e) for e in events]
+    with uow() as u:
+        assert all(u.events.is_processed(odd, str(e.id)) for e in events)
+        assert all(u.events.work_of(str(e.id)) == [] for e in events)
+
+
 def test_lock_due_takes_the_due_pending_work_of_the_events_and_handlers_named(
     uow: UowFactory, handler: str
 ) -> None:
@@ -215,6 +233,32 @@ def test_a_stored_payload_with_a_json_fraction_is_refused_not_read_as_a_float(
     with uow() as u, pytest.raises(EnvelopeError) as caught:
         u.events.get(str(stored.id))
     assert caught.value.field == "payload"
+
+
+def test_unpublished_gives_each_event_as_the_stream_carries_it_the_stored_payload_copied(
+    uow: UowFactory, handler: str
+) -> None:
+    texts = {"note": 'Café «ü» "quoted"\n\t\\ ☃', "nested": {"b": [1, None, True], "a": "x"}}
+    first = event(AT, **texts)
+    second = Envelope(
+        id=uuid7(AT), type="test.other.happened", schema_version=3, occurred_at=AT,
+        recorded_at=AT + timedelta(microseconds=1), source_system="sap", source_facility=None,
+        trace_id="trace-é", correlation_id="PO-2", causation_id=uuid7(AT),
+        idempotency_key=uuid4().hex, payload={},
+    )  # fmt: skip
+    with uow() as u:
+        u.events.append_many([(first, (handler,)), (second, (handler,))])
+        u.commit()
+    with uow() as u:
+        start = u.events.position_of(str(first.id))
+        assert start is not None
+        found = u.events.unpublished(10, after_position=start - 1)
+
+    assert [(e.id, e.type, e.source_facility) for _, e in found] == [
+        (str(first.id), first.type, "fac-1"), (str(second.id), second.type, None)
+    ]  # fmt: skip
+    assert [e.json for _, e in found] == [to_json(first), to_json(second)]
+    assert [from_json(e.json) for _, e in found] == [first, second]
 
 
 @pytest.mark.postgres

@@ -22,6 +22,7 @@ from nats_worker import (
     effects_of,
     fresh_schema,
     publish_events,
+    record_effect,
     stream_settings,
 )
 
@@ -34,11 +35,13 @@ from suture.adapters.nats.stream import (
     subject_of,
 )
 from suture.adapters.nats.worker import WorkerOptions, WorkerStats, run_worker
-from suture.eventlog.envelope import Envelope
+from suture.eventlog.envelope import Envelope, to_json
 from suture.eventlog.retry import RetryPolicy
-from suture.services.event_store import WorkStatus
+from suture.services.event_store import OutboxEvent, WorkStatus
+from suture.services.handlers import HandlerContext
 from suture.services.messagebus import MessageBus
 from suture.services.relay import OutboxRelay
+from suture.services.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.postgres
 
@@ -80,8 +83,8 @@ async def relay_all(relay: OutboxRelay, stream: NatsEventStream) -> int:
     """Run the relay until nothing is left, publishing through ``stream``."""
     loop = asyncio.get_running_loop()
 
-    def publish(envelopes: Sequence[Envelope]) -> None:
-        asyncio.run_coroutine_threadsafe(stream.publish(envelopes), loop).result()
+    def publish(events: Sequence[OutboxEvent]) -> None:
+        asyncio.run_coroutine_threadsafe(stream.publish_stored(events), loop).result()
 
     total = 0
     while published := await asyncio.to_thread(relay.run_once, publish):
@@ -155,7 +158,10 @@ def test_the_relay_publishes_each_committed_event_once_with_its_id_as_message_id
     assert sorted((subject, event_id) for subject, event_id, _ in seen) == sorted(
         (subject_of(envelope, prefix), str(envelope.id)) for envelope in published
     )
-    assert all(f'"id":"{event_id}"' in data for _, event_id, data in seen)
+    # The envelope's JSON, written from the stored row (its payload text copied), byte for byte
+    assert {event_id: data for _, event_id, data in seen} == {
+        str(envelope.id): to_json(envelope).decode() for envelope in published
+    }
 
 
 def test_publish_counts_what_the_stream_stored_as_new_and_refuses_when_no_stream_listens(
@@ -197,8 +203,8 @@ def test_a_republication_after_a_relay_crash_is_dropped_and_applies_no_effect_tw
         try:
             loop = asyncio.get_running_loop()
 
-            def publish_then_crash(envelopes: Sequence[Envelope]) -> None:
-                asyncio.run_coroutine_threadsafe(stream.publish(envelopes), loop).result()
+            def publish_then_crash(events: Sequence[OutboxEvent]) -> None:
+                asyncio.run_coroutine_threadsafe(stream.publish_stored(events), loop).result()
                 raise SimulatedCrashError
 
             relay = OutboxRelay(bus.uow)
@@ -261,9 +267,9 @@ async def _relayed_ids(relay: OutboxRelay, stream: NatsEventStream) -> list[str]
     sent: list[str] = []
     loop = asyncio.get_running_loop()
 
-    def publish(envelopes: Sequence[Envelope]) -> None:
-        asyncio.run_coroutine_threadsafe(stream.publish(envelopes), loop).result()
-        sent.extend(str(envelope.id) for envelope in envelopes)
+    def publish(events: Sequence[OutboxEvent]) -> None:
+        asyncio.run_coroutine_threadsafe(stream.publish_stored(events), loop).result()
+        sent.extend(event.id for event in events)
 
     await asyncio.to_thread(relay.run_once, publish)
     return sent
@@ -327,3 +333,42 @@ def test_work_whose_messages_were_lost_is_done_once_by_the_sweep_when_stale(
     assert lost == 20
     assert (len(effects), len(set(effects))) == (20, 20)
     assert (stats.from_stream, stats.swept) == (0, 20)
+
+
+def test_a_worker_that_stops_gives_its_prefetched_batch_back_at_once(
+    engine: sa.Engine, settings: StreamSettings
+) -> None:
+    handler = handler_name()
+    correlation = f"PREFETCH-{uuid4().hex}"
+    seed = build_bus(engine, handler)
+    publish_events(seed, 20, correlation)
+
+    async def scenario() -> tuple[WorkerStats, WorkerStats]:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+
+        def record_then_stop(envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:
+            record_effect(envelope, uow, context)
+            loop.call_soon_threadsafe(stop.set)  # while the next batch is held, prefetched
+
+        stopping = MessageBus(
+            seed.uow, {handler: record_then_stop}, {TRIGGER: [handler]}, clock=seed.clock
+        )
+        stream = await NatsEventStream.connect(settings)
+        try:
+            await relay_all(OutboxRelay(seed.uow), stream)
+            options = WorkerOptions(batch=5, stale_after=timedelta(minutes=10))
+            first = await run_worker(stopping, stream, stop, options=options)
+            done = lambda: len(effects_of(seed, correlation)) >= 20  # noqa: E731
+            # Well within ack_wait (60 s): held messages would come back only after it.
+            rest = await work_until(seed, stream, done, options=options, timeout=30)
+            return first, rest
+        finally:
+            await stream.close()
+
+    first, rest = asyncio.run(scenario())
+    effects = effects_of(seed, correlation)
+
+    assert first.acknowledged == 5
+    assert (rest.acknowledged, rest.from_stream) == (15, 15)
+    assert (len(effects), len(set(effects))) == (20, 20)

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from suture.eventlog.envelope import Envelope, from_json, to_json
+from suture.eventlog.envelope import Envelope, from_json, stored_to_json, to_json
 from suture.eventlog.errors import EnvelopeError
 
 EVENT_ID = uuid.UUID("01953a7c-5000-7000-8000-000000000001")
@@ -287,3 +287,28 @@ def test_any_payload_survives_a_json_round_trip(payload: dict[str, Any]) -> None
 def test_a_decimal_in_a_payload_reads_back_exactly_from_its_string(amount: Decimal) -> None:
     text = from_json(to_json(envelope(payload={"amount": amount}))).payload["amount"]
     assert Decimal(text).as_tuple() == amount.as_tuple()
+
+
+@given(payloads, st.text(min_size=1), st.none() | st.text(), st.booleans())
+def test_stored_to_json_writes_to_jsons_bytes_from_the_stored_payload_text(
+    payload: dict[str, Any], text: str, facility: str | None, caused: bool
+) -> None:
+    built = envelope(
+        payload=payload, source_system=text, correlation_id=text, source_facility=facility,
+        causation_id=CAUSE_ID if caused else None,
+    )  # fmt: skip
+    # the payload text as the event log stores it (compact, sorted keys, not ASCII-escaped)
+    stored_payload = json.dumps(
+        built.payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+    )
+
+    written = stored_to_json(
+        causation_id=None if built.causation_id is None else str(built.causation_id),
+        correlation_id=built.correlation_id, id=str(built.id),
+        idempotency_key=built.idempotency_key, occurred_at=built.occurred_at,
+        payload=stored_payload, recorded_at=built.recorded_at,
+        schema_version=built.schema_version, source_facility=built.source_facility,
+        source_system=built.source_system, trace_id=built.trace_id, type=built.type,
+    )  # fmt: skip
+
+    assert written == to_json(built)

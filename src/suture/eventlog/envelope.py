@@ -19,12 +19,21 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from json.encoder import encode_basestring
 from typing import Any, NoReturn
 
 from suture.eventlog.errors import EnvelopeError
 from suture.eventlog.ids import idempotency_key, uuid7, uuid7_time
 
-__all__ = ["Envelope", "from_json", "idempotency_key", "to_json", "uuid7", "uuid7_time"]
+__all__ = [
+    "Envelope",
+    "from_json",
+    "idempotency_key",
+    "stored_to_json",
+    "to_json",
+    "uuid7",
+    "uuid7_time",
+]
 
 #: Dotted lowercase names: ``supply.usage.recorded``.
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
@@ -245,6 +254,49 @@ def to_json(envelope: Envelope) -> bytes:
         "payload": envelope.payload,
     }
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.encode("utf-8")
+
+
+def _text_or_null(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
+
+
+def stored_to_json(
+    *,
+    causation_id: str | None,
+    correlation_id: str,
+    id: str,
+    idempotency_key: str,
+    occurred_at: datetime,
+    payload: str,
+    recorded_at: datetime,
+    schema_version: int,
+    source_facility: str | None,
+    source_system: str,
+    trace_id: str,
+    type: str,
+) -> bytes:
+    """:func:`to_json`'s bytes of a stored envelope, its payload given as stored JSON text.
+
+    For the outbox relay, which publishes events as the event log stored them: the payload
+    text (compact, sorted keys, not ASCII-escaped, as :func:`to_json` writes a payload) is
+    copied into the document, neither parsed nor written again. The other fields are those of
+    a checked envelope (times aware UTC).
+    """
+    text = (
+        f'{{"causation_id":{_text_or_null(causation_id)},'
+        f'"correlation_id":{encode_basestring(correlation_id)},'
+        f'"id":{encode_basestring(id)},'
+        f'"idempotency_key":{encode_basestring(idempotency_key)},'
+        f'"occurred_at":"{occurred_at.isoformat()}",'
+        f'"payload":{payload},'
+        f'"recorded_at":"{recorded_at.isoformat()}",'
+        f'"schema_version":{int(schema_version)},'
+        f'"source_facility":{_text_or_null(source_facility)},'
+        f'"source_system":{encode_basestring(source_system)},'
+        f'"trace_id":{encode_basestring(trace_id)},'
+        f'"type":{encode_basestring(type)}}}'
+    )
     return text.encode("utf-8")
 
 

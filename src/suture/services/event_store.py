@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from suture.domain.errors import SutureError
-from suture.eventlog.envelope import Envelope
+from suture.eventlog.envelope import Envelope, to_json
 
 
 class WorkStatus(StrEnum):
@@ -76,6 +76,29 @@ class Claimed:
     item: WorkItem
     envelope: Envelope
     processed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxEvent:
+    """A committed event as the outbox relay hands it to the stream (DESIGN.md §8): what
+    routes it, and its envelope's JSON (:func:`~suture.eventlog.envelope.to_json`'s bytes),
+    written from the stored row with the stored payload text copied in, not parsed
+    (:func:`~suture.eventlog.envelope.stored_to_json`)."""
+
+    id: str
+    type: str
+    source_facility: str | None
+    json: bytes
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> OutboxEvent:
+        """An envelope in hand (not read from the log) as the relay would hand it."""
+        return cls(
+            id=str(envelope.id),
+            type=envelope.type,
+            source_facility=envelope.source_facility,
+            json=to_json(envelope),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -351,8 +374,9 @@ class EventLogRepository(Protocol):
 
     def unpublished(
         self, limit: int, *, after_position: int | None = None
-    ) -> list[tuple[int, Envelope]]:
-        """(position, event) not yet published to the stream, in log order, after a position.
+    ) -> list[tuple[int, OutboxEvent]]:
+        """(position, event) not yet published to the stream, in log order, after a position;
+        each event as the stream carries it, its payload as stored (not parsed).
 
         On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so concurrent relays take
         disjoint batches.

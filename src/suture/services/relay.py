@@ -4,7 +4,9 @@ DESIGN.md §8, scale-out: the database stays the source of truth (events, handle
 rows); a stream such as NATS JetStream only spreads the work over many workers. The relay takes
 a batch of events not yet published (``uow.events.unpublished``), hands it to ``publish`` and,
 once ``publish`` has returned (the stream acknowledged every event), records the publications
-in the same transaction. What it promises:
+in the same transaction. The events are handed over as the log stored them
+(:class:`~suture.services.event_store.OutboxEvent`: the envelope's JSON written from the row,
+the stored payload text copied in rather than parsed and written again). What it promises:
 
 - **Every committed event is published**, late commits included: the batch is "events without
   a publication row", not "positions after a cursor", because PostgreSQL assigns identity values
@@ -33,12 +35,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from suture.eventlog.envelope import Envelope
 from suture.services.clock import Clock, system_clock
+from suture.services.event_store import OutboxEvent
 from suture.services.unit_of_work import UnitOfWork
 
 #: Hands events to the stream; returns once the stream acknowledged every one, raises otherwise.
-Publish = Callable[[Sequence[Envelope]], None]
+Publish = Callable[[Sequence[OutboxEvent]], None]
 
 
 class OutboxRelay:
@@ -90,8 +92,8 @@ class OutboxRelay:
         with self._uow() as uow:
             batch = uow.events.unpublished(limit, after_position=after)
             if batch:
-                publish([envelope for _, envelope in batch])
-                uow.events.mark_published([str(envelope.id) for _, envelope in batch], at)
+                publish([event for _, event in batch])
+                uow.events.mark_published([event.id for _, event in batch], at)
                 uow.commit()
         if full:
             self._last_full_scan = now

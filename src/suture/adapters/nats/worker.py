@@ -9,10 +9,11 @@ loops share one asyncio event loop; the synchronous database work runs in thread
   Every worker may run one; PostgreSQL's ``SKIP LOCKED`` gives concurrent relays disjoint batches.
 - **consumer**: fetches batches from the shared durable pull consumer and runs the due work of
   their events through :meth:`MessageBus.process_due` (``services/stream_work.py``), then
-  acknowledges, only after those transactions committed. A failed handler is acknowledged too:
-  its attempt and retry time are in the database and the sweep runs the retry (the module
-  docstring of ``stream_work`` says why). When the database itself fails, the batch is
-  negatively acknowledged with a delay, so NATS redelivers it later.
+  acknowledges, only after those transactions committed. The next batch is fetched while one
+  is processed (``prefetch``), so that the wait for it overlaps the database work. A failed
+  handler is acknowledged too: its attempt and retry time are in the database and the sweep
+  runs the retry (the module docstring of ``stream_work`` says why). When the database itself
+  fails, the batch is negatively acknowledged with a delay, so NATS redelivers it later.
 - **sweep**: once a second, the due work the stream does not carry (retries, re-drives, replays,
   and work older than ``stale_after`` whose message was lost), plus other work sources such as
   the outbound delivery worker.
@@ -33,7 +34,7 @@ from nats.aio.msg import Msg
 
 from suture.adapters.nats.stream import NatsEventStream, event_id_of, nats_errors
 from suture.domain.errors import SutureError
-from suture.eventlog.envelope import Envelope
+from suture.services.event_store import OutboxEvent
 from suture.services.messagebus import MessageBus
 from suture.services.relay import OutboxRelay
 from suture.services.stream_work import process_delivered, sweep
@@ -46,6 +47,7 @@ class WorkerOptions:
     batch: int = 500
     concurrency: int = 1
     fetch_timeout: float = 1.0
+    prefetch: bool = True
     relay_batch: int = 500
     relay_interval: float = 0.1
     sweep_interval: float = 1.0
@@ -111,19 +113,49 @@ class _Worker:
     # --- the consumer -------------------------------------------------------------------------
 
     async def consume(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                messages = await self.stream.fetch(self.options.batch, self.options.fetch_timeout)
-            except SutureError as error:
-                self._failed(error)
-                await _wait(stop, self.options.sweep_interval)
-                continue
-            if not messages:
-                continue
-            try:
-                await self._handle(messages)
-            except SutureError as error:  # acknowledging failed: NATS redelivers after ack_wait
-                self._failed(error)
+        """Fetch, process, acknowledge; the next batch is fetched while one is processed.
+
+        The prefetched batch is held, unacknowledged, while the one before it runs: when the
+        worker stops, it is negatively acknowledged so that NATS redelivers it at once.
+        """
+        following: asyncio.Task[list[Msg]] | None = None
+        try:
+            while not stop.is_set():
+                fetching, following = following or self._fetch(), None
+                try:
+                    messages = await fetching
+                except SutureError as error:
+                    self._failed(error)
+                    await _wait(stop, self.options.sweep_interval)
+                    continue
+                if not messages:
+                    continue
+                if self.options.prefetch and not stop.is_set():
+                    following = self._fetch()
+                try:
+                    await self._handle(messages)
+                except SutureError as error:  # acknowledging failed: NATS redelivers later
+                    self._failed(error)
+        finally:
+            if following is not None:
+                await self._give_back(following)
+
+    def _fetch(self) -> asyncio.Task[list[Msg]]:
+        return asyncio.create_task(
+            self.stream.fetch(self.options.batch, self.options.fetch_timeout)
+        )
+
+    async def _give_back(self, fetching: asyncio.Task[list[Msg]]) -> None:
+        """A prefetched batch not processed (the worker stops): redelivered now, not after
+        ``ack_wait``. A failure here changes nothing that ``ack_wait`` does not repair."""
+        try:
+            messages = await fetching
+        except SutureError:
+            return
+        with contextlib.suppress(SutureError):
+            async with nats_errors("nak"):
+                for message in messages:
+                    await message.nak()
 
     async def _handle(self, messages: list[Msg]) -> None:
         live: list[Msg] = []
@@ -189,9 +221,9 @@ class _Worker:
     async def relay(self, stop: asyncio.Event, relay: OutboxRelay) -> None:
         loop = asyncio.get_running_loop()
 
-        def publish(envelopes: Sequence[Envelope]) -> None:
+        def publish(events: Sequence[OutboxEvent]) -> None:
             # Called in the relay's thread, inside its transaction: wait for JetStream's acks.
-            asyncio.run_coroutine_threadsafe(self.stream.publish(envelopes), loop).result()
+            asyncio.run_coroutine_threadsafe(self.stream.publish_stored(events), loop).result()
 
         o = self.options
         while not stop.is_set():

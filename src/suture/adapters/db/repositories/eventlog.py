@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.errors import storage_errors
 from suture.adapters.db.repositories.handler_work import (
+    BIGINT_ARRAY,
     CHUNK,
     TEXT_ARRAY,
     HandlerWorkStore,
@@ -39,13 +40,14 @@ from suture.adapters.db.repositories.handler_work import (
     row_ids,
     work_item_of,
 )
-from suture.eventlog.envelope import Envelope
+from suture.eventlog.envelope import Envelope, stored_to_json
 from suture.eventlog.errors import EnvelopeError
 from suture.services.event_store import (
     IN_PROGRESS,
     Attempt,
     Claimed,
     Lag,
+    OutboxEvent,
     Processed,
     WorkItem,
     WorkStatus,
@@ -53,7 +55,7 @@ from suture.services.event_store import (
 
 _W = t.handler_work
 _E = t.events
-POSITION_ARRAY = postgresql.ARRAY(sa.BigInteger)
+POSITION_ARRAY = BIGINT_ARRAY
 
 
 #: One encoder for every payload stored (``json.dumps`` with options builds one per call).
@@ -283,6 +285,21 @@ def _lock_at_rows_statement() -> sa.Select[Any]:
         .order_by(_W.c.event_position, _W.c.handler)
         .with_for_update(of=_W)
     )
+
+
+def _outbox_event(row: Any) -> OutboxEvent:
+    """A stored row as the relay publishes it: the payload text copied, not parsed (it was
+    written by :data:`_PAYLOAD_JSON`, as :func:`~suture.eventlog.envelope.to_json` writes a
+    payload, so the bytes are those of the envelope read back)."""
+    event_id, event_type, facility = row["id"], row["type"], row["source_facility"]
+    data = stored_to_json(
+        causation_id=row["causation_id"], correlation_id=row["correlation_id"], id=event_id,
+        idempotency_key=row["idempotency_key"], occurred_at=row["occurred_at"],
+        payload=row["payload"], recorded_at=row["recorded_at"],
+        schema_version=row["schema_version"], source_facility=facility,
+        source_system=row["source_system"], trace_id=row["trace_id"], type=event_type,
+    )  # fmt: skip
+    return OutboxEvent(id=event_id, type=event_type, source_facility=facility, json=data)
 
 
 def _claimed(row: Any) -> Claimed:
@@ -591,7 +608,7 @@ class EventLogRepository(HandlerWorkStore):
 
     def unpublished(
         self, limit: int, *, after_position: int | None = None
-    ) -> builtins.list[tuple[int, Envelope]]:
+    ) -> builtins.list[tuple[int, OutboxEvent]]:
         # An anti-join, not ``position > cursor``: positions are taken at insert, not at commit,
         # so a transaction committing late can add an event below one already published.
         published = sa.exists().where(t.event_publications.c.event_id == _E.c.id)
@@ -603,7 +620,7 @@ class EventLogRepository(HandlerWorkStore):
             rows = self._connection.execute(query).all()
             if self._postgres and rows:
                 rows = self._not_published_meanwhile(rows)
-        return [(row.position, _envelope(row._mapping)) for row in rows]
+        return [(row.position, _outbox_event(row._mapping)) for row in rows]
 
     def _not_published_meanwhile(self, rows: Sequence[Any]) -> builtins.list[Any]:
         """The rows still unpublished now that they are locked (PostgreSQL, READ COMMITTED).

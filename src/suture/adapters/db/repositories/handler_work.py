@@ -19,7 +19,7 @@ from __future__ import annotations
 import builtins
 import functools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -643,7 +643,44 @@ def keys_in(
     return pair.in_(key_rows(postgres, **key_values(keys, postgres)))
 
 
-TEXT_ARRAY = postgresql.ARRAY(sa.Text)
+def _text_array(values: Sequence[str]) -> str:
+    """The text form of a PostgreSQL ``text[]``, every element quoted: ``{"a","b \\"c\\""}``."""
+    quoted = [value.replace("\\", "\\\\").replace('"', '\\"') for value in values]
+    return '{"' + '","'.join(quoted) + '"}' if quoted else "{}"
+
+
+def _bigint_array(values: Sequence[int]) -> str:
+    """The text form of a PostgreSQL ``bigint[]``: ``{1,2,3}``."""
+    return "{" + ",".join([str(int(value)) for value in values]) + "}"
+
+
+class _ArrayText(sa.types.UserDefinedType[Sequence[Any]]):
+    """A PostgreSQL array parameter sent as the array's text form, one string, cast to the
+    array type in the statement (``%(ids)s::TEXT[]``).
+
+    Given a list, psycopg dumps it element by element in Python (its ``ListDumper``): 3.5 ms for
+    500 ids at a load of 10, against 0.2 ms to join them into one string here. A batch of the
+    bus sends a few such arrays per statement (ids, keys, row addresses), 500 elements each.
+    """
+
+    cache_ok = True
+    render_bind_cast = True
+
+    def __init__(self, spec: str, form: Callable[[Sequence[Any]], str]) -> None:
+        self.spec = spec
+        self.form = form
+
+    def get_col_spec(self, **_: Any) -> str:
+        return self.spec
+
+    def bind_processor(self, dialect: sa.Dialect) -> Callable[[Any], Any]:
+        return self.form
+
+
+#: A ``text[]`` parameter (PostgreSQL), sent as one string (:class:`_ArrayText`).
+TEXT_ARRAY = _ArrayText("TEXT[]", _text_array)
+#: A ``bigint[]`` parameter (PostgreSQL), sent as one string (:class:`_ArrayText`).
+BIGINT_ARRAY = _ArrayText("BIGINT[]", _bigint_array)
 
 
 def checked_limit(limit: int) -> int:
