@@ -13,6 +13,7 @@ by random identifiers (uuid4 hex in ids and facility ids), never by truncating t
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import uuid
@@ -22,11 +23,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from suture import bootstrap
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import ensure_schema, scratch_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.erp.sandbox import Sandbox, SandboxServer
 from suture.adapters.observability.logs import configure_logging
+from suture.adapters.security.hashing import Argon2SecretHasher
 
 PG_URL_VARIABLE = "SUTURE_TEST_PG_URL"
 
@@ -49,6 +52,29 @@ def quiet_logs() -> None:
     end-to-end PHI test runs ``suture serve`` at DEBUG in a process of its own.
     """
     configure_logging("WARNING")
+
+
+#: argon2id at its lowest cost, as the registry's own tests use it (test_client_registry.py).
+CHEAP_HASHING = {"time_cost": 1, "memory_cost_kib": 8, "parallelism": 1}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_secret_hashing() -> Iterator[None]:
+    """Hubs built in the test process hash client secrets with argon2id at its lowest cost.
+
+    ``build`` gives the client registry the production parameters (64 MiB, three passes, four
+    lanes: about 0.2 s of CPU a secret on the CI machine), paid each time a test creates a client
+    for a token; the API tests create hundreds (the authorization matrix, a client per call of
+    ``writer``). No test of those is about the hash's cost; the hashing code path is the same,
+    and what the parameters do is tested where they are chosen (``test_client_registry.py``,
+    including the rehash of a weaker hash). ``suture serve`` in a subprocess (tests/e2e) keeps
+    the production parameters.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            bootstrap, "Argon2SecretHasher", functools.partial(Argon2SecretHasher, **CHEAP_HASHING)
+        )
+        yield
 
 
 @pytest.fixture(scope="session")
