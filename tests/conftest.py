@@ -239,12 +239,16 @@ def tryton(tryton_sandbox: Sandbox) -> Iterator[SandboxServer]:
 #: the other worker idle at the end. Only the order changes; a module missing here runs in its
 #: usual place.
 SLOW_MODULES = (
-    "tests/e2e/test_demo_tryton.py",
+    "tests/e2e/test_demo_tryton.py",  # and in CI first the sandbox's build, about 80 s
+    "tests/integration/test_crash_recovery.py",
     "tests/e2e/test_api_schemathesis.py",
+    "tests/service/test_reconciliation_batch.py",
     "tests/integration/test_duckdb_reconciler.py",
     "tests/e2e/test_demo.py",
-    "tests/integration/test_crash_recovery.py",
     "tests/integration/test_crash_loop.py",
+    "tests/service/test_masterdata_import.py",
+    "tests/integration/test_migrations.py",
+    "tests/integration/test_tryton_erp.py",
 )
 
 
