@@ -12,6 +12,8 @@ by random identifiers (uuid4 hex in ids and facility ids), never by truncating t
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import os
 import shutil
 import uuid
@@ -21,13 +23,25 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from suture import bootstrap
 from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import ensure_schema, scratch_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.erp.sandbox import Sandbox, SandboxServer
 from suture.adapters.observability.logs import configure_logging
+from suture.adapters.security.hashing import Argon2SecretHasher
 
 PG_URL_VARIABLE = "SUTURE_TEST_PG_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No terminal size inherited from the process: pytest-xdist's workers start with
+    ``COLUMNS=80`` and ``LINES=24`` in their environment (the controller has none), and a rich
+    console created while ``COLUMNS`` is set (``suture.entrypoints.cli.app``, at import) keeps
+    that width for good, so a test's own ``COLUMNS`` would be ignored on a worker only. Without
+    them rich reads ``COLUMNS`` at each print, or prints 80 columns wide, as in one process."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -38,6 +52,29 @@ def quiet_logs() -> None:
     end-to-end PHI test runs ``suture serve`` at DEBUG in a process of its own.
     """
     configure_logging("WARNING")
+
+
+#: argon2id at its lowest cost, as the registry's own tests use it (test_client_registry.py).
+CHEAP_HASHING = {"time_cost": 1, "memory_cost_kib": 8, "parallelism": 1}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_secret_hashing() -> Iterator[None]:
+    """Hubs built in the test process hash client secrets with argon2id at its lowest cost.
+
+    ``build`` gives the client registry the production parameters (64 MiB, three passes, four
+    lanes: about 0.2 s of CPU a secret on the CI machine), paid each time a test creates a client
+    for a token; the API tests create hundreds (the authorization matrix, a client per call of
+    ``writer``). No test of those is about the hash's cost; the hashing code path is the same,
+    and what the parameters do is tested where they are chosen (``test_client_registry.py``,
+    including the rehash of a weaker hash). ``suture serve`` in a subprocess (tests/e2e) keeps
+    the production parameters.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            bootstrap, "Argon2SecretHasher", functools.partial(Argon2SecretHasher, **CHEAP_HASHING)
+        )
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -166,10 +203,20 @@ def tryton_sandbox_dir() -> Path:
 @pytest.fixture(scope="session")
 def tryton_sandbox() -> Sandbox:
     """The Tryton sandbox, built once when it has no snapshot (about a minute: Tryton's own
-    virtualenv from PyPI, ``trytond-admin``, set-up over the API)."""
-    sandbox = Sandbox(tryton_sandbox_dir())
-    if not sandbox.snapshot.exists():
-        sandbox.create(say=lambda text: None)
+    virtualenv from PyPI, ``trytond-admin``, set-up over the API).
+
+    The build runs under an exclusive lock on a file beside the sandbox: the pytest-xdist workers
+    of one run (and concurrent test sessions) each have this session fixture, and two builds in
+    one folder would clobber each other's virtualenv and ``build/``. The first to take the lock
+    builds; the others wait for it, then find the snapshot and use it.
+    """
+    directory = tryton_sandbox_dir()
+    sandbox = Sandbox(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "build.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not sandbox.snapshot.exists():
+            sandbox.create(say=lambda text: None)
     return sandbox
 
 
@@ -181,3 +228,31 @@ def tryton(tryton_sandbox: Sandbox) -> Iterator[SandboxServer]:
         yield server
     finally:
         Sandbox.halt(server)
+
+
+# --- the order of the run (pytest-xdist, Makefile's ``test``) -----------------------------------
+
+#: Modules that take longest (measured with ``--durations``; docs/testing.md), longest first.
+#: ``make test`` runs the suite on two pytest-xdist workers a module at a time (``--dist
+#: loadfile``, so module-scoped fixtures such as a demo run are built once) and hands the
+#: modules out in collection order, so these go first: a long module started last would leave
+#: the other worker idle at the end. Only the order changes; a module missing here runs in its
+#: usual place.
+SLOW_MODULES = (
+    "tests/e2e/test_demo_tryton.py",  # and in CI first the sandbox's build, about 80 s
+    "tests/integration/test_crash_recovery.py",
+    "tests/e2e/test_api_schemathesis.py",
+    "tests/service/test_reconciliation_batch.py",
+    "tests/integration/test_duckdb_reconciler.py",
+    "tests/e2e/test_demo.py",
+    "tests/integration/test_crash_loop.py",
+    "tests/service/test_masterdata_import.py",
+    "tests/integration/test_migrations.py",
+    "tests/integration/test_tryton_erp.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow modules first (see :data:`SLOW_MODULES`); a stable sort keeps every other order."""
+    rank = {module: index for index, module in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))

@@ -124,9 +124,10 @@ def test_a_bad_approval_policy_file_stops_start_up_naming_file_line_and_key(
     policy = tmp_path / "approval.yaml"
     policy.write_text("- name: only\n  match: {amount: {lt: 10}}\n  outcome: auto\n")
 
-    refused = runner.invoke(
-        app, ["requisitions", "list"], env={**env, "SUTURE_APPROVAL_POLICY": str(policy)}
-    )
+    # Wide enough for the path in one piece: the temporary folder's length varies (pytest-xdist
+    # adds a folder per worker), and rich folds a long word at the line's end.
+    wide = {**env, "SUTURE_APPROVAL_POLICY": str(policy), "COLUMNS": "200"}
+    refused = runner.invoke(app, ["requisitions", "list"], env=wide)
 
     assert refused.exit_code == 2
     assert f"{policy}:1: rules[0].match: the last rule must have no match predicates" in (

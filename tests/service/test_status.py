@@ -108,6 +108,9 @@ def test_a_routing_policy_naming_an_unknown_destination_stops_start_up(
         encoding="utf-8",
     )
     monkeypatch.setenv("SUTURE_ROUTING_POLICY", str(policy))
+    # Wide enough for the path in one piece: the temporary folder's length varies (pytest-xdist
+    # adds a folder per worker), and rich folds a long word at the line's end.
+    monkeypatch.setenv("COLUMNS", "200")
 
     result = CliRunner().invoke(app, ["status"])
 
