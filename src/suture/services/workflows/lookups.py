@@ -23,6 +23,7 @@ from suture.domain.crosswalk import CrosswalkKind
 from suture.domain.errors import SutureError
 from suture.domain.masterdata import Department, Item, ParLevel
 from suture.eventlog.envelope import Envelope
+from suture.eventlog.payloads import JsonPayload
 from suture.services.handlers import HandlerContext
 from suture.services.unit_of_work import UnitOfWork
 
@@ -109,7 +110,7 @@ class MasterData:
 def caused_by(
     context: HandlerContext,
     event_type: str,
-    payload: dict[str, Any] | BaseModel,
+    payload: dict[str, Any] | BaseModel | JsonPayload,
     *,
     idempotency_key: str,
 ) -> Envelope:
