@@ -54,10 +54,9 @@ def datetime_text(value: datetime, field: str) -> str:
     offset = value.utcoffset()
     if offset is None:
         raise PayloadError(f"payload.{field}", "must be timezone-aware")
-    if offset == _ZERO:
-        return value.replace(tzinfo=None).isoformat() + "Z"
     if not offset.microseconds and not offset.seconds % 60:
-        return value.isoformat()
+        text = value.isoformat()  # ends with the offset as ±HH:MM
+        return text[:-6] + "Z" if offset == _ZERO else text
     return str(_AWARE.dump_python(value, mode="json"))  # an offset in seconds: pydantic's form
 
 

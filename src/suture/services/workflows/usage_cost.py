@@ -48,6 +48,7 @@ def attribute_costs(
         applied.setdefault(event.usage_id, (event, envelope, context))
     steps = uow.usage_workflows.steps(applied)
     master = MasterData(uow)
+    master.read_items(event.item_id for event, _, _ in applied.values())
     journals: list[JournalEntry] = []
     charges: list[ExpectedCharge] = []
     costed: list[UsageCosting] = []

@@ -64,6 +64,7 @@ def take_from_stock(batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitO
     if not todo:
         return
     master = MasterData(uow)
+    master.read_items(usage.item_id for usage, _, _ in todo)  # a local code reads as None
     looks: dict[tuple[object, ...], _Looked] = {}
     usages = [
         _looked_up(master, looks, usage, envelope, context) for usage, envelope, context in todo
