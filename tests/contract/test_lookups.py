@@ -68,6 +68,20 @@ def test_item_by_catalog_number_needs_both_manufacturer_and_number(uow: UowFacto
         assert work.items.by_catalog_number("Acme", new_id("CAT")) is None
 
 
+def test_items_get_many_reads_each_item_with_its_packaging_as_get_does(uow: UowFactory) -> None:
+    with uow() as work:
+        where = seed_site(work)
+        others = [item(where.supplier.id) for _ in range(3)]
+        work.items.add_many(others)
+        wanted = [where.item.id, *(i.id for i in others), new_id("ITEM"), others[0].id]
+
+        found = work.items.get_many(wanted)
+
+        assert found == {i.id: work.items.get(i.id) for i in [where.item, *others]}
+        assert found[where.item.id].packaging == where.item.packaging
+        assert work.items.get_many([]) == {}
+
+
 def test_supplier_by_gln_and_by_erp_vendor_id(uow: UowFactory) -> None:
     vendor, other = supplier(), supplier()
     with uow() as work:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import random
 import uuid
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from suture.eventlog.errors import EnvelopeError
-from suture.eventlog.ids import Uuid7Sequence, idempotency_key, uuid7, uuid7_time
+from suture.eventlog.ids import Uuid7Sequence, _assemble, idempotency_key, uuid7, uuid7_time
 
 #: The instant of RFC 9562 Appendix A.6: 2022-02-22 14:22:22 at UTC-5, unix_ts_ms 0x017F22E279B0.
 RFC_INSTANT = datetime(2022, 2, 22, 19, 22, 22, tzinfo=UTC)
@@ -168,3 +169,23 @@ def test_idempotency_key_refuses_keys_that_would_collide(
     with pytest.raises(EnvelopeError) as caught:
         idempotency_key("purchase.order.sent", *keys)  # type: ignore[arg-type]
     assert (caught.value.field, caught.value.reason) == expected
+
+
+@given(st.integers(0, (1 << 48) - 1), st.integers(0, (1 << 12) - 1), st.integers(0, (1 << 62) - 1))
+def test_an_assembled_id_is_the_uuid_of_its_int_in_every_respect(
+    millis: int, rand_a: int, rand_b: int
+) -> None:
+    """``_assemble`` skips ``uuid.UUID.__init__``'s argument checks: the same object results."""
+    made = _assemble(millis, rand_a, rand_b)
+    plain = uuid.UUID(int=made.int)
+    assert type(made) is uuid.UUID
+    assert (made, hash(made), str(made), repr(made)) == (
+        plain,
+        hash(plain),
+        str(plain),
+        repr(plain),
+    )
+    assert (made.version, made.variant, made.is_safe) == (7, uuid.RFC_4122, plain.is_safe)
+    assert pickle.loads(pickle.dumps(made)) == plain
+    assert made.int >> 80 == millis
+    assert (made.int >> 64) & 0xFFF == rand_a

@@ -22,7 +22,8 @@ from suture.eventlog.errors import DependencyKey
 from suture.eventlog.schemas import DecimalString, EventPayload, SchemaRegistry
 
 #: UNSPSC commodity code: segment, family, class, commodity (two digits each).
-Unspsc = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
+UNSPSC_PATTERN = r"^[0-9]{8}$"
+Unspsc = Annotated[str, StringConstraints(pattern=UNSPSC_PATTERN)]
 
 
 class MessageReceived(EventPayload):

@@ -47,9 +47,21 @@ def _time_key(now: datetime) -> tuple[int, int]:
     return millis, sub_micros * _SUB_MS_STEPS // 1000
 
 
-def _assemble(millis: int, rand_a: int, rand_b: int) -> uuid.UUID:
+def _assemble(
+    millis: int,
+    rand_a: int,
+    rand_b: int,
+    _new: Callable[[type[uuid.UUID]], uuid.UUID] = object.__new__,
+    _set: Callable[[object, str, object], None] = object.__setattr__,
+    _unknown: uuid.SafeUUID = uuid.SafeUUID.unknown,
+) -> uuid.UUID:
+    """The UUID of these fields, as ``uuid.UUID(int=…)`` makes it without its argument checks
+    (the value is a 128-bit int by construction): an id per event and per delivery."""
     value = (millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
-    return uuid.UUID(int=value)
+    made = _new(uuid.UUID)
+    _set(made, "int", value)
+    _set(made, "is_safe", _unknown)
+    return made
 
 
 def uuid7(now: datetime, rand: RandomBits = secrets.randbits) -> uuid.UUID:

@@ -72,6 +72,12 @@ def _plain(value: Decimal) -> str:
     return format(value, "f")
 
 
+#: What :data:`DecimalString` checks of a value, and how it writes it, for typed code that
+#: builds a payload's JSON form itself (:mod:`suture.eventlog.payloads`).
+decimal_of = _decimal_of
+plain_decimal = _plain
+
+
 #: A Decimal read from a decimal string (``"12.50"``, or ``"1E-7"`` as ``str(Decimal)`` may
 #: write it) and written in plain notation (``"0.0000001"``), never as a float.
 DecimalString = Annotated[

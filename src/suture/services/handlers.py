@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from suture.domain.errors import SutureError
 from suture.eventlog.envelope import Envelope
+from suture.eventlog.payloads import JsonPayload
 from suture.services.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class HandlerContext:
     def emit(
         self,
         event_type: str,
-        payload: dict[str, Any] | BaseModel,
+        payload: dict[str, Any] | BaseModel | JsonPayload,
         *,
         idempotency_key: str,
         schema_version: int | None = None,

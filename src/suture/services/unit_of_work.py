@@ -103,6 +103,11 @@ class ItemRepository(Repository[Item], Protocol):
 
     def by_catalog_number(self, manufacturer: str, catalog_number: str) -> Item | None: ...
 
+    def get_many(self, item_ids: Iterable[str]) -> dict[str, Item]:
+        """The items of ``item_ids`` that exist, by id, with their packaging (one query per
+        table, whatever their number: a workflow step's batch reads its items at once)."""
+        ...
+
 
 class SupplierRepository(Repository[Supplier], Protocol):
     def by_gln(self, gln: str) -> Supplier | None: ...

@@ -10,7 +10,7 @@ a whole batch with one :meth:`~suture.services.messagebus.MessageBus.publish_man
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from suture.domain.crosswalk import CrosswalkKind
 from suture.domain.errors import SutureError
 from suture.domain.masterdata import Department, Item, ParLevel
 from suture.eventlog.envelope import Envelope
+from suture.eventlog.payloads import JsonPayload
 from suture.services.handlers import HandlerContext
 from suture.services.unit_of_work import UnitOfWork
 
@@ -51,6 +52,16 @@ class MasterData:
 
     def item(self, item_id: str) -> Item | None:
         return self._once("item", item_id, lambda: self._uow.items.get(item_id))
+
+    def read_items(self, item_ids: Iterable[str]) -> None:
+        """Read the items of ``item_ids`` not read yet at once (one query per table); an id
+        that names no item is remembered as None, as :meth:`item` would remember it."""
+        wanted = {i for i in item_ids if ("item", i) not in self._memo}
+        if not wanted:
+            return
+        found = self._uow.items.get_many(wanted)
+        for item_id in wanted:
+            self._memo["item", item_id] = found.get(item_id)
 
     def mapped_item(self, source_system: str, facility_id: str, local_code: str) -> Item | None:
         """The item a source's local code maps to at the facility (or system-wide)."""
@@ -109,7 +120,7 @@ class MasterData:
 def caused_by(
     context: HandlerContext,
     event_type: str,
-    payload: dict[str, Any] | BaseModel,
+    payload: dict[str, Any] | BaseModel | JsonPayload,
     *,
     idempotency_key: str,
 ) -> Envelope:

@@ -17,12 +17,13 @@ from suture.domain.ledger import JournalEntry
 from suture.domain.usage_workflow import UsageCosting, UsageStep
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.errors import MissingDependencyError
-from suture.eventlog.events import UsageApplied, UsageCosted
+from suture.eventlog.events import UsageApplied
 from suture.services.deliveries import DeliveryQueue, Outbound
 from suture.services.handlers import HandlerContext
 from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows.journal_file import journal_csvs
 from suture.services.workflows.lookups import MasterData, WorkflowError, caused_by
+from suture.services.workflows.usage_events import usage_costed
 
 USAGE_COSTED = "finance.usage.costed"
 _PLACES = Decimal("0.0001")
@@ -47,6 +48,7 @@ def attribute_costs(
         applied.setdefault(event.usage_id, (event, envelope, context))
     steps = uow.usage_workflows.steps(applied)
     master = MasterData(uow)
+    master.read_items(event.item_id for event, _, _ in applied.values())
     journals: list[JournalEntry] = []
     charges: list[ExpectedCharge] = []
     costed: list[UsageCosting] = []
@@ -88,7 +90,7 @@ def attribute_costs(
             expected_charge_id=charge.id if charge else None,
             cost_center_id=cost_center_id, at=context.now,
         ))  # fmt: skip
-        payload = UsageCosted(
+        payload = usage_costed(
             usage_id=usage_id, facility_id=event.facility_id, item_id=item.id,
             department_id=department_id, cost_center_id=cost_center_id, amount=total,
             journal_id=journal.id if journal else None,

@@ -33,13 +33,13 @@ from suture.eventlog.events import (
     PurchaseOrderRaised,
     RequisitionRaised,
     SupplyUsageRecorded,
-    UsageApplied,
 )
 from suture.services import exceptions as exception_queue
 from suture.services.handlers import HandlerContext
 from suture.services.redrive import mapping_dependency
 from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows.lookups import MasterData, WorkflowError, caused_by
+from suture.services.workflows.usage_events import usage_applied
 
 USAGE_APPLIED = "inventory.usage.applied"
 
@@ -64,6 +64,7 @@ def take_from_stock(batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitO
     if not todo:
         return
     master = MasterData(uow)
+    master.read_items(usage.item_id for usage, _, _ in todo)  # a local code reads as None
     looks: dict[tuple[object, ...], _Looked] = {}
     usages = [
         _looked_up(master, looks, usage, envelope, context) for usage, envelope, context in todo
@@ -269,11 +270,11 @@ def _order_raised(u: _Usage, order: PurchaseOrder) -> Envelope:
 
 def _applied(u: _Usage, workflow: UsageWorkflow, move: StockMove) -> Envelope:
     usage = u.usage
-    payload = UsageApplied(
+    payload = usage_applied(
         usage_id=usage.usage_id, facility_id=usage.facility_id, location_id=usage.location_id,
         item_id=u.item.id, item_category=u.item.unspsc, supplier_id=u.item.supplier_id,
         eaches=u.eaches, consigned=u.consigned, stockout=move.stockout,
-        on_hand_after=move.after, price_source=u.cost.source.value,
+        on_hand_after=move.after, price_source=u.cost.source,
         unit_price=u.cost.unit_price, amount=workflow.amount, contract_id=u.cost.contract_id,
         requisition_id=workflow.requisition_id, bill_only_po_id=workflow.bill_only_po_id,
         replenishment_po_id=workflow.replenishment_po_id, department_id=u.department_id,

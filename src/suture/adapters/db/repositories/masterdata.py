@@ -10,12 +10,19 @@ hospitals do repeat them until a person deduplicates them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
 from suture.adapters.db import tables as t
-from suture.adapters.db.repositories.base import AggregateRepository, Lines, Row, Values
+from suture.adapters.db.repositories.base import (
+    BATCH_SIZE,
+    AggregateRepository,
+    Lines,
+    Row,
+    Values,
+)
 from suture.domain.masterdata import (
     AccountKind,
     Address,
@@ -183,6 +190,15 @@ class ItemRepository(AggregateRepository[Item]):
     def by_gtin(self, gtin: str) -> Item | None:
         owners = sa.select(t.item_packaging.c.item_id).where(t.item_packaging.c.gtin == gtin)
         return self._first(self.table.c.id.in_(owners.scalar_subquery()))
+
+    def get_many(self, item_ids: Iterable[str]) -> dict[str, Item]:
+        wanted = sorted(set(item_ids))
+        found: dict[str, Item] = {}
+        for start in range(0, len(wanted), BATCH_SIZE):
+            chunk = wanted[start : start + BATCH_SIZE]
+            for item in self._load(sa.select(self.table).where(self.table.c.id.in_(chunk))):
+                found[item.id] = item
+        return found
 
     def by_catalog_number(self, manufacturer: str, catalog_number: str) -> Item | None:
         return self._first(
