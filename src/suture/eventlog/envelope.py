@@ -23,7 +23,7 @@ from json.encoder import encode_basestring
 from typing import Any, NoReturn
 
 from suture.eventlog.errors import EnvelopeError
-from suture.eventlog.ids import idempotency_key, uuid7, uuid7_time
+from suture.eventlog.ids import compact_json, idempotency_key, uuid7, uuid7_time
 
 __all__ = [
     "Envelope",
@@ -37,6 +37,12 @@ __all__ = [
 
 #: Dotted lowercase names: ``supply.usage.recorded``.
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+
+
+#: Event types that matched :data:`EVENT_TYPE`, so that the constructor matches a type once, not per
+#: envelope; at most :data:`_EVENT_TYPES_KEPT` of them.
+_EVENT_TYPES_SEEN: set[str] = set()
+_EVENT_TYPES_KEPT = 1024
 
 
 #: Types that are their own JSON form (exactly these: a subclass, an enum say, is converted).
@@ -123,13 +129,18 @@ class Envelope(_Vouched):
     def __post_init__(self) -> None:
         if self.id.version != 7:
             raise EnvelopeError("id", f"{self.id} is not a UUIDv7")
-        if not EVENT_TYPE.fullmatch(self.type):
-            raise EnvelopeError("type", f"{self.type!r} is not a dotted lowercase event type")
+        if self.type not in _EVENT_TYPES_SEEN:
+            if not EVENT_TYPE.fullmatch(self.type):
+                raise EnvelopeError("type", f"{self.type!r} is not a dotted lowercase event type")
+            if len(_EVENT_TYPES_SEEN) < _EVENT_TYPES_KEPT:
+                _EVENT_TYPES_SEEN.add(self.type)
         if isinstance(self.schema_version, bool) or self.schema_version < 1:
             raise EnvelopeError("schema_version", f"{self.schema_version!r} is not a version ≥ 1")
-        for name in ("source_system", "trace_id", "correlation_id", "idempotency_key"):
-            if not getattr(self, name):
-                raise EnvelopeError(name, "is empty")
+        if not (self.source_system and self.trace_id and self.correlation_id
+                and self.idempotency_key):  # fmt: skip
+            for name in ("source_system", "trace_id", "correlation_id", "idempotency_key"):
+                if not getattr(self, name):
+                    raise EnvelopeError(name, "is empty")
         object.__setattr__(self, "occurred_at", _aware_utc(self.occurred_at, "occurred_at"))
         object.__setattr__(self, "recorded_at", _aware_utc(self.recorded_at, "recorded_at"))
         if type(self.payload) is not dict and not isinstance(self.payload, Mapping):
@@ -253,8 +264,7 @@ def to_json(envelope: Envelope) -> bytes:
         "idempotency_key": envelope.idempotency_key,
         "payload": envelope.payload,
     }
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return text.encode("utf-8")
+    return compact_json(document).encode("utf-8")
 
 
 def _text_or_null(value: str | None) -> str:
