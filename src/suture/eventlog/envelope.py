@@ -45,6 +45,12 @@ _EVENT_TYPES_SEEN: set[str] = set()
 _EVENT_TYPES_KEPT = 1024
 
 
+#: The version (4 bits) and variant (2 bits) of a UUID's integer, shifted right 62 bits, and
+#: their values in a UUIDv7 (RFC 9562: version 0111, variant 10): ``UUID.version`` in one step.
+_VERSION_AND_VARIANT = (0xF << 14) | 0b11
+_V7_RFC_9562 = (0x7 << 14) | 0b10
+
+
 #: Types that are their own JSON form (exactly these: a subclass, an enum say, is converted).
 _NATIVE = frozenset({str, int, bool, type(None)})
 
@@ -52,6 +58,11 @@ _NATIVE = frozenset({str, int, bool, type(None)})
 def _json_form(value: object, where: str) -> Any:
     """``value`` as JSON-native data, or :class:`EnvelopeError` naming the offending key."""
     if type(value) is dict:  # the common case, without building the path of every key
+        for key, item in value.items():  # flat, text keys, native values: a copy will do
+            if type(item) not in _NATIVE or type(key) is not str:
+                break
+        else:
+            return dict(value)
         result: dict[str, Any] = {}
         for key, item in value.items():
             if type(key) is not str and not isinstance(key, str):
@@ -127,7 +138,7 @@ class Envelope(_Vouched):
     payload: dict[str, Any] = field(hash=False)
 
     def __post_init__(self) -> None:
-        if self.id.version != 7:
+        if (self.id.int >> 62) & _VERSION_AND_VARIANT != _V7_RFC_9562:  # ``version != 7``
             raise EnvelopeError("id", f"{self.id} is not a UUIDv7")
         if self.type not in _EVENT_TYPES_SEEN:
             if not EVENT_TYPE.fullmatch(self.type):
