@@ -154,6 +154,23 @@ def test_envelope_refuses_an_id_that_is_not_a_uuid7() -> None:
     assert refusal(id=random_id) == ("id", f"{random_id} is not a UUIDv7")
 
 
+@pytest.mark.parametrize("variant", [0b00, 0b01, 0b11])
+def test_envelope_refuses_a_version_7_id_of_another_variant(variant: int) -> None:
+    """Version bits alone do not make a UUIDv7: ``UUID.version`` is None off RFC 9562's
+    variant, and the constructor's one-step check must agree."""
+    odd = uuid.UUID(int=(0x0190_0000_0000 << 80) | (0x7 << 76) | (variant << 62) | 1)
+    assert odd.version is None
+    assert refusal(id=odd) == ("id", f"{odd} is not a UUIDv7")
+
+
+def test_envelope_copies_a_flat_payload_rather_than_keeping_the_callers_dict() -> None:
+    payload = {"usage_id": "U-1", "quantity": 2, "lot": None, "consigned": False}
+    made = envelope(payload=payload)
+    payload["usage_id"] = "U-2"
+
+    assert made.payload == {"usage_id": "U-1", "quantity": 2, "lot": None, "consigned": False}
+
+
 def test_envelope_refuses_an_event_type_that_is_not_dotted_lowercase() -> None:
     assert refusal(type="UsageRecorded") == (
         "type",

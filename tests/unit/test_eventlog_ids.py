@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import random
@@ -16,7 +17,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from suture.eventlog.errors import EnvelopeError
-from suture.eventlog.ids import Uuid7Sequence, _assemble, idempotency_key, uuid7, uuid7_time
+from suture.eventlog.ids import (
+    Uuid7Sequence,
+    _assemble,
+    compact_json,
+    idempotency_key,
+    uuid7,
+    uuid7_time,
+)
 
 #: The instant of RFC 9562 Appendix A.6: 2022-02-22 14:22:22 at UTC-5, unix_ts_ms 0x017F22E279B0.
 RFC_INSTANT = datetime(2022, 2, 22, 19, 22, 22, tzinfo=UTC)
@@ -101,6 +109,46 @@ def test_a_sequence_borrows_the_next_millisecond_after_4096_ids_in_one_instant()
     next_id = Uuid7Sequence(random.Random(7).getrandbits)
     ids = [next_id(AT) for _ in range(4097)]
     assert (uuid7_time(ids[4095]), uuid7_time(ids[4096])) == (AT, AT + timedelta(milliseconds=1))
+
+
+@given(times, st.integers(0, (1 << 62) - 1))
+def test_a_uuid7_is_the_uuid_its_integer_makes(instant: datetime, rand_b: int) -> None:
+    """Ids are assembled without ``uuid.UUID``'s constructor: they must be its objects all the
+    same (equal, hashed, printed and pickled alike)."""
+    made = uuid7(instant, fixed_bits(rand_b))
+    built = uuid.UUID(int=made.int)
+
+    assert type(made) is uuid.UUID
+    assert (made, hash(made), str(made), made.version) == (built, hash(built), str(built), 7)
+    assert made.is_safe is built.is_safe
+    assert pickle.loads(pickle.dumps(made)) == built
+
+
+def test_the_system_random_gives_distinct_62_bit_numbers_past_its_pool() -> None:
+    next_id = Uuid7Sequence()
+    drawn = [next_id(AT).int & RAND_B for _ in range(1200)]  # 512 numbers a pool: 3 pools
+
+    assert len(set(drawn)) == len(drawn)
+    assert max(drawn).bit_length() > 56  # the high bits are drawn too, not only the low
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_compact_json_is_json_dumps_compact_sorted_and_not_ascii_escaped(value: object) -> None:
+    """The stored payload text and the envelope's bytes rest on it: byte for byte as before."""
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert compact_json(value) == expected
+
+
+def test_compact_json_refuses_what_json_cannot_write() -> None:
+    with pytest.raises(TypeError, match="Decimal is not JSON serializable"):
+        compact_json({"amount": Decimal("1.50")})
 
 
 # Idempotency keys

@@ -23,7 +23,7 @@ from json.encoder import encode_basestring
 from typing import Any, NoReturn
 
 from suture.eventlog.errors import EnvelopeError
-from suture.eventlog.ids import idempotency_key, uuid7, uuid7_time
+from suture.eventlog.ids import compact_json, idempotency_key, uuid7, uuid7_time
 
 __all__ = [
     "Envelope",
@@ -39,6 +39,18 @@ __all__ = [
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 
 
+#: Event types that matched :data:`EVENT_TYPE`, so that the constructor matches a type once, not per
+#: envelope; at most :data:`_EVENT_TYPES_KEPT` of them.
+_EVENT_TYPES_SEEN: set[str] = set()
+_EVENT_TYPES_KEPT = 1024
+
+
+#: The version (4 bits) and variant (2 bits) of a UUID's integer, shifted right 62 bits, and
+#: their values in a UUIDv7 (RFC 9562: version 0111, variant 10): ``UUID.version`` in one step.
+_VERSION_AND_VARIANT = (0xF << 14) | 0b11
+_V7_RFC_9562 = (0x7 << 14) | 0b10
+
+
 #: Types that are their own JSON form (exactly these: a subclass, an enum say, is converted).
 _NATIVE = frozenset({str, int, bool, type(None)})
 
@@ -46,6 +58,11 @@ _NATIVE = frozenset({str, int, bool, type(None)})
 def _json_form(value: object, where: str) -> Any:
     """``value`` as JSON-native data, or :class:`EnvelopeError` naming the offending key."""
     if type(value) is dict:  # the common case, without building the path of every key
+        for key, item in value.items():  # flat, text keys, native values: a copy will do
+            if type(item) not in _NATIVE or type(key) is not str:
+                break
+        else:
+            return dict(value)
         result: dict[str, Any] = {}
         for key, item in value.items():
             if type(key) is not str and not isinstance(key, str):
@@ -121,15 +138,20 @@ class Envelope(_Vouched):
     payload: dict[str, Any] = field(hash=False)
 
     def __post_init__(self) -> None:
-        if self.id.version != 7:
+        if (self.id.int >> 62) & _VERSION_AND_VARIANT != _V7_RFC_9562:  # ``version != 7``
             raise EnvelopeError("id", f"{self.id} is not a UUIDv7")
-        if not EVENT_TYPE.fullmatch(self.type):
-            raise EnvelopeError("type", f"{self.type!r} is not a dotted lowercase event type")
+        if self.type not in _EVENT_TYPES_SEEN:
+            if not EVENT_TYPE.fullmatch(self.type):
+                raise EnvelopeError("type", f"{self.type!r} is not a dotted lowercase event type")
+            if len(_EVENT_TYPES_SEEN) < _EVENT_TYPES_KEPT:
+                _EVENT_TYPES_SEEN.add(self.type)
         if isinstance(self.schema_version, bool) or self.schema_version < 1:
             raise EnvelopeError("schema_version", f"{self.schema_version!r} is not a version ≥ 1")
-        for name in ("source_system", "trace_id", "correlation_id", "idempotency_key"):
-            if not getattr(self, name):
-                raise EnvelopeError(name, "is empty")
+        if not (self.source_system and self.trace_id and self.correlation_id
+                and self.idempotency_key):  # fmt: skip
+            for name in ("source_system", "trace_id", "correlation_id", "idempotency_key"):
+                if not getattr(self, name):
+                    raise EnvelopeError(name, "is empty")
         object.__setattr__(self, "occurred_at", _aware_utc(self.occurred_at, "occurred_at"))
         object.__setattr__(self, "recorded_at", _aware_utc(self.recorded_at, "recorded_at"))
         if type(self.payload) is not dict and not isinstance(self.payload, Mapping):
@@ -253,8 +275,7 @@ def to_json(envelope: Envelope) -> bytes:
         "idempotency_key": envelope.idempotency_key,
         "payload": envelope.payload,
     }
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return text.encode("utf-8")
+    return compact_json(document).encode("utf-8")
 
 
 def _text_or_null(value: str | None) -> str:

@@ -16,14 +16,16 @@ in ``rand_a``). Time and randomness are passed in, never read here, except for t
 from __future__ import annotations
 
 import hashlib
-import json
+import json.encoder
 import os
 import secrets
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from json.encoder import JSONEncoder, encode_basestring
+from typing import Any
 
 from suture.eventlog.errors import EnvelopeError
 
@@ -47,20 +49,19 @@ def _time_key(now: datetime) -> tuple[int, int]:
     return millis, sub_micros * _SUB_MS_STEPS // 1000
 
 
-def _assemble(
-    millis: int,
-    rand_a: int,
-    rand_b: int,
-    _new: Callable[[type[uuid.UUID]], uuid.UUID] = object.__new__,
-    _set: Callable[[object, str, object], None] = object.__setattr__,
-    _unknown: uuid.SafeUUID = uuid.SafeUUID.unknown,
-) -> uuid.UUID:
-    """The UUID of these fields, as ``uuid.UUID(int=…)`` makes it without its argument checks
-    (the value is a 128-bit int by construction): an id per event and per delivery."""
+_UUID = uuid.UUID
+_new = object.__new__
+_set = object.__setattr__
+_SAFE_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def _assemble(millis: int, rand_a: int, rand_b: int) -> uuid.UUID:
     value = (millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
-    made = _new(uuid.UUID)
+    # ``uuid.UUID(int=value)`` less its argument checks (the value is 128 bits by construction,
+    # version and variant set): the same object, its two slots as the constructor sets them.
+    made = _new(_UUID)
     _set(made, "int", value)
-    _set(made, "is_safe", _unknown)
+    _set(made, "is_safe", _SAFE_UNKNOWN)
     return made
 
 
@@ -86,27 +87,26 @@ class _RandomPool:
     _SIZE = 4096
 
     def __init__(self) -> None:
-        self._pool = b""
-        self._offset = 0
+        self._numbers: list[int] = []  # 64-bit numbers, drawn from the end
         self._lock = threading.Lock()
         self._hooked = False
 
     def _forget(self) -> None:
-        self._pool = b""
-        self._offset = 0
+        self._numbers = []
 
     def __call__(self, bits: int) -> int:
         with self._lock:
-            offset = self._offset
-            if offset + 8 > len(self._pool):
+            numbers = self._numbers
+            if not numbers:
                 if not self._hooked:
                     os.register_at_fork(after_in_child=self._forget)
                     self._hooked = True
-                self._pool = os.urandom(self._SIZE)
-                offset = 0
-            self._offset = offset + 8
-            drawn = self._pool[offset : offset + 8]
-        return int.from_bytes(drawn) >> (64 - bits)
+                pool = os.urandom(self._SIZE)
+                numbers = self._numbers = [
+                    int.from_bytes(pool[at : at + 8]) for at in range(0, self._SIZE, 8)
+                ]
+            drawn = numbers.pop()
+        return drawn >> (64 - bits)
 
 
 _SYSTEM_RANDOM = _RandomPool()
@@ -136,10 +136,41 @@ class Uuid7Sequence:
         return _assemble(*candidate, self._rand(62))
 
 
+def _refuse(value: object) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+#: Compact JSON, sorted keys, not ASCII-escaped: ``json.dumps(value, ensure_ascii=False,
+#: separators=(",", ":"), sort_keys=True)`` exactly, without building an encoder per call
+#: (``json.dumps`` with options does). Only for acyclic values (no cycle check): JSON-form
+#: payloads and lists of text.
+def _compact_encoder() -> Callable[[Any, bool], Iterator[str]]:
+    make = getattr(json.encoder, "c_make_encoder", None)  # CPython's C accelerator
+    if make is None:
+        return JSONEncoder(
+            ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False
+        ).iterencode
+    # The arguments ``JSONEncoder.iterencode`` gives it for the options above.
+    encoder: Callable[[Any, bool], Iterator[str]] = make(
+        None, _refuse, encode_basestring, None, ":", ",", True, False, True
+    )
+    return encoder
+
+
+_COMPACT = _compact_encoder()
+
+
+def compact_json(value: Any) -> str:
+    """``value`` as compact JSON text with sorted keys, not ASCII-escaped (as stored)."""
+    return "".join(_COMPACT(value, False))
+
+
 NaturalKey = str | int | Decimal | date | uuid.UUID
 
 
 def _key_text(position: int, value: NaturalKey) -> str:
+    if type(value) is str and value and not value[0].isspace():  # the common case: text
+        return value
     field = f"natural_keys[{position}]"
     if isinstance(value, bool) or value is None:
         raise EnvelopeError(field, f"{value!r} is not a natural key")
@@ -162,5 +193,5 @@ def idempotency_key(event_type: str, *natural_keys: NaturalKey) -> str:
     if not natural_keys:
         raise EnvelopeError("natural_keys", "at least one natural key is needed")
     texts = [_key_text(position, value) for position, value in enumerate(natural_keys)]
-    canonical = json.dumps([event_type, *texts], ensure_ascii=False, separators=(",", ":"))
+    canonical = compact_json([event_type, *texts])
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -42,6 +42,7 @@ from suture.adapters.db.repositories.handler_work import (
 )
 from suture.eventlog.envelope import Envelope, stored_to_json
 from suture.eventlog.errors import EnvelopeError
+from suture.eventlog.ids import compact_json
 from suture.services.event_store import (
     IN_PROGRESS,
     Attempt,
@@ -58,10 +59,6 @@ _E = t.events
 POSITION_ARRAY = BIGINT_ARRAY
 
 
-#: One encoder for every payload stored (``json.dumps`` with options builds one per call).
-_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
 #: The ``events`` columns an append writes (``position`` is the database's), in this order.
 _EVENT_COLUMNS = ("id", "type", "schema_version", "occurred_at", "recorded_at", "source_system",
                   "source_facility", "trace_id", "correlation_id", "causation_id",
@@ -72,11 +69,14 @@ def _same(value: datetime) -> Any:
     return value
 
 
-def _event_values(envelope: Envelope, instant: Callable[[datetime], Any]) -> tuple[Any, ...]:
-    """An event's row as the driver takes it: ``instant`` writes the (aware UTC) times."""
+def _event_values(
+    envelope: Envelope, event_id: str, instant: Callable[[datetime], Any]
+) -> tuple[Any, ...]:
+    """An event's row as the driver takes it: ``event_id`` is ``str(envelope.id)``, made once
+    per append; ``instant`` writes the (aware UTC) times."""
     causation = envelope.causation_id
     return (
-        str(envelope.id),
+        event_id,
         envelope.type,
         envelope.schema_version,
         instant(envelope.occurred_at),
@@ -87,7 +87,7 @@ def _event_values(envelope: Envelope, instant: Callable[[datetime], Any]) -> tup
         envelope.correlation_id,
         None if causation is None else str(causation),
         envelope.idempotency_key,
-        _PAYLOAD_JSON.encode(envelope.payload),
+        compact_json(envelope.payload),
     )
 
 
@@ -333,7 +333,7 @@ class EventLogRepository(HandlerWorkStore):
             if self._postgres and len(envelopes) >= _BATCH_FROM:
                 positions = self._appended_by_ids(envelopes, ids)
             else:
-                positions = self._appended_returning(envelopes)
+                positions = self._appended_returning(envelopes, ids)
             appended = [
                 (event_id, positions[event_id], envelope, handlers)
                 for event_id, (envelope, handlers) in zip(ids, unique.values(), strict=True)
@@ -360,15 +360,22 @@ class EventLogRepository(HandlerWorkStore):
                     self._connection.execute(insert_work, {"handler": name, "positions": chunk})
         return [envelope for _, _, envelope, _ in appended]
 
-    def _appended_returning(self, envelopes: Sequence[Envelope]) -> dict[str, int]:
-        """Insert the events, ``_ROWS`` a statement; the ids and positions of those appended
-        (``RETURNING`` gives exactly those, in no promised order)."""
+    def _appended_returning(
+        self, envelopes: Sequence[Envelope], ids: Sequence[str]
+    ) -> dict[str, int]:
+        """Insert the events (``ids``: their ids as text), ``_ROWS`` a statement; the ids and
+        positions of those appended (``RETURNING`` gives exactly those, in no promised order)."""
         dialect = self._connection.dialect.name
         instant = _same if self._postgres else _sqlite_instant()
         positions: dict[str, int] = {}
         for start in range(0, len(envelopes), _ROWS):
             chunk = envelopes[start : start + _ROWS]
-            values = [value for e in chunk for value in _event_values(e, instant)]
+            chunk_ids = ids[start : start + _ROWS]
+            values = [
+                value
+                for e, event_id in zip(chunk, chunk_ids, strict=True)
+                for value in _event_values(e, event_id, instant)
+            ]
             insert = _event_insert(dialect, len(chunk))
             positions.update(self._connection.exec_driver_sql(insert, tuple(values)).all())
         return positions
@@ -386,10 +393,12 @@ class EventLogRepository(HandlerWorkStore):
         """
         earlier = set(self._connection.scalars(_events_by_ids().with_only_columns(_E.c.id),
                                                {"ids": ids}))  # fmt: skip
-        new = [e for e, i in zip(envelopes, ids, strict=True) if i not in earlier]
-        if not new:
+        rows = [
+            _event_values(e, i, _same) for e, i in zip(envelopes, ids, strict=True)
+            if i not in earlier
+        ]  # fmt: skip
+        if not rows:
             return {}
-        rows = [_event_values(e, _same) for e in new]
         self._connection.exec_driver_sql(_event_insert("postgresql", returning=False), rows)
         found = self._connection.execute(_events_by_ids(), {"ids": [row[0] for row in rows]})
         return dict(found.all())
