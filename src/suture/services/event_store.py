@@ -383,8 +383,13 @@ class EventLogRepository(Protocol):
         """
         ...
 
-    def mark_published(self, event_ids: Sequence[str], at: datetime) -> None:
-        """Record that the stream has acknowledged the events (published before: no change)."""
+    def mark_published(self, event_ids: Sequence[str], at: datetime) -> list[str]:
+        """Record the events' publication (one already recorded: no change); the ids recorded
+        now, in no promised order.
+
+        The relay records them before publishing, in the transaction it commits once the stream
+        acknowledged them: an id not returned was published by another relay meanwhile.
+        """
         ...
 
     def due_work(
