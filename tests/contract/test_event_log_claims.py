@@ -303,6 +303,54 @@ def test_mark_published_leaves_out_what_another_relay_recorded_and_committed_mea
     assert recorded == [[ids[1]]]
 
 
+def test_unpublished_with_published_at_records_what_it_returns(
+    uow: UowFactory, handler: str
+) -> None:
+    first, second, third = appended(uow, (handler,), 3)
+    with uow() as u:
+        start = u.events.position_of(str(first.id))
+        assert start is not None
+        u.events.mark_published([str(second.id)], AT)
+        u.commit()
+    with uow() as u:
+        found = u.events.unpublished(10, after_position=start - 1, published_at=AT)
+        u.commit()
+    assert [e.id for _, e in found] == [str(first.id), str(third.id)]
+    assert [e.json for _, e in found] == [to_json(first), to_json(third)]
+    with uow() as u:  # recorded: not returned again
+        assert u.events.unpublished(10, after_position=start - 1, published_at=AT) == []
+    with uow() as u:
+        assert u.events.mark_published([str(first.id), str(third.id)], AT) == []
+
+
+@pytest.mark.postgres
+def test_unpublished_with_published_at_leaves_out_what_another_relay_committed_meanwhile(
+    postgres_engine: sa.Engine,
+) -> None:
+    uow: UowFactory = lambda: SqlAlchemyUnitOfWork(postgres_engine)  # noqa: E731
+    first, second = appended(uow, (f"claims-{uuid4().hex[:10]}",), 2)
+    with uow() as u:
+        start = u.events.position_of(str(first.id))
+    assert start is not None
+    found: list[list[str]] = []
+    with uow() as other:  # another relay's publication, not committed when the read begins
+        assert other.events.mark_published([str(first.id)], AT) == [str(first.id)]
+
+        def relay() -> None:
+            with uow() as u:
+                batch = u.events.unpublished(10, after_position=start - 1, published_at=AT)
+                found.append([e.id for _, e in batch])
+                u.commit()
+
+        thread = threading.Thread(target=relay)
+        thread.start()
+        thread.join(0.3)
+        assert thread.is_alive()  # the insert waits for the other relay's transaction
+        other.commit()
+    thread.join(10)
+    assert found == [[str(second.id)]]
+
+
 def test_append_many_keeps_the_order_given_and_every_field(uow: UowFactory, handler: str) -> None:
     later, earlier = AT + timedelta(hours=1), AT
     events = [

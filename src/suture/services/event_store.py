@@ -373,13 +373,19 @@ class EventLogRepository(Protocol):
     # --- the relay and the workers of a distributed stream (DESIGN.md §8) ---------------------
 
     def unpublished(
-        self, limit: int, *, after_position: int | None = None
+        self,
+        limit: int,
+        *,
+        after_position: int | None = None,
+        published_at: datetime | None = None,
     ) -> list[tuple[int, OutboxEvent]]:
         """(position, event) not yet published to the stream, in log order, after a position;
         each event as the stream carries it, its payload as stored (not parsed).
 
         On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so concurrent relays take
-        disjoint batches.
+        disjoint batches. With ``published_at``, their publications are recorded too (as
+        :meth:`mark_published` records them, on PostgreSQL by the same statement), and only
+        the events recorded now are returned: the relay commits once the stream acknowledged.
         """
         ...
 

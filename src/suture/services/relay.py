@@ -91,16 +91,11 @@ class OutboxRelay:
         after = None if full else self._horizon if wide else max(self._horizon, self._tail)
         at = self._clock()
         with self._uow() as uow:
-            batch = uow.events.unpublished(limit, after_position=after)
+            # Read and recorded at once, committed once the stream acknowledged (rolled back
+            # when ``publish`` raises): what another relay recorded meanwhile is not returned.
+            batch = uow.events.unpublished(limit, after_position=after, published_at=at)
             if batch:
-                # Recorded first, committed once the stream acknowledged: what another relay
-                # recorded meanwhile is not returned (nor published again). Rolled back when
-                # ``publish`` raises.
-                recorded = set(uow.events.mark_published([event.id for _, event in batch], at))
-                if len(recorded) != len(batch):
-                    batch = [(p, event) for p, event in batch if event.id in recorded]
-                if batch:
-                    publish([event for _, event in batch])
+                publish([event for _, event in batch])
                 uow.commit()
         if full:
             self._last_full_scan = now

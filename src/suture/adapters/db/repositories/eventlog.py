@@ -238,6 +238,46 @@ def _publications_from_ids() -> sa.Insert:
     return insert.on_conflict_do_nothing(index_elements=["event_id"]).returning(p.c.event_id)
 
 
+@functools.cache
+def _unpublished_recorded(after: bool) -> sa.Select[Any]:
+    """PostgreSQL: ``WITH batch AS (SELECT events.* … unpublished … LIMIT :limit FOR UPDATE
+    SKIP LOCKED), recorded AS (INSERT INTO event_publications SELECT id, :at FROM batch ON
+    CONFLICT DO NOTHING RETURNING event_id) SELECT batch.* FROM batch JOIN recorded …``: a
+    relay's batch read, locked and its publications recorded by one statement.
+
+    The read judges "unpublished" by the snapshot the statement began with: a row another
+    relay held then, and released by committing its publication before the read reached it,
+    is locked all the same (the lock re-reads the ``events`` row, which that relay did not
+    change). The insert meets that committed publication whatever the snapshot (``ON
+    CONFLICT DO NOTHING`` waits for, then sees, the other transaction), so the event is not
+    returned, nor published again. ``after``: only events above ``:after``.
+    """
+    p = t.event_publications
+    published = sa.exists().where(p.c.event_id == _E.c.id)
+    query = sa.select(_E).where(~published)
+    if after:
+        query = query.where(_E.c.position > sa.bindparam("after", type_=sa.BigInteger))
+    batch = (
+        query.order_by(_E.c.position)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True, of=_E)
+        .cte("batch")
+    )
+    rows = sa.select(batch.c.id, sa.bindparam("at", type_=p.c.published_at.type))
+    recorded = (
+        postgresql.insert(p)
+        .from_select(["event_id", "published_at"], rows)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(p.c.event_id)
+        .cte("recorded")
+    )
+    return (
+        sa.select(batch)
+        .join(recorded, recorded.c.event_id == batch.c.id)
+        .order_by(batch.c.position)
+    )
+
+
 def _claim_select() -> sa.Select[Any]:
     """Work items joined to their events, with whether a tracking row exists (``processed``)."""
     tr = t.tracking
@@ -606,8 +646,18 @@ class EventLogRepository(HandlerWorkStore):
     # --- the relay to a distributed stream (DESIGN.md §8) ---------------------------------------
 
     def unpublished(
-        self, limit: int, *, after_position: int | None = None
+        self,
+        limit: int,
+        *,
+        after_position: int | None = None,
+        published_at: datetime | None = None,
     ) -> builtins.list[tuple[int, OutboxEvent]]:
+        if published_at is not None and self._postgres:  # read, lock and record: one statement
+            values = {"limit": checked_limit(limit), "at": published_at, "after": after_position}
+            statement = _unpublished_recorded(after_position is not None)
+            with storage_errors(_E.name):
+                rows = self._connection.execute(statement, values).all()
+            return [(row.position, _outbox_event(row._mapping)) for row in rows]
         # An anti-join, not ``position > cursor``: positions are taken at insert, not at commit,
         # so a transaction committing late can add an event below one already published.
         published = sa.exists().where(t.event_publications.c.event_id == _E.c.id)
@@ -617,7 +667,11 @@ class EventLogRepository(HandlerWorkStore):
         query = query.limit(checked_limit(limit)).with_for_update(skip_locked=True, of=_E)
         with storage_errors(_E.name):
             rows = self._connection.execute(query).all()
-        return [(row.position, _outbox_event(row._mapping)) for row in rows]
+        found = [(row.position, _outbox_event(row._mapping)) for row in rows]
+        if published_at is None or not found:
+            return found
+        recorded = set(self.mark_published([event.id for _, event in found], published_at))
+        return [(position, event) for position, event in found if event.id in recorded]
 
     def mark_published(self, event_ids: Sequence[str], at: datetime) -> builtins.list[str]:
         # On PostgreSQL (READ COMMITTED) ``unpublished`` judged by the snapshot its query began
