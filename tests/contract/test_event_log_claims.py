@@ -7,6 +7,7 @@ batch without reading its events or tracking rows again). Each test names its ow
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -261,21 +262,93 @@ def test_unpublished_gives_each_event_as_the_stream_carries_it_the_stored_payloa
     assert [from_json(e.json) for _, e in found] == [first, second]
 
 
+def test_mark_published_returns_only_the_ids_it_recorded(uow: UowFactory, handler: str) -> None:
+    first, second = appended(uow, (handler,), 2)
+    with uow() as u:
+        assert u.events.mark_published([str(first.id)], AT) == [str(first.id)]
+        u.commit()
+    with uow() as u:
+        recorded = u.events.mark_published([str(first.id), str(second.id)], AT)
+        u.commit()
+    assert recorded == [str(second.id)]
+    with uow() as u:
+        assert u.events.mark_published([], AT) == []
+
+
 @pytest.mark.postgres
-def test_unpublished_leaves_out_what_another_relay_published_once_locked(
+def test_mark_published_leaves_out_what_another_relay_recorded_and_committed_meanwhile(
+    postgres_engine: sa.Engine,
+) -> None:
+    # A relay whose read began before another committed the publication (its snapshot says
+    # unpublished) meets that row here: the insert waits for the other transaction, and once
+    # it commits, leaves the event out of what this relay publishes.
+    uow: UowFactory = lambda: SqlAlchemyUnitOfWork(postgres_engine)  # noqa: E731
+    first, second = appended(uow, (f"claims-{uuid4().hex[:10]}",), 2)
+    ids = [str(first.id), str(second.id)]
+    recorded: list[list[str]] = []
+    with uow() as other:
+        assert other.events.mark_published([ids[0]], AT) == [ids[0]]
+
+        def relay() -> None:
+            with uow() as u:
+                recorded.append(sorted(u.events.mark_published(ids, AT)))
+                u.commit()
+
+        thread = threading.Thread(target=relay)
+        thread.start()
+        thread.join(0.3)
+        assert thread.is_alive()  # waiting for the other relay's transaction
+        other.commit()
+    thread.join(10)
+    assert recorded == [[ids[1]]]
+
+
+def test_unpublished_with_published_at_records_what_it_returns(
+    uow: UowFactory, handler: str
+) -> None:
+    first, second, third = appended(uow, (handler,), 3)
+    with uow() as u:
+        start = u.events.position_of(str(first.id))
+        assert start is not None
+        u.events.mark_published([str(second.id)], AT)
+        u.commit()
+    with uow() as u:
+        found = u.events.unpublished(10, after_position=start - 1, published_at=AT)
+        u.commit()
+    assert [e.id for _, e in found] == [str(first.id), str(third.id)]
+    assert [e.json for _, e in found] == [to_json(first), to_json(third)]
+    with uow() as u:  # recorded: not returned again
+        assert u.events.unpublished(10, after_position=start - 1, published_at=AT) == []
+    with uow() as u:
+        assert u.events.mark_published([str(first.id), str(third.id)], AT) == []
+
+
+@pytest.mark.postgres
+def test_unpublished_with_published_at_leaves_out_what_another_relay_committed_meanwhile(
     postgres_engine: sa.Engine,
 ) -> None:
     uow: UowFactory = lambda: SqlAlchemyUnitOfWork(postgres_engine)  # noqa: E731
     first, second = appended(uow, (f"claims-{uuid4().hex[:10]}",), 2)
-    with uow() as u:  # what a relay that committed before this one locked the rows leaves
-        u.events.mark_published([str(first.id)], AT)
-        u.commit()
     with uow() as u:
-        both = t.events.c.id.in_([str(first.id), str(second.id)])
-        query = sa.select(t.events).where(both).order_by(t.events.c.position)
-        rows = list(u._open().execute(query))
-        kept = u.events._not_published_meanwhile(rows)
-    assert [row.id for row in kept] == [str(second.id)]
+        start = u.events.position_of(str(first.id))
+    assert start is not None
+    found: list[list[str]] = []
+    with uow() as other:  # another relay's publication, not committed when the read begins
+        assert other.events.mark_published([str(first.id)], AT) == [str(first.id)]
+
+        def relay() -> None:
+            with uow() as u:
+                batch = u.events.unpublished(10, after_position=start - 1, published_at=AT)
+                found.append([e.id for _, e in batch])
+                u.commit()
+
+        thread = threading.Thread(target=relay)
+        thread.start()
+        thread.join(0.3)
+        assert thread.is_alive()  # the insert waits for the other relay's transaction
+        other.commit()
+    thread.join(10)
+    assert found == [[str(second.id)]]
 
 
 def test_append_many_keeps_the_order_given_and_every_field(uow: UowFactory, handler: str) -> None:

@@ -373,18 +373,29 @@ class EventLogRepository(Protocol):
     # --- the relay and the workers of a distributed stream (DESIGN.md §8) ---------------------
 
     def unpublished(
-        self, limit: int, *, after_position: int | None = None
+        self,
+        limit: int,
+        *,
+        after_position: int | None = None,
+        published_at: datetime | None = None,
     ) -> list[tuple[int, OutboxEvent]]:
         """(position, event) not yet published to the stream, in log order, after a position;
         each event as the stream carries it, its payload as stored (not parsed).
 
         On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so concurrent relays take
-        disjoint batches.
+        disjoint batches. With ``published_at``, their publications are recorded too (as
+        :meth:`mark_published` records them, on PostgreSQL by the same statement), and only
+        the events recorded now are returned: the relay commits once the stream acknowledged.
         """
         ...
 
-    def mark_published(self, event_ids: Sequence[str], at: datetime) -> None:
-        """Record that the stream has acknowledged the events (published before: no change)."""
+    def mark_published(self, event_ids: Sequence[str], at: datetime) -> list[str]:
+        """Record the events' publication (one already recorded: no change); the ids recorded
+        now, in no promised order.
+
+        The relay records them before publishing, in the transaction it commits once the stream
+        acknowledged them: an id not returned was published by another relay meanwhile.
+        """
         ...
 
     def due_work(

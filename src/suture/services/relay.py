@@ -2,9 +2,10 @@
 
 DESIGN.md §8, scale-out: the database stays the source of truth (events, handler work, tracking
 rows); a stream such as NATS JetStream only spreads the work over many workers. The relay takes
-a batch of events not yet published (``uow.events.unpublished``), hands it to ``publish`` and,
-once ``publish`` has returned (the stream acknowledged every event), records the publications
-in the same transaction. The events are handed over as the log stored them
+a batch of events not yet published (``uow.events.unpublished``), records their publications,
+hands them to ``publish`` and, once ``publish`` has returned (the stream acknowledged every
+event), commits the transaction that recorded them (an event another relay recorded meanwhile
+is left out). The events are handed over as the log stored them
 (:class:`~suture.services.event_store.OutboxEvent`: the envelope's JSON written from the row,
 the stored payload text copied in rather than parsed and written again). What it promises:
 
@@ -90,10 +91,11 @@ class OutboxRelay:
         after = None if full else self._horizon if wide else max(self._horizon, self._tail)
         at = self._clock()
         with self._uow() as uow:
-            batch = uow.events.unpublished(limit, after_position=after)
+            # Read and recorded at once, committed once the stream acknowledged (rolled back
+            # when ``publish`` raises): what another relay recorded meanwhile is not returned.
+            batch = uow.events.unpublished(limit, after_position=after, published_at=at)
             if batch:
                 publish([event for _, event in batch])
-                uow.events.mark_published([event.id for _, event in batch], at)
                 uow.commit()
         if full:
             self._last_full_scan = now

@@ -224,8 +224,9 @@ def _work_from_events(dialect: str) -> sa.Insert:
 @functools.cache
 def _publications_from_ids() -> sa.Insert:
     """PostgreSQL: ``INSERT INTO event_publications SELECT unnest(:ids), :at ON CONFLICT DO
-    NOTHING``: a relay's batch of publications in one statement, rather than an ``executemany``
-    of a row each (a round of parameter binding and a server-side insert call per event)."""
+    NOTHING RETURNING event_id``: a relay's batch of publications in one statement, rather than
+    an ``executemany`` of a row each (a round of parameter binding and a server-side insert call
+    per event); the ids returned are those recorded by this statement, not by another relay."""
     p = t.event_publications
     ids = (
         sa.func.unnest(sa.bindparam("ids", type_=TEXT_ARRAY))
@@ -234,18 +235,47 @@ def _publications_from_ids() -> sa.Insert:
     )
     rows = sa.select(ids.c.id, sa.bindparam("at", type_=p.c.published_at.type))
     insert = postgresql.insert(p).from_select(["event_id", "published_at"], rows)
-    return insert.on_conflict_do_nothing(index_elements=["event_id"])
+    return insert.on_conflict_do_nothing(index_elements=["event_id"]).returning(p.c.event_id)
 
 
 @functools.cache
-def _published_among() -> sa.Select[Any]:
-    """PostgreSQL: those of ``:ids`` with a publication row, ``event_id = ANY(ARRAY(SELECT
-    unnest(:ids)))``: through a subquery, so that the planner probes the index per id rather
-    than, knowing 500 ids, reading the whole publications table (which grows with the log)."""
+def _unpublished_recorded(after: bool) -> sa.Select[Any]:
+    """PostgreSQL: ``WITH batch AS (SELECT events.* … unpublished … LIMIT :limit FOR UPDATE
+    SKIP LOCKED), recorded AS (INSERT INTO event_publications SELECT id, :at FROM batch ON
+    CONFLICT DO NOTHING RETURNING event_id) SELECT batch.* FROM batch JOIN recorded …``: a
+    relay's batch read, locked and its publications recorded by one statement.
+
+    The read judges "unpublished" by the snapshot the statement began with: a row another
+    relay held then, and released by committing its publication before the read reached it,
+    is locked all the same (the lock re-reads the ``events`` row, which that relay did not
+    change). The insert meets that committed publication whatever the snapshot (``ON
+    CONFLICT DO NOTHING`` waits for, then sees, the other transaction), so the event is not
+    returned, nor published again. ``after``: only events above ``:after``.
+    """
     p = t.event_publications
-    given = sa.bindparam("ids", type_=TEXT_ARRAY)
-    ids = sa.func.array(sa.select(sa.func.unnest(given)).scalar_subquery())
-    return sa.select(p.c.event_id).where(p.c.event_id == sa.any_(ids))
+    published = sa.exists().where(p.c.event_id == _E.c.id)
+    query = sa.select(_E).where(~published)
+    if after:
+        query = query.where(_E.c.position > sa.bindparam("after", type_=sa.BigInteger))
+    batch = (
+        query.order_by(_E.c.position)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True, of=_E)
+        .cte("batch")
+    )
+    rows = sa.select(batch.c.id, sa.bindparam("at", type_=p.c.published_at.type))
+    recorded = (
+        postgresql.insert(p)
+        .from_select(["event_id", "published_at"], rows)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(p.c.event_id)
+        .cte("recorded")
+    )
+    return (
+        sa.select(batch)
+        .join(recorded, recorded.c.event_id == batch.c.id)
+        .order_by(batch.c.position)
+    )
 
 
 def _claim_select() -> sa.Select[Any]:
@@ -616,8 +646,18 @@ class EventLogRepository(HandlerWorkStore):
     # --- the relay to a distributed stream (DESIGN.md §8) ---------------------------------------
 
     def unpublished(
-        self, limit: int, *, after_position: int | None = None
+        self,
+        limit: int,
+        *,
+        after_position: int | None = None,
+        published_at: datetime | None = None,
     ) -> builtins.list[tuple[int, OutboxEvent]]:
+        if published_at is not None and self._postgres:  # read, lock and record: one statement
+            values = {"limit": checked_limit(limit), "at": published_at, "after": after_position}
+            statement = _unpublished_recorded(after_position is not None)
+            with storage_errors(_E.name):
+                rows = self._connection.execute(statement, values).all()
+            return [(row.position, _outbox_event(row._mapping)) for row in rows]
         # An anti-join, not ``position > cursor``: positions are taken at insert, not at commit,
         # so a transaction committing late can add an event below one already published.
         published = sa.exists().where(t.event_publications.c.event_id == _E.c.id)
@@ -627,40 +667,33 @@ class EventLogRepository(HandlerWorkStore):
         query = query.limit(checked_limit(limit)).with_for_update(skip_locked=True, of=_E)
         with storage_errors(_E.name):
             rows = self._connection.execute(query).all()
-            if self._postgres and rows:
-                rows = self._not_published_meanwhile(rows)
-        return [(row.position, _outbox_event(row._mapping)) for row in rows]
+        found = [(row.position, _outbox_event(row._mapping)) for row in rows]
+        if published_at is None or not found:
+            return found
+        recorded = set(self.mark_published([event.id for _, event in found], published_at))
+        return [(position, event) for position, event in found if event.id in recorded]
 
-    def _not_published_meanwhile(self, rows: Sequence[Any]) -> builtins.list[Any]:
-        """The rows still unpublished now that they are locked (PostgreSQL, READ COMMITTED).
-
-        The query above judged "unpublished" by its snapshot, taken when it began. A row that
-        another relay held then, and released by committing its publication before the query
-        reached it, is locked here all the same: the lock re-reads the ``events`` row, which
-        that relay did not change, not the publication it added. A new statement's snapshot
-        sees that publication, so this one drops what was published meanwhile.
-        """
-        published = set(
-            self._connection.scalars(_published_among(), {"ids": [row.id for row in rows]})
-        )
-        return (
-            [row for row in rows if row.id not in published] if published else builtins.list(rows)
-        )
-
-    def mark_published(self, event_ids: Sequence[str], at: datetime) -> None:
+    def mark_published(self, event_ids: Sequence[str], at: datetime) -> builtins.list[str]:
+        # On PostgreSQL (READ COMMITTED) ``unpublished`` judged by the snapshot its query began
+        # with: a row another relay held then, and released by committing its publication
+        # before the query reached it, is locked all the same (the lock re-reads the ``events``
+        # row, which that relay did not change, not the publication it added). This insert
+        # meets that publication (``ON CONFLICT DO NOTHING``), so what it returns leaves such
+        # an event out: the re-check a separate query made, folded into the insert.
         if not event_ids:
-            return
+            return []
         table = t.event_publications
         with storage_errors(table.name):
             if self._postgres:  # one statement for the batch: the ids as one array parameter
-                self._connection.execute(
-                    _publications_from_ids(), {"ids": builtins.list(event_ids), "at": at}
+                return builtins.list(
+                    self._connection.scalars(
+                        _publications_from_ids(), {"ids": builtins.list(event_ids), "at": at}
+                    )
                 )
-                return
             insert = self._insert(table).on_conflict_do_nothing(index_elements=["event_id"])
-            self._connection.execute(
-                insert, [{"event_id": event_id, "published_at": at} for event_id in event_ids]
-            )
+            rows = [{"event_id": event_id, "published_at": at} for event_id in event_ids]
+            found = self._connection.execute(insert.returning(table.c.event_id), rows)
+            return builtins.list(found.scalars())
 
     def due_work(
         self,
