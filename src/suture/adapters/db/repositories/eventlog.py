@@ -14,9 +14,9 @@ from __future__ import annotations
 import builtins
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -70,10 +70,13 @@ def _same(value: datetime) -> Any:
 
 
 def _event_values(
-    envelope: Envelope, event_id: str, instant: Callable[[datetime], Any]
+    envelope: Envelope,
+    event_id: str,
+    instant: Callable[[datetime], Any],
+    text: Callable[[UUID], str] = str,
 ) -> tuple[Any, ...]:
     """An event's row as the driver takes it: ``event_id`` is ``str(envelope.id)``, made once
-    per append; ``instant`` writes the (aware UTC) times."""
+    per append; ``instant`` writes the (aware UTC) times, ``text`` the causation id."""
     causation = envelope.causation_id
     return (
         event_id,
@@ -85,10 +88,28 @@ def _event_values(
         envelope.source_facility,
         envelope.trace_id,
         envelope.correlation_id,
-        None if causation is None else str(causation),
+        None if causation is None else text(causation),
         envelope.idempotency_key,
         compact_json(envelope.payload),
     )
+
+
+_T = TypeVar("_T", bound=Hashable)
+
+
+def _remembered(convert: Callable[[_T], Any]) -> Callable[[_T], Any]:
+    """``convert``, each value converted once: the events of a batch share their recording
+    time, and those of one message its time and id (the causation), so a batch converts a few
+    values many times (writing a time costs more than looking it up)."""
+    seen: dict[_T, Any] = {}
+
+    def remembered(value: _T) -> Any:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = convert(value)
+        return found
+
+    return remembered
 
 
 @functools.cache
@@ -194,6 +215,16 @@ def _events_by_ids() -> sa.Select[Any]:
     number of ids."""
     ids = sa.bindparam("ids", type_=TEXT_ARRAY)
     return sa.select(_E.c.id, _E.c.position).where(_E.c.id == sa.any_(ids))
+
+
+#: SQLite: :func:`_work_from_events` as the driver takes it, the positions one JSON array
+#: (``json_each``): one statement text whatever the count, no parameter a position (SQLAlchemy's
+#: expanding ``IN`` renders a parameter for each, on every execution).
+_SQLITE_WORK_FROM_EVENTS = (
+    f"INSERT INTO {_W.name} ({', '.join(_WORK_COLUMNS)}) "  # noqa: S608 - the tables' names only
+    f"SELECT ?, id, position, '{WorkStatus.PENDING.value}', 0, recorded_at, NULL, NULL, "
+    f"recorded_at FROM {_E.name} WHERE position IN (SELECT value FROM json_each(?))"
+)
 
 
 @functools.cache
@@ -383,6 +414,11 @@ class EventLogRepository(HandlerWorkStore):
             for _, position, _, handlers in appended:
                 for name in dict.fromkeys(handlers):
                     per_handler.setdefault(name, []).append(position)
+            if not self._postgres:  # one statement per handler, its positions one JSON text
+                for name, handled in per_handler.items():
+                    listed = "[" + ",".join(map(str, handled)) + "]"
+                    self._connection.exec_driver_sql(_SQLITE_WORK_FROM_EVENTS, (name, listed))
+                return [envelope for _, _, envelope, _ in appended]
             insert_work = _work_from_events(dialect)
             for name, handled in per_handler.items():
                 for start in range(0, len(handled), CHUNK):
@@ -396,7 +432,8 @@ class EventLogRepository(HandlerWorkStore):
         """Insert the events (``ids``: their ids as text), ``_ROWS`` a statement; the ids and
         positions of those appended (``RETURNING`` gives exactly those, in no promised order)."""
         dialect = self._connection.dialect.name
-        instant = _same if self._postgres else _sqlite_instant()
+        instant = _same if self._postgres else _remembered(_sqlite_instant())
+        text = _remembered(str)
         positions: dict[str, int] = {}
         for start in range(0, len(envelopes), _ROWS):
             chunk = envelopes[start : start + _ROWS]
@@ -404,7 +441,7 @@ class EventLogRepository(HandlerWorkStore):
             values = [
                 value
                 for e, event_id in zip(chunk, chunk_ids, strict=True)
-                for value in _event_values(e, event_id, instant)
+                for value in _event_values(e, event_id, instant, text)
             ]
             insert = _event_insert(dialect, len(chunk))
             positions.update(self._connection.exec_driver_sql(insert, tuple(values)).all())
