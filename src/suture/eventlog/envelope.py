@@ -209,12 +209,15 @@ class Envelope(_Vouched):
         """An envelope whose payload ``validated_by`` (a schema registry) vouches for.
 
         For typed code: ``payload`` is the JSON-mode dump of a model of the registry's
-        (``type``, ``schema_version``), which validated its fields when it was built, and
-        ``id`` a UUIDv7 of the caller's own making (``MessageBus.envelope``). The type is one
-        the registry registered, so a dotted lowercase name. What the constructor checks of the
-        id, the type and the version is left out; the text fields, the times and the payload's
-        JSON form (a float is still refused) are checked as it checks them. :meth:`validated_by`
-        then tells the registry that it need not read the payload again.
+        (``type``, ``schema_version``), which validated its fields when it was built, or a
+        payload its builder wrote from typed values and checked as the model checks them (a
+        test holding it to the model: the HL7 apply's ``charge.posted``), and ``id`` a UUIDv7
+        of the caller's own making (``MessageBus.envelope``, ``Uuid7Sequence.take``). The type
+        is one the registry registered, so a dotted lowercase name. What the constructor checks
+        of the id, the type and the version is left out; the text fields, the times and the
+        payload's JSON form (a float is still refused) are checked as it checks them.
+        :meth:`validated_by` then tells the registry that it need not read the payload again;
+        with ``validated_by`` None nobody vouches, and publishing validates the payload.
         """
         if not (source_system and trace_id and correlation_id and idempotency_key):
             texts = {

@@ -388,8 +388,8 @@ class EventLogRepository(HandlerWorkStore):
     ) -> builtins.list[Envelope]:
         # One statement per table: ``INSERT … ON CONFLICT DO NOTHING RETURNING id, position``
         # returns exactly the rows inserted (SQLite ≥ 3.35, PostgreSQL), matched here by id,
-        # as the driver's rows in one statement per chunk. A batch on PostgreSQL is
-        # ``_appended_by_ids`` instead.
+        # as the driver's rows in one statement per chunk. A batch is ``_appended_by_ids``
+        # (PostgreSQL) or ``_appended_after`` (SQLite) instead.
         unique: dict[str, tuple[Envelope, Sequence[str]]] = {}
         for envelope, handlers in entries:  # the first of an idempotency key wins, as in turn
             unique.setdefault(envelope.idempotency_key, (envelope, handlers))
@@ -397,44 +397,48 @@ class EventLogRepository(HandlerWorkStore):
             return []
         envelopes = [envelope for envelope, _ in unique.values()]
         ids = [str(envelope.id) for envelope in envelopes]
-        dialect = self._connection.dialect.name
         with storage_errors(_E.name):
-            if self._postgres and len(envelopes) >= _BATCH_FROM:
-                positions = self._appended_by_ids(envelopes, ids)
-            elif len(envelopes) >= _BATCH_FROM:
-                positions = self._appended_after(envelopes, ids)
-            else:
+            if len(envelopes) < _BATCH_FROM:
                 positions = self._appended_returning(envelopes, ids)
+            elif self._postgres:
+                positions = self._appended_by_ids(envelopes, ids)
+            else:
+                positions = self._appended_after(envelopes, ids)
             appended = [
                 (event_id, positions[event_id], envelope, handlers)
                 for event_id, (envelope, handlers) in zip(ids, unique.values(), strict=True)
                 if event_id in positions
             ]
-            if len(appended) < _BATCH_FROM:  # a few: as rows, cheaper than a query for them
-                instant = _same if self._postgres else _sqlite_instant()
-                work = [
-                    _work_values(name, event_id, position, instant(envelope.recorded_at))
-                    for event_id, position, envelope, handlers in appended
-                    for name in dict.fromkeys(handlers)
-                ]
-                if work:
-                    self._connection.exec_driver_sql(_work_insert(dialect), work)
-                return [envelope for _, _, envelope, _ in appended]
-            per_handler: dict[str, builtins.list[int]] = {}
-            for _, position, _, handlers in appended:
-                for name in dict.fromkeys(handlers):
-                    per_handler.setdefault(name, []).append(position)
-            if not self._postgres:  # one statement per handler, its positions one JSON text
-                for name, handled in per_handler.items():
-                    listed = "[" + ",".join(map(str, handled)) + "]"
-                    self._connection.exec_driver_sql(_SQLITE_WORK_FROM_EVENTS, (name, listed))
-                return [envelope for _, _, envelope, _ in appended]
-            insert_work = _work_from_events(dialect)
-            for name, handled in per_handler.items():
-                for start in range(0, len(handled), CHUNK):
-                    chunk = handled[start : start + CHUNK]
-                    self._connection.execute(insert_work, {"handler": name, "positions": chunk})
+            self._add_work(appended)
         return [envelope for _, _, envelope, _ in appended]
+
+    def _add_work(self, appended: Sequence[tuple[str, int, Envelope, Sequence[str]]]) -> None:
+        """A pending work item per (event id, position, envelope, handlers) and handler."""
+        dialect = self._connection.dialect.name
+        if len(appended) < _BATCH_FROM:  # a few: as rows, cheaper than a query for them
+            instant = _same if self._postgres else _sqlite_instant()
+            work = [
+                _work_values(name, event_id, position, instant(envelope.recorded_at))
+                for event_id, position, envelope, handlers in appended
+                for name in dict.fromkeys(handlers)
+            ]
+            if work:
+                self._connection.exec_driver_sql(_work_insert(dialect), work)
+            return
+        per_handler: dict[str, builtins.list[int]] = {}
+        for _, position, _, handlers in appended:
+            for name in dict.fromkeys(handlers):
+                per_handler.setdefault(name, []).append(position)
+        if not self._postgres:  # one statement per handler, its positions one JSON text
+            for name, handled in per_handler.items():
+                listed = "[" + ",".join(map(str, handled)) + "]"
+                self._connection.exec_driver_sql(_SQLITE_WORK_FROM_EVENTS, (name, listed))
+            return
+        insert_work = _work_from_events(dialect)
+        for name, handled in per_handler.items():
+            for start in range(0, len(handled), CHUNK):
+                chunk = handled[start : start + CHUNK]
+                self._connection.execute(insert_work, {"handler": name, "positions": chunk})
 
     def _appended_returning(
         self, envelopes: Sequence[Envelope], ids: Sequence[str]
