@@ -22,6 +22,7 @@ from suture.eventlog.ids import (
     _assemble,
     compact_json,
     idempotency_key,
+    idempotency_key_of,
     uuid7,
     uuid7_time,
 )
@@ -124,6 +125,31 @@ def test_a_uuid7_is_the_uuid_its_integer_makes(instant: datetime, rand_b: int) -
     assert pickle.loads(pickle.dumps(made)) == built
 
 
+@given(st.lists(times, min_size=1, max_size=5), st.integers(0, 4200), st.integers(0, 3))
+def test_taking_ids_together_makes_the_ids_that_calls_in_a_row_would_make(
+    before: list[datetime], count: int, seed: int
+) -> None:
+    one_by_one = Uuid7Sequence(random.Random(seed).getrandbits)
+    together = Uuid7Sequence(random.Random(seed).getrandbits)
+    for instant in before:
+        assert together(instant) == one_by_one(instant)
+    at = before[-1]
+
+    assert together.take(at, count) == [one_by_one(at) for _ in range(count)]
+    assert together(at) == one_by_one(at)  # and it goes on from the last one taken
+
+
+def test_ids_taken_from_the_system_random_are_distinct_increasing_and_go_on_increasing() -> None:
+    next_id = Uuid7Sequence()
+    first = next_id(AT)
+    taken = next_id.take(AT, 1200)  # 512 numbers a pool: past two pools
+    after = next_id(AT)
+
+    assert [first, *taken, after] == sorted({first, *taken, after})
+    assert len({made.int & RAND_B for made in taken}) == len(taken)
+    assert next_id.take(AT, 0) == []
+
+
 def test_the_system_random_gives_distinct_62_bit_numbers_past_its_pool() -> None:
     next_id = Uuid7Sequence()
     drawn = [next_id(AT).int & RAND_B for _ in range(1200)]  # 512 numbers a pool: 3 pools
@@ -178,6 +204,19 @@ def test_idempotency_key_is_the_sha256_of_the_type_and_keys_as_a_json_array() ->
     assert idempotency_key("supply.usage.recorded", "epic", "U-1") == expected
 
 
+@given(st.text(min_size=1).filter(lambda text: not text[0].isspace()), st.text(min_size=1))
+def test_idempotency_key_hashes_exactly_the_compact_json_of_type_and_keys(
+    key: str, event_type: str
+) -> None:
+    """Keys are written as ``compact_json`` writes them (quotes, controls and non-ASCII text
+    as stored), so the keys stored before any change of how they are written still match."""
+    canonical = compact_json([event_type, key, "7"]).encode("utf-8")
+    expected = hashlib.sha256(canonical).hexdigest()
+
+    assert idempotency_key(event_type, key, 7) == expected
+    assert idempotency_key_of(event_type)(key) == idempotency_key(event_type, key)
+
+
 def test_idempotency_key_compares_natural_keys_as_text() -> None:
     assert idempotency_key("charge.posted", "FT1", 7) == idempotency_key(
         "charge.posted", "FT1", "7"
@@ -199,6 +238,14 @@ def test_idempotency_key_reads_dates_decimals_and_aware_datetimes_in_a_fixed_for
     assert idempotency_key("x.y", date(2025, 3, 1), Decimal("1.50"), east) == idempotency_key(
         "x.y", "2025-03-01", "1.50", "2025-03-01T13:00:00+00:00"
     )
+
+
+@pytest.mark.parametrize("key", ["", "  ", True, None])
+def test_idempotency_key_of_one_type_refuses_the_keys_idempotency_key_refuses(key: object) -> None:
+    with pytest.raises(EnvelopeError, match=r"natural_keys\[0\]"):
+        idempotency_key("charge.posted", key)  # type: ignore[arg-type]
+    with pytest.raises(EnvelopeError, match=r"natural_keys\[0\]"):
+        idempotency_key_of("charge.posted")(key)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -184,21 +184,9 @@ class Envelope(_Vouched):
         stored rows, which it wrote itself from checked envelopes (datetimes aware UTC, the
         payload in JSON form). Anything else goes through the constructor.
         """
-        envelope = object.__new__(cls)
-        setattr_ = object.__setattr__
-        setattr_(envelope, "id", id)
-        setattr_(envelope, "type", type)
-        setattr_(envelope, "schema_version", schema_version)
-        setattr_(envelope, "occurred_at", occurred_at)
-        setattr_(envelope, "recorded_at", recorded_at)
-        setattr_(envelope, "source_system", source_system)
-        setattr_(envelope, "source_facility", source_facility)
-        setattr_(envelope, "trace_id", trace_id)
-        setattr_(envelope, "correlation_id", correlation_id)
-        setattr_(envelope, "causation_id", causation_id)
-        setattr_(envelope, "idempotency_key", idempotency_key)
-        setattr_(envelope, "payload", payload)
-        return envelope
+        return _made(id, type, schema_version, occurred_at, recorded_at, source_system,
+                     source_facility, trace_id, correlation_id, causation_id, idempotency_key,
+                     payload)  # fmt: skip
 
     @classmethod
     def of_valid_payload(
@@ -221,12 +209,15 @@ class Envelope(_Vouched):
         """An envelope whose payload ``validated_by`` (a schema registry) vouches for.
 
         For typed code: ``payload`` is the JSON-mode dump of a model of the registry's
-        (``type``, ``schema_version``), which validated its fields when it was built, and
-        ``id`` a UUIDv7 of the caller's own making (``MessageBus.envelope``). The type is one
-        the registry registered, so a dotted lowercase name. What the constructor checks of the
-        id, the type and the version is left out; the text fields, the times and the payload's
-        JSON form (a float is still refused) are checked as it checks them. :meth:`validated_by`
-        then tells the registry that it need not read the payload again.
+        (``type``, ``schema_version``), which validated its fields when it was built, or a
+        payload its builder wrote from typed values and checked as the model checks them (a
+        test holding it to the model: the HL7 apply's ``charge.posted``), and ``id`` a UUIDv7
+        of the caller's own making (``MessageBus.envelope``, ``Uuid7Sequence.take``). The type
+        is one the registry registered, so a dotted lowercase name. What the constructor checks
+        of the id, the type and the version is left out; the text fields, the times and the
+        payload's JSON form (a float is still refused) are checked as it checks them.
+        :meth:`validated_by` then tells the registry that it need not read the payload again;
+        with ``validated_by`` None nobody vouches, and publishing validates the payload.
         """
         if not (source_system and trace_id and correlation_id and idempotency_key):
             texts = {
@@ -239,15 +230,12 @@ class Envelope(_Vouched):
             raise EnvelopeError(empty, "is empty")
         if not isinstance(payload, dict):
             raise EnvelopeError("payload", "must be a dict (a model's JSON-mode dump)")
-        envelope = cls.trusted(
-            id=id, type=type, schema_version=schema_version,
-            occurred_at=_aware_utc(occurred_at, "occurred_at"),
-            recorded_at=_aware_utc(recorded_at, "recorded_at"), source_system=source_system,
-            source_facility=source_facility, trace_id=trace_id, correlation_id=correlation_id,
-            causation_id=causation_id, idempotency_key=idempotency_key,
-            payload=_json_form(payload, "payload"),
+        envelope = _made(
+            id, type, schema_version, _aware_utc(occurred_at, "occurred_at"),
+            _aware_utc(recorded_at, "recorded_at"), source_system, source_facility, trace_id,
+            correlation_id, causation_id, idempotency_key, _json_form(payload, "payload"),
         )  # fmt: skip
-        object.__setattr__(envelope, "_validated_by", validated_by)
+        _set_validated_by(envelope, validated_by)
         return envelope
 
     def validated_by(self, registry: object) -> bool:
@@ -257,6 +245,47 @@ class Envelope(_Vouched):
 
 
 _FIELDS = {item.name for item in fields(Envelope)}
+
+# The slots' own setters: an envelope made by ``_made`` is filled as the frozen dataclass's
+# ``__init__`` fills it (``object.__setattr__`` per field), without looking up each name.
+(_set_id, _set_type, _set_schema_version, _set_occurred_at, _set_recorded_at,
+ _set_source_system, _set_source_facility, _set_trace_id, _set_correlation_id,
+ _set_causation_id, _set_idempotency_key, _set_payload) = (
+    vars(Envelope)[item.name].__set__ for item in fields(Envelope)
+)  # fmt: skip
+_set_validated_by = vars(_Vouched)["_validated_by"].__set__
+_new_envelope = object.__new__
+
+
+def _made(  # noqa: PLR0917 - every field of an Envelope, in order
+    id: uuid.UUID,
+    type: str,
+    schema_version: int,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    source_system: str,
+    source_facility: str | None,
+    trace_id: str,
+    correlation_id: str,
+    causation_id: uuid.UUID | None,
+    idempotency_key: str,
+    payload: dict[str, Any],
+) -> Envelope:
+    """An envelope of these fields, in declaration order, checked by the caller."""
+    envelope: Envelope = _new_envelope(Envelope)
+    _set_id(envelope, id)
+    _set_type(envelope, type)
+    _set_schema_version(envelope, schema_version)
+    _set_occurred_at(envelope, occurred_at)
+    _set_recorded_at(envelope, recorded_at)
+    _set_source_system(envelope, source_system)
+    _set_source_facility(envelope, source_facility)
+    _set_trace_id(envelope, trace_id)
+    _set_correlation_id(envelope, correlation_id)
+    _set_causation_id(envelope, causation_id)
+    _set_idempotency_key(envelope, idempotency_key)
+    _set_payload(envelope, payload)
+    return envelope
 
 
 def to_json(envelope: Envelope) -> bytes:

@@ -108,6 +108,22 @@ class _RandomPool:
             drawn = numbers.pop()
         return drawn >> (64 - bits)
 
+    def take(self, bits: int, count: int) -> list[int]:
+        """``count`` numbers of ``bits`` bits, drawn as :meth:`__call__` draws them, the lock
+        taken once."""
+        shift = 64 - bits
+        with self._lock:
+            numbers = self._numbers
+            while len(numbers) < count:
+                if not self._hooked:
+                    os.register_at_fork(after_in_child=self._forget)
+                    self._hooked = True
+                pool = os.urandom(self._SIZE)
+                numbers[:0] = [int.from_bytes(pool[at : at + 8]) for at in range(0, self._SIZE, 8)]
+            drawn = numbers[len(numbers) - count :]
+            del numbers[len(numbers) - count :]
+        return [number >> shift for number in drawn]
+
 
 _SYSTEM_RANDOM = _RandomPool()
 
@@ -134,6 +150,28 @@ class Uuid7Sequence:
                 candidate = (millis + 1, 0) if sub + 1 == _SUB_MS_STEPS else (millis, sub + 1)
             self._last = candidate
         return _assemble(*candidate, self._rand(62))
+
+    def take(self, now: datetime, count: int) -> list[uuid.UUID]:
+        """``count`` ids for ``now``, as ``count`` calls in a row would make them (strictly
+        increasing), the time read once and the lock taken once: for a batch of events recorded
+        at one instant (an ingest's transaction)."""
+        if count <= 0:
+            return []
+        millis, sub = _time_key(now)
+        rand = self._rand
+        randoms = rand.take(62, count) if isinstance(rand, _RandomPool) else None
+        made: list[uuid.UUID] = []
+        with self._lock:
+            last = self._last
+            for index in range(count):
+                if (millis, sub) <= last:
+                    millis, sub = last
+                    millis, sub = (millis + 1, 0) if sub + 1 == _SUB_MS_STEPS else (millis, sub + 1)
+                last = (millis, sub)
+                bits = randoms[index] if randoms is not None else rand(62)
+                made.append(_assemble(millis, sub, bits))
+            self._last = last
+        return made
 
 
 def _refuse(value: object) -> Any:
@@ -193,5 +231,24 @@ def idempotency_key(event_type: str, *natural_keys: NaturalKey) -> str:
     if not natural_keys:
         raise EnvelopeError("natural_keys", "at least one natural key is needed")
     texts = [_key_text(position, value) for position, value in enumerate(natural_keys)]
-    canonical = compact_json([event_type, *texts])
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # ``compact_json([event_type, *texts])``: a JSON array of strings, written the same way
+    # without the encoder (each string as the encoder writes it, not ASCII-escaped).
+    canonical = "[" + ",".join(map(encode_basestring, (event_type, *texts))) + "]"
+    return _sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def idempotency_key_of(event_type: str) -> Callable[[NaturalKey], str]:
+    """``idempotency_key(event_type, key)`` for one natural key, the type's part written once:
+    for a publisher of many events of one type (the same keys, made cheaper)."""
+    if not isinstance(event_type, str):
+        raise EnvelopeError("event_type", f"{event_type!r} is not a string")
+    head = "[" + encode_basestring(event_type) + ","
+
+    def key_of(key: NaturalKey) -> str:
+        canonical = head + encode_basestring(_key_text(0, key)) + "]"
+        return _sha256(canonical.encode("utf-8")).hexdigest()
+
+    return key_of
+
+
+_sha256 = hashlib.sha256

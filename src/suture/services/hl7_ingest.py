@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -59,7 +59,8 @@ from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.reconciliation import ChargemasterPrice
 from suture.domain.revenue import Charge, charge_line_id
 from suture.eventlog.envelope import Envelope
-from suture.eventlog.ids import idempotency_key
+from suture.eventlog.ids import Uuid7Sequence, idempotency_key_of
+from suture.eventlog.payloads import decimal_text
 from suture.formats.hl7v2 import (
     SUPPORTED_TYPES,
     AckCode,
@@ -95,6 +96,10 @@ APPLIED_TYPE = ("DFT", "P03")
 _DELETIONS = frozenset({"MDL", "MDC"})
 CHARGE_POSTED = "charge.posted"
 _UNFINISHED = frozenset({MessageStatus.RECEIVED, MessageStatus.DECODED})
+#: The version of ``charge.posted`` whose form :meth:`Hl7Ingest._posted` writes.
+_POSTED_VERSION = 1
+#: ``idempotency_key(CHARGE_POSTED, charge_id)``: the charge id is the event's natural key.
+_posted_key = idempotency_key_of(CHARGE_POSTED)
 _FACILITY_PAGE = 500
 _RELOAD_AFTER_SECONDS = 5.0
 
@@ -146,6 +151,11 @@ class Hl7Work:
     reply: Hl7Reply | None = None
 
 
+#: A charge to post: the charge, its message, the facility's zone, the message's id (the
+#: causation) and time (MSH-7, else its receipt; UTC).
+_Posting = tuple[Charge, InboundMessage, tzinfo, uuid.UUID, datetime]
+
+
 class Hl7Acceptance(NamedTuple):
     """What :meth:`Hl7Ingest.accept_many` did: the replies to send, one per submission in
     order, and the stored messages still to apply (``pending``, for :meth:`Hl7Ingest.apply`)."""
@@ -182,6 +192,7 @@ class Hl7Ingest:
         self._facilities: dict[str, Facility] = {}
         self._zones: dict[str, tzinfo] = {}
         self._loaded_at: datetime | None = None
+        self._event_ids = Uuid7Sequence()
 
     # --- the edges' entry points --------------------------------------------------------------
 
@@ -371,7 +382,7 @@ class Hl7Ingest:
             return 0
         at = self._clock()
         charges: dict[str, Charge] = {}  # by id: a charge re-sent in the group is written once
-        envelopes: list[Envelope] = []
+        postings: list[_Posting] = []
         statuses: list[InboundMessage] = []
         unique = list({work.message.id: work for work in works}.values())
         with self._uow() as uow:
@@ -392,7 +403,7 @@ class Hl7Ingest:
                     statuses.append(_processed(message, at, decoded.encounter_token, facility_id))
                     zone = self._zone_of(applied.facility)
                     causation = uuid.UUID(message.id)
-                    occurred = decoded.header.message_time or message.received_at
+                    occurred = (decoded.header.message_time or message.received_at).astimezone(UTC)
                     for line in decoded.lines:
                         line.charge.facility_id = facility_id
                         if line.transaction_id:  # the billing system's line id: the business key
@@ -401,8 +412,7 @@ class Hl7Ingest:
                                 line.charge.transaction_type,
                             )  # fmt: skip
                         charges[line.charge.id] = line.charge
-                        posted = self._posted(line.charge, message, zone, causation, occurred)
-                        envelopes.append(posted)
+                        postings.append((line.charge, message, zone, causation, occurred))
                 elif work.reference is not None:
                     correlation, about = self._apply_reference(uow, work.reference, message, at)
                     statuses.append(_processed(message, at, correlation, about))
@@ -427,7 +437,7 @@ class Hl7Ingest:
             uow.inbox.save_statuses(statuses)
             if charges:
                 uow.charges.add_many(charges.values())
-                self._bus.publish_many(uow, envelopes)
+                self._bus.publish_many(uow, self._posted(postings, at))
             uow.commit()
         return len(statuses)
 
@@ -549,39 +559,46 @@ class Hl7Ingest:
                 ]
         return prices
 
-    def _posted(
-        self,
-        charge: Charge,
-        message: InboundMessage,
-        zone: tzinfo,
-        causation: uuid.UUID,
-        occurred_at: datetime,
-    ) -> Envelope:
-        """The ``charge.posted`` event of ``charge``; ``zone`` the facility's, ``causation``
-        the message's id, ``occurred_at`` its time (MSH-7, else its receipt): one per message."""
-        payload: dict[str, Any] = {
-            "charge_id": charge.id,
-            "facility_id": charge.facility_id,
-            "encounter_token": charge.encounter_token,
-            "cdm_code": charge.cdm_code,
-            "hcpcs": charge.hcpcs,
-            "transaction_type": charge.transaction_type.value,
-            "quantity": format(charge.quantity, "f"),
-            "amount": format(charge.amount, "f"),
-            "service_date": charge.service_at.astimezone(zone).date().isoformat(),
-            "department_id": charge.department_id,
-        }
-        return self._bus.envelope(
-            CHARGE_POSTED,
-            payload,
-            idempotency_key=idempotency_key(CHARGE_POSTED, charge.id),
-            correlation_id=charge.encounter_token,
-            trace_id=message.trace_id,
-            causation_id=causation,
-            occurred_at=occurred_at,
-            source_system=message.source_system,
-            source_facility=charge.facility_id,
-        )
+    def _posted(self, postings: Sequence[_Posting], at: datetime) -> list[Envelope]:
+        """The ``charge.posted`` event of each posted charge, recorded ``at`` (the apply's
+        transaction), in one pass: the ids made together (:meth:`Uuid7Sequence.take`), each
+        payload written from the typed :class:`Charge` and checked as its model
+        (:class:`~suture.eventlog.events.ChargePosted`) checks it, so the registry vouches for
+        it (:meth:`Envelope.of_valid_payload`) and publishing does not read it again.
+        ``tests/unit/test_hl7_posted.py`` holds the payload to the model and the envelope to
+        the one the bus builds from the same dict."""
+        registry = self._bus.registry
+        version = registry.latest(CHARGE_POSTED) if registry is not None else _POSTED_VERSION
+        # A registry whose charge.posted is another version than the form written here does
+        # not vouch: publishing validates the payload, as it validates any dict payload.
+        vouching = registry if version == _POSTED_VERSION else None
+        build = Envelope.of_valid_payload
+        envelopes: list[Envelope] = []
+        ids = self._event_ids.take(at, len(postings))
+        for event_id, (charge, message, zone, causation, occurred) in zip(
+            ids, postings, strict=True
+        ):
+            payload: dict[str, Any] = {
+                "charge_id": charge.id,
+                "facility_id": charge.facility_id,
+                "encounter_token": charge.encounter_token,
+                "cdm_code": charge.cdm_code,
+                "hcpcs": charge.hcpcs,
+                "transaction_type": charge.transaction_type.value,
+                "quantity": decimal_text(charge.quantity, "quantity"),
+                "amount": decimal_text(charge.amount, "amount"),
+                "service_date": charge.service_at.astimezone(zone).date().isoformat(),
+                "department_id": charge.department_id,
+            }
+            envelopes.append(build(
+                id=event_id, type=CHARGE_POSTED, schema_version=version, occurred_at=occurred,
+                recorded_at=at, source_system=message.source_system,
+                source_facility=charge.facility_id, trace_id=message.trace_id,
+                correlation_id=charge.encounter_token, causation_id=causation,
+                idempotency_key=_posted_key(charge.id), payload=payload,
+                validated_by=vouching,
+            ))  # fmt: skip
+        return envelopes
 
     def _reply(self, work: Hl7Work, now: datetime) -> Hl7Reply:
         """The ACK of a message's outcome: just applied, or stored before (a duplicate)."""
@@ -661,12 +678,18 @@ class Hl7Ingest:
 def _processed(
     message: InboundMessage, at: datetime, correlation_id: str | None, facility_id: str | None
 ) -> InboundMessage:
-    """``message`` moved to ``processed``, through ``decoded`` when it is still ``received``."""
-    if message.status is MessageStatus.RECEIVED:
-        message = message.transition(MessageStatus.DECODED, reason=None, at=at)
-    return message.transition(
-        MessageStatus.PROCESSED, reason=None, at=at, correlation_id=correlation_id,
-        facility_id=facility_id,
+    """``message`` moved to ``processed``, through ``decoded`` when it is still ``received``.
+
+    One copy, not one per step: the inbox stores only the final status (one ``UPDATE``), and
+    from ``received`` or ``decoded`` the two steps change nothing but what this copy sets (no
+    reason, the attempts kept: :meth:`InboundMessage.transition`). From any other status the
+    transition refuses, as it did."""
+    if message.status not in _UNFINISHED:
+        return message.transition(MessageStatus.PROCESSED, reason=None, at=at)  # raises
+    return replace(
+        message, status=MessageStatus.PROCESSED, status_reason=None, updated_at=at,
+        correlation_id=message.correlation_id if correlation_id is None else correlation_id,
+        facility_id=message.facility_id if facility_id is None else facility_id,
     )  # fmt: skip
 
 

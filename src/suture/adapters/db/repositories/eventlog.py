@@ -14,9 +14,9 @@ from __future__ import annotations
 import builtins
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -70,10 +70,13 @@ def _same(value: datetime) -> Any:
 
 
 def _event_values(
-    envelope: Envelope, event_id: str, instant: Callable[[datetime], Any]
+    envelope: Envelope,
+    event_id: str,
+    instant: Callable[[datetime], Any],
+    text: Callable[[UUID], str] = str,
 ) -> tuple[Any, ...]:
     """An event's row as the driver takes it: ``event_id`` is ``str(envelope.id)``, made once
-    per append; ``instant`` writes the (aware UTC) times."""
+    per append; ``instant`` writes the (aware UTC) times, ``text`` the causation id."""
     causation = envelope.causation_id
     return (
         event_id,
@@ -85,10 +88,28 @@ def _event_values(
         envelope.source_facility,
         envelope.trace_id,
         envelope.correlation_id,
-        None if causation is None else str(causation),
+        None if causation is None else text(causation),
         envelope.idempotency_key,
         compact_json(envelope.payload),
     )
+
+
+_T = TypeVar("_T", bound=Hashable)
+
+
+def _remembered(convert: Callable[[_T], Any]) -> Callable[[_T], Any]:
+    """``convert``, each value converted once: the events of a batch share their recording
+    time, and those of one message its time and id (the causation), so a batch converts a few
+    values many times (writing a time costs more than looking it up)."""
+    seen: dict[_T, Any] = {}
+
+    def remembered(value: _T) -> Any:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = convert(value)
+        return found
+
+    return remembered
 
 
 @functools.cache
@@ -194,6 +215,24 @@ def _events_by_ids() -> sa.Select[Any]:
     number of ids."""
     ids = sa.bindparam("ids", type_=TEXT_ARRAY)
     return sa.select(_E.c.id, _E.c.position).where(_E.c.id == sa.any_(ids))
+
+
+#: SQLite: :func:`_work_from_events` as the driver takes it, the positions one JSON array
+#: (``json_each``): one statement text whatever the count, no parameter a position (SQLAlchemy's
+#: expanding ``IN`` renders a parameter for each, on every execution).
+_SQLITE_WORK_FROM_EVENTS = (
+    f"INSERT INTO {_W.name} ({', '.join(_WORK_COLUMNS)}) "  # noqa: S608 - the tables' names only
+    f"SELECT ?, id, position, '{WorkStatus.PENDING.value}', 0, recorded_at, NULL, NULL, "
+    f"recorded_at FROM {_E.name} WHERE position IN (SELECT value FROM json_each(?))"
+)
+
+
+#: SQLite: the log's last position (0 when empty), and the positions of ids appended after one.
+_SQLITE_LAST_POSITION = f"SELECT coalesce(max(position), 0) FROM {_E.name}"  # noqa: S608 - names
+_SQLITE_APPENDED = (
+    f"SELECT id, position FROM {_E.name} "  # noqa: S608 - the table's names only
+    "WHERE id IN (SELECT value FROM json_each(?)) AND position > ?"
+)
 
 
 @functools.cache
@@ -349,8 +388,8 @@ class EventLogRepository(HandlerWorkStore):
     ) -> builtins.list[Envelope]:
         # One statement per table: ``INSERT … ON CONFLICT DO NOTHING RETURNING id, position``
         # returns exactly the rows inserted (SQLite ≥ 3.35, PostgreSQL), matched here by id,
-        # as the driver's rows in one statement per chunk. A batch on PostgreSQL is
-        # ``_appended_by_ids`` instead.
+        # as the driver's rows in one statement per chunk. A batch is ``_appended_by_ids``
+        # (PostgreSQL) or ``_appended_after`` (SQLite) instead.
         unique: dict[str, tuple[Envelope, Sequence[str]]] = {}
         for envelope, handlers in entries:  # the first of an idempotency key wins, as in turn
             unique.setdefault(envelope.idempotency_key, (envelope, handlers))
@@ -358,37 +397,48 @@ class EventLogRepository(HandlerWorkStore):
             return []
         envelopes = [envelope for envelope, _ in unique.values()]
         ids = [str(envelope.id) for envelope in envelopes]
-        dialect = self._connection.dialect.name
         with storage_errors(_E.name):
-            if self._postgres and len(envelopes) >= _BATCH_FROM:
+            if len(envelopes) < _BATCH_FROM:
+                positions = self._appended_returning(envelopes, ids)
+            elif self._postgres:
                 positions = self._appended_by_ids(envelopes, ids)
             else:
-                positions = self._appended_returning(envelopes, ids)
+                positions = self._appended_after(envelopes, ids)
             appended = [
                 (event_id, positions[event_id], envelope, handlers)
                 for event_id, (envelope, handlers) in zip(ids, unique.values(), strict=True)
                 if event_id in positions
             ]
-            if len(appended) < _BATCH_FROM:  # a few: as rows, cheaper than a query for them
-                instant = _same if self._postgres else _sqlite_instant()
-                work = [
-                    _work_values(name, event_id, position, instant(envelope.recorded_at))
-                    for event_id, position, envelope, handlers in appended
-                    for name in dict.fromkeys(handlers)
-                ]
-                if work:
-                    self._connection.exec_driver_sql(_work_insert(dialect), work)
-                return [envelope for _, _, envelope, _ in appended]
-            per_handler: dict[str, builtins.list[int]] = {}
-            for _, position, _, handlers in appended:
-                for name in dict.fromkeys(handlers):
-                    per_handler.setdefault(name, []).append(position)
-            insert_work = _work_from_events(dialect)
-            for name, handled in per_handler.items():
-                for start in range(0, len(handled), CHUNK):
-                    chunk = handled[start : start + CHUNK]
-                    self._connection.execute(insert_work, {"handler": name, "positions": chunk})
+            self._add_work(appended)
         return [envelope for _, _, envelope, _ in appended]
+
+    def _add_work(self, appended: Sequence[tuple[str, int, Envelope, Sequence[str]]]) -> None:
+        """A pending work item per (event id, position, envelope, handlers) and handler."""
+        dialect = self._connection.dialect.name
+        if len(appended) < _BATCH_FROM:  # a few: as rows, cheaper than a query for them
+            instant = _same if self._postgres else _sqlite_instant()
+            work = [
+                _work_values(name, event_id, position, instant(envelope.recorded_at))
+                for event_id, position, envelope, handlers in appended
+                for name in dict.fromkeys(handlers)
+            ]
+            if work:
+                self._connection.exec_driver_sql(_work_insert(dialect), work)
+            return
+        per_handler: dict[str, builtins.list[int]] = {}
+        for _, position, _, handlers in appended:
+            for name in dict.fromkeys(handlers):
+                per_handler.setdefault(name, []).append(position)
+        if not self._postgres:  # one statement per handler, its positions one JSON text
+            for name, handled in per_handler.items():
+                listed = "[" + ",".join(map(str, handled)) + "]"
+                self._connection.exec_driver_sql(_SQLITE_WORK_FROM_EVENTS, (name, listed))
+            return
+        insert_work = _work_from_events(dialect)
+        for name, handled in per_handler.items():
+            for start in range(0, len(handled), CHUNK):
+                chunk = handled[start : start + CHUNK]
+                self._connection.execute(insert_work, {"handler": name, "positions": chunk})
 
     def _appended_returning(
         self, envelopes: Sequence[Envelope], ids: Sequence[str]
@@ -396,7 +446,8 @@ class EventLogRepository(HandlerWorkStore):
         """Insert the events (``ids``: their ids as text), ``_ROWS`` a statement; the ids and
         positions of those appended (``RETURNING`` gives exactly those, in no promised order)."""
         dialect = self._connection.dialect.name
-        instant = _same if self._postgres else _sqlite_instant()
+        instant = _same if self._postgres else _remembered(_sqlite_instant())
+        text = _remembered(str)
         positions: dict[str, int] = {}
         for start in range(0, len(envelopes), _ROWS):
             chunk = envelopes[start : start + _ROWS]
@@ -404,11 +455,31 @@ class EventLogRepository(HandlerWorkStore):
             values = [
                 value
                 for e, event_id in zip(chunk, chunk_ids, strict=True)
-                for value in _event_values(e, event_id, instant)
+                for value in _event_values(e, event_id, instant, text)
             ]
             insert = _event_insert(dialect, len(chunk))
             positions.update(self._connection.exec_driver_sql(insert, tuple(values)).all())
         return positions
+
+    def _appended_after(self, envelopes: Sequence[Envelope], ids: Sequence[str]) -> dict[str, int]:
+        """SQLite: insert a batch of events; the ids and positions of those appended.
+
+        An ``executemany`` of the one-row ``INSERT … ON CONFLICT DO NOTHING``: one statement,
+        prepared once per connection, whatever the size of the batch. (The many-row ``RETURNING``
+        form is a statement per row count, prepared again for each new count, about 2 µs a
+        row: a batch's last chunk paid it nearly every time.) The positions are then read back
+        by id, one JSON array of them (``json_each``); only those above the log's last position
+        before the insert were appended now (an id in the log before is not appended again).
+        The transaction holds SQLite's write lock, so nobody else appends in between.
+        """
+        instant = _remembered(_sqlite_instant())
+        text = _remembered(str)
+        rows = [_event_values(e, i, instant, text) for e, i in zip(envelopes, ids, strict=True)]
+        connection = self._connection
+        last = connection.exec_driver_sql(_SQLITE_LAST_POSITION).scalar_one()
+        connection.exec_driver_sql(_event_insert("sqlite", returning=False), rows)
+        found = connection.exec_driver_sql(_SQLITE_APPENDED, (compact_json(list(ids)), last))
+        return dict(found.all())
 
     def _appended_by_ids(self, envelopes: Sequence[Envelope], ids: Sequence[str]) -> dict[str, int]:
         """PostgreSQL: insert a batch of events; the ids and positions of those appended.
