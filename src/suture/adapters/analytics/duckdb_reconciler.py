@@ -113,6 +113,8 @@ _COLUMNS = (
     "side, line_id, facility_id, encounter_key, cdm_code, line_at, quantity, outcome, unbilled, "
     "revenue_at_risk"
 )
+#: The unmatched outcomes, as a list of SQL texts (the lines the files hold).
+_UNMATCHED_TEXT = ", ".join(f"'{outcome.value}'" for outcome in sorted(UNMATCHED))
 _VERDICTS = """CREATE TEMP TABLE verdicts (
     side recon_side, line_id VARCHAR, facility_id VARCHAR, encounter_key VARCHAR,
     cdm_code VARCHAR, line_at TIMESTAMP, quantity DECIMAL(18,4), outcome recon_outcome,
@@ -242,8 +244,8 @@ _PAIRS_LINES = """SELECT CASE part WHEN 0 THEN 'usage' ELSE 'charge' END AS side
     WHERE part < 2"""
 
 #: With files on the one-join path, the charges credited in the period (a credit, or a charge
-#: of nothing: netted to nothing whatever they meet, so judged from the line alone): counted,
-#: not written to the unmatched lines.
+#: of quantity 0: credited whatever they meet, so told from the line alone): counted, not
+#: written to the unmatched lines.
 _CREDITED = """SELECT count(*) FROM charges_in
     WHERE CASE WHEN transaction_type = 'CD' THEN -abs(quantity) ELSE abs(quantity) END <= 0
       AND {charge_period}"""
@@ -844,10 +846,6 @@ def _derive(con: duckdb.DuckDBPyConnection, first: Path, *, include_matched: boo
               parquet, "PARQUET")  # fmt: skip
     _copy(con, f"FROM read_parquet('{_quoted(parquet)}')", csv, "CSV, HEADER")
     return [parquet, csv, lines] if include_matched else [parquet, csv]
-
-
-#: The unmatched outcomes as a list of SQL texts.
-_UNMATCHED_TEXT = ", ".join(f"'{outcome.value}'" for outcome in sorted(UNMATCHED))
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, options: str) -> None:
