@@ -1,12 +1,13 @@
 """The DuckDB reconciler with files, on its one-join path, against the pure rule and itself.
 
-With files, the one-join path first tests that it applies (one join of the keys, no judging),
-then judges the lines as it writes them, and tallies the summary from the file just written
-(the credited charges, which are not written, counted by the test). These tests hold that
-summary to the one the same batch gives without files and with every line written, and the
-files to ``reconcile()``; and they check that the batches the one-join path cannot judge are
-sent to the hashed path before anything is written. The property tests of
-``test_duckdb_reconciler.py`` cover both paths on drawn data.
+With files, the one-join path judges the lines as it writes them, in one statement that is
+also its own test (DuckDB's profiler counts the lines of the join's rows), and tallies the
+summary from the file just written (the credited charges, which are not written, counted
+apart). These tests hold that summary to the one the same batch gives without files and with
+every line written, and the files to ``reconcile()``; they check that the batches the one-join
+path cannot judge go to the hashed path, its file removed, and that the keys of several lines
+it does judge (on one side only, every line positive) get the hashed path's verdicts. The
+property tests of ``test_duckdb_reconciler.py`` cover both paths on drawn data.
 """
 
 from __future__ import annotations
@@ -148,13 +149,18 @@ def test_with_files_keys_of_several_lines_go_to_the_hashed_path(
     }
 
 
-def test_with_files_a_key_hash_that_collides_changes_no_verdict(
+def test_with_files_the_one_join_path_tests_the_key_itself_not_its_hash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The one-join path's test joins on the key's hash alone: make it collide on every key of a
-    # facility, so that its groups hold several keys (the test then fails, never passes wrongly).
+    # A key hash colliding on every key of a facility would send every batch to the hashed
+    # path if the test joined on it; the one-join statement joins on the key itself.
     monkeypatch.setattr(reconciler_module, "_USAGE_KEY", "hash(facility_id)")
     monkeypatch.setattr(reconciler_module, "_CHARGE_KEY", "hash(facility_id)")
+
+    def hashed(*_: object, **__: object) -> None:
+        raise AssertionError("the hashed path ran: every key here has one line a side")
+
+    monkeypatch.setattr(reconciler_module, "_judge_general", hashed)
     results, found = summaries(tmp_path, parquet=True, cut=None)
 
     for summary in found:
@@ -164,3 +170,80 @@ def test_with_files_a_key_hash_that_collides_changes_no_verdict(
     assert read_verdicts(tmp_path / "out" / "unmatched.parquet") == {
         expected(r) for r in results if r.outcome in UNMATCHED
     }
+
+
+# Keys of several lines on one side only, every line positive: each line alone in its row of
+# the join, which counts them once, so the one-join path judges them (E1, two usages never
+# billed; E2, two charges of nothing), beside a key of one line a side (E3).
+SINGLE_SIDED = (
+    [("F1", "E1", "CDM-A", "1", "100", T0), ("F1", "E1", "CDM-A", "2", "100", T0),
+     ("F1", "E3", "CDM-A", "1", "100", T0)],
+    [("F2", "E2", "CDM-B", "1", "250", T0, False),
+     ("F2", "E2", "CDM-B", "3", "250", T0 + timedelta(hours=1), False),
+     ("F1", "E3", "CDM-A", "1", "250", T0, False)],
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("include_matched", [False, True])
+def test_keys_of_several_lines_on_one_side_get_the_hashed_paths_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, include_matched: bool
+) -> None:
+    monkeypatch.setattr(reconciler_module, "_SAMPLE_LINES", 0)
+    usages, charges = build(*SINGLE_SIDED)
+    files = write_inputs(tmp_path, usages, charges, parquet=True)
+    reconciler = DuckDbReconciler(memory_limit="256MB", threads=2)
+    name = "lines.parquet" if include_matched else "unmatched.parquet"
+
+    def hashed(*_: object, **__: object) -> None:
+        raise AssertionError("the hashed path ran: the one-join path judges these keys")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(reconciler_module, "_judge_general", hashed)
+        one_join = reconciler.reconcile_files(
+            files, window=WINDOW, out_dir=tmp_path / "join", include_matched=include_matched
+        )
+    # The same batch sent straight to the hashed path, as a sample showing such keys would.
+    monkeypatch.setattr(reconciler_module, "_several_lines_seen", lambda _: True)
+    general = reconciler.reconcile_files(
+        files, window=WINDOW, out_dir=tmp_path / "hashed", include_matched=include_matched
+    )
+
+    assert one_join.counts == general.counts
+    assert read_verdicts(tmp_path / "join" / name) == read_verdicts(tmp_path / "hashed" / name)
+    results = reconcile(usages, charges, window=WINDOW, price=price)
+    assert read_verdicts(tmp_path / "join" / "unmatched.parquet") == {
+        expected(r) for r in results if r.outcome in UNMATCHED
+    }
+    assert {key: count.lines for key, count in one_join.counts.items()} == {
+        (Side.USAGE, Outcome.USAGE_WITHOUT_CHARGE): 2,
+        (Side.USAGE, Outcome.MATCHED): 1,
+        (Side.CHARGE, Outcome.CHARGE_WITHOUT_USAGE): 2,
+        (Side.CHARGE, Outcome.MATCHED): 1,
+    }
+
+
+def test_with_files_no_count_from_the_profiler_sends_the_batch_to_the_hashed_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Should DuckDB's profiler not count the unnest (another version), the one-join path's
+    # file is not trusted: it is written again by the hashed path.
+    monkeypatch.setattr(reconciler_module, "_unnested", lambda _: None)
+    calls: list[bool] = []
+    general = reconciler_module._judge_general
+
+    def hashed(*args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        calls.append(kwargs["store"])
+        return general(*args, **kwargs)
+
+    monkeypatch.setattr(reconciler_module, "_judge_general", hashed)
+    results, (tallied, unmatched, every) = summaries(tmp_path, parquet=True, cut=None)
+
+    assert calls == [True, True]  # with files, the unmatched lines and every line
+    for found in (unmatched, every):
+        assert found.counts == tallied.counts
+    assert read_verdicts(tmp_path / "out" / "unmatched.parquet") == {
+        expected(r) for r in results if r.outcome in UNMATCHED
+    }
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        "unmatched.csv", "unmatched.parquet"
+    ]  # fmt: skip

@@ -2,10 +2,10 @@
 
 ``reconcile_files`` reads the inputs (CSV or Parquet, by suffix) with DuckDB's built-in readers
 (no extension is downloaded at run time) and answers the summary; with files, the verdict on
-every line that is not matched (or, asked, on every line) is ``verdicts`` (a table, or on the
-one-join path a view: the judging query itself), copied straight to ``unmatched.parquet`` and
-from it to ``unmatched.csv`` (and, asked, every line to ``lines.parquet`` first). Memory is
-capped by ``memory_limit``; past it DuckDB spills to a scratch directory.
+every line that is not matched is written to ``unmatched.parquet`` as it is judged on the
+one-join path (from the table ``verdicts`` on the hashed one), and from that file to
+``unmatched.csv`` (asked, every line goes to ``lines.parquet`` first, the unmatched ones from
+it). Memory is capped by ``memory_limit``; past it DuckDB spills to a scratch directory.
 
 Statements are composed with f-strings from this module's own constants, file paths (quoted)
 and numbers, never from a user's text; that is why the ``S608`` warnings are silenced here.
@@ -19,12 +19,14 @@ How (docs/workflows.md, "Batch"), by one of two paths:
   applied: a line met by several of the other side's appears in several rows, so a side's rows
   outnumber its lines; a key of several lines on one side only is judged alike line by line
   unless one of them is not positive (``doubtful``). Either seen, that pass is dropped. With
-  files, that test runs first, alone (``_PAIRS_TEST``: a join on the key's hash, no judging);
-  then the lines are judged as they are written (the view ``verdicts`` over ``_PAIRS``) and
-  the summary is tallied from the file written: nothing of the 5.5 M rows of the join at
-  5 M × 5 M is kept in a table, and the rule runs once. A sample of each input's first lines
-  is looked at first (``_SAMPLE``), so that data where keys of several lines are common goes
-  straight to the second path.
+  files, the lines are judged as they are written (``_PAIRS_LINES``), and that statement is
+  its own test: its unnest gives an element for each line of each row (and one more for each
+  doubtful row), which DuckDB's profiler counts, and that count equals the inputs' lines only
+  when the path applies; if not, the file is removed and the hashed path runs. The summary is
+  then tallied from the file written: nothing of the 5.5 M rows of the join at 5 M × 5 M is
+  kept in a table, no other join runs, and the rule runs once. A sample of each input's first
+  lines is looked at first (``_SAMPLE``), so that data where keys of several lines are common
+  goes straight to the second path.
 - **Hashed** (``_judge_general``), in three statements: 1. the keys with several lines on a
   side, found by one hash aggregate over a 64-bit hash of each line's key (facility, encounter
   key, CDM code): ``shared_keys``; 2. every other key, paired by one full outer join on the
@@ -44,6 +46,7 @@ files to the same batch without files.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -110,6 +113,8 @@ _COLUMNS = (
     "side, line_id, facility_id, encounter_key, cdm_code, line_at, quantity, outcome, unbilled, "
     "revenue_at_risk"
 )
+#: The unmatched outcomes, as a list of SQL texts (the lines the files hold).
+_UNMATCHED_TEXT = ", ".join(f"'{outcome.value}'" for outcome in sorted(UNMATCHED))
 _VERDICTS = """CREATE TEMP TABLE verdicts (
     side recon_side, line_id VARCHAR, facility_id VARCHAR, encounter_key VARCHAR,
     cdm_code VARCHAR, line_at TIMESTAMP, quantity DECIMAL(18,4), outcome recon_outcome,
@@ -203,52 +208,47 @@ _PAIRS_TALLY = """SELECT usage_outcome, charge_outcome, usage_in, charge_in, cou
            count(*) FILTER (WHERE doubtful)
     FROM {pairs} GROUP BY ALL"""
 
-#: With files, the test of ``_PAIRS`` without its judging, before any line is judged: the rows
-#: of a full join that hold a usage line, and those that hold a charge (as many as each side's
-#: lines when no line meets several), the doubtful ones, and the charges the one-join path
-#: will find credited in the period (netted to nothing, whatever they meet: not written to the
-#: unmatched lines, but counted). The join is on the key's 64-bit hash alone (``_USAGE_KEY``,
-#: ``_CHARGE_KEY``), which costs less than on the key's three texts (about 15 % of the test's
-#: CPU, and 370 MB at peak instead of 590 MB, at 5 M × 5 M). A collision can only make the
-#: test fail where the key would pass it, never the reverse: the hash's groups of lines are
-#: unions of the key's, so a hash group with at most one line a side (or lines on one side
-#: only, each without a partner, all tested for doubt) holds keys of the same kind.
-_PAIRS_TEST = """SELECT count(u.has), count(c.has),
-           count(*) FILTER (WHERE (c.has IS NULL AND u.quantity <= 0)
-                                  OR (u.has IS NULL AND c.q <= 0)),
-           count(*) FILTER (WHERE c.q <= 0 AND {charge_period})
-    FROM (SELECT true AS has, {usage_key} AS kh, quantity FROM usage_in) u
-    FULL JOIN (
-        SELECT true AS has, {charge_key} AS kh, service_at AS charged_at,
-               CASE WHEN transaction_type = 'CD' THEN -abs(quantity) ELSE abs(quantity) END AS q
-        FROM charges_in) c
-      ON u.kh = c.kh"""
-
-#: With files, once the test has shown that the one-join path applies, the lines to write
-#: are the view ``verdicts`` over ``_PAIRS`` itself (``{pairs}``), one row a line, in the
-#: columns of the table ``verdicts`` of the hashed form, so that ``_export`` reads either. The
-#: export copies from the view, which runs the join again: at 5 M × 5 M that costs less than
-#: keeping the 5.5 M rows the join yields (ids, keys and times of every line to write) in a
-#: table would (docs/workflows.md, "Known limits" of the reconciliation).
-_PAIRS_LINES = """CREATE TEMP VIEW verdicts AS
-    SELECT CASE part WHEN 0 THEN {usage_side} ELSE {charge_side} END AS side,
+#: With files, the lines of ``_PAIRS`` (``{pairs}``) are judged as they are written, one row a
+#: line, in the columns of the files (side and outcome as text): nothing of the join is kept in
+#: a table, and no other join tests first that the one-join path applies: this statement is its
+#: own test. Each row of the join is unnested into one element a line it holds (``part``: 0 a
+#: usage line to write, 1 a charge line to write, 2 and 3 lines not written) and, where the row
+#: is doubtful (a lone line not positive), one more (4); only parts 0 and 1 go on. Every line of
+#: the inputs appears in at least one row of a full join, and a line met by several lines of
+#: the other side in several, so the unnest's elements (DuckDB's profiler counts them,
+#: ``_unnested``) number exactly the inputs' lines when no line meets several and no row is
+#: doubtful, and more otherwise. The filter reads ``part`` alone, so that no optimisation can
+#: move it below the unnest and leave rows uncounted.
+_PAIRS_LINES = """SELECT CASE part WHEN 0 THEN 'usage' ELSE 'charge' END AS side,
            CASE part WHEN 0 THEN usage_id ELSE charge_id END AS line_id,
            CASE part WHEN 0 THEN usage_facility ELSE charge_facility END AS facility_id,
            CASE part WHEN 0 THEN usage_enc ELSE charge_enc END AS encounter_key,
            CASE part WHEN 0 THEN usage_cdm ELSE charge_cdm END AS cdm_code,
            CASE part WHEN 0 THEN used_at ELSE charged_at END AS line_at,
            CAST(CASE part WHEN 0 THEN used ELSE charge_q END AS DECIMAL(18,4)) AS quantity,
-           CASE part WHEN 0 THEN usage_outcome ELSE charge_outcome END AS outcome,
+           CAST(CASE part WHEN 0 THEN usage_outcome ELSE charge_outcome END AS VARCHAR)
+               AS outcome,
            CAST(CASE part WHEN 0 THEN unbilled ELSE 0 END AS DECIMAL(18,4)) AS unbilled,
            CAST(CASE part WHEN 0 THEN revenue_at_risk ELSE 0 END AS DECIMAL(18,2))
                AS revenue_at_risk
     FROM (SELECT *,
-                 unnest(CASE WHEN keep_u AND keep_c THEN [0, 1] WHEN keep_u THEN [0] ELSE [1] END)
-                     AS part
+                 unnest(CASE WHEN has_u AND has_c THEN
+                                 CASE WHEN keep_u AND keep_c THEN [0, 1] WHEN keep_u THEN [0, 3]
+                                      WHEN keep_c THEN [2, 1] ELSE [2, 3] END
+                             WHEN doubtful THEN CASE WHEN has_u THEN [2, 4] ELSE [3, 4] END
+                             WHEN has_u THEN CASE WHEN keep_u THEN [0] ELSE [2] END
+                             ELSE CASE WHEN keep_c THEN [1] ELSE [3] END END) AS part
           FROM (SELECT *, usage_in AND {keep_usage} AS keep_u,
                        charge_in AND {keep_charge} AS keep_c
-                FROM ({pairs}))
-          WHERE keep_u OR keep_c)"""
+                FROM ({pairs})))
+    WHERE part < 2"""
+
+#: With files on the one-join path, the charges credited in the period (a credit, or a charge
+#: of quantity 0: credited whatever they meet, so told from the line alone): counted, not
+#: written to the unmatched lines.
+_CREDITED = """SELECT count(*) FROM charges_in
+    WHERE CASE WHEN transaction_type = 'CD' THEN -abs(quantity) ELSE abs(quantity) END <= 0
+      AND {charge_period}"""
 
 #: The key of a line as one 64-bit hash, to find the keys with several lines on a side cheaply.
 #: A collision can only send more keys than needed to the general form, which compares the key
@@ -530,11 +530,15 @@ class DuckDbReconciler:
         include_matched: bool,
     ) -> tuple[dict[tuple[Side, Outcome], OutcomeCount], list[Path]]:
         """With files: the lines written, and the summary. On the one-join path the lines are
-        judged once, as they are written, and the summary is tallied from the file written (and
-        the lines of the period, less those)."""
+        judged once, as they are written (the statement testing itself that the path applies),
+        and the summary is tallied from the file written (and the lines of the period, less
+        those); where the path does not apply, what it wrote is removed and the hashed path runs.
+        """
         where = _period(start, end)
-        credited = _one_join_applies(con, start, end)
-        if credited is None:
+        first = None
+        if not _several_lines_seen(con):
+            first = _export_pairs(con, window, start, end, out_dir, include_matched=include_matched)
+        if first is None:
             _judge_general(con, window, where, include_matched=include_matched, store=True)
             step()
             counts = _counts(con, where, [], "verdicts", include_matched=include_matched)
@@ -542,15 +546,15 @@ class DuckDbReconciler:
             written = _export(con, out_dir, include_matched=include_matched)
             step()
             return counts, written
-        _pairs_lines(con, window, start, end, include_matched=include_matched)
         step()
-        written = _export(con, out_dir, include_matched=include_matched)
+        written = _derive(con, first, include_matched=include_matched)
         step()
         # The lines written hold every unmatched line (with ``include_matched``, every line);
-        # the credited ones, not written unless every line is, were counted by the test.
+        # the credited ones, not written unless every line is, are counted apart.
         source = written[-1] if include_matched else written[0]
         tally: list[tuple[Any, ...]] = []
-        if credited and not include_matched:
+        credited = 0 if include_matched else _credited(con, start, end)
+        if credited:
             tally.append((Side.CHARGE.value, Outcome.CREDITED.value, credited, ZERO, ZERO, 0))
         counts = _counts(
             con, where, tally, f"read_parquet('{_quoted(source)}')",
@@ -631,45 +635,58 @@ def _lines(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return int(usages), int(charges)
 
 
-def _one_join_applies(
-    con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None
-) -> int | None:
-    """Whether the one-join path judges every line (``_PAIRS_TEST``, the test of
-    ``_judge_pairs`` without the judging): the charges it would find credited in the period,
-    or None when a key has several lines on a side that one row cannot judge."""
-    if _several_lines_seen(con):
-        return None
-    charge_period = _period(start, end).replace("line_at", "charged_at")
-    found = con.execute(
-        _PAIRS_TEST.format(
-            charge_period=charge_period, usage_key=_USAGE_KEY, charge_key=_CHARGE_KEY
-        )
-    ).fetchone()
-    assert found is not None
-    usage_rows, charge_rows, doubtful, credited = found
-    if (usage_rows, charge_rows) != _lines(con) or doubtful:
-        return None
-    return int(credited)
-
-
-def _pairs_lines(
+def _export_pairs(
     con: duckdb.DuckDBPyConnection,
     window: timedelta,
     start: datetime | None,
     end: datetime | None,
+    out_dir: Path,
     *,
     include_matched: bool,
-) -> None:
-    """The view ``verdicts`` of the one-join path: the lines to write, judged as they are read."""
-    kept = "true" if include_matched else "{} <> 'matched'"
-    con.execute(
-        _PAIRS_LINES.format(
-            pairs=_pairs(window, start, end),
-            keep_usage=kept.format("usage_outcome"),
-            keep_charge=kept.format("charge_outcome"),
-            **_constants(),
-        )
+) -> Path | None:
+    """The one-join path's lines (``_PAIRS_LINES``), judged as they are copied to the first
+    file (``unmatched.parquet``, or with ``include_matched`` ``lines.parquet``): that file, or
+    None, the file removed, when the join's rows show a key that one row cannot judge (or
+    DuckDB's profiler did not count them)."""
+    kept = "true" if include_matched else f"{{}} IN ({_UNMATCHED_TEXT})"
+    query = _PAIRS_LINES.format(
+        pairs=_pairs(window, start, end),
+        keep_usage=kept.format("usage_outcome"),
+        keep_charge=kept.format("charge_outcome"),
     )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    first = out_dir / ("lines.parquet" if include_matched else "unmatched.parquet")
+    con.execute("SET enable_profiling = 'no_output'")
+    try:
+        _copy(con, query, first, "PARQUET")
+        elements = _unnested(con)
+    finally:
+        con.execute("RESET enable_profiling")
+    if elements is None or elements != sum(_lines(con)):
+        first.unlink()
+        return None
+    return first
+
+
+def _unnested(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The elements of the last statement's one unnest, as DuckDB's profiler counted them
+    (every thread's), or None if it holds no such count."""
+    profile = json.loads(con.get_profiling_information(format="json"))
+    pending = list(profile.get("operator", [])) if isinstance(profile, dict) else []
+    counts: list[Any] = []
+    while pending:
+        node = pending.pop()
+        if node.get("type") == "UNNEST":
+            counts.append(node.get("intermediate_rows"))
+        pending.extend(node.get("children", []))
+    return counts[0] if len(counts) == 1 and isinstance(counts[0], int) else None
+
+
+def _credited(con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None) -> int:
+    """The charges of the period the one-join path finds credited (``_CREDITED``)."""
+    charge_period = _period(start, end).replace("line_at", "service_at")
+    found = con.execute(_CREDITED.format(charge_period=charge_period)).fetchone()
+    return int(found[0]) if found is not None else 0
 
 
 def _several_lines_seen(con: duckdb.DuckDBPyConnection) -> bool:
@@ -799,27 +816,34 @@ def _counts(
 
 
 def _export(con: duckdb.DuckDBPyConnection, out_dir: Path, *, include_matched: bool) -> list[Path]:
-    """The unmatched lines as Parquet and CSV (and with ``include_matched`` every line as
-    ``lines.parquet``), copied straight from ``verdicts``, in no particular order: sorting
-    3 M lines would cost about as much again as writing them (docs/workflows.md, "Batch").
-    ``verdicts`` is read once: each further file is copied from the Parquet file just written,
-    which is cheaper to read than the view ``verdicts`` of the one-join path (its judging
-    query) is to compute again."""
+    """The hashed path's lines, copied from the table ``verdicts`` to the first file
+    (``unmatched.parquet``, or with ``include_matched`` every line to ``lines.parquet``), then
+    the others from it (``_derive``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    unmatched = ", ".join(f"'{outcome.value}'" for outcome in sorted(UNMATCHED))
     columns = _COLUMNS.replace("side,", "CAST(side AS VARCHAR) AS side,").replace(
         "outcome,", "CAST(outcome AS VARCHAR) AS outcome,"
     )
     select = f"SELECT {columns} FROM verdicts"  # noqa: S608 - see the module docstring
+    if include_matched:
+        first = out_dir / "lines.parquet"
+        _copy(con, select, first, "PARQUET")
+    else:
+        first = out_dir / "unmatched.parquet"
+        _copy(con, f"{select} WHERE outcome IN ({_UNMATCHED_TEXT})", first, "PARQUET")
+    return _derive(con, first, include_matched=include_matched)
+
+
+def _derive(con: duckdb.DuckDBPyConnection, first: Path, *, include_matched: bool) -> list[Path]:
+    """The files written from the first one, in no particular order: sorting 3 M lines would
+    cost about as much again as writing them (docs/workflows.md, "Batch"). The lines are read
+    from that Parquet file, which is cheaper than judging them again: with ``include_matched``
+    the unmatched ones to ``unmatched.parquet``; then ``unmatched.csv``."""
     parquet, csv, lines = (
-        out_dir / name for name in ("unmatched.parquet", "unmatched.csv", "lines.parquet")
+        first.parent / name for name in ("unmatched.parquet", "unmatched.csv", "lines.parquet")
     )
     if include_matched:
-        _copy(con, select, lines, "PARQUET")
-        _copy(con, f"FROM read_parquet('{_quoted(lines)}') WHERE outcome IN ({unmatched})",
+        _copy(con, f"FROM read_parquet('{_quoted(lines)}') WHERE outcome IN ({_UNMATCHED_TEXT})",
               parquet, "PARQUET")  # fmt: skip
-    else:
-        _copy(con, f"{select} WHERE outcome IN ({unmatched})", parquet, "PARQUET")
     _copy(con, f"FROM read_parquet('{_quoted(parquet)}')", csv, "CSV, HEADER")
     return [parquet, csv, lines] if include_matched else [parquet, csv]
 
