@@ -220,8 +220,8 @@ _PAIRS_SUMMARY = """WITH c AS (
     ), paired AS (
         SELECT u.facility_id, u.cdm_code, u.used_at, u.quantity AS used, u.cost,
                c.service_at, c.q, c.a,
-               coalesce(epoch_us(c.service_at) - epoch_us(u.used_at)
-                        BETWEEN -{window_us} AND {window_us}, false) AS in_play
+               epoch_us(c.service_at) - epoch_us(u.used_at)
+                   BETWEEN -{window_us} AND {window_us} AS in_play
         FROM usage_in u FULL JOIN c
           ON u.facility_id = c.facility_id AND u.encounter_token = c.encounter_token
          AND u.cdm_code = c.cdm_code
@@ -246,7 +246,7 @@ _PAIRS_SUMMARY = """WITH c AS (
             SELECT facility_id, cdm_code, CAST(s AS TIMESTAMP) AS lo,
                    coalesce(CAST(e AS TIMESTAMP), 'infinity'::TIMESTAMP) AS hi, unit_price
             FROM price_segments) ps
-          ON ps.facility_id = CASE WHEN used > 0 AND (NOT in_play OR q < used)
+          ON ps.facility_id = CASE WHEN used > 0 AND (q IS NULL OR NOT in_play OR q < used)
                                    THEN coded.facility_id END
          AND ps.cdm_code = coded.cdm_code AND coded.used_at >= ps.lo AND coded.used_at < ps.hi)
     GROUP BY ALL"""
