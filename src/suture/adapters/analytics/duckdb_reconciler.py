@@ -185,16 +185,21 @@ _PAIRS = """WITH u AS (
 #: Real data often has keys of several lines (two usages of an item in one encounter, a charge
 #: and its reversal); the one-join path then fails its test and is wasted. A sample of each
 #: input's first lines (read by DuckDB up to the limit, no further) is looked at first, at about
-#: 1 % of the join's cost: a key seen twice there sends the batch straight to the hashed path.
+#: 2 % of the join's CPU: a key seen twice there sends the batch straight to the hashed path.
+#: Its lines are grouped by the key's 64-bit hash (a fifth less CPU than by the key's three
+#: texts at 5 M × 5 M): a collision can only send a batch to the hashed path, whose answer is
+#: the same.
 _SAMPLE_LINES = 100_000
 _SAMPLE = """SELECT (
         SELECT count(*) FROM (
-            SELECT facility_id, encounter_token, cdm_code FROM (FROM usage_in LIMIT {lines})
-            WHERE encounter_token IS NOT NULL GROUP BY ALL HAVING count(*) > 1)
+            SELECT hash(facility_id, encounter_token, cdm_code) AS kh
+            FROM (FROM usage_in LIMIT {lines})
+            WHERE encounter_token IS NOT NULL GROUP BY kh HAVING count(*) > 1)
     ) + (
         SELECT count(*) FROM (
-            SELECT facility_id, encounter_token, cdm_code FROM (FROM charges_in LIMIT {lines})
-            GROUP BY ALL HAVING count(*) > 1)
+            SELECT hash(facility_id, encounter_token, cdm_code) AS kh
+            FROM (FROM charges_in LIMIT {lines})
+            GROUP BY kh HAVING count(*) > 1)
     )"""
 
 #: Without files, the one-join path's summary: the same full outer join as ``_PAIRS``, each row
