@@ -339,3 +339,64 @@ def test_the_csv_holds_the_same_unmatched_lines_as_the_parquet(tmp_path: Path) -
         tmp_path / "out" / "unmatched.parquet",
         tmp_path / "out" / "unmatched.csv",
     ]
+
+
+@pytest.mark.parametrize("cut", [None, T0 + timedelta(hours=1)])
+def test_the_one_join_summary_judges_every_pair_as_the_pure_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: datetime | None
+) -> None:
+    # Without files, the one-join path counts its rows by the comparisons they make and judges
+    # the groups (``_pair_verdicts``): every combination of one usage line and one charge on
+    # either side of each comparison (usage of nothing or less, cost of nothing, a credit, a
+    # charge out of play), lines alone, a code without a price; each key its own encounter.
+    answered: list[bool] = []
+    judge = reconciler_module._judge_pairs
+
+    def spy(*args: object) -> object:
+        counts = judge(*args)  # type: ignore[arg-type]
+        answered.append(counts is not None)
+        return counts
+
+    monkeypatch.setattr(reconciler_module, "_judge_pairs", spy)
+    usage_rows: list[tuple[str, str | None, str, str, str, datetime]] = []
+    charge_rows: list[tuple[str, str, str, str, str, datetime, bool]] = []
+    n = 0
+    for used in ("-1", "0", "1", "2"):
+        for cost in ("0", "100"):
+            for charged in ("0", "1", "2", "3"):
+                for amount in ("50", "100", "250"):
+                    for credit in (False, True):
+                        for late in (0, 80):
+                            n += 1
+                            cdm = "NOPRICE" if n % 5 == 0 else "CDM-A"
+                            at = T0 + timedelta(hours=n % 3)
+                            usage_rows.append(("F1", f"E{n}", cdm, used, cost, at))
+                            charge_rows.append(("F1", f"E{n}", cdm, charged, amount,
+                                                at + timedelta(hours=late), credit))  # fmt: skip
+    usage_rows += [("F1", "ALONE-U", "CDM-A", "2", "100", T0), ("F2", None, "CDM-A", "1", "0", T0)]
+    charge_rows.append(("F1", "ALONE-C", "CDM-B", "1", "250", T0, False))
+    usages, charges = build(usage_rows, charge_rows)
+    files = write_inputs(tmp_path, usages, charges, parquet=True)
+    results = [
+        r
+        for r in reconcile(usages, charges, window=WINDOW, price=price)
+        if cut is None or r.at >= cut
+    ]
+
+    summary = DuckDbReconciler(threads=2).reconcile_files(
+        files, window=WINDOW, out_dir=None, report_from=cut
+    )
+
+    assert answered == [True]
+    expected_counts: dict[tuple[Side, Outcome], list[object]] = {}
+    for r in results:
+        tally = expected_counts.setdefault((r.side, r.outcome), [0, Decimal(0), Decimal(0), 0])
+        tally[0] += 1  # type: ignore[operator]
+        tally[1] += r.unbilled  # type: ignore[operator]
+        tally[2] += r.revenue_at_risk or Decimal(0)  # type: ignore[operator]
+        tally[3] += 1 if r.unbilled and r.revenue_at_risk is None else 0  # type: ignore[operator]
+    assert {
+        key: [c.lines, c.unbilled, c.revenue_at_risk, c.unpriced]
+        for key, c in summary.counts.items()
+    } == expected_counts
+    assert len(expected_counts) == 9

@@ -15,7 +15,9 @@ How (docs/workflows.md, "Batch"), by one of two paths:
 - **One join** (``_PAIRS``), when no key has several lines on a side (every usage billed once,
   as in the benchmark's data): one full outer join of the two inputs on the key itself, the
   bare join's condition, and the rule specialised to one line a side judges both lines of each
-  row; the summary is counted from those rows. The join's own rows tell whether the rule
+  row. Without files the summary is counted from those rows by the comparisons each makes (one
+  byte, ``_PAIRS_SUMMARY``), and the groups judged here (``_pair_verdicts``). The join's own
+  rows tell whether the rule
   applied: a line met by several of the other side's appears in several rows, so a side's rows
   outnumber its lines; a key of several lines on one side only is judged alike line by line
   unless one of them is not positive (``doubtful``). Either seen, that pass is dropped. With
@@ -188,25 +190,82 @@ _PAIRS = """WITH u AS (
 #: Real data often has keys of several lines (two usages of an item in one encounter, a charge
 #: and its reversal); the one-join path then fails its test and is wasted. A sample of each
 #: input's first lines (read by DuckDB up to the limit, no further) is looked at first, at about
-#: 1 % of the join's cost: a key seen twice there sends the batch straight to the hashed path.
+#: 2 % of the join's CPU: a key seen twice there sends the batch straight to the hashed path.
+#: Its lines are grouped by the key's 64-bit hash (a fifth less CPU than by the key's three
+#: texts at 5 M × 5 M): a collision can only send a batch to the hashed path, whose answer is
+#: the same.
 _SAMPLE_LINES = 100_000
 _SAMPLE = """SELECT (
         SELECT count(*) FROM (
-            SELECT facility_id, encounter_token, cdm_code FROM (FROM usage_in LIMIT {lines})
-            WHERE encounter_token IS NOT NULL GROUP BY ALL HAVING count(*) > 1)
+            SELECT hash(facility_id, encounter_token, cdm_code) AS kh
+            FROM (FROM usage_in LIMIT {lines})
+            WHERE encounter_token IS NOT NULL GROUP BY kh HAVING count(*) > 1)
     ) + (
         SELECT count(*) FROM (
-            SELECT facility_id, encounter_token, cdm_code FROM (FROM charges_in LIMIT {lines})
-            GROUP BY ALL HAVING count(*) > 1)
+            SELECT hash(facility_id, encounter_token, cdm_code) AS kh
+            FROM (FROM charges_in LIMIT {lines})
+            GROUP BY kh HAVING count(*) > 1)
     )"""
 
-#: The rows of ``_PAIRS`` counted by both verdicts and in-period flags (``{pairs}``: the query,
-#: or the table ``pairs``), with the lines left unpriced and the doubtful ones.
-_PAIRS_TALLY = """SELECT usage_outcome, charge_outcome, usage_in, charge_in, count(*),
-           coalesce(sum(unbilled), 0), coalesce(sum(revenue_at_risk), 0),
-           count(*) FILTER (WHERE unbilled <> 0 AND revenue_at_risk IS NULL),
-           count(*) FILTER (WHERE doubtful)
-    FROM {pairs} GROUP BY ALL"""
+#: Without files, the one-join path's summary: the same full outer join as ``_PAIRS``, each row
+#: reduced to one byte of the comparisons that the rule specialised to one line a side makes
+#: (``_pair_verdicts`` reads both verdicts and the doubt from it), the rows counted by that
+#: byte (a perfect hash aggregate: at most 256 groups, found by index) and by the in-period
+#: flags when there is a period. The byte, for a row with both lines: bit 0 in play, 1 charged
+#: quantity below the used one, 2 equal to it, 3 charged amount below the cost, 4 used quantity
+#: above zero, 5 cost above zero, 6 charged quantity above zero; a usage line alone: 128, bit 0
+#: used quantity above zero, bit 1 cost above zero; a charge alone: 192, bit 0 charged quantity
+#: above zero (in play is NULL where a line is alone, and so is the first form; a NULL among a
+#: row's values leaves it in a group of the wrong kind, which the count test then fails). The
+#: bits are set by multiplying, not shifting (a shift is a function call a row in DuckDB), and
+#: combined by ``|``, which keeps the byte's type, so the aggregate stays perfect. Judging the
+#: 5.5 M rows in ``CASE`` expressions and grouping them by verdict, as before, cost about a
+#: tenth more CPU in all (docs/workflows.md, "Throughput"). Only the usage lines billed less
+#: than used (``used > 0`` and, in play, ``q < used``) meet the chargemaster (its segments as
+#: timestamps, so that no line's time is cast to a date); their unbilled quantity is the used
+#: one less the charge's where in play and positive.
+_NO_QUANTITY, _NO_AMOUNT = Decimal("0.0000"), Decimal("0.00")
+_PAIRS_SUMMARY = """WITH c AS (
+        SELECT facility_id, encounter_token, cdm_code, service_at,
+               CASE WHEN transaction_type = 'CD' THEN -abs(quantity) ELSE abs(quantity) END AS q,
+               CASE WHEN transaction_type = 'CD' THEN -abs(amount) ELSE abs(amount) END AS a
+        FROM charges_in
+    ), paired AS (
+        SELECT u.facility_id, u.cdm_code, u.used_at, u.quantity AS used, u.cost,
+               c.service_at, c.q, c.a,
+               epoch_us(c.service_at) - epoch_us(u.used_at)
+                   BETWEEN -{window_us} AND {window_us} AS in_play
+        FROM usage_in u FULL JOIN c
+          ON u.facility_id = c.facility_id AND u.encounter_token = c.encounter_token
+         AND u.cdm_code = c.cdm_code
+    ), coded AS (
+        SELECT *, coalesce(
+                   CAST(in_play AS UTINYINT)
+                   | (CAST(q < used AS UTINYINT) * 2::UTINYINT)
+                   | (CAST(q = used AS UTINYINT) * 4::UTINYINT)
+                   | (CAST(a < cost AS UTINYINT) * 8::UTINYINT)
+                   | (CAST(used > 0 AS UTINYINT) * 16::UTINYINT)
+                   | (CAST(cost > 0 AS UTINYINT) * 32::UTINYINT)
+                   | (CAST(q > 0 AS UTINYINT) * 64::UTINYINT),
+                   128 | CAST(used > 0 AS UTINYINT) | (CAST(cost > 0 AS UTINYINT) * 2::UTINYINT),
+                   192 | CAST(q > 0 AS UTINYINT)) AS code
+        FROM paired
+    )
+    SELECT code, {flags} count(*), sum(used), sum(q), sum(revenue_at_risk), count(unit_price)
+    FROM (
+        SELECT code, {period_flags} used, q, ps.unit_price,
+               CASE WHEN ps.unit_price IS NOT NULL THEN CAST(round_even(
+                   CAST(used - CASE WHEN in_play AND q > 0 THEN q ELSE 0 END AS DECIMAL(18,4))
+                   * ps.unit_price, 2) AS DECIMAL(18,2)) END AS revenue_at_risk
+        FROM coded
+        LEFT JOIN (
+            SELECT facility_id, cdm_code, CAST(s AS TIMESTAMP) AS lo,
+                   coalesce(CAST(e AS TIMESTAMP), 'infinity'::TIMESTAMP) AS hi, unit_price
+            FROM price_segments) ps
+          ON ps.facility_id = CASE WHEN used > 0 AND (q IS NULL OR NOT in_play OR q < used)
+                                   THEN coded.facility_id END
+         AND ps.cdm_code = coded.cdm_code AND coded.used_at >= ps.lo AND coded.used_at < ps.hi)
+    GROUP BY ALL"""
 
 #: With files, the lines of ``_PAIRS`` (``{pairs}``) are judged as they are written, one row a
 #: line, in the columns of the files (side and outcome as text): nothing of the join is kept in
@@ -595,28 +654,103 @@ def _judge_pairs(
     start: datetime | None,
     end: datetime | None,
 ) -> dict[tuple[Side, Outcome], OutcomeCount] | None:
-    """The one-join path without files (``_PAIRS``): the summary by side and outcome, tallied
-    as the rows are judged, or None when a key has several lines on a side that one row cannot
-    judge."""
+    """The one-join path without files (``_PAIRS_SUMMARY``): the summary by side and outcome,
+    counted by the comparisons each row makes and judged here by group, or None when a key has
+    several lines on a side that one row cannot judge."""
     if _several_lines_seen(con):
         return None
-    rows = con.execute(_PAIRS_TALLY.format(pairs=f"({_pairs(window, start, end)})")).fetchall()
-    usages, charges = _lines(con)
-    if (
-        sum(row[4] for row in rows if row[0] is not None) != usages
-        or sum(row[4] for row in rows if row[1] is not None) != charges
-        or any(row[8] for row in rows)
-    ):
-        return None
+    rows = con.execute(_pairs_summary(window, start, end)).fetchall()
+    periods = start is not None or end is not None
     counts: dict[tuple[Side, Outcome], OutcomeCount] = {}
-    for usage, charge, usage_in, charge_in, n, unbilled, at_risk, unpriced, _ in rows:
-        if usage_in:
-            _add(counts, (Side.USAGE, Outcome(usage)), OutcomeCount(
-                int(n), Decimal(unbilled), Decimal(at_risk), int(unpriced)
-            ))  # fmt: skip
-        if charge_in:
-            _add(counts, (Side.CHARGE, Outcome(charge)), OutcomeCount(int(n), ZERO, ZERO, 0))
+    met = [0, 0]
+    for code, *flags, n, used, charged, at_risk, priced in rows:
+        if code is None:
+            return None
+        usage, charge, doubtful = _pair_verdicts(int(code))
+        usage_in, charge_in = flags if periods else (True, True)
+        if doubtful:
+            return None
+        if usage is not None:
+            met[0] += n
+            if usage_in:
+                count = _usage_count(usage, n, (used, charged, at_risk, priced))
+                _add(counts, (Side.USAGE, usage), count)
+        if charge is not None:
+            met[1] += n
+            if charge_in:
+                _add(counts, (Side.CHARGE, charge), OutcomeCount(int(n), ZERO, ZERO, 0))
+    if tuple(met) != _lines(con):
+        return None
     return counts
+
+
+def _pairs_summary(window: timedelta, start: datetime | None, end: datetime | None) -> str:
+    """``_PAIRS_SUMMARY`` for a window and period: without a period, the rows are grouped by
+    their code alone (a perfect hash aggregate), else by the in-period flags too."""
+    flags = period_flags = ""
+    if start is not None or end is not None:
+        flags = "usage_in, charge_in,"
+        period_flags = (
+            f"{_period(start, end).replace('line_at', 'used_at')} AS usage_in, "
+            f"{_period(start, end).replace('line_at', 'service_at')} AS charge_in,"
+        )
+    return _PAIRS_SUMMARY.format(
+        window_us=int(window / timedelta(microseconds=1)), flags=flags, period_flags=period_flags
+    )
+
+
+def _pair_verdicts(code: int) -> tuple[Outcome | None, Outcome | None, bool]:
+    """The usage line's and the charge's verdicts of a row of ``_PAIRS_SUMMARY`` from its code
+    (None where the row has no such line), and whether the row is doubtful: a line alone that
+    is not positive, which may belong to a key of several lines on its side. The rule
+    specialised to one line a side (``_PAIRS``): a charge counts when in play; the usage line
+    is covered up to the charged quantity, if positive."""
+    bit = [bool(code >> i & 1) for i in range(7)]
+    if code >= 192:  # a charge alone: never in play
+        return None, Outcome.CHARGE_WITHOUT_USAGE if bit[0] else Outcome.CREDITED, not bit[0]
+    if code >= 128:  # a usage line alone: nothing charged
+        return _unbilled_usage(used_positive=bit[0], cost_positive=bit[1]), None, not bit[0]
+    in_play, below, equal, cheaper, used_positive, cost_positive, positive = bit
+    if not in_play:
+        usage = _unbilled_usage(used_positive=used_positive, cost_positive=cost_positive)
+        charge = Outcome.CHARGE_WITHOUT_USAGE if positive else Outcome.CREDITED
+        return usage, charge, False
+    if used_positive and not positive:
+        usage = Outcome.USAGE_WITHOUT_CHARGE
+    elif used_positive and below:
+        usage = Outcome.QUANTITY_MISMATCH
+    else:  # covered in full (or nothing to cover): below cost if charged enough for less
+        usage = Outcome.CHARGE_BELOW_COST if not below and cheaper else Outcome.MATCHED
+    if not positive:
+        charge = Outcome.CREDITED
+    elif not equal:
+        charge = Outcome.QUANTITY_MISMATCH
+    else:
+        charge = Outcome.CHARGE_BELOW_COST if cheaper else Outcome.MATCHED
+    return usage, charge, False
+
+
+def _unbilled_usage(*, used_positive: bool, cost_positive: bool) -> Outcome:
+    """A usage line's verdict with nothing charged in play."""
+    if used_positive:
+        return Outcome.USAGE_WITHOUT_CHARGE
+    return Outcome.CHARGE_BELOW_COST if cost_positive else Outcome.MATCHED
+
+
+def _usage_count(usage: Outcome, lines: int, sums: tuple[Any, ...]) -> OutcomeCount:
+    """A group of usage lines of ``_PAIRS_SUMMARY`` (``sums``: of the used quantities, of the
+    charged ones, of the revenue at risk, and the lines priced): unbilled, the whole quantity
+    when nothing is covered, the used less the charged one when partly covered; priced where
+    unbilled (the sums at the scale of DuckDB's, as the other paths give them)."""
+    used, charged, at_risk, priced = sums
+    if usage is Outcome.USAGE_WITHOUT_CHARGE:
+        unbilled = Decimal(used)
+    elif usage is Outcome.QUANTITY_MISMATCH:
+        unbilled = Decimal(used) - Decimal(charged)
+    else:
+        return OutcomeCount(int(lines), _NO_QUANTITY, _NO_AMOUNT, 0)
+    risk = _NO_AMOUNT if at_risk is None else Decimal(at_risk)
+    return OutcomeCount(int(lines), unbilled, risk, int(lines) - int(priced))
 
 
 def _pairs(window: timedelta, start: datetime | None, end: datetime | None) -> str:
