@@ -36,6 +36,30 @@ def test_committed_writes_are_visible_to_another_unit_of_work(uow: UowFactory) -
         assert other.charges.get(record.id) == record
 
 
+def test_a_commit_that_need_not_wait_for_the_flush_is_visible_at_once(uow: UowFactory) -> None:
+    record = charge(site())
+    with uow() as work:
+        work.charges.add(record)
+        work.commit(durable=False)
+
+    with uow() as other:
+        assert other.charges.get(record.id) == record
+
+
+def test_the_next_transaction_on_the_connection_commits_durably_again(engine: sa.Engine) -> None:
+    # ``SET LOCAL``: the relaxed flush ends with the transaction that asked for it, whichever
+    # pooled connection the next unit of work gets.
+    setting = "SHOW synchronous_commit" if engine.name == "postgresql" else "SELECT 'on'"
+    with SqlAlchemyUnitOfWork(engine) as work:
+        work.charges.add(charge(site()))
+        work.commit(durable=False)
+        after_commit = work._open().exec_driver_sql(setting).scalar()
+    with engine.connect() as connection:
+        later = connection.exec_driver_sql(setting).scalar()
+
+    assert (after_commit, later) == ("on", "on")
+
+
 def test_uncommitted_writes_are_invisible_to_a_concurrent_reader(engine: sa.Engine) -> None:
     # A SQLite writer holds the write lock from BEGIN IMMEDIATE; readers use a DEFERRED engine.
     url = engine.url.render_as_string(hide_password=False)

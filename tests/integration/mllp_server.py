@@ -45,7 +45,7 @@ class BlockingUnitOfWork:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def commit(self) -> None:
+    def commit(self, *, durable: bool = True) -> None:
         with BlockingUnitOfWork.lock:
             BlockingUnitOfWork.commits += 1
             blocked = BlockingUnitOfWork.commits == BlockingUnitOfWork.block_at
@@ -53,7 +53,7 @@ class BlockingUnitOfWork:
             print("blocked", flush=True)
             while True:
                 time.sleep(60)
-        self._inner.commit()
+        self._inner.commit(durable=durable)
 
 
 def main() -> None:

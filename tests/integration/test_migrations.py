@@ -244,3 +244,28 @@ def test_downgrading_requisition_approval_removes_only_its_tables(empty_engine: 
         "trading_partners",
     }
     assert "off_contract" not in columns
+
+
+def test_downgrading_the_partial_parked_index_restores_the_whole_index(
+    empty_engine: sa.Engine,
+) -> None:
+    dialect = empty_engine.dialect.name
+
+    def parked_index() -> tuple[list[str | None], object]:
+        (index,) = [
+            i
+            for i in sa.inspect(empty_engine).get_indexes("handler_work")
+            if i["name"] == "ix_handler_work_parked_on"
+        ]
+        where = index.get("dialect_options", {}).get(f"{dialect}_where")
+        return index["column_names"], None if where is None else str(where).strip("()").lower()
+
+    migrate.upgrade(empty_engine, "0017")
+    upgraded = parked_index()
+    migrate.downgrade(empty_engine, "0016")
+    downgraded = parked_index()
+
+    assert (upgraded, downgraded) == (
+        (["parked_on"], "parked_on is not null"),
+        (["parked_on"], None),
+    )

@@ -396,7 +396,11 @@ class MessageBus:
             items = take(uow, at)
             if not items:
                 return {}
-            uow.commit()
+            # Not waiting for the log flush: the claim must be committed before a handler runs
+            # (visible to the next claim when this process dies), not durable; the batch's
+            # durable commit makes it so, and a server crash before that loses nothing but
+            # the claim itself (the items are as they were).
+            uow.commit(durable=False)
         fresh = [item for item in items if item.last_error != IN_PROGRESS]
         outcomes = self._run_claimed(fresh, at) if fresh else {}
         for item in items:

@@ -96,7 +96,9 @@ class OutboxRelay:
             batch = uow.events.unpublished(limit, after_position=after, published_at=at)
             if batch:
                 publish([event for _, event in batch])
-                uow.commit()
+                # Not waiting for the log flush: publication rows lost with a server crash
+                # only publish their events again (at least once, above).
+                uow.commit(durable=False)
         if full:
             self._last_full_scan = now
         if wide:

@@ -776,7 +776,16 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    def commit(self) -> None: ...
+    def commit(self, *, durable: bool = True) -> None:
+        """Commit the transaction. ``durable=False``: on PostgreSQL, without waiting for the
+        write-ahead log to reach the disk (``synchronous_commit`` off for this transaction
+        alone). What it wrote is visible to every session at once, survives the death of this
+        process, and is durable with the next durable commit of any session (the log is
+        flushed in order); only a crash of the database server before that takes it back, and
+        nothing committed after it. For writes whose loss with a server crash is harmless: a
+        claim (its attempt count and lease), the relay's publication rows. On SQLite, the same
+        as a durable commit."""
+        ...
 
     def rollback(self) -> None: ...
 

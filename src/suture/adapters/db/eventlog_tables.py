@@ -55,6 +55,10 @@ events = sa.Table(
     sa.Index("ix_events_type_recorded_at", "type", "recorded_at"),
 )  # fmt: skip
 
+#: Only parked items have a dependency key: the index holds those alone, so that inserting,
+#: claiming and completing work (all of it unparked) writes no entry in it (migration 0017).
+PARKED_PREDICATE = "parked_on IS NOT NULL"
+
 handler_work = sa.Table(
     "handler_work", metadata,
     _key("handler", primary_key=True), _key("event_id", primary_key=True),
@@ -64,7 +68,10 @@ handler_work = sa.Table(
     _text("last_error", nullable=True), _text("parked_on", nullable=True),
     sa.Column("updated_at", UtcDateTime("updated_at"), nullable=False),
     sa.Index("ix_handler_work_claim", "status", "next_attempt_at", "event_position"),
-    sa.Index("ix_handler_work_parked_on", "parked_on"),
+    sa.Index(
+        "ix_handler_work_parked_on", "parked_on",
+        sqlite_where=sa.text(PARKED_PREDICATE), postgresql_where=sa.text(PARKED_PREDICATE),
+    ),
     sa.Index("ix_handler_work_event_id", "event_id"),
 )  # fmt: skip
 

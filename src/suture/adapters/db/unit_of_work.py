@@ -154,9 +154,14 @@ class SqlAlchemyUnitOfWork:
         finally:
             connection.close()
 
-    def commit(self) -> None:
+    def commit(self, *, durable: bool = True) -> None:
+        connection = self._open()
         with storage_errors("database"):
-            self._open().commit()
+            if not durable and connection.dialect.name == "postgresql":
+                # The commit's wait for the log flush (an fsync, 4 ms here) is most of a
+                # claim's cost; ``SET LOCAL`` ends with the transaction.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            connection.commit()
 
     def rollback(self) -> None:
         with storage_errors("database"):
