@@ -62,9 +62,10 @@ class WorkItem:
     updated_at: datetime
     last_error: str | None = None
     parked_on: str | None = None
-    #: Where the store read this version of the item (PostgreSQL: its ``ctid``), so that the
-    #: batch that claimed it finds it again without a search; None when unknown. A hint only:
-    #: the store checks the key, and looks up by key what is no longer there.
+    #: Where the store read this version of the item (PostgreSQL: its ``ctid``; SQLite: its
+    #: ``rowid``, as text), so that the batch that claimed it finds it again without a search;
+    #: None when unknown. A hint only: the store checks the key, and looks up by key what is
+    #: no longer there.
     row: str | None = field(default=None, compare=False, repr=False)
 
 

@@ -20,6 +20,7 @@ import builtins
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.errors import StorageError, storage_errors
+from suture.eventlog.ids import compact_json
 from suture.services.event_store import (
     IN_PROGRESS,
     AlreadyProcessedError,
@@ -106,11 +108,7 @@ class HandlerWorkStore:
         lease_until: datetime,
     ) -> builtins.list[WorkItem]:
         if not self._postgres:  # one writer: the select and the update cost the same apart
-            items = self.claim_due(now, limit, handlers=handlers)
-            fresh = [(i.handler, i.event_id) for i in items if i.last_error != IN_PROGRESS]
-            if fresh:
-                self.claim_attempts(fresh, now, lease_until)
-            return items
+            return self._sqlite_claim_counted(now, limit, handlers, lease_until)
         with storage_errors(_W.name):
             rows = self._connection.execute(
                 claim_counted_statement(),
@@ -119,9 +117,49 @@ class HandlerWorkStore:
             ).all()  # fmt: skip
         return items_before(rows)
 
+    def _sqlite_claim_counted(
+        self, now: datetime, limit: int, handlers: Sequence[str], lease_until: datetime
+    ) -> builtins.list[WorkItem]:
+        """SQLite: :meth:`claim_counted` as the driver's rows (:data:`SQLITE_ITEM_COLUMNS`).
+
+        The due items are read with their ``rowid`` (:attr:`WorkItem.row`) and the fresh ones
+        counted by it: the transaction holds SQLite's write lock since it began, so the rows
+        just read are those updated.
+        """
+        names = builtins.list(dict.fromkeys(handlers))
+        limit = checked_limit(limit)
+        if not names:
+            return []
+        instant = sqlite_instant_writer()
+        connection = self._connection
+        with storage_errors(_W.name):
+            found = connection.exec_driver_sql(
+                _sqlite_claim(len(names)), (WorkStatus.PENDING.value, instant(now), *names, limit)
+            ).all()
+            read = sqlite_instants()
+            items = [sqlite_item(row, read) for row in found]
+            fresh = [row[10] for row in found if row[7] != IN_PROGRESS]  # their rowids
+            if fresh:
+                at = instant(now)
+                connection.exec_driver_sql(
+                    _SQLITE_COUNT_ATTEMPTS,
+                    (instant(lease_until), at, IN_PROGRESS, compact_json(fresh)),
+                )
+        return items
+
     def claim_attempts(
         self, keys: Sequence[tuple[str, str]], at: datetime, lease_until: datetime
     ) -> None:
+        if not self._postgres:
+            instant = sqlite_instant_writer()
+            with storage_errors(_W.name):
+                for chunk in chunks(keys):
+                    self._connection.exec_driver_sql(
+                        _SQLITE_COUNT_ATTEMPTS_BY_KEYS,
+                        (instant(lease_until), instant(at), IN_PROGRESS, json.dumps(chunk),
+                         WorkStatus.PENDING.value),
+                    )  # fmt: skip
+            return
         claimed = {
             "attempts": _W.c.attempts + 1, "next_attempt_at": lease_until, "updated_at": at,
             "last_error": IN_PROGRESS,
@@ -220,12 +258,14 @@ class HandlerWorkStore:
         if not keys:
             return
         unique = builtins.list(dict.fromkeys(keys))
+        if not self._postgres:
+            self._sqlite_complete(unique, at)
+            return
         inserted: builtins.list[Any] = []
-        # On PostgreSQL the work items are deleted by the same statement (a ``DELETE`` in a
-        # ``WITH``), a round trip less per batch, found by their ``rows`` when every key has
-        # one (then it says how many it deleted, and the rest are deleted by key); SQLite
-        # deletes them after.
-        located = rows if self._postgres and rows and all(k in rows for k in unique) else None
+        # The work items are deleted by the same statement (a ``DELETE`` in a ``WITH``), a
+        # round trip less per batch, found by their ``rows`` when every key has one (then it
+        # says how many it deleted, and the rest are deleted by key).
+        located = rows if rows and all(k in rows for k in unique) else None
         insert = (
             _completion(self._connection.dialect.name) if located is None
             else _completion_by_rows()
@@ -243,14 +283,24 @@ class HandlerWorkStore:
                 inserted += [(h, e) for h, e, _ in found]
             if left:  # an item not at its row (one this transaction did not lock): by key
                 self.discard_many(unique)
-            if len(inserted) != len(unique):
-                missing = set(unique) - {(h, e) for h, e in inserted}
-                handler, event_id = min(missing)
-                raise AlreadyProcessedError(
-                    "tracking", f"{handler} has already processed event {event_id}"
-                )
-        if not self._postgres:
-            self.discard_many(unique)
+            _refuse_done_already(unique, inserted)
+
+    def _sqlite_complete(self, keys: Sequence[tuple[str, str]], at: datetime) -> None:
+        """SQLite: :meth:`complete_many` of unique keys as the driver's statements, the keys one
+        JSON text a statement: the tracking rows, then the items deleted by key (found at
+        their ``rowid`` instead, the key still checked, it cost more: the deletes from the
+        table's indexes are most of it)."""
+        connection = self._connection
+        processed_at = sqlite_instant_writer()(at)
+        inserted: builtins.list[Any] = []
+        with storage_errors(t.tracking.name):
+            for chunk in chunks(keys):
+                listed = json.dumps(chunk)
+                inserted += connection.exec_driver_sql(_SQLITE_TRACK, (processed_at, listed)).all()
+            _refuse_done_already(keys, inserted)
+        with storage_errors(_W.name):
+            for chunk in chunks(keys):
+                connection.exec_driver_sql(_SQLITE_DELETE, (json.dumps(chunk),))
 
     def record_failure(
         self,
@@ -419,6 +469,167 @@ class HandlerWorkStore:
                 },
             )
         return self._reload(item)
+
+
+def _refuse_done_already(keys: Sequence[tuple[str, str]], inserted: Sequence[Any]) -> None:
+    """Raise :class:`AlreadyProcessedError` naming a key among ``keys`` whose tracking row was
+    not ``inserted`` (the ``(handler, event_id)`` rows an insert returned) by this completion."""
+    if len(inserted) == len(keys):
+        return
+    missing = set(keys) - {(h, e) for h, e in inserted}
+    handler, event_id = min(missing)
+    raise AlreadyProcessedError("tracking", f"{handler} has already processed event {event_id}")
+
+
+# --- SQLite: a batch's claim and completion as the driver's statements ------------------------
+#
+# The dispatcher's claim, lock and completion run once per batch of up to 500 items; through
+# SQLAlchemy Core each row went through its result processors (four instants an item with its
+# event), a ``Row`` and a mapping, and each statement through the compiled cache. Here the SQL
+# text is fixed (the keys are one JSON parameter, ``json_each``), the rows are the driver's
+# tuples, and each distinct instant text of a batch is parsed once (:func:`sqlite_instants`).
+
+#: A work item with its event's type and its ``rowid`` (:attr:`WorkItem.row`), in the order
+#: :func:`sqlite_item` reads them; ``w`` is ``handler_work``, ``e`` its event.
+SQLITE_ITEM_COLUMNS = (
+    "w.handler, w.event_id, w.event_position, w.status, w.attempts, w.next_attempt_at, "
+    "w.updated_at, w.last_error, w.parked_on, e.type, w.rowid"
+)
+#: Where the items and their events are read from.
+SQLITE_ITEMS_FROM = f"FROM {_W.name} AS w JOIN {_E.name} AS e ON e.position = w.event_position"
+
+
+@functools.lru_cache(maxsize=8)
+def _sqlite_claim(handlers: int) -> str:
+    """The due pending items of ``handlers`` handlers, oldest due first then in log order, at
+    most ``?`` of them: :meth:`HandlerWorkStore.claim_due`'s query (same order, same index)."""
+    names = ", ".join(["?"] * handlers)
+    return (
+        f"SELECT {SQLITE_ITEM_COLUMNS} {SQLITE_ITEMS_FROM} "
+        f"WHERE w.status = ? AND w.next_attempt_at <= ? AND w.handler IN ({names}) "
+        "ORDER BY w.next_attempt_at, w.event_position, w.handler LIMIT ?"
+    )
+
+
+#: :meth:`HandlerWorkStore.claim_attempts` of the items at these rowids (one JSON array), read
+#: pending by the same transaction. No other condition: given ``status = ?`` too, the planner
+#: searched the claim index for every pending item rather than the rowids.
+_SQLITE_COUNT_ATTEMPTS = (
+    f"UPDATE {_W.name} SET attempts = attempts + 1, next_attempt_at = ?, "  # noqa: S608 - names
+    "updated_at = ?, last_error = ? WHERE rowid IN (SELECT value FROM json_each(?))"
+)
+
+#: :meth:`HandlerWorkStore.claim_attempts` of the keys ``[[handler, event_id], …]`` (one JSON
+#: text) still pending. ``+status``: a term the planner cannot search an index by, so that it
+#: searches the primary key for each key; given ``status = ?`` as it is, it read every
+#: pending item by the claim index instead, a cost that grew with the backlog.
+_SQLITE_COUNT_ATTEMPTS_BY_KEYS = (
+    f"UPDATE {_W.name} SET attempts = attempts + 1, next_attempt_at = ?, "  # noqa: S608 - names
+    "updated_at = ?, last_error = ? WHERE (handler, event_id) IN (SELECT json_extract(value, "
+    "'$[0]'), json_extract(value, '$[1]') FROM json_each(?)) AND +status = ?"
+)
+
+#: The tracking rows of the keys ``[[handler, event_id], …]`` (one JSON text), those inserted
+#: returned (:func:`_tracking_from_keys` as the driver takes it).
+_SQLITE_TRACK = (
+    f"INSERT INTO {t.tracking.name} (handler, event_id, processed_at) "  # noqa: S608 - names
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?) "
+    "WHERE true ON CONFLICT (handler, event_id) DO NOTHING RETURNING handler, event_id"
+)
+
+#: Delete the items of the keys ``[[handler, event_id], …]`` (one JSON text).
+_SQLITE_DELETE = (
+    f"DELETE FROM {_W.name} WHERE (handler, event_id) IN "  # noqa: S608 - the table's names only
+    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+)
+
+
+def sqlite_rowid(row: str | None) -> int | None:
+    """The rowid a :attr:`WorkItem.row` names on SQLite (its digits), or None: a row given in
+    another form (or none) is no address here, and the item is looked up by key."""
+    return int(row) if row is not None and row.isascii() and row.isdigit() else None
+
+
+@functools.cache
+def sqlite_instant_writer() -> Callable[[datetime], Any]:
+    """The text ``UtcDateTime`` writes on SQLite, by its own processor (``types.py``)."""
+    process = _W.c.updated_at.type.bind_processor(sqlite.dialect())
+    assert process is not None
+    return process
+
+
+@functools.cache
+def _sqlite_instant_reader() -> Callable[[Any], Any]:
+    """The value SQLAlchemy reads for a ``UtcDateTime`` column on SQLite, by its own processor."""
+    process = _W.c.updated_at.type._cached_result_processor(sqlite.dialect(), None)
+    assert process is not None
+    return process
+
+
+_from_iso = datetime.fromisoformat
+#: ``len("2025-03-03 14:05:00.000000")``: the form ``UtcDateTime`` writes on SQLite.
+_STORED_LENGTH = 26
+
+
+def sqlite_instants() -> Callable[[Any], Any]:
+    """A reader of ``UtcDateTime`` values as SQLite stores them, giving what SQLAlchemy's own
+    processor gives (the aware UTC datetime), each distinct text parsed once: the items of a
+    batch share their lease and update times, the events of a publish their times.
+
+    The stored text is the naive UTC instant the writer writes (``YYYY-MM-DD
+    HH:MM:SS.ffffff``, always 26 characters); read with its offset, ``datetime.fromisoformat``
+    gives it aware in UTC in one step (the processor's ``fromisoformat`` then
+    ``replace(tzinfo=UTC)`` cost five times as much). Any other value goes to the processor
+    itself: ``fromisoformat`` takes any character between date and time, so a date alone with
+    the offset would read as a naive midnight.
+    """
+    seen: dict[Any, Any] = {}
+    exact = _sqlite_instant_reader()
+
+    def instant(text: Any) -> Any:
+        found = seen.get(text)
+        if found is None:
+            if type(text) is str and len(text) == _STORED_LENGTH and text[10] == " ":
+                try:
+                    found = _from_iso(text + "+00:00")
+                except ValueError:
+                    found = exact(text)
+            else:
+                found = exact(text)
+            seen[text] = found
+        return found
+
+    return instant
+
+
+_STATUSES = {status.value: status for status in WorkStatus}
+_new_item = object.__new__
+# The slots' own setters: an item made by :func:`sqlite_item` is filled as the frozen
+# dataclass's ``__init__`` fills it (``object.__setattr__`` per field), without its keyword
+# handling and a name lookup per field (a third of reading an item; ``Envelope`` does the same).
+(_set_handler, _set_event_id, _set_event_position, _set_event_type, _set_status, _set_attempts,
+ _set_next_attempt_at, _set_updated_at, _set_last_error, _set_parked_on, _set_row) = (
+    vars(WorkItem)[item.name].__set__ for item in fields(WorkItem)
+)  # fmt: skip
+
+
+def sqlite_item(row: Sequence[Any], instant: Callable[[Any], Any]) -> WorkItem:
+    """The work item of a driver's row of :data:`SQLITE_ITEM_COLUMNS` (``instant``: a reader
+    of :func:`sqlite_instants`); its ``row`` is its ``rowid``, as text."""
+    status = row[3]
+    item = _new_item(WorkItem)
+    _set_handler(item, row[0])
+    _set_event_id(item, row[1])
+    _set_event_position(item, row[2])
+    _set_event_type(item, row[9])
+    _set_status(item, _STATUSES[status] if status in _STATUSES else WorkStatus(status))
+    _set_attempts(item, row[4])
+    _set_next_attempt_at(item, instant(row[5]))
+    _set_updated_at(item, instant(row[6]))
+    _set_last_error(item, row[7])
+    _set_parked_on(item, row[8])
+    _set_row(item, str(row[10]))
+    return item
 
 
 @functools.cache
