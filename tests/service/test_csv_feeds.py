@@ -3,6 +3,7 @@ export them, the ``decode`` handler run by the bus."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from suture.domain.exceptions import ExceptionType
 from suture.domain.masterdata import Facility, Item, Location, LocationKind
 from suture.domain.messages import MessageStatus
 from suture.domain.units import Packaging, PackagingLevel
+from suture.eventlog.events import ChargePosted
 from suture.services.csv_ingest import CsvFeedError, load_feeds
 
 FEEDS = """\
@@ -130,6 +132,42 @@ def test_charge_rows_are_posted_and_keyed_by_their_line_id_when_mapped(hub: Hub)
     assert hub.inbox.get(received.message.id).status_reason == "2 rows applied, 1 refused"
     assert count(hub, "select count(*) from charges where facility_id = 'fac-1'") == 2
     assert count(hub, "select count(*) from events where type = 'charge.posted'") == 2
+
+
+def test_a_charge_posted_from_a_file_is_dated_in_its_facilitys_zone_with_its_revenue_code(
+    hub: Hub,
+) -> None:
+    """The file's times are in the profile's zone (America/Chicago); the event's service date
+    is the facility's day, as HL7 and FHIR date it, and a facility without a zone counts the
+    file's own days. 20:00 in Chicago is 02:00 the next day in UTC."""
+    with hub.uow_factory() as uow:
+        uow.facilities.add(
+            Facility(id="fac-chi", code="CHI", name="Chicago", timezone="America/Chicago")
+        )
+        uow.facilities.add(Facility(id="fac-nz", code="NOZONE", name="No zone", timezone=""))
+        uow.commit()
+    text = (
+        "Facility,Account Number,Encounter Number,Service Date,Txn Type,CDM Code,Qty,Amount,"
+        "Dept,HCPCS,Rev Code\n"
+        "CHI,A1,V100,11/20/2026 20:00,CG,CDM100,1,250.00,SURG,C1776,0278\n"
+        "NOZONE,A2,V200,11/20/2026 20:00,CG,CDM100,1,250.00,SURG,,\n"
+        "MAIN,A3,V300,11/20/2026 20:00,CG,CDM100,1,250.00,SURG,,\n"
+    )
+    hub.csv_ingest.receive(text.encode(), interface="legacy-charges", source_system="rcm")
+    drain(hub)
+    with hub.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("select payload from events where type = 'charge.posted'")
+        ).scalars()
+        payloads = {p["facility_id"]: p for p in (json.loads(row) for row in rows)}
+    assert {f: p["service_date"] for f, p in payloads.items()} == {
+        "fac-chi": "2026-11-20",
+        "fac-nz": "2026-11-20",
+        "fac-1": "2026-11-21",
+    }
+    assert payloads["fac-chi"]["revenue_code"] == "0278"
+    assert "revenue_code" not in payloads["fac-nz"]
+    assert ChargePosted.model_validate(payloads["fac-chi"]).hcpcs == "C1776"
 
 
 def test_the_same_file_twice_is_stored_and_applied_once(hub: Hub) -> None:

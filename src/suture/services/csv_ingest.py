@@ -55,6 +55,7 @@ from suture.formats.csv.profile import ColumnProfile, default_profile, load_prof
 from suture.formats.csv.reader import read_rows
 from suture.formats.csv.usage import UsageLine, decode_usage_rows
 from suture.formats.udi import UdiDecodeError, parse_udi
+from suture.services.charge_events import CHARGE_POSTED, facility_zone, posted_payload
 from suture.services.clock import Clock
 from suture.services.exceptions import open_exception
 from suture.services.handlers import HandlerContext
@@ -65,7 +66,6 @@ from suture.services.unit_of_work import UnitOfWork
 FORMAT = "csv"
 MESSAGE_RECEIVED = "message.received"
 USAGE_RECORDED = "supply.usage.recorded"
-CHARGE_POSTED = "charge.posted"
 #: Refused rows an exception item lists; the count says how many more there were.
 LISTED_ROWS = 20
 _KINDS = {"usage": ImportKind.USAGE, "charges": ImportKind.CHARGES}
@@ -372,20 +372,9 @@ class CsvDecoder:
                 )
             if uow.charges.get(charge.id) is None:
                 uow.charges.add(charge)
-            payload: dict[str, Any] = {
-                "charge_id": charge.id,
-                "facility_id": charge.facility_id,
-                "encounter_token": charge.encounter_token,
-                "cdm_code": charge.cdm_code,
-                "hcpcs": charge.hcpcs,
-                "transaction_type": charge.transaction_type.value,
-                "quantity": format(charge.quantity, "f"),
-                "amount": format(charge.amount, "f"),
-                "service_date": charge.service_at.date().isoformat(),
-                "department_id": charge.department_id,
-            }
             _publish(
-                context, message, CHARGE_POSTED, payload, key=charge.id,
+                context, message, CHARGE_POSTED,
+                posted_payload(charge, facility_zone(facility, profile.time_zone)), key=charge.id,
                 correlation_id=charge.encounter_token, occurred_at=charge.service_at,
                 facility_id=charge.facility_id,
             )  # fmt: skip

@@ -30,10 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, tzinfo
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from suture.domain.exceptions import ExceptionType
 from suture.domain.masterdata import Facility
@@ -51,6 +49,7 @@ from suture.formats.fhir import (
 )
 from suture.formats.fhir.references import Tokenize
 from suture.formats.udi import parse_udi
+from suture.services.charge_events import facility_zone
 from suture.services.clock import Clock
 from suture.services.exceptions import open_exception
 from suture.services.fhir_records import Context, FhirApplyError, apply_decoded, correlation_of
@@ -189,12 +188,14 @@ class FhirIngest:
         return received.message, received.is_duplicate
 
     def _decoding(self, facility: Facility) -> Decoding:
-        settings = Settings(facility_id=facility.id, zone=_zone(facility), currency=self._currency)
+        settings = Settings(
+            facility_id=facility.id, zone=facility_zone(facility), currency=self._currency
+        )
         read_udi = partial(parse_udi, today=self._clock().date())
         return Decoding(settings=settings, tokenize=self._tokenize, read_udi=read_udi)
 
     def _context(self, uow: UnitOfWork, message: InboundMessage, facility: Facility) -> Context:
-        return Context(uow, self._bus, message, facility, _zone(facility), self._clock())
+        return Context(uow, self._bus, message, facility, facility_zone(facility), self._clock())
 
     def _repeat(
         self,
@@ -343,13 +344,6 @@ def _first_problem(
 
 def _location(decoded: Decoded, message: InboundMessage, index: int) -> str:
     return f"{decoded.resource_type}/{message.id}.{index}"
-
-
-def _zone(facility: Facility) -> tzinfo:
-    try:
-        return ZoneInfo(facility.timezone) if facility.timezone else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 __all__ = ["FORMAT", "INTERFACE", "EntryReply", "FhirIngest", "FhirReply", "information"]

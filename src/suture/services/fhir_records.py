@@ -52,10 +52,10 @@ from suture.formats.fhir import (
     Issue,
     UsageLine,
 )
+from suture.services.charge_events import CHARGE_POSTED, posted_key, posted_payload
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
 
-CHARGE_POSTED = "charge.posted"
 USAGE_RECORDED = "supply.usage.recorded"
 REQUISITION_RAISED = "purchasing.requisition.raised"
 _UOM = re.compile(r"^[A-Z0-9]{2,3}$")
@@ -138,23 +138,10 @@ def _charge(ctx: Context, decoded: DecodedChargeItem) -> str:
 
 
 def _posted(ctx: Context, charge: Charge) -> Any:
-    payload: dict[str, Any] = {
-        "charge_id": charge.id,
-        "facility_id": charge.facility_id,
-        "encounter_token": charge.encounter_token,
-        "cdm_code": charge.cdm_code,
-        "revenue_code": charge.revenue_code,
-        "hcpcs": charge.hcpcs,
-        "transaction_type": charge.transaction_type.value,
-        "quantity": format(charge.quantity, "f"),
-        "amount": format(charge.amount, "f"),
-        "service_date": charge.service_at.astimezone(ctx.zone).date().isoformat(),
-        "department_id": charge.department_id,
-    }
     return ctx.bus.envelope(
         CHARGE_POSTED,
-        payload,
-        idempotency_key=idempotency_key(CHARGE_POSTED, charge.id),
+        posted_payload(charge, ctx.zone),
+        idempotency_key=posted_key(charge.id),
         correlation_id=charge.encounter_token,
         trace_id=ctx.message.trace_id,
         causation_id=uuid.UUID(ctx.message.id),

@@ -48,8 +48,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import NamedTuple
 
 from suture.domain.encounters import Encounter, StaffMember
 from suture.domain.errors import SutureError
@@ -59,8 +58,7 @@ from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.reconciliation import ChargemasterPrice
 from suture.domain.revenue import Charge, charge_line_id
 from suture.eventlog.envelope import Envelope
-from suture.eventlog.ids import Uuid7Sequence, idempotency_key_of
-from suture.eventlog.payloads import decimal_text
+from suture.eventlog.ids import Uuid7Sequence
 from suture.formats.hl7v2 import (
     SUPPORTED_TYPES,
     AckCode,
@@ -81,6 +79,13 @@ from suture.formats.hl7v2 import (
     read_header,
     validate_header,
 )
+from suture.services.charge_events import (
+    CHARGE_POSTED,
+    POSTED_VERSION,
+    facility_zone,
+    posted_key,
+    posted_payload,
+)
 from suture.services.clock import Clock
 from suture.services.exceptions import open_exception
 from suture.services.inbox import Arrival, Inbox
@@ -94,12 +99,7 @@ FORMAT = "hl7v2"
 APPLIED_TYPE = ("DFT", "P03")
 #: MFE-1 record-level events that delete or deactivate a master file record.
 _DELETIONS = frozenset({"MDL", "MDC"})
-CHARGE_POSTED = "charge.posted"
 _UNFINISHED = frozenset({MessageStatus.RECEIVED, MessageStatus.DECODED})
-#: The version of ``charge.posted`` whose form :meth:`Hl7Ingest._posted` writes.
-_POSTED_VERSION = 1
-#: ``idempotency_key(CHARGE_POSTED, charge_id)``: the charge id is the event's natural key.
-_posted_key = idempotency_key_of(CHARGE_POSTED)
 _FACILITY_PAGE = 500
 _RELOAD_AFTER_SECONDS = 5.0
 
@@ -190,7 +190,6 @@ class Hl7Ingest:
         self._clock = clock
         self._zone = zone
         self._facilities: dict[str, Facility] = {}
-        self._zones: dict[str, tzinfo] = {}
         self._loaded_at: datetime | None = None
         self._event_ids = Uuid7Sequence()
 
@@ -562,40 +561,30 @@ class Hl7Ingest:
     def _posted(self, postings: Sequence[_Posting], at: datetime) -> list[Envelope]:
         """The ``charge.posted`` event of each posted charge, recorded ``at`` (the apply's
         transaction), in one pass: the ids made together (:meth:`Uuid7Sequence.take`), each
-        payload written from the typed :class:`Charge` and checked as its model
+        payload written from the typed :class:`Charge` by
+        :func:`~suture.services.charge_events.posted_payload` and checked as its model
         (:class:`~suture.eventlog.events.ChargePosted`) checks it, so the registry vouches for
         it (:meth:`Envelope.of_valid_payload`) and publishing does not read it again.
-        ``tests/unit/test_hl7_posted.py`` holds the payload to the model and the envelope to
+        ``tests/service/test_hl7_posted.py`` holds the payload to the model and the envelope to
         the one the bus builds from the same dict."""
         registry = self._bus.registry
-        version = registry.latest(CHARGE_POSTED) if registry is not None else _POSTED_VERSION
+        version = registry.latest(CHARGE_POSTED) if registry is not None else POSTED_VERSION
         # A registry whose charge.posted is another version than the form written here does
         # not vouch: publishing validates the payload, as it validates any dict payload.
-        vouching = registry if version == _POSTED_VERSION else None
+        vouching = registry if version == POSTED_VERSION else None
         build = Envelope.of_valid_payload
         envelopes: list[Envelope] = []
         ids = self._event_ids.take(at, len(postings))
         for event_id, (charge, message, zone, causation, occurred) in zip(
             ids, postings, strict=True
         ):
-            payload: dict[str, Any] = {
-                "charge_id": charge.id,
-                "facility_id": charge.facility_id,
-                "encounter_token": charge.encounter_token,
-                "cdm_code": charge.cdm_code,
-                "hcpcs": charge.hcpcs,
-                "transaction_type": charge.transaction_type.value,
-                "quantity": decimal_text(charge.quantity, "quantity"),
-                "amount": decimal_text(charge.amount, "amount"),
-                "service_date": charge.service_at.astimezone(zone).date().isoformat(),
-                "department_id": charge.department_id,
-            }
+            payload = posted_payload(charge, zone)
             envelopes.append(build(
                 id=event_id, type=CHARGE_POSTED, schema_version=version, occurred_at=occurred,
                 recorded_at=at, source_system=message.source_system,
                 source_facility=charge.facility_id, trace_id=message.trace_id,
                 correlation_id=charge.encounter_token, causation_id=causation,
-                idempotency_key=_posted_key(charge.id), payload=payload,
+                idempotency_key=posted_key(charge.id), payload=payload,
                 validated_by=vouching,
             ))  # fmt: skip
         return envelopes
@@ -658,16 +647,7 @@ class Hl7Ingest:
                 after = page[-1].id
 
     def _zone_of(self, facility: Facility | None) -> tzinfo:
-        if facility is None or not facility.timezone:
-            return self._zone
-        zone = self._zones.get(facility.timezone)
-        if zone is None:
-            try:
-                zone = ZoneInfo(facility.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                zone = self._zone
-            self._zones[facility.timezone] = zone
-        return zone
+        return facility_zone(facility, self._zone)
 
     def _facility_of_error(self, work: Hl7Work) -> str | None:
         header = work.header
