@@ -50,10 +50,6 @@ class WorkerOptions:
     prefetch: bool = True
     relay_batch: int = 500
     relay_interval: float = 0.1
-    #: The relay's pause after a round that published some events but fewer than a batch:
-    #: events are coming, so the next ones are looked for soon rather than ``relay_interval``
-    #: later; an empty round waits ``relay_interval``.
-    relay_follow: float = 0.01
     sweep_interval: float = 1.0
     stale_after: timedelta = timedelta(seconds=30)
     lease: timedelta = timedelta(minutes=1)
@@ -238,10 +234,8 @@ class _Worker:
                 published = 0
                 await _wait(stop, o.sweep_interval)
             self.stats.published += published
-            if not published:
+            if published < o.relay_batch:
                 await _wait(stop, o.relay_interval)
-            elif published < o.relay_batch:
-                await _wait(stop, o.relay_follow)
 
     # --- reporting ----------------------------------------------------------------------------
 
