@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,15 @@ def test_postgresql_connections_are_pinged_before_use() -> None:
 
     assert engine.pool._pre_ping is True
     engine.dispose()
+
+
+def test_postgresql_sessions_run_in_utc_and_read_instants_as_python_utc(postgres_url: str) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            zone = connection.exec_driver_sql("SELECT current_setting('TimeZone')").scalar()
+            read = connection.exec_driver_sql("SELECT TIMESTAMPTZ '2025-03-03 15:05+01'").scalar()
+    finally:
+        engine.dispose()
+
+    assert (zone, read, read.tzinfo) == ("UTC", datetime(2025, 3, 3, 14, 5, tzinfo=UTC), UTC)

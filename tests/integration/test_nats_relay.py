@@ -131,6 +131,22 @@ def test_subjects_name_facility_and_type_and_replace_reserved_characters() -> No
     ]
 
 
+@pytest.mark.parametrize(
+    ("prefix", "event_type"),
+    [("suture.events", "test.nats happened"), ("suture events", "test.nats.happened"),
+     ("suture.events", "test.nats\r\nPUB x 1")],
+)  # fmt: skip
+def test_a_subject_with_whitespace_is_refused_naming_the_subject(
+    prefix: str, event_type: str
+) -> None:
+    event = OutboxEvent(id="e", type=event_type, source_facility=None, json=b"{}")
+
+    with pytest.raises(StreamError) as refused:
+        subject_of(event, prefix)
+
+    assert refused.value.field == "subject"
+
+
 def test_the_relay_publishes_each_committed_event_once_with_its_id_as_message_id(
     engine: sa.Engine, settings: StreamSettings
 ) -> None:

@@ -1,7 +1,7 @@
 """The bus's SQLite rows read without SQLAlchemy's result processing are a shortcut, not a new form.
 
 The claim, the lock and the completion of a batch read the driver's tuples
-(``handler_work.sqlite_item``, ``eventlog._sqlite_claimed``): each value must be what SQLAlchemy
+(``handler_work.driver_item``, ``eventlog._driver_claimed``): each value must be what SQLAlchemy
 reads for the column (the aware UTC datetime of ``UtcDateTime``), each item the one the
 dataclass's constructor builds, each id the one ``uuid.UUID`` parses.
 """
@@ -22,9 +22,9 @@ from sqlalchemy.types import TypeDecorator
 
 from suture.adapters.db.repositories.eventlog import _stored_uuid
 from suture.adapters.db.repositories.handler_work import (
+    driver_item,
     sqlite_instant_writer,
     sqlite_instants,
-    sqlite_item,
 )
 from suture.adapters.db.types import UtcDateTime
 from suture.services.event_store import IN_PROGRESS, WorkItem, WorkStatus
@@ -81,7 +81,7 @@ def test_an_item_read_from_a_row_is_the_item_the_constructor_builds() -> None:
            "2025-03-03 14:05:00.000000", IN_PROGRESS, None, "supply.usage.recorded",
            17)  # fmt: skip
 
-    item = sqlite_item(row, sqlite_instants())
+    item = driver_item(row, sqlite_instants())
 
     expected = WorkItem(
         handler="inventory", event_id="0195-id", event_position=42,
@@ -100,7 +100,7 @@ def test_an_item_with_an_unknown_status_is_refused_as_the_enum_refuses_it() -> N
     row = ("h", "e", 1, "sleeping", 0, "2025-03-03 14:05:00", "2025-03-03 14:05:00", None, None,
            "t", 1)  # fmt: skip
     with pytest.raises(ValueError, match="'sleeping' is not a valid WorkStatus"):
-        sqlite_item(row, sqlite_instants())
+        driver_item(row, sqlite_instants())
 
 
 @given(st.uuids())

@@ -27,6 +27,7 @@ from suture.adapters.db.errors import storage_errors
 from suture.adapters.db.repositories.handler_work import (
     BIGINT_ARRAY,
     CHUNK,
+    PLAIN_INSTANT,
     SQLITE_ITEM_COLUMNS,
     SQLITE_ITEMS_FROM,
     TEXT_ARRAY,
@@ -34,14 +35,16 @@ from suture.adapters.db.repositories.handler_work import (
     checked_limit,
     chunks,
     claim_counted_statement,
+    driver_item,
     items_before,
     key_rows,
     key_values,
     keys_in,
+    pg_instant,
+    pg_item_columns,
     row_address,
     row_ids,
     sqlite_instants,
-    sqlite_item,
     sqlite_rowid,
     work_item_of,
 )
@@ -315,11 +318,41 @@ def _unpublished_recorded(after: bool) -> sa.Select[Any]:
         .returning(p.c.event_id)
         .cte("recorded")
     )
+    c = batch.c
     return (
-        sa.select(batch)
+        sa.select(
+            c.position,
+            c.id,
+            c.type,
+            c.source_facility,
+            c.causation_id,
+            c.correlation_id,
+            c.idempotency_key,
+            sa.type_coerce(c.occurred_at, PLAIN_INSTANT).label("occurred_at"),
+            c.payload,
+            sa.type_coerce(c.recorded_at, PLAIN_INSTANT).label("recorded_at"),
+            c.schema_version,
+            c.source_system,
+            c.trace_id,
+        )
         .join(recorded, recorded.c.event_id == batch.c.id)
         .order_by(batch.c.position)
     )
+
+
+def _outbox_row(row: Sequence[Any]) -> tuple[int, OutboxEvent]:
+    """A row of :func:`_unpublished_recorded` (its columns by position): its position and the
+    event as the relay publishes it (:func:`_outbox_event`, without a ``Row`` mapping and two
+    ``UtcDateTime`` calls through SQLAlchemy's result processing per event)."""
+    (position, event_id, event_type, facility, causation, correlation, key, occurred, payload,
+     recorded, version, system, trace) = row  # fmt: skip
+    data = stored_to_json(
+        causation_id=causation, correlation_id=correlation, id=event_id, idempotency_key=key,
+        occurred_at=pg_instant(occurred), payload=payload, recorded_at=pg_instant(recorded),
+        schema_version=version, source_facility=facility, source_system=system,
+        trace_id=trace, type=event_type,
+    )  # fmt: skip
+    return position, OutboxEvent(id=event_id, type=event_type, source_facility=facility, json=data)
 
 
 def _claim_select() -> sa.Select[Any]:
@@ -338,7 +371,10 @@ def _lock_at_rows_statement() -> sa.Select[Any]:
 
     Found by key, the planner joined the batch's keys to every pending item by a hash below
     about 100,000 of them. The tracking row is looked for by an index probe per item
-    (``LIMIT 1`` in a lateral join), not by a hash of the whole tracking table.
+    (``LIMIT 1`` in a lateral join), not by a hash of the whole tracking table. The columns
+    are :data:`_SQLITE_CLAIMED`'s, in its order (:func:`_driver_claimed`, which reads them by
+    position: 500 rows a batch, each a ``Row`` mapping and four ``UtcDateTime`` calls through
+    SQLAlchemy's result processing).
     """
     tr = t.tracking
     tracked = (
@@ -350,7 +386,18 @@ def _lock_at_rows_statement() -> sa.Select[Any]:
     pair = sa.tuple_(_W.c.handler, _W.c.event_id)
     return (
         sa.select(
-            _W, _E, tracked.c.found.is_not(None).label("processed"), row_address().label("row_id")
+            *pg_item_columns(_W, _E.c.type, row_address()),
+            _E.c.schema_version,
+            sa.type_coerce(_E.c.occurred_at, PLAIN_INSTANT).label("occurred_at"),
+            sa.type_coerce(_E.c.recorded_at, PLAIN_INSTANT).label("recorded_at"),
+            _E.c.source_system,
+            _E.c.source_facility,
+            _E.c.trace_id,
+            _E.c.correlation_id,
+            _E.c.causation_id,
+            _E.c.idempotency_key,
+            _E.c.payload,
+            tracked.c.found.is_not(None).label("processed"),
         )
         .select_from(
             _W.join(_E, _E.c.position == _W.c.event_position).outerjoin(tracked, sa.true())
@@ -420,9 +467,11 @@ def _stored_uuid(text: str) -> UUID:
     return made
 
 
-def _sqlite_claimed(row: Sequence[Any], instant: Callable[[Any], Any]) -> Claimed:
-    """A driver's row of :data:`_SQLITE_CLAIMED`; ``instant`` reads the stored times
-    (:func:`~suture.adapters.db.repositories.handler_work.sqlite_instants`)."""
+def _driver_claimed(row: Sequence[Any], instant: Callable[[Any], Any]) -> Claimed:
+    """A driver's row of :data:`_SQLITE_CLAIMED` (or of :func:`_lock_at_rows_statement`, the
+    same columns on PostgreSQL); ``instant`` reads the stored times
+    (:func:`~suture.adapters.db.repositories.handler_work.sqlite_instants`,
+    :func:`~suture.adapters.db.repositories.handler_work.pg_instant`)."""
     causation = row[18]
     envelope = Envelope.trusted(
         id=_stored_uuid(row[1]),
@@ -438,7 +487,7 @@ def _sqlite_claimed(row: Sequence[Any], instant: Callable[[Any], Any]) -> Claime
         idempotency_key=row[19],
         payload=_stored_payload(row[20]),
     )
-    return Claimed(sqlite_item(row, instant), envelope, bool(row[21]))
+    return Claimed(driver_item(row, instant), envelope, bool(row[21]))
 
 
 def _log_order(claimed: Claimed) -> tuple[int, str]:
@@ -648,12 +697,12 @@ class EventLogRepository(HandlerWorkStore):
                 listed = compact_json(builtins.list(at_row))
                 for found in connection.exec_driver_sql(_SQLITE_CLAIMED_AT_ROWS, (listed,)):
                     if at_row.get(found[10]) == (found[0], found[1]):
-                        claimed.append(_sqlite_claimed(found, instant))
+                        claimed.append(_driver_claimed(found, instant))
             seen = {(c.item.handler, c.item.event_id) for c in claimed}
             for chunk in chunks([key for key in wanted if key not in seen]):
                 listed = json.dumps(chunk)
                 for found in connection.exec_driver_sql(_SQLITE_CLAIMED_BY_KEYS, (listed,)):
-                    claimed.append(_sqlite_claimed(found, instant))
+                    claimed.append(_driver_claimed(found, instant))
         if len(claimed) > 1:
             claimed.sort(key=_log_order)
         return claimed
@@ -670,8 +719,8 @@ class EventLogRepository(HandlerWorkStore):
         with storage_errors(_W.name):
             for chunk in chunks(keys):
                 values = {**key_values(chunk, True), "rows": [rows[key] for key in chunk]}
-                found = self._connection.execute(_lock_at_rows_statement(), values)
-                claimed += [_claimed(row._mapping) for row in found]
+                found = self._connection.execute(_lock_at_rows_statement(), values).all()
+                claimed += [_driver_claimed(row, pg_instant) for row in found]
         return claimed
 
     def lock_due(
@@ -828,7 +877,7 @@ class EventLogRepository(HandlerWorkStore):
             statement = _unpublished_recorded(after_position is not None)
             with storage_errors(_E.name):
                 rows = self._connection.execute(statement, values).all()
-            return [(row.position, _outbox_event(row._mapping)) for row in rows]
+            return [_outbox_row(row) for row in rows]
         # An anti-join, not ``position > cursor``: positions are taken at insert, not at commit,
         # so a transaction committing late can add an event below one already published.
         published = sa.exists().where(t.event_publications.c.event_id == _E.c.id)
