@@ -220,8 +220,8 @@ _SAMPLE = """SELECT (
 #: comparison is cast to a DOUBLE, weighted and added, and the sum (a whole number below 256,
 #: exact in a double) cast back to a byte, so the aggregate stays perfect: DuckDB multiplies
 #: and adds doubles in a plain loop, where a product of bytes is checked for overflow by a
-#: function call a value (a shift too), which cost about a tenth of the statement's work beyond
-#: the bare join. Judging the 5.5 M rows in ``CASE`` expressions and grouping them by verdict,
+#: function call a value (a shift too): about a quarter of the statement's work beyond the bare
+#: join. Judging the 5.5 M rows in ``CASE`` expressions and grouping them by verdict,
 #: as before, cost about a tenth more CPU in all (docs/workflows.md, "Throughput"). Only the
 #: usage lines billed less than used (``used > 0`` and, in play, ``q < used``) meet the
 #: chargemaster (its segments as timestamps, so that no line's time is cast to a date); their
