@@ -266,9 +266,9 @@ def test_keys_of_several_lines_are_told_by_the_join_itself(
 def test_a_line_before_its_codes_first_price_is_unpriced_on_every_path(
     tmp_path: Path, several: bool
 ) -> None:
-    # The chargemaster's segments start at -infinity, without a price until the code's first
-    # one: F2's CDM-A has one price, from 2026-02-01 (a code of one segment before that change),
-    # F1's CDM-A from 2026-01-01. Lines the day before, on the first day, and in F1's CDM-B gap;
+    # Before a code's first price a line has none: F2's CDM-A has one price, from 2026-02-01 (a
+    # code of one segment, as in the benchmark's chargemaster), F1's CDM-A from 2026-01-01.
+    # Lines the day before, on the first day, and in F1's CDM-B gap;
     # billed short, or not at all. With ``several``, a key of two usage lines sends the batch to
     # the hashed path; without, the one-join path judges it (with files and without). The rule
     # says which lines have no price; every path must say the same.

@@ -226,12 +226,8 @@ _SAMPLE = """SELECT (
 #: usage lines billed less than used (``used > 0`` and, in play, ``q < used``) meet the
 #: chargemaster (its segments as timestamps, so that no line's time is cast to a date); their
 #: unbilled quantity is the used one, less the charge's where in play and positive (only then
-#: subtracted: a difference of two decimals is a 128-bit one in DuckDB). The segments are given
-#: one more per code, from ``-infinity`` to its first price, with none: no line's price changes
-#: (before its code's first price a line finds none either way), but no code has one segment
-#: only, and DuckDB's left join then marks the rows that meet none (most: every row but those
-#: billed less than used) NULL a chunk at a time, where for unique keys (a chargemaster without
-#: price changes, as the benchmark's) it marks them row by row.
+#: subtracted: a difference of two decimals is a 128-bit one in DuckDB); the key of that join is
+#: computed beside the byte, whose comparisons it shares.
 _NO_QUANTITY, _NO_AMOUNT = Decimal("0.0000"), Decimal("0.00")
 _PAIRS_SUMMARY = """WITH c AS (
         SELECT facility_id, encounter_token, cdm_code, service_at,
@@ -268,10 +264,7 @@ _PAIRS_SUMMARY = """WITH c AS (
         LEFT JOIN (
             SELECT facility_id, cdm_code, CAST(s AS TIMESTAMP) AS lo,
                    coalesce(CAST(e AS TIMESTAMP), 'infinity'::TIMESTAMP) AS hi, unit_price
-            FROM price_segments
-            UNION ALL
-            SELECT facility_id, cdm_code, '-infinity'::TIMESTAMP, CAST(min(s) AS TIMESTAMP), NULL
-            FROM price_segments GROUP BY facility_id, cdm_code) ps
+            FROM price_segments) ps
           ON ps.facility_id = coded.price_facility
          AND ps.cdm_code = coded.cdm_code AND coded.used_at >= ps.lo AND coded.used_at < ps.hi)
     GROUP BY ALL"""
