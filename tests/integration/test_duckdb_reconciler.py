@@ -262,6 +262,39 @@ def test_keys_of_several_lines_are_told_by_the_join_itself(
         check(tmp_path_factory.mktemp("join"), usage_rows, charge_rows, parquet=parquet, cut=cut)
 
 
+@pytest.mark.parametrize("several", [False, True])
+def test_a_line_before_its_codes_first_price_is_unpriced_on_every_path(
+    tmp_path: Path, several: bool
+) -> None:
+    # Before a code's first price a line has none: F2's CDM-A has one price, from 2026-02-01 (a
+    # code of one segment, as in the benchmark's chargemaster), F1's CDM-A from 2026-01-01.
+    # Lines the day before, on the first day, and in F1's CDM-B gap;
+    # billed short, or not at all. With ``several``, a key of two usage lines sends the batch to
+    # the hashed path; without, the one-join path judges it (with files and without). The rule
+    # says which lines have no price; every path must say the same.
+    before_f2, before_f1 = datetime(2026, 1, 31, 23, tzinfo=UTC), datetime(2025, 12, 31, tzinfo=UTC)
+    first_day, gap = datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, 12, tzinfo=UTC)
+    usage_rows: list[tuple[str, str | None, str, str, str, datetime]] = [
+        ("F2", "E1", "CDM-A", "2", "100", before_f2), ("F2", "E2", "CDM-A", "3", "100", first_day),
+        ("F1", "E3", "CDM-A", "2", "100", before_f1), ("F1", "E4", "CDM-B", "1", "100", gap),
+        ("F2", None, "CDM-A", "1", "100", before_f2),
+    ]  # fmt: skip
+    charge_rows: list[tuple[str, str, str, str, str, datetime, bool]] = [
+        ("F2", "E1", "CDM-A", "1", "250", before_f2, False),
+        ("F2", "E2", "CDM-A", "1", "250", first_day, False),
+    ]
+    if several:
+        usage_rows.append(("F2", "E1", "CDM-A", "1", "100", before_f2 - timedelta(hours=1)))
+
+    check(tmp_path, usage_rows, charge_rows, parquet=True, cut=None)
+    usages, charges = build(usage_rows, charge_rows)
+    unpriced = {
+        r.line_id for r in reconcile(usages, charges, window=WINDOW, price=price)
+        if r.unbilled and r.revenue_at_risk is None
+    }  # fmt: skip
+    assert unpriced == {"U0", "U2", "U3", "U4"}  # U5, first in time on E1, is covered
+
+
 def check(
     directory: Path,
     usage_rows: list[tuple[str, str | None, str, str, str, datetime]],

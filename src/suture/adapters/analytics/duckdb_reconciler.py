@@ -216,14 +216,18 @@ _SAMPLE = """SELECT (
 #: above zero, 5 cost above zero, 6 charged quantity above zero; a usage line alone: 128, bit 0
 #: used quantity above zero, bit 1 cost above zero; a charge alone: 192, bit 0 charged quantity
 #: above zero (in play is NULL where a line is alone, and so is the first form; a NULL among a
-#: row's values leaves it in a group of the wrong kind, which the count test then fails). The
-#: bits are set by multiplying, not shifting (a shift is a function call a row in DuckDB), and
-#: combined by ``|``, which keeps the byte's type, so the aggregate stays perfect. Judging the
-#: 5.5 M rows in ``CASE`` expressions and grouping them by verdict, as before, cost about a
-#: tenth more CPU in all (docs/workflows.md, "Throughput"). Only the usage lines billed less
-#: than used (``used > 0`` and, in play, ``q < used``) meet the chargemaster (its segments as
-#: timestamps, so that no line's time is cast to a date); their unbilled quantity is the used
-#: one less the charge's where in play and positive.
+#: row's values leaves it in a group of the wrong kind, which the count test then fails). Each
+#: comparison is cast to a DOUBLE, weighted and added, and the sum (a whole number below 256,
+#: exact in a double) cast back to a byte, so the aggregate stays perfect: DuckDB multiplies
+#: and adds doubles in a plain loop, where a product of bytes is checked for overflow by a
+#: function call a value (a shift too): about a quarter of the statement's work beyond the bare
+#: join. Judging the 5.5 M rows in ``CASE`` expressions and grouping them by verdict,
+#: as before, cost about a tenth more CPU in all (docs/workflows.md, "Throughput"). Only the
+#: usage lines billed less than used (``used > 0`` and, in play, ``q < used``) meet the
+#: chargemaster (its segments as timestamps, so that no line's time is cast to a date); their
+#: unbilled quantity is the used one, less the charge's where in play and positive (only then
+#: subtracted: a difference of two decimals is a 128-bit one in DuckDB); the key of that join is
+#: computed beside the byte, whose comparisons it shares.
 _NO_QUANTITY, _NO_AMOUNT = Decimal("0.0000"), Decimal("0.00")
 _PAIRS_SUMMARY = """WITH c AS (
         SELECT facility_id, encounter_token, cdm_code, service_at,
@@ -240,30 +244,28 @@ _PAIRS_SUMMARY = """WITH c AS (
          AND u.cdm_code = c.cdm_code
     ), coded AS (
         SELECT *, coalesce(
-                   CAST(in_play AS UTINYINT)
-                   | (CAST(q < used AS UTINYINT) * 2::UTINYINT)
-                   | (CAST(q = used AS UTINYINT) * 4::UTINYINT)
-                   | (CAST(a < cost AS UTINYINT) * 8::UTINYINT)
-                   | (CAST(used > 0 AS UTINYINT) * 16::UTINYINT)
-                   | (CAST(cost > 0 AS UTINYINT) * 32::UTINYINT)
-                   | (CAST(q > 0 AS UTINYINT) * 64::UTINYINT),
-                   128 | CAST(used > 0 AS UTINYINT) | (CAST(cost > 0 AS UTINYINT) * 2::UTINYINT),
-                   192 | CAST(q > 0 AS UTINYINT)) AS code
+                   CAST(CAST(in_play AS DOUBLE) + CAST(q < used AS DOUBLE) * 2
+                        + CAST(q = used AS DOUBLE) * 4 + CAST(a < cost AS DOUBLE) * 8
+                        + CAST(used > 0 AS DOUBLE) * 16 + CAST(cost > 0 AS DOUBLE) * 32
+                        + CAST(q > 0 AS DOUBLE) * 64 AS UTINYINT),
+                   CAST(128 + CAST(used > 0 AS DOUBLE) + CAST(cost > 0 AS DOUBLE) * 2 AS UTINYINT),
+                   CAST(192 + CAST(q > 0 AS DOUBLE) AS UTINYINT)) AS code,
+               CASE WHEN used > 0 AND (q IS NULL OR NOT in_play OR q < used)
+                    THEN facility_id END AS price_facility
         FROM paired
     )
     SELECT code, {flags} count(*), sum(used), sum(q), sum(revenue_at_risk), count(unit_price)
     FROM (
         SELECT code, {period_flags} used, q, ps.unit_price,
                CASE WHEN ps.unit_price IS NOT NULL THEN CAST(round_even(
-                   CAST(used - CASE WHEN in_play AND q > 0 THEN q ELSE 0 END AS DECIMAL(18,4))
+                   CASE WHEN in_play AND q > 0 THEN CAST(used - q AS DECIMAL(18,4)) ELSE used END
                    * ps.unit_price, 2) AS DECIMAL(18,2)) END AS revenue_at_risk
         FROM coded
         LEFT JOIN (
             SELECT facility_id, cdm_code, CAST(s AS TIMESTAMP) AS lo,
                    coalesce(CAST(e AS TIMESTAMP), 'infinity'::TIMESTAMP) AS hi, unit_price
             FROM price_segments) ps
-          ON ps.facility_id = CASE WHEN used > 0 AND (q IS NULL OR NOT in_play OR q < used)
-                                   THEN coded.facility_id END
+          ON ps.facility_id = coded.price_facility
          AND ps.cdm_code = coded.cdm_code AND coded.used_at >= ps.lo AND coded.used_at < ps.hi)
     GROUP BY ALL"""
 
