@@ -2,7 +2,9 @@
 
 The claim, the lock and the relay's read select their instants without ``UtcDateTime``'s
 result processor (``handler_work.pg_item_columns``) and read them with ``pg_instant``: each
-must be what ``UtcDateTime`` returns for what psycopg reads, whatever the session's time zone.
+must be the instant psycopg read, aware in UTC, whatever the session's time zone, as
+``UtcDateTime`` returns it (the two share ``types.utc_instant``; the reference here is
+written independently).
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ DIALECT = postgresql.dialect()
 
 
 def _reference(value: datetime | None) -> datetime | None:
-    return UtcDateTime("at").process_result_value(value, DIALECT)
+    """The same instant in UTC, by arithmetic on its offset (not ``astimezone``)."""
+    if value is None:
+        return None
+    offset = value.utcoffset() or timedelta(0)
+    return (value.replace(tzinfo=None) - offset).replace(tzinfo=UTC)
 
 
 @given(
@@ -41,11 +47,13 @@ def test_an_instant_psycopg_reads_is_the_one_utc_datetime_returns(value: datetim
         reference, reference.tzinfo, reference.utcoffset()
     )  # fmt: skip
     assert found.tzinfo is UTC
+    assert UtcDateTime("at").process_result_value(value, DIALECT) == found
 
 
 @pytest.mark.parametrize("value", [None, datetime(2025, 3, 3, 14, 5)])  # noqa: DTZ001
 def test_no_instant_or_a_naive_one_reads_as_utc_datetime_reads_it(value: datetime | None) -> None:
     assert pg_instant(value) == _reference(value)
+    assert UtcDateTime("at").process_result_value(value, DIALECT) == _reference(value)
 
 
 def test_an_item_read_from_a_postgresql_row_has_its_address_and_utc_instants() -> None:

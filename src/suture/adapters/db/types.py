@@ -116,6 +116,20 @@ class ExactDecimal(sa.types.TypeDecorator[Decimal]):
         return exact
 
 
+def utc_instant(value: Any) -> Any:
+    """An instant the driver read (aware in the session's zone, or naive UTC as SQLite stores
+    it), or None, as :class:`UtcDateTime` returns it: aware in UTC. Code that reads a driver's
+    rows by position, without SQLAlchemy's result processing, converts with this too."""
+    if value is None:
+        return None
+    zone = value.tzinfo
+    if zone is UTC:
+        return value
+    if zone is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
     """A timezone-aware instant, stored in UTC and returned aware in UTC."""
 
@@ -139,11 +153,8 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         return instant
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        instant: datetime | None = utc_instant(value)
+        return instant
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         """On SQLite, the text SQLAlchemy's SQLite ``DATETIME`` writes for the naive UTC

@@ -21,7 +21,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from suture.adapters.db import eventlog_tables as t
 from suture.adapters.db.errors import StorageError, storage_errors
+from suture.adapters.db.types import utc_instant
 from suture.eventlog.ids import compact_json
 from suture.services.event_store import (
     IN_PROGRESS,
@@ -785,17 +786,8 @@ def pg_item_columns(
     ]  # fmt: skip
 
 
-def pg_instant(value: Any) -> Any:
-    """A ``timestamptz`` as psycopg reads it (aware, in the session's time zone), as
-    ``UtcDateTime`` returns it: aware in UTC (``types.py``)."""
-    if value is None:
-        return None
-    zone = value.tzinfo
-    if zone is UTC:
-        return value
-    if zone is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+#: A ``timestamptz`` as psycopg reads it, as ``UtcDateTime`` returns it (one function for both).
+pg_instant = utc_instant
 
 
 #: Most keys in one ``IN`` list (two bound parameters each).
