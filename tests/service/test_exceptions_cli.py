@@ -276,3 +276,25 @@ def test_acting_on_an_unknown_or_closed_item_exits_1(
 
     assert (unknown.exit_code, closed.exit_code) == (1, 1)
     assert ("no-such-id" in unknown.output, "resolved" in closed.output) == (True, True)
+
+
+def test_list_on_a_narrow_terminal_prints_an_item_a_block(
+    hub: TestHub, fail: Callable[..., ExceptionItem], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # the table's id column alone would take 36
+    reason = "ERP returned HTTP 503 three times in a row; the circuit breaker opened at 10:02"
+    item = fail(T.DELIVERY_FAILED, delivery_id="D1", reason=reason)
+
+    result = suture("list")
+
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0
+    assert item.id in [line.strip() for line in lines]  # whole, on a line of its own
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    start = [line.strip() for line in lines].index(item.id) + 1
+    block = " ".join(" ".join(lines[start:]).split())  # the item's block, its wrapping undone
+    fields = (
+        "delivery_failed at fac-1 · queue integration · unassigned · opened 3h 0m ago · "
+        "overdue 1h 0m"
+    )
+    assert block == f"{fields} {reason}"

@@ -4,7 +4,7 @@ only registers them on the root application."""
 from __future__ import annotations
 
 from suture.entrypoints.cli.api import api_app
-from suture.entrypoints.cli.app import app
+from suture.entrypoints.cli.app import app, reflow_help
 from suture.entrypoints.cli.audit import audit_app
 from suture.entrypoints.cli.bus import replay_command, trace_command
 from suture.entrypoints.cli.clients import clients_app
@@ -58,6 +58,7 @@ app.command("reconcile")(reconcile_command)
 app.add_typer(requisitions_app, name="requisitions")
 app.add_typer(partners_app, name="partners")
 app.add_typer(erp_app, name="erp")
+reflow_help(app)
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -20,6 +22,33 @@ app = typer.Typer(
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def reflow_help(application: typer.Typer) -> None:
+    """Each command's help, of ``application`` and of its groups, as paragraphs of one line, so
+    that ``--help`` wraps them to the terminal. The help comes from docstrings wrapped at 100
+    columns; Typer keeps their line breaks and wraps each line again to the terminal, which
+    leaves a ragged text (a line of 90 characters in an 80-column terminal becomes one long
+    line and one short one)."""
+    for command in application.registered_commands:
+        text = command.help if isinstance(command.help, str) else inspect.getdoc(command.callback)
+        command.help = reflowed(text)
+    for group in application.registered_groups:
+        if group.typer_instance is None:
+            continue
+        info = group.typer_instance.info
+        if isinstance(info.help, str):
+            info.help = reflowed(info.help)
+        reflow_help(group.typer_instance)
+
+
+def reflowed(text: str | None) -> str | None:
+    """``text`` with the line breaks inside each paragraph made spaces (paragraphs, split by an
+    empty line, kept apart)."""
+    if text is None:
+        return None
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in part.splitlines()) for part in paragraphs)
 
 
 def load_settings() -> Settings:

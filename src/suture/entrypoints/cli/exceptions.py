@@ -17,7 +17,7 @@ The commands work on ``hub.work_queue`` (a :class:`~suture.services.exceptions.W
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,7 +25,9 @@ from typing import Annotated, Any, NoReturn, Protocol, TypeVar
 
 import typer
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from suture.domain.audit import Outcome
 from suture.domain.errors import SutureError
@@ -45,6 +47,11 @@ from suture.services.exceptions import AuditHook, ExceptionDetail, WorkQueue
 from suture.services.unit_of_work import UnitOfWork
 
 _T = TypeVar("_T")
+
+#: The terminal width from which ``exceptions list`` prints a table (its columns but the reason
+#: take up to about 145 with the longest type, `po_acknowledgment_discrepancy`); narrower, an
+#: item a block, so that the id is never cut and the reason never squeezed to a word a line.
+_TABLE_WIDTH = 160
 
 exceptions_app = typer.Typer(
     help="The exception work queue: failures typed in business terms, with owners and SLAs.",
@@ -128,22 +135,44 @@ def list_command(
     if as_json:
         console.print_json(json.dumps([_item_json(item, now) for item in items]))
         return
-    table = Table(title=f"{len(items)} exception items ({status})", show_lines=False)
-    for heading in ("id", "type", "facility", "queue", "owner", "age", "SLA"):
-        table.add_column(heading, no_wrap=heading in {"id", "age"}, overflow="fold")
-    table.add_column("reason", ratio=1, overflow="fold")
-    for item in items:
-        table.add_row(
+    rows = [
+        (
             item.id,
-            item.type,
+            str(item.type),
             item.facility_id or "-",
             item.queue,
             item.owner or "-",
             _duration(now - item.opened_at),
             _sla(item, now),
-            escape(item.reason),
+            item.reason,
         )
-    console.print(table)
+        for item in items
+    ]
+    _print_items(f"{len(items)} exception items ({status})", rows)
+
+
+def _print_items(title: str, rows: Sequence[tuple[str, ...]]) -> None:
+    """The rows of ``list`` (id, type, facility, queue, owner, age, SLA as markup, reason) as a
+    table when the terminal is wide enough, else an item a block: its id on a line of its own,
+    its fields on the next, its reason below, each wrapped to the terminal."""
+    if console.width >= _TABLE_WIDTH:
+        table = Table(title=title, show_lines=False)
+        for heading in ("id", "type", "facility", "queue", "owner", "age", "SLA"):
+            table.add_column(heading, no_wrap=heading in {"id", "age", "SLA"}, overflow="fold")
+        table.add_column("reason", ratio=1, overflow="fold")
+        for row in rows:
+            table.add_row(*row[:-1], escape(row[-1]))
+        console.print(table)
+        return
+    console.print(title, markup=False)
+    for item_id, kind, facility_id, queue, owner, age, sla, reason in rows:
+        where = "" if facility_id == "-" else f" at {facility_id}"
+        who = "unassigned" if owner == "-" else f"owner {owner}"
+        fields = escape(f"{kind}{where} · queue {queue} · {who} · opened {age} ago · ")
+        console.print()
+        console.print(item_id, style="bold", markup=False)
+        console.print(Padding(Text.from_markup(fields + sla), (0, 0, 0, 2)))
+        console.print(Padding(Text(reason), (0, 0, 0, 2)))
 
 
 @exceptions_app.command("show")
