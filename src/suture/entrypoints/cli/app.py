@@ -7,6 +7,10 @@ import inspect
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.measure import Measurement
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
 
 from suture.adapters.observability.logs import configure_logging
 from suture.bootstrap import Hub, build
@@ -22,6 +26,35 @@ app = typer.Typer(
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def print_table(table: Table) -> None:
+    """``table`` on the console when the terminal holds it whole; narrower, a row a block: the
+    first column's value on a line of its own, then the others as ``heading: value``, joined by
+    `` · `` and wrapped to the terminal, indented. Rich would squeeze a table into a narrower
+    terminal by folding and cutting its cells (in 80 columns an id of 36 characters leaves the
+    other columns a few letters a line, and ids end in "…"), which no one can read or copy."""
+    needed = Measurement.get(console, console.options.update_width(1_000_000), table)
+    if needed.maximum <= console.width:
+        console.print(table)
+        return
+    if table.title:
+        console.print(table.title)
+    columns = [(str(column.header), list(column.cells)) for column in table.columns]
+    for row in range(table.row_count):
+        first = columns[0][1][row]
+        console.print()
+        console.print(Text.from_markup(first, style="bold") if isinstance(first, str) else first)
+        fields = Text(" · ").join(
+            Text.assemble(f"{heading}: ", _text(cells[row])) for heading, cells in columns[1:]
+        )
+        console.print(Padding(fields, (0, 0, 0, 2)))
+
+
+def _text(cell: object) -> Text:
+    """A table cell as text: a string is markup, as in a table."""
+    text = cell if isinstance(cell, Text) else Text.from_markup(str(cell))
+    return text if text.plain.strip() else Text("-")
 
 
 def reflow_help(application: typer.Typer) -> None:

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from suture.domain.audit import Actor, AuditRecord, Outcome
 from suture.domain.errors import SutureError
-from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.app import console, errors, open_hub, print_table
 from suture.services.audit import AuditTrail, Verification
 
 #: The client id of every action taken from the command line.
@@ -135,7 +135,7 @@ def list_command(  # noqa: PLR0917  (a Typer command's options are its parameter
             escape(target),
             escape(str(entry.outcome)),
         )
-    console.print(table)
+    print_table(table)
 
 
 @audit_app.command("show")

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from suture.domain.audit import Outcome
 from suture.domain.errors import SutureError
-from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.app import console, errors, open_hub, print_table
 from suture.entrypoints.cli.audit import record_cli_action
 from suture.services.replay import ReplaySelection, Report
 from suture.services.trace import timeline
@@ -125,7 +125,7 @@ def trace_command(
         table.add_column(column)
     for e in entries:
         table.add_row(e.at.isoformat(), e.kind, e.ref, e.detail)
-    console.print(table)
+    print_table(table)
 
 
 def _print_report(report: Report, *, as_json: bool) -> None:

@@ -27,7 +27,7 @@ from suture.domain.access import (
     parse_scopes,
 )
 from suture.domain.errors import SutureError
-from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.app import console, errors, open_hub, print_table
 from suture.services.clients import ClientRegistry
 
 _T = TypeVar("_T")
@@ -118,7 +118,7 @@ def list_command(
             client.created_at.isoformat(timespec="seconds"),
             client.revoked_at.isoformat(timespec="seconds") if client.revoked_at else "-",
         )
-    console.print(table)
+    print_table(table)
 
 
 @clients_app.command("revoke")

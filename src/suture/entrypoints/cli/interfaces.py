@@ -36,7 +36,7 @@ from suture.domain.interfaces import (
     assess,
 )
 from suture.entrypoints.cli import interface_views as views
-from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.app import console, errors, open_hub, print_table
 from suture.services.interfaces import CHANGEABLE
 from suture.services.inventory_file import InventoryFileError, load_inventory
 
@@ -196,7 +196,7 @@ def list_command(
     if as_json:
         console.print_json(json.dumps([views.interface_json(i, g) for i, g in rows]))
         return
-    console.print(views.inventory_table(rows, f"{len(rows)} interfaces"))
+    print_table(views.inventory_table(rows, f"{len(rows)} interfaces"))
 
 
 @interfaces_app.command("show")
@@ -223,7 +223,7 @@ def governance_command(
         }
         console.print_json(json.dumps(payload))
         return
-    console.print(views.governance_table(rows))
+    print_table(views.governance_table(rows))
     for line in views.kpi_lines(kpi):
         console.print(line, markup=False)
 
@@ -241,7 +241,7 @@ def unmanaged_command(
     if as_json:
         console.print_json(json.dumps([views.unmanaged_json(s) for s in sources]))
         return
-    console.print(views.unmanaged_table(sources))
+    print_table(views.unmanaged_table(sources))
 
 
 def _print_one(interface: Interface, today: date, as_json: bool, verb: str | None) -> None:

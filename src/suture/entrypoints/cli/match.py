@@ -27,7 +27,7 @@ from rich.table import Table
 from suture.domain.audit import Outcome
 from suture.domain.errors import SutureError
 from suture.domain.matching import InvoiceMatch, Tolerance, ToleranceRule
-from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.app import console, errors, open_hub, print_table
 from suture.entrypoints.cli.audit import record_cli_action
 from suture.services.audit import AuditTrail
 from suture.services.workflows.match_operations import MatchOperations, MatchView
@@ -109,7 +109,7 @@ def run_command(
             m.invoice_id, m.invoice_number, status, str(m.attempts), f"{m.invoice_amount:f}",
             f"{m.variance_amount:f}", ", ".join(f.value for f in m.findings) or "-",
         )  # fmt: skip
-    console.print(table)
+    print_table(table)
 
 
 @match_app.command("show")
@@ -150,7 +150,7 @@ def show_command(
             f"{line.po_price_each:f}", f"{line.invoice_price_each:f}",
             f"{line.variance_amount:f}",
         )  # fmt: skip
-    console.print(table)
+    print_table(table)
 
 
 @tolerances_app.command("list")
@@ -178,7 +178,7 @@ def tolerances_list_command(*, as_json: AsJson = False) -> None:
             row["price_percent"], row["price_amount"], row["quantity_percent"],
             row["quantity_amount"],
         )  # fmt: skip
-    console.print(table)
+    print_table(table)
 
 
 @tolerances_app.command("set")

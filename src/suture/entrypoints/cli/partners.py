@@ -17,7 +17,7 @@ from rich.table import Table
 
 from suture.domain.audit import Actor
 from suture.domain.errors import SutureError
-from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.app import console, errors, open_hub, print_table
 from suture.entrypoints.cli.audit import CLI_CLIENT, operator_name
 
 partners_app = typer.Typer(
@@ -54,7 +54,7 @@ def list_command(
             escape(p.supplier_id), escape(f"{p.isa_qualifier}:{p.isa_id}"), escape(p.gs_id),
             p.x12_version, p.usage_indicator, escape(p.target), str(p.last_control_number),
         )  # fmt: skip
-    console.print(table)
+    print_table(table)
 
 
 @partners_app.command("set")

@@ -25,7 +25,7 @@ from suture.bootstrap import Hub
 from suture.domain.approval import ApprovalStatus
 from suture.domain.audit import Actor
 from suture.domain.errors import DomainError, SutureError
-from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.app import console, errors, open_hub, print_table
 from suture.entrypoints.cli.audit import CLI_CLIENT, operator_name
 from suture.services.requisitions import RequisitionView
 
@@ -134,7 +134,7 @@ def list_command(
             escape("" if a is None else a.rule), escape((a and a.approver) or ""),
             escape(" ".join(a.purchase_orders) if a else ""),
         )  # fmt: skip
-    console.print(table)
+    print_table(table)
 
 
 @requisitions_app.command("show")
@@ -153,7 +153,7 @@ def show_command(requisition_id: RequisitionId, *, as_json: AsJson = False) -> N
     table = Table("line", "item", "quantity", "uom")
     for line in data["lines"]:
         table.add_row(str(line["line"]), escape(line["item_id"]), line["quantity"], line["uom"])
-    console.print(table)
+    print_table(table)
 
 
 @requisitions_app.command("approve")

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from suture.domain.errors import SutureError
 from suture.domain.shadow import ShadowOutcome
-from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.entrypoints.cli.app import console, errors, open_hub, print_table
 from suture.services.shadow import ShadowReport, legacy_lines, load_profile
 
 EXIT_DIFFERENT = 1
@@ -141,7 +141,7 @@ def _print(report: ShadowReport, limit: int) -> None:
             table.add_row(key, item.outcome.value, "", "", "", where)
         for d in item.differences:
             table.add_row(key, item.outcome.value, d.field, d.suture, d.legacy, where)
-    console.print(table)
+    print_table(table)
 
 
 def _utc(day: datetime | None) -> datetime | None:
