@@ -93,6 +93,7 @@ def test_a_usage_without_charge_ages_into_an_exception_after_the_window(
         ExceptionType.USAGE_WITHOUT_CHARGE, ExceptionStatus.OPEN, ward.facility_id,
     )  # fmt: skip
     assert "revenue at risk 8000.00" in item.reason
+    assert f"usage {usage} of encounter ENC1 for CDM CDM-KNEE: 2" in item.reason
 
 
 def test_a_late_charge_resolves_the_missed_charge_exception(

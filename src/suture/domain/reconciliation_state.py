@@ -55,12 +55,14 @@ class LineState:
         )
 
     def reason(self, window: timedelta) -> str:
-        """The exception's reason: ids, codes and amounts only, never a patient identifier."""
+        """The exception's reason: ids, codes and amounts only, never a patient identifier. The
+        encounter is named by its key (the keyed hash the records carry, which is also the
+        correlation id of its charges and usage: ``suture trace KEY`` shows their timeline)."""
         hours = int(window.total_seconds() // 3600)
         if self.side is Side.CHARGE:
             return (
-                f"charge {self.line_id} for CDM {self.cdm_code} has no usage within the "
-                f"{hours} h reconciliation window (documentation gap)"
+                f"charge {self.line_id} of encounter {self.encounter_key} for CDM {self.cdm_code} "
+                f"has no usage within the {hours} h reconciliation window (documentation gap)"
             )
         risk = (
             "unknown (no chargemaster price)"
@@ -68,7 +70,8 @@ class LineState:
             else (f"{self.revenue_at_risk}")
         )
         return (
-            f"usage {self.line_id} for CDM {self.cdm_code}: {self.unbilled} of {self.quantity} "
+            f"usage {self.line_id} of encounter {self.encounter_key} for CDM {self.cdm_code}: "
+            f"{self.unbilled} of {self.quantity} "
             f"not charged within the {hours} h reconciliation window; revenue at risk {risk}"
         )
 
