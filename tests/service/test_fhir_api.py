@@ -268,6 +268,23 @@ def test_usage_of_an_unknown_item_is_422_and_records_nothing(api: TestClient, hu
     assert only_exception(hub)[0] is ExceptionType.MISSING_ITEM_MAPPING
 
 
+def test_usage_at_an_unknown_location_is_422_naming_the_location_element(
+    api: TestClient, hub: Hub
+) -> None:
+    delivered = post(api, hub, "SupplyDelivery", supply_delivery(location="NOPE"))
+    implanted = post(api, hub, "Procedure", procedure() | {"location": {"reference": "Location/X"}})
+
+    assert [(a.status_code, a.json()["issue"]) for a in (delivered, implanted)] == [
+        (422, [{
+            "severity": "error", "code": "not-found",
+            "diagnostics": f"{element}: the location maps to no location of the facility",
+            "expression": [element],
+        }])
+        for element in ("SupplyDelivery.destination", "Procedure.location")
+    ]  # fmt: skip
+    assert count(hub, "usage") == 0
+
+
 def test_a_client_of_one_facility_posts_for_it_by_default_and_not_for_another(
     api: TestClient, hub: Hub
 ) -> None:
