@@ -93,6 +93,20 @@ def test_hl7_for_a_facility_outside_the_token_is_refused_before_it_is_stored(
     assert hub.inbox.list() == []
 
 
+@pytest.mark.parametrize("facility", ["NOPE", ""])
+def test_hl7_naming_no_known_facility_is_refused_for_a_facility_token_naming_msh_4(
+    api: TestClient, hub: Hub, facility: str
+) -> None:
+    answer = api.post(
+        MESSAGES, content=dft("A5", facility=facility), headers=HL7 | writer(hub, ["fac-gh"])
+    )
+    assert answer.status_code == 403
+    assert answer.json()["errors"] == [
+        {"field": "MSH-4", "reason": "names no facility of this hub"}
+    ]
+    assert hub.inbox.list() == []
+
+
 def test_an_x12_body_is_stored_for_the_named_facility(api: TestClient, hub: Hub) -> None:
     raw = (
         b"ISA*00*          *00*          *ZZ*SUPPLIER*ZZ*HOSPITAL"
