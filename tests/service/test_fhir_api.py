@@ -285,6 +285,41 @@ def test_usage_at_an_unknown_location_is_422_naming_the_location_element(
     assert count(hub, "usage") == 0
 
 
+def test_a_quantity_the_hub_cannot_store_exactly_is_422_at_it_not_a_503_to_retry(
+    api: TestClient, hub: Hub
+) -> None:
+    delivery = supply_delivery()
+    delivery["suppliedItem"]["quantity"]["value"] = 1.00001
+    answer = post(api, hub, "SupplyDelivery", delivery)
+
+    assert answer.status_code == 422
+    assert [i["expression"] for i in answer.json()["issue"]] == [
+        ["SupplyDelivery.suppliedItem.quantity.value"]
+    ]
+    (message,) = hub.inbox.list(interface="fhir")
+    assert message.status is MessageStatus.FAILED
+    assert only_exception(hub)[0] is ExceptionType.MALFORMED_MESSAGE
+    assert count(hub, "usage") == 0
+
+
+def test_a_supplier_invoice_line_whose_unit_price_does_not_divide_evenly_is_received(
+    api: TestClient, hub: Hub
+) -> None:
+    invoice = supplier_invoice()
+    invoice["lineItem"][0]["priceComponent"][0] |= {
+        "factor": 3,
+        "amount": {"value": 100, "currency": "USD"},
+    }
+    answer = post(api, hub, "Invoice", invoice)
+
+    assert answer.status_code == 201, answer.text
+    with hub.uow_factory() as uow:
+        (stored,) = uow.invoices.list()
+    assert [(line.quantity, line.unit_price) for line in stored.lines] == [
+        (Decimal(3), Decimal("33.3333"))
+    ]
+
+
 def test_a_client_of_one_facility_posts_for_it_by_default_and_not_for_another(
     api: TestClient, hub: Hub
 ) -> None:
