@@ -83,6 +83,20 @@ def test_bad_hl7_content_is_stored_and_answered_with_ae(api: TestClient, hub: Hu
     assert hub.inbox.get(answer.json()["message_id"]).status_reason
 
 
+def test_a_quantity_the_hub_cannot_store_exactly_is_ae_and_failed_not_a_503_to_retry(
+    api: TestClient, hub: Hub
+) -> None:
+    answer = api.post(
+        MESSAGES, content=dft("A6", quantity="2.00001"), headers=HL7 | writer(hub, ["fac-gh"])
+    )
+    assert (answer.status_code, answer.json()["ack_code"]) == (202, "AE")
+    stored = hub.inbox.get(answer.json()["message_id"])
+    assert (str(stored.status), stored.status_reason) == (
+        "failed",
+        "FT1 #1, FT1-10: quantity has more than 4 decimal places",
+    )
+
+
 def test_hl7_for_a_facility_outside_the_token_is_refused_before_it_is_stored(
     api: TestClient, hub: Hub
 ) -> None:
@@ -90,6 +104,20 @@ def test_hl7_for_a_facility_outside_the_token_is_refused_before_it_is_stored(
         MESSAGES, content=dft("A3", facility="ST"), headers=HL7 | writer(hub, ["fac-gh"])
     )
     assert answer.status_code == 403
+    assert hub.inbox.list() == []
+
+
+@pytest.mark.parametrize("facility", ["NOPE", ""])
+def test_hl7_naming_no_known_facility_is_refused_for_a_facility_token_naming_msh_4(
+    api: TestClient, hub: Hub, facility: str
+) -> None:
+    answer = api.post(
+        MESSAGES, content=dft("A5", facility=facility), headers=HL7 | writer(hub, ["fac-gh"])
+    )
+    assert answer.status_code == 403
+    assert answer.json()["errors"] == [
+        {"field": "MSH-4", "reason": "names no facility of this hub"}
+    ]
     assert hub.inbox.list() == []
 
 

@@ -14,7 +14,15 @@ from fastapi.testclient import TestClient
 from suture.bootstrap import Hub, build
 from suture.config import Settings
 from suture.domain.access import Scope
-from suture.domain.masterdata import CostCenter, Department, Facility, Item, Supplier
+from suture.domain.masterdata import (
+    CostCenter,
+    Department,
+    Facility,
+    Item,
+    Location,
+    LocationKind,
+    Supplier,
+)
 from suture.domain.trading_partners import TradingPartner
 from suture.domain.units import Packaging, PackagingLevel
 from suture.entrypoints.api.app import create_app
@@ -40,6 +48,10 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
             uow.departments.add(
                 Department(id=f"or-{fac}", facility_id=fac, code="OR", name="Surgery",
                            cost_center_id=f"cc-{fac}")
+            )  # fmt: skip
+            uow.locations.add(
+                Location(id=f"dock-{fac}", facility_id=fac, code="DOCK", name="Dock",
+                         kind=LocationKind.CENTRAL_SUPPLY)
             )  # fmt: skip
         uow.suppliers.add(Supplier(id="sup-1", name="Acme"))
         uow.items.add_many([
@@ -220,3 +232,28 @@ def test_an_unknown_requisition_is_404_and_a_bad_line_names_its_field(
     assert bad.json()["errors"] == [
         {"field": "lines[0].item_id", "reason": "no active item 'no-such-item'"}
     ]
+
+
+@pytest.mark.parametrize("location", ["dock-fac-b", "no-such-location"])
+def test_a_delivery_location_outside_the_requisitions_facility_is_refused_and_nothing_stored(
+    api: TestClient, hub: Hub, location: str
+) -> None:
+    dept = headers(hub, Scope.EXPERIENCE_DEPARTMENT, ["fac-a"])
+    body = {
+        "facility_id": "fac-a",
+        "department_id": "or-fac-a",
+        "location_id": location,
+        "lines": [{"item_id": "sponge", "quantity": "3"}],
+    }
+
+    refused = api.post(DEPARTMENT, headers=dept, json=body)
+    accepted = api.post(DEPARTMENT, headers=dept, json=body | {"location_id": "dock-fac-a"})
+    drain(hub)
+
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {"field": "location_id", "reason": f"no location {location!r} at fac-a"}
+    ]
+    assert accepted.status_code == 201
+    listed = api.get(DEPARTMENT, headers=dept).json()["items"]
+    assert [item["location_id"] for item in listed] == ["dock-fac-a"]

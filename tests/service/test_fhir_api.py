@@ -268,6 +268,58 @@ def test_usage_of_an_unknown_item_is_422_and_records_nothing(api: TestClient, hu
     assert only_exception(hub)[0] is ExceptionType.MISSING_ITEM_MAPPING
 
 
+def test_usage_at_an_unknown_location_is_422_naming_the_location_element(
+    api: TestClient, hub: Hub
+) -> None:
+    delivered = post(api, hub, "SupplyDelivery", supply_delivery(location="NOPE"))
+    implanted = post(api, hub, "Procedure", procedure() | {"location": {"reference": "Location/X"}})
+
+    assert [(a.status_code, a.json()["issue"]) for a in (delivered, implanted)] == [
+        (422, [{
+            "severity": "error", "code": "not-found",
+            "diagnostics": f"{element}: the location maps to no location of the facility",
+            "expression": [element],
+        }])
+        for element in ("SupplyDelivery.destination", "Procedure.location")
+    ]  # fmt: skip
+    assert count(hub, "usage") == 0
+
+
+def test_a_quantity_the_hub_cannot_store_exactly_is_422_at_it_not_a_503_to_retry(
+    api: TestClient, hub: Hub
+) -> None:
+    delivery = supply_delivery()
+    delivery["suppliedItem"]["quantity"]["value"] = 1.00001
+    answer = post(api, hub, "SupplyDelivery", delivery)
+
+    assert answer.status_code == 422
+    assert [i["expression"] for i in answer.json()["issue"]] == [
+        ["SupplyDelivery.suppliedItem.quantity.value"]
+    ]
+    (message,) = hub.inbox.list(interface="fhir")
+    assert message.status is MessageStatus.FAILED
+    assert only_exception(hub)[0] is ExceptionType.MALFORMED_MESSAGE
+    assert count(hub, "usage") == 0
+
+
+def test_a_supplier_invoice_line_whose_unit_price_does_not_divide_evenly_is_received(
+    api: TestClient, hub: Hub
+) -> None:
+    invoice = supplier_invoice()
+    invoice["lineItem"][0]["priceComponent"][0] |= {
+        "factor": 3,
+        "amount": {"value": 100, "currency": "USD"},
+    }
+    answer = post(api, hub, "Invoice", invoice)
+
+    assert answer.status_code == 201, answer.text
+    with hub.uow_factory() as uow:
+        (stored,) = uow.invoices.list()
+    assert [(line.quantity, line.unit_price) for line in stored.lines] == [
+        (Decimal(3), Decimal("33.3333"))
+    ]
+
+
 def test_a_client_of_one_facility_posts_for_it_by_default_and_not_for_another(
     api: TestClient, hub: Hub
 ) -> None:

@@ -99,6 +99,15 @@ def test_a_transaction_whose_last_entry_cannot_be_applied_rolls_back_the_first(
     assert item.type is ExceptionType.MISSING_ITEM_MAPPING
 
 
+def test_an_entrys_unknown_location_is_named_at_its_element_in_the_bundle(
+    api: TestClient, hub: Hub
+) -> None:
+    delivery = supply_delivery(location="NOPE")
+    answer = post(api, hub, bundle("transaction", charge_item("CI-1"), delivery))
+    assert answer.status_code == 422
+    assert answer.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.destination"]
+
+
 def test_a_procedure_finds_its_device_entry_by_urn_uuid(api: TestClient, hub: Hub) -> None:
     implant = procedure()
     del implant["contained"]

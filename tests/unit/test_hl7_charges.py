@@ -182,6 +182,16 @@ def test_account_stands_for_the_encounter_without_pv1() -> None:
             ErrorCode.DATA_TYPE,
         ),
         (
+            dft(ft1(f10="2.00001")),
+            "FT1 #1, FT1-10: quantity has more than 4 decimal places",
+            ErrorCode.DATA_TYPE,
+        ),
+        (
+            dft(ft1(f11="123456789012345")),
+            "FT1 #1, FT1-11: extended amount must be less than 10^14",
+            ErrorCode.DATA_TYPE,
+        ),
+        (
             dft(ft1(f6="PY")),
             "FT1 #1, FT1-6: transaction type 'PY' is not a charge (CG) or a credit (CD)",
             ErrorCode.TABLE_VALUE_NOT_FOUND,
@@ -225,6 +235,18 @@ def test_bad_content_is_an_error_naming_segment_field_and_reason(
     error = refusal(data)
 
     assert (str(error), error.ack_code, error.code) == (expected, "AE", code)
+
+
+def test_unit_amount_times_quantity_is_kept_to_four_places_half_up() -> None:
+    (line,) = decode(dft(ft1(f10="2.5", f11="", f12="1.2345"))).lines
+
+    assert (str(line.charge.quantity), str(line.charge.amount)) == ("2.5", "3.0863")
+
+
+def test_trailing_zeros_beyond_four_places_are_the_same_number() -> None:
+    (line,) = decode(dft(ft1(f11="4200.000000"))).lines
+
+    assert line.charge.amount == Decimal(4200)
 
 
 def test_a_dft_without_ft1_is_an_error() -> None:

@@ -274,15 +274,20 @@ def _usage(ctx: Context, decoded: DecodedUsage, path: str) -> str:
             item = found
         location = _location_id(ctx, line.location)
         if location is None:
-            issue = Issue(
-                "not-found", f"{path}: the location maps to no location of the facility", path
+            element = f"{path}.{_LOCATION_ELEMENTS[decoded.resource_type]}"
+            reason = f"{element}: the location maps to no location of the facility"
+            raise FhirApplyError(
+                Issue("not-found", reason, element), ExceptionType.MALFORMED_MESSAGE
             )
-            raise FhirApplyError(issue, ExceptionType.MALFORMED_MESSAGE)
         if not _UOM.match(line.uom):
             issue = Issue("value", f"{where}: the unit of measure is not a UOM code", where)
             raise FhirApplyError(issue, ExceptionType.UOM_MISMATCH)
         _record_usage(ctx, line, item, location)
     return f"recorded as {len(decoded.lines)} usage line(s)"
+
+
+#: The element a usage's location comes from (or, absent, where the sender would have put it).
+_LOCATION_ELEMENTS = {"SupplyDelivery": "destination", "Procedure": "location"}
 
 
 def _location_id(ctx: Context, code: str) -> str | None:

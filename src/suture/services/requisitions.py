@@ -124,12 +124,13 @@ class Requisitions:
         with self._audit.write(actor, "requisition.submit", target_type="requisition") as write:
             uow = write.uow
             at = self._clock()
+            checked = _checked_lines(uow, facility_id, department_id, lines)
+            _check_location(uow, facility_id, location_id)
             requisition = Requisition(
                 id=f"REQ-D-{self._new_id(at).replace('-', '')[:20].upper()}", number="",
                 facility_id=facility_id,
                 department_id=department_id, location_id=location_id, requested_at=at,
-                lines=_checked_lines(uow, facility_id, department_id, lines),
-                status=RequisitionStatus.PENDING_APPROVAL, source_system=SUTURE,
+                lines=checked, status=RequisitionStatus.PENDING_APPROVAL, source_system=SUTURE,
             )  # fmt: skip
             requisition.number = requisition.id
             uow.requisitions.add(requisition)
@@ -250,6 +251,16 @@ class Requisitions:
             correlation_id=decided.requisition_id, trace_id=decided.trace_id,
             source_facility=decided.facility_id,
         ))  # fmt: skip
+
+
+def _check_location(uow: UnitOfWork, facility_id: str, location_id: str | None) -> None:
+    """The delivery location, when named, is one of the requisition's facility: a purchase
+    order must not ship to another hospital's dock, nor to a location no one knows."""
+    if location_id is None:
+        return
+    location = uow.locations.get(location_id)
+    if location is None or location.facility_id != facility_id:
+        raise DomainError("location_id", f"no location {location_id!r} at {facility_id}")
 
 
 def _checked_lines(

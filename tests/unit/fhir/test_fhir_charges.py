@@ -173,6 +173,39 @@ def test_money_in_another_currency_than_the_hubs_is_refused() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("changes", "path", "reason"),
+    [
+        (
+            {"quantity": {"value": 2.00001}},
+            "ChargeItem.quantity.value",
+            "has more than 4 decimal places",
+        ),
+        ({"quantity": {"value": 10**14}}, "ChargeItem.quantity.value", "must be less than 10^14"),
+        (
+            {"priceOverride": {"value": 150.12345, "currency": "USD"}},
+            "ChargeItem.priceOverride.value",
+            "has more than 4 decimal places",
+        ),
+    ],
+)
+def test_a_decimal_the_canonical_model_cannot_hold_exactly_is_refused_at_its_element(
+    changes: dict[str, Any], path: str, reason: str
+) -> None:
+    error = refusal(item(**changes))
+    assert [(i.code, i.expression, i.diagnostics) for i in error.issues] == [
+        ("value", path, f"{path} {reason}")
+    ]
+
+
+def test_trailing_zeros_beyond_four_places_are_the_same_decimal() -> None:
+    text = json.dumps(item()).replace('"quantity": {"value": 2}', '"quantity": {"value": 2.000000}')
+    record = decode_resource(text, decoding("USD")).record
+    assert isinstance(record, DecodedChargeItem)
+    assert record.charge is not None
+    assert str(record.charge.quantity) == "2.000000"
+
+
 def test_a_quantity_with_a_comparator_is_not_a_count() -> None:
     error = refusal(item(quantity={"value": 2, "comparator": ">"}))
     assert expressions(error.outcome) == ["ChargeItem.quantity.comparator"]

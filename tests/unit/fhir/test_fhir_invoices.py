@@ -73,6 +73,20 @@ def test_the_supplier_invoice_totals_agree_with_its_lines() -> None:
     assert invoice.computed_total == invoice.stated_total
 
 
+def test_a_unit_price_that_does_not_divide_evenly_is_rounded_to_four_places_half_up() -> None:
+    line = {
+        "sequence": 1,
+        "chargeItemCodeableConcept": {"coding": [{"code": "GAUZE"}]},
+        "priceComponent": [
+            {"type": "base", "factor": 3, "amount": {"value": 100, "currency": "EUR"}},
+            {"type": "surcharge", "amount": {"value": 0.0001, "currency": "EUR"}},
+        ],
+    }
+    invoice = decode(supplier_invoice(lineItem=[line], totalPriceComponent=None)).supplier
+    assert invoice is not None
+    assert [(li.quantity, str(li.unit_price)) for li in invoice.lines] == [(3, "33.3334")]
+
+
 @pytest.mark.parametrize("status", ["draft", "cancelled", "entered-in-error"])
 def test_a_supplier_invoice_that_is_not_issued_is_not_received(status: str) -> None:
     error = refusal(supplier_invoice(status=status))

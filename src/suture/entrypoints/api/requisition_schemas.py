@@ -131,7 +131,9 @@ class RequisitionCreate(BaseModel):
 
     facility_id: str = Field(min_length=1, max_length=100, description="One of the token's.")
     department_id: str = Field(min_length=1, max_length=100, description="A department there.")
-    location_id: str | None = Field(default=None, max_length=100, description="Deliver to.")
+    location_id: str | None = Field(
+        default=None, max_length=100, description="Deliver to: a location of `facility_id`."
+    )
     lines: list[RequisitionLineCreate] = Field(min_length=1, max_length=200)
 
     model_config = {

@@ -12,7 +12,8 @@ Supplier invoice, element by element: ``identifier[0].value`` → ``number`` (re
 ``invoice_date``; each ``lineItem`` → an :class:`~suture.domain.invoicing.InvoiceLine`:
 ``sequence`` → line number, ``chargeItemCodeableConcept`` code → ``supplier_part_number``, the
 ``base`` price component's ``factor`` → quantity (1 when absent) and its ``amount`` plus
-surcharges less discounts and deductions → extended amount (unit price = extended / quantity);
+surcharges less discounts and deductions → extended amount (unit price = extended / quantity,
+to 4 places half up);
 ``tax`` components and header ``totalPriceComponent`` taxes → ``tax``, header surcharges →
 ``freight``; ``totalGross`` → ``stated_total``, checked later against the lines. Only
 ``issued`` and ``balanced`` supplier invoices are received: a draft, cancelled or
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from suture.domain.authority import ObjectType
@@ -47,6 +48,9 @@ _PATIENT_RECIPIENTS = ("Patient", "RelatedPerson")
 _RECEIVABLE = ("issued", "balanced")
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+#: A unit price to 4 places, half up, as the three-way match rounds them (domain/matching.py):
+#: a line of 3 for 100.00 is 33.3333 each, not a quotient the canonical model cannot store.
+_PRICE_PLACES = Decimal("0.0001")
 _ADD = {"base": 1, "surcharge": 1, "discount": -1, "deduction": -1}
 
 
@@ -211,7 +215,7 @@ def _line(item: Any, path: str, index: int, settings: Settings) -> tuple[Invoice
         item_id=None,
         quantity=quantity,
         uom="EA",
-        unit_price=extended / quantity,
+        unit_price=(extended / quantity).quantize(_PRICE_PLACES, rounding=ROUND_HALF_UP),
         supplier_part_number=str(codes[0]).strip() if codes else None,
     )
     return line, tax

@@ -52,11 +52,24 @@ def record_id(prefix: str, *parts: str) -> str:
     return f"{prefix}-" + blake2b(key, digest_size=10, person=_PERSON).hexdigest().upper()
 
 
+#: The canonical model keeps money and quantities exactly as NUMERIC(18, 4): at most 4 decimal
+#: places and 14 digits before them (as the CSV codec's ``cells.py``). A FHIR decimal beyond
+#: that is refused here, at its element, rather than by the database after the message is stored.
+_QUANTUM = Decimal("0.0001")
+_LIMIT = Decimal(10) ** 14
+
+
 def decimal(value: Any, path: str) -> Decimal:
+    """A FHIR decimal the canonical model can hold exactly (see ``_QUANTUM`` and ``_LIMIT``)."""
     try:
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise fail("value", f"{path} is not a decimal", path) from None
+    if not number.is_finite() or abs(number) >= _LIMIT:
+        raise fail("value", f"{path} must be less than 10^14", path)
+    if number.quantize(_QUANTUM) != number:  # cannot overflow: the bound above leaves room
+        raise fail("value", f"{path} has more than 4 decimal places", path)
+    return number
 
 
 def money(value: Any, path: str, settings: Settings) -> Decimal | None:

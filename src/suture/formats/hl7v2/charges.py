@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
 from suture.domain.authority import DEFAULT_OWNERS, ObjectType
@@ -54,6 +54,12 @@ _ZERO: Final = Decimal(0)
 _MAX_QUOTED: Final = 24
 _NULL: Final = '""'  # HL7's explicit null
 _SMALL_LENGTH: Final = 2  # the longest key of SMALL_NUMBERS
+#: Charges keep quantities and amounts exactly as NUMERIC(18, 4): 4 decimal places, below 10^14.
+#: A number beyond that is the sender's error (AE), not a storage failure to retry for ever.
+_PLACES: Final = 4
+_QUANTUM: Final = Decimal("0.0001")
+_LIMIT_DIGITS: Final = 14
+_LIMIT: Final = Decimal(10) ** _LIMIT_DIGITS
 #: Procedure codes and modifiers are a small vocabulary: each raw FT1-25/26 is read once.
 _CACHED_CODES: Final = 4096
 
@@ -282,8 +288,8 @@ def _line(ft1: Segment, c: _Context) -> ChargeLine:
     amount = _number(ft1, 11, ext, "extended amount")
     unit = _number(ft1, 12, unit_text, "unit amount")
     priced = amount is not None or unit is not None
-    if amount is None:
-        amount = unit * quantity if unit is not None else _ZERO
+    if amount is None:  # unit x quantity, to the 4 places a charge keeps
+        amount = (unit * quantity).quantize(_QUANTUM, ROUND_HALF_UP) if unit is not None else _ZERO
     size = len(fields)  # FT1-25 and FT1-26 as written, read together
     codes = _codes(ft1, fields[25] if size > 25 else "", fields[26] if size > 26 else "")
     if isinstance(codes, str):
@@ -338,9 +344,17 @@ def _number(ft1: Segment, number: int, text: str, what: str) -> Decimal | None:
         small = _SMALL_NUMBERS.get(text)
         if small is not None:
             return small
-    if is_number(text):  # parse_number, but the small numbers already looked up
-        return Decimal(text)
-    raise field_error(ft1, number, f"{what} {_quoted(text)} is not a number")
+    if not is_number(text):
+        raise field_error(ft1, number, f"{what} {_quoted(text)} is not a number")
+    value = Decimal(text)  # parse_number, but the small numbers already looked up
+    # The text rules out the usual amounts before any arithmetic: fewer than 15 characters
+    # cannot reach 10^14, and at most 4 after the point are 4 places.
+    if len(text) > _LIMIT_DIGITS and abs(value) >= _LIMIT:
+        raise field_error(ft1, number, f"{what} must be less than 10^14")
+    point = text.find(".")
+    if point >= 0 and len(text) - point > _PLACES + 1 and value.quantize(_QUANTUM) != value:
+        raise field_error(ft1, number, f"{what} has more than {_PLACES} decimal places")
+    return value
 
 
 _Codes = tuple[str, str, str | None, tuple[str, ...]]

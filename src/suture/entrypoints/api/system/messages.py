@@ -216,7 +216,10 @@ def _store(  # noqa: PLR0917  (one request's parts, passed to a worker thread)
     source = principal.client_id
     if format_ == "hl7v2":
         if not principal.all_facilities:
-            check_record(principal, facility_id=hub.hl7_ingest.sending_facility_id(raw), write=True)
+            sending = hub.hl7_ingest.sending_facility_id(raw)
+            if sending is None:  # else a facility-bound sender reads "may not write system-wide"
+                raise AccessDeniedError("MSH-4", "names no facility of this hub")
+            check_record(principal, facility_id=sending, write=True)
         with lock:  # Hl7Ingest serves one caller at a time (its facility cache)
             reply = hub.hl7_ingest.handle(raw, interface, source)
         message = hub.inbox.get(reply.message_id)
