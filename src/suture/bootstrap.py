@@ -50,7 +50,7 @@ from suture.services.erp import (
 from suture.services.erp_payments import ErpPayments
 from suture.services.erp_suppliers import ScheduledPull, SupplierSync
 from suture.services.exceptions import CombinedRedrive, WorkQueue
-from suture.services.fhir_ingest import FhirIngest
+from suture.services.fhir_ingest import FHIR_DECODE, FhirIngest, FhirRedrive
 from suture.services.hl7_ingest import Hl7Ingest
 from suture.services.inbox import Inbox
 from suture.services.interfaces import InterfaceInventory
@@ -253,10 +253,12 @@ def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clo
             # X12 interchanges parked on an unknown sender, or retried from the exception queue
             # (docs/x12.md): applied when the sender is mapped or the message is re-published.
             X12_DECODE: x12.decode_received,
+            # FHIR messages retried from the exception queue (docs/fhir.md).
+            FHIR_DECODE: FhirRedrive(tokenizer).decode_received,
         },
         subscriptions={
             "crosswalk.mapped": [REDRIVE_ON_MAPPING],
-            "message.received": [X12_DECODE],
+            "message.received": [X12_DECODE, FHIR_DECODE],
         },
         batch_handlers={
             INVENTORY: usage.apply_usages,
