@@ -6,6 +6,7 @@ the edges (System API, CLI, drop folder) have tests of their own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -400,3 +401,43 @@ def test_suture_ingest_x12_applies_each_file_and_exits_1_when_one_failed(
     assert lines[0] == "ack.edi: processed, 1 997 queued"
     assert lines[1].startswith("bad.edi: failed, 0 997 queued: segment 1 (ISA)")
     assert len(events(engine, "purchasing.order.acknowledged")) == 1
+
+
+def test_suture_ingest_x12_fails_an_empty_file_without_a_traceback_and_goes_on(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+    empty, good = tmp_path / "empty.edi", tmp_path / "ack.edi"
+    empty.write_bytes(b"")
+    good.write_bytes(interchange([("855", ACK_855)]))
+
+    result = CliRunner().invoke(app, ["ingest", "x12", str(empty), str(good)])
+
+    assert (result.exit_code, result.output.splitlines()) == (
+        1,
+        [
+            "empty.edi: failed, 0 997 queued: the file is empty; nothing was stored",
+            "ack.edi: processed, 1 997 queued",
+        ],
+    )
+    assert len(events(engine, "purchasing.order.acknowledged")) == 1
+
+
+def test_suture_ingest_x12_json_prints_one_json_object_a_line_per_file(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+    good, bad = tmp_path / "ack.edi", tmp_path / "bad.edi"
+    good.write_bytes(interchange([("855", ACK_855)]))
+    bad.write_bytes(b"ISA*00*not an interchange~")
+
+    result = CliRunner().invoke(app, ["ingest", "x12", "--json", str(good), str(bad)])
+
+    outcomes = [json.loads(line) for line in result.output.splitlines()]
+    assert [(o["file"], o["status"], o["acknowledgments"]) for o in outcomes] == [
+        ("ack.edi", "processed", 1),
+        ("bad.edi", "failed", 0),
+    ]
+    assert outcomes[1]["reason"].startswith("segment 1 (ISA)")
