@@ -149,6 +149,23 @@ def test_bytes_not_in_the_declared_encoding_stop_the_file() -> None:
     )
 
 
+def test_a_quote_never_closed_stops_the_file_where_its_record_starts() -> None:
+    text = 'Vendor Number,Vendor Name\nV1,Acme\nV2,"Medline\nV3,Cardinal\nV4,Stryker\n'
+
+    assert file_error(text) == (
+        "",
+        "malformed CSV in the record starting here (a quoted value runs to the end of the "
+        "file, line 5); is a quote unclosed?",
+        3,
+    )
+
+
+def test_a_last_row_without_a_line_break_is_not_an_unclosed_quote() -> None:
+    text = 'Vendor Number,Vendor Name\nV1,"Acme\nSurgical"\nV2,"Medline"'
+
+    assert [row.values["Vendor Name"] for row in rows(text)] == ["Acme\nSurgical", "Medline"]
+
+
 def test_rows_are_read_lazily_so_memory_does_not_grow_with_the_file() -> None:
     def endless() -> Iterator[str]:
         yield "Vendor Number,Vendor Name\n"
