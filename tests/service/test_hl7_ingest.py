@@ -6,6 +6,7 @@ what the service decides: which ACK, what is stored, which events and exception 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -373,8 +374,15 @@ def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outco
     first = CliRunner().invoke(app, ["ingest", str(batch)])
     again = CliRunner().invoke(app, ["ingest", str(batch)])
 
+    ae, ar = (
+        rows(seeded, f"SELECT id FROM inbox_messages WHERE status_reason LIKE '{like}'")[0][0]
+        for like in ("FT1 #1, FT1-6:%", "MSH-9:%")
+    )
     assert (first.exit_code, " ".join(first.output.split())) == (
         1,
+        "charges.hl7: message 2: AE: FT1 #1, FT1-6: transaction type 'ZZ' is not a charge (CG) "
+        f"or a credit (CD) (inbox message {ae}) "
+        f"charges.hl7: message 3: AR: MSH-9: unsupported message type ORM^O01 (inbox message {ar}) "
         "charges.hl7: 3 messages: 1 accepted (AA), 1 with errors (AE), 1 rejected (AR), "
         "0 duplicates",
     )
@@ -382,4 +390,35 @@ def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outco
         0,
         "charges.hl7: 3 messages: 0 accepted (AA), 0 with errors (AE), 0 rejected (AR), "
         "3 duplicates",
+    )
+
+
+def test_ingest_command_json_lists_each_failed_message_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "cli.db"
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{database}")
+    seeded = create_engine(f"sqlite:///{database}")
+    ensure_schema(seeded)
+    with SqlAlchemyUnitOfWork(seeded) as work:
+        work.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
+        work.commit()
+    seeded.dispose()
+    path = tmp_path / "charges.hl7"
+    path.write_bytes(dft("J1") + dft("J2", facility="ZZ"))
+
+    result = CliRunner().invoke(app, ["ingest", str(path), "--json"])
+
+    summary = json.loads(result.output)
+    [(failed,)] = rows(seeded, "SELECT id FROM inbox_messages WHERE status = 'failed'")
+    assert (result.exit_code, summary["failures"]) == (
+        1,
+        [
+            {
+                "message": 2,
+                "code": "AE",
+                "message_id": failed,
+                "reason": "MSH-4: sending facility 'ZZ' is not the code of a known facility",
+            }
+        ],
     )
