@@ -251,9 +251,10 @@ class CsvDecoder:
         refused: Sequence[RowError],
         at: datetime,
     ) -> None:
-        listed = "; ".join(
+        listed = "; ".join(  # every problem of a row, as the codec found them together
             f"line {e.line}" + (f" {e.column}" if e.column else "") + f": {e.reason}"
-            for e in refused[:LISTED_ROWS]
+            for row in refused[:LISTED_ROWS]
+            for e in row.errors
         )
         more = f" (and {len(refused) - LISTED_ROWS} more)" if len(refused) > LISTED_ROWS else ""
         open_exception(
