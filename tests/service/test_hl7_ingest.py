@@ -154,6 +154,22 @@ def test_unknown_sending_facility_answers_ae_naming_msh_4(
     assert rows(engine, "SELECT status FROM inbox_messages") == [("failed",)]
 
 
+def test_a_nul_byte_in_a_field_answers_ae_naming_it_and_stores_no_charge(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    reply = ingest.handle(dft().replace(b"CDM100", b"CDM\x00100"), "file", "rcm")
+
+    assert (reply.code, segment(reply.ack, "ERR")[2]) == ("AE", "FT1^1^7^1")
+    assert rows(engine, "SELECT status, status_reason FROM inbox_messages") == [
+        (
+            "failed",
+            "FT1 #1, FT1-7: holds a NUL byte (0x00), which HL7 v2 text never carries; is the "
+            "file in another encoding?",
+        )
+    ]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(0,)]
+
+
 def test_an_adt_is_applied_as_encounter_context_not_as_charges(
     ingest: Hl7Ingest, engine: sa.Engine
 ) -> None:
