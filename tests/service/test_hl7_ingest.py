@@ -438,3 +438,32 @@ def test_ingest_command_json_lists_each_failed_message_with_its_reason(
             }
         ],
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"", "charges.hl7: the file is empty; nothing was stored"),
+        (
+            b"BHS|^~\\&|EPIC|GH\r" + dft("E1") + b"BTS|2\r",
+            "charges.hl7: refused, nothing was stored: BTS-1: count '2' does not match the 1 "
+            "messages present",
+        ),
+        (
+            b"\x89PNG\r\n",
+            "charges.hl7: refused, nothing was stored: segment 1: a segment before any MSH",
+        ),
+    ],
+    ids=["empty", "batch-count", "binary"],
+)
+def test_ingest_command_exits_2_storing_nothing_when_the_file_cannot_be_split(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, said: str
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    path = tmp_path / "charges.hl7"
+    path.write_bytes(content)
+
+    result = CliRunner().invoke(app, ["ingest", str(path)])
+
+    stored = (tmp_path / "cli.db").exists()  # the hub is not even opened
+    assert (result.exit_code, " ".join(result.stderr.split()), stored) == (2, said, False)

@@ -60,14 +60,18 @@ def ingest_command(
 
     Each message answered AE or AR is listed first: its number in the file, the code and the
     reason (segment, field and why). Exits 1 when any message was answered AE or AR (it is kept
-    in the inbox, failed, with a malformed-message exception to work), 2 when the file is not
-    HL7 v2 at all.
+    in the inbox, failed, with a malformed-message exception to work), 2 when nothing was
+    stored: the file is empty, is not HL7 v2 at all, or its batch envelope is wrong (a BTS or
+    FTS count that does not match).
     """
     data = file.read_bytes()
+    if not data.strip():
+        errors.print(f"{file.name}: the file is empty; nothing was stored", markup=False)
+        raise typer.Exit(2)
     try:
         batch = split_batch(data)
     except Hl7DecodeError as error:
-        errors.print(f"{file.name}: not an HL7 v2 file: {error}", markup=False)
+        errors.print(f"{file.name}: refused, nothing was stored: {error}", markup=False)
         raise typer.Exit(2) from None
     hub = open_hub()
     counts: Counter[str] = Counter()
