@@ -152,13 +152,13 @@ def test_utf8_byte_order_mark_is_skipped() -> None:
     [
         (
             (MSH + "||||||ASCII\rNTE|1||\xe9").encode("latin-1"),
-            f"MSH-18: byte {len(MSH) + 19} is not valid in the message's character set "
-            "(MSH-18 declares ASCII)",
+            f"MSH-18: byte 0xe9 at offset {len(MSH) + 19} is not valid in the message's "
+            "character set (MSH-18 declares ASCII)",
         ),
         (
             (MSH + "\rNTE|1||\xe9").encode("latin-1"),
-            f"MSH-18: byte {len(MSH) + 8} is not valid in the message's character set "
-            "(no MSH-18, read as UNICODE UTF-8)",
+            f"MSH-18: byte 0xe9 at offset {len(MSH) + 8} is not valid in the message's "
+            "character set (no MSH-18, read as UNICODE UTF-8)",
         ),
         ((MSH + "||||||EBCDIC").encode(), "MSH-18: character set 'EBCDIC' is not supported"),
         (b"", "segment 1: does not start with an MSH segment"),
