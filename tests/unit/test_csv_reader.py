@@ -109,6 +109,19 @@ def test_a_mapped_column_missing_from_the_header_is_a_file_error_listing_the_hea
     )
 
 
+def test_a_utf16_file_read_as_utf8_is_pointed_out() -> None:
+    data = "Vendor Number,Vendor Name\nV1,Acme\n".encode("utf-16")
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="surrogateescape")
+
+    with pytest.raises(CsvFileError) as caught:
+        read_rows(stream, PROFILE)
+
+    assert caught.value.reason.endswith(
+        "; it holds NUL characters, so the file is likely UTF-16, not utf-8-sig: set encoding: "
+        "utf-16 in the profile"
+    )
+
+
 def test_a_header_differing_only_in_case_is_pointed_out() -> None:
     assert file_error("\n\nVENDOR NUMBER,vendor name\n") == (
         "Vendor Number",

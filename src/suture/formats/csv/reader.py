@@ -131,6 +131,11 @@ def _check_header(header: list[str], profile: ColumnProfile, line: int) -> None:
         reason = (
             f"missing {noun} {', '.join(hints)} named in {profile.source}; the header has {listed}"
         )
+        if any("\x00" in name for name in header):  # "Unicode text" from a spreadsheet
+            reason += (
+                f"; it holds NUL characters, so the file is likely UTF-16, not "
+                f"{profile.encoding}: set encoding: utf-16 in the profile"
+            )
         raise CsvFileError(missing[0], reason, line)
     for name in profile.headers:
         if header.count(name) > 1:
