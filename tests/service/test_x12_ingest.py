@@ -269,6 +269,28 @@ def test_810_with_no_known_po_and_no_facility_fails_naming_big04(
     assert events(engine, "purchasing.invoice.received") == []
 
 
+def test_810_with_no_known_po_takes_the_edge_facility_by_code_and_refuses_an_unknown_one(
+    engine: sa.Engine, hub: Services
+) -> None:
+    body = [s.replace("PO-1001", "PO-4040") for s in INVOICE_810]
+    raw = interchange([("810", body)], functional_id="IN")
+
+    unknown = hub.ingest.receive(raw, interface="x12-test", source_system="acme-van",
+                                 facility_id="fac-typo")  # fmt: skip
+    by_code = hub.ingest.receive(raw, interface="x12-test-2", source_system="acme-van",
+                                 facility_id="GH")  # fmt: skip
+
+    assert (unknown.status, unknown.reason) == (
+        MessageStatus.FAILED,
+        "ST 0001 (810): BIG04: invoice INV-501: PO PO-4040 is not known, no N1*ST, BT or BY "
+        "names a facility, and the facility the message came with, 'fac-typo', is no "
+        "facility's id or code",
+    )
+    assert by_code.status is MessageStatus.PROCESSED
+    [received] = events(engine, "purchasing.invoice.received")
+    assert received["facility_id"] == FACILITY
+
+
 def test_the_same_interchange_sent_again_with_other_bytes_is_recognised_and_not_applied_twice(
     engine: sa.Engine, hub: Services
 ) -> None:

@@ -69,7 +69,9 @@ def ingest_x12_command(
     ] = "x12-file",
     facility_id: Annotated[
         str | None,
-        typer.Option(help="The facility of invoices that name no known PO or N1*ST facility."),
+        typer.Option(
+            help="The facility (id or code) of invoices that name no known PO or N1*ST facility."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line per file.")] = False,
 ) -> None:
