@@ -408,8 +408,10 @@ def _publish(
 def _text(raw: bytes, profile: ColumnProfile) -> io.StringIO:
     try:
         return io.StringIO(raw.decode(profile.encoding), newline="")
-    except UnicodeDecodeError as error:
-        raise CsvFileError("encoding", f"not {profile.encoding} text: {error.reason}") from None
+    except UnicodeDecodeError as error:  # named as the reader names it: the byte and its line
+        reason = f"not valid {profile.encoding}: byte {raw[error.start]:#04x} ({error.reason})"
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise CsvFileError("encoding", reason, line) from None
 
 
 class _Lookup:
