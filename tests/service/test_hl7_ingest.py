@@ -467,3 +467,27 @@ def test_ingest_command_exits_2_storing_nothing_when_the_file_cannot_be_split(
 
     stored = (tmp_path / "cli.db").exists()  # the hub is not even opened
     assert (result.exit_code, " ".join(result.stderr.split()), stored) == (2, said, False)
+
+
+def test_ingest_command_lists_the_first_20_failed_messages_and_counts_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    path = tmp_path / "charges.hl7"
+    path.write_bytes(b"".join(dft(f"U{n}", facility="ZZ") for n in range(22)))
+
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(app, ["ingest", str(path)])
+
+    lines = result.output.splitlines()
+    assert (result.exit_code, len(lines), lines[19].split(" (inbox")[0], lines[20:]) == (
+        1,
+        22,
+        "charges.hl7: message 20: AE: MSH-4: sending facility 'ZZ' is not the code of a known "
+        "facility",
+        [
+            "charges.hl7: … and 2 more (--json lists them all; so does `suture exceptions list "
+            "--type malformed_message`)",
+            "charges.hl7: 22 messages: 0 accepted (AA), 22 with errors (AE), 0 rejected (AR), "
+            "0 duplicates",
+        ],
+    )

@@ -24,6 +24,7 @@ from suture.formats.hl7v2 import CHARGE_SOURCE, Hl7DecodeError, split_batch
 from suture.services.hl7_ingest import Hl7Submission
 
 _GROUP = 200
+_SHOWN_FAILURES = 20  # as masterdata import shows its first 20 problems
 
 
 class _Hl7ByDefault(TyperGroup):
@@ -58,11 +59,11 @@ def ingest_command(
 ) -> None:
     """Store, decode and apply every HL7 v2 message of FILE; print accepted, AE, AR, duplicates.
 
-    Each message answered AE or AR is listed first: its number in the file, the code and the
-    reason (segment, field and why). Exits 1 when any message was answered AE or AR (it is kept
-    in the inbox, failed, with a malformed-message exception to work), 2 when nothing was
-    stored: the file is empty, is not HL7 v2 at all, or its batch envelope is wrong (a BTS or
-    FTS count that does not match).
+    Each message answered AE or AR is listed first (the first 20; --json lists all): its number
+    in the file, the code and the reason (segment, field and why). Exits 1 when any message was
+    answered AE or AR (it is kept in the inbox, failed, with a malformed-message exception to
+    work), 2 when nothing was stored: the file is empty, is not HL7 v2 at all, or its batch
+    envelope is wrong (a BTS or FTS count that does not match).
     """
     data = file.read_bytes()
     if not data.strip():
@@ -101,10 +102,17 @@ def ingest_command(
     if as_json:
         console.print_json(json.dumps(summary))
     else:
-        for failure in failures:
+        for failure in failures[:_SHOWN_FAILURES]:
             console.print(
                 f"{file.name}: message {failure['message']}: {failure['code']}: "
                 f"{failure['reason']} (inbox message {failure['message_id']})",
+                markup=False,
+            )
+        if len(failures) > _SHOWN_FAILURES:
+            hidden = len(failures) - _SHOWN_FAILURES
+            console.print(
+                f"{file.name}: … and {hidden} more (--json lists them all; so does `suture "
+                "exceptions list --type malformed_message`)",
                 markup=False,
             )
         console.print(
