@@ -107,6 +107,38 @@ def test_usage_rows_are_recorded_and_published_refused_rows_listed(hub: Hub) -> 
         assert secret not in item.reason
 
 
+def test_every_problem_of_a_refused_row_is_listed_not_only_the_first(hub: Hub) -> None:
+    row = "C4,V400,M4,not a date,MAIN,OR1,SURG,LOC-77,,,many,EA,L5,,"
+    received = hub.csv_ingest.receive(
+        (USAGE_HEADER + row + "\n").encode(), interface="legacy-usage", source_system="clinical"
+    )
+    drain(hub)
+
+    with hub.uow_factory() as uow:
+        (item,) = [i for i in uow.exceptions.list() if i.message_id == received.message.id]
+    assert item.reason == (
+        "CSV usage: 1 rows refused: line 2 Procedure Date: is not a date and time like "
+        "'01/31/2024 13:45' (or a date alone); line 2 Qty: is not a number like 1234.56 or "
+        "1,234.56"
+    )
+
+
+def test_a_file_in_another_encoding_fails_naming_the_line_and_the_byte(hub: Hub) -> None:
+    row = "C4,V400,M4,11/20/2026 10:00,MAIN,OR1,Chirurgie G\u00e9n\u00e9rale,LOC-77,,,1,EA,L5,,"
+    received = hub.csv_ingest.receive(
+        (USAGE_HEADER + row + "\n").encode("latin-1"), interface="legacy-usage",
+        source_system="clinical",
+    )  # fmt: skip
+    drain(hub)
+
+    message = hub.inbox.get(received.message.id)
+    assert (message.status, message.status_reason) == (
+        MessageStatus.FAILED,
+        "usage file unreadable: line 2: encoding: not valid utf-8-sig: byte 0xe9 (invalid "
+        "continuation byte)",
+    )
+
+
 def test_the_unmapped_item_parks_in_the_usage_workflow_until_mapped(hub: Hub) -> None:
     row = "C3,V300,M3,11/20/2026 12:00,MAIN,OR1,SURG,LOC-NEW,,,1,EA,L4,,"
     hub.csv_ingest.receive((USAGE_HEADER + row + "\n").encode(), interface="legacy-usage",

@@ -84,6 +84,19 @@ def test_an_hl7_file_goes_to_the_hl7_ingest(folder: DropFolder, hub: Hub) -> Non
     assert hub.inbox.get(outcome.message_id or "").format == "hl7v2"
 
 
+def test_an_hl7_file_with_a_bad_message_says_which_and_why(folder: DropFolder) -> None:
+    (folder.directory / "charges.hl7").write_bytes(dft("D1") + dft("D2", ft1_type="ZZ"))
+
+    (outcome,) = polled_twice(folder)
+
+    assert (outcome.ok, outcome.moved_to.parent.name, outcome.detail) == (
+        False,
+        "failed",
+        "2 messages: 1 AA; message 2 AE: FT1 #1, FT1-6: transaction type 'ZZ' is not a charge "
+        "(CG) or a credit (CD)",
+    )
+
+
 def test_a_csv_file_is_stored_for_its_feed(folder: DropFolder, hub: Hub) -> None:
     (folder.directory / "usage.csv").write_bytes(b"item,quantity\nG-44,2\n")
 

@@ -6,6 +6,7 @@ what the service decides: which ACK, what is stored, which events and exception 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -151,6 +152,22 @@ def test_unknown_sending_facility_answers_ae_naming_msh_4(
     assert reply.code == "AE"
     assert segment(reply.ack, "ERR")[2] == "MSH^1^4^1"
     assert rows(engine, "SELECT status FROM inbox_messages") == [("failed",)]
+
+
+def test_a_nul_byte_in_a_field_answers_ae_naming_it_and_stores_no_charge(
+    ingest: Hl7Ingest, engine: sa.Engine
+) -> None:
+    reply = ingest.handle(dft().replace(b"CDM100", b"CDM\x00100"), "file", "rcm")
+
+    assert (reply.code, segment(reply.ack, "ERR")[2]) == ("AE", "FT1^1^7^1")
+    assert rows(engine, "SELECT status, status_reason FROM inbox_messages") == [
+        (
+            "failed",
+            "FT1 #1, FT1-7: holds a NUL byte (0x00), which HL7 v2 text never carries; is the "
+            "file in another encoding?",
+        )
+    ]
+    assert rows(engine, "SELECT count(*) FROM charges") == [(0,)]
 
 
 def test_an_adt_is_applied_as_encounter_context_not_as_charges(
@@ -373,8 +390,15 @@ def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outco
     first = CliRunner().invoke(app, ["ingest", str(batch)])
     again = CliRunner().invoke(app, ["ingest", str(batch)])
 
+    ae, ar = (
+        rows(seeded, f"SELECT id FROM inbox_messages WHERE status_reason LIKE '{like}'")[0][0]
+        for like in ("FT1 #1, FT1-6:%", "MSH-9:%")
+    )
     assert (first.exit_code, " ".join(first.output.split())) == (
         1,
+        "charges.hl7: message 2: AE: FT1 #1, FT1-6: transaction type 'ZZ' is not a charge (CG) "
+        f"or a credit (CD) (inbox message {ae}) "
+        f"charges.hl7: message 3: AR: MSH-9: unsupported message type ORM^O01 (inbox message {ar}) "
         "charges.hl7: 3 messages: 1 accepted (AA), 1 with errors (AE), 1 rejected (AR), "
         "0 duplicates",
     )
@@ -382,4 +406,88 @@ def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outco
         0,
         "charges.hl7: 3 messages: 0 accepted (AA), 0 with errors (AE), 0 rejected (AR), "
         "3 duplicates",
+    )
+
+
+def test_ingest_command_json_lists_each_failed_message_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "cli.db"
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{database}")
+    seeded = create_engine(f"sqlite:///{database}")
+    ensure_schema(seeded)
+    with SqlAlchemyUnitOfWork(seeded) as work:
+        work.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
+        work.commit()
+    seeded.dispose()
+    path = tmp_path / "charges.hl7"
+    path.write_bytes(dft("J1") + dft("J2", facility="ZZ"))
+
+    result = CliRunner().invoke(app, ["ingest", str(path), "--json"])
+
+    summary = json.loads(result.output)
+    [(failed,)] = rows(seeded, "SELECT id FROM inbox_messages WHERE status = 'failed'")
+    assert (result.exit_code, summary["failures"]) == (
+        1,
+        [
+            {
+                "message": 2,
+                "code": "AE",
+                "message_id": failed,
+                "reason": "MSH-4: sending facility 'ZZ' is not the code of a known facility",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"", "charges.hl7: the file is empty; nothing was stored"),
+        (
+            b"BHS|^~\\&|EPIC|GH\r" + dft("E1") + b"BTS|2\r",
+            "charges.hl7: refused, nothing was stored: BTS-1: count '2' does not match the 1 "
+            "messages present",
+        ),
+        (
+            b"\x89PNG\r\n",
+            "charges.hl7: refused, nothing was stored: segment 1: a segment before any MSH",
+        ),
+    ],
+    ids=["empty", "batch-count", "binary"],
+)
+def test_ingest_command_exits_2_storing_nothing_when_the_file_cannot_be_split(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, said: str
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    path = tmp_path / "charges.hl7"
+    path.write_bytes(content)
+
+    result = CliRunner().invoke(app, ["ingest", str(path)])
+
+    stored = (tmp_path / "cli.db").exists()  # the hub is not even opened
+    assert (result.exit_code, " ".join(result.stderr.split()), stored) == (2, said, False)
+
+
+def test_ingest_command_lists_the_first_20_failed_messages_and_counts_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    path = tmp_path / "charges.hl7"
+    path.write_bytes(b"".join(dft(f"U{n}", facility="ZZ") for n in range(22)))
+
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(app, ["ingest", str(path)])
+
+    lines = result.output.splitlines()
+    assert (result.exit_code, len(lines), lines[19].split(" (inbox")[0], lines[20:]) == (
+        1,
+        22,
+        "charges.hl7: message 20: AE: MSH-4: sending facility 'ZZ' is not the code of a known "
+        "facility",
+        [
+            "charges.hl7: … and 2 more (--json lists them all; so does `suture exceptions list "
+            "--type malformed_message`)",
+            "charges.hl7: 22 messages: 0 accepted (AA), 22 with errors (AE), 0 rejected (AR), "
+            "0 duplicates",
+        ],
     )

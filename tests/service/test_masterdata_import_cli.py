@@ -163,6 +163,22 @@ def test_a_record_that_never_ends_exits_2_naming_where_it_starts(tmp_path: Path)
     )
 
 
+def test_an_unclosed_quote_exits_2_instead_of_folding_the_rows_after_it_into_one_name(
+    tmp_path: Path,
+) -> None:
+    path = vendors(
+        tmp_path, "V1,Acme Surgical,,,,,,,,,Y", 'V2,"Medline,,,,,,,,,Y', "V3,Cardinal,,,,,,,,,Y"
+    )
+
+    result = suture("suppliers", path)
+
+    assert (result.exit_code, result.stderr.strip()) == (
+        2,
+        f"error {path}: line 3: malformed CSV in the record starting here (a quoted value runs "
+        "to the end of the file, line 4); is a quote unclosed?",
+    )
+
+
 def test_a_usage_feed_is_not_master_data_and_exits_2(tmp_path: Path) -> None:
     feed = tmp_path / "usage.csv"
     feed.write_text("Case Number,Item Number\n", encoding="utf-8")

@@ -6,6 +6,7 @@ the edges (System API, CLI, drop folder) have tests of their own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -268,6 +269,28 @@ def test_810_with_no_known_po_and_no_facility_fails_naming_big04(
     assert events(engine, "purchasing.invoice.received") == []
 
 
+def test_810_with_no_known_po_takes_the_edge_facility_by_code_and_refuses_an_unknown_one(
+    engine: sa.Engine, hub: Services
+) -> None:
+    body = [s.replace("PO-1001", "PO-4040") for s in INVOICE_810]
+    raw = interchange([("810", body)], functional_id="IN")
+
+    unknown = hub.ingest.receive(raw, interface="x12-test", source_system="acme-van",
+                                 facility_id="fac-typo")  # fmt: skip
+    by_code = hub.ingest.receive(raw, interface="x12-test-2", source_system="acme-van",
+                                 facility_id="GH")  # fmt: skip
+
+    assert (unknown.status, unknown.reason) == (
+        MessageStatus.FAILED,
+        "ST 0001 (810): BIG04: invoice INV-501: PO PO-4040 is not known, no N1*ST, BT or BY "
+        "names a facility, and the facility the message came with, 'fac-typo', is no "
+        "facility's id or code",
+    )
+    assert by_code.status is MessageStatus.PROCESSED
+    [received] = events(engine, "purchasing.invoice.received")
+    assert received["facility_id"] == FACILITY
+
+
 def test_the_same_interchange_sent_again_with_other_bytes_is_recognised_and_not_applied_twice(
     engine: sa.Engine, hub: Services
 ) -> None:
@@ -400,3 +423,43 @@ def test_suture_ingest_x12_applies_each_file_and_exits_1_when_one_failed(
     assert lines[0] == "ack.edi: processed, 1 997 queued"
     assert lines[1].startswith("bad.edi: failed, 0 997 queued: segment 1 (ISA)")
     assert len(events(engine, "purchasing.order.acknowledged")) == 1
+
+
+def test_suture_ingest_x12_fails_an_empty_file_without_a_traceback_and_goes_on(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+    empty, good = tmp_path / "empty.edi", tmp_path / "ack.edi"
+    empty.write_bytes(b"")
+    good.write_bytes(interchange([("855", ACK_855)]))
+
+    result = CliRunner().invoke(app, ["ingest", "x12", str(empty), str(good)])
+
+    assert (result.exit_code, result.output.splitlines()) == (
+        1,
+        [
+            "empty.edi: failed, 0 997 queued: the file is empty; nothing was stored",
+            "ack.edi: processed, 1 997 queued",
+        ],
+    )
+    assert len(events(engine, "purchasing.order.acknowledged")) == 1
+
+
+def test_suture_ingest_x12_json_prints_one_json_object_a_line_per_file(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+    good, bad = tmp_path / "ack.edi", tmp_path / "bad.edi"
+    good.write_bytes(interchange([("855", ACK_855)]))
+    bad.write_bytes(b"ISA*00*not an interchange~")
+
+    result = CliRunner().invoke(app, ["ingest", "x12", "--json", str(good), str(bad)])
+
+    outcomes = [json.loads(line) for line in result.output.splitlines()]
+    assert [(o["file"], o["status"], o["acknowledgments"]) for o in outcomes] == [
+        ("ack.edi", "processed", 1),
+        ("bad.edi", "failed", 0),
+    ]
+    assert outcomes[1]["reason"].startswith("segment 1 (ISA)")

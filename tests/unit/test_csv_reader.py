@@ -109,6 +109,19 @@ def test_a_mapped_column_missing_from_the_header_is_a_file_error_listing_the_hea
     )
 
 
+def test_a_utf16_file_read_as_utf8_is_pointed_out() -> None:
+    data = "Vendor Number,Vendor Name\nV1,Acme\n".encode("utf-16")
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="surrogateescape")
+
+    with pytest.raises(CsvFileError) as caught:
+        read_rows(stream, PROFILE)
+
+    assert caught.value.reason.endswith(
+        "; it holds NUL characters, so the file is likely UTF-16, not utf-8-sig: set encoding: "
+        "utf-16 in the profile"
+    )
+
+
 def test_a_header_differing_only_in_case_is_pointed_out() -> None:
     assert file_error("\n\nVENDOR NUMBER,vendor name\n") == (
         "Vendor Number",
@@ -147,6 +160,23 @@ def test_bytes_not_in_the_declared_encoding_stop_the_file() -> None:
         "encoding",
         "not valid utf-8: byte 0xf4 (invalid continuation byte)",
     )
+
+
+def test_a_quote_never_closed_stops_the_file_where_its_record_starts() -> None:
+    text = 'Vendor Number,Vendor Name\nV1,Acme\nV2,"Medline\nV3,Cardinal\nV4,Stryker\n'
+
+    assert file_error(text) == (
+        "",
+        "malformed CSV in the record starting here (a quoted value runs to the end of the "
+        "file, line 5); is a quote unclosed?",
+        3,
+    )
+
+
+def test_a_last_row_without_a_line_break_is_not_an_unclosed_quote() -> None:
+    text = 'Vendor Number,Vendor Name\nV1,"Acme\nSurgical"\nV2,"Medline"'
+
+    assert [row.values["Vendor Name"] for row in rows(text)] == ["Acme\nSurgical", "Medline"]
 
 
 def test_rows_are_read_lazily_so_memory_does_not_grow_with_the_file() -> None:

@@ -152,13 +152,13 @@ def test_utf8_byte_order_mark_is_skipped() -> None:
     [
         (
             (MSH + "||||||ASCII\rNTE|1||\xe9").encode("latin-1"),
-            f"MSH-18: byte {len(MSH) + 19} is not valid in the message's character set "
-            "(MSH-18 declares ASCII)",
+            f"MSH-18: byte 0xe9 at offset {len(MSH) + 19} is not valid in the message's "
+            "character set (MSH-18 declares ASCII)",
         ),
         (
             (MSH + "\rNTE|1||\xe9").encode("latin-1"),
-            f"MSH-18: byte {len(MSH) + 8} is not valid in the message's character set "
-            "(no MSH-18, read as UNICODE UTF-8)",
+            f"MSH-18: byte 0xe9 at offset {len(MSH) + 8} is not valid in the message's "
+            "character set (no MSH-18, read as UNICODE UTF-8)",
         ),
         ((MSH + "||||||EBCDIC").encode(), "MSH-18: character set 'EBCDIC' is not supported"),
         (b"", "segment 1: does not start with an MSH segment"),
@@ -172,6 +172,14 @@ def test_utf8_byte_order_mark_is_skipped() -> None:
         ((MSH + "\rpid|1").encode(), "segment 2: does not start with a three-character"),
         ((MSH + "\rPIDX|1").encode(), "segment 2: does not start with a three-character"),
         ((MSH + "\r" + MSH).encode(), "segment 2: a second message header (MSH)"),
+        (
+            (MSH + "\rPID|1\rFT1|1|T1||20240101||CG|CDM\x00100").encode(),
+            "FT1 #1, FT1-7: holds a NUL byte (0x00), which HL7 v2 text never carries",
+        ),
+        (
+            MSH.replace("|APP|", "|A\x00P|").encode(),
+            "MSH-3: holds a NUL byte (0x00), which HL7 v2 text never carries",
+        ),
     ],
 )
 def test_what_the_tokenizer_refuses_it_names(data: bytes, expected: str) -> None:
@@ -183,11 +191,11 @@ def test_what_the_tokenizer_refuses_it_names(data: bytes, expected: str) -> None
 
 def test_a_bad_header_is_a_reject_and_a_bad_later_segment_an_error() -> None:
     dispositions = []
-    for data in (b"MSH||", (MSH + "\r1AB|x").encode()):
+    for data in (b"MSH||", (MSH + "\r1AB|x").encode(), (MSH + "\rNTE|1|\x00x").encode()):
         with pytest.raises(Hl7DecodeError) as caught:
             parse_message(data)
         dispositions.append(caught.value.disposition)
-    assert dispositions == [Disposition.REJECT, Disposition.ERROR]
+    assert dispositions == [Disposition.REJECT, Disposition.ERROR, Disposition.ERROR]
 
 
 def test_batch_envelope_splits_into_messages_and_checks_counts() -> None:

@@ -140,6 +140,14 @@ def test_a_document_that_is_not_x12_says_so() -> None:
     assert caught.value.reason == "an interchange starts with ISA, found 'MSH'"
 
 
+def test_binary_content_is_named_by_position_with_its_bytes_shown_escaped() -> None:
+    with pytest.raises(X12DecodeError) as caught:
+        read_interchange(bytes(range(8)))
+    assert str(caught.value) == (
+        "segment 1: an interchange starts with ISA, found '\\x00\\x01\\x02'"
+    )
+
+
 def test_a_truncated_isa_names_the_missing_element() -> None:
     with pytest.raises(X12DecodeError) as caught:
         read_interchange("ISA*00*          *00*")

@@ -18,9 +18,11 @@ byte-order mark and leading white space skipped):
 Only after the ingest returned (the raw bytes committed, the content applied or failed) is the
 file moved, to ``DIR/processed/`` when it was applied (or stored, for CSV), else to
 ``DIR/failed/`` (an X12 or HL7 error, an unknown X12 sender): the inbox holds the bytes and an
-exception item says why. A crash between the commit and the move leaves the file in place; the
-next poll stores it again, which the inbox recognises as the same bytes (a duplicate, not
-applied twice). A name already in the target folder gets the message id added.
+exception item says why; the outcome's detail says it too (the X12 reason; for HL7, the number,
+code and reason of the first few messages answered AE or AR). A crash between the commit and
+the move leaves the file in place; the next poll stores it again, which the inbox recognises as
+the same bytes (a duplicate, not applied twice). A name already in the target folder gets the
+message id added.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ FAILED = "failed"
 _IGNORED_SUFFIXES = (".tmp", ".part")
 _BOM = b"\xef\xbb\xbf"
 _CSV_SEPARATORS = (b",", b";", b"\t")
+_LISTED = 5  # HL7 messages answered AE or AR named in an outcome's detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,12 @@ class DropFolder:
         codes = [reply.code for reply in replies]
         ok = all(code == "AA" for code in codes)
         detail = f"{len(codes)} messages: {codes.count('AA')} AA"
+        refused = [(n, r) for n, r in enumerate(replies, start=1) if r.code != "AA"]
+        for number, reply in refused[:_LISTED]:  # the codec's reasons never quote patient data
+            reason = self._hub.inbox.get(reply.message_id).status_reason
+            detail += f"; message {number} {reply.code}: {reason}"
+        if len(refused) > _LISTED:
+            detail += f" (and {len(refused) - _LISTED} more)"
         first = replies[0].message_id if replies else None
         return self._move(path, "hl7v2", ok, detail, first)
 

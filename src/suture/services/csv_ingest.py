@@ -251,9 +251,10 @@ class CsvDecoder:
         refused: Sequence[RowError],
         at: datetime,
     ) -> None:
-        listed = "; ".join(
+        listed = "; ".join(  # every problem of a row, as the codec found them together
             f"line {e.line}" + (f" {e.column}" if e.column else "") + f": {e.reason}"
-            for e in refused[:LISTED_ROWS]
+            for row in refused[:LISTED_ROWS]
+            for e in row.errors
         )
         more = f" (and {len(refused) - LISTED_ROWS} more)" if len(refused) > LISTED_ROWS else ""
         open_exception(
@@ -407,8 +408,10 @@ def _publish(
 def _text(raw: bytes, profile: ColumnProfile) -> io.StringIO:
     try:
         return io.StringIO(raw.decode(profile.encoding), newline="")
-    except UnicodeDecodeError as error:
-        raise CsvFileError("encoding", f"not {profile.encoding} text: {error.reason}") from None
+    except UnicodeDecodeError as error:  # named as the reader names it: the byte and its line
+        reason = f"not valid {profile.encoding}: byte {raw[error.start]:#04x} ({error.reason})"
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise CsvFileError("encoding", reason, line) from None
 
 
 class _Lookup:

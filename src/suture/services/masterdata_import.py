@@ -184,11 +184,18 @@ def _write_suppliers(batch: ImportBatch, rows: list[Decoded[object]]) -> list[Ou
 
 
 def _write_chargemaster(batch: ImportBatch, rows: list[Decoded[object]]) -> list[Outcome]:
-    """Chargemaster prices, keyed by facility, CDM code and start; changed ones only."""
+    """Chargemaster prices, keyed by facility, CDM code and start; changed ones only. A price
+    of a facility that does not exist is refused: stored, it would never price anything."""
     pending: dict[tuple[str, str, date], ChargemasterPrice] = {}
     outcomes: list[Outcome] = []
     for row in rows:
         price = value_of(row, ChargemasterPrice)
+        if not batch.exists("facility", price.facility_id):
+            column = row.column("facility_id")
+            outcomes.append(
+                (row.line, RowError(row.line, column, f"no facility {price.facility_id}"))
+            )
+            continue
         key = (price.facility_id, price.cdm_code, price.effective_from)
         stored = pending.get(key) or batch.uow.chargemaster.get(*key)
         change = change_of(stored, price)

@@ -18,11 +18,13 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from suture.bootstrap import Hub
 from suture.entrypoints.cli.app import console, errors, open_hub
 from suture.formats.hl7v2 import CHARGE_SOURCE, Hl7DecodeError, split_batch
 from suture.services.hl7_ingest import Hl7Submission
 
 _GROUP = 200
+_SHOWN_FAILURES = 20  # as masterdata import shows its first 20 problems
 
 
 class _Hl7ByDefault(TyperGroup):
@@ -57,17 +59,24 @@ def ingest_command(
 ) -> None:
     """Store, decode and apply every HL7 v2 message of FILE; print accepted, AE, AR, duplicates.
 
-    Exits 1 when any message was answered AE or AR (it is kept in the inbox, failed, with a
-    malformed-message exception to work), 2 when the file is not HL7 v2 at all.
+    Each message answered AE or AR is listed first (the first 20; --json lists all): its number
+    in the file, the code and the reason (segment, field and why). Exits 1 when any message was
+    answered AE or AR (it is kept in the inbox, failed, with a malformed-message exception to
+    work), 2 when nothing was stored: the file is empty, is not HL7 v2 at all, or its batch
+    envelope is wrong (a BTS or FTS count that does not match).
     """
     data = file.read_bytes()
+    if not data.strip():
+        errors.print(f"{file.name}: the file is empty; nothing was stored", markup=False)
+        raise typer.Exit(2)
     try:
         batch = split_batch(data)
     except Hl7DecodeError as error:
-        errors.print(f"{file.name}: not an HL7 v2 file: {error}", markup=False)
+        errors.print(f"{file.name}: refused, nothing was stored: {error}", markup=False)
         raise typer.Exit(2) from None
     hub = open_hub()
     counts: Counter[str] = Counter()
+    failures: list[dict[str, object]] = []
     try:
         messages = batch.messages
         for start in range(0, len(messages), _GROUP):
@@ -75,8 +84,11 @@ def ingest_command(
                 Hl7Submission(raw, interface, source_system)
                 for raw in messages[start : start + _GROUP]
             ]
-            for reply in hub.hl7_ingest.receive_many(group):
+            replies = hub.hl7_ingest.receive_many(group)
+            for number, reply in enumerate(replies, start=start + 1):
                 counts["duplicate" if reply.is_duplicate else reply.code] += 1
+                if reply.code != "AA" and not reply.is_duplicate:
+                    failures.append(_failure(hub, number, reply.code, reply.message_id))
     finally:
         hub.close()
     summary = {
@@ -85,10 +97,24 @@ def ingest_command(
         "errors": counts["AE"],
         "rejected": counts["AR"],
         "duplicates": counts["duplicate"],
+        "failures": failures,
     }
     if as_json:
         console.print_json(json.dumps(summary))
     else:
+        for failure in failures[:_SHOWN_FAILURES]:
+            console.print(
+                f"{file.name}: message {failure['message']}: {failure['code']}: "
+                f"{failure['reason']} (inbox message {failure['message_id']})",
+                markup=False,
+            )
+        if len(failures) > _SHOWN_FAILURES:
+            hidden = len(failures) - _SHOWN_FAILURES
+            console.print(
+                f"{file.name}: … and {hidden} more (--json lists them all; so does `suture "
+                "exceptions list --type malformed_message`)",
+                markup=False,
+            )
         console.print(
             f"{file.name}: {summary['messages']} messages: {summary['accepted']} accepted (AA), "
             f"{summary['errors']} with errors (AE), {summary['rejected']} rejected (AR), "
@@ -97,6 +123,13 @@ def ingest_command(
         )
     if summary["errors"] or summary["rejected"]:
         raise typer.Exit(1)
+
+
+def _failure(hub: Hub, number: int, code: str, message_id: str) -> dict[str, object]:
+    """A message answered AE or AR: its place in the file and the reason it was failed with
+    (the codec's position and reason, which never quote patient data)."""
+    reason = hub.inbox.get(message_id).status_reason
+    return {"message": number, "code": code, "message_id": message_id, "reason": reason}
 
 
 ingest_app.command("hl7")(ingest_command)

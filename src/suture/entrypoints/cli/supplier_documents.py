@@ -19,6 +19,42 @@ import typer
 from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
 
+#: The reason given for an empty file, which is not stored (the inbox refuses empty messages).
+EMPTY_FILE = "the file is empty; nothing was stored"
+
+
+def _outcome(
+    name: str,
+    message_id: str | None,
+    status: str,
+    reason: str | None,
+    *,
+    duplicate: bool = False,
+    acknowledgments: int = 0,
+) -> dict[str, object]:
+    return {
+        "file": name,
+        "message_id": message_id,
+        "status": status,
+        "duplicate": duplicate,
+        "acknowledgments": acknowledgments,
+        "reason": reason,
+    }
+
+
+def _print_outcome(outcome: dict[str, object], *, as_json: bool) -> None:
+    """One file's outcome: a line of text, or one JSON object on one line (JSON Lines)."""
+    if as_json:
+        console.print(json.dumps(outcome), markup=False, highlight=False, soft_wrap=True)
+        return
+    tail = f": {outcome['reason']}" if outcome["reason"] else ""
+    again = " (duplicate)" if outcome["duplicate"] else ""
+    console.print(
+        f"{outcome['file']}: {outcome['status']}{again}, {outcome['acknowledgments']} 997 "
+        f"queued{tail}",
+        markup=False,
+    )
+
 
 def ingest_x12_command(
     files: Annotated[
@@ -33,45 +69,43 @@ def ingest_x12_command(
     ] = "x12-file",
     facility_id: Annotated[
         str | None,
-        typer.Option(help="The facility of invoices that name no known PO or N1*ST facility."),
+        typer.Option(
+            help="The facility (id or code) of invoices that name no known PO or N1*ST facility."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line per file.")] = False,
 ) -> None:
     """Store each X12 FILE in the inbox, apply its 855, 856 and 810 sets, queue a 997 per group.
 
     Prints each file's outcome: processed, failed (with the segment, element and reason; kept
-    in the inbox with a malformed-message exception) or parked (unknown sender). Exits 1 when
-    any file failed or was parked.
+    in the inbox with a malformed-message exception; an empty file fails without being stored)
+    or parked (unknown sender). Exits 1 when any file failed or was parked.
     """
     hub = open_hub()
     counts: Counter[str] = Counter()
     try:
         for path in files:
+            data = path.read_bytes()
+            if not data:  # the inbox keeps bytes; an empty file has none to keep
+                counts["failed"] += 1
+                _print_outcome(_outcome(path.name, None, "failed", EMPTY_FILE), as_json=as_json)
+                continue
             reply = hub.x12_ingest.receive(
-                path.read_bytes(),
+                data,
                 interface=interface,
                 source_system=source_system,
                 facility_id=facility_id,
             )
             counts[str(reply.status)] += 1
-            outcome = {
-                "file": path.name,
-                "message_id": reply.message_id,
-                "status": str(reply.status),
-                "duplicate": reply.is_duplicate,
-                "acknowledgments": reply.acknowledgments,
-                "reason": reply.reason,
-            }
-            if as_json:
-                console.print_json(json.dumps(outcome))
-            else:
-                tail = f": {reply.reason}" if reply.reason else ""
-                duplicate = " (duplicate)" if reply.is_duplicate else ""
-                console.print(
-                    f"{path.name}: {reply.status}{duplicate}, {reply.acknowledgments} 997 "
-                    f"queued{tail}",
-                    markup=False,
-                )
+            outcome = _outcome(
+                path.name,
+                reply.message_id,
+                str(reply.status),
+                reply.reason,
+                duplicate=reply.is_duplicate,
+                acknowledgments=reply.acknowledgments,
+            )
+            _print_outcome(outcome, as_json=as_json)
     finally:
         hub.close()
     if counts["failed"] or counts["parked"]:

@@ -16,6 +16,7 @@ inside a value ("Gauze, 4x4") shifts every later column.
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
@@ -47,17 +48,42 @@ def read_rows(stream: TextIO, profile: ColumnProfile) -> Iterator[Row]:
     return _rows(records, header)
 
 
+class _End:
+    """An iterator of no lines that remembers being asked: chained after the stream, it tells
+    that the ``csv`` module read to the end of the file while building a record."""
+
+    def __init__(self) -> None:
+        self.reached = False
+
+    def __iter__(self) -> _End:
+        return self
+
+    def __next__(self) -> str:
+        self.reached = True
+        raise StopIteration
+
+
 class _Records:
-    """``csv.reader`` with the start line of each record and errors mapped to CsvFileError."""
+    """``csv.reader`` with the start line of each record and errors mapped to CsvFileError.
+
+    A record the reader completes only because the file ended is one whose quote never closed
+    (the ``csv`` module returns it, the rest of the file folded into one cell): refused like
+    any malformed record, so the rows it swallowed are not lost without a word.
+    """
 
     def __init__(self, stream: TextIO, profile: ColumnProfile) -> None:
-        self.reader = csv.reader(stream, delimiter=profile.delimiter, quotechar=profile.quotechar)
+        self._end = _End()
+        self.reader = csv.reader(
+            itertools.chain(stream, self._end),
+            delimiter=profile.delimiter,
+            quotechar=profile.quotechar,
+        )
         self.encoding = getattr(stream, "encoding", None) or profile.encoding
 
     def next(self) -> tuple[int, list[str]] | None:
         start = self.reader.line_num + 1
         try:
-            return start, next(self.reader)
+            record = next(self.reader)
         except StopIteration:
             return None
         except UnicodeDecodeError as error:
@@ -68,6 +94,13 @@ class _Records:
         except csv.Error as error:
             reason = f"malformed CSV in the record starting here ({error}); is a quote unclosed?"
             raise CsvFileError("", reason, start) from None
+        if self._end.reached:
+            reason = (
+                "malformed CSV in the record starting here (a quoted value runs to the end of "
+                f"the file, line {self.reader.line_num}); is a quote unclosed?"
+            )
+            raise CsvFileError("", reason, start)
+        return start, record
 
 
 def _header(records: _Records, profile: ColumnProfile) -> list[str]:
@@ -98,6 +131,11 @@ def _check_header(header: list[str], profile: ColumnProfile, line: int) -> None:
         reason = (
             f"missing {noun} {', '.join(hints)} named in {profile.source}; the header has {listed}"
         )
+        if any("\x00" in name for name in header):  # "Unicode text" from a spreadsheet
+            reason += (
+                f"; it holds NUL characters, so the file is likely UTF-16, not "
+                f"{profile.encoding}: set encoding: utf-16 in the profile"
+            )
         raise CsvFileError(missing[0], reason, line)
     for name in profile.headers:
         if header.count(name) > 1:

@@ -99,7 +99,8 @@ def decode_bytes(data: bytes, default_charset: str = DEFAULT_CHARSET) -> tuple[s
     except UnicodeDecodeError as error:
         said = f"MSH-18 declares {charset}" if charset else f"no MSH-18, read as {default_charset}"
         raise Hl7DecodeError(
-            f"byte {error.start} is not valid in the message's character set ({said})",
+            f"byte {data[error.start]:#04x} at offset {error.start} is not valid in the "
+            f"message's character set ({said})",
             segment="MSH",
             field_number=18,
             position=1,

@@ -13,7 +13,8 @@ UTF-8 byte-order mark, MSH-2 with fewer than four encoding characters (the defau
 python-hl7 does). What it refuses, always with :class:`Hl7DecodeError` and never anything else:
 input that does not start with MSH, unusable delimiters, a segment id that is not three
 upper-case letters or digits, a second MSH (a batch: :func:`~.batch.split_batch` first),
-bytes that are not in the character set MSH-18 declares.
+bytes that are not in the character set MSH-18 declares, a NUL byte inside a segment (NULs
+around one, left by framing, are stripped).
 """
 
 from __future__ import annotations
@@ -401,6 +402,25 @@ def parse_message(data: bytes | str, *, default_charset: str = DEFAULT_CHARSET) 
     return _segments(lines, delimiters, charset, codec, header)
 
 
+def _nul(
+    line: str, separator: str, segment_id: str, occurrence: int, position: int
+) -> Hl7DecodeError:
+    """A NUL inside a segment, named by its field: HL7 v2 text never carries one, and a
+    PostgreSQL text column refuses it, so it is refused here rather than stored in a charge."""
+    before = line[: line.index("\x00")].count(separator)
+    header = segment_id == "MSH"  # MSH-1 is the separator itself: MSH fields number one more
+    return Hl7DecodeError(
+        "holds a NUL byte (0x00), which HL7 v2 text never carries; is the file in another "
+        "encoding?",
+        segment=segment_id,
+        occurrence=None if header else occurrence,
+        field_number=before + 1 if header else before,
+        position=position,
+        disposition=Disposition.REJECT if header else Disposition.ERROR,
+        code=ErrorCode.DATA_TYPE,
+    )
+
+
 def _segments(
     lines: list[str], delimiters: Delimiters, charset: str, codec: str, header: list[str]
 ) -> Message:
@@ -432,6 +452,8 @@ def _segments(
         same = by_id.get(segment_id)
         if same is None:
             same = by_id[segment_id] = []
+        if "\x00" in line:
+            raise _nul(line, separator, segment_id, len(same) + 1, position)
         segment = Segment(line, delimiters, codec, len(same) + 1, position, segment_id)
         if position == 1:
             segment._fields = header

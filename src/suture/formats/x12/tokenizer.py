@@ -87,7 +87,8 @@ def read_delimiters(text: str) -> tuple[Delimiters, list[str], int]:
     if not text.startswith("ISA", start):
         found = text[start : start + 3]
         reason = "an interchange starts with ISA" + (f", found {found!r}" if found else "")
-        raise X12DecodeError(reason, position=1, segment=found)
+        segment = found if found.isascii() and found.isalnum() else ""  # not control bytes
+        raise X12DecodeError(reason, position=1, segment=segment)
     if len(text) < start + 4:
         raise _fail("ISA is cut short before its element separator")
     element = text[start + 3]

@@ -16,6 +16,7 @@ from suture.services.supplier_documents.common import (
     SUPPLIER_PART_QUALIFIERS,
     DocumentError,
     Provenance,
+    facility_by_code_or_id,
     first_id,
     identify,
     party_facility,
@@ -35,7 +36,17 @@ def invoice_from_810(uow: UnitOfWork, document: Invoice810, origin: Provenance) 
     the message's; lines matched to PO lines by IT101 or item."""
     po = uow.purchase_orders.by_number(document.po_number) if document.po_number else None
     facility_id = po.facility_id if po is not None else None
-    facility_id = facility_id or party_facility(uow, document.parties) or origin.facility_id
+    facility_id = facility_id or party_facility(uow, document.parties)
+    if facility_id is None and origin.facility_id is not None:
+        edge = facility_by_code_or_id(uow, origin.facility_id)
+        if edge is None:  # a typo at the edge would file the invoice where no one looks
+            raise DocumentError(
+                "BIG04",
+                f"invoice {document.number}: PO {document.po_number or '(none)'} is not known, "
+                "no N1*ST, BT or BY names a facility, and the facility the message came with, "
+                f"{origin.facility_id!r}, is no facility's id or code",
+            )
+        facility_id = edge.id
     if facility_id is None:
         raise DocumentError(
             "BIG04",
