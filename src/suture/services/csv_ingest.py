@@ -59,7 +59,7 @@ from suture.services.charge_events import CHARGE_POSTED, facility_zone, posted_p
 from suture.services.clock import Clock
 from suture.services.exceptions import open_exception
 from suture.services.handlers import HandlerContext
-from suture.services.inbox import Inbox, Received, mark_message
+from suture.services.inbox import Inbox, Received, mark_message, unprocessed_of
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
 
@@ -205,10 +205,8 @@ class CsvDecoder:
 
     def decode(self, envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:
         """Apply a stored CSV file's rows (module doc); other formats are their edges' work."""
-        if envelope.payload.get("format") != FORMAT:
-            return
-        message = uow.inbox.get(str(envelope.payload["message_id"]), with_raw=True, lock=True)
-        if message is None or message.status is MessageStatus.PROCESSED:
+        message = unprocessed_of(envelope.payload, uow, FORMAT)
+        if message is None:
             return
         at = context.now
         feed = self._feeds.get(message.interface)

@@ -65,7 +65,7 @@ from suture.services.clock import Clock
 from suture.services.exceptions import open_exception, resolve_for_subject
 from suture.services.fhir_records import Context, FhirApplyError, apply_decoded, correlation_of
 from suture.services.handlers import HandlerContext
-from suture.services.inbox import Inbox, mark_message
+from suture.services.inbox import Inbox, mark_message, unprocessed_of
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
 
@@ -306,10 +306,8 @@ class FhirRedrive:
 
     def decode_received(self, envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:
         """``message.received`` of a FHIR message not processed yet: decode and apply it."""
-        if envelope.payload.get("format") != FORMAT:
-            return
-        message = uow.inbox.get(str(envelope.payload["message_id"]), with_raw=True, lock=True)
-        if message is None or message.status is MessageStatus.PROCESSED:
+        message = unprocessed_of(envelope.payload, uow, FORMAT)
+        if message is None:
             return
         facility = uow.facilities.get(message.facility_id) if message.facility_id else None
         if facility is None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from suture.domain.errors import SutureError
 from suture.domain.messages import InboundMessage, MessageStatus, require_aware
@@ -262,3 +262,15 @@ def mark_message(
     )
     uow.inbox.save_status(changed)
     return changed
+
+
+def unprocessed_of(payload: dict[str, Any], uow: UnitOfWork, format: str) -> InboundMessage | None:
+    """The stored message a ``message.received`` payload names, with its raw bytes and locked
+    until ``uow`` ends, when it is of ``format`` and not processed yet; else None (another
+    format's, gone, or done). The first step of each format's handler of re-driven messages."""
+    if payload.get("format") != format:
+        return None
+    message = uow.inbox.get(str(payload["message_id"]), with_raw=True, lock=True)
+    if message is None or message.status is MessageStatus.PROCESSED:
+        return None
+    return message

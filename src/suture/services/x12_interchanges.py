@@ -40,6 +40,7 @@ from suture.formats.x12 import (
 from suture.services.deliveries import DeliveryQueue
 from suture.services.exceptions import SYSTEM_ACTOR, open_exception, resolve_for_subject
 from suture.services.handlers import HandlerContext
+from suture.services.inbox import unprocessed_of
 from suture.services.messagebus import MessageBus
 from suture.services.redrive import mapping_dependency
 from suture.services.supplier_documents import (
@@ -112,10 +113,8 @@ class X12Applier:
         """``message.received`` for an X12 message not processed yet: apply it. The event comes
         from parking (its work item is parked on the sender's mapping and re-driven when the
         mapping is added) or from a retry (the exception queue, ``suture replay``)."""
-        if envelope.payload.get("format") != FORMAT:
-            return
-        message = uow.inbox.get(str(envelope.payload["message_id"]), with_raw=True, lock=True)
-        if message is None or message.status is MessageStatus.PROCESSED:
+        message = unprocessed_of(envelope.payload, uow, FORMAT)
+        if message is None:
             return
         self.apply(uow, context.bus, message, message.raw or b"", is_duplicate=True,
                    at=context.now)  # fmt: skip
