@@ -245,6 +245,25 @@ def test_the_same_supplier_and_invoice_number_again_is_a_duplicate_and_never_pai
     assert [i.type for i in items(uow, world, "A-again")] == [ExceptionType.DUPLICATE_INVOICE]
 
 
+def test_a_duplicate_of_a_fully_billed_invoice_is_one_item_not_also_a_quantity_variance(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    with uow() as unit:
+        record_receipt(bus, unit, world, "1", receipt_line(1, world.glove, "100"))
+        receive_invoice(bus, unit, world, "A", invoice_line(1, world.glove, "100", "1.00"))
+    drain(bus)
+    with uow() as unit:  # the whole bill again: its eaches were billed by the original
+        receive_invoice(bus, unit, world, "A", invoice_line(1, world.glove, "100", "1.00"),
+                        id=world.invoice_id("A-again"), at=later(5))  # fmt: skip
+    drain(bus)
+
+    again = state(uow, world, "A-again")
+    assert (again.status, again.findings) == (MatchStatus.EXCEPTION, (Finding.DUPLICATE_INVOICE,))
+    assert [(i.type, i.status) for i in items(uow, world, "A-again")] == [
+        (ExceptionType.DUPLICATE_INVOICE, ExceptionStatus.OPEN)
+    ]
+
+
 def test_the_same_po_amount_and_date_under_another_number_is_a_suspected_duplicate(
     bus: MessageBus, uow: UowFactory, world: World
 ) -> None:

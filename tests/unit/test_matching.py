@@ -333,6 +333,18 @@ def test_same_po_amount_and_date_under_another_number_is_a_suspected_duplicate()
     assert "suspected" in outcome.issues[0].detail
 
 
+def test_a_duplicate_of_a_billed_invoice_raises_only_the_duplicate_for_the_whole_bill() -> None:
+    earlier = summary("INV-1", invoice_id="id-first")
+
+    outcome = run(invoice(line(1, "GLOVE", "100", "EA", "1.00")), FULL, before={1: D(100)},
+                  others=(earlier,))  # fmt: skip
+
+    assert [(i.finding, i.amount) for i in outcome.issues] == [
+        (Finding.DUPLICATE_INVOICE, D("100.00"))
+    ]
+    assert outcome.lines[0].finding is Finding.QUANTITY_VARIANCE  # kept on the line
+
+
 @pytest.mark.parametrize(
     "other",
     [

@@ -42,7 +42,9 @@ amount; it never needs a receipt.
 **Duplicates.** An invoice is a ``duplicate_invoice`` when an invoice that reached matching before
 it (:class:`InvoiceSummary`, ordered by ``received_at`` then id) has the same supplier and
 invoice number, or, a *suspected* duplicate, the same supplier, PO number, total amount and
-invoice date under another number. A duplicate is never approved, whatever its lines say.
+invoice date under another number. A duplicate is never approved, whatever its lines say, and
+it raises that one exception (with the invoice's amount): its lines keep their findings, but a
+quantity variance there is mostly the original's billing counted a second time.
 
 **Not on PO.** An invoice naming no PO, a PO not found, a PO of another supplier, or a line
 whose item is not on the PO: ``not_on_po``. A unit the item does not know: ``uom_mismatch``.
@@ -268,11 +270,13 @@ def match_invoice(
             if duplicate.number == invoice.number
             else (f"suspected: same PO, amount and date as invoice {duplicate.number}")
         )
-        issues.insert(0, MatchIssue(
+        # The duplicate is the one issue: its lines' findings stay on its lines, but a quantity
+        # variance there is the original's billing counted again, and the whole bill is at stake.
+        issues = [MatchIssue(
             finding=Finding.DUPLICATE_INVOICE, amount=_cents(invoice.computed_total),
             detail=f"duplicate of invoice {duplicate.invoice_id} ({kind}); "
                    f"amount {_cents(invoice.computed_total)}",
-        ))  # fmt: skip
+        )]  # fmt: skip
     total = _cents(invoice.computed_total)
     variance = sum((line.variance_amount for line in lines), Decimal(0))
     return MatchOutcome(
