@@ -153,7 +153,10 @@ def test_the_voucher_pays_the_matched_amount_in_cents_when_lines_bill_fractions_
     assert delivery.payload is not None
     voucher = voucher_from_csv(delivery.payload.decode())
     assert [(line.kind, line.amount) for line in voucher.lines] == [
-        ("line", D("0.13")), ("line", D("0.13")), ("line", D("0.13")), ("rounding", D("-0.01")),
+        ("line", D("0.13")),
+        ("line", D("0.13")),
+        ("line", D("0.13")),
+        ("rounding", D("-0.01")),
     ]
     assert voucher.total == state(uow, world, "A").matched_amount == D("0.38")
 
