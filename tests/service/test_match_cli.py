@@ -146,8 +146,10 @@ def test_an_unknown_invoice_is_refused_naming_it(hub: TestHub) -> None:
     assert "invoice_id: no invoice 'INV-NOPE'" in result.output
 
 
-def test_tolerances_set_then_list_shows_the_default_and_the_rule(hub: TestHub) -> None:
-    set_ = suture("tolerances", "set", "--supplier", "SUP-1", "--price-percent", "2.5",
+def test_tolerances_set_then_list_shows_the_default_and_the_rule(
+    hub: TestHub, world: World
+) -> None:
+    set_ = suture("tolerances", "set", "--supplier", world.supplier_id, "--price-percent", "2.5",
                   "--price-amount", "10")  # fmt: skip
     listed = suture("tolerances", "list", "--json")
 
@@ -155,9 +157,25 @@ def test_tolerances_set_then_list_shows_the_default_and_the_rule(hub: TestHub) -
     assert json.loads(listed.stdout) == [
         {"facility_id": None, "supplier_id": None, "source": "settings", "price_percent": "0",
          "price_amount": "0", "quantity_percent": "0", "quantity_amount": "0"},
-        {"facility_id": None, "supplier_id": "SUP-1", "source": "rule", "price_percent": "2.5000",
-         "price_amount": "10.0000", "quantity_percent": "0.0000", "quantity_amount": "0.0000"},
+        {"facility_id": None, "supplier_id": world.supplier_id, "source": "rule",
+         "price_percent": "2.5000", "price_amount": "10.0000", "quantity_percent": "0.0000",
+         "quantity_amount": "0.0000"},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("option", "field"), [("--facility", "facility_id"), ("--supplier", "supplier_id")]
+)
+def test_a_tolerance_for_an_unknown_facility_or_supplier_is_refused_naming_it(
+    hub: TestHub, world: World, option: str, field: str
+) -> None:
+    """A typo would store a rule no invoice ever meets, and the default would go on applying."""
+    result = suture("tolerances", "set", option, "SUP-27", "--price-percent", "5")
+    listed = suture("tolerances", "list", "--json")
+
+    assert result.exit_code == 1
+    assert f"{field}: no {option[2:]} 'SUP-27'" in result.output
+    assert [row["source"] for row in json.loads(listed.stdout)] == ["settings"]
 
 
 def test_a_negative_tolerance_is_refused_naming_the_field(hub: TestHub) -> None:

@@ -208,7 +208,10 @@ def tolerances_set_command(
     rule = ToleranceRule(facility_id=facility, supplier_id=supplier, tolerance=tolerance)
     scope = f"{facility or 'any'}/{supplier or 'any'}"
     with _hub() as hub:
-        hub.matching.set_tolerance(rule)
+        try:
+            hub.matching.set_tolerance(rule)
+        except SutureError as error:
+            _fail(str(error), 1)
         after = json.dumps(_tolerance_json(tolerance))
         record_cli_action(hub.audit, "match.tolerance.set", target_type="match_tolerance",
                           target_id=scope, after=after)  # fmt: skip
