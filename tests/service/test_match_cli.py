@@ -131,6 +131,25 @@ def test_run_po_re_runs_the_pos_held_invoices(
     ]
 
 
+def test_show_names_a_held_invoices_exceptions_and_what_it_duplicates(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        record_receipt(hub.bus, unit, world, "1", receipt_line(1, world.glove, "100"))
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "50", "1.00"))
+    drain(hub.bus)
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "50", "1.00"),
+                        id=world.invoice_id("A-again"))  # fmt: skip
+    drain(hub.bus)
+
+    shown = suture("show", world.invoice_id("A-again"))
+
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert f"exceptions: duplicate_invoice (duplicate of {world.invoice_id('A')})" in text
+
+
 @pytest.mark.parametrize("args", [(), ("INV-1", "--all-open"), ("--po", "P", "--all-open")])
 def test_run_needs_exactly_one_target(hub: TestHub, args: tuple[str, ...]) -> None:
     result = suture("run", *args)

@@ -136,6 +136,9 @@ def show_command(
         f"{m.variance_amount:f}; received {m.received_at.isoformat()}, matched "
         f"{m.matched_at.isoformat() if m.matched_at else '-'}"
     )
+    if m.findings:
+        duplicate = f" (duplicate of {escape(m.duplicate_of)})" if m.duplicate_of else ""
+        console.print(f"exceptions: {', '.join(f.value for f in m.findings)}{duplicate}")
     table = Table()
     headings = ("line", "PO line", "item", "finding", "invoiced EA", "received EA",
                 "earlier EA", "PO price/EA", "invoice price/EA", "variance")  # fmt: skip
