@@ -101,6 +101,33 @@ def test_invoice_cycle_time_and_touchless_pos_from_the_match(engine: sa.Engine) 
     assert report.contract_price_variance == Decimal(0)
 
 
+def test_contract_price_variance_counts_only_what_invoices_bill_over_the_po_price(
+    engine: sa.Engine,
+) -> None:
+    uow = lambda: uow_of(engine)  # noqa: E731
+    bus, _ = build_bus(uow, Ticking())
+    priced, short, unknown = new_world(), new_world(), new_world()
+    for world in (priced, short, unknown):
+        with uow() as unit:
+            seed(unit, world)
+    with uow() as unit:  # 100 at 1.10 against 1.00: 10.00 over the PO price
+        record_receipt(bus, unit, priced, "1", receipt_line(1, priced.glove, "100"))
+        receive_invoice(bus, unit, priced, "A", invoice_line(1, priced.glove, "100", "1.10"))
+    with uow() as unit:  # at the PO price, 40 billed beyond the 60 received: no price variance
+        record_receipt(bus, unit, short, "1", receipt_line(1, short.glove, "60"))
+        receive_invoice(bus, unit, short, "B", invoice_line(1, short.glove, "100", "1.00"))
+    with uow() as unit:  # a unit the glove does not know: held, but not a price over the PO
+        record_receipt(bus, unit, unknown, "1", receipt_line(1, unknown.glove, "100"))
+        receive_invoice(bus, unit, unknown, "C", invoice_line(1, unknown.glove, "1", "100", "PL"))
+    drain(bus)
+
+    report = service(engine, Ticking()).report(*DAY)
+
+    assert (report.invoice_price_variance, report.contract_price_variance) == (
+        Decimal("10.00"), Decimal("10.00"),
+    )  # fmt: skip
+
+
 def _workflow(number: int, *, stockout: bool, at: datetime) -> UsageWorkflow:
     return UsageWorkflow(
         usage_id=f"U{number}", facility_id="fac-1", location_id="loc-1", item_id="item-1",

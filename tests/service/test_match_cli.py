@@ -131,6 +131,25 @@ def test_run_po_re_runs_the_pos_held_invoices(
     ]
 
 
+def test_show_names_a_held_invoices_exceptions_and_what_it_duplicates(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        record_receipt(hub.bus, unit, world, "1", receipt_line(1, world.glove, "100"))
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "50", "1.00"))
+    drain(hub.bus)
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "50", "1.00"),
+                        id=world.invoice_id("A-again"))  # fmt: skip
+    drain(hub.bus)
+
+    shown = suture("show", world.invoice_id("A-again"))
+
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert f"exceptions: duplicate_invoice (duplicate of {world.invoice_id('A')})" in text
+
+
 @pytest.mark.parametrize("args", [(), ("INV-1", "--all-open"), ("--po", "P", "--all-open")])
 def test_run_needs_exactly_one_target(hub: TestHub, args: tuple[str, ...]) -> None:
     result = suture("run", *args)
@@ -146,8 +165,10 @@ def test_an_unknown_invoice_is_refused_naming_it(hub: TestHub) -> None:
     assert "invoice_id: no invoice 'INV-NOPE'" in result.output
 
 
-def test_tolerances_set_then_list_shows_the_default_and_the_rule(hub: TestHub) -> None:
-    set_ = suture("tolerances", "set", "--supplier", "SUP-1", "--price-percent", "2.5",
+def test_tolerances_set_then_list_shows_the_default_and_the_rule(
+    hub: TestHub, world: World
+) -> None:
+    set_ = suture("tolerances", "set", "--supplier", world.supplier_id, "--price-percent", "2.5",
                   "--price-amount", "10")  # fmt: skip
     listed = suture("tolerances", "list", "--json")
 
@@ -155,9 +176,25 @@ def test_tolerances_set_then_list_shows_the_default_and_the_rule(hub: TestHub) -
     assert json.loads(listed.stdout) == [
         {"facility_id": None, "supplier_id": None, "source": "settings", "price_percent": "0",
          "price_amount": "0", "quantity_percent": "0", "quantity_amount": "0"},
-        {"facility_id": None, "supplier_id": "SUP-1", "source": "rule", "price_percent": "2.5000",
-         "price_amount": "10.0000", "quantity_percent": "0.0000", "quantity_amount": "0.0000"},
+        {"facility_id": None, "supplier_id": world.supplier_id, "source": "rule",
+         "price_percent": "2.5000", "price_amount": "10.0000", "quantity_percent": "0.0000",
+         "quantity_amount": "0.0000"},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("option", "field"), [("--facility", "facility_id"), ("--supplier", "supplier_id")]
+)
+def test_a_tolerance_for_an_unknown_facility_or_supplier_is_refused_naming_it(
+    hub: TestHub, world: World, option: str, field: str
+) -> None:
+    """A typo would store a rule no invoice ever meets, and the default would go on applying."""
+    result = suture("tolerances", "set", option, "SUP-27", "--price-percent", "5")
+    listed = suture("tolerances", "list", "--json")
+
+    assert result.exit_code == 1
+    assert f"{field}: no {option[2:]} 'SUP-27'" in result.output
+    assert [row["source"] for row in json.loads(listed.stdout)] == ["settings"]
 
 
 def test_a_negative_tolerance_is_refused_naming_the_field(hub: TestHub) -> None:

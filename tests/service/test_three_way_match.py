@@ -33,6 +33,7 @@ from suture.domain.matching import Finding, InvoiceMatch, MatchStatus, Tolerance
 from suture.domain.purchasing import PurchaseOrderKind, Receipt
 from suture.eventlog.retry import RetryPolicy
 from suture.services.deliveries import DeliveryQueue
+from suture.services.erp import voucher_from_csv
 from suture.services.messagebus import MessageBus
 from suture.services.workflows.lookups import WorkflowError
 from suture.services.workflows.match_operations import MatchOperations
@@ -133,6 +134,31 @@ def test_an_invoice_matching_po_and_receipt_is_approved_vouchered_and_announced(
     ]
     assert matched_events(uow, world, "A") == 1
     assert items(uow, world, "A") == []
+
+
+def test_the_voucher_pays_the_matched_amount_in_cents_when_lines_bill_fractions_of_a_cent(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    with uow() as unit:  # three lines of 0.125: 0.375 billed, matched as 0.38
+        record_receipt(bus, unit, world, "1", receipt_line(1, world.glove, "3"))
+        receive_invoice(bus, unit, world, "A", *(
+            invoice_line(n, world.glove, "1", "0.125", po_line=1) for n in (1, 2, 3)
+        ))  # fmt: skip
+    drain(bus)
+
+    (listed,) = vouchers(uow, world, "A")
+    with uow() as unit:
+        delivery = unit.deliveries.get(listed.id, with_payload=True)
+    assert delivery is not None
+    assert delivery.payload is not None
+    voucher = voucher_from_csv(delivery.payload.decode())
+    assert [(line.kind, line.amount) for line in voucher.lines] == [
+        ("line", D("0.13")),
+        ("line", D("0.13")),
+        ("line", D("0.13")),
+        ("rounding", D("-0.01")),
+    ]
+    assert voucher.total == state(uow, world, "A").matched_amount == D("0.38")
 
 
 def test_a_receipt_after_the_invoice_re_runs_the_match_and_resolves_the_exception(
@@ -243,6 +269,25 @@ def test_the_same_supplier_and_invoice_number_again_is_a_duplicate_and_never_pai
     )  # fmt: skip
     assert vouchers(uow, world, "A-again") == []
     assert [i.type for i in items(uow, world, "A-again")] == [ExceptionType.DUPLICATE_INVOICE]
+
+
+def test_a_duplicate_of_a_fully_billed_invoice_is_one_item_not_also_a_quantity_variance(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    with uow() as unit:
+        record_receipt(bus, unit, world, "1", receipt_line(1, world.glove, "100"))
+        receive_invoice(bus, unit, world, "A", invoice_line(1, world.glove, "100", "1.00"))
+    drain(bus)
+    with uow() as unit:  # the whole bill again: its eaches were billed by the original
+        receive_invoice(bus, unit, world, "A", invoice_line(1, world.glove, "100", "1.00"),
+                        id=world.invoice_id("A-again"), at=later(5))  # fmt: skip
+    drain(bus)
+
+    again = state(uow, world, "A-again")
+    assert (again.status, again.findings) == (MatchStatus.EXCEPTION, (Finding.DUPLICATE_INVOICE,))
+    assert [(i.type, i.status) for i in items(uow, world, "A-again")] == [
+        (ExceptionType.DUPLICATE_INVOICE, ExceptionStatus.OPEN)
+    ]
 
 
 def test_the_same_po_amount_and_date_under_another_number_is_a_suspected_duplicate(

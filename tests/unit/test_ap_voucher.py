@@ -40,5 +40,5 @@ def test_a_voucher_lists_the_lines_as_billed_with_their_po_lines_then_freight_an
         "purchase_order_number,line,kind,po_line_number,item_id,quantity,uom,unit_price,amount",
         "APV-inv-1,inv-1,84412,sup-1,fac-1,2025-03-20,PO-1,1,line,1,glove,2,CS,50.00,100.00",
         "APV-inv-1,inv-1,84412,sup-1,fac-1,2025-03-20,PO-1,2,line,2,suture,1,BX,24.00,24.00",
-        "APV-inv-1,inv-1,84412,sup-1,fac-1,2025-03-20,PO-1,3,freight,,,,,,7.5",
+        "APV-inv-1,inv-1,84412,sup-1,fac-1,2025-03-20,PO-1,3,freight,,,,,,7.50",
     ]

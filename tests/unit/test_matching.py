@@ -40,6 +40,7 @@ PACK = {
     "GLOVE": Packaging.of([PackagingLevel("EA", 1), PackagingLevel("BX", 10),
                            PackagingLevel("CS", 50)]),
     "SUTURE": Packaging.of([PackagingLevel("EA", 1), PackagingLevel("BX", 10)]),
+    "GAUZE": Packaging.of([PackagingLevel("EA", 1), PackagingLevel("BX", 3)]),
 }  # fmt: skip
 NONE = Tolerance()
 
@@ -197,6 +198,29 @@ def test_a_price_variance_must_be_within_both_the_percent_and_the_amount(
     assert outcome.findings == {Finding.PRICE_VARIANCE}
 
 
+@pytest.mark.parametrize(
+    ("price", "tolerance"),
+    [
+        ("1.02", Tolerance(price_percent=D(2), price_amount=D(100))),  # exactly 2 %
+        ("1.25", Tolerance(price_percent=D(100), price_amount=D("0.25"))),  # exactly 0.25
+    ],
+)
+def test_a_price_exactly_at_the_tolerance_passes_when_a_box_divides_into_thirds(
+    price: str, tolerance: Tolerance
+) -> None:
+    """A box of 3 at 1.00 is 0.333… per each: the limit holds exactly, not to 28 digits."""
+    order = PurchaseOrder(
+        id="po-1", number="PO-1", facility_id="F1", supplier_id="S1", order_date=date(2025, 3, 1),
+        lines=[PurchaseOrderLine(line_number=1, item_id="GAUZE", quantity=D(1), uom="BX",
+                                 unit_price=D("1.00"))],
+    )  # fmt: skip
+
+    outcome = run(invoice(line(1, "GAUZE", "1", "BX", price)), receipt((1, "GAUZE", "1", "BX")),
+                  order=order, tolerance=tolerance)  # fmt: skip
+
+    assert (outcome.status, outcome.issues) == (MatchStatus.MATCHED, ())
+
+
 def test_a_stated_total_that_differs_from_the_lines_is_a_header_price_variance() -> None:
     outcome = run(invoice(line(1, "GLOVE", "100", "EA", "1.00"), stated_total=D("120.00")), FULL)
 
@@ -331,6 +355,18 @@ def test_same_po_amount_and_date_under_another_number_is_a_suspected_duplicate()
 
     assert outcome.findings == {Finding.DUPLICATE_INVOICE}
     assert "suspected" in outcome.issues[0].detail
+
+
+def test_a_duplicate_of_a_billed_invoice_raises_only_the_duplicate_for_the_whole_bill() -> None:
+    earlier = summary("INV-1", invoice_id="id-first")
+
+    outcome = run(invoice(line(1, "GLOVE", "100", "EA", "1.00")), FULL, before={1: D(100)},
+                  others=(earlier,))  # fmt: skip
+
+    assert [(i.finding, i.amount) for i in outcome.issues] == [
+        (Finding.DUPLICATE_INVOICE, D("100.00"))
+    ]
+    assert outcome.lines[0].finding is Finding.QUANTITY_VARIANCE  # kept on the line
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from suture.domain.errors import DomainError
-from suture.domain.purchasing import PurchaseOrder, PurchaseOrderLine
+from suture.domain.purchasing import PurchaseOrder, PurchaseOrderKind, PurchaseOrderLine
 from suture.formats.x12 import (
     ControlNumbers,
     Invoice810,
@@ -72,6 +73,26 @@ def test_normal_acknowledges_ships_and_invoices_everything_at_the_po_price() -> 
     assert invoice.po_number == "PO-1"
     assert invoice.stated_total == Decimal("2225.00")
     assert invoice.findings == ()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "sets"),
+    [
+        (Scenario.NORMAL, ["855", "810"]),
+        (Scenario.DUPLICATE_INVOICE, ["855", "810", "810"]),
+        (Scenario.BACK_ORDER, ["855", "810", "810"]),
+    ],
+)
+def test_a_bill_only_po_is_acknowledged_and_invoiced_but_never_shipped(
+    scenario: Scenario, sets: list[str]
+) -> None:
+    """The 850 says DO NOT SHIP (BEG02 CN): the implant was used from consignment already, so
+    a ship notice would leave the dock an expected receipt that never comes."""
+    bill_only = replace(_po("BO-1"), kind=PurchaseOrderKind.BILL_ONLY)
+
+    replies = _answer(scenario, bill_only)
+
+    assert [r.transaction_set for r in replies] == sets
 
 
 def test_replies_go_from_the_850s_receiver_back_to_its_sender() -> None:

@@ -42,7 +42,9 @@ amount; it never needs a receipt.
 **Duplicates.** An invoice is a ``duplicate_invoice`` when an invoice that reached matching before
 it (:class:`InvoiceSummary`, ordered by ``received_at`` then id) has the same supplier and
 invoice number, or, a *suspected* duplicate, the same supplier, PO number, total amount and
-invoice date under another number. A duplicate is never approved, whatever its lines say.
+invoice date under another number. A duplicate is never approved, whatever its lines say, and
+it raises that one exception (with the invoice's amount): its lines keep their findings, but a
+quantity variance there is mostly the original's billing counted a second time.
 
 **Not on PO.** An invoice naming no PO, a PO not found, a PO of another supplier, or a line
 whose item is not on the PO: ``not_on_po``. A unit the item does not know: ``uom_mismatch``.
@@ -69,6 +71,8 @@ from suture.domain.units import Packaging
 CENT = Decimal("0.01")
 #: Prices per each are kept to four places (like the usage workflow's unit prices).
 PRICE_PLACES = Decimal("0.0001")
+#: Tolerance checks compare to twelve places, far below a cent (see :func:`_fine`).
+COMPARE_PLACES = Decimal("1e-12")
 _HUNDRED = Decimal(100)
 #: Lines an issue's detail names before it says "and N more" (work-queue reasons stay short).
 _NAMED_LINES = 10
@@ -117,8 +121,10 @@ class Tolerance:
         """An overcharge of ``over_each`` per each on ``eaches`` eaches is within tolerance."""
         if over_each <= 0:
             return True
-        within_amount = over_each * abs(eaches) <= self.price_amount
-        within_percent = po_each > 0 and over_each * _HUNDRED <= self.price_percent * po_each
+        within_amount = _fine(over_each * abs(eaches)) <= self.price_amount
+        within_percent = po_each > 0 and _fine(over_each * _HUNDRED) <= _fine(
+            self.price_percent * po_each
+        )
         return within_amount and within_percent
 
     def quantity_ok(self, available: Decimal, excess: Decimal) -> bool:
@@ -268,11 +274,13 @@ def match_invoice(
             if duplicate.number == invoice.number
             else (f"suspected: same PO, amount and date as invoice {duplicate.number}")
         )
-        issues.insert(0, MatchIssue(
+        # The duplicate is the one issue: its lines' findings stay on its lines, but a quantity
+        # variance there is the original's billing counted again, and the whole bill is at stake.
+        issues = [MatchIssue(
             finding=Finding.DUPLICATE_INVOICE, amount=_cents(invoice.computed_total),
             detail=f"duplicate of invoice {duplicate.invoice_id} ({kind}); "
                    f"amount {_cents(invoice.computed_total)}",
-        ))  # fmt: skip
+        )]  # fmt: skip
     total = _cents(invoice.computed_total)
     variance = sum((line.variance_amount for line in lines), Decimal(0))
     return MatchOutcome(
@@ -480,6 +488,13 @@ def _each_per(
 
 def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _fine(value: Decimal) -> Decimal:
+    """``value`` to :data:`COMPARE_PLACES`: a price per each divides by a pack size (a box of 3
+    at 1.00 is 0.333… each), which Decimal cuts at 28 digits, so a variance exactly at a
+    tolerance came out a hair over it and was refused."""
+    return value.quantize(COMPARE_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _price(value: Decimal) -> Decimal:

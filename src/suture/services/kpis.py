@@ -16,7 +16,9 @@ Each figure is computed from the state the workflows keep, with the arithmetic o
 - **governed integrations**: the inventory's governance policy, traffic of the last 7 days;
 - **revenue at risk**: usage lines not (fully) charged, at the chargemaster price;
 - **contract price variance**: the value over the PO price the three-way match held on invoices
-  received in the period, plus the value of PO lines ordered off contract in the period.
+  received in the period (its ``price_variance`` lines; not what a quantity, unit or not-on-PO
+  exception holds, nor a duplicate, whose original counts), plus the value of PO lines ordered
+  off contract in the period; to the cent.
 
 A figure with nothing to measure is ``None``, never zero: "no invoice matched" is not "matched
 in no time". The reads page through the stores; at a few million rows a period, a reporting
@@ -28,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
 from suture.domain.approval import RequisitionApproval
@@ -42,7 +44,7 @@ from suture.domain.kpis import (
     recovery_times,
     share,
 )
-from suture.domain.matching import InvoiceMatch, MatchStatus
+from suture.domain.matching import CENT, Finding, InvoiceMatch, MatchStatus
 from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder
 from suture.services.interfaces import GovernanceKpi, InterfaceInventory
@@ -125,7 +127,7 @@ class KpiService:
                     if line.off_contract
                 ),
                 Decimal(0),
-            )
+            ).quantize(CENT, rounding=ROUND_HALF_UP)
             usages, stocked_out = uow.usage_workflows.stockout_counts(
                 since=since, until=until, facility_id=facility_id
             )
@@ -139,12 +141,14 @@ class KpiService:
         in_period = [m for m in matches if _in(m.matched_at, since, until)]
         invoice_variance = sum(
             (
-                m.variance_amount
+                line.variance_amount
                 for m in matches
-                if _in(m.received_at, since, until) and m.variance_amount > 0
+                if _in(m.received_at, since, until) and m.duplicate_of is None
+                for line in m.lines
+                if line.finding is Finding.PRICE_VARIANCE
             ),
             Decimal(0),
-        )
+        ).quantize(CENT, rounding=ROUND_HALF_UP)
         return KpiReport(
             since=since,
             until=until,

@@ -23,6 +23,9 @@ The scenarios plant the discrepancies procure-to-pay must catch::
                        re-runs when the goods are received
     late_invoice       the 810 arrives 45 days after the shipment
 
+A bill-only PO (BEG02 ``CN``, "do not ship": a consigned implant already used) is acknowledged
+and invoiced but never shipped: its scenario's 856s are left out.
+
 The reply goes from the 850's receiver to its sender (ISA ids swapped), as one interchange per
 document, with control numbers from a counter the caller owns (:class:`ControlCounter`).
 Nothing here reads a clock or does I/O: times are offsets from the 850's arrival.
@@ -81,6 +84,9 @@ BACK_ORDER_DELAY = timedelta(days=14)
 LATE_INVOICE_DELAY = timedelta(days=45)
 SHORT_SHIP_SHARE = Decimal("0.8")
 PRICE_INCREASE = Decimal("1.08")
+#: BEG02 of a bill-only PO (``formats/x12/purchase_order_850.py``): the implant was used from
+#: consignment and the 850 says DO NOT SHIP, so no 856 answers it; the 855 and 810 do.
+BILL_ONLY_ORDER_TYPE = "CN"
 _CENT = Decimal("0.01")
 
 
@@ -244,15 +250,18 @@ def _script(
         Scenario.EARLY_INVOICE: SHIP_AFTER / 2,
         Scenario.LATE_INVOICE: SHIP_AFTER + LATE_INVOICE_DELAY,
     }.get(scenario, INVOICE_AFTER)
+    ships = po.order_type != BILL_ONLY_ORDER_TYPE
     if now:
-        yield "856", SHIP_AFTER, _shipment(po, now, scenario, first, today + SHIP_AFTER, 1)
+        if ships:
+            yield "856", SHIP_AFTER, _shipment(po, now, scenario, first, today + SHIP_AFTER, 1)
         invoice = _invoice(po, now, scenario, first, today + invoice_after, 1)
         yield "810", invoice_after, invoice
         if scenario is Scenario.DUPLICATE_INVOICE:
             yield "810", invoice_after + timedelta(days=1), invoice
     if later:
         ship_later = SHIP_AFTER + BACK_ORDER_DELAY
-        yield "856", ship_later, _shipment(po, later, scenario, None, today + ship_later, 2)
+        if ships:
+            yield "856", ship_later, _shipment(po, later, scenario, None, today + ship_later, 2)
         bill_later = INVOICE_AFTER + BACK_ORDER_DELAY
         yield "810", bill_later, _invoice(po, later, scenario, None, today + bill_later, 2)
 

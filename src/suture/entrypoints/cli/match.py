@@ -136,6 +136,9 @@ def show_command(
         f"{m.variance_amount:f}; received {m.received_at.isoformat()}, matched "
         f"{m.matched_at.isoformat() if m.matched_at else '-'}"
     )
+    if m.findings:
+        duplicate = f" (duplicate of {escape(m.duplicate_of)})" if m.duplicate_of else ""
+        console.print(f"exceptions: {', '.join(f.value for f in m.findings)}{duplicate}")
     table = Table()
     headings = ("line", "PO line", "item", "finding", "invoiced EA", "received EA",
                 "earlier EA", "PO price/EA", "invoice price/EA", "variance")  # fmt: skip
@@ -208,7 +211,10 @@ def tolerances_set_command(
     rule = ToleranceRule(facility_id=facility, supplier_id=supplier, tolerance=tolerance)
     scope = f"{facility or 'any'}/{supplier or 'any'}"
     with _hub() as hub:
-        hub.matching.set_tolerance(rule)
+        try:
+            hub.matching.set_tolerance(rule)
+        except SutureError as error:
+            _fail(str(error), 1)
         after = json.dumps(_tolerance_json(tolerance))
         record_cli_action(hub.audit, "match.tolerance.set", target_type="match_tolerance",
                           target_id=scope, after=after)  # fmt: skip

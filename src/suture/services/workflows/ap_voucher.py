@@ -6,16 +6,25 @@ A matched invoice is approved for payment (DESIGN.md §4): the ERP, which owns a
 delivery named after its idempotency key (``voucher-APV-<invoice id>``). Columns:
 ``voucher_id, invoice_id, invoice_number, supplier_id, facility_id, invoice_date,
 purchase_order_number, line, kind, po_line_number, item_id, quantity, uom, unit_price, amount``;
-``kind`` is ``line``, ``freight`` or ``tax``; amounts as plain decimals, never floats.
+``kind`` is ``line``, ``freight``, ``tax`` or ``rounding``; amounts as plain decimals to the
+cent, never floats.
+
+**Rounding.** The voucher pays the amount the match approved (``InvoiceMatch.matched_amount``:
+the invoice's total to the cent, half up), so its control totals agree with
+``purchasing.invoice.matched``. Each line is rounded to the cent on its own; when lines bill
+fractions of a cent, their rounded sum can miss the approved total by a cent or more, and a
+``rounding`` line carries the difference (a loader posts it like freight) rather than the
+payable differing from what was approved.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from decimal import ROUND_HALF_UP, Decimal
 
 from suture.domain.invoicing import Invoice
-from suture.domain.matching import InvoiceMatch
+from suture.domain.matching import CENT, InvoiceMatch
 
 HEADER = (
     "voucher_id", "invoice_id", "invoice_number", "supplier_id", "facility_id", "invoice_date",
@@ -35,14 +44,26 @@ def voucher_csv(invoice: Invoice, match: InvoiceMatch) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     number = 0
+    paid = Decimal(0)
     for number, line in enumerate(sorted(invoice.lines, key=lambda x: x.line_number), start=1):
         po_line = po_lines.get(line.line_number)
+        amount = _cents(line.extended_amount)
+        paid += amount
         writer.writerow((
             *head, number, "line", "" if po_line is None else po_line, line.item_id or "",
-            f"{line.quantity:f}", line.uom, f"{line.unit_price:f}", f"{line.extended_amount:f}",
+            f"{line.quantity:f}", line.uom, f"{line.unit_price:f}", f"{amount:f}",
         ))  # fmt: skip
-    for kind, amount in (("freight", invoice.freight), ("tax", invoice.tax)):
+    for kind, charge in (("freight", invoice.freight), ("tax", invoice.tax)):
+        amount = _cents(charge)
+        paid += amount
         if amount:
             number += 1
             writer.writerow((*head, number, kind, "", "", "", "", "", f"{amount:f}"))
+    rounding = match.matched_amount - paid
+    if rounding:
+        writer.writerow((*head, number + 1, "rounding", "", "", "", "", "", f"{rounding:f}"))
     return out.getvalue()
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)

@@ -18,6 +18,7 @@ from suture.domain.matching import InvoiceMatch, Tolerance, ToleranceRule
 from suture.services.clock import Clock
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.workflows.lookups import WorkflowError
 from suture.services.workflows.three_way_match import (
     MatchRun,
     ThreeWayMatch,
@@ -89,7 +90,13 @@ class MatchOperations:
         return self._process.default_tolerance
 
     def set_tolerance(self, rule: ToleranceRule) -> None:
+        """Store ``rule``; a facility or supplier that does not exist is refused naming it (a
+        typo would store a rule no invoice ever meets, while the default went on applying)."""
         with self._uow() as uow:
+            if rule.facility_id is not None and uow.facilities.get(rule.facility_id) is None:
+                raise WorkflowError("facility_id", f"no facility {rule.facility_id!r}")
+            if rule.supplier_id is not None and uow.suppliers.get(rule.supplier_id) is None:
+                raise WorkflowError("supplier_id", f"no supplier {rule.supplier_id!r}")
             uow.match_tolerances.set(rule, at=self._clock())
             uow.commit()
 
