@@ -119,6 +119,20 @@ def test_a_routing_policy_naming_an_unknown_destination_stops_start_up(
     assert "nowhere" in result.output
 
 
+@pytest.mark.parametrize("setting", ["SUTURE_ROUTING_POLICY", "SUTURE_APPROVAL_POLICY"])
+def test_a_policy_file_that_cannot_be_read_is_named_and_exits_2(
+    setting: str, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    absent = tmp_path / "absent.yaml"
+    monkeypatch.setenv(setting, str(absent))
+    monkeypatch.setenv("COLUMNS", "200")
+
+    result = CliRunner().invoke(app, ["status"])
+
+    assert result.exit_code == 2
+    assert f"{absent}: {setting}: cannot read: No such file or directory" in result.output
+
+
 def test_status_without_nats_reports_no_stream_consumer(hub: Hub) -> None:
     result = CliRunner().invoke(app, ["status", "--json"])
 
