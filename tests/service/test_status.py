@@ -133,6 +133,21 @@ def test_a_policy_file_that_cannot_be_read_is_named_and_exits_2(
     assert f"{absent}: {setting}: cannot read: No such file or directory" in result.output
 
 
+@pytest.mark.parametrize("command", ["status", "migrate"])
+def test_a_database_that_cannot_be_opened_is_named_and_exits_2(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path}"  # a folder: SQLite cannot open it
+    monkeypatch.setenv("SUTURE_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "300")
+
+    result = CliRunner().invoke(app, [command])
+
+    assert result.exit_code == 2
+    assert result.output.startswith(f"database error: SUTURE_DATABASE_URL ({url}): ")
+    assert "unable to open database file" in result.output
+
+
 def test_status_without_nats_reports_no_stream_consumer(hub: Hub) -> None:
     result = CliRunner().invoke(app, ["status", "--json"])
 
