@@ -69,8 +69,8 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
     try:
         stream = await NatsEventStream.connect(hub.stream)
     except SutureError as error:
-        errors.print(f"worker: NATS at {hub.stream.url}: {error}", markup=False)
-        raise typer.Exit(1) from None
+        errors.print(f"worker: SUTURE_NATS_URL ({hub.stream.url}): {error}", markup=False)
+        raise typer.Exit(2) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
