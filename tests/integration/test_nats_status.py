@@ -8,6 +8,7 @@ acknowledged. Each test has a stream of its own, deleted at the end.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import socket
@@ -134,3 +135,26 @@ def test_a_worker_that_cannot_reach_nats_at_start_gives_up_saying_why(
     assert {(r.name, r.levelno, r.exc_info) for r in tried} == {
         ("suture.nats", logging.WARNING, None)
     }
+
+
+def test_the_worker_command_names_the_setting_without_its_password_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'worker.db'}")
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("SUTURE_NATS_URL", f"nats://ops:s3cret@127.0.0.1:{port}")
+    monkeypatch.setenv("COLUMNS", "300")
+    short = functools.partial(StreamSettings, connect_deadline=timedelta(seconds=1))
+    monkeypatch.setattr("suture.bootstrap.StreamSettings", short)
+
+    result = CliRunner().invoke(app, ["worker"])
+
+    assert result.exit_code == 2
+    assert (
+        f"worker: SUTURE_NATS_URL (nats://***@127.0.0.1:{port}): connect: no server accepted"
+        in result.output
+    )
+    assert "s3cret" not in result.output

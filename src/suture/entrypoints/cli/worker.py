@@ -14,6 +14,7 @@ import asyncio
 import signal
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -69,7 +70,9 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
     try:
         stream = await NatsEventStream.connect(hub.stream)
     except SutureError as error:
-        errors.print(f"worker: SUTURE_NATS_URL ({hub.stream.url}): {error}", markup=False)
+        errors.print(
+            f"worker: SUTURE_NATS_URL ({shown_url(hub.stream.url)}): {error}", markup=False
+        )
         raise typer.Exit(2) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -90,7 +93,7 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
     # sight from here on (as in `suture serve`).
     settle_collector()
     console.print(
-        f"worker: consuming {hub.stream.stream} from {hub.stream.url}"
+        f"worker: consuming {hub.stream.stream} from {shown_url(hub.stream.url)}"
         + (" and relaying the outbox" if relay else "")
         + " (Ctrl-C stops it)"
     )
@@ -113,3 +116,11 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await stream.close()
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit to print: a user, password or token before ``@`` becomes ``***``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
