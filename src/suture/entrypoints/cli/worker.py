@@ -11,6 +11,7 @@ bus's work.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from datetime import timedelta
 from typing import Annotated
@@ -25,6 +26,9 @@ from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
 from suture.entrypoints.cli.erp import scheduled_pull
 from suture.entrypoints.collector import settle_collector
+
+#: Operational warnings (a failure being retried), structured like every other log line.
+log = logging.getLogger("suture.worker")
 
 
 def worker_command(
@@ -87,7 +91,7 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
             console.print(f"{done:,} work items done")
 
     def failed(error: SutureError) -> None:
-        errors.print(f"worker: {error}; retrying", markup=False)
+        log.warning("worker: %s; retrying", error)
 
     # Start-up is done: what it built lives as long as the process, out of full collections'
     # sight from here on (as in `suture serve`).
