@@ -407,6 +407,9 @@ def erp_mapping(settings: Settings) -> TrytonMapping:
         raise ErpMappingError(
             "SUTURE_ERP_MAPPING_FILE", f"cannot read {path}: {error.strerror}"
         ) from None
+    except UnicodeDecodeError as error:
+        reason = f"cannot read {path}: not UTF-8 text (byte {error.start})"
+        raise ErpMappingError("SUTURE_ERP_MAPPING_FILE", reason) from None
     return load_mapping(text, str(path))
 
 
@@ -467,6 +470,9 @@ def csv_feeds(settings: Settings) -> dict[str, CsvFeed]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CsvFeedError("SUTURE_CSV_FEEDS", f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        reason = f"cannot read {path}: not UTF-8 text (byte {error.start})"
+        raise CsvFeedError("SUTURE_CSV_FEEDS", reason) from None
     return load_feeds(text, str(path), base=path.parent)
 
 

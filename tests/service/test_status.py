@@ -133,6 +133,47 @@ def test_a_policy_file_that_cannot_be_read_is_named_and_exits_2(
     assert f"{absent}: {setting}: cannot read: No such file or directory" in result.output
 
 
+TRYTON = {
+    "SUTURE_ERP_KIND": "tryton",
+    "SUTURE_ERP_URL": "http://127.0.0.1:9",
+    "SUTURE_ERP_DATABASE": "suture",
+    "SUTURE_ERP_USER": "suture",
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("SUTURE_ERP_PASSWORD_FILE", None, "No such file or directory", TRYTON),
+        ("SUTURE_ERP_PASSWORD_FILE", b"", "the file is empty", TRYTON),
+        ("SUTURE_ERP_PASSWORD_FILE", b"\xff\xfe\n", "not UTF-8 text", TRYTON),
+        ("SUTURE_CSV_FEEDS", b"\xff\xfe", "not UTF-8 text (byte 0)", {}),
+        ("SUTURE_ERP_MAPPING_FILE", b"\xff\xfe", "not UTF-8 text (byte 0)",
+         {**TRYTON, "SUTURE_ERP_PASSWORD": "secret"}),
+        ("SUTURE_ROUTING_POLICY", b"\xff\xfe", "not UTF-8 text (byte 0)", {}),
+    ],
+)  # fmt: skip
+def test_a_settings_file_that_cannot_be_read_is_named_and_exits_2(
+    case: tuple[str, bytes | None, str, dict[str, str]],
+    database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    setting, content, reason, others = case
+    path = tmp_path / "setting.file"
+    if content is not None:
+        path.write_bytes(content)
+    for name, value in {**others, setting: str(path), "COLUMNS": "300"}.items():
+        monkeypatch.setenv(name, value)
+
+    result = CliRunner().invoke(app, ["status"])
+
+    assert result.exit_code == 2
+    assert result.output.startswith("configuration error: ")
+    assert setting in result.output
+    assert reason in result.output
+
+
 @pytest.mark.parametrize("command", ["status", "migrate"])
 def test_a_database_that_cannot_be_opened_is_named_and_exits_2(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
