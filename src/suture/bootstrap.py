@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -31,10 +32,15 @@ from suture.domain.approval import ApprovalPolicy
 from suture.domain.audit import AuditKey
 from suture.domain.authority import AuthorityRegistry
 from suture.domain.matching import Tolerance
+from suture.eventlog.errors import RoutingPolicyError
 from suture.eventlog.events import build_registry
 from suture.eventlog.retry import RetryPolicy
 from suture.eventlog.routing import RoutingPolicy, default_policy_text, load_policy
-from suture.services.approval_policy import default_approval_policy_text, load_approval_policy
+from suture.services.approval_policy import (
+    ApprovalPolicyError,
+    default_approval_policy_text,
+    load_approval_policy,
+)
 from suture.services.audit import AuditTrail
 from suture.services.clients import ClientRegistry
 from suture.services.clock import Clock, system_clock
@@ -401,6 +407,9 @@ def erp_mapping(settings: Settings) -> TrytonMapping:
         raise ErpMappingError(
             "SUTURE_ERP_MAPPING_FILE", f"cannot read {path}: {error.strerror}"
         ) from None
+    except UnicodeDecodeError as error:
+        reason = f"cannot read {path}: not UTF-8 text (byte {error.start})"
+        raise ErpMappingError("SUTURE_ERP_MAPPING_FILE", reason) from None
     return load_mapping(text, str(path))
 
 
@@ -461,6 +470,9 @@ def csv_feeds(settings: Settings) -> dict[str, CsvFeed]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CsvFeedError("SUTURE_CSV_FEEDS", f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        reason = f"cannot read {path}: not UTF-8 text (byte {error.start})"
+        raise CsvFeedError("SUTURE_CSV_FEEDS", reason) from None
     return load_feeds(text, str(path), base=path.parent)
 
 
@@ -479,16 +491,31 @@ def routing_policy(settings: Settings) -> RoutingPolicy:
     """The configured routing policy, validated now so a bad file stops start-up."""
     if settings.routing_policy is None:
         return load_policy(default_policy_text(), "default.yaml", destinations=DESTINATIONS)
-    text = settings.routing_policy.read_text(encoding="utf-8")
-    return load_policy(text, str(settings.routing_policy), destinations=DESTINATIONS)
+    path = settings.routing_policy
+    text = _setting_file_text(path, "SUTURE_ROUTING_POLICY", RoutingPolicyError)
+    return load_policy(text, str(path), destinations=DESTINATIONS)
 
 
 def approval_policy(settings: Settings) -> ApprovalPolicy:
     """The configured requisition approval policy, validated now so a bad file stops start-up."""
     if settings.approval_policy is None:
         return load_approval_policy(default_approval_policy_text(), "approval.yaml")
-    text = settings.approval_policy.read_text(encoding="utf-8")
-    return load_approval_policy(text, str(settings.approval_policy))
+    path = settings.approval_policy
+    text = _setting_file_text(path, "SUTURE_APPROVAL_POLICY", ApprovalPolicyError)
+    return load_approval_policy(text, str(path))
+
+
+def _setting_file_text(
+    path: Path, setting: str, error: type[RoutingPolicyError | ApprovalPolicyError]
+) -> str:
+    """The text of a policy file a setting names; one it cannot read stops start-up naming both."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(setting, f"cannot read: {exc.strerror}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text (byte {exc.start})"
+        raise error(setting, reason, source=str(path)) from None
 
 
 def database_revision(settings: Settings) -> str | None:

@@ -312,6 +312,7 @@ class Settings(BaseSettings):
                     "(or SUTURE_ERP_PASSWORD_FILE)"
                 )
                 raise ValueError(msg)
+            self.erp_secret()  # a secrets file that cannot be read stops start-up, named
         if self.bus_max_delay_seconds < self.bus_base_delay_seconds:
             msg = "SUTURE_BUS_MAX_DELAY_SECONDS: must not be shorter than the base delay"
             raise ValueError(msg)
@@ -323,11 +324,15 @@ class Settings(BaseSettings):
             return self.erp_password.get_secret_value()
         if self.erp_password_file is None:
             return ""
+        where = f"SUTURE_ERP_PASSWORD_FILE: cannot read a password from {self.erp_password_file}"
         try:
             return self.erp_password_file.read_text("utf-8").splitlines()[0].strip()
-        except (OSError, IndexError) as exc:
-            msg = f"SUTURE_ERP_PASSWORD_FILE: cannot read a password from {self.erp_password_file}"
-            raise ValueError(msg) from exc
+        except OSError as exc:
+            raise ValueError(f"{where}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{where}: not UTF-8 text") from None
+        except IndexError:
+            raise ValueError(f"{where}: the file is empty") from None
 
     @property
     def is_sqlite(self) -> bool:

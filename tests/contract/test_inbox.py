@@ -438,6 +438,19 @@ def test_find_by_correlation_id_returns_every_message_of_the_business_key(
     assert ([m.id for m in found], {m.raw for m in found}) == (ids[:2], {None})
 
 
+def test_find_by_trace_id_returns_the_messages_of_the_trace_whatever_their_key(
+    uow: UowFactory, inbox: Inbox, interface: str
+) -> None:
+    traced = receive(inbox, interface).message
+    receive(inbox, interface, RAW + b"other")  # a trace of its own
+    inbox.mark(traced.id, S.FAILED, "PID-3: missing", AT)  # failed: no correlation id
+
+    with uow() as unit:
+        found = unit.inbox.by_trace_id(traced.trace_id)
+
+    assert ([m.id for m in found], {m.raw for m in found}) == ([traced.id], {None})
+
+
 def test_a_page_of_less_than_one_message_is_refused(inbox: Inbox) -> None:
     with pytest.raises(StorageError) as refused:
         inbox.list(limit=0)

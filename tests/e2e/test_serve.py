@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,3 +110,38 @@ def test_serve_watch_takes_dropped_files_by_content_and_moves_them_after_commit(
     assert taken == {("usage.csv", "csv", "processed"), ("order.edi", "x12", "failed")}
     assert (drop / "processed" / "usage.csv").exists()
     assert (drop / "failed" / "order.edi").exists()
+
+
+def test_a_storage_error_while_serving_is_a_structured_log_line(tmp_path: Path) -> None:
+    """The dispatcher's "storage error, retrying" was printed as wrapped plain text among
+    ``SUTURE_LOG_FORMAT=json`` lines, which a log pipeline cannot parse."""
+    database = tmp_path / "locked.db"
+    env = {
+        **os.environ,
+        "SUTURE_DATABASE_URL": f"sqlite:///{database}",
+        "SUTURE_ERP_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "SUTURE_LOG_FORMAT": "json",
+    }
+    env.pop("SUTURE_NATS_URL", None)
+    process = subprocess.Popen(
+        [*SUTURE, "serve", "--port", "0", "--no-mllp", "--poll-interval", "0.05"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(r"the embedded dispatcher is running", process)
+        lock = sqlite3.connect(database, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")  # longer than the busy timeout: the dispatcher fails
+        time.sleep(7)
+        lock.execute("ROLLBACK")
+        lock.close()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
+
+    lines = [json.loads(line) for line in stderr.splitlines()]  # every line is one JSON object
+    retried = [line for line in lines if line["event"].startswith("storage error, retrying")]
+    assert retried, stderr
+    assert {(line["level"], line["logger"]) for line in retried} == {("warning", "suture.serve")}

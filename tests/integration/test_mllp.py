@@ -265,6 +265,17 @@ def test_patient_identifiers_never_reach_the_logs(
         assert identifier not in logged
 
 
+def test_stopping_with_a_sender_connected_closes_its_connection_and_logs_no_error(
+    sender: Sender, listener: MllpThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    sender.exchange(dft("STOP-1"))  # MLLP senders keep their connection open between messages
+
+    listener.stop()
+
+    assert sender.ack() is None  # closed by the listener
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
 # --- ACK only after commit: a server killed inside a commit -------------------------------
 
 

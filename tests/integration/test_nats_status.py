@@ -8,8 +8,12 @@ acknowledged. Each test has a stream of its own, deleted at the end.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import logging
+import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
 
@@ -17,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from suture.adapters.nats.lag import consumer_lag
-from suture.adapters.nats.stream import NatsEventStream, StreamSettings
+from suture.adapters.nats.stream import NatsEventStream, StreamError, StreamSettings
 from suture.entrypoints.cli import app
 from suture.eventlog.envelope import Envelope
 from suture.services.messagebus import MessageBus
@@ -107,3 +111,50 @@ def test_status_json_reports_the_consumer_lag(
         "stream": settings.stream, "consumer": "suture-workers", "pending": 2,
         "ack_pending": 0, "redelivered": 0, "error": None,
     }  # fmt: skip
+
+
+def test_a_worker_that_cannot_reach_nats_at_start_gives_up_saying_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """nats-py, told to reconnect for ever, retried a refused first connection for ever and
+    logged a traceback at ERROR each time: a mistyped SUTURE_NATS_URL hung the worker."""
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings = StreamSettings(url=f"nats://127.0.0.1:{port}", connect_deadline=timedelta(seconds=3))
+
+    with pytest.raises(StreamError) as refused:
+        asyncio.run(NatsEventStream.connect(settings))
+
+    assert refused.value.field == "connect"
+    assert refused.value.reason.startswith(
+        "no server accepted a connection within 3 s: ConnectionRefusedError: "
+    )
+    tried = [r for r in caplog.records if r.name.startswith("nats") or r.name == "suture.nats"]
+    assert tried, "each refused attempt is logged"
+    assert {(r.name, r.levelno, r.exc_info) for r in tried} == {
+        ("suture.nats", logging.WARNING, None)
+    }
+
+
+def test_the_worker_command_names_the_setting_without_its_password_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'worker.db'}")
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("SUTURE_NATS_URL", f"nats://ops:s3cret@127.0.0.1:{port}")
+    monkeypatch.setenv("COLUMNS", "300")
+    short = functools.partial(StreamSettings, connect_deadline=timedelta(seconds=1))
+    monkeypatch.setattr("suture.bootstrap.StreamSettings", short)
+
+    result = CliRunner().invoke(app, ["worker"])
+
+    assert result.exit_code == 2
+    assert (
+        f"worker: SUTURE_NATS_URL (nats://***@127.0.0.1:{port}): connect: no server accepted"
+        in result.output
+    )
+    assert "s3cret" not in result.output

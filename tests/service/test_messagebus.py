@@ -529,6 +529,25 @@ def test_the_trace_shows_events_attempts_and_handlers_of_a_business_key(
     ]
 
 
+def test_the_trace_of_a_failed_messages_trace_id_shows_the_message(
+    uow: Callable[[], UnitOfWork],
+) -> None:
+    """A message refused before it was decoded has no correlation id: the trace id its ACK and
+    its exception item name is the operator's only key to it."""
+    inbox = Inbox(uow)
+    message = inbox.receive(
+        b"MSH|^~\\&|EPIC|GH\r", format="hl7v2", interface=f"mllp-{uuid4().hex[:8]}",
+        source_system="epic", received_at=AT,
+    ).message  # fmt: skip
+    inbox.mark(message.id, MessageStatus.FAILED, "MSH-9: missing", AT)
+
+    entries = timeline(uow, message.trace_id)
+
+    assert [(e.kind, e.ref, e.detail) for e in entries] == [
+        ("message", message.id, f"hl7v2 on {message.interface} from epic: failed (MSH-9: missing)")
+    ]
+
+
 def test_a_crosswalk_mapping_event_redrives_the_work_parked_on_it(
     uow: Callable[[], UnitOfWork], clock: FixedClock
 ) -> None:

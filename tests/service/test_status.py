@@ -119,6 +119,76 @@ def test_a_routing_policy_naming_an_unknown_destination_stops_start_up(
     assert "nowhere" in result.output
 
 
+@pytest.mark.parametrize("setting", ["SUTURE_ROUTING_POLICY", "SUTURE_APPROVAL_POLICY"])
+def test_a_policy_file_that_cannot_be_read_is_named_and_exits_2(
+    setting: str, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    absent = tmp_path / "absent.yaml"
+    monkeypatch.setenv(setting, str(absent))
+    monkeypatch.setenv("COLUMNS", "200")
+
+    result = CliRunner().invoke(app, ["status"])
+
+    assert result.exit_code == 2
+    assert f"{absent}: {setting}: cannot read: No such file or directory" in result.output
+
+
+TRYTON = {
+    "SUTURE_ERP_KIND": "tryton",
+    "SUTURE_ERP_URL": "http://127.0.0.1:9",
+    "SUTURE_ERP_DATABASE": "suture",
+    "SUTURE_ERP_USER": "suture",
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("SUTURE_ERP_PASSWORD_FILE", None, "No such file or directory", TRYTON),
+        ("SUTURE_ERP_PASSWORD_FILE", b"", "the file is empty", TRYTON),
+        ("SUTURE_ERP_PASSWORD_FILE", b"\xff\xfe\n", "not UTF-8 text", TRYTON),
+        ("SUTURE_CSV_FEEDS", b"\xff\xfe", "not UTF-8 text (byte 0)", {}),
+        ("SUTURE_ERP_MAPPING_FILE", b"\xff\xfe", "not UTF-8 text (byte 0)",
+         {**TRYTON, "SUTURE_ERP_PASSWORD": "secret"}),
+        ("SUTURE_ROUTING_POLICY", b"\xff\xfe", "not UTF-8 text (byte 0)", {}),
+    ],
+)  # fmt: skip
+def test_a_settings_file_that_cannot_be_read_is_named_and_exits_2(
+    case: tuple[str, bytes | None, str, dict[str, str]],
+    database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    setting, content, reason, others = case
+    path = tmp_path / "setting.file"
+    if content is not None:
+        path.write_bytes(content)
+    for name, value in {**others, setting: str(path), "COLUMNS": "300"}.items():
+        monkeypatch.setenv(name, value)
+
+    result = CliRunner().invoke(app, ["status"])
+
+    assert result.exit_code == 2
+    assert result.output.startswith("configuration error: ")
+    assert setting in result.output
+    assert reason in result.output
+
+
+@pytest.mark.parametrize("command", ["status", "migrate"])
+def test_a_database_that_cannot_be_opened_is_named_and_exits_2(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path}"  # a folder: SQLite cannot open it
+    monkeypatch.setenv("SUTURE_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "300")
+
+    result = CliRunner().invoke(app, [command])
+
+    assert result.exit_code == 2
+    assert result.output.startswith(f"database error: SUTURE_DATABASE_URL ({url}): ")
+    assert "unable to open database file" in result.output
+
+
 def test_status_without_nats_reports_no_stream_consumer(hub: Hub) -> None:
     result = CliRunner().invoke(app, ["status", "--json"])
 

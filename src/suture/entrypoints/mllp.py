@@ -265,6 +265,13 @@ async def serve_mllp(
             connections.add(task)
         try:
             await _connection(reader, stream, writer, o)
+        except asyncio.CancelledError:
+            if not stop_event.is_set():
+                raise
+            # Cancelled by this listener's own stop (below): end normally. On Python 3.11 a
+            # cancelled connection task makes asyncio's stream callback log an ERROR with a
+            # CancelledError traceback (its ``task.exception()`` raises), on every shutdown
+            # while a sender is connected, and MLLP senders stay connected.
         finally:
             if task is not None:
                 connections.discard(task)

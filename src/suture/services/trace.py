@@ -1,8 +1,10 @@
 """One timeline of a business key or a trace id across every hop (DESIGN.md §3 guarantee 6).
 
-``suture trace KEY`` shows, in time order, the inbound messages of the key, the events whose
-correlation id or trace id is the key, every failed attempt of a handler at those events, the
-tracking rows of handlers that processed them, and the work still pending, parked or dead.
+``suture trace KEY`` shows, in time order, the inbound messages and the events whose
+correlation id or trace id is the key (a message that failed before it was decoded has only
+its trace id: the one its ACK and its exception item name), every failed attempt of a handler
+at those events, the tracking rows of handlers that processed them, and the work still
+pending, parked or dead.
 Entries say what happened and where, never message content.
 """
 
@@ -31,7 +33,12 @@ def timeline(
     """Every hop of ``key`` (a correlation id or a trace id), oldest first."""
     entries: list[TimelineEntry] = []
     with uow_factory() as uow:
-        for message in uow.inbox.by_correlation_id(key, limit=limit):
+        messages = {
+            m.id: m
+            for m in [*uow.inbox.by_correlation_id(key, limit=limit),
+                      *uow.inbox.by_trace_id(key, limit=limit)]
+        }  # fmt: skip
+        for message in messages.values():
             entries.append(
                 TimelineEntry(
                     message.received_at,

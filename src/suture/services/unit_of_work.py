@@ -251,6 +251,12 @@ class InboxRepository(Protocol):
         """The messages of one business key, ordered by id."""
         ...
 
+    def by_trace_id(
+        self, trace_id: str, *, after: str | None = None, limit: int = 100
+    ) -> list[InboundMessage]:
+        """The messages of one trace (the trace id the edge answered with), ordered by id."""
+        ...
+
     def list(
         self,
         *,

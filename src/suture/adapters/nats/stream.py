@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -60,6 +61,8 @@ _HEARTBEAT = "100"
 #: How JetStream's acknowledgement of a stored publication begins (``{"stream":"S","seq":1}``).
 _STORED = b'{"stream":'
 
+log = logging.getLogger("suture.nats")
+
 
 class StreamError(SutureError):
     """NATS refused an operation or did not answer in time."""
@@ -82,6 +85,9 @@ class StreamSettings:
     #: batch of 500, where the server's own default (1,000) would starve a second worker.
     max_ack_pending: int = 20_000
     publish_timeout: timedelta = timedelta(seconds=10)
+    #: How long :meth:`NatsEventStream.connect` keeps trying a server that refuses or does not
+    #: answer at start-up before it gives up (after a drop, the connection retries for ever).
+    connect_deadline: timedelta = timedelta(seconds=30)
 
 
 def subject_of(event: Envelope | OutboxEvent, prefix: str) -> str:
@@ -139,14 +145,34 @@ class NatsEventStream:
 
     @classmethod
     async def connect(cls, settings: StreamSettings) -> NatsEventStream:
-        """Connect (reconnecting for ever after a drop) and make sure stream and consumer exist."""
+        """Connect (reconnecting for ever after a drop) and make sure stream and consumer exist.
+
+        Raises :class:`StreamError` (``connect``) with the last refusal when no server answered
+        within ``settings.connect_deadline``: nats-py itself, told to reconnect for ever, also
+        retries a first connection for ever, logging a traceback at each attempt.
+        """
+        failures: list[Exception] = []  # the last one only: a long outage keeps calling
+
+        async def failed(error: Exception) -> None:
+            failures[:] = [error]
+            log.warning("NATS connection failed: %s: %s; retrying", type(error).__name__, error)
+
+        deadline = settings.connect_deadline.total_seconds()
         async with nats_errors("connect"):
-            # Subjects are checked by ``subject_of`` once per facility and type, not by the
-            # client on every publication and acknowledgement (two regular expressions each).
-            client = await nats.connect(
-                settings.url, max_reconnect_attempts=-1, connect_timeout=5, allow_reconnect=True,
-                skip_subject_validation=True,
-            )  # fmt: skip
+            try:
+                # Subjects are checked by ``subject_of`` once per facility and type, not by the
+                # client on every publication and acknowledgement (two regular expressions each).
+                client = await asyncio.wait_for(
+                    nats.connect(
+                        settings.url, max_reconnect_attempts=-1, connect_timeout=5,
+                        allow_reconnect=True, skip_subject_validation=True, error_cb=failed,
+                    ),
+                    deadline,
+                )  # fmt: skip
+            except TimeoutError:
+                last = f": {type(failures[-1]).__name__}: {failures[-1]}" if failures else ""
+                reason = f"no server accepted a connection within {deadline:g} s{last}"
+                raise StreamError("connect", reason) from None
         stream = cls(settings, client)
         try:
             await stream.ensure()

@@ -21,8 +21,16 @@ class HttpThread:
     """uvicorn serving ``app`` on ``host:port`` (port 0: any free one) in a daemon thread."""
 
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        # log_config None: uvicorn's own config would give its loggers a plain-text handler and
+        # stop them propagating, so its lines would bypass the structured (JSON) log handler.
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)

@@ -11,7 +11,9 @@ from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.engine import make_url
 
+from suture.adapters.db.errors import StorageError
 from suture.adapters.observability.logs import configure_logging
 from suture.bootstrap import Hub, build
 from suture.config import Settings
@@ -104,6 +106,21 @@ def open_hub(*, migrate: bool = True) -> Hub:
     configure_logging(settings.log_level, settings.log_format)
     try:
         return build(settings, migrate=migrate)
+    except StorageError as error:
+        raise database_failure(settings, error) from None
     except SutureError as error:
         errors.print(f"configuration error: {error}", markup=False)
         raise typer.Exit(2) from None
+
+
+def database_failure(settings: Settings, error: StorageError) -> typer.Exit:
+    """Say that the database SUTURE_DATABASE_URL names failed (unreachable, refused, wrong
+    name), its URL without the password; the exit (2) to raise."""
+    where = safe_url(settings.database_url)
+    errors.print(f"database error: SUTURE_DATABASE_URL ({where}): {error}", markup=False)
+    return typer.Exit(2)
+
+
+def safe_url(url: str) -> str:
+    """The database URL with any password hidden."""
+    return make_url(url).render_as_string(hide_password=True)

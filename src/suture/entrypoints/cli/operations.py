@@ -7,20 +7,28 @@ downgrade below revision 0008 drops the trail and cannot record itself).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
+from suture.adapters.db.errors import StorageError
 from suture.adapters.nats.lag import consumer_lag
 from suture.bootstrap import database_revision, migrate_database
 from suture.config import Settings
 from suture.domain.audit import Outcome
 from suture.domain.errors import SutureError
-from suture.entrypoints.cli.app import console, load_settings, open_hub
+from suture.entrypoints.cli.app import (
+    console,
+    database_failure,
+    errors,
+    load_settings,
+    open_hub,
+    safe_url,
+)
 from suture.entrypoints.cli.audit import AUDIT_REVISION, record_cli_action
 from suture.entrypoints.cli.interface_views import kpi_json, kpi_lines
 from suture.services.status import (
@@ -46,16 +54,21 @@ def migrate_command(
     starting servers and workers.
     """
     settings = load_settings()
-    before = database_revision(settings)
+    try:
+        before = database_revision(settings)
+    except StorageError as error:
+        raise database_failure(settings, error) from None
     wanted = f"{'down' if down else 'up'} to {revision}"
     try:
         migrate_database(settings, revision, down=down)
     except SutureError as error:
-        _record_migration(settings, before, wanted, outcome=Outcome.FAILED, reason=str(error))
-        raise
+        with contextlib.suppress(StorageError):  # the database may be what failed
+            _record_migration(settings, before, wanted, outcome=Outcome.FAILED, reason=str(error))
+        errors.print(f"migration failed: {error}", markup=False)
+        raise typer.Exit(1) from None
     after = database_revision(settings)
     _record_migration(settings, before, wanted)
-    console.print(f"database {_safe_url(settings.database_url)}: {before or 'empty'} -> {after}")
+    console.print(f"database {safe_url(settings.database_url)}: {before or 'empty'} -> {after}")
 
 
 def _record_migration(
@@ -107,7 +120,7 @@ def status_command(
     revision = database_revision(settings)
     if as_json:
         payload = {
-            "database": _safe_url(settings.database_url),
+            "database": safe_url(settings.database_url),
             "schema_revision": revision,
             "objects": {
                 name: {(facility or "system"): n for facility, n in per.items()}
@@ -118,7 +131,7 @@ def status_command(
         }
         console.print_json(json.dumps(payload))
         return
-    console.print(f"database {_safe_url(settings.database_url)} at revision {revision}")
+    console.print(f"database {safe_url(settings.database_url)} at revision {revision}")
     console.print(counts_table(counts))
     console.print(_backbone_table(backbone))
     for line in kpi_lines(governance):
@@ -164,8 +177,3 @@ def _backbone_table(backbone: BackboneStatus) -> Table:
 
 def _pairs(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
-
-
-def _safe_url(url: str) -> str:
-    """The database URL with any password hidden."""
-    return make_url(url).render_as_string(hide_password=True)

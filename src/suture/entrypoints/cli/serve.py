@@ -16,6 +16,7 @@ One process runs (DESIGN.md §8):
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -36,6 +37,8 @@ from suture.entrypoints.mllp import DEFAULT_PORT, MllpOptions, MllpThread
 from suture.services.dispatcher import Dispatcher
 
 DEFAULT_HTTP_PORT = 8000
+#: Operational warnings (a failure being retried), structured like every other log line.
+log = logging.getLogger("suture.serve")
 
 
 def serve_command(  # noqa: PLR0917  (a Typer command's options are its parameters)
@@ -162,7 +165,7 @@ def _start_drop_folder(
         )
 
     def failed(error: Exception) -> None:
-        errors.print(f"drop folder: {error}; retrying", markup=False)
+        log.warning("drop folder: %s; retrying", error)
 
     directory.mkdir(parents=True, exist_ok=True)
     thread = DropFolderThread(
@@ -182,7 +185,7 @@ def _dispatch(hub: Hub, stop: threading.Event, poll_interval: float, report_ever
             console.print(f"{dispatcher.processed:,} work items taken")
 
     def storage_failed(error: SutureError) -> None:
-        errors.print(f"storage error, retrying: {error}", markup=False)
+        log.warning("storage error, retrying: %s", error)
 
     dispatcher = Dispatcher(
         hub.bus,

@@ -11,9 +11,11 @@ bus's work.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -24,6 +26,9 @@ from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
 from suture.entrypoints.cli.erp import scheduled_pull
 from suture.entrypoints.collector import settle_collector
+
+#: Operational warnings (a failure being retried), structured like every other log line.
+log = logging.getLogger("suture.worker")
 
 
 def worker_command(
@@ -69,8 +74,10 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
     try:
         stream = await NatsEventStream.connect(hub.stream)
     except SutureError as error:
-        errors.print(f"worker: NATS at {hub.stream.url}: {error}", markup=False)
-        raise typer.Exit(1) from None
+        errors.print(
+            f"worker: SUTURE_NATS_URL ({shown_url(hub.stream.url)}): {error}", markup=False
+        )
+        raise typer.Exit(2) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -84,13 +91,13 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
             console.print(f"{done:,} work items done")
 
     def failed(error: SutureError) -> None:
-        errors.print(f"worker: {error}; retrying", markup=False)
+        log.warning("worker: %s; retrying", error)
 
     # Start-up is done: what it built lives as long as the process, out of full collections'
     # sight from here on (as in `suture serve`).
     settle_collector()
     console.print(
-        f"worker: consuming {hub.stream.stream} from {hub.stream.url}"
+        f"worker: consuming {hub.stream.stream} from {shown_url(hub.stream.url)}"
         + (" and relaying the outbox" if relay else "")
         + " (Ctrl-C stops it)"
     )
@@ -113,3 +120,11 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await stream.close()
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit to print: a user, password or token before ``@`` becomes ``***``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

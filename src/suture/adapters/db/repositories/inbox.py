@@ -320,6 +320,11 @@ class InboxRepository:
     ) -> builtins.list[InboundMessage]:
         return self._page(self.table.c.correlation_id == correlation_id, after, limit)
 
+    def by_trace_id(
+        self, trace_id: str, *, after: str | None = None, limit: int = 100
+    ) -> builtins.list[InboundMessage]:
+        return self._page(self.table.c.trace_id == trace_id, after, limit)
+
     def list(
         self,
         *,
