@@ -154,15 +154,8 @@ class FhirIngest:
         try:
             with self._uow() as uow:
                 text = apply_decoded(self._context(uow, message, facility), decoded, resource_type)
-                correlation = correlation_of(decoded)
-                self._finish(
-                    uow,
-                    message,
-                    MessageStatus.PROCESSED,
-                    None,
-                    facility,
-                    correlation_id=correlation,
-                )
+                at, correlation = self._clock(), correlation_of(decoded)
+                _finish(uow, message, MessageStatus.PROCESSED, None, facility, at, correlation)
                 uow.commit()
         except FhirApplyError as error:
             self._fail(message, facility, error.issue, error.exception_type)
@@ -242,16 +235,10 @@ class FhirIngest:
             problem = _first_problem(bundle, failure)
             settled = run.settled(bundle, problem)
             if settled and not dry_run:
-                self._finish(
-                    uow,
-                    message,
-                    MessageStatus.PROCESSED,
-                    None,
-                    facility,
-                    correlation_id=_bundle_correlation(bundle),
-                )
+                at, correlation = self._clock(), _bundle_correlation(bundle)
+                _finish(uow, message, MessageStatus.PROCESSED, None, facility, at, correlation)
                 if problem is not None:
-                    self._open(uow, message, facility, *problem)
+                    _open(uow, message, facility.id, *problem, at)
                 uow.commit()
         if not settled and problem is not None and not dry_run:
             self._fail(message, facility, *problem)
@@ -261,38 +248,13 @@ class FhirIngest:
         summary = information(f"{applied} of {len(bundle.entries)} entries applied")
         return reply(OK, summary, bundle_type=kind, entries=tuple(entries))
 
-    def _finish(
-        self,
-        uow: UnitOfWork,
-        message: InboundMessage,
-        status: MessageStatus,
-        reason: str | None,
-        facility: Facility,
-        *,
-        correlation_id: str | None = None,
-    ) -> None:
-        """Move the message to ``status`` within ``uow`` (through ``decoded`` when processed),
-        recording the business key it is traced by."""
-        _finish(uow, message, status, reason, facility, self._clock(), correlation_id)
-
     def _fail(
         self, message: InboundMessage, facility: Facility, issue: Issue, kind: ExceptionType
     ) -> None:
         """Mark the message failed and open an exception item on it, in one transaction."""
         with self._uow() as uow:
-            self._finish(uow, message, MessageStatus.FAILED, issue.diagnostics, facility)
-            self._open(uow, message, facility, issue, kind)
+            _fail(uow, message, facility, issue, kind, self._clock())
             uow.commit()
-
-    def _open(
-        self,
-        uow: UnitOfWork,
-        message: InboundMessage,
-        facility: Facility,
-        issue: Issue,
-        kind: ExceptionType,
-    ) -> None:
-        _open(uow, message, facility.id, issue, kind, self._clock())
 
 
 class FhirRedrive:
