@@ -20,6 +20,7 @@ from match_world import (
     build_bus,
     drain,
     invoice_line,
+    later,
     new_world,
     receipt_line,
     receive_invoice,
@@ -140,7 +141,7 @@ def test_show_names_a_held_invoices_exceptions_and_what_it_duplicates(
     drain(hub.bus)
     with SqlAlchemyUnitOfWork(engine) as unit:
         receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "50", "1.00"),
-                        id=world.invoice_id("A-again"))  # fmt: skip
+                        id=world.invoice_id("A-again"), at=later(5))  # fmt: skip
     drain(hub.bus)
 
     shown = suture("show", world.invoice_id("A-again"))
