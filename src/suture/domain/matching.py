@@ -37,7 +37,10 @@ invoice. A stated total (the 810's TDS) that differs from lines + freight + tax 
 cent is a ``price_variance`` of the header (``line_number`` None) for the difference.
 
 **Credits.** A line with a negative quantity (a credit) is checked on price only and lowers the
-amount; it never needs a receipt.
+amount; it never needs a receipt. Its price runs the other way round: a credit gives back at the
+PO price what was charged at it, so crediting *less* per each than the PO price is the
+``price_variance``, of ``(PO - credit) x eaches`` (the money not given back), under the same
+tolerance; a credit above the PO price gives back more and is accepted.
 
 **Duplicates.** An invoice is a ``duplicate_invoice`` when an invoice that reached matching before
 it (:class:`InvoiceSummary`, ordered by ``received_at`` then id) has the same supplier and
@@ -118,7 +121,8 @@ class Tolerance:
                 raise DomainError(name, f"must be a finite, non-negative decimal, got {value!r}")
 
     def price_ok(self, po_each: Decimal, over_each: Decimal, eaches: Decimal) -> bool:
-        """An overcharge of ``over_each`` per each on ``eaches`` eaches is within tolerance."""
+        """A loss of ``over_each`` per each on ``eaches`` eaches is within tolerance: charged
+        above the PO price, or, on a credit (negative ``eaches``), given back below it."""
         if over_each <= 0:
             return True
         within_amount = _fine(over_each * abs(eaches)) <= self.price_amount
@@ -364,7 +368,9 @@ def _match_line(
     price_each = line.unit_price / per
     available = max(state.left, Decimal(0))
     state.billed_now += eaches
-    over_each = price_each - state.price_each
+    # What the hospital loses per each: paying above the PO price on a charge, getting back
+    # below it on a credit (a credit above the PO price gives back more: no loss).
+    over_each = price_each - state.price_each if eaches > 0 else state.price_each - price_each
     price_variance = max(over_each, Decimal(0)) * abs(eaches)
     base = replace(base, invoiced_eaches=eaches, invoice_price_each=_price(price_each))
     price_ok = tolerance.price_ok(state.price_each, over_each, eaches)
