@@ -86,7 +86,8 @@ def price_line(
         price, source = Decimal(0), PriceSource.NONE
     return PricedLine(
         line_number=line.line_number, item=item, quantity=quantity, uom=uom,
-        unit_price=price.quantize(PRICE_PLACES, rounding=ROUND_HALF_UP), source=source, contract_id=contract_id,
+        unit_price=price.quantize(PRICE_PLACES, rounding=ROUND_HALF_UP), source=source,
+        contract_id=contract_id,
     )  # fmt: skip
 
 
