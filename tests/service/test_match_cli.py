@@ -33,10 +33,13 @@ from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import ensure_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.audit import AuditKey
+from suture.domain.matching import Tolerance
 from suture.entrypoints.cli import match as cli
 from suture.services.audit import AuditTrail
+from suture.services.deliveries import DeliveryQueue
 from suture.services.messagebus import MessageBus
 from suture.services.workflows.match_operations import MatchOperations
+from suture.services.workflows.three_way_match import ThreeWayMatch
 
 
 @dataclass
@@ -181,6 +184,64 @@ def test_tolerances_set_then_list_shows_the_default_and_the_rule(
          "price_percent": "2.5000", "price_amount": "10.0000", "quantity_percent": "0.0000",
          "quantity_amount": "0.0000"},
     ]  # fmt: skip
+
+
+def rule_of(scope: dict[str, str | None]) -> dict[str, str]:
+    """The tolerance values of the listed rule of ``scope`` (facility_id, supplier_id)."""
+    listed = json.loads(suture("tolerances", "list", "--json").stdout)
+    found = [row for row in listed if row["source"] == "rule"
+             and {k: row[k] for k in ("facility_id", "supplier_id")} == scope]  # fmt: skip
+    assert len(found) == 1, listed
+    return {k: f"{Decimal(v):f}" for k, v in found[0].items()
+            if k not in {"facility_id", "supplier_id", "source"}}  # fmt: skip
+
+
+def test_tolerances_set_changes_only_the_options_given_and_keeps_the_rules_others(
+    hub: TestHub, world: World
+) -> None:
+    scope = {"facility_id": None, "supplier_id": world.supplier_id}
+    suture("tolerances", "set", "--supplier", world.supplier_id, "--price-percent", "2",
+           "--price-amount", "50", "--quantity-percent", "1", "--quantity-amount", "3")  # fmt: skip
+
+    changed = suture("tolerances", "set", "--supplier", world.supplier_id, "--price-percent", "5")
+
+    assert changed.exit_code == 0, changed.output
+    assert rule_of(scope) == {
+        "price_percent": "5.0000", "price_amount": "50.0000", "quantity_percent": "1.0000",
+        "quantity_amount": "3.0000",
+    }  # fmt: skip
+    assert "price 5 % and 50 a line, quantity 1 % and 3 EA" in " ".join(changed.output.split())
+
+
+def test_a_new_rule_takes_the_options_left_out_from_the_tolerance_in_force_for_its_scope(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    """The settings' default first; a default rule (neither scope) once there is one."""
+    hub.matching = MatchOperations(
+        lambda: SqlAlchemyUnitOfWork(engine), hub.bus,
+        ThreeWayMatch(DeliveryQueue(), Tolerance(price_percent=Decimal(2),
+                                                 price_amount=Decimal(25))),
+        lambda: AT,
+    )  # fmt: skip
+
+    suture("tolerances", "set", "--quantity-amount", "4")
+    suture("tolerances", "set", "--supplier", world.supplier_id, "--price-percent", "5")
+
+    assert rule_of({"facility_id": None, "supplier_id": None}) == {
+        "price_percent": "2.0000", "price_amount": "25.0000", "quantity_percent": "0.0000",
+        "quantity_amount": "4.0000",
+    }  # fmt: skip
+    assert rule_of({"facility_id": None, "supplier_id": world.supplier_id}) == {
+        "price_percent": "5.0000", "price_amount": "25.0000", "quantity_percent": "0.0000",
+        "quantity_amount": "4.0000",
+    }  # fmt: skip
+
+
+def test_tolerances_set_without_a_value_is_refused(hub: TestHub, world: World) -> None:
+    result = suture("tolerances", "set", "--supplier", world.supplier_id)
+
+    assert result.exit_code == 2
+    assert "give at least one of --price-percent" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(

@@ -153,16 +153,25 @@ class ToleranceRule:
         """3 facility and supplier, 2 supplier, 1 facility, 0 the default."""
         return (2 if self.supplier_id else 0) + (1 if self.facility_id else 0)
 
-    def applies_to(self, facility_id: str, supplier_id: str) -> bool:
+    def applies_to(self, facility_id: str | None, supplier_id: str | None) -> bool:
+        """The rule covers the facility and supplier (None: a scope of any, which only the
+        rules of any cover)."""
         return self.facility_id in (None, facility_id) and self.supplier_id in (None, supplier_id)
 
 
 def tolerance_for(
-    rules: Sequence[ToleranceRule], facility_id: str, supplier_id: str, default: Tolerance
+    rules: Sequence[ToleranceRule],
+    facility_id: str | None,
+    supplier_id: str | None,
+    default: Tolerance,
 ) -> Tolerance:
     """The most specific rule that applies: facility and supplier, then supplier, then facility,
     then ``default``. A supplier's rule beats a facility's because tolerances are terms agreed
-    with the supplier; a facility that wants otherwise sets a facility-and-supplier rule."""
+    with the supplier; a facility that wants otherwise sets a facility-and-supplier rule.
+
+    With None for the facility or supplier it is the tolerance in force for that *scope* (the
+    scope's own rule, else the next less specific one): what a rule set for the scope replaces.
+    """
     applicable = [rule for rule in rules if rule.applies_to(facility_id, supplier_id)]
     if not applicable:
         return default
