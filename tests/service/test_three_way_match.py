@@ -411,6 +411,22 @@ def test_a_run_that_fails_midway_leaves_nothing_and_the_retry_matches_exactly_on
     assert matched_events(uow, world, "A") == 1
 
 
+def test_an_invoice_matched_by_hand_before_the_bus_ran_keeps_the_time_it_was_received(
+    operations: MatchOperations, bus: MessageBus, uow: UowFactory, world: World, clock: Ticking
+) -> None:
+    """The worker was down for two days; the clerk matched the invoice: 2 days of cycle time."""
+    with uow() as unit:
+        record_receipt(bus, unit, world, "1", receipt_line(1, world.glove, "100"))
+        receive_invoice(bus, unit, world, "A", invoice_line(1, world.glove, "100", "1.00"))
+    clock.now = AT + timedelta(days=2)
+
+    run = operations.run(world.invoice_id("A"))
+
+    assert (run.match.status, run.match.received_at, run.match.matched_at) == (
+        MatchStatus.MATCHED, AT, AT + timedelta(days=2),
+    )  # fmt: skip
+
+
 def test_operations_re_run_a_pos_open_invoices_and_show_them(
     bus: MessageBus, uow: UowFactory, world: World, operations: MatchOperations
 ) -> None:
