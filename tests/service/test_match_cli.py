@@ -119,6 +119,21 @@ def test_run_matches_an_invoice_and_show_prints_its_lines(
     assert actions == ["match.run"]
 
 
+def test_show_prints_the_stored_amounts_to_the_cent_as_run_did(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    """The column keeps four places; the match's amounts are cents (docs, OpenAPI)."""
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        record_receipt(hub.bus, unit, world, "1", receipt_line(1, world.glove, "60"))
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "100", "1.00"))
+    ran = json.loads(suture("run", world.invoice_id("A"), "--json").stdout)[0]
+
+    shown = json.loads(suture("show", world.invoice_id("A"), "--json").stdout)["match"]
+
+    amounts = ("invoice_amount", "matched_amount", "variance_amount")
+    assert [shown[k] for k in amounts] == [ran[k] for k in amounts] == ["100.00", "0.00", "40.00"]
+
+
 def test_run_po_re_runs_the_pos_held_invoices(
     hub: TestHub, engine: sa.Engine, world: World
 ) -> None:

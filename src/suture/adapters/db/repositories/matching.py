@@ -28,6 +28,7 @@ from suture.adapters.db.repositories.invoicing import InvoiceRepository
 from suture.adapters.db.repositories.purchasing import ReceiptRepository
 from suture.domain.invoicing import InvoiceStatus
 from suture.domain.matching import (
+    CENT,
     Finding,
     InvoiceMatch,
     InvoiceSummary,
@@ -314,8 +315,14 @@ def _from_row(row: Row) -> InvoiceMatch:
         purchase_order_id=row.purchase_order_id, status=MatchStatus(row.status),
         findings=tuple(Finding(f) for f in row.findings.split(",") if f),
         lines=tuple(_line_from(values) for values in json.loads(row.lines)),
-        invoice_amount=row.invoice_amount, matched_amount=row.matched_amount,
-        variance_amount=row.variance_amount, attempts=row.attempts,
+        invoice_amount=_cents(row.invoice_amount), matched_amount=_cents(row.matched_amount),
+        variance_amount=_cents(row.variance_amount), attempts=row.attempts,
         received_at=row.received_at, updated_at=row.updated_at, matched_at=row.matched_at,
         duplicate_of=row.duplicate_of, voucher_id=row.voucher_id, trace_id=row.trace_id,
     )  # fmt: skip
+
+
+def _cents(value: Decimal) -> Decimal:
+    """A match's amount as the match made it: cents (the column keeps four places, so a row
+    read back said 100.0000 where the run had said 100.00)."""
+    return value.quantize(CENT)
