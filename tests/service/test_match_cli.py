@@ -169,6 +169,17 @@ def test_show_names_a_held_invoices_exceptions_and_what_it_duplicates(
     assert f"exceptions: duplicate_invoice (duplicate of {world.invoice_id('A')})" in text
 
 
+def test_run_po_of_a_po_number_nothing_knows_is_refused_naming_it(
+    hub: TestHub, world: World
+) -> None:
+    """A typo would say "0 invoices run" and exit 0, as if the PO had nothing held."""
+    result = suture("run", "--po", "PO-NOPE")
+    known = suture("run", "--po", world.po_number, "--json")
+
+    assert (result.exit_code, known.exit_code, json.loads(known.stdout)) == (1, 0, [])
+    assert "purchase_order_number: no purchase order 'PO-NOPE'" in " ".join(result.output.split())
+
+
 @pytest.mark.parametrize("args", [(), ("INV-1", "--all-open"), ("--po", "P", "--all-open")])
 def test_run_needs_exactly_one_target(hub: TestHub, args: tuple[str, ...]) -> None:
     result = suture("run", *args)

@@ -65,9 +65,15 @@ class MatchOperations:
         return run
 
     def run_purchase_order(self, purchase_order_number: str) -> builtins.list[MatchRun]:
-        """Re-run every not-yet-matched invoice of the PO, in one transaction."""
+        """Re-run every not-yet-matched invoice of the PO, in one transaction. A number that is
+        no PO's and that no open invoice names is refused naming it (a typo said "0 run")."""
         with self._uow() as uow:
             ids = uow.invoice_matches.open_invoice_ids(purchase_order_number=purchase_order_number)
+            if not ids and uow.purchase_orders.by_number(purchase_order_number) is None:
+                raise WorkflowError(
+                    "purchase_order_number",
+                    f"no purchase order {purchase_order_number!r}, and no open invoice names it",
+                )
             runs = [self._run(uow, invoice_id) for invoice_id in ids]
             uow.commit()
         return runs
