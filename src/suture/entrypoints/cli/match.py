@@ -8,9 +8,9 @@ wins); ``set`` changes the options given and keeps the others. Runs and toleranc
 recorded in the audit trail (``match.run``, ``match.tolerance.set``,
 ``match.tolerance.remove``) with the operating-system user as actor.
 
-Exit codes: 0 done; 1 refused (no such invoice, or PO number for ``--po``); 2 bad input (no invoice, ``--po`` or
-``--all-open``, or more than one; a negative tolerance; ``tolerances set`` with no value).
-Only ids, numbers and amounts are printed: invoices carry no patient data.
+Exit codes: 0 done; 1 refused (no such invoice, or PO number for ``--po``); 2 bad input (no
+invoice, ``--po`` or ``--all-open``, or more than one; a negative tolerance; ``tolerances set``
+with no value). Only ids, numbers and amounts are printed: invoices carry no patient data.
 """
 
 from __future__ import annotations
