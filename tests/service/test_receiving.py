@@ -327,3 +327,18 @@ def test_receiving_no_more_than_is_open_flags_nothing(
     hub.receiving.receive(asn, quantities={1: Decimal(4)})
 
     assert open_items(engine) == []
+
+
+def test_suture_receive_tells_the_dock_of_an_over_receipt(
+    engine: sa.Engine, asn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+
+    result = CliRunner().invoke(app, ["receive", "--asn", asn, "--line", "1=6"])
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "over-receipt: PO line 1 (item-gauze): 6 BX received, 5 BX open (ordered 5, "
+        "received before 0), 1 BX over (a quantity_variance item is open)"
+    ) in " ".join(result.output.split())

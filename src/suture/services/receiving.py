@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -69,6 +70,14 @@ class ReceivingError(SutureError):
 
 class UnknownExpectedReceiptError(ReceivingError):
     """No expected receipt (ship notice) has this id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A confirmed receipt and the PO lines it received beyond what was open on them."""
+
+    receipt: Receipt
+    over_receipts: tuple[OverReceipt, ...] = ()
 
 
 class Receiving:
@@ -111,6 +120,21 @@ class Receiving:
         """Confirm the expected receipt; ``quantities`` (ship-notice line number → quantity
         counted, in the line's unit; 0: not received) overrides lines, the others are received
         in full."""
+        return self.confirm(
+            expected_receipt_id, quantities=quantities, location_id=location_id,
+            source_system=source_system,
+        ).receipt  # fmt: skip
+
+    def confirm(
+        self,
+        expected_receipt_id: str,
+        *,
+        quantities: Mapping[int, Decimal] | None = None,
+        location_id: str | None = None,
+        source_system: str = "suture",
+    ) -> Received:
+        """:meth:`receive`, also saying which PO lines it received beyond what was open (the
+        dock clerk is told at once, beside the work-queue item)."""
         at = self._clock()
         with self._uow() as uow:
             expected = uow.expected_receipts.get(expected_receipt_id)
@@ -197,7 +221,7 @@ class Receiving:
             if self._erp_target is not None and po is not None:
                 self._to_erp(uow, receipt, po, tuple(to_erp), at)
             uow.commit()
-        return receipt
+        return Received(receipt, tuple(overs))
 
     def _to_erp(
         self,
