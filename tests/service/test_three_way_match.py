@@ -226,6 +226,26 @@ def test_a_second_invoice_cannot_bill_what_the_first_matched_invoice_billed(
     assert [i.type for i in items(uow, world, "B")] == [ExceptionType.QUANTITY_VARIANCE]
 
 
+def test_a_receipt_releases_the_pos_held_invoices_in_the_order_they_arrived(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    """B came first and A five minutes later, both held for want of goods; 60 arrive: B is
+    paid and A waits, whatever their ids say."""
+    with uow() as unit:
+        receive_invoice(bus, unit, world, "B", invoice_line(1, world.glove, "60", "1.00"))
+    with uow() as unit:
+        receive_invoice(bus, unit, world, "A", invoice_line(1, world.glove, "60", "1.00"),
+                        at=later(5), invoice_date=AT.date())  # fmt: skip
+    drain(bus)
+    with uow() as unit:
+        record_receipt(bus, unit, world, "1", receipt_line(1, world.glove, "60"), at=later(60))
+    drain(bus)
+
+    assert (state(uow, world, "B").status, state(uow, world, "A").findings) == (
+        MatchStatus.MATCHED, (Finding.QUANTITY_VARIANCE,),
+    )  # fmt: skip
+
+
 def test_an_invoice_in_cases_matches_a_po_in_eaches(
     bus: MessageBus, uow: UowFactory, world: World
 ) -> None:

@@ -195,11 +195,20 @@ class InvoiceMatchRepository:
         held_only: bool = False,
         limit: int = 1000,
     ) -> builtins.list[str]:
-        """Invoices not yet matched (received, or held on an exception), by id; ``held_only``:
-        only those a match has run on and held."""
-        i = t.invoices.c
+        """Invoices not yet matched (received, or held on an exception), in the order they
+        reached matching (then by id; those never run last); ``held_only``: only those a match
+        has run on and held. The order is the order they are re-run in, so when goods arrive
+        for several held invoices of a PO, the one that came first bills them first (by id,
+        a later invoice could take them and hold the earlier)."""
+        i, m = t.invoices.c, self.table.c
         statuses = (InvoiceStatus.EXCEPTION.value,) if held_only else OPEN_STATUSES
-        query = sa.select(i.id).where(i.status.in_(statuses)).order_by(i.id).limit(limit)
+        query = (
+            sa.select(i.id)
+            .select_from(t.invoices.outerjoin(self.table, m.invoice_id == i.id))
+            .where(i.status.in_(statuses))
+            .order_by(m.received_at.is_(None), m.received_at, i.id)
+            .limit(limit)
+        )
         if purchase_order_number is not None:
             query = query.where(i.purchase_order_number == purchase_order_number)
         with storage_errors(t.invoices.name):
