@@ -198,6 +198,33 @@ def test_suture_receive_refuses_a_malformed_line_option(
     assert "is not LINE=QUANTITY" in result.output
 
 
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (["1=2", "1=3"], "line 1 is given twice"),
+        (["1=NaN"], "'1=NaN' is not LINE=QUANTITY"),
+        (["1=Infinity"], "'1=Infinity' is not LINE=QUANTITY"),
+    ],
+)
+def test_suture_receive_refuses_a_line_twice_or_a_quantity_that_is_no_number(
+    asn: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, lines: list[str], reason: str
+) -> None:
+    """A second count of a line replaced the first; NaN crashed with a traceback."""
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    options = [part for line in lines for part in ("--line", line)]
+
+    result = CliRunner().invoke(app, ["receive", "--asn", asn, *options])
+
+    assert result.exit_code == 2
+    assert reason in " ".join(result.output.split())
+    assert stock_or_none(engine, CENTRAL, "item-gauze") is None
+
+
+def stock_or_none(engine: sa.Engine, location: str, item: str) -> object:
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        return uow.stock.get(location, item)
+
+
 def test_with_an_erp_that_keeps_purchase_orders_each_receipt_is_queued_to_it(
     engine: sa.Engine, asn: str
 ) -> None:

@@ -113,15 +113,24 @@ def ingest_x12_command(
 
 
 def _line_quantities(lines: list[str]) -> dict[int, Decimal]:
+    """``--line`` options as line → quantity; a line given twice is refused rather than the
+    first count silently replaced, and a quantity must be a finite number."""
     quantities: dict[int, Decimal] = {}
     for text in lines:
         number, _, quantity = text.partition("=")
         try:
-            quantities[int(number)] = Decimal(quantity)
+            line, value = int(number), Decimal(quantity)
         except (ValueError, InvalidOperation):
+            value = Decimal("NaN")
+        if not value.is_finite():
             raise typer.BadParameter(
                 f"{text!r} is not LINE=QUANTITY (e.g. 2=3)", param_hint="--line"
-            ) from None
+            )
+        if line in quantities:
+            raise typer.BadParameter(
+                f"line {line} is given twice; give its whole count once", param_hint="--line"
+            )
+        quantities[line] = value
     return quantities
 
 
