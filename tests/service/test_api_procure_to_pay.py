@@ -169,6 +169,24 @@ def test_receiving_an_unknown_notice_is_404_and_a_bad_line_is_422(
     ]
 
 
+def test_a_receipt_naming_a_line_twice_is_422_and_receives_nothing(
+    api: TestClient, hub: Hub
+) -> None:
+    """Two counts of one line (two pallets?) kept only the last: 2 of the 5 boxes vanished."""
+    headers = bearer(hub, {Scope.PROCESS_EXECUTE}, [ALL_FACILITIES])
+    expected_id = noticed(api, hub)
+    twice = [{"line_number": 1, "quantity": "2"}, {"line_number": 1, "quantity": "3"}]
+
+    answer = api.post(RECEIPTS, json={"expected_receipt_id": expected_id, "lines": twice},
+                      headers=headers)  # fmt: skip
+
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {"field": "lines[1].line_number", "reason": "line 1 is counted twice; give it once"}
+    ]
+    assert events(hub.engine, "purchasing.receipt.recorded") == []
+
+
 def invoice_body(**overrides: Any) -> dict[str, Any]:
     return {
         "number": "INV-9", "invoice_date": "2025-03-05", "purchase_order_number": "PO-1001",

@@ -33,10 +33,13 @@ from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import ensure_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.audit import AuditKey
+from suture.domain.matching import Tolerance
 from suture.entrypoints.cli import match as cli
 from suture.services.audit import AuditTrail
+from suture.services.deliveries import DeliveryQueue
 from suture.services.messagebus import MessageBus
 from suture.services.workflows.match_operations import MatchOperations
+from suture.services.workflows.three_way_match import ThreeWayMatch
 
 
 @dataclass
@@ -116,6 +119,21 @@ def test_run_matches_an_invoice_and_show_prints_its_lines(
     assert actions == ["match.run"]
 
 
+def test_show_prints_the_stored_amounts_to_the_cent_as_run_did(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    """The column keeps four places; the match's amounts are cents (docs, OpenAPI)."""
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        record_receipt(hub.bus, unit, world, "1", receipt_line(1, world.glove, "60"))
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "100", "1.00"))
+    ran = json.loads(suture("run", world.invoice_id("A"), "--json").stdout)[0]
+
+    shown = json.loads(suture("show", world.invoice_id("A"), "--json").stdout)["match"]
+
+    amounts = ("invoice_amount", "matched_amount", "variance_amount")
+    assert [shown[k] for k in amounts] == [ran[k] for k in amounts] == ["100.00", "0.00", "40.00"]
+
+
 def test_run_po_re_runs_the_pos_held_invoices(
     hub: TestHub, engine: sa.Engine, world: World
 ) -> None:
@@ -151,6 +169,17 @@ def test_show_names_a_held_invoices_exceptions_and_what_it_duplicates(
     assert f"exceptions: duplicate_invoice (duplicate of {world.invoice_id('A')})" in text
 
 
+def test_run_po_of_a_po_number_nothing_knows_is_refused_naming_it(
+    hub: TestHub, world: World
+) -> None:
+    """A typo would say "0 invoices run" and exit 0, as if the PO had nothing held."""
+    result = suture("run", "--po", "PO-NOPE")
+    known = suture("run", "--po", world.po_number, "--json")
+
+    assert (result.exit_code, known.exit_code, json.loads(known.stdout)) == (1, 0, [])
+    assert "purchase_order_number: no purchase order 'PO-NOPE'" in " ".join(result.output.split())
+
+
 @pytest.mark.parametrize("args", [(), ("INV-1", "--all-open"), ("--po", "P", "--all-open")])
 def test_run_needs_exactly_one_target(hub: TestHub, args: tuple[str, ...]) -> None:
     result = suture("run", *args)
@@ -181,6 +210,64 @@ def test_tolerances_set_then_list_shows_the_default_and_the_rule(
          "price_percent": "2.5000", "price_amount": "10.0000", "quantity_percent": "0.0000",
          "quantity_amount": "0.0000"},
     ]  # fmt: skip
+
+
+def rule_of(scope: dict[str, str | None]) -> dict[str, str]:
+    """The tolerance values of the listed rule of ``scope`` (facility_id, supplier_id)."""
+    listed = json.loads(suture("tolerances", "list", "--json").stdout)
+    found = [row for row in listed if row["source"] == "rule"
+             and {k: row[k] for k in ("facility_id", "supplier_id")} == scope]  # fmt: skip
+    assert len(found) == 1, listed
+    return {k: f"{Decimal(v):f}" for k, v in found[0].items()
+            if k not in {"facility_id", "supplier_id", "source"}}  # fmt: skip
+
+
+def test_tolerances_set_changes_only_the_options_given_and_keeps_the_rules_others(
+    hub: TestHub, world: World
+) -> None:
+    scope = {"facility_id": None, "supplier_id": world.supplier_id}
+    suture("tolerances", "set", "--supplier", world.supplier_id, "--price-percent", "2",
+           "--price-amount", "50", "--quantity-percent", "1", "--quantity-amount", "3")  # fmt: skip
+
+    changed = suture("tolerances", "set", "--supplier", world.supplier_id, "--price-percent", "5")
+
+    assert changed.exit_code == 0, changed.output
+    assert rule_of(scope) == {
+        "price_percent": "5.0000", "price_amount": "50.0000", "quantity_percent": "1.0000",
+        "quantity_amount": "3.0000",
+    }  # fmt: skip
+    assert "price 5 % and 50 a line, quantity 1 % and 3 EA" in " ".join(changed.output.split())
+
+
+def test_a_new_rule_takes_the_options_left_out_from_the_tolerance_in_force_for_its_scope(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    """The settings' default first; a default rule (neither scope) once there is one."""
+    hub.matching = MatchOperations(
+        lambda: SqlAlchemyUnitOfWork(engine), hub.bus,
+        ThreeWayMatch(DeliveryQueue(), Tolerance(price_percent=Decimal(2),
+                                                 price_amount=Decimal(25))),
+        lambda: AT,
+    )  # fmt: skip
+
+    suture("tolerances", "set", "--quantity-amount", "4")
+    suture("tolerances", "set", "--supplier", world.supplier_id, "--price-percent", "5")
+
+    assert rule_of({"facility_id": None, "supplier_id": None}) == {
+        "price_percent": "2.0000", "price_amount": "25.0000", "quantity_percent": "0.0000",
+        "quantity_amount": "4.0000",
+    }  # fmt: skip
+    assert rule_of({"facility_id": None, "supplier_id": world.supplier_id}) == {
+        "price_percent": "5.0000", "price_amount": "25.0000", "quantity_percent": "0.0000",
+        "quantity_amount": "4.0000",
+    }  # fmt: skip
+
+
+def test_tolerances_set_without_a_value_is_refused(hub: TestHub, world: World) -> None:
+    result = suture("tolerances", "set", "--supplier", world.supplier_id)
+
+    assert result.exit_code == 2
+    assert "give at least one of --price-percent" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(

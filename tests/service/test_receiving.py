@@ -25,6 +25,7 @@ from x12_world import (
 
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.errors import DomainError
+from suture.domain.exceptions import ExceptionType
 from suture.domain.purchasing import ExpectedReceiptStatus, PurchaseOrderStatus
 from suture.entrypoints.cli import app
 from suture.eventlog.events import build_registry
@@ -197,6 +198,33 @@ def test_suture_receive_refuses_a_malformed_line_option(
     assert "is not LINE=QUANTITY" in result.output
 
 
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (["1=2", "1=3"], "line 1 is given twice"),
+        (["1=NaN"], "'1=NaN' is not LINE=QUANTITY"),
+        (["1=Infinity"], "'1=Infinity' is not LINE=QUANTITY"),
+    ],
+)
+def test_suture_receive_refuses_a_line_twice_or_a_quantity_that_is_no_number(
+    asn: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, lines: list[str], reason: str
+) -> None:
+    """A second count of a line replaced the first; NaN crashed with a traceback."""
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    options = [part for line in lines for part in ("--line", line)]
+
+    result = CliRunner().invoke(app, ["receive", "--asn", asn, *options])
+
+    assert result.exit_code == 2
+    assert reason in " ".join(result.output.split())
+    assert stock_or_none(engine, CENTRAL, "item-gauze") is None
+
+
+def stock_or_none(engine: sa.Engine, location: str, item: str) -> object:
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        return uow.stock.get(location, item)
+
+
 def test_with_an_erp_that_keeps_purchase_orders_each_receipt_is_queued_to_it(
     engine: sa.Engine, asn: str
 ) -> None:
@@ -280,3 +308,64 @@ def test_a_unit_the_item_cannot_convert_refuses_the_receipt_naming_the_line_and_
     )
     with SqlAlchemyUnitOfWork(engine) as unit:
         assert unit.deliveries.list(target="erp:tryton") == []
+
+
+def open_items(engine: sa.Engine) -> list[tuple[ExceptionType, str | None, str]]:
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        found = unit.exceptions.list(facility_id=FACILITY, limit=100)
+    return [(i.type, i.correlation_id, i.reason) for i in found
+            if i.type is ExceptionType.QUANTITY_VARIANCE]  # fmt: skip
+
+
+def test_receiving_more_than_ordered_keeps_the_receipt_and_flags_an_over_receipt(
+    engine: sa.Engine, hub: Services
+) -> None:
+    """70 EA of gauze counted on a line ordered as 5 BX of 10: 2 BX over."""
+    notice = notice_in(engine, hub, "EA", 70)
+
+    receipt = hub.receiving.receive(notice)
+
+    assert stock(engine, CENTRAL, "item-gauze") == (Decimal(70), Decimal(0))
+    assert po_state(engine)[1][0] == Decimal(7)
+    assert open_items(engine) == [(
+        ExceptionType.QUANTITY_VARIANCE, receipt.id,
+        f"over-receipt: receipt {receipt.number} of PO PO-1001 received more than was open on "
+        "the PO: line 1 (item-gauze): 7 BX received, 5 BX open (ordered 5, received before 0), "
+        "2 BX over; the three-way match bills no more than ordered",
+    )]  # fmt: skip
+
+
+def test_receiving_more_than_remains_open_after_an_earlier_receipt_is_an_over_receipt(
+    engine: sa.Engine, hub: Services, asn: str
+) -> None:
+    hub.receiving.receive(asn)  # 5 BX gauze: line 1 received in full
+    assert open_items(engine) == []
+
+    again = hub.receiving.receive(notice_in(engine, hub, "BX", 1))
+
+    assert po_state(engine)[1][0] == Decimal(6)
+    ((_, subject, reason),) = open_items(engine)
+    assert (subject, "line 1 (item-gauze): 1 BX received, 0 BX open" in reason) == (again.id, True)
+
+
+def test_receiving_no_more_than_is_open_flags_nothing(
+    engine: sa.Engine, hub: Services, asn: str
+) -> None:
+    hub.receiving.receive(asn, quantities={1: Decimal(4)})
+
+    assert open_items(engine) == []
+
+
+def test_suture_receive_tells_the_dock_of_an_over_receipt(
+    engine: sa.Engine, asn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+
+    result = CliRunner().invoke(app, ["receive", "--asn", asn, "--line", "1=6"])
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "over-receipt: PO line 1 (item-gauze): 6 BX received, 5 BX open (ordered 5, "
+        "received before 0), 1 BX over (a quantity_variance item is open)"
+    ) in " ".join(result.output.split())

@@ -226,6 +226,26 @@ def test_a_second_invoice_cannot_bill_what_the_first_matched_invoice_billed(
     assert [i.type for i in items(uow, world, "B")] == [ExceptionType.QUANTITY_VARIANCE]
 
 
+def test_a_receipt_releases_the_pos_held_invoices_in_the_order_they_arrived(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    """B came first and A five minutes later, both held for want of goods; 60 arrive: B is
+    paid and A waits, whatever their ids say."""
+    with uow() as unit:
+        receive_invoice(bus, unit, world, "B", invoice_line(1, world.glove, "60", "1.00"))
+    with uow() as unit:
+        receive_invoice(bus, unit, world, "A", invoice_line(1, world.glove, "60", "1.00"),
+                        at=later(5), invoice_date=AT.date())  # fmt: skip
+    drain(bus)
+    with uow() as unit:
+        record_receipt(bus, unit, world, "1", receipt_line(1, world.glove, "60"), at=later(60))
+    drain(bus)
+
+    assert (state(uow, world, "B").status, state(uow, world, "A").findings) == (
+        MatchStatus.MATCHED, (Finding.QUANTITY_VARIANCE,),
+    )  # fmt: skip
+
+
 def test_an_invoice_in_cases_matches_a_po_in_eaches(
     bus: MessageBus, uow: UowFactory, world: World
 ) -> None:
@@ -409,6 +429,22 @@ def test_a_run_that_fails_midway_leaves_nothing_and_the_retry_matches_exactly_on
     assert (match.status, match.attempts) == (MatchStatus.MATCHED, 1)
     assert len(vouchers(uow, world, "A")) == 1
     assert matched_events(uow, world, "A") == 1
+
+
+def test_an_invoice_matched_by_hand_before_the_bus_ran_keeps_the_time_it_was_received(
+    operations: MatchOperations, bus: MessageBus, uow: UowFactory, world: World, clock: Ticking
+) -> None:
+    """The worker was down for two days; the clerk matched the invoice: 2 days of cycle time."""
+    with uow() as unit:
+        record_receipt(bus, unit, world, "1", receipt_line(1, world.glove, "100"))
+        receive_invoice(bus, unit, world, "A", invoice_line(1, world.glove, "100", "1.00"))
+    clock.now = AT + timedelta(days=2)
+
+    run = operations.run(world.invoice_id("A"))
+
+    assert (run.match.status, run.match.received_at, run.match.matched_at) == (
+        MatchStatus.MATCHED, AT, AT + timedelta(days=2),
+    )  # fmt: skip
 
 
 def test_operations_re_run_a_pos_open_invoices_and_show_them(

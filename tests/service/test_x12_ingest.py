@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -354,6 +355,33 @@ def test_a_parked_interchange_applies_once_its_sender_is_known_and_it_is_retried
 
     assert (retried.status, retried.supplier_id) == (MessageStatus.PROCESSED, SUPPLIER)
     assert len(events(engine, "purchasing.order.acknowledged")) == 1
+
+
+def test_a_parked_810_is_received_when_it_arrived_not_when_it_was_retried(
+    engine: sa.Engine,
+) -> None:
+    """The invoice cycle time KPI runs from the invoice's ``purchasing.invoice.received``: an
+    810 parked three days on an unknown sender was received when it arrived."""
+    clock = [NOW]
+    hub = services(engine, lambda: clock[0])
+    parked = receive(hub, interchange([("810", INVOICE_810)], functional_id="IN",
+                                      sender="V-ACME2"))  # fmt: skip
+    clock[0] = NOW + timedelta(days=3)
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        supplier = uow.suppliers.get(SUPPLIER)
+        assert supplier is not None
+        supplier.erp_vendor_id = "V-ACME2"
+        uow.suppliers.add(supplier)
+        uow.commit()
+
+    hub.ingest.retry(parked.message_id)
+
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        (received,) = [
+            e for e in uow.events.by_correlation_id("PO-1001")
+            if e.type == "purchasing.invoice.received"
+        ]  # fmt: skip
+    assert received.occurred_at == NOW
 
 
 def test_an_unreadable_interchange_fails_naming_the_segment_element_and_reason(

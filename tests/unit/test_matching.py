@@ -295,6 +295,37 @@ def test_a_credit_line_is_checked_on_price_only() -> None:
     assert (outcome.status, outcome.matched_amount) == (MatchStatus.MATCHED, D("90.00"))
 
 
+def test_a_credit_above_the_po_price_gives_back_more_and_is_matched() -> None:
+    credited = invoice(line(1, "GLOVE", "100", "EA", "1.00"), line(2, "GLOVE", "-10", "EA", "1.20"))
+
+    outcome = run(credited, FULL)
+
+    assert (outcome.status, outcome.issues, outcome.matched_amount) == (
+        MatchStatus.MATCHED, (), D("88.00"),
+    )  # fmt: skip
+
+
+def test_a_credit_below_the_po_price_is_a_price_variance_of_what_it_does_not_give_back() -> None:
+    """10 charged at 1.00 and credited at 0.70: 3.00 the supplier keeps."""
+    credited = invoice(line(1, "GLOVE", "100", "EA", "1.00"), line(2, "GLOVE", "-10", "EA", "0.70"))
+
+    outcome = run(credited, FULL)
+
+    assert [(i.finding, i.amount) for i in outcome.issues] == [(Finding.PRICE_VARIANCE, D("3.00"))]
+    assert [(m.line_number, m.finding, m.variance_amount) for m in outcome.lines] == [
+        (1, Finding.MATCHED, D("0.00")), (2, Finding.PRICE_VARIANCE, D("3.00")),
+    ]  # fmt: skip
+
+
+def test_a_credit_below_the_po_price_within_the_price_tolerance_is_matched() -> None:
+    credited = invoice(line(1, "GLOVE", "100", "EA", "1.00"), line(2, "GLOVE", "-10", "EA", "0.98"))
+    tolerance = Tolerance(price_percent=D(2), price_amount=D("0.20"))
+
+    outcome = run(credited, FULL, tolerance=tolerance)
+
+    assert (outcome.status, outcome.matched_amount) == (MatchStatus.MATCHED, D("90.20"))
+
+
 # --- not on PO, units -----------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -77,6 +78,18 @@ def test_without_a_contract_price_a_line_is_priced_at_last_paid_else_list_and_fl
                         on_date=on_date, last_paid=last_paid)  # fmt: skip
 
     assert ((priced.unit_price, priced.source), priced.off_contract) == (expected, True)
+
+
+def test_amounts_and_unit_prices_round_half_up_like_the_match_and_the_voucher() -> None:
+    """At a .xx5 boundary with an even digit before it, half-even would round down."""
+    listed = replace(GLOVES, list_price=Decimal("10.12345"))
+    priced = price_line(line("gloves", "1", "CS"), listed, [], facility_id="fac-1",
+                        on_date=date(2025, 3, 1))  # fmt: skip
+    boundary = PricedLine(1, GLOVES, Decimal(1), "CS", Decimal("10.1250"), PriceSource.LIST)
+
+    assert (priced.unit_price, boundary.amount, total([boundary, boundary])) == (
+        Decimal("10.1235"), Decimal("10.13"), Decimal("20.26"),
+    )  # fmt: skip
 
 
 def test_an_item_without_contract_last_price_or_list_price_is_priced_at_zero_and_flagged() -> None:

@@ -37,7 +37,10 @@ invoice. A stated total (the 810's TDS) that differs from lines + freight + tax 
 cent is a ``price_variance`` of the header (``line_number`` None) for the difference.
 
 **Credits.** A line with a negative quantity (a credit) is checked on price only and lowers the
-amount; it never needs a receipt.
+amount; it never needs a receipt. Its price runs the other way round: a credit gives back at the
+PO price what was charged at it, so crediting *less* per each than the PO price is the
+``price_variance``, of ``(PO - credit) x eaches`` (the money not given back), under the same
+tolerance; a credit above the PO price gives back more and is accepted.
 
 **Duplicates.** An invoice is a ``duplicate_invoice`` when an invoice that reached matching before
 it (:class:`InvoiceSummary`, ordered by ``received_at`` then id) has the same supplier and
@@ -118,7 +121,8 @@ class Tolerance:
                 raise DomainError(name, f"must be a finite, non-negative decimal, got {value!r}")
 
     def price_ok(self, po_each: Decimal, over_each: Decimal, eaches: Decimal) -> bool:
-        """An overcharge of ``over_each`` per each on ``eaches`` eaches is within tolerance."""
+        """A loss of ``over_each`` per each on ``eaches`` eaches is within tolerance: charged
+        above the PO price, or, on a credit (negative ``eaches``), given back below it."""
         if over_each <= 0:
             return True
         within_amount = _fine(over_each * abs(eaches)) <= self.price_amount
@@ -149,16 +153,25 @@ class ToleranceRule:
         """3 facility and supplier, 2 supplier, 1 facility, 0 the default."""
         return (2 if self.supplier_id else 0) + (1 if self.facility_id else 0)
 
-    def applies_to(self, facility_id: str, supplier_id: str) -> bool:
+    def applies_to(self, facility_id: str | None, supplier_id: str | None) -> bool:
+        """The rule covers the facility and supplier (None: a scope of any, which only the
+        rules of any cover)."""
         return self.facility_id in (None, facility_id) and self.supplier_id in (None, supplier_id)
 
 
 def tolerance_for(
-    rules: Sequence[ToleranceRule], facility_id: str, supplier_id: str, default: Tolerance
+    rules: Sequence[ToleranceRule],
+    facility_id: str | None,
+    supplier_id: str | None,
+    default: Tolerance,
 ) -> Tolerance:
     """The most specific rule that applies: facility and supplier, then supplier, then facility,
     then ``default``. A supplier's rule beats a facility's because tolerances are terms agreed
-    with the supplier; a facility that wants otherwise sets a facility-and-supplier rule."""
+    with the supplier; a facility that wants otherwise sets a facility-and-supplier rule.
+
+    With None for the facility or supplier it is the tolerance in force for that *scope* (the
+    scope's own rule, else the next less specific one): what a rule set for the scope replaces.
+    """
     applicable = [rule for rule in rules if rule.applies_to(facility_id, supplier_id)]
     if not applicable:
         return default
@@ -364,7 +377,9 @@ def _match_line(
     price_each = line.unit_price / per
     available = max(state.left, Decimal(0))
     state.billed_now += eaches
-    over_each = price_each - state.price_each
+    # What the hospital loses per each: paying above the PO price on a charge, getting back
+    # below it on a credit (a credit above the PO price gives back more: no loss).
+    over_each = price_each - state.price_each if eaches > 0 else state.price_each - price_each
     price_variance = max(over_each, Decimal(0)) * abs(eaches)
     base = replace(base, invoiced_eaches=eaches, invoice_price_each=_price(price_each))
     price_ok = tolerance.price_ok(state.price_each, over_each, eaches)

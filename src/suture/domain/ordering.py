@@ -10,6 +10,10 @@ at the last price paid by the facility, else the item's list price, else zero, a
 Lines are grouped by the item's supplier, one PO per supplier, numbered after the requisition
 (``PO-<requisition>-<n>``, suppliers in id order), so the same requisition always yields the same
 POs: a step that runs twice writes the same documents, never a second set.
+
+**Rounding** is half-up, like the three-way match and the AP voucher: a unit price to four
+places, a line's amount to the cent (1 x 10.125 is 10.13), so a requisition's amount, the PO it
+raises and the invoice that bills it round alike.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from suture.domain.contracts import Contract, price_for
 from suture.domain.costing import CENT, PRICE_PLACES, PriceSource
@@ -50,7 +54,7 @@ class PricedLine:
 
     @property
     def amount(self) -> Decimal:
-        return (self.quantity * self.unit_price).quantize(CENT)
+        return (self.quantity * self.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def price_line(
@@ -82,7 +86,8 @@ def price_line(
         price, source = Decimal(0), PriceSource.NONE
     return PricedLine(
         line_number=line.line_number, item=item, quantity=quantity, uom=uom,
-        unit_price=price.quantize(PRICE_PLACES), source=source, contract_id=contract_id,
+        unit_price=price.quantize(PRICE_PLACES, rounding=ROUND_HALF_UP), source=source,
+        contract_id=contract_id,
     )  # fmt: skip
 
 

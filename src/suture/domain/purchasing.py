@@ -216,6 +216,22 @@ class PurchaseOrder:
             self.status = PurchaseOrderStatus.ACKNOWLEDGED
         return discrepancies
 
+    def over_receipts(self, quantities: dict[int, Decimal]) -> list[OverReceipt]:
+        """The lines ``quantities`` (per PO line number, in the line's unit) would receive more
+        than is open on: more than ordered, or than remains after earlier receipts (a rejected
+        line has nothing open). Asked before :meth:`receive`, which counts them all anyway:
+        the goods are on the dock, and the three-way match bills no more than was ordered."""
+        overs = []
+        for line_number, quantity in sorted(quantities.items()):
+            line = self.line(line_number)
+            if quantity > line.open_quantity:
+                overs.append(OverReceipt(
+                    line_number=line_number, item_id=line.item_id, uom=line.uom,
+                    ordered=line.quantity, received_before=line.received_quantity,
+                    open=line.open_quantity, received_now=quantity,
+                ))  # fmt: skip
+        return overs
+
     def receive(self, quantities: dict[int, Decimal]) -> None:
         """Count ``quantities`` (per PO line number, in the line's unit) as received; the PO is
         ``received`` when no line has an open quantity left, else ``partially_received``."""
@@ -229,6 +245,32 @@ class PurchaseOrder:
         done = all(line.open_quantity == 0 for line in self.lines)
         self.status = (
             PurchaseOrderStatus.RECEIVED if done else PurchaseOrderStatus.PARTIALLY_RECEIVED
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverReceipt:
+    """A PO line received beyond what was open on it, in the line's unit (PHI-free)."""
+
+    line_number: int
+    item_id: str
+    uom: str
+    ordered: Decimal
+    received_before: Decimal
+    open: Decimal
+    received_now: Decimal
+
+    @property
+    def excess(self) -> Decimal:
+        return self.received_now - self.open
+
+    def describe(self) -> str:
+        unit = f" {self.uom}"
+        return (
+            f"line {self.line_number} ({self.item_id}): {_quantity(self.received_now)}{unit} "
+            f"received, {_quantity(self.open)}{unit} open (ordered {_quantity(self.ordered)}, "
+            f"received before {_quantity(self.received_before)}), "
+            f"{_quantity(self.excess)}{unit} over"
         )
 
 

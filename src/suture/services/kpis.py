@@ -15,10 +15,10 @@ Each figure is computed from the state the workflows keep, with the arithmetic o
   next success;
 - **governed integrations**: the inventory's governance policy, traffic of the last 7 days;
 - **revenue at risk**: usage lines not (fully) charged, at the chargemaster price;
-- **contract price variance**: the value over the PO price the three-way match held on invoices
-  received in the period (its ``price_variance`` lines; not what a quantity, unit or not-on-PO
-  exception holds, nor a duplicate, whose original counts), plus the value of PO lines ordered
-  off contract in the period; to the cent.
+- **contract price variance**: the value over the PO price (on a credit, under it) the
+  three-way match held on invoices received in the period (its ``price_variance`` lines; not
+  what a quantity, unit or not-on-PO exception holds, nor a duplicate, whose original counts),
+  plus the value of PO lines ordered off contract in the period; to the cent.
 
 A figure with nothing to measure is ``None``, never zero: "no invoice matched" is not "matched
 in no time". The reads page through the stores; at a few million rows a period, a reporting

@@ -13,6 +13,10 @@ per ship-notice line, in one transaction:
 3. the PO lines count the quantity (converted to the PO line's unit) and the PO becomes
    ``partially_received`` or ``received``;
 4. event ``purchasing.receipt.recorded``, which the three-way match consumes;
+   a PO line received beyond what was open on it (more than ordered, or than remains after
+   earlier receipts) also opens one ``quantity_variance`` item for the receipt naming the lines
+   and quantities: the receipt is kept as counted (the goods are on the dock), and the match
+   bills no more than was ordered;
 5. with an ERP that keeps purchase orders, a ``receipt`` delivery to it, each line's quantity
    in its PO line's unit (the dock may count eaches of a line ordered in boxes).
 
@@ -30,21 +34,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from suture.domain.errors import SutureError, UnitConversionError
+from suture.domain.exceptions import ExceptionType
 from suture.domain.inventory import restock
 from suture.domain.masterdata import Item, LocationKind
 from suture.domain.purchasing import (
     ExpectedReceipt,
     ExpectedReceiptLine,
     ExpectedReceiptStatus,
+    OverReceipt,
     PurchaseOrder,
     Receipt,
     ReceiptLine,
 )
 from suture.eventlog.ids import idempotency_key
+from suture.services import exceptions as exception_queue
 from suture.services.clock import Clock
 from suture.services.deliveries import DeliveryQueue
 from suture.services.erp import OPERATION_RECEIPT, ErpReceipt, ErpReceiptLine, receipt_json
@@ -62,6 +70,14 @@ class ReceivingError(SutureError):
 
 class UnknownExpectedReceiptError(ReceivingError):
     """No expected receipt (ship notice) has this id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A confirmed receipt and the PO lines it received beyond what was open on them."""
+
+    receipt: Receipt
+    over_receipts: tuple[OverReceipt, ...] = ()
 
 
 class Receiving:
@@ -104,6 +120,21 @@ class Receiving:
         """Confirm the expected receipt; ``quantities`` (ship-notice line number → quantity
         counted, in the line's unit; 0: not received) overrides lines, the others are received
         in full."""
+        return self.confirm(
+            expected_receipt_id, quantities=quantities, location_id=location_id,
+            source_system=source_system,
+        ).receipt  # fmt: skip
+
+    def confirm(
+        self,
+        expected_receipt_id: str,
+        *,
+        quantities: Mapping[int, Decimal] | None = None,
+        location_id: str | None = None,
+        source_system: str = "suture",
+    ) -> Received:
+        """:meth:`receive`, also saying which PO lines it received beyond what was open (the
+        dock clerk is told at once, beside the work-queue item)."""
         at = self._clock()
         with self._uow() as uow:
             expected = uow.expected_receipts.get(expected_receipt_id)
@@ -175,7 +206,9 @@ class Receiving:
                     )  # fmt: skip
             if not receipt.lines:
                 raise ReceivingError("lines", "nothing was counted as received")
+            overs: list[OverReceipt] = []
             if po is not None and per_po_line:
+                overs = po.over_receipts(per_po_line)
                 po.receive(per_po_line)
                 uow.purchase_orders.add(po)
             uow.receipts.add(receipt)
@@ -183,10 +216,12 @@ class Receiving:
             expected.receipt_id = receipt.id
             uow.expected_receipts.add(expected)
             self._publish(uow, receipt, po, expected)
+            if po is not None and overs:
+                _flag_over_receipt(uow, receipt, po, overs, at)
             if self._erp_target is not None and po is not None:
                 self._to_erp(uow, receipt, po, tuple(to_erp), at)
             uow.commit()
-        return receipt
+        return Received(receipt, tuple(overs))
 
     def _to_erp(
         self,
@@ -259,6 +294,20 @@ class Receiving:
             source_facility=receipt.facility_id,
         )
         self._bus.publish(uow, envelope)
+
+
+def _flag_over_receipt(
+    uow: UnitOfWork, receipt: Receipt, po: PurchaseOrder, overs: list[OverReceipt], at: datetime
+) -> None:
+    """One ``quantity_variance`` item for the receipt (subject: the receipt id), naming the PO
+    lines received beyond what was open; the receipt, stock and PO counts stand."""
+    lines = "; ".join(over.describe() for over in overs)
+    exception_queue.open_exception(
+        uow, type=ExceptionType.QUANTITY_VARIANCE, facility_id=receipt.facility_id,
+        reason=f"over-receipt: receipt {receipt.number} of PO {po.number} received more than "
+               f"was open on the PO: {lines}; the three-way match bills no more than ordered",
+        at=at, correlation_id=receipt.id, trace_id=uuid.UUID(receipt.id).hex,
+    )  # fmt: skip
 
 
 def _counted(

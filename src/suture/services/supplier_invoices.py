@@ -127,6 +127,7 @@ class SupplierInvoices:
                     supplier=supplier,
                     at=at,
                     facility_id=submitted.facility_id,
+                    received_at=message.received_at,
                 )
                 invoice = invoice_from_810(uow, as_810(submitted), origin)
                 if not principal.may_write_facility(invoice.facility_id):

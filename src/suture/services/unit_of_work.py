@@ -579,7 +579,8 @@ class InvoiceMatchRepository(Protocol):
         held_only: bool = False,
         limit: int = 1000,
     ) -> builtins.list[str]:
-        """Invoices not yet matched (received, or held on an exception), by id; ``held_only``:
+        """Invoices not yet matched (received, or held on an exception), in the order they
+        reached matching, then by id (those never run last); ``held_only``:
         only those a match has run on and held (an invoice still received waits for its own
         ``purchasing.invoice.received``)."""
         ...

@@ -207,6 +207,7 @@ class X12Applier:
                 supplier=supplier,
                 at=at,
                 facility_id=message.facility_id,
+                received_at=message.received_at,
             )
             try:
                 with uow.savepoint():

@@ -4,12 +4,13 @@
 invoice not yet matched (``--all-open``); a matched invoice is left as it is. ``show`` prints an
 invoice's match line by line. ``tolerances list|set|remove`` manage the tolerance rules (a
 default, overridable per facility, per supplier, per facility and supplier; the most specific
-wins). Runs and tolerance changes are recorded in the audit trail (``match.run``,
-``match.tolerance.set``, ``match.tolerance.remove``) with the operating-system user as actor.
+wins); ``set`` changes the options given and keeps the others. Runs and tolerance changes are
+recorded in the audit trail (``match.run``, ``match.tolerance.set``,
+``match.tolerance.remove``) with the operating-system user as actor.
 
-Exit codes: 0 done; 1 refused (no such invoice); 2 bad input (no invoice, ``--po`` or
-``--all-open``, or more than one; a negative tolerance). Only ids, numbers and amounts are
-printed: invoices carry no patient data.
+Exit codes: 0 done; 1 refused (no such invoice, or PO number for ``--po``); 2 bad input (no
+invoice, ``--po`` or ``--all-open``, or more than one; a negative tolerance; ``tolerances set``
+with no value). Only ids, numbers and amounts are printed: invoices carry no patient data.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rich.table import Table
 
 from suture.domain.audit import Outcome
 from suture.domain.errors import SutureError
-from suture.domain.matching import InvoiceMatch, Tolerance, ToleranceRule
+from suture.domain.matching import InvoiceMatch, Tolerance
 from suture.entrypoints.cli.app import console, errors, open_hub, print_table
 from suture.entrypoints.cli.audit import record_cli_action
 from suture.services.audit import AuditTrail
@@ -189,36 +190,52 @@ def tolerances_set_command(
     *,
     facility: Annotated[str | None, typer.Option(help="Only this facility id.")] = None,
     supplier: Annotated[str | None, typer.Option(help="Only this supplier id.")] = None,
-    price_percent: Annotated[str, typer.Option(help="Price over the PO per each, percent.")] = "0",
-    price_amount: Annotated[str, typer.Option(help="Price over the PO, money per line.")] = "0",
+    price_percent: Annotated[
+        str | None, typer.Option(help="Price over the PO per each, percent.")
+    ] = None,
+    price_amount: Annotated[
+        str | None, typer.Option(help="Price over the PO, money per line.")
+    ] = None,
     quantity_percent: Annotated[
-        str, typer.Option(help="Eaches over what is received and unbilled, percent.")
-    ] = "0",
+        str | None, typer.Option(help="Eaches over what is received and unbilled, percent.")
+    ] = None,
     quantity_amount: Annotated[
-        str, typer.Option(help="Eaches over what is received and unbilled, absolute.")
-    ] = "0",
+        str | None, typer.Option(help="Eaches over what is received and unbilled, absolute.")
+    ] = None,
 ) -> None:
-    """Set the rule of a scope (neither option: the default rule over the settings)."""
+    """Set the rule of a scope (neither --facility nor --supplier: the default rule over the
+    settings). An option left out keeps its value: the scope's rule's, or for a new rule the
+    one in force for the scope now (the next less specific rule's, else the settings')."""
+    given = {
+        "price_percent": price_percent, "price_amount": price_amount,
+        "quantity_percent": quantity_percent, "quantity_amount": quantity_amount,
+    }  # fmt: skip
     try:
-        tolerance = Tolerance(
-            price_percent=_decimal("price_percent", price_percent),
-            price_amount=_decimal("price_amount", price_amount),
-            quantity_percent=_decimal("quantity_percent", quantity_percent),
-            quantity_amount=_decimal("quantity_amount", quantity_amount),
-        )
+        changes = {
+            name: _tolerance_value(name, text) for name, text in given.items() if text is not None
+        }
     except SutureError as error:
         _fail(str(error), 2)
-    rule = ToleranceRule(facility_id=facility, supplier_id=supplier, tolerance=tolerance)
+    if not changes:
+        _fail("give at least one of --price-percent, --price-amount, --quantity-percent or "
+              "--quantity-amount", 2)  # fmt: skip
     scope = f"{facility or 'any'}/{supplier or 'any'}"
     with _hub() as hub:
         try:
-            hub.matching.set_tolerance(rule)
+            rule = hub.matching.update_tolerance(
+                facility_id=facility, supplier_id=supplier, changes=changes
+            )
         except SutureError as error:
             _fail(str(error), 1)
-        after = json.dumps(_tolerance_json(tolerance))
+        after = json.dumps(_tolerance_json(rule.tolerance))
         record_cli_action(hub.audit, "match.tolerance.set", target_type="match_tolerance",
                           target_id=scope, after=after)  # fmt: skip
-    console.print(f"tolerance for {escape(scope)} set")
+    values = {name: f"{Decimal(text).normalize():f}" for name, text in json.loads(after).items()}
+    console.print(
+        f"tolerance for {escape(scope)} set: price {values['price_percent']} % and "
+        f"{values['price_amount']} a line, quantity {values['quantity_percent']} % and "
+        f"{values['quantity_amount']} EA"
+    )
 
 
 @tolerances_app.command("remove")
@@ -243,6 +260,13 @@ def _decimal(name: str, text: str) -> Decimal:
         value = Decimal(text)
     except ArithmeticError:
         raise SutureError(name, f"not a decimal number: {text!r}") from None
+    return value
+
+
+def _tolerance_value(name: str, text: str) -> Decimal:
+    """``text`` as the value of tolerance field ``name``, refused as a Tolerance refuses it."""
+    value = _decimal(name, text)
+    Tolerance(**{name: value})  # raises naming the field
     return value
 
 

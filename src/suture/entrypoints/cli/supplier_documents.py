@@ -113,15 +113,24 @@ def ingest_x12_command(
 
 
 def _line_quantities(lines: list[str]) -> dict[int, Decimal]:
+    """``--line`` options as line → quantity; a line given twice is refused rather than the
+    first count silently replaced, and a quantity must be a finite number."""
     quantities: dict[int, Decimal] = {}
     for text in lines:
         number, _, quantity = text.partition("=")
         try:
-            quantities[int(number)] = Decimal(quantity)
+            line, value = int(number), Decimal(quantity)
         except (ValueError, InvalidOperation):
+            value = Decimal("NaN")
+        if not value.is_finite():
             raise typer.BadParameter(
                 f"{text!r} is not LINE=QUANTITY (e.g. 2=3)", param_hint="--line"
-            ) from None
+            )
+        if line in quantities:
+            raise typer.BadParameter(
+                f"line {line} is given twice; give its whole count once", param_hint="--line"
+            )
+        quantities[line] = value
     return quantities
 
 
@@ -141,16 +150,20 @@ def receive_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the receipt as JSON.")] = False,
 ) -> None:
-    """Confirm a ship notice at the dock: record the receipt, add the stock, advance the PO."""
+    """Confirm a ship notice at the dock: record the receipt, add the stock, advance the PO.
+
+    A PO line received beyond what was open on it is printed as an over-receipt (and opens a
+    quantity_variance item); the receipt is kept as counted."""
     quantities = _line_quantities(line or [])
     hub = open_hub()
     try:
-        receipt = hub.receiving.receive(asn, quantities=quantities, location_id=location_id)
+        received = hub.receiving.confirm(asn, quantities=quantities, location_id=location_id)
     except SutureError as error:
         errors.print(f"cannot receive {asn}: {error}", markup=False)
         raise typer.Exit(1) from None
     finally:
         hub.close()
+    receipt = received.receipt
     if as_json:
         console.print_json(
             json.dumps(
@@ -162,12 +175,18 @@ def receive_command(
                         {"item_id": r.item_id, "quantity": str(r.quantity), "uom": r.uom}
                         for r in receipt.lines
                     ],
+                    "over_receipts": [over.describe() for over in received.over_receipts],
                 }
             )
         )
-    else:
+        return
+    console.print(
+        f"receipt {receipt.number} ({receipt.id}): {len(receipt.lines)} lines into "
+        f"{receipt.location_id}",
+        markup=False,
+    )
+    for over in received.over_receipts:
         console.print(
-            f"receipt {receipt.number} ({receipt.id}): {len(receipt.lines)} lines into "
-            f"{receipt.location_id}",
+            f"over-receipt: PO {over.describe()} (a quantity_variance item is open)",
             markup=False,
         )

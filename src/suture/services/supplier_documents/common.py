@@ -46,6 +46,9 @@ class Provenance:
     supplier: Supplier
     at: datetime
     facility_id: str | None = None
+    #: When the hub received the document (its inbox message), if earlier than ``at``: a
+    #: document parked or retried is applied later than it arrived.
+    received_at: datetime | None = None
 
 
 def stable_id(*parts: str) -> str:
@@ -151,6 +154,7 @@ def publish(  # noqa: PLR0917  (an event's parts)
     origin: Provenance,
     facility_id: str,
     *natural_keys: str,
+    occurred_at: datetime | None = None,
 ) -> None:
     envelope = bus.envelope(
         event_type,
@@ -159,7 +163,7 @@ def publish(  # noqa: PLR0917  (an event's parts)
         correlation_id=correlation_id,
         trace_id=origin.trace_id,
         causation_id=uuid.UUID(origin.message_id) if is_uuid(origin.message_id) else None,
-        occurred_at=origin.at,
+        occurred_at=occurred_at or origin.at,
         source_system=origin.source_system,
         source_facility=facility_id,
     )

@@ -95,7 +95,11 @@ def invoice_from_810(uow: UnitOfWork, document: Invoice810, origin: Provenance) 
 def record_invoice(
     uow: UnitOfWork, bus: MessageBus, invoice: Invoice, origin: Provenance
 ) -> Invoice:
-    """Store ``invoice`` and publish ``purchasing.invoice.received`` in the same transaction."""
+    """Store ``invoice`` and publish ``purchasing.invoice.received`` in the same transaction.
+
+    The event occurs when the hub received the document (``origin.received_at``), not when it
+    was applied: the three-way match takes it as the invoice's received time, where the invoice
+    cycle time KPI starts, so days an 810 spent parked on an unknown sender count."""
     uow.invoices.add(invoice)
     amount = invoice.stated_total if invoice.stated_total is not None else invoice.computed_total
     payload = {
@@ -108,5 +112,6 @@ def record_invoice(
     }
     correlation = invoice.purchase_order_number or invoice.number
     publish(uow, bus, INVOICE_RECEIVED, payload, correlation, origin, invoice.facility_id,
-             invoice.supplier_id, invoice.number, invoice.id)  # fmt: skip
+            invoice.supplier_id, invoice.number, invoice.id,
+            occurred_at=origin.received_at)  # fmt: skip
     return invoice

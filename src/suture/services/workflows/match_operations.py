@@ -9,12 +9,13 @@ invoice again changes nothing and says so (``MatchRun.ran`` False).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 from suture.domain.invoicing import Invoice
-from suture.domain.matching import InvoiceMatch, Tolerance, ToleranceRule
+from suture.domain.matching import InvoiceMatch, Tolerance, ToleranceRule, tolerance_for
 from suture.services.clock import Clock
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
@@ -24,6 +25,9 @@ from suture.services.workflows.three_way_match import (
     ThreeWayMatch,
     UnknownInvoiceError,
 )
+
+#: The fields of a :class:`Tolerance`, which :meth:`MatchOperations.update_tolerance` takes.
+_TOLERANCE_FIELDS = frozenset(f.name for f in fields(Tolerance))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +65,15 @@ class MatchOperations:
         return run
 
     def run_purchase_order(self, purchase_order_number: str) -> builtins.list[MatchRun]:
-        """Re-run every not-yet-matched invoice of the PO, in one transaction."""
+        """Re-run every not-yet-matched invoice of the PO, in one transaction. A number that is
+        no PO's and that no open invoice names is refused naming it (a typo said "0 run")."""
         with self._uow() as uow:
             ids = uow.invoice_matches.open_invoice_ids(purchase_order_number=purchase_order_number)
+            if not ids and uow.purchase_orders.by_number(purchase_order_number) is None:
+                raise WorkflowError(
+                    "purchase_order_number",
+                    f"no purchase order {purchase_order_number!r}, and no open invoice names it",
+                )
             runs = [self._run(uow, invoice_id) for invoice_id in ids]
             uow.commit()
         return runs
@@ -93,12 +103,44 @@ class MatchOperations:
         """Store ``rule``; a facility or supplier that does not exist is refused naming it (a
         typo would store a rule no invoice ever meets, while the default went on applying)."""
         with self._uow() as uow:
-            if rule.facility_id is not None and uow.facilities.get(rule.facility_id) is None:
-                raise WorkflowError("facility_id", f"no facility {rule.facility_id!r}")
-            if rule.supplier_id is not None and uow.suppliers.get(rule.supplier_id) is None:
-                raise WorkflowError("supplier_id", f"no supplier {rule.supplier_id!r}")
+            self._check_scope(uow, rule.facility_id, rule.supplier_id)
             uow.match_tolerances.set(rule, at=self._clock())
             uow.commit()
+
+    @staticmethod
+    def _check_scope(uow: UnitOfWork, facility_id: str | None, supplier_id: str | None) -> None:
+        if facility_id is not None and uow.facilities.get(facility_id) is None:
+            raise WorkflowError("facility_id", f"no facility {facility_id!r}")
+        if supplier_id is not None and uow.suppliers.get(supplier_id) is None:
+            raise WorkflowError("supplier_id", f"no supplier {supplier_id!r}")
+
+    def update_tolerance(
+        self,
+        *,
+        facility_id: str | None,
+        supplier_id: str | None,
+        changes: Mapping[str, Decimal],
+    ) -> ToleranceRule:
+        """Set the scope's rule to the tolerance in force for it with ``changes`` applied (field
+        name → value), and return it: a field not named keeps the scope's own rule's value, or,
+        for a new rule, the value of the next less specific rule, else of the settings. Read and
+        written in one transaction, so two operators changing two fields do not undo each other."""
+        unknown = sorted(set(changes) - _TOLERANCE_FIELDS)
+        if unknown:
+            raise WorkflowError(unknown[0], "not a tolerance field")
+        with self._uow() as uow:
+            self._check_scope(uow, facility_id, supplier_id)
+            current = tolerance_for(
+                uow.match_tolerances.rules(), facility_id, supplier_id, self.default_tolerance
+            )
+            tolerance = Tolerance(**{
+                name: changes.get(name, getattr(current, name)) for name in _TOLERANCE_FIELDS
+            })  # fmt: skip
+            rule = ToleranceRule(facility_id=facility_id, supplier_id=supplier_id,
+                                 tolerance=tolerance)  # fmt: skip
+            uow.match_tolerances.set(rule, at=self._clock())
+            uow.commit()
+        return rule
 
     def remove_tolerance(self, *, facility_id: str | None, supplier_id: str | None) -> bool:
         with self._uow() as uow:

@@ -145,7 +145,10 @@ class ThreeWayMatch:
         reads: _Reads | None = None,
     ) -> MatchRun:
         """Match the invoice once more within ``uow`` (the caller commits); a matched invoice
-        is left as it is. ``received_at`` is when the invoice arrived (default ``at``)."""
+        is left as it is. ``received_at`` is when the invoice arrived; an operator's run gives
+        none, and a first run then takes the time of the invoice's ``invoice.received`` event
+        (else ``at``), so matching by hand before the bus got to it does not shorten the
+        invoice cycle time."""
         reads = reads or _Reads(uow, self._default)
         if not uow.invoice_matches.lock_invoice(invoice_id):
             raise UnknownInvoiceError("invoice_id", f"no invoice {invoice_id!r}")
@@ -162,7 +165,10 @@ class ThreeWayMatch:
         po = _purchase_order(uow, invoice)
         if po is not None:
             uow.invoice_matches.lock_purchase_order(po.id)
-        first_seen = previous.received_at if previous else (received_at or at)
+        if previous is not None:
+            first_seen = previous.received_at
+        else:
+            first_seen = received_at or _announced_at(uow, invoice) or at
         outcome = match_invoice(
             invoice, purchase_order=po,
             receipts=uow.invoice_matches.receipts_for(po.id) if po else [],
@@ -284,6 +290,21 @@ def outcome_reasons(match: InvoiceMatch, issues: Sequence[MatchIssue]) -> dict[E
         )
         for issue in issues
     }
+
+
+def _announced_at(uow: UnitOfWork, invoice: Invoice) -> datetime | None:
+    """When ``purchasing.invoice.received`` announced the invoice (the edges correlate it by
+    PO number, else invoice number), or None if no such event is found."""
+    keys = dict.fromkeys(
+        k for k in (invoice.purchase_order_number, invoice.number, invoice.id) if k
+    )
+    times = [
+        envelope.occurred_at
+        for key in keys
+        for envelope in uow.events.by_correlation_id(key)
+        if envelope.type == INVOICE_RECEIVED and envelope.payload.get("invoice_id") == invoice.id
+    ]
+    return min(times, default=None)
 
 
 def _purchase_order(uow: UnitOfWork, invoice: Invoice) -> PurchaseOrder | None:

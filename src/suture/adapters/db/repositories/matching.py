@@ -28,6 +28,7 @@ from suture.adapters.db.repositories.invoicing import InvoiceRepository
 from suture.adapters.db.repositories.purchasing import ReceiptRepository
 from suture.domain.invoicing import InvoiceStatus
 from suture.domain.matching import (
+    CENT,
     Finding,
     InvoiceMatch,
     InvoiceSummary,
@@ -194,11 +195,20 @@ class InvoiceMatchRepository:
         held_only: bool = False,
         limit: int = 1000,
     ) -> builtins.list[str]:
-        """Invoices not yet matched (received, or held on an exception), by id; ``held_only``:
-        only those a match has run on and held."""
-        i = t.invoices.c
+        """Invoices not yet matched (received, or held on an exception), in the order they
+        reached matching (then by id; those never run last); ``held_only``: only those a match
+        has run on and held. The order is the order they are re-run in, so when goods arrive
+        for several held invoices of a PO, the one that came first bills them first (by id,
+        a later invoice could take them and hold the earlier)."""
+        i, m = t.invoices.c, self.table.c
         statuses = (InvoiceStatus.EXCEPTION.value,) if held_only else OPEN_STATUSES
-        query = sa.select(i.id).where(i.status.in_(statuses)).order_by(i.id).limit(limit)
+        query = (
+            sa.select(i.id)
+            .select_from(t.invoices.outerjoin(self.table, m.invoice_id == i.id))
+            .where(i.status.in_(statuses))
+            .order_by(m.received_at.is_(None), m.received_at, i.id)
+            .limit(limit)
+        )
         if purchase_order_number is not None:
             query = query.where(i.purchase_order_number == purchase_order_number)
         with storage_errors(t.invoices.name):
@@ -314,8 +324,14 @@ def _from_row(row: Row) -> InvoiceMatch:
         purchase_order_id=row.purchase_order_id, status=MatchStatus(row.status),
         findings=tuple(Finding(f) for f in row.findings.split(",") if f),
         lines=tuple(_line_from(values) for values in json.loads(row.lines)),
-        invoice_amount=row.invoice_amount, matched_amount=row.matched_amount,
-        variance_amount=row.variance_amount, attempts=row.attempts,
+        invoice_amount=_cents(row.invoice_amount), matched_amount=_cents(row.matched_amount),
+        variance_amount=_cents(row.variance_amount), attempts=row.attempts,
         received_at=row.received_at, updated_at=row.updated_at, matched_at=row.matched_at,
         duplicate_of=row.duplicate_of, voucher_id=row.voucher_id, trace_id=row.trace_id,
     )  # fmt: skip
+
+
+def _cents(value: Decimal) -> Decimal:
+    """A match's amount as the match made it: cents (the column keeps four places, so a row
+    read back said 100.0000 where the run had said 100.00)."""
+    return value.quantize(CENT)

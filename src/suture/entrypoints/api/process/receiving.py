@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from suture.bootstrap import Hub
 from suture.domain.access import AccessDeniedError, Principal, Scope
+from suture.domain.errors import DomainError
 from suture.domain.purchasing import Receipt
 from suture.entrypoints.api.auditing import audited
 from suture.entrypoints.api.problems import responses
@@ -82,6 +83,7 @@ async def receive_shipment(
     def run() -> Receipt:
         expected = hub.receiving.expected(body.expected_receipt_id)
         check_record(principal, facility_id=expected.facility_id, write=True)
+        _refuse_a_line_twice(body.lines)
         with request.app.state.ingest_lock:
             return hub.receiving.receive(
                 body.expected_receipt_id,
@@ -96,3 +98,16 @@ async def receive_shipment(
         after=lambda done: f"receipt={done.id} lines={len(done.lines)}",
     )  # fmt: skip
     return s.ReceiptPublic.model_validate(receipt, from_attributes=True)
+
+
+def _refuse_a_line_twice(lines: list[ReceiptLineCount]) -> None:
+    """A line counted twice is refused: keeping the last count lost the first (two pallets
+    counted apart are one count, added up by the clerk)."""
+    seen: set[int] = set()
+    for index, line in enumerate(lines):
+        if line.line_number in seen:
+            raise DomainError(
+                f"lines[{index}].line_number",
+                f"line {line.line_number} is counted twice; give it once",
+            )
+        seen.add(line.line_number)
