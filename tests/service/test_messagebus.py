@@ -25,7 +25,7 @@ from suture.domain.messages import MessageStatus
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.errors import DependencyKey, MissingDependencyError, PayloadError
 from suture.eventlog.events import build_registry
-from suture.eventlog.retry import RetryPolicy
+from suture.eventlog.retry import Jitter, LoopFailure, RetryPolicy
 from suture.eventlog.routing import load_policy
 from suture.services.dispatcher import Dispatcher
 from suture.services.event_store import WorkStatus
@@ -505,6 +505,36 @@ def test_the_dispatcher_runs_the_bus_until_stopped(
 
     assert taken == 3
     assert [effects(bus, c) for c in causes] == [[str(c.id)] for c in causes]
+
+
+def test_the_dispatcher_backs_off_exponentially_while_the_database_refuses_connections(
+    unreachable_database_url: str, clock: FixedClock
+) -> None:
+    engine = create_engine(unreachable_database_url)
+    bus = make_bus(lambda: SqlAlchemyUnitOfWork(engine), clock)
+    stop = threading.Event()
+    failures: list[LoopFailure] = []
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 5:
+            stop.set()
+
+    backoff = RetryPolicy(
+        base_delay=timedelta(seconds=1), max_delay=timedelta(seconds=4), jitter=Jitter.EQUAL
+    )
+    try:
+        Dispatcher(
+            bus, sleep=wait, on_error=failures.append, backoff=backoff, rand=lambda: 1.0
+        ).run(stop)
+    finally:
+        engine.dispose()
+
+    assert waits == [1.0, 2.0, 4.0, 4.0, 4.0]
+    assert [(f.loop, f.attempt) for f in failures] == [("dispatcher", n) for n in range(1, 6)]
+    assert all("Connection refused" in str(f.error) for f in failures)
+    assert not [f for f in failures if "s3cret-pw" in str(f.error)]
 
 
 def test_the_trace_shows_events_attempts_and_handlers_of_a_business_key(
