@@ -68,9 +68,10 @@ def test_readyz_is_ready_when_the_database_answers(client: TestClient) -> None:
 
 
 def test_readyz_is_not_ready_when_the_database_does_not_answer(tmp_path: Path) -> None:
+    port = closed_port()
     hub = build(
         Settings(
-            database_url=f"postgresql+psycopg://nobody@127.0.0.1:{closed_port()}/none",
+            database_url=f"postgresql+psycopg://nobody:s3cret-pw@127.0.0.1:{port}/none",
             erp_outbox_dir=tmp_path / "out",
         ),
         migrate=False,
@@ -81,9 +82,36 @@ def test_readyz_is_not_ready_when_the_database_does_not_answer(tmp_path: Path) -
     finally:
         hub.close()
     assert response.status_code == 503
-    assert response.json()["status"] == "not ready"
-    assert response.json()["checks"][0]["name"] == "database"
-    assert response.json()["checks"][0]["ok"] is False
+    assert response.json() == {
+        "status": "not ready",
+        "checks": [
+            {
+                "name": "database",
+                "ok": False,
+                "detail": f'cannot connect: connection to server at "127.0.0.1", port {port} '
+                "failed: Connection refused",
+            }
+        ],
+    }
+    assert "s3cret-pw" not in response.text
+
+
+def test_readyz_names_why_the_sqlite_database_cannot_be_opened(tmp_path: Path) -> None:
+    path = tmp_path / "api.db"
+    hub = build(Settings(database_url=f"sqlite:///{path}", erp_outbox_dir=tmp_path / "out"))
+    try:
+        hub.engine.dispose()
+        for file in tmp_path.glob("api.db*"):
+            file.unlink()
+        path.mkdir()  # a directory where the file was: no connection opens
+        with TestClient(create_app(hub)) as client:
+            response = client.get("/readyz")
+    finally:
+        hub.close()
+    assert response.status_code == 503
+    assert response.json()["checks"] == [
+        {"name": "database", "ok": False, "detail": "cannot connect: unable to open database file"}
+    ]
 
 
 def test_readyz_checks_nats_when_it_is_configured_and_names_why_it_fails(
