@@ -186,9 +186,9 @@ def _dispatch(hub: Hub, stop: threading.Event, poll_interval: float, report_ever
 
     def storage_failed(failure: LoopFailure) -> None:
         log.warning(
-            "storage error (attempt %d), retrying in %.1fs: %s",
-            failure.attempt,
+            "storage error, retrying in %.2fs (attempt %d): %s",
             failure.delay.total_seconds(),
+            failure.attempt,
             failure.error,
         )
 

@@ -93,7 +93,7 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
 
     def failed(failure: LoopFailure) -> None:
         log.warning(
-            "worker: %s failed (attempt %d): %s; retrying in %.1fs",
+            "worker: %s failed (attempt %d): %s; retrying in %.2fs",
             failure.loop,
             failure.attempt,
             failure.error,
