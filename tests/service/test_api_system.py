@@ -160,6 +160,26 @@ def test_an_unknown_status_filter_is_a_422_naming_the_allowed_values(
     ]
 
 
+def test_an_unknown_facility_or_supplier_filter_is_a_422_not_an_empty_page(
+    api: TestClient, hub: Hub
+) -> None:
+    headers = bearer(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES])
+    answer = api.get(PO, params={"facility_id": "FAC-A", "supplier_id": "sup-9"}, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {"field": "query.facility_id", "reason": "no such facility"},
+        {"field": "query.supplier_id", "reason": "no such supplier"},
+    ]
+
+
+def test_a_known_facility_filter_with_no_records_is_an_empty_page(
+    api: TestClient, hub: Hub
+) -> None:
+    headers = bearer(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES])
+    answer = api.get("/api/v1/system/journals", params={"facility_id": "fac-a"}, headers=headers)
+    assert (answer.status_code, answer.json()) == (200, {"items": [], "next_cursor": None})
+
+
 def test_asking_for_a_facility_outside_the_token_is_403_not_an_empty_page(
     api: TestClient, hub: Hub
 ) -> None:
