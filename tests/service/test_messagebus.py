@@ -387,6 +387,22 @@ def test_a_bulk_replay_is_rate_limited_by_sleeping_between_batches(
     assert (len(report.items), slept) == (5, [1.0, 1.0])
 
 
+def test_a_replay_for_a_handler_the_bus_does_not_have_is_refused_naming_those_it_has(
+    uow: Callable[[], UnitOfWork], clock: FixedClock
+) -> None:
+    bus = make_bus(uow, clock)
+    publish(bus)
+    selection = ReplaySelection(since=AT - timedelta(days=1), handler="record_efect")
+
+    with pytest.raises(ReplayError) as refused:
+        bus.replay(selection, dry_run=True)
+
+    assert (refused.value.field, refused.value.reason) == (
+        "handler",
+        "no such handler; one of: record_effect",
+    )
+
+
 def test_a_replay_selection_must_be_exactly_one_bounded_kind() -> None:
     with pytest.raises(ReplayError):
         ReplaySelection(dead_letter=True, event_ids=("x",))
