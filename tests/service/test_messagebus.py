@@ -403,6 +403,23 @@ def test_a_replay_for_a_handler_the_bus_does_not_have_is_refused_naming_those_it
     )
 
 
+def test_a_range_replay_of_an_event_type_the_registry_does_not_know_is_refused(
+    uow: Callable[[], UnitOfWork], clock: FixedClock
+) -> None:
+    bus = MessageBus(
+        uow, {"use": lambda e, u, c: None}, {"supply.usage.recorded": ["use"]}, clock=clock,
+        registry=build_registry(),
+    )  # fmt: skip
+    selection = ReplaySelection(since=AT - timedelta(days=1), event_type="supply.usage.recordd")
+
+    with pytest.raises(ReplayError) as refused:
+        bus.replay(selection, dry_run=True)
+
+    assert refused.value.field == "event_type"
+    assert refused.value.reason.startswith("no such event type; one of: charge.posted, ")
+    assert "supply.usage.recorded" in refused.value.reason
+
+
 def test_a_replay_selection_must_be_exactly_one_bounded_kind() -> None:
     with pytest.raises(ReplayError):
         ReplaySelection(dead_letter=True, event_ids=("x",))
