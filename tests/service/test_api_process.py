@@ -229,3 +229,18 @@ def test_a_replay_for_an_unknown_handler_is_a_422_naming_the_known_ones(
     assert error["reason"].startswith("no such handler; one of: ")
     assert "inventory" in error["reason"].split("one of: ")[1].split(", ")
     assert "inventroy" not in answer.text
+
+
+def test_an_unknown_exception_queue_filter_is_a_422_naming_the_queues(
+    api: TestClient, hub: Hub
+) -> None:
+    _, headers = operator(hub, [ALL_FACILITIES])
+    answer = api.get(EXCEPTIONS, params={"queue": "accounts_payable"}, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {
+            "field": "query.queue",
+            "reason": "Value error, must be one of: accounts-payable, finance, integration, "
+            "revenue-integrity, supply-chain",
+        }
+    ]
