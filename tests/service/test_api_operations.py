@@ -182,6 +182,30 @@ def test_metrics_count_requests_by_route_template_and_report_the_backbone(
     assert 'suture_http_requests_total{method="GET",route="unmatched",status="404"} 1.0' in lines
     assert 'suture_inbox_messages{status="received"} 1.0' in lines
     assert "suture_bus_pending_work 0.0" in lines
+    assert "suture_backbone_up 1.0" in lines
+
+
+def test_metrics_answer_while_the_database_is_down_and_say_so(tmp_path: Path) -> None:
+    """A scrape that failed with the database took the request counters with it: Prometheus
+    saw the instance down (``up`` 0) rather than the 503s it was answering."""
+    hub = build(
+        Settings(
+            database_url=f"postgresql+psycopg://nobody@127.0.0.1:{closed_port()}/none",
+            erp_outbox_dir=tmp_path / "out",
+        ),
+        migrate=False,
+    )
+    try:
+        with TestClient(create_app(hub)) as client:
+            client.get("/healthz")
+            response = client.get("/metrics")
+    finally:
+        hub.close()
+    assert response.status_code == 200
+    lines = response.text.splitlines()
+    assert 'suture_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in lines
+    assert "suture_backbone_up 0.0" in lines
+    assert not [line for line in lines if line.startswith("suture_inbox_messages")]
 
 
 def test_a_domain_error_is_a_problem_naming_the_field_and_reason(client: TestClient) -> None:
