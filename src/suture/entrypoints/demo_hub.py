@@ -40,7 +40,7 @@ class DemoHub:
         self._http = HttpThread(create_app(hub), HOST, 0)
         self._mllp = MllpThread(hub.hl7_ingest, HOST, 0, MllpOptions(interface=CHARGES_INTERFACE))
         self._stop = threading.Event()
-        self._errors: list[SutureError] = []
+        self._errors: list[Exception] = []
         self._dispatcher = Dispatcher(
             hub.bus,
             poll_interval=poll_interval,

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from suture.domain.errors import SutureError
 from suture.eventlog.errors import ErrorKind, RetryPolicyError
 
 
@@ -141,11 +140,11 @@ class LoopFailure:
     """One failed round of a long-running loop, and how long the loop now waits.
 
     ``attempt`` counts the loop's consecutive failures from 1; ``loop`` names it (``sweep``,
-    ``relay``, ``consumer``, ``dispatcher``) for the person reading the log.
+    ``relay``, ``consumer``, ``dispatcher``, ``drop folder``) for the person reading the log.
     """
 
     loop: str
-    error: SutureError
+    error: Exception
     attempt: int
     delay: timedelta
 
@@ -165,7 +164,7 @@ class FailureStreak:
     rand: Callable[[], float] = random.random
     attempt: int = 0
 
-    def failed(self, error: SutureError) -> LoopFailure:
+    def failed(self, error: Exception) -> LoopFailure:
         """Count a failure; the failure with its attempt number and the wait before the next."""
         self.attempt += 1
         return LoopFailure(

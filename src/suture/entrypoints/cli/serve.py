@@ -164,8 +164,13 @@ def _start_drop_folder(
             markup=False,
         )
 
-    def failed(error: Exception) -> None:
-        log.warning("drop folder: %s; retrying", error)
+    def failed(failure: LoopFailure) -> None:
+        log.warning(
+            "drop folder: %s; retrying in %.2fs (attempt %d)",
+            failure.error,
+            failure.delay.total_seconds(),
+            failure.attempt,
+        )
 
     directory.mkdir(parents=True, exist_ok=True)
     thread = DropFolderThread(
