@@ -16,6 +16,7 @@ import fcntl
 import functools
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -86,6 +87,16 @@ def postgres_url() -> str:
             pytest.fail(f"{PG_URL_VARIABLE} not set: CI must run the PostgreSQL tests")
         pytest.skip(f"{PG_URL_VARIABLE} not set: PostgreSQL tests skipped")
     return url
+
+
+@pytest.fixture
+def unreachable_database_url() -> str:
+    """A PostgreSQL URL, password included, on a local port that refuses connections (bound
+    for a moment, never listened on): a database that is down, for the tests of retries."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"postgresql+psycopg://suture:s3cret-pw@127.0.0.1:{port}/suture"
 
 
 @pytest.fixture

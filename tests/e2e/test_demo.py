@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import typer
 from click.testing import Result
 from typer.testing import CliRunner
 
 from suture.adapters.db.engine import create_engine
+from suture.adapters.db.eventlog_tables import events
+from suture.adapters.db.exception_tables import exception_items
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.exceptions import ACTIVE, ExceptionType
 from suture.entrypoints.cli.demo import demo_command
@@ -40,6 +43,7 @@ class DemoResult:
     exit_code: int
     output: dict[str, Any]
     database: str
+    finished_at: datetime
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +61,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
              "--timeout", "120", "--json"],
         )  # fmt: skip
     assert result.exit_code == 0, result.output
-    return DemoResult(result.exit_code, json.loads(result.stdout), database)
+    return DemoResult(result.exit_code, json.loads(result.stdout), database, datetime.now(UTC))
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +171,25 @@ def test_the_reconciliation_lag_is_the_hour_of_the_clinical_feeds_and_the_nightl
     assert lag["count"] > 0
     assert lag["median_hours"] < 1.25  # an hour at most, and the seconds the hub took
     assert lag["p90_hours"] > 1  # the nightly batch's lines waited for the end of the day
+
+
+def test_the_day_and_the_replies_after_it_are_over_before_the_demo_ends(
+    demo: DemoResult,
+) -> None:
+    """After the run, `suture exceptions list`, `suture kpis` and the SLA clocks read what the
+    hub holds against the real time: the suppliers' replies, days after the day, must be in the
+    past by then, or an item opened two days ahead is "opened 0m ago" and due after its SLA."""
+    engine = create_engine(demo.database)
+    try:
+        with engine.connect() as connection:
+            latest = [
+                connection.execute(sa.select(sa.func.max(column))).scalar_one()
+                for column in (events.c.recorded_at, exception_items.c.opened_at)
+            ]
+    finally:
+        engine.dispose()
+    assert max(latest) <= demo.finished_at
+    assert datetime.fromisoformat(demo.output["kpis"]["until"]) <= demo.finished_at
 
 
 def test_the_ehr_interface_recovers_from_the_stray_test_message(demo: DemoResult) -> None:

@@ -56,10 +56,9 @@ from suture.adapters.db.engine import create_engine
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.nats.stream import NatsEventStream, StreamSettings
 from suture.adapters.nats.worker import WorkerOptions, run_worker
-from suture.domain.errors import SutureError
 from suture.domain.inventory import StockPosition, UsageRecord
 from suture.eventlog.envelope import Envelope
-from suture.eventlog.retry import RetryPolicy
+from suture.eventlog.retry import LoopFailure, RetryPolicy
 from suture.services.dispatcher import Dispatcher
 from suture.services.handlers import Handler, HandlerContext
 from suture.services.messagebus import MessageBus
@@ -554,8 +553,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _report(error: SutureError) -> None:
-    print(f"error, carrying on: {error}", file=sys.stderr, flush=True)
+def _report(failure: LoopFailure) -> None:
+    print(f"error, carrying on: {failure.error}", file=sys.stderr, flush=True)
 
 
 def stream_settings(nats_url: str, stream: str, *, ack_wait: float = 5.0) -> StreamSettings:

@@ -24,6 +24,7 @@ from suture.bootstrap import Hub, build, token_codec
 from suture.config import Settings
 from suture.domain.access import ALL_FACILITIES, Scope
 from suture.domain.invoicing import Invoice, InvoiceLine
+from suture.domain.masterdata import Facility
 from suture.entrypoints.api.app import create_app
 from suture.services.tokens import TokenService
 
@@ -355,6 +356,9 @@ def test_kpis_of_another_facility_or_of_all_are_403_for_a_facility_client(
 
 
 def test_the_right_tokens_get_the_kpis(api: TestClient, hub: Hub) -> None:
+    with hub.uow_factory() as uow:  # a facility on record: the KPIs of an unknown one are 422
+        uow.facilities.add(Facility(id="fac-a", code="A", name="A General"))
+        uow.commit()
     own = call(api, "GET", KPIS, token(hub, {Scope.SYSTEM_READ}, ["fac-a"]), facility_id="fac-a")
     every = call(api, "GET", KPIS, token(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES]),
                  **{"from": "2026-01-01", "to": "2026-01-31"})  # fmt: skip
@@ -366,3 +370,10 @@ def test_the_right_tokens_get_the_kpis(api: TestClient, hub: Hub) -> None:
     backwards = call(api, "GET", KPIS, token(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES]),
                      **{"from": "2026-02-01", "to": "2026-01-01"})  # fmt: skip
     assert backwards.status_code == 400
+
+
+def test_the_kpis_of_a_facility_not_on_record_are_422_naming_it(api: TestClient, hub: Hub) -> None:
+    answer = call(api, "GET", KPIS, token(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES]),
+                  facility_id="FAC-A")  # fmt: skip
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [{"field": "facility_id", "reason": "no such facility"}]

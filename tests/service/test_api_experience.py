@@ -98,6 +98,33 @@ def test_a_supplier_sees_its_invoices_with_their_match_status(api: TestClient, h
     assert api.get(f"{SUPPLIER}/invoices/inv-I-3", headers=headers).status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        (
+            "purchase-orders",
+            "draft, sent, acknowledged, partially_received, received, closed, cancelled",
+        ),
+        (
+            "acknowledgments",
+            "draft, sent, acknowledged, partially_received, received, closed, cancelled",
+        ),
+        ("invoices", "received, matched, exception, approved, paid"),
+        ("invoice-status", "received, matched, exception, approved, paid"),
+        ("receipts", "expected, received"),
+    ],
+)
+def test_a_supplier_list_refuses_an_unknown_status_naming_the_allowed_values(
+    api: TestClient, hub: Hub, path: str, allowed: str
+) -> None:
+    headers = bearer(hub, {Scope.EXPERIENCE_SUPPLIER}, supplier="sup-1")
+    answer = api.get(f"{SUPPLIER}/{path}", params={"status": "exceptions"}, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {"field": "query.status", "reason": f"Value error, must be one of: {allowed}"}
+    ]
+
+
 def test_the_supplier_filter_cannot_be_widened(api: TestClient, hub: Hub) -> None:
     headers = bearer(hub, {Scope.EXPERIENCE_SUPPLIER}, supplier="sup-1")
     answer = api.get(f"{SUPPLIER}/invoices", params={"supplier_id": "sup-2"}, headers=headers)

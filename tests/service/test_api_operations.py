@@ -68,9 +68,10 @@ def test_readyz_is_ready_when_the_database_answers(client: TestClient) -> None:
 
 
 def test_readyz_is_not_ready_when_the_database_does_not_answer(tmp_path: Path) -> None:
+    port = closed_port()
     hub = build(
         Settings(
-            database_url=f"postgresql+psycopg://nobody@127.0.0.1:{closed_port()}/none",
+            database_url=f"postgresql+psycopg://nobody:s3cret-pw@127.0.0.1:{port}/none",
             erp_outbox_dir=tmp_path / "out",
         ),
         migrate=False,
@@ -81,19 +82,47 @@ def test_readyz_is_not_ready_when_the_database_does_not_answer(tmp_path: Path) -
     finally:
         hub.close()
     assert response.status_code == 503
-    assert response.json()["status"] == "not ready"
-    assert response.json()["checks"][0]["name"] == "database"
-    assert response.json()["checks"][0]["ok"] is False
+    assert response.json() == {
+        "status": "not ready",
+        "checks": [
+            {
+                "name": "database",
+                "ok": False,
+                "detail": f'cannot connect: connection to server at "127.0.0.1", port {port} '
+                "failed: Connection refused",
+            }
+        ],
+    }
+    assert "s3cret-pw" not in response.text
+
+
+def test_readyz_names_why_the_sqlite_database_cannot_be_opened(tmp_path: Path) -> None:
+    path = tmp_path / "api.db"
+    hub = build(Settings(database_url=f"sqlite:///{path}", erp_outbox_dir=tmp_path / "out"))
+    try:
+        hub.engine.dispose()
+        for file in tmp_path.glob("api.db*"):
+            file.unlink()
+        path.mkdir()  # a directory where the file was: no connection opens
+        with TestClient(create_app(hub)) as client:
+            response = client.get("/readyz")
+    finally:
+        hub.close()
+    assert response.status_code == 503
+    assert response.json()["checks"] == [
+        {"name": "database", "ok": False, "detail": "cannot connect: unable to open database file"}
+    ]
 
 
 def test_readyz_checks_nats_when_it_is_configured_and_names_why_it_fails(
     tmp_path: Path,
 ) -> None:
+    port = closed_port()
     hub = build(
         Settings(
             database_url=f"sqlite:///{tmp_path / 'api.db'}",
             erp_outbox_dir=tmp_path / "out",
-            nats_url=f"nats://127.0.0.1:{closed_port()}",
+            nats_url=f"nats://bus-user:s3cret@127.0.0.1:{port}",
         )
     )
     try:
@@ -102,10 +131,12 @@ def test_readyz_checks_nats_when_it_is_configured_and_names_why_it_fails(
     finally:
         hub.close()
     assert response.status_code == 503
-    nats = response.json()["checks"][1]
-    assert nats["name"] == "nats"
-    assert nats["ok"] is False
-    assert nats["detail"].startswith("cannot connect")
+    assert response.json()["checks"][1] == {
+        "name": "nats",
+        "ok": False,
+        "detail": f"cannot connect to 127.0.0.1:{port}: Connection refused",
+    }
+    assert "s3cret" not in response.text
 
 
 def test_readyz_is_ready_with_a_real_nats_server(nats_url: str, tmp_path: Path) -> None:
@@ -151,6 +182,30 @@ def test_metrics_count_requests_by_route_template_and_report_the_backbone(
     assert 'suture_http_requests_total{method="GET",route="unmatched",status="404"} 1.0' in lines
     assert 'suture_inbox_messages{status="received"} 1.0' in lines
     assert "suture_bus_pending_work 0.0" in lines
+    assert "suture_backbone_up 1.0" in lines
+
+
+def test_metrics_answer_while_the_database_is_down_and_say_so(tmp_path: Path) -> None:
+    """A scrape that failed with the database took the request counters with it: Prometheus
+    saw the instance down (``up`` 0) rather than the 503s it was answering."""
+    hub = build(
+        Settings(
+            database_url=f"postgresql+psycopg://nobody@127.0.0.1:{closed_port()}/none",
+            erp_outbox_dir=tmp_path / "out",
+        ),
+        migrate=False,
+    )
+    try:
+        with TestClient(create_app(hub)) as client:
+            client.get("/healthz")
+            response = client.get("/metrics")
+    finally:
+        hub.close()
+    assert response.status_code == 200
+    lines = response.text.splitlines()
+    assert 'suture_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in lines
+    assert "suture_backbone_up 0.0" in lines
+    assert not [line for line in lines if line.startswith("suture_inbox_messages")]
 
 
 def test_a_domain_error_is_a_problem_naming_the_field_and_reason(client: TestClient) -> None:

@@ -213,3 +213,34 @@ def test_a_replay_needs_every_facility_and_one_selection(api: TestClient, hub: H
     _, headers = operator(hub, [ALL_FACILITIES])
     none = api.post("/api/v1/process/replay", json={}, headers=headers)
     assert (none.status_code, none.json()["errors"][0]["field"]) == (422, "selection")
+
+
+def test_a_replay_for_an_unknown_handler_is_a_422_naming_the_known_ones(
+    api: TestClient, hub: Hub
+) -> None:
+    _, headers = operator(hub, [ALL_FACILITIES])
+    answer = api.post(
+        "/api/v1/process/replay", json={"dead_letter": True, "handler": "inventroy"},
+        headers=headers,
+    )  # fmt: skip
+    assert answer.status_code == 422
+    (error,) = answer.json()["errors"]
+    assert error["field"] == "handler"
+    assert error["reason"].startswith("no such handler; one of: ")
+    assert "inventory" in error["reason"].split("one of: ")[1].split(", ")
+    assert "inventroy" not in answer.text
+
+
+def test_an_unknown_exception_queue_filter_is_a_422_naming_the_queues(
+    api: TestClient, hub: Hub
+) -> None:
+    _, headers = operator(hub, [ALL_FACILITIES])
+    answer = api.get(EXCEPTIONS, params={"queue": "accounts_payable"}, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {
+            "field": "query.queue",
+            "reason": "Value error, must be one of: accounts-payable, finance, integration, "
+            "revenue-integrity, supply-chain",
+        }
+    ]

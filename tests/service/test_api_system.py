@@ -137,6 +137,49 @@ def test_status_number_and_date_filters_narrow_the_list(api: TestClient, hub: Hu
     assert numbers(in_range.json()) == ["PO-2"]
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("requisitions", "draft, pending_approval, approved, rejected, ordered"),
+        (
+            "purchase-orders",
+            "draft, sent, acknowledged, partially_received, received, closed, cancelled",
+        ),
+        ("expected-receipts", "expected, received"),
+        ("invoices", "received, matched, exception, approved, paid"),
+    ],
+)
+def test_an_unknown_status_filter_is_a_422_naming_the_allowed_values(
+    api: TestClient, hub: Hub, path: str, allowed: str
+) -> None:
+    headers = bearer(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES])
+    answer = api.get(f"/api/v1/system/{path}", params={"status": "Sent "}, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {"field": "query.status", "reason": f"Value error, must be one of: {allowed}"}
+    ]
+
+
+def test_an_unknown_facility_or_supplier_filter_is_a_422_not_an_empty_page(
+    api: TestClient, hub: Hub
+) -> None:
+    headers = bearer(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES])
+    answer = api.get(PO, params={"facility_id": "FAC-A", "supplier_id": "sup-9"}, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {"field": "query.facility_id", "reason": "no such facility"},
+        {"field": "query.supplier_id", "reason": "no such supplier"},
+    ]
+
+
+def test_a_known_facility_filter_with_no_records_is_an_empty_page(
+    api: TestClient, hub: Hub
+) -> None:
+    headers = bearer(hub, {Scope.SYSTEM_READ}, [ALL_FACILITIES])
+    answer = api.get("/api/v1/system/journals", params={"facility_id": "fac-a"}, headers=headers)
+    assert (answer.status_code, answer.json()) == (200, {"items": [], "next_cursor": None})
+
+
 def test_asking_for_a_facility_outside_the_token_is_403_not_an_empty_page(
     api: TestClient, hub: Hub
 ) -> None:

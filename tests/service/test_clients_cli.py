@@ -17,6 +17,7 @@ from suture.adapters.db.engine import create_engine
 from suture.adapters.db.migrate import ensure_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.adapters.security.hashing import Argon2SecretHasher
+from suture.domain.masterdata import Facility
 from suture.entrypoints.cli import clients as cli
 from suture.services.clients import ClientRegistry, InvalidClientError
 
@@ -95,6 +96,31 @@ def test_create_as_text_says_the_secret_is_shown_once(hub: TestHub) -> None:
     assert result.exit_code == 0
     assert [line.split(":", 1)[0] for line in lines[:2]] == ["client_id", "client_secret"]
     assert "shown once" in lines[2]
+
+
+def test_create_warns_of_a_facility_or_supplier_not_on_record(
+    hub: TestHub, engine: sa.Engine
+) -> None:
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        uow.facilities.add(Facility(id="FAC-01", code="GH", name="General"))
+        uow.commit()
+
+    result = suture(
+        "create", "--name", "ERP", "--scopes", "system:read",
+        "--facility", "FAC-01", "--facility", "fac-02", "--supplier", "SUP-9",
+    )  # fmt: skip
+
+    assert result.exit_code == 0  # created: the master data may come later
+    assert " ".join(result.stderr.split()) == (
+        "warning facility_ids: no facility 'fac-02' on record; supplier_id: no supplier "
+        "'SUP-9' on record. The client sees none of their records until they are."
+    )
+    assert len(hub.clients.list()) == 1
+
+
+def test_create_for_every_facility_warns_of_nothing(hub: TestHub) -> None:
+    result = suture("create", "--name", "ERP", "--scopes", "system:read", "--facility", "*")
+    assert (result.exit_code, result.stderr) == (0, "")
 
 
 @pytest.mark.parametrize(

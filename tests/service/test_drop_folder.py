@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,12 @@ from test_hl7_ingest import dft
 from test_x12_ingest import ACK_855
 from x12_world import events, interchange, seed
 
+from suture.adapters.db.errors import StorageError
 from suture.bootstrap import Hub, build
 from suture.config import Settings
 from suture.domain.messages import MessageStatus
 from suture.entrypoints.drop_folder import DropFolder, DropFolderThread, DropOutcome, detect_format
+from suture.eventlog.retry import Jitter, LoopFailure, RetryPolicy
 
 
 @pytest.fixture
@@ -171,3 +174,37 @@ def test_the_serve_poll_loop_takes_files_as_they_arrive(folder: DropFolder, hub:
     assert sorted(p.name for p in (folder.directory / "processed").iterdir()) == [
         "one.edi", "two.edi",
     ]  # fmt: skip
+
+
+def test_the_poll_loop_backs_off_while_the_database_refuses_a_waiting_file(
+    tmp_path: Path, unreachable_database_url: str
+) -> None:
+    """A file waiting while the database is down used to fail, and log, every other poll for as
+    long as the outage lasted; each failure now waits longer, and is reported once."""
+    down = build(
+        Settings(database_url=unreachable_database_url, erp_outbox_dir=tmp_path / "out"),
+        migrate=False,
+    )
+    folder = DropFolder(down, tmp_path / "drop")
+    (folder.directory / "ack.edi").write_bytes(interchange([("855", ACK_855)]))
+    failures: list[LoopFailure] = []
+    waits: list[float] = []
+    backoff = RetryPolicy(
+        base_delay=timedelta(seconds=1), max_delay=timedelta(seconds=4), jitter=Jitter.EQUAL
+    )
+    loop = DropFolderThread(
+        folder, 0.5, on_error=failures.append, backoff=backoff, rand=lambda: 1.0,
+        wait=waits.append,
+    )  # fmt: skip
+    try:
+        while len(failures) < 4:
+            loop.run_once()
+    finally:
+        down.close()
+
+    assert [(f.loop, f.attempt, type(f.error)) for f in failures] == [
+        ("drop folder", n, StorageError) for n in (1, 2, 3, 4)
+    ]
+    # a poll that sees the file again waits the interval, a failed take the backoff
+    assert waits == [0.5, 1.0, 0.5, 2.0, 0.5, 4.0, 0.5, 4.0]
+    assert (folder.directory / "ack.edi").exists()  # left for the database's return

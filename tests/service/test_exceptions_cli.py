@@ -136,6 +136,22 @@ def test_list_filters_by_type_and_overdue(hub: TestHub, fail: Callable[..., Exce
     ]
 
 
+def test_list_refuses_a_queue_or_facility_that_does_not_exist_instead_of_listing_none(
+    hub: TestHub, fail: Callable[..., ExceptionItem]
+) -> None:
+    fail(T.DELIVERY_FAILED, delivery_id="D1")
+
+    queue = suture("list", "--queue", "integratoin")
+    facility = suture("list", "--facility", "FAC-9")
+
+    assert (queue.exit_code, " ".join(queue.stderr.split())) == (
+        2,
+        "error queue: no such queue; one of: accounts-payable, finance, integration, "
+        "revenue-integrity, supply-chain",
+    )
+    assert (facility.exit_code, facility.stderr.strip()) == (2, "error facility: no such facility")
+
+
 def test_list_prints_a_table_with_age_and_overdue_time(
     hub: TestHub, fail: Callable[..., ExceptionItem], monkeypatch: pytest.MonkeyPatch
 ) -> None:

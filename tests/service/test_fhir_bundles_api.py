@@ -74,6 +74,18 @@ def test_a_transaction_applies_every_entry(api: TestClient, hub: Hub) -> None:
     assert (count(hub, "charges"), count(hub, "usage")) == (1, 1)
 
 
+def test_a_bundle_posted_to_the_base_with_a_trailing_slash_is_applied_not_redirected(
+    api: TestClient, hub: Hub
+) -> None:
+    sent = bundle("transaction", charge_item("CI-1"), supply_delivery())
+    answer = api.post(
+        "/fhir/R4/", content=body(sent), headers=writer(hub, ["fac-gh"]), follow_redirects=False
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["type"] == "transaction-response"
+    assert (count(hub, "charges"), count(hub, "usage")) == (1, 1)
+
+
 def test_a_transaction_with_an_invalid_entry_applies_nothing(api: TestClient, hub: Hub) -> None:
     sent = bundle("transaction", charge_item("CI-1"), charge_item("CI-2", status="invoiced"))
     answer = post(api, hub, sent)

@@ -29,6 +29,7 @@ from suture.adapters.db.migrate import ensure_schema
 from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.costing import PriceSource
 from suture.domain.errors import DomainError
+from suture.domain.masterdata import Facility
 from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.usage_workflow import UsageStep, UsageWorkflow
 from suture.entrypoints.cli import app
@@ -188,6 +189,14 @@ def test_a_period_must_be_aware_and_forward(engine: sa.Engine) -> None:
     assert raised.value.field == "until"
 
 
+def test_the_kpis_of_a_facility_that_does_not_exist_are_refused_not_empty(
+    engine: sa.Engine,
+) -> None:
+    with pytest.raises(DomainError) as raised:
+        service(engine, Ticking()).report(*DAY, facility_id="FAC-NOPE")
+    assert (raised.value.field, raised.value.reason) == ("facility_id", "no such facility")
+
+
 def test_suture_kpis_prints_the_table_and_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -197,7 +206,14 @@ def test_suture_kpis_prints_the_table_and_json(
     assert table.exit_code == 0, table.output
     assert "invoice cycle time" in table.stdout
     assert "PO touchless rate" in table.stdout
+    engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with uow_of(engine) as uow:
+        uow.facilities.add(Facility(id="fac-1", code="F1", name="General"))
+        uow.commit()
+    engine.dispose()
     as_json = runner.invoke(app, ["kpis", "--json", "--facility", "fac-1"])
     assert as_json.exit_code == 0, as_json.output
     assert '"facility_id": "fac-1"' in as_json.stdout
     assert '"po_touchless_rate": null' in as_json.stdout
+    unknown = runner.invoke(app, ["kpis", "--facility", "fac-9"])
+    assert (unknown.exit_code, unknown.stderr.strip()) == (2, "facility_id: no such facility")

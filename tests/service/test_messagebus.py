@@ -25,7 +25,7 @@ from suture.domain.messages import MessageStatus
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.errors import DependencyKey, MissingDependencyError, PayloadError
 from suture.eventlog.events import build_registry
-from suture.eventlog.retry import RetryPolicy
+from suture.eventlog.retry import Jitter, LoopFailure, RetryPolicy
 from suture.eventlog.routing import load_policy
 from suture.services.dispatcher import Dispatcher
 from suture.services.event_store import WorkStatus
@@ -387,6 +387,39 @@ def test_a_bulk_replay_is_rate_limited_by_sleeping_between_batches(
     assert (len(report.items), slept) == (5, [1.0, 1.0])
 
 
+def test_a_replay_for_a_handler_the_bus_does_not_have_is_refused_naming_those_it_has(
+    uow: Callable[[], UnitOfWork], clock: FixedClock
+) -> None:
+    bus = make_bus(uow, clock)
+    publish(bus)
+    selection = ReplaySelection(since=AT - timedelta(days=1), handler="record_efect")
+
+    with pytest.raises(ReplayError) as refused:
+        bus.replay(selection, dry_run=True)
+
+    assert (refused.value.field, refused.value.reason) == (
+        "handler",
+        "no such handler; one of: record_effect",
+    )
+
+
+def test_a_range_replay_of_an_event_type_the_registry_does_not_know_is_refused(
+    uow: Callable[[], UnitOfWork], clock: FixedClock
+) -> None:
+    bus = MessageBus(
+        uow, {"use": lambda e, u, c: None}, {"supply.usage.recorded": ["use"]}, clock=clock,
+        registry=build_registry(),
+    )  # fmt: skip
+    selection = ReplaySelection(since=AT - timedelta(days=1), event_type="supply.usage.recordd")
+
+    with pytest.raises(ReplayError) as refused:
+        bus.replay(selection, dry_run=True)
+
+    assert refused.value.field == "event_type"
+    assert refused.value.reason.startswith("no such event type; one of: charge.posted, ")
+    assert "supply.usage.recorded" in refused.value.reason
+
+
 def test_a_replay_selection_must_be_exactly_one_bounded_kind() -> None:
     with pytest.raises(ReplayError):
         ReplaySelection(dead_letter=True, event_ids=("x",))
@@ -505,6 +538,36 @@ def test_the_dispatcher_runs_the_bus_until_stopped(
 
     assert taken == 3
     assert [effects(bus, c) for c in causes] == [[str(c.id)] for c in causes]
+
+
+def test_the_dispatcher_backs_off_exponentially_while_the_database_refuses_connections(
+    unreachable_database_url: str, clock: FixedClock
+) -> None:
+    engine = create_engine(unreachable_database_url)
+    bus = make_bus(lambda: SqlAlchemyUnitOfWork(engine), clock)
+    stop = threading.Event()
+    failures: list[LoopFailure] = []
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 5:
+            stop.set()
+
+    backoff = RetryPolicy(
+        base_delay=timedelta(seconds=1), max_delay=timedelta(seconds=4), jitter=Jitter.EQUAL
+    )
+    try:
+        Dispatcher(
+            bus, sleep=wait, on_error=failures.append, backoff=backoff, rand=lambda: 1.0
+        ).run(stop)
+    finally:
+        engine.dispose()
+
+    assert waits == [1.0, 2.0, 4.0, 4.0, 4.0]
+    assert [(f.loop, f.attempt) for f in failures] == [("dispatcher", n) for n in range(1, 6)]
+    assert all("Connection refused" in str(f.error) for f in failures)
+    assert not [f for f in failures if "s3cret-pw" in str(f.error)]
 
 
 def test_the_trace_shows_events_attempts_and_handlers_of_a_business_key(

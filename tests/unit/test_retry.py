@@ -23,7 +23,14 @@ from suture.eventlog.errors import (
     UpcastError,
     classify,
 )
-from suture.eventlog.retry import Jitter, Outcome, RetryDecision, RetryPolicy
+from suture.eventlog.retry import (
+    FailureStreak,
+    Jitter,
+    LoopFailure,
+    Outcome,
+    RetryDecision,
+    RetryPolicy,
+)
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 POLICY = RetryPolicy(
@@ -197,3 +204,27 @@ def test_a_retry_is_never_scheduled_in_the_past(
     assert decision.outcome is Outcome.DEAD_LETTER or (
         decision.next_attempt_at is not None and decision.next_attempt_at >= NOW
     )
+
+
+# The backoff of a loop waiting for its database
+
+
+def test_a_loop_failure_streak_starts_again_after_a_success() -> None:
+    streak = FailureStreak("sweep", POLICY, rand=lambda: 1.0)
+    error = SutureError("database", "down")
+
+    first = [streak.failed(error).delay for _ in range(3)]
+    streak.succeeded()
+    again = streak.failed(error)
+
+    assert first == [timedelta(seconds=2), timedelta(seconds=4), timedelta(seconds=8)]
+    assert again == LoopFailure("sweep", error, 1, timedelta(seconds=2))
+
+
+def test_a_loop_backoff_never_waits_less_than_half_its_ceiling() -> None:
+    streak = FailureStreak("relay", rand=lambda: 0.0)
+    error = SutureError("database", "down")
+
+    delays = [streak.failed(error).delay for _ in range(9)]
+
+    assert delays == [timedelta(seconds=s) for s in (0.5, 1, 2, 4, 8, 16, 30, 30, 30)]

@@ -210,3 +210,29 @@ def test_something_other_than_an_850_is_refused() -> None:
     with pytest.raises(DomainError) as raised:
         SupplierSimulator(ScenarioPlan()).answer(replies[0].payload, RECEIVED)
     assert raised.value.field == "ST01"
+
+
+@pytest.mark.parametrize(
+    ("mix", "last"),
+    [
+        ("normal=1", timedelta(days=2)),
+        ("normal=3,duplicate_invoice=1,early_invoice=1", timedelta(days=3)),
+        ("normal=10,back_order=1,price_increase=2", timedelta(days=16)),
+        ("normal=1,late_invoice=1,back_order=0", timedelta(days=46)),
+    ],
+)
+def test_the_last_reply_of_a_plan_is_its_slowest_scenarios_last_document(
+    mix: str, last: timedelta
+) -> None:
+    assert ScenarioPlan.parse_mix(mix).last_reply_after() == last
+
+
+def test_a_fixed_scenario_counts_towards_the_last_reply() -> None:
+    plan = ScenarioPlan(fixed={"PO-1": Scenario.BACK_ORDER})
+    assert plan.last_reply_after() == timedelta(days=16)
+
+
+@pytest.mark.parametrize("scenario", list(Scenario))
+def test_the_last_reply_is_when_the_script_sends_its_last_document(scenario: Scenario) -> None:
+    last = max(reply.due_after for reply in _answer(scenario))
+    assert ScenarioPlan(default=scenario).last_reply_after() == last

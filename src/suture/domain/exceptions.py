@@ -122,6 +122,11 @@ class SlaPolicy:
     def rule(self, type: ExceptionType) -> SlaRule:
         return self.rules[ExceptionType(type)]
 
+    @property
+    def queues(self) -> list[str]:
+        """Every queue an item can be opened in, sorted."""
+        return sorted({rule.queue for rule in self.rules.values()})
+
     def due_at(self, type: ExceptionType, opened_at: datetime) -> datetime:
         return opened_at + self.rule(type).resolve_within
 

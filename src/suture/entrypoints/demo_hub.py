@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 from suture.bootstrap import Hub
 from suture.domain.deliveries import DeliveryStatus
@@ -19,6 +20,7 @@ from suture.domain.errors import SutureError
 from suture.entrypoints.api.app import create_app
 from suture.entrypoints.api.server import HttpThread
 from suture.entrypoints.mllp import MllpOptions, MllpThread
+from suture.eventlog.retry import Jitter, RetryPolicy
 from suture.services.dispatcher import Dispatcher
 
 HOST = "127.0.0.1"
@@ -38,14 +40,20 @@ class DemoHub:
         self._http = HttpThread(create_app(hub), HOST, 0)
         self._mllp = MllpThread(hub.hl7_ingest, HOST, 0, MllpOptions(interface=CHARGES_INTERFACE))
         self._stop = threading.Event()
-        self._errors: list[SutureError] = []
+        self._errors: list[Exception] = []
         self._dispatcher = Dispatcher(
             hub.bus,
             poll_interval=poll_interval,
             # Smaller batches than serve's 500: each is one write transaction, and the edges
             # wait for the SQLite write lock between them.
             batch=100,
-            on_error=self._errors.append,
+            on_error=lambda failure: self._errors.append(failure.error),
+            # A demo has a deadline: a storage error (SQLite busy) is retried within a second.
+            backoff=RetryPolicy(
+                base_delay=timedelta(seconds=poll_interval),
+                max_delay=timedelta(seconds=max(1.0, poll_interval)),
+                jitter=Jitter.EQUAL,
+            ),
         )
         self._poll_interval = poll_interval
         self._threads = [

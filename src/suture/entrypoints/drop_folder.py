@@ -28,13 +28,16 @@ message id added.
 from __future__ import annotations
 
 import os
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from suture.bootstrap import Hub
 from suture.domain.messages import MessageStatus
+from suture.eventlog.retry import FailureStreak, Jitter, LoopFailure, RetryPolicy
 from suture.formats.hl7v2 import Hl7DecodeError, split_batch
 from suture.services.hl7_ingest import Hl7Submission
 
@@ -160,20 +163,42 @@ class DropFolder:
 
 
 class DropFolderThread:
-    """Runs :meth:`DropFolder.poll_once` every ``interval`` seconds until :meth:`stop`."""
+    """Runs :meth:`DropFolder.poll_once` every ``interval`` seconds until :meth:`stop`.
+
+    A poll that fails (the database down while a file waits) is reported once to ``on_error``
+    with its attempt number and wait, and the next waits a capped exponential backoff with
+    jitter (``backoff``, from ``interval`` up to a minute) instead of ``interval``: a file
+    waiting through an outage otherwise failed, and was logged, every other poll. A poll that
+    takes a file starts the count again; one that takes nothing leaves it as it is.
+    """
 
     def __init__(
         self,
         folder: DropFolder,
         interval: float,
         on_outcome: Callable[[DropOutcome], None] = lambda _: None,
-        on_error: Callable[[Exception], None] = lambda _: None,
+        on_error: Callable[[LoopFailure], None] = lambda _: None,
+        *,
+        backoff: RetryPolicy | None = None,
+        rand: Callable[[], float] = random.random,
+        wait: Callable[[float], None] | None = None,
     ) -> None:
         self.folder = folder
         self._interval = interval
         self._on_outcome = on_outcome
         self._on_error = on_error
+        self._streak = FailureStreak(
+            "drop folder",
+            backoff
+            or RetryPolicy(
+                base_delay=timedelta(seconds=interval),
+                max_delay=max(timedelta(seconds=60), timedelta(seconds=interval)),
+                jitter=Jitter.EQUAL,
+            ),
+            rand,
+        )
         self._stop = threading.Event()
+        self._wait = wait or self._stop.wait
         self._thread = threading.Thread(target=self._run, name="drop-folder", daemon=True)
 
     def start(self) -> None:
@@ -183,11 +208,22 @@ class DropFolderThread:
         self._stop.set()
         self._thread.join(timeout=30)
 
+    def run_once(self) -> None:
+        """One poll, then the wait before the next: ``interval``, or the backoff after a
+        failure."""
+        try:
+            outcomes = self.folder.poll_once()
+        except Exception as error:  # reported, and the loop goes on: nothing is lost, the
+            failure = self._streak.failed(error)  # file stays where it was
+            self._on_error(failure)
+            self._wait(failure.delay.total_seconds())
+            return
+        for outcome in outcomes:
+            self._on_outcome(outcome)
+        if outcomes:
+            self._streak.succeeded()
+        self._wait(self._interval)
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                for outcome in self.folder.poll_once():
-                    self._on_outcome(outcome)
-            except Exception as error:
-                self._on_error(error)
-            self._stop.wait(self._interval)
+            self.run_once()

@@ -5,11 +5,15 @@ backoff and jitter, then dead-lettered with its reason; a failure that only mean
 is missing" is parked on that dependency instead and re-driven when it appears, never on a timer.
 The decision is pure: the attempt number, the error kind (:func:`~suture.eventlog.errors.classify`),
 the time and the randomness are passed in; the caller persists ``next_attempt_at``.
+
+The same backoff paces the long-running loops (the worker's, the dispatcher's) while their
+database or NATS is down: :class:`FailureStreak` counts a loop's consecutive failures.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -121,3 +125,52 @@ class RetryPolicy:
             now + self.delay(attempt, rand),
             f"attempt {attempt} of {self.max_attempts} failed; retrying",
         )
+
+
+#: The backoff of a loop that waits for its database or NATS to come back (:class:`FailureStreak`):
+#: about 1 s after the first failure, doubling, never more than 60 s. Equal jitter, so that a
+#: wait is never close to zero: a loop retrying at once is the spin this backoff exists to stop.
+LOOP_BACKOFF = RetryPolicy(
+    base_delay=timedelta(seconds=1), max_delay=timedelta(seconds=60), jitter=Jitter.EQUAL
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopFailure:
+    """One failed round of a long-running loop, and how long the loop now waits.
+
+    ``attempt`` counts the loop's consecutive failures from 1; ``loop`` names it (``sweep``,
+    ``relay``, ``consumer``, ``dispatcher``, ``drop folder``) for the person reading the log.
+    """
+
+    loop: str
+    error: Exception
+    attempt: int
+    delay: timedelta
+
+
+@dataclass(slots=True)
+class FailureStreak:
+    """The consecutive failures of a loop that retries for ever, and the wait after each.
+
+    A worker loop does not give up when its database is down: it waits and tries again. The
+    wait grows with :attr:`policy` (whose ``max_attempts`` plays no part: a loop never
+    dead-letters itself) and starts over after the next success, so that a database back after
+    a minute is used again within seconds while one down for an hour costs a line a minute.
+    """
+
+    loop: str
+    policy: RetryPolicy = LOOP_BACKOFF
+    rand: Callable[[], float] = random.random
+    attempt: int = 0
+
+    def failed(self, error: Exception) -> LoopFailure:
+        """Count a failure; the failure with its attempt number and the wait before the next."""
+        self.attempt += 1
+        return LoopFailure(
+            self.loop, error, self.attempt, self.policy.delay(self.attempt, self.rand)
+        )
+
+    def succeeded(self) -> None:
+        """A round went through: the next failure waits the shortest time again."""
+        self.attempt = 0

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from suture.domain.access import ApiClient, Scope
+from suture.domain.access import ALL_FACILITIES, ApiClient, Scope
 from suture.domain.errors import SutureError
 from suture.eventlog.ids import uuid7
 from suture.services.clock import Clock
@@ -113,6 +113,19 @@ class ClientRegistry:
             uow.clients.add(client, secret_hash)
             uow.commit()
         return CreatedClient(client, secret)
+
+    def unknown_bindings(self, client: ApiClient) -> list[tuple[str, str]]:
+        """The facilities and supplier ``client`` is bound to that are not on record, as
+        (field, id): a typo, or master data not imported yet. Such a client sees none of
+        their records until they are, so the operator who created it should hear of it."""
+        unknown: list[tuple[str, str]] = []
+        with self._read() as uow:
+            for facility_id in sorted(client.facility_ids - {ALL_FACILITIES}):
+                if uow.facilities.get(facility_id) is None:
+                    unknown.append(("facility_ids", facility_id))
+            if client.supplier_id is not None and uow.suppliers.get(client.supplier_id) is None:
+                unknown.append(("supplier_id", client.supplier_id))
+        return unknown
 
     def authenticate(self, client_id: str, secret: str) -> ApiClient:
         """The client whose id and secret these are, if it is not revoked."""

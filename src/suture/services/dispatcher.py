@@ -6,15 +6,21 @@ like a NATS worker executes what it is sent. Any number of dispatchers may run a
 PostgreSQL database (claims skip each other's locked rows); on SQLite one writer runs at a time.
 
 A storage failure (the database restarting, a lock timeout) does not end the loop: it is
-reported through ``on_error`` and the dispatcher waits one poll interval before trying again.
+reported once through ``on_error``, with the number of consecutive failures and the wait, and the
+dispatcher waits a capped exponential backoff with jitter before trying again (``backoff``, from
+one poll interval up to a minute), so a database that is down for an hour costs a line a minute,
+not two a second. The first round that goes through starts the count again.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from suture.domain.errors import SutureError
+from suture.eventlog.retry import FailureStreak, Jitter, LoopFailure, RetryPolicy
 from suture.services.messagebus import MessageBus
 
 
@@ -29,8 +35,10 @@ class Dispatcher:
         batch: int = 500,
         sleep: Callable[[float], None] | None = None,
         on_batch: Callable[[int], None] | None = None,
-        on_error: Callable[[SutureError], None] | None = None,
+        on_error: Callable[[LoopFailure], None] | None = None,
         also: Sequence[Callable[[int], int]] = (),
+        backoff: RetryPolicy | None = None,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self.bus = bus
         #: Other work sources run in the same loop, such as the outbound delivery worker's
@@ -41,6 +49,16 @@ class Dispatcher:
         self._sleep = sleep
         self._on_batch = on_batch
         self._on_error = on_error
+        self._streak = FailureStreak(
+            "dispatcher",
+            backoff
+            or RetryPolicy(
+                base_delay=timedelta(seconds=poll_interval),
+                max_delay=max(timedelta(seconds=60), timedelta(seconds=poll_interval)),
+                jitter=Jitter.EQUAL,
+            ),
+            rand,
+        )
         self.processed = 0
 
     def run(self, stop: threading.Event) -> int:
@@ -52,17 +70,20 @@ class Dispatcher:
             except SutureError as error:
                 if self._on_error is None:
                     raise
-                self._on_error(error)
-                taken = 0
+                failure = self._streak.failed(error)
+                self._on_error(failure)
+                self._wait(stop, failure.delay.total_seconds())
+                continue
+            self._streak.succeeded()
             self.processed += taken
             if taken and self._on_batch is not None:
                 self._on_batch(taken)
             if not taken:
-                self._wait(stop)
+                self._wait(stop, self.poll_interval)
         return self.processed
 
-    def _wait(self, stop: threading.Event) -> None:
+    def _wait(self, stop: threading.Event, seconds: float) -> None:
         if self._sleep is None:
-            stop.wait(self.poll_interval)  # wakes at once when stopped
+            stop.wait(seconds)  # wakes at once when stopped
         else:
-            self._sleep(self.poll_interval)
+            self._sleep(seconds)

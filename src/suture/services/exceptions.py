@@ -291,6 +291,11 @@ class WorkQueue:
                 limit=limit,
             )
 
+    def knows_facility(self, facility_id: str) -> bool:
+        """Whether ``facility_id`` is on record: a list filtered by a typo would be empty."""
+        with self._uow() as uow:
+            return uow.facilities.get(facility_id) is not None
+
     def show(self, item_id: str) -> ExceptionDetail:
         with self._uow() as uow:
             item = self._get(uow, item_id)

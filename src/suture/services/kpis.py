@@ -111,6 +111,9 @@ class KpiService:
         if until <= since:
             raise DomainError("until", f"must be after since ({since.isoformat()})")
         with self._uow() as uow:
+            if facility_id is not None and uow.facilities.get(facility_id) is None:
+                # A typo would measure nothing: every figure "-", read as a quiet facility.
+                raise DomainError("facility_id", "no such facility")
             matches = list(_matches(uow, facility_id))
             touched = {
                 number

@@ -7,6 +7,9 @@ dead-lettered work item (of one handler). Guardrails:
   tracking row), so replaying processed events is a no-op; this is also how a handler added
   later catches up on history: replay the range, and only it runs.
 - **Dry run.** ``dry_run=True`` returns what would be re-driven and changes nothing.
+- **Named.** A ``handler`` the bus does not have, or an ``event_type`` its schema registry does
+  not know, is refused, naming those there are: a typo would otherwise select nothing, which
+  reads as "nothing to re-drive".
 - **Rate-limited.** With ``rate`` items per second, the items are made due in batches of at
   most ``rate``, one transaction each, sleeping so no second sees more; the dispatcher then runs
   them as they become due. The clock and the sleep are injected.
@@ -90,6 +93,15 @@ def replay(
 ) -> Report:
     if rate is not None and rate <= 0:
         raise ReplayError("rate", f"must be positive, got {rate}")
+    if selection.handler is not None and selection.handler not in bus.handler_names:
+        # A typo would select nothing and report "0 work items", read as "nothing to do".
+        # The name is not repeated: the API's reasons never quote what was sent.
+        known = ", ".join(bus.handler_names)
+        raise ReplayError("handler", f"no such handler; one of: {known}")
+    if selection.event_type is not None and bus.registry is not None:
+        types = sorted({event_type for event_type, _ in bus.registry.versions()})
+        if selection.event_type not in types:
+            raise ReplayError("event_type", f"no such event type; one of: {', '.join(types)}")
     items, processed, events = _select(bus, selection)
     report = Report(dry_run, tuple(items), processed, events)
     if dry_run or not items:

@@ -82,6 +82,8 @@ SHIP_AFTER = timedelta(days=1)
 INVOICE_AFTER = timedelta(days=2)
 BACK_ORDER_DELAY = timedelta(days=14)
 LATE_INVOICE_DELAY = timedelta(days=45)
+#: A duplicate invoice repeats the 810 this long after the first.
+DUPLICATE_AFTER = timedelta(days=1)
 SHORT_SHIP_SHARE = Decimal("0.8")
 PRICE_INCREASE = Decimal("1.08")
 #: BEG02 of a bill-only PO (``formats/x12/purchase_order_850.py``): the implant was used from
@@ -106,6 +108,17 @@ class ScenarioPlan:
                 raise DomainError("mix", f"weight of {scenario} must not be negative: {weight}")
         if self.mix and sum(self.mix.values()) <= 0:
             raise DomainError("mix", "weights must add up to more than zero")
+
+    def scenarios(self) -> frozenset[Scenario]:
+        """Every scenario this plan can answer a PO with."""
+        drawn = {s for s, weight in self.mix.items() if weight > 0} if self.mix else {self.default}
+        return frozenset(drawn | set(self.fixed.values()))
+
+    def last_reply_after(self) -> timedelta:
+        """How long after its 850 the last reply of any PO goes out, at the longest: a driver
+        that replays the replies on a clock (the demo) starts that long before it wants them
+        all in the past (back orders: 16 days; late invoices: 46)."""
+        return max(_last_reply_after(scenario) for scenario in self.scenarios())
 
     def scenario_for(self, po_number: str) -> Scenario:
         if po_number in self.fixed:
@@ -246,10 +259,7 @@ def _script(
     ) else set()  # fmt: skip
     now = [line for line in lines if line.line_id not in backordered]
     later = [line for line in lines if line.line_id in backordered]
-    invoice_after = {
-        Scenario.EARLY_INVOICE: SHIP_AFTER / 2,
-        Scenario.LATE_INVOICE: SHIP_AFTER + LATE_INVOICE_DELAY,
-    }.get(scenario, INVOICE_AFTER)
+    invoice_after = _invoice_after(scenario)
     ships = po.order_type != BILL_ONLY_ORDER_TYPE
     if now:
         if ships:
@@ -257,13 +267,31 @@ def _script(
         invoice = _invoice(po, now, scenario, first, today + invoice_after, 1)
         yield "810", invoice_after, invoice
         if scenario is Scenario.DUPLICATE_INVOICE:
-            yield "810", invoice_after + timedelta(days=1), invoice
+            yield "810", invoice_after + DUPLICATE_AFTER, invoice
     if later:
         ship_later = SHIP_AFTER + BACK_ORDER_DELAY
         if ships:
             yield "856", ship_later, _shipment(po, later, scenario, None, today + ship_later, 2)
         bill_later = INVOICE_AFTER + BACK_ORDER_DELAY
         yield "810", bill_later, _invoice(po, later, scenario, None, today + bill_later, 2)
+
+
+def _invoice_after(scenario: Scenario) -> timedelta:
+    return {
+        Scenario.EARLY_INVOICE: SHIP_AFTER / 2,
+        Scenario.LATE_INVOICE: SHIP_AFTER + LATE_INVOICE_DELAY,
+    }.get(scenario, INVOICE_AFTER)
+
+
+def _last_reply_after(scenario: Scenario) -> timedelta:
+    """The script's (``_script``) last document for ``scenario``, after the 850."""
+    invoice_after = _invoice_after(scenario)
+    last = max(ACKNOWLEDGE_AFTER, SHIP_AFTER, invoice_after)
+    if scenario is Scenario.DUPLICATE_INVOICE:
+        last = invoice_after + DUPLICATE_AFTER
+    if scenario is Scenario.BACK_ORDER:
+        last = max(last, SHIP_AFTER + BACK_ORDER_DELAY, INVOICE_AFTER + BACK_ORDER_DELAY)
+    return last
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,9 +85,30 @@ def create_engine(
 
 
 def ping(engine: sa.Engine) -> None:
-    """Run ``SELECT 1``: raises when the database does not answer (readiness probes)."""
-    with engine.connect() as connection:
-        connection.exec_driver_sql("SELECT 1")
+    """Run ``SELECT 1`` (readiness probes); when the database does not answer, a
+    :class:`StorageError` on ``database`` says why, in the driver's words, with the URL's
+    password masked should the driver ever quote it (libpq names host, port and user)."""
+    try:
+        connection = engine.connect()
+    except sa.exc.SQLAlchemyError as exc:
+        # psycopg's own "connection failed: " would say it twice
+        why = _why(exc, engine.url).removeprefix("connection failed: ")
+        raise StorageError("database", f"cannot connect: {why}") from exc
+    with connection:
+        try:
+            connection.exec_driver_sql("SELECT 1")
+        except sa.exc.SQLAlchemyError as exc:
+            raise StorageError("database", f"SELECT 1 failed: {_why(exc, engine.url)}") from exc
+
+
+def _why(exc: sa.exc.SQLAlchemyError, url: URL) -> str:
+    """The first line of the driver's message (SQLAlchemy appends its own lines and links)."""
+    orig = getattr(exc, "orig", None)
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    reason = lines[0] if lines else type(exc).__name__
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    return reason
 
 
 def _utc_session(dbapi_connection: Any, _record: Any) -> None:

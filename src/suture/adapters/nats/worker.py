@@ -18,6 +18,11 @@ loops share one asyncio event loop; the synchronous database work runs in thread
   and work older than ``stale_after`` whose message was lost), plus other work sources such as
   the outbound delivery worker.
 
+When the database or NATS fails, a loop does not spin: each loop counts its consecutive failures
+and waits a capped exponential backoff with jitter (:class:`~suture.eventlog.retry.FailureStreak`,
+``WorkerOptions.backoff``) before its next try, reporting each failure once, with its attempt
+number and the wait, to ``on_error``; the first round that goes through starts the count again.
+
 A bug (an exception that is not a :class:`SutureError`) stops the whole worker: the task group
 cancels the other loops and the exception propagates to the caller.
 """
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +40,7 @@ from nats.aio.msg import Msg
 
 from suture.adapters.nats.stream import NatsEventStream, event_id_of, nats_errors
 from suture.domain.errors import SutureError
+from suture.eventlog.retry import LOOP_BACKOFF, FailureStreak, LoopFailure, RetryPolicy
 from suture.services.event_store import OutboxEvent
 from suture.services.messagebus import MessageBus
 from suture.services.relay import OutboxRelay
@@ -42,7 +49,11 @@ from suture.services.stream_work import process_delivered, sweep
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerOptions:
-    """Batch sizes and intervals of the three loops (seconds unless a ``timedelta``)."""
+    """Batch sizes and intervals of the three loops (seconds unless a ``timedelta``).
+
+    ``backoff`` is the wait of a loop after consecutive failures of the database or NATS
+    (its ``max_attempts`` plays no part: the loops retry for ever).
+    """
 
     batch: int = 500
     concurrency: int = 1
@@ -54,6 +65,7 @@ class WorkerOptions:
     stale_after: timedelta = timedelta(seconds=30)
     lease: timedelta = timedelta(minutes=1)
     nak_delay: float = 5.0
+    backoff: RetryPolicy = LOOP_BACKOFF
 
 
 @dataclass(slots=True)
@@ -76,12 +88,23 @@ async def run_worker(
     relay: OutboxRelay | None = None,
     options: WorkerOptions | None = None,
     also: Sequence[Callable[[int], int]] = (),
-    on_error: Callable[[SutureError], None] | None = None,
+    on_error: Callable[[LoopFailure], None] | None = None,
     on_batch: Callable[[WorkerStats], None] | None = None,
+    rand: Callable[[], float] = random.random,
 ) -> WorkerStats:
-    """Run relay (when given), consumer and sweep until ``stop`` is set; what was done."""
+    """Run relay (when given), consumer and sweep until ``stop`` is set; what was done.
+
+    Without ``on_error`` the first failure of the database or NATS is raised instead of
+    retried. ``rand`` (uniform in [0, 1)) jitters the backoff.
+    """
     worker = _Worker(
-        bus, stream, options or WorkerOptions(), also=also, on_error=on_error, on_batch=on_batch
+        bus,
+        stream,
+        options or WorkerOptions(),
+        also=also,
+        on_error=on_error,
+        on_batch=on_batch,
+        rand=rand,
     )
     async with asyncio.TaskGroup() as group:
         group.create_task(worker.consume(stop))
@@ -99,8 +122,9 @@ class _Worker:
         options: WorkerOptions,
         *,
         also: Sequence[Callable[[int], int]],
-        on_error: Callable[[SutureError], None] | None,
+        on_error: Callable[[LoopFailure], None] | None,
         on_batch: Callable[[WorkerStats], None] | None,
+        rand: Callable[[], float],
     ) -> None:
         self.bus = bus
         self.stream = stream
@@ -109,6 +133,10 @@ class _Worker:
         self.stats = WorkerStats()
         self._on_error = on_error
         self._on_batch = on_batch
+        self._streaks = {
+            loop: FailureStreak(loop, options.backoff, rand)
+            for loop in ("consumer", "sweep", "relay")
+        }
 
     # --- the consumer -------------------------------------------------------------------------
 
@@ -125,8 +153,7 @@ class _Worker:
                 try:
                     messages = await fetching
                 except SutureError as error:
-                    self._failed(error)
-                    await _wait(stop, self.options.sweep_interval)
+                    await self._back_off(stop, "consumer", error)
                     continue
                 if not messages:
                     continue
@@ -134,8 +161,13 @@ class _Worker:
                     following = self._fetch()
                 try:
                     await self._handle(messages)
-                except SutureError as error:  # acknowledging failed: NATS redelivers later
-                    self._failed(error)
+                except SutureError as error:  # the database or NATS failed: NATS redelivers
+                    if following is not None:  # to a worker that may fare better meanwhile
+                        await self._give_back(following)
+                        following = None
+                    await self._back_off(stop, "consumer", error)
+                else:
+                    self._streaks["consumer"].succeeded()
         finally:
             if following is not None:
                 await self._give_back(following)
@@ -170,12 +202,11 @@ class _Worker:
                 ids.append(event_id)
         try:
             ran = await self._process(ids)
-        except SutureError as error:
-            self._failed(error)
+        except SutureError:
             async with nats_errors("nak"):
                 for message in live:
                     await message.nak(delay=self.options.nak_delay)
-            return
+            raise
         async with nats_errors("ack"):
             for message in live:
                 await message.ack()
@@ -207,8 +238,9 @@ class _Worker:
                 for source in self.also:
                     other += await asyncio.to_thread(source, o.batch)
             except SutureError as error:
-                self._failed(error)
-                swept = other = 0
+                await self._back_off(stop, "sweep", error)
+                continue
+            self._streaks["sweep"].succeeded()
             self.stats.swept += swept
             self.stats.other += other
             if swept or other:
@@ -230,20 +262,23 @@ class _Worker:
             try:
                 published = await asyncio.to_thread(relay.run_once, publish, o.relay_batch)
             except SutureError as error:
-                self._failed(error)
-                published = 0
-                await _wait(stop, o.sweep_interval)
+                await self._back_off(stop, "relay", error)
+                continue
+            self._streaks["relay"].succeeded()
             self.stats.published += published
             if published < o.relay_batch:
                 await _wait(stop, o.relay_interval)
 
     # --- reporting ----------------------------------------------------------------------------
 
-    def _failed(self, error: SutureError) -> None:
+    async def _back_off(self, stop: asyncio.Event, loop: str, error: SutureError) -> None:
+        """Report the failure of ``loop`` once and wait its backoff (or until stopped)."""
         self.stats.errors += 1
         if self._on_error is None:
             raise error
-        self._on_error(error)
+        failure = self._streaks[loop].failed(error)
+        self._on_error(failure)
+        await _wait(stop, failure.delay.total_seconds())
 
     def _batch_done(self) -> None:
         if self._on_batch is not None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from suture.adapters.db.engine import ping
+from suture.adapters.db.errors import StorageError
 from suture.adapters.nats.probe import nats_reachable
 from suture.bootstrap import Hub
 
@@ -36,7 +37,13 @@ class Liveness(BaseModel):
 class Check(BaseModel):
     name: str = Field(description="The dependency: `database` or `nats`.")
     ok: bool
-    detail: str | None = Field(default=None, description="Why it is not ready.")
+    detail: str | None = Field(
+        default=None,
+        description=(
+            "Why it is not ready, in the words of the driver or the server: `cannot connect: "
+            "…`, `SELECT 1 failed: …`, `no answer in 2 s`. Never a password or token."
+        ),
+    )
 
 
 class Readiness(BaseModel):
@@ -81,7 +88,9 @@ async def _database(hub: Hub) -> Check:
         await asyncio.wait_for(run_in_threadpool(ping, hub.engine), PROBE_TIMEOUT)
     except TimeoutError:
         return Check(name="database", ok=False, detail=f"no answer in {PROBE_TIMEOUT:g} s")
-    except Exception as error:
+    except StorageError as error:
+        return Check(name="database", ok=False, detail=error.reason)
+    except Exception as error:  # a probe answers; the class names what went wrong
         return Check(name="database", ok=False, detail=type(error).__name__)
     return Check(name="database", ok=True)
 

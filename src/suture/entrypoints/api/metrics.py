@@ -4,7 +4,9 @@ Each application gets its own registry, so several apps in one process (tests, a
 server beside a worker) never collide. Request metrics are labelled by the route *template*
 (``/api/v1/system/purchase-orders/{po_id}``), never the concrete path: a path can carry a
 business key, and a label per key would grow without bound. The backbone gauges are read from
-the database when Prometheus scrapes, through the same service ``suture status`` uses.
+the database when Prometheus scrapes, through the same service ``suture status`` uses; when the
+database does not answer, the scrape still answers, with ``suture_backbone_up`` 0 and without
+them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from suture.adapters.db.errors import StorageError
 from suture.bootstrap import Hub
 from suture.services.status import backbone_status
 
@@ -55,7 +58,14 @@ class BackboneCollector(Collector):
         self._hub = hub
 
     def collect(self) -> Iterator[Metric]:
-        status = backbone_status(self._hub.read_uow_factory, self._hub.clock())
+        try:
+            status = backbone_status(self._hub.read_uow_factory, self._hub.clock())
+        except StorageError:
+            # The scrape still answers, with the request counters (the 503s of the outage
+            # among them) and this gauge at 0: failing it would show the instance as down.
+            yield _backbone_up(0)
+            return
+        yield _backbone_up(1)
         inbox = GaugeMetricFamily(
             "suture_inbox_messages", "Inbound messages by status.", labels=["status"]
         )
@@ -87,6 +97,15 @@ class BackboneCollector(Collector):
             "Open exception items past their SLA due time.",
             value=status.overdue_exceptions,
         )
+
+
+def _backbone_up(value: int) -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "suture_backbone_up",
+        "1 when the backbone gauges were read from the database at this scrape; 0 when the "
+        "database did not answer, and the other backbone gauges are left out.",
+        value=value,
+    )
 
 
 class MeasureRequests:

@@ -201,18 +201,46 @@ def require(scope: Scope) -> Any:
 
 
 def record_scope(
+    request: Request,
     principal: CurrentPrincipal,
     facility_id: Annotated[
-        str | None, Query(description="Only records of this facility (one of the token's).")
+        str | None,
+        Query(
+            description="Only records of this facility (one of the token's); "
+            "an unknown facility is a 422."
+        ),
     ] = None,
-    supplier_id: Annotated[str | None, Query(description="Only records of this supplier.")] = None,
+    supplier_id: Annotated[
+        str | None,
+        Query(description="Only records of this supplier; an unknown supplier is a 422."),
+    ] = None,
 ) -> RecordFilter:
     """The filter a list query applies: the asked-for facility and supplier, within the token's;
-    asking for a facility or supplier outside them is ``403``, not an empty page."""
+    asking for a facility or supplier outside them is ``403``, and for one that does not exist
+    (a typo, a code for an id) ``422``: neither is an empty page, read as "no such records"."""
     try:
-        return principal.record_filter(facility_id=facility_id, supplier_id=supplier_id)
+        scope = principal.record_filter(facility_id=facility_id, supplier_id=supplier_id)
     except AccessDeniedError as error:
         raise _forbidden(error) from None
+    if facility_id is not None or supplier_id is not None:
+        _check_known(request, facility_id, supplier_id)
+    return scope
+
+
+def _check_known(request: Request, facility_id: str | None, supplier_id: str | None) -> None:
+    """``422`` naming the parameter when a facility or supplier asked for is not on record.
+    The reason does not repeat the value (docs/api.md: a value sent may hold patient data)."""
+    with request.app.state.hub.read_uow_factory() as uow:
+        unknown = [
+            {"field": f"query.{name}", "reason": f"no such {noun}"}
+            for name, noun, value, repository in (
+                ("facility_id", "facility", facility_id, uow.facilities),
+                ("supplier_id", "supplier", supplier_id, uow.suppliers),
+            )
+            if value is not None and repository.get(value) is None
+        ]
+    if unknown:
+        raise ApiProblem(422, "Unprocessable Entity", "the request is not valid", errors=unknown)
 
 
 RecordScope = Annotated[RecordFilter, Depends(record_scope)]

@@ -81,6 +81,17 @@ def create_command(
         created = _run(
             lambda: hub.clients.create(name, parse_scopes(scopes), facility, supplier_id=supplier)
         )
+        unknown = hub.clients.unknown_bindings(created.client)
+    if unknown:  # created all the same: the master data may be imported after its clients
+        named = "; ".join(
+            f"{field}: no {field.removesuffix('_ids').removesuffix('_id')} {value!r} on record"
+            for field, value in unknown
+        )
+        errors.print(
+            f"[yellow]warning[/yellow] {escape(named)}. The client sees none of their records "
+            "until they are.",
+            soft_wrap=True,
+        )
     if as_json:
         console.print_json(
             json.dumps(_client_json(created.client) | {"client_secret": created.secret})

@@ -237,9 +237,7 @@ def _run(  # noqa: PLR0917 - the command's choices
     login: ErpLogin | None,
 ) -> DemoRun:
     began = time.monotonic()
-    window = timedelta(hours=settings.reconciliation_window_hours)
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - window
-    start = end - DAY
+    start, end = day_bounds(datetime.now(UTC), settings, plan)
     # The hub's business time: the day's start, then hour by hour through the day, then jumps
     # with the suppliers' replies (``SimulatedClock``).
     clock = SimulatedClock(start)
@@ -253,7 +251,7 @@ def _run(  # noqa: PLR0917 - the command's choices
         errors.print(f"demo: set up in {time.monotonic() - began:.1f} s", markup=False)
         errors.print(
             f"demo: {day.planted.procedures} procedures between {start:%Y-%m-%d %H:%M} and "
-            f"{end:%H:%M} UTC; replaying them through the edges",
+            f"{end:%Y-%m-%d %H:%M} UTC; replaying them through the edges",
             markup=False,
         )
         codes = _facility_codes(hub)
@@ -293,6 +291,23 @@ def _run(  # noqa: PLR0917 - the command's choices
         seconds=round(time.monotonic() - began, 1),
         erp=DemoErp.of(login, erp_check),
     )  # fmt: skip
+
+
+#: Between the suppliers' last reply and the start of the run: the 850s of the day's last POs go
+#: out as the day ends, plus the seconds the hub takes (the clock runs on between jumps).
+REPLY_MARGIN = timedelta(hours=1)
+
+
+def day_bounds(now: datetime, settings: Settings, plan: ScenarioPlan) -> tuple[datetime, datetime]:
+    """The day replayed: 24 whole hours that ended early enough for everything the run
+    records to lie in the past of ``now``, the suppliers' last replies included (16 days after
+    the day's last 850 with back orders), less the reconciliation window, so unmatched lines age
+    within the run. After the run, `suture exceptions list`, `suture kpis` and the SLA clocks
+    read the hub against the real time: a day ending at ``now`` left items opened days ahead."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    window = timedelta(hours=settings.reconciliation_window_hours)
+    end = hour - window - plan.last_reply_after() - REPLY_MARGIN
+    return end - DAY, end
 
 
 def _set_up(

@@ -33,6 +33,7 @@ from suture.domain.audit import Outcome
 from suture.domain.errors import SutureError
 from suture.domain.exceptions import (
     ACTIVE,
+    DEFAULT_SLA_POLICY,
     ExceptionAction,
     ExceptionItem,
     ExceptionStatus,
@@ -109,7 +110,10 @@ def list_command(
     *,
     status: Annotated[StatusFilter, typer.Option(help="Which items.")] = StatusFilter.OPEN,
     type: Annotated[ExceptionType | None, typer.Option("--type", help="Only this type.")] = None,
-    queue: Annotated[str | None, typer.Option(help="Only this queue.")] = None,
+    queue: Annotated[
+        str | None,
+        typer.Option(help=f"Only this queue: {', '.join(DEFAULT_SLA_POLICY.queues)}."),
+    ] = None,
     facility: Annotated[str | None, typer.Option(help="Only this facility id.")] = None,
     owner: Annotated[str | None, typer.Option(help="Only items assigned to OWNER.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only items past their SLA.")] = False,
@@ -118,7 +122,11 @@ def list_command(
     as_json: AsJson = False,
 ) -> None:
     """Items in the order they were opened, with age and SLA."""
+    if queue is not None and queue not in DEFAULT_SLA_POLICY.queues:
+        _fail(f"queue: no such queue; one of: {', '.join(DEFAULT_SLA_POLICY.queues)}", 2)
     with _hub() as hub:
+        if facility is not None and not hub.work_queue.knows_facility(facility):
+            _fail("facility: no such facility", 2)
         items = _run(
             lambda: hub.work_queue.list(
                 statuses=status.statuses(),

@@ -31,7 +31,8 @@ def kpis_command(
         typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, included; default today."),
     ] = None,
     facility: Annotated[
-        str | None, typer.Option("--facility", help="One facility; default: every facility.")
+        str | None,
+        typer.Option("--facility", help="One facility (its id); default: every facility."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:

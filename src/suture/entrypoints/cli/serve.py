@@ -26,7 +26,6 @@ from typing import Annotated
 import typer
 
 from suture.bootstrap import Hub
-from suture.domain.errors import SutureError
 from suture.entrypoints.api.app import create_app
 from suture.entrypoints.api.server import HttpThread
 from suture.entrypoints.cli.app import console, errors, open_hub
@@ -34,6 +33,7 @@ from suture.entrypoints.cli.erp import scheduled_pull
 from suture.entrypoints.collector import settle_collector
 from suture.entrypoints.drop_folder import DropFolder, DropFolderThread, DropOutcome
 from suture.entrypoints.mllp import DEFAULT_PORT, MllpOptions, MllpThread
+from suture.eventlog.retry import LoopFailure
 from suture.services.dispatcher import Dispatcher
 
 DEFAULT_HTTP_PORT = 8000
@@ -164,8 +164,13 @@ def _start_drop_folder(
             markup=False,
         )
 
-    def failed(error: Exception) -> None:
-        log.warning("drop folder: %s; retrying", error)
+    def failed(failure: LoopFailure) -> None:
+        log.warning(
+            "drop folder: %s; retrying in %.2fs (attempt %d)",
+            failure.error,
+            failure.delay.total_seconds(),
+            failure.attempt,
+        )
 
     directory.mkdir(parents=True, exist_ok=True)
     thread = DropFolderThread(
@@ -184,8 +189,13 @@ def _dispatch(hub: Hub, stop: threading.Event, poll_interval: float, report_ever
             reported[0] = dispatcher.processed
             console.print(f"{dispatcher.processed:,} work items taken")
 
-    def storage_failed(error: SutureError) -> None:
-        log.warning("storage error, retrying: %s", error)
+    def storage_failed(failure: LoopFailure) -> None:
+        log.warning(
+            "storage error, retrying in %.2fs (attempt %d): %s",
+            failure.delay.total_seconds(),
+            failure.attempt,
+            failure.error,
+        )
 
     dispatcher = Dispatcher(
         hub.bus,

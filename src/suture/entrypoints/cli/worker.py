@@ -26,6 +26,7 @@ from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
 from suture.entrypoints.cli.erp import scheduled_pull
 from suture.entrypoints.collector import settle_collector
+from suture.eventlog.retry import LoopFailure
 
 #: Operational warnings (a failure being retried), structured like every other log line.
 log = logging.getLogger("suture.worker")
@@ -90,8 +91,14 @@ async def _work(hub: Hub, options: WorkerOptions, *, relay: bool, report_every: 
             reported[0] = done
             console.print(f"{done:,} work items done")
 
-    def failed(error: SutureError) -> None:
-        log.warning("worker: %s; retrying", error)
+    def failed(failure: LoopFailure) -> None:
+        log.warning(
+            "worker: %s failed (attempt %d): %s; retrying in %.2fs",
+            failure.loop,
+            failure.attempt,
+            failure.error,
+            failure.delay.total_seconds(),
+        )
 
     # Start-up is done: what it built lives as long as the process, out of full collections'
     # sight from here on (as in `suture serve`).

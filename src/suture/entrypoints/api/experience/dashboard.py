@@ -214,7 +214,11 @@ async def kpis(
         Query(alias="to", description="Last day, included (UTC, YYYY-MM-DD); default today."),
     ] = None,
     facility_id: Annotated[
-        str | None, Query(description="One facility; omitted: every facility (needs them all).")
+        str | None,
+        Query(
+            description="One facility (a facility not on record is a 422); omitted: every "
+            "facility (needs them all)."
+        ),
     ] = None,
 ) -> Kpis:
     """Invoice cycle time, PO touchless rate, stockouts, reconciliation lag and revenue at risk,

@@ -12,10 +12,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import AfterValidator
 
 from suture.bootstrap import Hub
 from suture.domain.access import AccessDeniedError, Principal, Scope
-from suture.domain.exceptions import ExceptionItem, ExceptionStatus, ExceptionType
+from suture.domain.exceptions import (
+    DEFAULT_SLA_POLICY,
+    ExceptionItem,
+    ExceptionStatus,
+    ExceptionType,
+)
 from suture.entrypoints.api.auditing import actor, audited
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.process.schemas import (
@@ -53,6 +59,14 @@ def _visible(hub: Hub, principal: Principal, item_id: str) -> ExceptionItem:
     return item
 
 
+def _known_queue(queue: str | None) -> str | None:
+    """A queue filter that names no queue would list nothing, read as an empty queue."""
+    if queue is not None and queue not in DEFAULT_SLA_POLICY.queues:
+        msg = f"must be one of: {', '.join(DEFAULT_SLA_POLICY.queues)}"
+        raise ValueError(msg)
+    return queue
+
+
 @router.get("", summary="List exception items", response_model=ExceptionPage)
 def list_exceptions(
     request: Request,
@@ -63,7 +77,16 @@ def list_exceptions(
         list[ExceptionStatus] | None, Query(description="Statuses; default: open.")
     ] = None,
     type: Annotated[ExceptionType | None, Query(description="One business type.")] = None,
-    queue: Annotated[str | None, Query(max_length=64, description="One queue.")] = None,
+    queue: Annotated[
+        str | None,
+        AfterValidator(_known_queue),
+        Query(
+            max_length=64,
+            description="One queue: "
+            + ", ".join(f"`{queue}`" for queue in DEFAULT_SLA_POLICY.queues)
+            + "; another is a 422.",
+        ),
+    ] = None,
     owner: Annotated[str | None, Query(max_length=100, description="One owner.")] = None,
     overdue: Annotated[bool, Query(description="Only items past their SLA due time.")] = False,
     cursor: Cursor = None,

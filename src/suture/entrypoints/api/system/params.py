@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
+
+from suture.domain.invoicing import InvoiceStatus
+from suture.domain.purchasing import ExpectedReceiptStatus, PurchaseOrderStatus, RequisitionStatus
 
 #: A cursor as this service writes it: unpadded base64url (``records.encode_cursor``).
 CURSOR_PATTERN = r"^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$"
@@ -45,6 +50,50 @@ Until = Annotated[
     BeforeValidator(iso_day),
     Query(description="Last day (inclusive, UTC) of the record's business date."),
 ]
-Status = Annotated[str | None, Query(description="Only records in this status.")]
+
+
+def one_of(statuses: type[StrEnum]) -> Callable[[str | None], str | None]:
+    """A check that a status filter names one of ``statuses``: a typo is a 422 naming the
+    allowed values, not an empty page that reads as "no such records".
+
+    Checked here rather than declared as an ``enum`` in the contract: narrowing a published
+    parameter to an enum is a breaking change under docs/api.md's rules, refusing nonsense is not.
+    """
+    allowed = [status.value for status in statuses]
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in allowed:
+            msg = f"must be one of: {', '.join(allowed)}"
+            raise ValueError(msg)
+        return value
+
+    return check
+
+
+def _described(statuses: type[StrEnum]) -> str:
+    names = ", ".join(f"`{status.value}`" for status in statuses)
+    return f"Only records in this status: one of {names}; another value is a 422."
+
+
+RequisitionStatusFilter = Annotated[
+    str | None,
+    AfterValidator(one_of(RequisitionStatus)),
+    Query(description=_described(RequisitionStatus)),
+]
+PurchaseOrderStatusFilter = Annotated[
+    str | None,
+    AfterValidator(one_of(PurchaseOrderStatus)),
+    Query(description=_described(PurchaseOrderStatus)),
+]
+ExpectedReceiptStatusFilter = Annotated[
+    str | None,
+    AfterValidator(one_of(ExpectedReceiptStatus)),
+    Query(description=_described(ExpectedReceiptStatus)),
+]
+InvoiceStatusFilter = Annotated[
+    str | None,
+    AfterValidator(one_of(InvoiceStatus)),
+    Query(description=_described(InvoiceStatus)),
+]
 Number = Annotated[str | None, Query(description="Only the record with this business number.")]
 RecordId = Annotated[str, Path(description="The record's canonical id.")]
