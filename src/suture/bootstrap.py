@@ -57,7 +57,7 @@ from suture.services.erp_payments import ErpPayments
 from suture.services.erp_suppliers import ScheduledPull, SupplierSync
 from suture.services.exceptions import CombinedRedrive, WorkQueue
 from suture.services.fhir_ingest import FHIR_DECODE, FhirIngest, FhirRedrive
-from suture.services.hl7_ingest import Hl7Ingest
+from suture.services.hl7_ingest import HL7_DECODE, Hl7Ingest
 from suture.services.inbox import Inbox
 from suture.services.interfaces import InterfaceInventory
 from suture.services.kpis import KpiService
@@ -261,10 +261,15 @@ def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clo
             X12_DECODE: x12.decode_received,
             # FHIR messages retried from the exception queue (docs/fhir.md).
             FHIR_DECODE: FhirRedrive(tokenizer).decode_received,
+            # HL7 v2 messages retried from the exception queue (docs/hl7v2.md); the ingest is
+            # built on this bus below, so the handler reaches it when it runs.
+            HL7_DECODE: lambda envelope, uow, context: hl7_ingest.decode_received(  # noqa: PLW0108 - bound late
+                envelope, uow, context
+            ),
         },
         subscriptions={
             "crosswalk.mapped": [REDRIVE_ON_MAPPING],
-            "message.received": [X12_DECODE, FHIR_DECODE],
+            "message.received": [X12_DECODE, FHIR_DECODE, HL7_DECODE],
         },
         batch_handlers={
             INVENTORY: usage.apply_usages,
@@ -297,6 +302,7 @@ def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clo
     clients = ClientRegistry(
         uow_factory, Argon2SecretHasher(), system_clock, read_uow_factory=read_uow_factory
     )
+    hl7_ingest = Hl7Ingest(uow_factory, inbox, bus, tokenizer, clock)
     return Hub(
         engine=engine,
         uow_factory=uow_factory,
@@ -327,7 +333,7 @@ def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clo
         work_queue=WorkQueue(
             uow_factory, CombinedRedrive(events=bus, deliveries=deliveries), clock
         ),
-        hl7_ingest=Hl7Ingest(uow_factory, inbox, bus, tokenizer, clock),
+        hl7_ingest=hl7_ingest,
         fhir_ingest=FhirIngest(uow_factory, inbox, bus, tokenizer, clock),
         csv_ingest=CsvIngest(uow_factory, inbox, bus, clock),
         x12_ingest=X12Ingest(uow_factory, inbox, bus, delivery_queue, clock, applier=x12),

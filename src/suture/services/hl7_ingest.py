@@ -27,6 +27,15 @@ folder, the HTTP ingest), DESIGN.md §3:
    message is applied once however many appliers reach it; what a crash left stored and not
    applied, the recovery sweep (:meth:`Hl7Ingest.recover`) decodes again and applies.
 
+**Re-driven** (:meth:`Hl7Ingest.decode_received`, the bus handler ``hl7_decode``): a failed
+message retried from the exception queue (once its cause is fixed: the facility added, say) is
+taken back to ``received`` and published again as ``message.received``; the handler decodes its
+stored bytes again and applies them in the handler's transaction as above, whatever edge
+received them and whether or not an MLLP listener runs in any process. A message applied on
+that path, or by the recovery sweep, resolves its exception item; one that fails again opens
+the item again with the new reason. Both read the facilities again on a miss, so a facility
+added for the retry is found at once.
+
 The other types the codec reads write the clinical context and master data instead of charges,
 in the same transaction as their status (docs/hl7v2.md): ADT and BAR^P01/P05 the encounter
 (tokens, patient class, admission and discharge), MFN^M04 the chargemaster's prices, MFN^M02 the
@@ -87,13 +96,17 @@ from suture.services.charge_events import (
     posted_payload,
 )
 from suture.services.clock import Clock
-from suture.services.exceptions import open_exception
-from suture.services.inbox import Arrival, Inbox
+from suture.services.exceptions import open_exception, resolve_for_subject
+from suture.services.handlers import HandlerContext
+from suture.services.inbox import Arrival, Inbox, unprocessed_of
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
 
 #: The inbox format of every message this service stores.
 FORMAT = "hl7v2"
+#: The bus handler of stored HL7 v2 messages published again as ``message.received``: retried
+#: from the exception queue (:meth:`Hl7Ingest.decode_received`).
+HL7_DECODE = "hl7_decode"
 #: The message type (MSH-9.1, MSH-9.2) whose charges this service posts; the other types the
 #: codec reads (ADT, BAR^P01/P05, MFN^M04, MFN^M02) write the clinical context and master data.
 APPLIED_TYPE = ("DFT", "P03")
@@ -280,9 +293,10 @@ class Hl7Ingest:
         if not page:
             return 0, None
         works = [Hl7Work(message, message.raw or b"", True) for message in page]
+        self._loaded_at = None  # a message left failed by a facility then unknown may be retried
         for work in works:
             self._evaluate(work)
-        applied = self.apply_isolated(works)
+        applied = self.apply_isolated(works, resolve=True)
         return applied, page[-1].id if len(page) == batch else None
 
     # --- decode, apply, acknowledge -----------------------------------------------------------
@@ -367,7 +381,22 @@ class Hl7Ingest:
             raise TypeError(f"DFT^P03 decoded to {type(decoded).__name__}")
         return decoded
 
-    def apply(self, works: Sequence[Hl7Work]) -> int:
+    def decode_received(self, envelope: Envelope, uow: UnitOfWork, context: HandlerContext) -> None:
+        """``message.received`` of an HL7 v2 message not processed yet (a retry from the
+        exception queue): decode its stored bytes and apply them in the handler's transaction,
+        resolving its exception item, or failing it again with the new reason."""
+        message = unprocessed_of(envelope.payload, uow, FORMAT)
+        if message is None:
+            return
+        work = Hl7Work(message, message.raw or b"", True)
+        # A retry follows a fix (a facility added, say): read the facilities again, in this
+        # transaction (another would wait for its lock on SQLite).
+        self._facilities = {f.code: f for f in self._all_facilities(uow)}
+        self._loaded_at = context.now
+        self._evaluate(work)
+        self._apply_in(uow, [work], context.now, resolve=True)
+
+    def apply(self, works: Sequence[Hl7Work], *, resolve: bool = False) -> int:
         """Apply accepted messages in one transaction; how many it applied.
 
         Each message is marked (``processed`` through ``decoded``, or ``failed`` with a
@@ -376,86 +405,100 @@ class Hl7Ingest:
         locked, first: a message another applier finished (the recovery sweep, another process)
         is skipped, so each is applied exactly once; the charges' upsert by id and the events'
         idempotency keys make a charge re-sent in another message one charge still.
+        ``resolve``: a message applied resolves its active exception items (a retried message;
+        the MLLP path's new messages have none to look for).
         """
         if not works:
             return 0
-        at = self._clock()
+        with self._uow() as uow:
+            applied = self._apply_in(uow, works, self._clock(), resolve=resolve)
+            uow.commit()
+        return applied
+
+    def _apply_in(
+        self, uow: UnitOfWork, works: Sequence[Hl7Work], at: datetime, *, resolve: bool
+    ) -> int:
+        """:meth:`apply` within ``uow``; the caller commits."""
         charges: dict[str, Charge] = {}  # by id: a charge re-sent in the group is written once
         postings: list[_Posting] = []
         statuses: list[InboundMessage] = []
         unique = list({work.message.id: work for work in works}.values())
-        with self._uow() as uow:
-            current = uow.inbox.statuses([work.message.id for work in unique], lock=True)
-            for work in unique:
-                status = current.get(work.message.id)
-                if status not in _UNFINISHED:
-                    continue  # applied by someone else since it was read, or never stored
-                message = work.message
-                if message.status is not status:  # a duplicate's copy is older: read it again
-                    found = uow.inbox.get(message.id, lock=True)
-                    assert found is not None  # its status was just read in this transaction
-                    message = work.message = found
-                if work.applied is not None:
-                    applied = work.applied
-                    decoded = applied.decoded
-                    facility_id = applied.facility.id
-                    statuses.append(_processed(message, at, decoded.encounter_token, facility_id))
-                    zone = self._zone_of(applied.facility)
-                    causation = uuid.UUID(message.id)
-                    occurred = (decoded.header.message_time or message.received_at).astimezone(UTC)
-                    for line in decoded.lines:
-                        line.charge.facility_id = facility_id
-                        if line.transaction_id:  # the billing system's line id: the business key
-                            line.charge.id = charge_line_id(
-                                facility_id, line.charge.encounter_token, line.transaction_id,
-                                line.charge.transaction_type,
-                            )  # fmt: skip
-                        charges[line.charge.id] = line.charge
-                        postings.append((line.charge, message, zone, causation, occurred))
-                elif work.reference is not None:
-                    correlation, about = self._apply_reference(uow, work.reference, message, at)
-                    statuses.append(_processed(message, at, correlation, about))
-                elif work.error is not None:
-                    error = work.error
-                    facility = self._facility_of_error(work)
-                    reason = str(error)
-                    statuses.append(
-                        message.transition(
-                            MessageStatus.FAILED, reason=reason, at=at, facility_id=facility
-                        )
+        current = uow.inbox.statuses([work.message.id for work in unique], lock=True)
+        for work in unique:
+            status = current.get(work.message.id)
+            if status not in _UNFINISHED:
+                continue  # applied by someone else since it was read, or never stored
+            message = work.message
+            if message.status is not status:  # a duplicate's copy is older: read it again
+                found = uow.inbox.get(message.id, lock=True)
+                assert found is not None  # its status was just read in this transaction
+                message = work.message = found
+            if work.applied is not None:
+                applied = work.applied
+                decoded = applied.decoded
+                facility_id = applied.facility.id
+                statuses.append(_processed(message, at, decoded.encounter_token, facility_id))
+                zone = self._zone_of(applied.facility)
+                causation = uuid.UUID(message.id)
+                occurred = (decoded.header.message_time or message.received_at).astimezone(UTC)
+                for line in decoded.lines:
+                    line.charge.facility_id = facility_id
+                    if line.transaction_id:  # the billing system's line id: the business key
+                        line.charge.id = charge_line_id(
+                            facility_id, line.charge.encounter_token, line.transaction_id,
+                            line.charge.transaction_type,
+                        )  # fmt: skip
+                    charges[line.charge.id] = line.charge
+                    postings.append((line.charge, message, zone, causation, occurred))
+            elif work.reference is not None:
+                correlation, about = self._apply_reference(uow, work.reference, message, at)
+                statuses.append(_processed(message, at, correlation, about))
+            elif work.error is not None:
+                error = work.error
+                facility = self._facility_of_error(work)
+                reason = str(error)
+                statuses.append(
+                    message.transition(
+                        MessageStatus.FAILED, reason=reason, at=at, facility_id=facility
                     )
-                    open_exception(
-                        uow,
-                        type=ExceptionType.MALFORMED_MESSAGE,
-                        facility_id=facility,
-                        reason=f"HL7 v2 {error.ack_code}: {reason}",
-                        at=at,
-                        message_id=message.id,
-                        trace_id=message.trace_id,
+                )
+                open_exception(
+                    uow,
+                    type=ExceptionType.MALFORMED_MESSAGE,
+                    facility_id=facility,
+                    reason=f"HL7 v2 {error.ack_code}: {reason}",
+                    at=at,
+                    message_id=message.id,
+                    trace_id=message.trace_id,
+                )
+        uow.inbox.save_statuses(statuses)
+        if resolve:
+            for done in statuses:
+                if done.status is MessageStatus.PROCESSED:
+                    resolve_for_subject(
+                        uow, at=at, note="the message was applied", message_id=done.id
                     )
-            uow.inbox.save_statuses(statuses)
-            if charges:
-                uow.charges.add_many(charges.values())
-                self._bus.publish_many(uow, self._posted(postings, at))
-            uow.commit()
+        if charges:
+            uow.charges.add_many(charges.values())
+            self._bus.publish_many(uow, self._posted(postings, at))
         return len(statuses)
 
-    def apply_isolated(self, works: Sequence[Hl7Work]) -> int:
+    def apply_isolated(self, works: Sequence[Hl7Work], *, resolve: bool = False) -> int:
         """:meth:`apply`; when the batch fails, each message alone, so one bad message does not
         hold back the rest. A message that fails alone with a :class:`SutureError` (storage
         unavailable, a rule of the hub) raises it and stays unfinished for the recovery sweep;
         any other error is a fault that would fail every retry: the message is marked failed
         (:meth:`fail`), a person sees it in the work queue."""
         try:
-            return self.apply(works)
+            return self.apply(works, resolve=resolve)
         except Exception:
             if len(works) == 1:
-                return self._fail_unless_storage(works[0])
-        return sum(self._fail_unless_storage(work) for work in works)
+                return self._fail_unless_storage(works[0], resolve)
+        return sum(self._fail_unless_storage(work, resolve) for work in works)
 
-    def _fail_unless_storage(self, work: Hl7Work) -> int:
+    def _fail_unless_storage(self, work: Hl7Work, resolve: bool) -> int:
         try:
-            return self.apply([work])
+            return self.apply([work], resolve=resolve)
         except SutureError:
             raise
         except Exception as error:  # a fault of the hub: recorded on the message
@@ -636,15 +679,13 @@ class Hl7Ingest:
             self._loaded_at = now
         return self._facilities.get(code)
 
-    def _all_facilities(self) -> Iterable[Facility]:
-        after: str | None = None
+    def _all_facilities(self, within: UnitOfWork | None = None) -> Iterable[Facility]:
+        """Every facility, read in ``within`` when given, else in a unit of work of its own."""
+        if within is not None:
+            yield from _facilities_in(within)
+            return
         with self._uow() as uow:
-            while True:
-                page = uow.facilities.list(after=after, limit=_FACILITY_PAGE)
-                yield from page
-                if len(page) < _FACILITY_PAGE:
-                    return
-                after = page[-1].id
+            yield from _facilities_in(uow)
 
     def _zone_of(self, facility: Facility | None) -> tzinfo:
         return facility_zone(facility, self._zone)
@@ -653,6 +694,17 @@ class Hl7Ingest:
         header = work.header
         facility = self._facilities.get(header.sending_facility) if header is not None else None
         return facility.id if facility is not None else None
+
+
+def _facilities_in(uow: UnitOfWork) -> Iterable[Facility]:
+    """Every facility, a page at a time, read in ``uow``."""
+    after: str | None = None
+    while True:
+        page = uow.facilities.list(after=after, limit=_FACILITY_PAGE)
+        yield from page
+        if len(page) < _FACILITY_PAGE:
+            return
+        after = page[-1].id
 
 
 def _processed(
