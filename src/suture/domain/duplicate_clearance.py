@@ -18,7 +18,8 @@ a duplicate), and only with a reason. Errors::
 
     SutureError
     └── DomainError
-        └── DuplicateClearanceError   not held as a duplicate, the same number, no reason
+        └── DuplicateClearanceError     the decision lacks a reason or who took it
+            └── NotClearableError       not held as a duplicate, or held for the same number
 """
 
 from __future__ import annotations
@@ -35,8 +36,12 @@ MAX_REASON = 500
 
 
 class DuplicateClearanceError(DomainError):
-    """The decision cannot be taken: the invoice is not held as a suspected duplicate, or the
-    reason is missing."""
+    """The decision is not complete: no reason, or no one who took it."""
+
+
+class NotClearableError(DuplicateClearanceError):
+    """The invoice is not held as a suspected duplicate: never matched, held on other findings
+    only, matched, or held for the same supplier and invoice number (always a duplicate)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,21 +86,21 @@ def clear_duplicate(
 ) -> DuplicateClearance:
     """The decision that ``invoice`` is not a duplicate of the original its ``match`` names
     (``original``, read by the caller from ``match.duplicate_of``), or the refusal, naming the
-    field and the reason."""
+    field and the reason (:class:`NotClearableError` for the invoice's state)."""
     if match is None:
-        raise DuplicateClearanceError(
+        raise NotClearableError(
             "status",
             f"invoice {invoice.id} has not been matched yet: it is not held as a duplicate",
         )
     if Finding.DUPLICATE_INVOICE not in match.findings or match.duplicate_of is None:
         held = ", ".join(f.value for f in match.findings) or "nothing"
-        raise DuplicateClearanceError(
+        raise NotClearableError(
             "status",
             f"invoice {invoice.id} is not held as a duplicate (status {match.status}, held on "
             f"{held}): there is nothing to clear",
         )
     if original is not None and original.number == invoice.number:
-        raise DuplicateClearanceError(
+        raise NotClearableError(
             "number",
             f"invoice {invoice.id} has the same supplier and invoice number as invoice "
             f"{original.id}: that is always a duplicate and cannot be cleared; only a suspected "

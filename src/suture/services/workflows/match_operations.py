@@ -131,9 +131,10 @@ class MatchOperations:
         """Record that the invoice, held as a suspected duplicate, is not a duplicate of the
         original its match names, then re-run it at once: it may match and be vouchered, or
         stay held on other findings; its ``duplicate_invoice`` item is resolved by the re-run
-        with a note naming the decision. Refused (:class:`DuplicateClearanceError`) for an
-        invoice not held as a duplicate, for the same invoice number (always a duplicate) and
-        without a reason; an unknown invoice is :class:`UnknownInvoiceError`."""
+        with a note naming the decision. Refused (:class:`NotClearableError`) for an invoice not
+        held as a duplicate or held for the same invoice number (always a duplicate),
+        (:class:`DuplicateClearanceError`) without a reason; an unknown invoice is
+        :class:`UnknownInvoiceError`."""
         with self._uow() as uow:
             if not uow.invoice_matches.lock_invoice(invoice_id):
                 raise UnknownInvoiceError("invoice_id", f"no invoice {invoice_id!r}")
