@@ -133,11 +133,14 @@ def not_duplicate_command(
     ],
     as_json: AsJson = False,
 ) -> None:
-    """Record that an invoice held as a suspected duplicate (same PO, amount and date under
-    another number) is not a duplicate of the invoice its match names, and re-run it now: it
-    may match, or stay held on other findings. Only that original is cleared: another
-    look-alike still holds it. The same invoice number again is always a duplicate (refused).
-    Dismissing the exception item is no such decision: the next re-run holds it again."""
+    """Record that a suspected duplicate is not a duplicate, and re-run it now.
+
+    The invoice, held as a suspected duplicate (same PO, amount and date under another number),
+    is not a duplicate of the invoice its match names: the decision is kept with who, when and
+    why, and the invoice is re-run (it may match, or stay held on other findings). Only that
+    original is cleared: another look-alike still holds it. The same invoice number again is
+    always a duplicate (refused). Dismissing the exception item is no such decision: the next
+    re-run holds the invoice again."""
     action = "match.not_duplicate"
 
     def audit(uow: UnitOfWork, clearance: DuplicateClearance, run: MatchRun) -> None:
