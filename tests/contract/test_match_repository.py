@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from suture.domain.duplicate_clearance import DuplicateClearance
 from suture.domain.invoicing import Invoice, InvoiceLine, InvoiceStatus
 from suture.domain.matching import (
     Finding,
@@ -107,6 +108,61 @@ def test_duplicate_candidates_are_the_suppliers_tried_invoices_of_that_number_or
         (f"I1-{run}", D("12.50"), AT + timedelta(1)),
         (f"I2-{run}", D("12.50"), AT + timedelta(2)),
     ]
+
+
+def test_an_original_cleared_as_not_a_duplicate_is_left_out_unless_it_has_the_same_number(
+    uow: UowFactory,
+) -> None:
+    """A clearance lifts the same-PO-and-date lookup for its pair only; under the same number
+    an invoice is always a duplicate, whatever a clearance row says."""
+    run = uuid.uuid4().hex[:12]
+    with uow() as unit:
+        unit.invoices.add_many([
+            invoice(f"I1-{run}", run),  # same PO and date: cleared below
+            invoice(f"I2-{run}", run),  # same PO and date: not cleared
+            invoice(f"I3-{run}", run, number="SAME"),  # same number: "cleared" below
+            invoice(f"I9-{run}", run, number="SAME"),
+        ])  # fmt: skip
+        for n in (1, 2, 3, 9):
+            unit.invoice_matches.save(match(f"I{n}-{run}", run, received_at=AT + timedelta(n)))
+        for original in (f"I1-{run}", f"I3-{run}"):
+            unit.invoice_matches.add_duplicate_clearance(DuplicateClearance(
+                invoice_id=f"I9-{run}", original_invoice_id=original, reason="checked",
+                decided_by="clerk", decided_at=AT,
+            ))  # fmt: skip
+        found = unit.invoice_matches.duplicate_candidates(
+            invoice_id=f"I9-{run}", supplier_id=f"S-{run}", number="SAME",
+            purchase_order_number=f"PO-{run}", invoice_date=date(2025, 3, 20),
+        )  # fmt: skip
+        others = unit.invoice_matches.duplicate_candidates(
+            invoice_id=f"I2-{run}", supplier_id=f"S-{run}", number=f"N-I2-{run}",
+            purchase_order_number=f"PO-{run}", invoice_date=date(2025, 3, 20),
+        )  # fmt: skip
+        unit.commit()
+
+    assert sorted(c.invoice_id for c in found) == [f"I2-{run}", f"I3-{run}"]
+    assert sorted(c.invoice_id for c in others) == [f"I1-{run}", f"I3-{run}", f"I9-{run}"]
+
+
+def test_clearances_round_trip_in_the_order_they_were_decided(uow: UowFactory) -> None:
+    run = uuid.uuid4().hex[:12]
+
+    def cleared(n: int, minutes: int) -> DuplicateClearance:
+        return DuplicateClearance(
+            invoice_id=f"I9-{run}", original_invoice_id=f"I{n}-{run}", reason=f"why {n}",
+            decided_by="clerk", decided_at=AT + timedelta(minutes=minutes),
+        )  # fmt: skip
+
+    made = [cleared(2, 5), cleared(1, 5), cleared(3, 1)]
+    with uow() as unit:
+        for clearance in made:
+            unit.invoice_matches.add_duplicate_clearance(clearance)
+        unit.commit()
+    with uow() as unit:
+        found = unit.invoice_matches.duplicate_clearances(f"I9-{run}")
+        none = unit.invoice_matches.duplicate_clearances(f"I1-{run}")
+
+    assert (found, none) == ([made[2], made[1], made[0]], [])
 
 
 def test_open_invoices_are_received_or_held_and_held_only_narrows_to_held(

@@ -269,3 +269,15 @@ def test_downgrading_the_partial_parked_index_restores_the_whole_index(
         (["parked_on"], "parked_on is not null"),
         (["parked_on"], None),
     )
+
+
+def test_downgrading_the_duplicate_clearances_removes_only_their_table(
+    empty_engine: sa.Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0018")
+
+    migrate.downgrade(empty_engine, "0017")
+    after_downgrade = table_names(empty_engine)
+    migrate.upgrade(empty_engine, "0018")
+
+    assert after_downgrade == table_names(empty_engine) - {"invoice_duplicate_clearances"}

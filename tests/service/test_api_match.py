@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from match_world import (
     World,
     invoice_line,
+    later,
     new_world,
     receipt_line,
     receive_invoice,
@@ -127,3 +128,125 @@ def test_the_supplier_lists_each_invoice_with_its_match_and_payment_status(
         (world.invoice_id("B"), "on_hold", ["quantity_variance"]),
     ]
     assert theirs.json() == {"items": [], "next_cursor": None}
+
+
+NOT_DUPLICATE = "/api/v1/process/invoices/{}/not-duplicate"
+
+
+@pytest.fixture
+def twins(hub: Hub) -> World:
+    """A matched (50 gloves of the 100 received) and B, same PO, amount and date under another
+    number, held as a suspected duplicate of A: B matches once cleared."""
+    world = new_world()
+    with hub.uow_factory() as uow:
+        seed(uow, world)
+    with hub.uow_factory() as uow:
+        record_receipt(hub.bus, uow, world, "1", receipt_line(1, world.glove, "100"))
+        receive_invoice(hub.bus, uow, world, "A", invoice_line(1, world.glove, "50", "1.00"))
+        receive_invoice(hub.bus, uow, world, "B", invoice_line(1, world.glove, "50", "1.00"),
+                        at=later(5))  # fmt: skip
+    hub.matching.run(world.invoice_id("A"))
+    hub.matching.run(world.invoice_id("B"))
+    return world
+
+
+def test_not_duplicate_records_the_decision_re_runs_and_is_audited(
+    api: TestClient, hub: Hub, twins: World
+) -> None:
+    operator = headers(hub, {Scope.PROCESS_EXECUTE}, [twins.facility_id])
+
+    answer = api.post(NOT_DUPLICATE.format(twins.invoice_id("B")), headers=operator,
+                      json={"reason": "two deliveries on the same day"})  # fmt: skip
+    rerun = api.post(RUN.format(twins.invoice_id("B")), headers=operator)
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    (decision,) = body["duplicate_clearances"]
+    client_id = decision["decided_by"]
+    assert (body["ran"], body["match"]["status"], body["match"]["attempts"],
+            body["match"]["duplicate_of"]) == (True, "matched", 2, None)  # fmt: skip
+    assert {k: v for k, v in decision.items() if k != "decided_at"} == {
+        "invoice_id": twins.invoice_id("B"), "original_invoice_id": twins.invoice_id("A"),
+        "reason": "two deliveries on the same day", "decided_by": client_id,
+    }  # fmt: skip
+    assert rerun.json()["duplicate_clearances"] == [decision]
+    (record,) = hub.audit.list(action="match.not_duplicate")
+    assert (record.entry.actor.client_id, record.entry.target_id, record.entry.outcome.value,
+            record.entry.before, record.entry.after, record.entry.reason) == (
+        client_id, twins.invoice_id("B"), "success", f"duplicate_of={twins.invoice_id('A')}",
+        "status=matched attempts=2", "two deliveries on the same day",
+    )  # fmt: skip
+
+
+def test_not_duplicate_of_an_invoice_not_held_as_a_duplicate_is_a_409_problem(
+    api: TestClient, hub: Hub, twins: World
+) -> None:
+    operator = headers(hub, {Scope.PROCESS_EXECUTE}, [twins.facility_id])
+
+    answer = api.post(NOT_DUPLICATE.format(twins.invoice_id("A")), headers=operator,
+                      json={"reason": "checked"})  # fmt: skip
+
+    assert answer.status_code == 409, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["errors"][0]["field"] == "status"
+    (record,) = hub.audit.list(action="match.not_duplicate")
+    assert record.entry.outcome.value == "failed"
+
+
+def test_not_duplicate_of_the_same_invoice_number_is_a_409_problem_naming_the_number(
+    api: TestClient, hub: Hub, world: World
+) -> None:
+    with hub.uow_factory() as uow:
+        receive_invoice(hub.bus, uow, world, "A", invoice_line(1, world.glove, "100", "1.00"),
+                        id=world.invoice_id("A-again"), at=later(5))  # fmt: skip
+    hub.matching.run(world.invoice_id("A"))
+    hub.matching.run(world.invoice_id("A-again"))
+    operator = headers(hub, {Scope.PROCESS_EXECUTE}, [world.facility_id])
+
+    answer = api.post(NOT_DUPLICATE.format(world.invoice_id("A-again")), headers=operator,
+                      json={"reason": "checked"})  # fmt: skip
+
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["errors"][0]["field"] == "number"
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}])
+def test_not_duplicate_without_a_reason_is_a_422_problem(
+    api: TestClient, hub: Hub, twins: World, body: dict[str, str]
+) -> None:
+    operator = headers(hub, {Scope.PROCESS_EXECUTE}, [twins.facility_id])
+
+    answer = api.post(NOT_DUPLICATE.format(twins.invoice_id("B")), headers=operator, json=body)
+
+    assert answer.status_code == 422, answer.text
+    assert "reason" in answer.json()["errors"][0]["field"]
+    assert hub.matching.show(twins.invoice_id("B")).clearances == ()
+
+
+def test_not_duplicate_of_an_unknown_invoice_is_a_404_problem(api: TestClient, hub: Hub) -> None:
+    operator = headers(hub, {Scope.PROCESS_EXECUTE}, ["*"])
+
+    answer = api.post(NOT_DUPLICATE.format("INV-NOPE"), headers=operator,
+                      json={"reason": "checked"})  # fmt: skip
+
+    assert answer.status_code == 404
+    assert "no invoice 'INV-NOPE'" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("who", ["another facility", "the invoice's supplier", "no scope"])
+def test_not_duplicate_needs_the_scope_the_facility_and_no_supplier_binding(
+    api: TestClient, hub: Hub, twins: World, who: str
+) -> None:
+    caller = {
+        "another facility": headers(hub, {Scope.PROCESS_EXECUTE}, ["FAC-elsewhere"]),
+        "the invoice's supplier": headers(
+            hub, {Scope.PROCESS_EXECUTE}, [twins.facility_id], twins.supplier_id
+        ),
+        "no scope": headers(hub, {Scope.SYSTEM_READ}, [twins.facility_id]),
+    }[who]
+
+    answer = api.post(NOT_DUPLICATE.format(twins.invoice_id("B")), headers=caller,
+                      json={"reason": "checked"})  # fmt: skip
+
+    assert answer.status_code == 403, answer.text
+    assert hub.matching.show(twins.invoice_id("B")).clearances == ()

@@ -35,6 +35,7 @@ from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.audit import AuditKey
 from suture.domain.matching import Tolerance
 from suture.entrypoints.cli import match as cli
+from suture.entrypoints.cli.audit import operator_name
 from suture.services.audit import AuditTrail
 from suture.services.deliveries import DeliveryQueue
 from suture.services.messagebus import MessageBus
@@ -297,3 +298,111 @@ def test_removing_a_rule_that_does_not_exist_is_refused(hub: TestHub) -> None:
 
     assert result.exit_code == 1
     assert "no tolerance rule for F9/any" in result.output
+
+
+def receive_twins(hub: TestHub, engine: sa.Engine, world: World) -> None:
+    """A, then B five minutes later: same PO, amount and date; B is held as a suspected
+    duplicate of A, and A matched."""
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        record_receipt(hub.bus, unit, world, "1", receipt_line(1, world.glove, "100"))
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "50", "1.00"))
+        receive_invoice(hub.bus, unit, world, "B", invoice_line(1, world.glove, "50", "1.00"),
+                        at=later(5))  # fmt: skip
+    drain(hub.bus)
+
+
+def test_not_duplicate_records_the_decision_re_runs_and_show_says_it(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    receive_twins(hub, engine, world)
+
+    cleared = suture("not-duplicate", world.invoice_id("B"), "--reason", "two deliveries",
+                     "--json")  # fmt: skip
+    shown = suture("show", world.invoice_id("B"))
+    shown_json = json.loads(suture("show", world.invoice_id("B"), "--json").stdout)
+
+    assert cleared.exit_code == 0, cleared.output
+    body = json.loads(cleared.stdout)
+    decision = {
+        "invoice_id": world.invoice_id("B"), "original_invoice_id": world.invoice_id("A"),
+        "reason": "two deliveries", "decided_by": operator_name(),
+        "decided_at": AT.isoformat(),
+    }  # fmt: skip
+    assert (body["decision"], body["ran"], body["status"], body["attempts"]) == (
+        decision, True, "matched", 2,
+    )  # fmt: skip
+    assert shown_json["duplicate_clearances"] == [decision]
+    text = " ".join(shown.output.split())
+    assert (
+        f"not a duplicate of invoice {world.invoice_id('A')}: decided by {operator_name()} at "
+        f"{AT.isoformat()}: two deliveries"
+    ) in text
+    (record,) = hub.audit.list(action="match.not_duplicate")
+    assert (record.entry.target_id, record.entry.outcome.value, record.entry.before,
+            record.entry.after, record.entry.reason) == (
+        world.invoice_id("B"), "success", f"duplicate_of={world.invoice_id('A')}",
+        "status=matched attempts=2 findings=-", "two deliveries",
+    )  # fmt: skip
+
+
+def test_not_duplicate_prints_the_decision_and_what_the_re_run_found(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    receive_twins(hub, engine, world)
+
+    cleared = suture("not-duplicate", world.invoice_id("B"), "--reason", "two deliveries")
+
+    assert cleared.exit_code == 0, cleared.output
+    text = " ".join(cleared.output.split())
+    assert f"not a duplicate of invoice {world.invoice_id('A')}" in text
+    assert "re-run: matched after 2 attempt(s)" in text
+
+
+def test_not_duplicate_of_the_same_invoice_number_is_refused_and_audited_as_failed(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    with SqlAlchemyUnitOfWork(engine) as unit:
+        record_receipt(hub.bus, unit, world, "1", receipt_line(1, world.glove, "100"))
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "50", "1.00"))
+        receive_invoice(hub.bus, unit, world, "A", invoice_line(1, world.glove, "50", "1.00"),
+                        id=world.invoice_id("A-again"), at=later(5))  # fmt: skip
+    drain(hub.bus)
+
+    refused = suture("not-duplicate", world.invoice_id("A-again"), "--reason", "checked")
+
+    assert refused.exit_code == 1
+    assert "number: invoice" in refused.output
+    assert "always a duplicate" in " ".join(refused.output.split())
+    (record,) = hub.audit.list(action="match.not_duplicate")
+    assert (record.entry.outcome.value, record.entry.reason is not None) == ("failed", True)
+
+
+def test_not_duplicate_of_an_invoice_not_held_as_a_duplicate_is_refused(
+    hub: TestHub, engine: sa.Engine, world: World
+) -> None:
+    receive_twins(hub, engine, world)
+
+    refused = suture("not-duplicate", world.invoice_id("A"), "--reason", "checked")
+
+    assert refused.exit_code == 1
+    assert "status: invoice" in refused.output
+    assert "not held as a duplicate" in " ".join(refused.output.split())
+
+
+@pytest.mark.parametrize("args", [(), ("--reason", "  ")])
+def test_not_duplicate_needs_a_reason(
+    hub: TestHub, engine: sa.Engine, world: World, args: tuple[str, ...]
+) -> None:
+    receive_twins(hub, engine, world)
+
+    refused = suture("not-duplicate", world.invoice_id("B"), *args)
+
+    assert refused.exit_code == 2
+    assert "reason" in refused.output.lower()
+
+
+def test_not_duplicate_of_an_unknown_invoice_is_refused_naming_it(hub: TestHub) -> None:
+    result = suture("not-duplicate", "INV-NOPE", "--reason", "checked")
+
+    assert result.exit_code == 1
+    assert "invoice_id: no invoice 'INV-NOPE'" in result.output

@@ -25,6 +25,7 @@ from suture.domain.costing import ExpectedCharge
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
 from suture.domain.deliveries import Delivery, DeliveryAttempt, DeliveryStatus
 from suture.domain.delivery_targets import TargetSettings, TargetState
+from suture.domain.duplicate_clearance import DuplicateClearance
 from suture.domain.encounters import Encounter, StaffMember
 from suture.domain.exceptions import (
     Change,
@@ -569,7 +570,16 @@ class InvoiceMatchRepository(Protocol):
         invoice_date: date,
     ) -> builtins.list[InvoiceSummary]:
         """The supplier's other matched-or-tried invoices with the same number, or the same PO
-        and invoice date."""
+        and invoice date; an invoice ``invoice_id`` was cleared as not a duplicate of is left
+        out of the second kind (never of the first: the same number is always a duplicate)."""
+        ...
+
+    def add_duplicate_clearance(self, clearance: DuplicateClearance) -> None:
+        """Store the decision that the invoice is not a duplicate of the original."""
+        ...
+
+    def duplicate_clearances(self, invoice_id: str) -> builtins.list[DuplicateClearance]:
+        """The invoice's clearances, in the order they were decided (then by original)."""
         ...
 
     def open_invoice_ids(

@@ -5,7 +5,9 @@ outcome, the per-line detail (a JSON document of :class:`~suture.domain.matching
 values, decimals as strings), the amounts, the attempt count, and the instants of the invoice
 cycle time KPI (``received_at``, ``matched_at``). ``match_tolerances`` holds the tolerance rules:
 one row per scope, where ``''`` in ``facility_id`` or ``supplier_id`` means "any" (a NULL would
-never collide in the primary key).
+never collide in the primary key). ``invoice_duplicate_clearances`` (revision 0018) holds the
+decisions that an invoice is not a duplicate of an original
+(``domain/duplicate_clearance.py``), one row per pair.
 
 Like the transactional tables, they hold ids only, without foreign keys to master data.
 """
@@ -53,4 +55,11 @@ match_tolerances = sa.Table(
     sa.Column("supplier_id", KEY, primary_key=True),
     _dec("price_percent"), _dec("price_amount"), _dec("quantity_percent"),
     _dec("quantity_amount"), _at("updated_at"),
+)  # fmt: skip
+
+invoice_duplicate_clearances = sa.Table(
+    "invoice_duplicate_clearances", metadata,
+    sa.Column("invoice_id", KEY, primary_key=True),
+    sa.Column("original_invoice_id", KEY, primary_key=True),
+    _text("reason"), _text("decided_by"), _at("decided_at"),
 )  # fmt: skip

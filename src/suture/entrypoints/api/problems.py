@@ -5,7 +5,9 @@ Routes raise; the handlers here translate (STYLE.md habit 8). What maps to what:
 - a request that fails validation (path, query, body) -> 422, one ``errors`` entry per field;
 - :class:`~suture.domain.errors.DomainError` and the codecs' decode errors -> 422, naming the
   field and the reason the error carries;
-- "not found" errors of the services -> 404; "already exists" or "taken" -> 409;
+- "not found" errors of the services -> 404; "already exists" or "taken" -> 409, and so is a
+  decision the record's state refuses (a requisition decided already, an invoice that is not a
+  suspected duplicate cleared as not one);
 - :class:`~suture.domain.access.AccessDeniedError` (scope, facility, supplier) -> 403;
 - :class:`~suture.adapters.db.errors.StorageError` -> 503: the database is the problem, not the
   request, and the client may retry; so is :class:`~suture.services.erp.ErpUnavailableError`
@@ -35,6 +37,7 @@ from starlette.exceptions import HTTPException
 from suture.adapters.db.errors import StorageError
 from suture.domain.access import AccessDeniedError
 from suture.domain.approval import ApprovalConflictError
+from suture.domain.duplicate_clearance import NotClearableError
 from suture.domain.errors import SutureError
 from suture.entrypoints.api.security import REALM, ApiProblem
 from suture.services.erp import ErpUnavailableError
@@ -65,6 +68,7 @@ CONFLICT: tuple[type[SutureError], ...] = (
     InterfaceExistsError,
     RouteTakenError,
     ApprovalConflictError,
+    NotClearableError,
 )
 
 

@@ -2,15 +2,20 @@
 
 ``run`` matches one invoice, every held or unmatched invoice of a PO (``--po``), or every
 invoice not yet matched (``--all-open``); a matched invoice is left as it is. ``show`` prints an
-invoice's match line by line. ``tolerances list|set|remove`` manage the tolerance rules (a
-default, overridable per facility, per supplier, per facility and supplier; the most specific
-wins); ``set`` changes the options given and keeps the others. Runs and tolerance changes are
-recorded in the audit trail (``match.run``, ``match.tolerance.set``,
+invoice's match line by line, and the decisions that it is not a duplicate. ``not-duplicate``
+records that decision for an invoice held as a *suspected* duplicate (same PO, amount and date
+under another number), of the original its match names, and re-runs it at once.
+``tolerances list|set|remove`` manage the tolerance rules (a default, overridable per facility,
+per supplier, per facility and supplier; the most specific wins); ``set`` changes the options
+given and keeps the others. Runs, decisions and tolerance changes are recorded in the audit
+trail (``match.run``, ``match.not_duplicate``, ``match.tolerance.set``,
 ``match.tolerance.remove``) with the operating-system user as actor.
 
-Exit codes: 0 done; 1 refused (no such invoice, or PO number for ``--po``); 2 bad input (no
+Exit codes: 0 done; 1 refused (no such invoice, or PO number for ``--po``; ``not-duplicate`` of
+an invoice not held as a duplicate, or held for the same invoice number); 2 bad input (no
 invoice, ``--po`` or ``--all-open``, or more than one; a negative tolerance; ``tolerances set``
-with no value). Only ids, numbers and amounts are printed: invoices carry no patient data.
+with no value; ``not-duplicate`` without a reason). Only ids, numbers, amounts and the
+decisions' reasons are printed: invoices carry no patient data.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from suture.domain.audit import Outcome
+from suture.domain.duplicate_clearance import DuplicateClearance
 from suture.domain.errors import SutureError
 from suture.domain.matching import InvoiceMatch, Tolerance
 from suture.entrypoints.cli.app import console, errors, open_hub, print_table
-from suture.entrypoints.cli.audit import record_cli_action
+from suture.entrypoints.cli.audit import cli_actor, operator_name, record_cli_action
 from suture.services.audit import AuditTrail
+from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows.match_operations import MatchOperations, MatchView
 from suture.services.workflows.three_way_match import MatchRun
 
@@ -113,6 +120,65 @@ def run_command(
     print_table(table)
 
 
+@match_app.command("not-duplicate")
+def not_duplicate_command(
+    invoice: Annotated[str, typer.Argument(help="The invoice id held as a suspected duplicate.")],
+    *,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="Why it is not a duplicate (required; kept with the decision and audited).",
+        ),
+    ],
+    as_json: AsJson = False,
+) -> None:
+    """Record that a suspected duplicate is not a duplicate, and re-run it now.
+
+    The invoice, held as a suspected duplicate (same PO, amount and date under another number),
+    is not a duplicate of the invoice its match names: the decision is kept with who, when and
+    why, and the invoice is re-run (it may match, or stay held on other findings). Only that
+    original is cleared: another look-alike still holds it. The same invoice number again is
+    always a duplicate (refused). Dismissing the exception item is no such decision: the next
+    re-run holds the invoice again."""
+    action = "match.not_duplicate"
+
+    def audit(uow: UnitOfWork, clearance: DuplicateClearance, run: MatchRun) -> None:
+        hub.audit.record(
+            uow, cli_actor(), action, target_type="invoice", target_id=invoice,
+            before=f"duplicate_of={clearance.original_invoice_id}", after=_ran(run),
+            reason=clearance.reason,
+        )  # fmt: skip
+
+    with _hub() as hub:
+        try:
+            done = hub.matching.clear_duplicate(
+                invoice, reason=reason, decided_by=operator_name(), audit=audit
+            )
+        except SutureError as error:
+            record_cli_action(hub.audit, action, target_type="invoice", target_id=invoice,
+                              outcome=Outcome.FAILED, reason=str(error))  # fmt: skip
+            _fail(str(error), 2 if error.field == "reason" else 1)
+    if as_json:
+        console.print_json(
+            json.dumps({"decision": _clearance_json(done.clearance), **_run_json(done.run)})
+        )
+        return
+    m = done.run.match
+    console.print(f"invoice {escape(m.invoice_id)}: {escape(done.clearance.note)}")
+    held = ", ".join(f.value for f in m.findings)
+    console.print(
+        f"re-run: [bold]{m.status}[/bold] after {m.attempts} attempt(s)"
+        + (f"; held on {held}" if held else "")
+        + (f" (duplicate of {escape(m.duplicate_of)})" if m.duplicate_of else "")
+    )
+
+
+def _ran(run: MatchRun) -> str:
+    findings = ",".join(f.value for f in run.match.findings) or "-"
+    return f"status={run.match.status} attempts={run.match.attempts} findings={findings}"
+
+
 @match_app.command("show")
 def show_command(
     invoice: Annotated[str, typer.Argument(help="The invoice id.")], *, as_json: AsJson = False
@@ -140,6 +206,8 @@ def show_command(
     if m.findings:
         duplicate = f" (duplicate of {escape(m.duplicate_of)})" if m.duplicate_of else ""
         console.print(f"exceptions: {', '.join(f.value for f in m.findings)}{duplicate}")
+    for clearance in view.clearances:
+        console.print(escape(clearance.note))
     table = Table()
     headings = ("line", "PO line", "item", "finding", "invoiced EA", "received EA",
                 "earlier EA", "PO price/EA", "invoice price/EA", "variance")  # fmt: skip
@@ -318,6 +386,17 @@ def _view_json(view: MatchView) -> dict[str, Any]:
         "invoice_id": view.invoice.id,
         "invoice_status": view.invoice.status.value,
         "match": None if view.match is None else match_json(view.match),
+        "duplicate_clearances": [_clearance_json(c) for c in view.clearances],
+    }
+
+
+def _clearance_json(clearance: DuplicateClearance) -> dict[str, Any]:
+    return {
+        "invoice_id": clearance.invoice_id,
+        "original_invoice_id": clearance.original_invoice_id,
+        "reason": clearance.reason,
+        "decided_by": clearance.decided_by,
+        "decided_at": clearance.decided_at.isoformat(),
     }
 
 

@@ -1,9 +1,15 @@
-"""Operator actions on the three-way match: run or re-run, show, and the tolerance rules.
+"""Operator actions on the three-way match: run or re-run, show, clear a suspected duplicate,
+and the tolerance rules.
 
 The CLI (``suture match …``) and the Process API (``POST /api/v1/process/invoices/{id}/match``)
 call these; each run is one transaction of its own, publishing ``purchasing.invoice.matched``
 through the bus like the handler does (correlation id: the invoice id). Running a matched
 invoice again changes nothing and says so (``MatchRun.ran`` False).
+
+:meth:`MatchOperations.clear_duplicate` records that a suspected duplicate is not a duplicate
+of the original its match names (``domain/duplicate_clearance.py``) and re-runs the invoice in
+the same transaction, with the caller's audit entry: the decision, its re-run and its record
+commit together, or none of them does.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
+from suture.domain.duplicate_clearance import DuplicateClearance, clear_duplicate
+from suture.domain.exceptions import ExceptionType
 from suture.domain.invoicing import Invoice
 from suture.domain.matching import InvoiceMatch, Tolerance, ToleranceRule, tolerance_for
 from suture.services.clock import Clock
@@ -32,10 +40,27 @@ _TOLERANCE_FIELDS = frozenset(f.name for f in fields(Tolerance))
 
 @dataclass(frozen=True, slots=True)
 class MatchView:
-    """An invoice with its match state (None: never run)."""
+    """An invoice with its match state (None: never run) and the decisions that it is not a
+    duplicate of an original."""
 
     invoice: Invoice
     match: InvoiceMatch | None
+    clearances: tuple[DuplicateClearance, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClearanceRun:
+    """A decision that an invoice is not a duplicate, and the re-run it caused."""
+
+    clearance: DuplicateClearance
+    run: MatchRun
+    clearances: tuple[DuplicateClearance, ...]
+
+
+#: Records the decision in the audit trail within its own transaction:
+#: ``(uow, the decision, the re-run)``. A refused decision records nothing through it (the
+#: caller records the refusal on its own, as nothing else was committed).
+ClearanceAudit = Callable[[UnitOfWork, DuplicateClearance, MatchRun], None]
 
 
 class MatchOperations:
@@ -89,7 +114,48 @@ class MatchOperations:
             invoice = uow.invoices.get(invoice_id)
             if invoice is None:
                 raise UnknownInvoiceError("invoice_id", f"no invoice {invoice_id!r}")
-            return MatchView(invoice, uow.invoice_matches.get(invoice_id))
+            return MatchView(
+                invoice,
+                uow.invoice_matches.get(invoice_id),
+                tuple(uow.invoice_matches.duplicate_clearances(invoice_id)),
+            )
+
+    def clear_duplicate(
+        self,
+        invoice_id: str,
+        *,
+        reason: str,
+        decided_by: str,
+        audit: ClearanceAudit | None = None,
+    ) -> ClearanceRun:
+        """Record that the invoice, held as a suspected duplicate, is not a duplicate of the
+        original its match names, then re-run it at once: it may match and be vouchered, or
+        stay held on other findings; its ``duplicate_invoice`` item is resolved by the re-run
+        with a note naming the decision. Refused (:class:`NotClearableError`) for an invoice not
+        held as a duplicate or held for the same invoice number (always a duplicate),
+        (:class:`DuplicateClearanceError`) without a reason; an unknown invoice is
+        :class:`UnknownInvoiceError`."""
+        with self._uow() as uow:
+            if not uow.invoice_matches.lock_invoice(invoice_id):
+                raise UnknownInvoiceError("invoice_id", f"no invoice {invoice_id!r}")
+            invoice = uow.invoices.get(invoice_id)
+            if invoice is None:
+                raise UnknownInvoiceError("invoice_id", f"no invoice {invoice_id!r}")
+            held = uow.invoice_matches.get(invoice_id)
+            original_id = held.duplicate_of if held is not None else None
+            original = uow.invoices.get(original_id) if original_id else None
+            clearance = clear_duplicate(
+                invoice, held, original, reason=reason, decided_by=decided_by, at=self._clock()
+            )
+            uow.invoice_matches.add_duplicate_clearance(clearance)
+            run = self._run(
+                uow, invoice_id, resolutions={ExceptionType.DUPLICATE_INVOICE: clearance.note}
+            )
+            if audit is not None:  # the audit entry commits with the decision, or neither does
+                audit(uow, clearance, run)
+            clearances = tuple(uow.invoice_matches.duplicate_clearances(invoice_id))
+            uow.commit()
+        return ClearanceRun(clearance, run, clearances)
 
     def tolerance_rules(self) -> builtins.list[ToleranceRule]:
         with self._read() as uow:
@@ -148,7 +214,13 @@ class MatchOperations:
             uow.commit()
         return removed
 
-    def _run(self, uow: UnitOfWork, invoice_id: str) -> MatchRun:
+    def _run(
+        self,
+        uow: UnitOfWork,
+        invoice_id: str,
+        *,
+        resolutions: Mapping[ExceptionType, str] | None = None,
+    ) -> MatchRun:
         bus = self._bus
 
         def emit(event_type: str, payload: dict[str, Any], key: str, correlation: str) -> None:
@@ -157,4 +229,6 @@ class MatchOperations:
                 source_facility=payload.get("facility_id"),
             ))  # fmt: skip
 
-        return self._process.run(uow, invoice_id, at=self._clock(), emit=emit)
+        return self._process.run(
+            uow, invoice_id, at=self._clock(), emit=emit, resolutions=resolutions
+        )

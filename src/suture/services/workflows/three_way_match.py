@@ -31,7 +31,7 @@ Their reasons carry invoice and PO numbers, line numbers and amounts: never pati
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -143,12 +143,14 @@ class ThreeWayMatch:
         received_at: datetime | None = None,
         trace_id: str | None = None,
         reads: _Reads | None = None,
+        resolutions: Mapping[ExceptionType, str] | None = None,
     ) -> MatchRun:
         """Match the invoice once more within ``uow`` (the caller commits); a matched invoice
         is left as it is. ``received_at`` is when the invoice arrived; an operator's run gives
         none, and a first run then takes the time of the invoice's ``invoice.received`` event
         (else ``at``), so matching by hand before the bus got to it does not shorten the
-        invoice cycle time."""
+        invoice cycle time. ``resolutions`` say why an item of a type this run no longer finds
+        went away (a person's decision), in place of "no longer found"."""
         reads = reads or _Reads(uow, self._default)
         if not uow.invoice_matches.lock_invoice(invoice_id):
             raise UnknownInvoiceError("invoice_id", f"no invoice {invoice_id!r}")
@@ -190,7 +192,8 @@ class ThreeWayMatch:
         uow.invoice_matches.save(match)
         status = InvoiceStatus.MATCHED if match.is_matched else InvoiceStatus.EXCEPTION
         uow.invoice_matches.set_invoice_status(invoice.id, status)
-        self._work_queue(uow, invoice, match, outcome_reasons(match, outcome.issues), at)
+        reasons = outcome_reasons(match, outcome.issues)
+        self._work_queue(uow, invoice, match, reasons, at, resolutions=resolutions or {})
         if match.is_matched:
             self._approve(uow, invoice, match, at, emit)
         return MatchRun(match, ran=True)
@@ -202,6 +205,8 @@ class ThreeWayMatch:
         match: InvoiceMatch,
         reasons: dict[ExceptionType, str],
         at: datetime,
+        *,
+        resolutions: Mapping[ExceptionType, str],
     ) -> None:
         """One active item per invoice and exception type; resolve the types no longer found."""
         subject = subject_of(correlation_id=invoice.id)
@@ -210,6 +215,8 @@ class ThreeWayMatch:
                 note = f"three-way match re-run on attempt {match.attempts}: no longer found"
                 if match.is_matched:
                     note = f"invoice {invoice.number} matched on attempt {match.attempts}"
+                if item.type in resolutions:
+                    note = f"{note}; {resolutions[item.type]}"
                 uow.exceptions.save(item.resolve(note, by=MATCHER, at=at))
         for kind, reason in reasons.items():
             item = exception_queue.open_exception(

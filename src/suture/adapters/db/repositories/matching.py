@@ -22,10 +22,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from suture.adapters.db import tables as t
 from suture.adapters.db.errors import storage_errors
-from suture.adapters.db.match_tables import ANY, invoice_matches, match_tolerances
+from suture.adapters.db.match_tables import (
+    ANY,
+    invoice_duplicate_clearances,
+    invoice_matches,
+    match_tolerances,
+)
 from suture.adapters.db.repositories.base import Row
 from suture.adapters.db.repositories.invoicing import InvoiceRepository
 from suture.adapters.db.repositories.purchasing import ReceiptRepository
+from suture.domain.duplicate_clearance import DuplicateClearance
 from suture.domain.invoicing import InvoiceStatus
 from suture.domain.matching import (
     CENT,
@@ -156,8 +162,12 @@ class InvoiceMatchRepository:
         invoice_date: date,
     ) -> builtins.list[InvoiceSummary]:
         """The supplier's other invoices with the same number, or the same PO and date, that
-        have reached matching (only those have a ``received_at`` to order them by)."""
+        have reached matching (only those have a ``received_at`` to order them by). An invoice
+        that ``invoice_id`` was cleared as not a duplicate of is left out of the same-PO-and-date
+        lookup only: under the same number it is always a duplicate, cleared or not."""
         i, m = t.invoices.c, self.table.c
+        x = invoice_duplicate_clearances.c
+        cleared = sa.select(x.original_invoice_id).where(x.invoice_id == invoice_id)
 
         def tried(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
             return (
@@ -169,8 +179,10 @@ class InvoiceMatchRepository:
         # Two indexed lookups rather than one OR, which would scan the supplier's invoices.
         query: sa.Select[Any] | sa.CompoundSelect[Any] = tried(i.number == number)
         if purchase_order_number is not None:
-            by_po = (i.purchase_order_number == purchase_order_number) & (
-                i.invoice_date == invoice_date
+            by_po = (
+                (i.purchase_order_number == purchase_order_number)
+                & (i.invoice_date == invoice_date)
+                & i.id.not_in(cleared)
             )
             query = sa.union(tried(i.number == number), tried(by_po))
         with storage_errors(t.invoices.name):
@@ -187,6 +199,30 @@ class InvoiceMatchRepository:
                 invoice_date=other.invoice_date, received_at=row.received_at,
             ))  # fmt: skip
         return summaries
+
+    def add_duplicate_clearance(self, clearance: DuplicateClearance) -> None:
+        """Store the decision that the invoice is not a duplicate of the original."""
+        table = invoice_duplicate_clearances
+        row = {
+            "invoice_id": clearance.invoice_id,
+            "original_invoice_id": clearance.original_invoice_id,
+            "reason": clearance.reason, "decided_by": clearance.decided_by,
+            "decided_at": clearance.decided_at,
+        }  # fmt: skip
+        with storage_errors(table.name):
+            self._connection.execute(sa.insert(table), row)
+
+    def duplicate_clearances(self, invoice_id: str) -> builtins.list[DuplicateClearance]:
+        """The invoice's clearances, in the order they were decided (then by original)."""
+        table = invoice_duplicate_clearances
+        query = (
+            sa.select(table)
+            .where(table.c.invoice_id == invoice_id)
+            .order_by(table.c.decided_at, table.c.original_invoice_id)
+        )
+        with storage_errors(table.name):
+            rows = list(self._connection.execute(query))
+        return [_clearance(row) for row in rows]
 
     def open_invoice_ids(
         self,
@@ -279,6 +315,13 @@ def _rule(row: Row) -> ToleranceRule:
             price_percent=row.price_percent, price_amount=row.price_amount,
             quantity_percent=row.quantity_percent, quantity_amount=row.quantity_amount,
         ),
+    )  # fmt: skip
+
+
+def _clearance(row: Row) -> DuplicateClearance:
+    return DuplicateClearance(
+        invoice_id=row.invoice_id, original_invoice_id=row.original_invoice_id,
+        reason=row.reason, decided_by=row.decided_by, decided_at=row.decided_at,
     )  # fmt: skip
 
 
