@@ -5,6 +5,12 @@ no exponent; ``Nn`` is an integer with ``n`` implied decimal places (TDS01 and S
 ``5635800`` is 56,358.00); ``DT`` is CCYYMMDD (or YYMMDD in the interchange header). Anything
 else is an error naming the element, never a silently wrong number. Money is Decimal.
 
+The canonical model keeps amounts and quantities exactly as NUMERIC(18, 4): at most four decimal
+places, below 10^14 (as the FHIR, HL7 v2 and CSV codecs hold them). X12 allows an ``R`` element
+more (IT104 is R 1/17), so a value beyond that is refused here, at its element (997 AK4 code 5,
+too long), rather than by the database after the interchange is stored. Percentages (ITD03,
+SAC07) are not stored and keep the precision the sender gave.
+
 The shared structures: a REF reference, a DTM date, a product id (qualifier, value) pair list as
 PO1/IT1/LIN/SLN carry them, and the N1 party loop (N1 with its N2/N3/N4/REF/PER).
 """
@@ -24,9 +30,12 @@ _REAL = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
 _IMPLIED = re.compile(r"-?\d+")
 _DATE = re.compile(r"\d{8}|\d{6}")
 _MAX_DIGITS = 18
+_PLACES = 4
+_QUANTUM = Decimal(1).scaleb(-_PLACES)
+_LIMIT = Decimal(10) ** 14
 
 
-MISSING, INVALID_CHARACTER, INVALID_CODE, INVALID_DATE = "1", "6", "7", "8"
+MISSING, TOO_LONG, INVALID_CHARACTER, INVALID_CODE, INVALID_DATE = "1", "5", "6", "7", "8"
 """997 AK403 / 999 IK403 data element syntax error codes."""
 
 
@@ -53,14 +62,16 @@ def required(segment: Segment, index: int, what: str) -> str:
     return value
 
 
-def decimal(segment: Segment, index: int) -> Decimal | None:
-    """An ``R`` (decimal) element, or None when empty."""
+def decimal(segment: Segment, index: int, *, exact: bool = True) -> Decimal | None:
+    """An ``R`` (decimal) element, or None when empty; an amount or quantity the canonical
+    model holds exactly unless ``exact`` is false (a percentage)."""
     value = text(segment, index)
     if value is None:
         return None
     if _REAL.fullmatch(value) is None or len(value) > _MAX_DIGITS + 2:
         raise fail(segment, index, f"{value!r} is not a decimal number", INVALID_CHARACTER)
-    return Decimal(value)
+    number = Decimal(value)
+    return _held(segment, index, value, number) if exact else number
 
 
 def implied(segment: Segment, index: int, places: int = 2) -> Decimal | None:
@@ -71,7 +82,17 @@ def implied(segment: Segment, index: int, places: int = 2) -> Decimal | None:
     if _IMPLIED.fullmatch(value) is None or len(value) > _MAX_DIGITS + 1:
         reason = f"{value!r} is not a number with {places} implied decimals"
         raise fail(segment, index, reason, INVALID_CHARACTER)
-    return Decimal(value).scaleb(-places)
+    return _held(segment, index, value, Decimal(value).scaleb(-places))
+
+
+def _held(segment: Segment, index: int, value: str, number: Decimal) -> Decimal:
+    """``number`` when NUMERIC(18, 4) holds it exactly (see the module docstring)."""
+    if abs(number) >= _LIMIT:
+        raise fail(segment, index, f"{value!r} must be less than 10^14", TOO_LONG)
+    if number.quantize(_QUANTUM) != number:  # cannot overflow: at most 20 characters
+        reason = f"{value!r} has more than {_PLACES} decimal places"
+        raise fail(segment, index, reason, TOO_LONG)
+    return number
 
 
 def calendar_date(segment: Segment, index: int) -> date | None:

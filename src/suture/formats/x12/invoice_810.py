@@ -124,13 +124,13 @@ def _sac(segment: Segment) -> AllowanceOrCharge:
         indicator=indicator,
         code=text(segment, 2),
         amount=implied(segment, 5),
-        percent=decimal(segment, 7),
+        percent=decimal(segment, 7, exact=False),
         description=text(segment, 15),
     )
 
 
 def _whole(segment: Segment, index: int) -> int | None:
-    value = decimal(segment, index)
+    value = decimal(segment, index, exact=False)  # a count of days: the check below says more
     if value is None:
         return None
     if value != value.to_integral():
@@ -142,7 +142,7 @@ def _terms(itd: Segment) -> Terms:
     return Terms(
         type_code=text(itd, 1),
         basis_date_code=text(itd, 2),
-        discount_percent=decimal(itd, 3),
+        discount_percent=decimal(itd, 3, exact=False),
         discount_due_date=calendar_date(itd, 4),
         discount_days=_whole(itd, 5),
         net_due_date=calendar_date(itd, 6),

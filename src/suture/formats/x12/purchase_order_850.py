@@ -134,7 +134,7 @@ def summary_counts(summary: Sequence[Segment]) -> tuple[int | None, Decimal | No
     sources: list[Segment] = []
     for segment in summary:
         if segment.id == "CTT":
-            value = decimal(segment, 1)
+            value = decimal(segment, 1, exact=False)  # a count: the check below says more
             count = int(value) if value is not None and value == value.to_integral() else None
             if count is None:
                 raise fail(segment, 1, "number of line items must be a whole number")

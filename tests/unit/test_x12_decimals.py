@@ -1,0 +1,107 @@
+"""X12 amounts and quantities the canonical model cannot hold are refused at their element.
+
+The canonical model keeps money and quantities exactly as NUMERIC(18, 4): four decimal places,
+below 10^14 (as the FHIR, HL7 and CSV codecs hold them). An ``R`` or ``N2`` element beyond that
+is an :class:`X12DecodeError` naming the segment and element (997 AK4 code 5, too long), not a
+value the database refuses after the interchange is stored. Percentages are not stored, so
+their precision is the sender's.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from suture.formats.x12 import Invoice810, X12DecodeError, decode_document
+
+
+def document(set_id: str, functional_id: str, body: list[str]) -> bytes:
+    segments = [
+        "ISA*00*          *00*          *ZZ*ACME           *ZZ*SUTURE         *250301*1200*U*"
+        "00401*000000905*0*P*>",
+        f"GS*{functional_id}*ACME*SUTURE*20250301*1200*905*X*004010",
+        f"ST*{set_id}*0001",
+        *body,
+        f"SE*{len(body) + 2}*0001",
+        "GE*1*905",
+        "IEA*1*000000905",
+    ]
+    return ("~".join(segments) + "~").encode()
+
+
+INVOICE = ["BIG*20250305*INV-501**PO-1001", "IT1*1*5*BX*12.50**IN*gauze", "TDS*6250"]
+ORDER = ["BEG*00*SA*PO-1001**20250301", "PO1*1*5*BX*12.50**IN*gauze", "CTT*1"]
+ACKNOWLEDGMENT = ["BAK*00*AC*PO-1001*20250227", "PO1*1*5*BX*12.50**IN*gauze", "ACK*IA*5*BX"]
+NOTICE = ["BSN*00*SHIP-77*20250302*1200", "HL*1**S", "HL*2*1*O", "PRF*PO-1001", "HL*3*2*I",
+          "LIN*1*IN*gauze", "SN1**5*BX"]  # fmt: skip
+CATALOG = ["BCT*PC*GPO-2024", "LIN*1*VC*KNEE-100", "CTP*BG*C01*1200*1*EA"]
+
+
+def refusal(set_id: str, functional_id: str, body: list[str]) -> X12DecodeError:
+    with pytest.raises(X12DecodeError) as raised:
+        decode_document(document(set_id, functional_id, body))
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    ("set_id", "functional_id", "body", "old", "new", "element"),
+    [
+        ("810", "IN", INVOICE, "*12.50*", "*12.50001*", "IT104"),
+        ("810", "IN", INVOICE, "IT1*1*5*", "IT1*1*5.00001*", "IT102"),
+        ("850", "PO", ORDER, "*12.50*", "*1.23456*", "PO104"),
+        ("850", "PO", ORDER, "PO1*1*5*", "PO1*1*0.00005*", "PO102"),
+        ("855", "PR", ACKNOWLEDGMENT, "*12.50*", "*12.500001*", "PO104"),
+        ("855", "PR", ACKNOWLEDGMENT, "ACK*IA*5*", "ACK*IA*5.12345*", "ACK02"),
+        ("856", "SH", NOTICE, "SN1**5*", "SN1**5.12345*", "SN102"),
+        ("832", "SC", CATALOG, "*1200*", "*0.01234*", "CTP03"),
+        ("832", "SC", CATALOG, "*1200*1*", "*1200*1.00001*", "CTP04"),
+    ],
+)
+def test_a_decimal_with_more_than_4_places_is_refused_naming_its_element(  # noqa: PLR0917  (fixtures and parameters)
+    set_id: str, functional_id: str, body: list[str], old: str, new: str, element: str
+) -> None:
+    changed = [segment.replace(old, new, 1) for segment in body]
+    value = new.strip("*").rsplit("*", 1)[-1]
+
+    error = refusal(set_id, functional_id, changed)
+
+    assert (error.element, error.code, error.reason) == (
+        element, "5", f"{value!r} has more than 4 decimal places",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "element", "value"),
+    [
+        ("*12.50*", "*123456789012345.5*", "IT104", "123456789012345.5"),
+        ("IT1*1*5*", "IT1*1*100000000000000*", "IT102", "100000000000000"),
+        ("TDS*6250", "TDS*10000000000000000", "TDS01", "10000000000000000"),
+    ],
+)
+def test_a_decimal_of_10_to_the_14_or_more_is_refused_naming_its_element(
+    old: str, new: str, element: str, value: str
+) -> None:
+    error = refusal("810", "IN", [segment.replace(old, new, 1) for segment in INVOICE])
+
+    assert (error.element, error.code, error.reason) == (
+        element, "5", f"{value!r} must be less than 10^14",
+    )  # fmt: skip
+
+
+def test_trailing_zeros_beyond_4_places_lose_nothing_and_are_read() -> None:
+    body = [segment.replace("*12.50*", "*12.500000*") for segment in INVOICE]
+
+    (invoice,) = decode_document(document("810", "IN", body)).records
+
+    assert isinstance(invoice, Invoice810)
+    assert invoice.lines[0].unit_price == Decimal("12.5")
+
+
+def test_a_percentage_keeps_the_precision_the_sender_gave() -> None:
+    body = [INVOICE[0], "ITD*01*3*2.12345**10**30", *INVOICE[1:]]
+
+    (invoice,) = decode_document(document("810", "IN", body)).records
+
+    assert isinstance(invoice, Invoice810)
+    assert invoice.terms[0].discount_percent == Decimal("2.12345")
