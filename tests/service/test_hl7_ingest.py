@@ -414,6 +414,31 @@ def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outco
     )
 
 
+def test_ingest_command_splits_messages_run_together_in_a_file_on_each_msh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "cli.db"
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{database}")
+    seeded = create_engine(f"sqlite:///{database}")
+    ensure_schema(seeded)
+    with SqlAlchemyUnitOfWork(seeded) as work:
+        work.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
+        work.commit()
+    seeded.dispose()
+    path = tmp_path / "charges.hl7"
+    # two files put one after the other, each with a byte-order mark and no last terminator
+    path.write_bytes(b"".join(b"\xef\xbb\xbf" + dft(f"G{n}").rstrip(b"\r") for n in (1, 2)))
+
+    result = CliRunner().invoke(app, ["ingest", str(path)])
+
+    assert (result.exit_code, " ".join(result.output.split())) == (
+        0,
+        "charges.hl7: 2 messages: 2 accepted (AA), 0 with errors (AE), 0 rejected (AR), "
+        "0 duplicates",
+    )
+    assert rows(seeded, "SELECT count(*) FROM charges") == [(4,)]
+
+
 def test_ingest_command_json_lists_each_failed_message_with_its_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

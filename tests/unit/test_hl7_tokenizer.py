@@ -189,6 +189,43 @@ def test_what_the_tokenizer_refuses_it_names(data: bytes, expected: str) -> None
     assert str(caught.value).startswith(expected)
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (  # the first message's last segment had no terminator
+            f"{MSH}\rFT1|1|T1{MSH.replace('C1', 'C2')}\rFT1|1|T2\r",
+            "FT1 #1, FT1-2: a second message header (MSH) begins inside this segment: two "
+            "messages run together; one message per MLLP frame or request, and a file is split "
+            "on MSH",
+        ),
+        (
+            f"{MSH}{MSH.replace('C1', 'C2')}",
+            "MSH-12: a second message header (MSH) begins inside this segment: two messages "
+            "run together; one message per MLLP frame or request, and a file is split on MSH",
+        ),
+        (  # two files, each with its byte-order mark, one after the other
+            f"\ufeff{MSH}\rPID|1\r\ufeff{MSH}\rPID|1\r",
+            "segment 3: a second message header (MSH) in one message: one message per MLLP "
+            "frame or request; split a file or batch first",
+        ),
+        (
+            f"{MSH}\rPID|1\r{MSH}\rPID|1\r",
+            "segment 3: a second message header (MSH) in one message: one message per MLLP "
+            "frame or request; split a file or batch first",
+        ),
+    ],
+    ids=["inside-a-segment", "inside-the-header", "after-a-bom", "at-a-segment-start"],
+)
+def test_two_messages_in_one_are_rejected_naming_where_the_second_begins(
+    data: str, expected: str
+) -> None:
+    for written in (data, data.encode()):
+        with pytest.raises(Hl7DecodeError) as caught:
+            parse_message(written)
+
+        assert (str(caught.value), caught.value.disposition) == (expected, Disposition.REJECT)
+
+
 def test_a_bad_header_is_a_reject_and_a_bad_later_segment_an_error() -> None:
     dispositions = []
     for data in (b"MSH||", (MSH + "\r1AB|x").encode(), (MSH + "\rNTE|1|\x00x").encode()):
@@ -210,6 +247,20 @@ def test_batch_envelope_splits_into_messages_and_checks_counts() -> None:
     assert batch.messages[0] == f"{MSH}\rPID|1\r"
     assert [s.id for s in batch.envelope] == ["FHS", "BHS", "BTS", "BHS", "BTS", "FTS"]
     assert split_batch(data.encode()).messages[1] == f"{MSH.replace('C1', 'C2')}\rFT1|1\r".encode()
+
+
+@pytest.mark.parametrize(
+    "glue",
+    ["", "\ufeff", "\r\ufeff", "\n\ufeff"],
+    ids=["no-terminator", "bom", "cr-bom", "lf-bom"],
+)
+def test_messages_run_together_in_a_file_are_split_on_each_msh(glue: str) -> None:
+    second = MSH.replace("C1", "C2")
+    data = f"\ufeff{MSH}\rFT1|1|T1{glue}{second}\rFT1|1|T2"
+
+    expected = (f"{MSH}\rFT1|1|T1\r", f"{second}\rFT1|1|T2\r")
+    assert split_batch(data).messages == expected
+    assert split_batch(data.encode()).messages == tuple(m.encode() for m in expected)
 
 
 @pytest.mark.parametrize(

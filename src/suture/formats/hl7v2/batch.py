@@ -4,6 +4,13 @@ Each message comes back as its own raw bytes (or text), so that the ingest can s
 message raw before decoding it, and one bad message does not sink its neighbours. Plain files
 of messages one after another (no envelope) split the same way. The envelope is checked as far
 as it can be without reading the messages: trailer counts (BTS-1, FTS-1) must match.
+
+A message begins at every MSH, even one that does not begin a line: files made by putting
+messages one after another often lack the last segment terminator (or carry a byte-order mark
+before each message), so the next MSH runs on into the previous message's last segment. The
+MSH is recognised by its field separator and four encoding characters (``MSH|^~\\&``, or the
+ones the file's first MSH declares), which no field can hold; read as one message, the two
+would post the second one's charges under the first one's header.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from suture.formats.hl7v2.tokenizer import DEFAULT_DELIMITERS, Segment, read_del
 _STRIP = " \t\x0b\x0c\x1c\x00"
 _STRIP_BYTES = _STRIP.encode()
 _ENVELOPE = frozenset({"FHS", "BHS", "BTS", "FTS"})
+_DEFAULT_HEADER = "MSH|^~\\&"
+_HEADER_LENGTH = len(_DEFAULT_HEADER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +64,32 @@ def split_batch(data: bytes | str) -> Batch[bytes] | Batch[str]:
     """
     if isinstance(data, bytes):
         lines = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\r").replace(b"\n", b"\r")
+        start = lines.find(b"MSH")
+        declared = lines[start : start + _HEADER_LENGTH] if start >= 0 else b""
+        for marker in _headers(declared.decode("latin-1")):
+            header = marker.encode("latin-1")
+            lines = lines.replace(b"\xef\xbb\xbf" + header, header).replace(header, b"\r" + header)
         raw = [line.strip(_STRIP_BYTES) for line in lines.split(b"\r")]
         groups, envelope = _group([line[:3].decode("latin-1") for line in raw], raw)
         messages = tuple(b"\r".join(raw[i] for i in group) + b"\r" for group in groups)
         return Batch(messages, envelope)
     text = data.removeprefix("\ufeff").replace("\r\n", "\r").replace("\n", "\r")
+    start = text.find("MSH")
+    for marker in _headers(text[start : start + _HEADER_LENGTH] if start >= 0 else ""):
+        text = text.replace("\ufeff" + marker, marker).replace(marker, "\r" + marker)
     lines_str = [line.strip(_STRIP) for line in text.split("\r")]
     groups, envelope = _group([line[:3] for line in lines_str], lines_str)
     return Batch(tuple("\r".join(lines_str[i] for i in g) + "\r" for g in groups), envelope)
+
+
+def _headers(declared: str) -> tuple[str, ...]:
+    """What an MSH looks like: ``MSH|^~\\&``, and ``declared`` (the file's first MSH, its field
+    separator and four encoding characters) when it is another well-formed one."""
+    delimiters = declared[3:]
+    usable = len(delimiters) == _HEADER_LENGTH - 3 and len(set(delimiters)) == len(delimiters)
+    if usable and all(c.isprintable() and not c.isalnum() and not c.isspace() for c in delimiters):
+        return tuple(dict.fromkeys((_DEFAULT_HEADER, declared)))
+    return (_DEFAULT_HEADER,)
 
 
 def _group(
