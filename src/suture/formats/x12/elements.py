@@ -11,6 +11,11 @@ more (IT104 is R 1/17), so a value beyond that is refused here, at its element (
 too long), rather than by the database after the interchange is stored. Percentages (ITD03,
 SAC07) are not stored and keep the precision the sender gave.
 
+Text has a bound too (:func:`check_lengths`): no element of the sets the hub reads is longer
+than 264 characters (MSG01, AN 1/264; an invoice or PO number is 1/22). A longer one is refused
+(code 5), not stored: PostgreSQL cannot index an invoice number of 9,000 characters, and the
+storage error would leave the interchange neither applied nor failed.
+
 The shared structures: a REF reference, a DTM date, a product id (qualifier, value) pair list as
 PO1/IT1/LIN/SLN carry them, and the N1 party loop (N1 with its N2/N3/N4/REF/PER).
 """
@@ -33,6 +38,7 @@ _MAX_DIGITS = 18
 _PLACES = 4
 _QUANTUM = Decimal(1).scaleb(-_PLACES)
 _LIMIT = Decimal(10) ** 14
+MAX_LENGTH = 264
 
 
 MISSING, TOO_LONG, INVALID_CHARACTER, INVALID_CODE, INVALID_DATE = "1", "5", "6", "7", "8"
@@ -47,6 +53,19 @@ def fail(segment: Segment, index: int, reason: str, code: str = INVALID_CODE) ->
         element=segment.name(index),
         code=code,
     )
+
+
+def check_lengths(segments: Sequence[Segment]) -> None:
+    """Refuse the first element longer than :data:`MAX_LENGTH` (see the module docstring)."""
+    for segment in segments:
+        elements = segment.elements
+        if max(map(len, elements), default=0) <= MAX_LENGTH:  # the usual case: one pass in C
+            continue
+        index, value = next((i, v) for i, v in enumerate(elements) if len(v) > MAX_LENGTH)
+        reason = (
+            f"is {len(value)} characters long; no element the hub reads is longer than {MAX_LENGTH}"
+        )
+        raise fail(segment, index, reason, TOO_LONG)
 
 
 def text(segment: Segment, index: int) -> str | None:

@@ -1,4 +1,11 @@
-"""X12 amounts and quantities the canonical model cannot hold are refused at their element.
+"""X12 element values the hub cannot hold are refused at their element, not by the database.
+
+Text: no element of the sets the hub reads is longer than 264 characters (MSG01, AN 1/264; an
+invoice or PO number is 1/22), so a longer one is an :class:`X12DecodeError` (997 AK4 code 5,
+too long): PostgreSQL cannot index an invoice number of 9,000 characters, and a storage error
+would leave the interchange neither applied nor failed.
+
+Numbers: amounts and quantities the canonical model cannot hold are refused at their element.
 
 The canonical model keeps money and quantities exactly as NUMERIC(18, 4): four decimal places,
 below 10^14 (as the FHIR, HL7 and CSV codecs hold them). An ``R`` or ``N2`` element beyond that
@@ -105,3 +112,37 @@ def test_a_percentage_keeps_the_precision_the_sender_gave() -> None:
 
     assert isinstance(invoice, Invoice810)
     assert invoice.terms[0].discount_percent == Decimal("2.12345")
+
+
+@pytest.mark.parametrize(
+    ("set_id", "functional_id", "body", "old", "element"),
+    [
+        ("810", "IN", INVOICE, "INV-501", "BIG02"),
+        ("810", "IN", INVOICE, "PO-1001", "BIG04"),
+        ("810", "IN", INVOICE, "*gauze", "IT107"),
+        ("855", "PR", ACKNOWLEDGMENT, "PO-1001", "BAK03"),
+        ("856", "SH", NOTICE, "SHIP-77", "BSN02"),
+        ("832", "SC", CATALOG, "KNEE-100", "LIN03"),
+        ("850", "PO", ORDER, "PO-1001", "BEG03"),
+    ],
+)
+def test_an_element_longer_than_264_characters_is_refused_naming_it(
+    set_id: str, functional_id: str, body: list[str], old: str, element: str
+) -> None:
+    long = "*" + "A" * 265 if old.startswith("*") else "A" * 265
+    changed = [segment.replace(old, long, 1) for segment in body]
+
+    error = refusal(set_id, functional_id, changed)
+
+    assert (error.element, error.code, error.reason) == (
+        element, "5", "is 265 characters long; no element the hub reads is longer than 264",
+    )  # fmt: skip
+
+
+def test_an_element_of_264_characters_is_read() -> None:
+    body = [segment.replace("INV-501", "I" * 264) for segment in INVOICE]
+
+    (invoice,) = decode_document(document("810", "IN", body)).records
+
+    assert isinstance(invoice, Invoice810)
+    assert invoice.number == "I" * 264
