@@ -28,6 +28,11 @@ _MAX_WHOLE_DIGITS = 9
 _MAX_PLACES = 4
 _MAX_INTEGER_DIGITS = 14
 _UNDECODED = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
+#: A code or identifier (item number, lot, catalog number, visit) is at most 256 characters, a
+#: text (a description, a name) at most 1,000: a longer cell is a broken export, and stored, a
+#: key of thousands of characters breaks PostgreSQL's indexes (2,704 bytes a row at most).
+MAX_CODE = 256
+MAX_TEXT = 1000
 
 
 class Cells:
@@ -82,12 +87,19 @@ class Cells:
         value = self.cell(header) if header is not None else ""
         return value or self.profile.defaults.get(name, "")
 
-    def text(self, name: str, *, required: bool = False) -> str | None:
+    def text(self, name: str, *, required: bool = False, free: bool = False) -> str | None:
+        """A non-blank cell: a code or identifier, or a free text (``free``); see MAX_CODE."""
         value = self.raw(name)
         if not value:
             if required and self.column(name) not in self.reported:
                 self.fail(self.column(name), "is required but empty")
             return None
+        if len(value) > MAX_CODE:
+            limit, what = (MAX_TEXT, "a text") if free else (MAX_CODE, "a code or identifier")
+            if len(value) > limit:
+                reason = f"is {len(value)} characters long; {what} is at most {limit}"
+                self.fail(self.column(name), reason)
+                return None
         return value
 
     def parse(
