@@ -146,3 +146,49 @@ def test_an_element_of_264_characters_is_read() -> None:
 
     assert isinstance(invoice, Invoice810)
     assert invoice.number == "I" * 264
+
+
+@pytest.mark.parametrize(
+    ("set_id", "functional_id", "body", "again", "where"),
+    [
+        ("810", "IN", INVOICE, "BIG*20250306*INV-502**PO-2002", "segment 5 (BIG)"),
+        ("850", "PO", ORDER, "BEG*00*SA*PO-2**20250301", "segment 5 (BEG)"),
+        ("855", "PR", ACKNOWLEDGMENT, "BAK*00*AC*PO-2*20250227", "segment 5 (BAK)"),
+        ("856", "SH", NOTICE, "BSN*00*SHIP-78*20250302*1200", "segment 5 (BSN)"),
+        ("832", "SC", CATALOG, "BCT*PC*OTHER", "segment 5 (BCT)"),
+    ],
+)
+def test_a_second_beginning_segment_is_refused_as_two_documents_in_one_set(
+    set_id: str, functional_id: str, body: list[str], again: str, where: str
+) -> None:
+    segment_id = again[:3]
+
+    error = refusal(set_id, functional_id, [body[0], again, *body[1:]])
+
+    assert str(error) == (
+        f"{where}: a second {segment_id} in one {set_id} ({segment_id} is used once): two "
+        "documents in one transaction set?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("set_id", "functional_id", "body", "after", "said"),
+    [
+        ("810", "IN", INVOICE, "IT1*2*1*BX*1.00**IN*gauze",
+         "segment 7 (IT1): IT1 after the summary (TDS, segment 6)"),
+        ("850", "PO", ORDER, "PO1*2*1*BX*1.00**IN*gauze",
+         "segment 7 (PO1): PO1 after the summary (CTT, segment 6)"),
+        ("855", "PR", [*ACKNOWLEDGMENT, "CTT*1"], "PO1*2*1*BX*1.00**IN*gauze",
+         "segment 8 (PO1): PO1 after the summary (CTT, segment 7)"),
+        ("856", "SH", [*NOTICE, "CTT*3"], "HL*4*2*I",
+         "segment 12 (HL): HL after the summary (CTT, segment 11)"),
+        ("832", "SC", [*CATALOG, "CTT*1"], "LIN*2*VC*KNEE-200",
+         "segment 8 (LIN): LIN after the summary (CTT, segment 7)"),
+    ],
+)  # fmt: skip
+def test_a_line_after_the_summary_is_refused_not_dropped(
+    set_id: str, functional_id: str, body: list[str], after: str, said: str
+) -> None:
+    error = refusal(set_id, functional_id, [*body, after])
+
+    assert str(error) == f"{said}: two documents in one transaction set?"

@@ -34,8 +34,8 @@ from suture.formats.x12.elements import (
     text,
 )
 from suture.formats.x12.envelope import TransactionSet
-from suture.formats.x12.errors import X12DecodeError, X12Finding
-from suture.formats.x12.loops import cut, of, take_parties
+from suture.formats.x12.errors import X12Finding
+from suture.formats.x12.loops import beginning, cut, of, take_parties
 from suture.formats.x12.tokenizer import Segment
 
 
@@ -174,12 +174,7 @@ def decode_810(transaction_set: TransactionSet) -> Invoice810:
     """The invoice in one 810; raises :class:`X12DecodeError` naming the element."""
     header, line_segments, summary = cut(transaction_set.body, "IT1", frozenset({"TDS"}))
     parties, rest = take_parties(header)
-    bigs = of(rest, "BIG")
-    if not bigs:
-        raise X12DecodeError(
-            "810 has no BIG segment", position=transaction_set.position, segment="ST"
-        )
-    big = bigs[0]
+    big = beginning(transaction_set, "BIG")
     invoice_date = calendar_date(big, 1)
     if invoice_date is None:
         raise fail(big, 1, "invoice date is required", MISSING)
