@@ -255,6 +255,23 @@ def test_a_dft_without_ft1_is_an_error() -> None:
     assert str(refusal(data)) == "FT1: a DFT^P03 needs at least one FT1 segment"
 
 
+@pytest.mark.parametrize("segment_id", ["PID", "PV1"])
+def test_a_second_patient_or_visit_in_one_dft_is_an_error_naming_it(segment_id: str) -> None:
+    lines = dft().split(b"\r")
+    again = next(line for line in lines if line.startswith(segment_id.encode()))
+    other = again[:4] + again[4:].replace(b"1", b"2")  # another patient or visit
+    data = b"\r".join([*lines[:-2], other, *lines[-2:]])
+
+    error = refusal(data)
+
+    assert (str(error), error.ack_code, error.code) == (
+        f"{segment_id} #2: a DFT^P03 has one {segment_id} (one patient, one visit): the charges "
+        "would go to the first; two messages in one?",
+        "AE",
+        ErrorCode.SEGMENT_SEQUENCE,
+    )
+
+
 PHI = [MRN, "SECRETNAME", ACCOUNT, VISIT, BIRTH, "20240315"]
 
 
