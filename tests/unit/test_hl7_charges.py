@@ -272,6 +272,27 @@ def test_a_second_patient_or_visit_in_one_dft_is_an_error_naming_it(segment_id: 
     )
 
 
+def test_two_lines_with_one_transaction_id_are_an_error_not_one_charge() -> None:
+    data = dft(ft1(f2="TX-9"), ft1(f1="2", f2="TX-9", f7="27800456^SCREW^CDM", f11="310.00"))
+
+    error = refusal(data)
+
+    assert (str(error), error.ack_code, error.code) == (
+        "FT1 #2, FT1-2: the same transaction id as FT1 #1, both CG: each line needs its own, "
+        "or one charge would replace the other",
+        "AE",
+        ErrorCode.DUPLICATE_KEY,
+    )
+
+
+def test_a_charge_and_its_credit_may_share_a_transaction_id() -> None:
+    data = dft(ft1(f2="TX-9"), ft1(f1="2", f2="TX-9", f6="CD"))
+
+    charges = decode(data).charges
+
+    assert [c.transaction_type for c in charges] == [ChargeType.CHARGE, ChargeType.CREDIT]
+
+
 PHI = [MRN, "SECRETNAME", ACCOUNT, VISIT, BIRTH, "20240315"]
 
 

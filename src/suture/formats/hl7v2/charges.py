@@ -22,7 +22,9 @@ Field by field:
   facility is the service's job.
 
 The message has one PID and one PV1 (HL7 v2.5.1 §6.4.3: neither repeats in a DFT^P03); a
-second one is refused (``AE``), since every charge would go to the first patient's visit.
+second one is refused (``AE``), since every charge would go to the first patient's visit. Two
+FT1s of one type (charge, credit) with one FT1-2 transaction id are refused too (``AE``, table
+0357 code 205): FT1-2 is the line's business key, so the second would replace the first.
 
 Signs are kept as sent: a credit is ``transaction_type`` CD whatever the sign of its amount.
 Errors name FT1 by occurrence and field and may quote codes and amounts, never the date of
@@ -202,14 +204,33 @@ def decode_charges(
     if not facility:
         raise missing_segment("MSH", "no sending facility in MSH-4 and none in PV1-3.4")
     context = _Context(header, facility, encounter, tokens.account_token, zone, source_system)
+    lines = tuple(_line(ft1, context) for ft1 in ft1s)
+    if len(lines) > 1:
+        _check_keys(lines, ft1s)
     return DecodedCharges(
         header=header,
         facility_code=facility,
         location_facility=tokens.location_facility,
         encounter_token=encounter,
         account_token=tokens.account_token,
-        lines=tuple(_line(ft1, context) for ft1 in ft1s),
+        lines=lines,
     )
+
+
+def _check_keys(lines: tuple[ChargeLine, ...], ft1s: list[Segment]) -> None:
+    """Refuse a second line with the first one's FT1-2 and type (see the module docstring)."""
+    first: dict[tuple[str, str], int] = {}
+    for index, line in enumerate(lines):
+        if not line.transaction_id:
+            continue
+        kind = str(line.charge.transaction_type)
+        earlier = first.setdefault((line.transaction_id, kind), index)
+        if earlier != index:
+            reason = (
+                f"the same transaction id as FT1 #{ft1s[earlier].occurrence}, both {kind}: "
+                "each line needs its own, or one charge would replace the other"
+            )
+            raise field_error(ft1s[index], 2, reason, ErrorCode.DUPLICATE_KEY)
 
 
 class _Context:
