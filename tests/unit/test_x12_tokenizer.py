@@ -70,6 +70,20 @@ def test_bom_blank_lines_and_indentation_are_forgiven() -> None:
     assert [segment.id for segment in segments][:3] == ["ISA", "GS", "ST"]
 
 
+@pytest.mark.parametrize(
+    "padding",
+    ["\x1a", "\x00" * 40, "\r\n\x1a", "\x00\x1a"],
+    ids=["ctrl-z", "nul", "crlf-ctrl-z", "both"],
+)
+def test_padding_and_an_end_of_file_mark_after_the_iea_are_forgiven(padding: str) -> None:
+    for terminator in ("~", "\r\n", " \r\n"):
+        data = (document("*", ">", terminator) + padding).encode()
+
+        _, segments = tokenize(data)
+
+        assert [segment.id for segment in segments][-2:] == ["GE", "IEA"]
+
+
 def test_a_multi_byte_terminator_is_one_character_of_utf8_text() -> None:
     data = document("*", ":", "…").encode("utf-8")
     delimiters, segments = tokenize(data)

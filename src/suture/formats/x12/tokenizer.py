@@ -9,8 +9,10 @@ segment terminator is whatever follows ISA16. Partners use any of them: ``*``/``
 The ISA is read by counting element separators rather than by the fixed 106-character layout,
 so an ISA whose padding is wrong still reads. Around segments the tokenizer forgives what files
 gain on their way through mail gateways and editors: a byte-order mark, leading blank lines and
-indentation, and line breaks or spaces after a terminator. It does not forgive what changes
-meaning: a segment whose id is not two or three letters and digits is an error.
+indentation, and line breaks or spaces after a terminator; at the end of the file, the NUL
+padding of fixed-block transfers and the DOS end-of-file mark (Ctrl-Z, 0x1A). It does not
+forgive what changes meaning: a segment whose id is not two or three letters and digits is an
+error.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from suture.formats.x12.errors import X12DecodeError
 _ISA_ELEMENTS = 16
 _LINE_BREAKS = "\r\n"
 _WHITESPACE = " \t\r\n"
+_END_PADDING = _WHITESPACE + "\x00\x1a"  # NULs of fixed blocks, DOS's end-of-file mark
 _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _LINE_SPLIT = re.compile(r"[\r\n]+")
 
@@ -162,5 +165,7 @@ def split_segments(text: str, delimiters: Delimiters, start: int) -> list[Segmen
 def tokenize(data: bytes | str) -> tuple[Delimiters, list[Segment]]:
     """The delimiters and the segments of one interchange, ISA first."""
     text = decode_text(data)
+    if text.endswith(("\x00", "\x1a")):
+        text = text.rstrip(_END_PADDING)
     delimiters, isa, after = read_delimiters(text)
     return delimiters, [Segment(1, isa), *split_segments(text, delimiters, after)]
