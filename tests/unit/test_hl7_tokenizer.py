@@ -249,6 +249,15 @@ def test_batch_envelope_splits_into_messages_and_checks_counts() -> None:
     assert split_batch(data.encode()).messages[1] == f"{MSH.replace('C1', 'C2')}\rFT1|1\r".encode()
 
 
+@pytest.mark.parametrize("end", ["\x1a", "\r\n\x1a", "\r\x1a\x1a"], ids=["sub", "crlf-sub", "subs"])
+def test_a_dos_end_of_file_mark_is_not_a_segment_of_the_last_message(end: str) -> None:
+    data = f"{MSH}\rFT1|1|T1\r{MSH.replace('C1', 'C2')}\rFT1|1|T2{end}"
+
+    messages = split_batch(data.encode()).messages
+
+    assert messages[1] == f"{MSH.replace('C1', 'C2')}\rFT1|1|T2\r".encode()
+
+
 @pytest.mark.parametrize(
     "glue",
     ["", "\ufeff", "\r\ufeff", "\n\ufeff"],

@@ -5,6 +5,9 @@ message raw before decoding it, and one bad message does not sink its neighbours
 of messages one after another (no envelope) split the same way. The envelope is checked as far
 as it can be without reading the messages: trailer counts (BTS-1, FTS-1) must match.
 
+Lines are stripped of white space, MLLP framing characters and NULs left around them, and of
+a DOS end-of-file mark (Ctrl-Z, 0x1A), which old tools append to a file.
+
 A message begins at every MSH, even one that does not begin a line: files made by putting
 messages one after another often lack the last segment terminator (or carry a byte-order mark
 before each message), so the next MSH runs on into the previous message's last segment. The
@@ -21,7 +24,7 @@ from typing import AnyStr, Generic, overload
 from suture.formats.hl7v2.errors import Disposition, ErrorCode, Hl7DecodeError
 from suture.formats.hl7v2.tokenizer import DEFAULT_DELIMITERS, Segment, read_delimiters
 
-_STRIP = " \t\x0b\x0c\x1c\x00"
+_STRIP = " \t\x0b\x0c\x1c\x00\x1a"  # white space, MLLP framing, NULs, a DOS end-of-file mark
 _STRIP_BYTES = _STRIP.encode()
 _ENVELOPE = frozenset({"FHS", "BHS", "BTS", "FTS"})
 _DEFAULT_HEADER = "MSH|^~\\&"
