@@ -65,7 +65,15 @@ class Cells:
         self.reported.add(column)
 
     def finish(self) -> None:
-        """Raise every problem recorded so far as one :class:`RowError`, in column order."""
+        """Raise every problem recorded so far as one :class:`RowError`, in column order; for
+        a row the file ends inside (``Row.cut_short``), that alone: the rest follows from it."""
+        row = self.row
+        if row.cut_short:
+            reason = (
+                f"the file ends inside this row, after {row.cells} of the header's "
+                f"{len(row.values)} cells and without a line break: was the file cut short?"
+            )
+            raise RowError(row.line_number, "", reason)
         if self.errors:
             order = {header: index for index, header in enumerate(self.row.values, start=1)}
             raise RowError.of(sorted(self.errors, key=lambda e: order.get(e.column, len(order))))
