@@ -488,8 +488,13 @@ def test_ingest_command_json_lists_each_failed_message_with_its_reason(
             b"\x89PNG\r\n",
             "charges.hl7: refused, nothing was stored: segment 1: a segment before any MSH",
         ),
+        (  # the transfer stopped before the trailers, perhaps inside the last message
+            b"FHS|^~\\&|EPIC|GH\rBHS|^~\\&|EPIC|GH\r" + dft("E1") + dft("E2")[:120],
+            "charges.hl7: refused, nothing was stored: BHS: the batch that begins at segment 2 "
+            "has no BTS trailer: was the file cut short?",
+        ),
     ],
-    ids=["empty", "batch-count", "binary"],
+    ids=["empty", "batch-count", "binary", "cut-short"],
 )
 def test_ingest_command_exits_2_storing_nothing_when_the_file_cannot_be_split(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, said: str

@@ -280,6 +280,18 @@ def test_messages_run_together_in_a_file_are_split_on_each_msh(glue: str) -> Non
         ("BHS|^~\\&\rBTS|0", "segment 1: holds no MSH segment"),
         (f"PID|1\r{MSH}", "segment 1: a segment before any MSH"),
         (f"BHS||\r{MSH}", "BHS-2: needs one to five encoding characters"),
+        (
+            f"FHS|^~\\&\rBHS|^~\\&\r{MSH}\rFT1|1",
+            "BHS: the batch that begins at segment 2 has no BTS trailer: was the file cut short?",
+        ),
+        (
+            f"BHS|^~\\&\r{MSH}\rBHS|^~\\&\r{MSH}\rBTS|1",
+            "BHS: the batch that begins at segment 1 has no BTS trailer: was the file cut short?",
+        ),
+        (
+            f"FHS|^~\\&\rBHS|^~\\&\r{MSH}\rFT1|1\rBTS|1",
+            "FHS: the file that begins at segment 1 has no FTS trailer: was the file cut short?",
+        ),
     ],
 )
 def test_batch_envelope_errors_name_the_segment(data: str, expected: str) -> None:

@@ -3,7 +3,9 @@
 Each message comes back as its own raw bytes (or text), so that the ingest can store every
 message raw before decoding it, and one bad message does not sink its neighbours. Plain files
 of messages one after another (no envelope) split the same way. The envelope is checked as far
-as it can be without reading the messages: trailer counts (BTS-1, FTS-1) must match.
+as it can be without reading the messages: trailer counts (BTS-1, FTS-1) must match, and a
+batch or file that begins with BHS or FHS must end with its BTS or FTS (§2.10.3), since a file
+cut short in transfer looks like a batch without its trailer, its last message short of segments.
 
 Lines are stripped of white space, MLLP framing characters and NULs left around them, and of
 a DOS end-of-file mark (Ctrl-Z, 0x1A), which old tools append to a file.
@@ -133,6 +135,37 @@ def _group(
     return groups, tuple(envelope)
 
 
+def _unclosed(opened: Segment, trailer: str) -> Hl7DecodeError:
+    what = "batch" if opened.id == "BHS" else "file"
+    return _error(
+        f"the {what} that begins at segment {opened.position} has no {trailer} trailer: was the "
+        "file cut short?",
+        opened.position,
+        opened.id,
+    )
+
+
+def _check_trailers(envelope: list[Segment]) -> None:
+    """Every BHS closed by a BTS before the next BHS or the FTS, an FHS by the FTS."""
+    batch: Segment | None = None
+    file: Segment | None = None
+    for segment in envelope:
+        if segment.id in {"BHS", "FTS"} and batch is not None:
+            raise _unclosed(batch, "BTS")
+        if segment.id == "BHS":
+            batch = segment
+        elif segment.id == "BTS":
+            batch = None
+        elif segment.id == "FHS":
+            file = segment
+        elif segment.id == "FTS":
+            file = None
+    if batch is not None:
+        raise _unclosed(batch, "BTS")
+    if file is not None:
+        raise _unclosed(file, "FTS")
+
+
 def _check_counts(envelope: list[Segment], per_batch: list[int]) -> None:
     batch = -1
     for segment in envelope:
@@ -152,3 +185,4 @@ def _check_counts(envelope: list[Segment], per_batch: list[int]) -> None:
                     segment.id,
                     1,
                 )
+    _check_trailers(envelope)
