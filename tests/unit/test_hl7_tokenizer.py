@@ -281,6 +281,11 @@ def test_messages_run_together_in_a_file_are_split_on_each_msh(glue: str) -> Non
         (f"PID|1\r{MSH}", "segment 1: a segment before any MSH"),
         (f"BHS||\r{MSH}", "BHS-2: needs one to five encoding characters"),
         (
+            "\ufeff" + MSH,  # encoded as UTF-16 below
+            "segment 1: UTF-16 text (byte-order mark FF FE); HL7 v2 is read as UTF-8 or the "
+            "character set MSH-18 names: save it as UTF-8",
+        ),
+        (
             f"FHS|^~\\&\rBHS|^~\\&\r{MSH}\rFT1|1",
             "BHS: the batch that begins at segment 2 has no BTS trailer: was the file cut short?",
         ),
@@ -296,7 +301,7 @@ def test_messages_run_together_in_a_file_are_split_on_each_msh(glue: str) -> Non
 )
 def test_batch_envelope_errors_name_the_segment(data: str, expected: str) -> None:
     with pytest.raises(Hl7DecodeError) as caught:
-        split_batch(data)
+        split_batch(data.encode("utf-16-le") if data.startswith("\ufeff") else data)
 
     assert str(caught.value).startswith(expected)
 

@@ -84,6 +84,18 @@ def test_padding_and_an_end_of_file_mark_after_the_iea_are_forgiven(padding: str
         assert [segment.id for segment in segments][-2:] == ["GE", "IEA"]
 
 
+def test_utf16_text_is_refused_saying_so() -> None:
+    data = document("*", ">", "~").encode("utf-16")
+
+    with pytest.raises(X12DecodeError) as caught:
+        tokenize(data)
+
+    assert str(caught.value) == (
+        "segment 1: UTF-16 text (byte-order mark FF FE); X12 is read as UTF-8 (or Latin-1): "
+        "save it as UTF-8"
+    )
+
+
 def test_a_multi_byte_terminator_is_one_character_of_utf8_text() -> None:
     data = document("*", ":", "…").encode("utf-8")
     delimiters, segments = tokenize(data)

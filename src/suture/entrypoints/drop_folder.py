@@ -15,6 +15,12 @@ byte-order mark and leading white space skipped):
   feed is the one configured for the folder's interface, ``--watch-interface``);
 - anything else: not stored; moved to ``failed/`` with the reason printed.
 
+A file of UTF-16 text (a byte-order mark ``FF FE`` or ``FE FF``: a spreadsheet's "Unicode
+text", PowerShell's ``Out-File``) is detected on its text. A CSV goes to its feed, whose
+profile may declare ``encoding: utf-16``; X12 and HL7 v2 are not read in UTF-16 (a segment
+terminator's byte can sit inside a character), so such a file is not stored and is moved to
+``failed/`` with the reason, "save it as UTF-8".
+
 Only after the ingest returned (the raw bytes committed, the content applied or failed) is the
 file moved, to ``DIR/processed/`` when it was applied (or stored, for CSV), else to
 ``DIR/failed/`` (an X12 or HL7 error, an unknown X12 sender): the inbox holds the bytes and an
@@ -45,6 +51,12 @@ PROCESSED = "processed"
 FAILED = "failed"
 _IGNORED_SUFFIXES = (".tmp", ".part")
 _BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_HEAD = 4096
+_UTF16 = (
+    "UTF-16 text (byte-order mark {}): X12 and HL7 v2 files are read as UTF-8 (or the character "
+    "set MSH-18 names); save it as UTF-8"
+)
 _CSV_SEPARATORS = (b",", b";", b"\t")
 _LISTED = 5  # HL7 messages answered AE or AR named in an outcome's detail
 
@@ -63,7 +75,9 @@ class DropOutcome:
 
 def detect_format(data: bytes) -> str | None:
     """``x12``, ``hl7v2``, ``csv`` or None, from the first bytes of a file."""
-    head = data.removeprefix(_BOM).lstrip()[:4096]
+    if data.startswith(_UTF16_BOMS):  # read its text (the BOM names the byte order)
+        data = data[: 2 * _HEAD].decode("utf-16", "replace").encode("utf-8", "replace")
+    head = data.removeprefix(_BOM).lstrip()[:_HEAD]
     if head.startswith(b"ISA"):
         return "x12"
     if head.startswith((b"MSH", b"FHS", b"BHS")):
@@ -117,6 +131,8 @@ class DropFolder:
     def _take(self, path: Path) -> DropOutcome:
         data = path.read_bytes()
         kind = detect_format(data)
+        if kind in ("x12", "hl7v2") and data.startswith(_UTF16_BOMS):
+            return self._move(path, kind, False, _UTF16.format(data[:2].hex(" ").upper()), None)
         if kind == "x12":
             reply = self._hub.x12_ingest.receive(
                 data, interface=self._interface, source_system=self._source

@@ -68,6 +68,12 @@ def split_batch(data: bytes | str) -> Batch[bytes] | Batch[str]:
     Messages are returned with their segments ``\\r``-terminated and surrounding blanks removed.
     """
     if isinstance(data, bytes):
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise _error(
+                f"UTF-16 text (byte-order mark {data[:2].hex(' ').upper()}); HL7 v2 is read as "
+                "UTF-8 or the character set MSH-18 names: save it as UTF-8",
+                1,
+            )
         lines = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\r").replace(b"\n", b"\r")
         start = lines.find(b"MSH")
         declared = lines[start : start + _HEADER_LENGTH] if start >= 0 else b""

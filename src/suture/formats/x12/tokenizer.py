@@ -65,11 +65,18 @@ class Segment(NamedTuple):
 def decode_text(data: bytes | str) -> str:
     """The document as text: UTF-8 (byte-order mark dropped), or Latin-1 when it is not UTF-8.
 
-    Latin-1 maps every byte, so nothing is ever refused here; X12's basic character set is
-    ASCII and both decodings agree on it.
+    Latin-1 maps every byte, so nothing is refused here but UTF-16 text (its byte-order mark
+    first), which would read as NULs between letters; X12's basic character set is ASCII and
+    UTF-8 and Latin-1 agree on it.
     """
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise X12DecodeError(
+            f"UTF-16 text (byte-order mark {data[:2].hex(' ').upper()}); X12 is read as UTF-8 "
+            "(or Latin-1): save it as UTF-8",
+            position=1,
+        )
     data = data.removeprefix(codecs.BOM_UTF8)
     try:
         return data.decode("utf-8")
