@@ -56,6 +56,24 @@ def test_an_x12_file_is_stored_applied_and_moved_to_processed(folder: DropFolder
     assert len(events(hub.engine, "purchasing.order.acknowledged")) == 1
 
 
+def test_each_interchange_of_an_x12_file_that_holds_several_is_stored_and_applied(
+    folder: DropFolder, hub: Hub
+) -> None:
+    first, second = interchange([("855", ACK_855)]), interchange([("855", [])], control=906)
+    (folder.directory / "van.edi").write_bytes(first + b"\r\n" + second)
+
+    (outcome,) = polled_twice(folder)
+
+    assert (outcome.format, outcome.ok, outcome.moved_to.parent.name) == ("x12", False, "failed")
+    assert outcome.detail == (
+        "2 interchanges: 1 processed; interchange 2: ST 0001 (855): segment 3 (ST): 855 has no "
+        "BAK segment"
+    )
+    stored = sorted(m.status for m in hub.inbox.list(interface="drop-folder"))
+    assert stored == [MessageStatus.FAILED, MessageStatus.PROCESSED]
+    assert len(events(hub.engine, "purchasing.order.acknowledged")) == 1
+
+
 def test_a_file_is_not_taken_on_the_poll_that_first_sees_it_nor_while_it_grows(
     folder: DropFolder,
 ) -> None:

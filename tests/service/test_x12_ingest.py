@@ -514,6 +514,30 @@ def test_suture_ingest_x12_fails_an_empty_file_without_a_traceback_and_goes_on(
     assert len(events(engine, "purchasing.order.acknowledged")) == 1
 
 
+def test_suture_ingest_x12_applies_each_interchange_of_a_file_that_holds_several(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+    mailbox = tmp_path / "van.edi"  # as a VAN mailbox writes them, one after another
+    mailbox.write_bytes(
+        interchange([("855", ACK_855)]) + b"\r\n"
+        + interchange([("810", INVOICE_810)], functional_id="IN", control=906)
+    )  # fmt: skip
+
+    result = CliRunner().invoke(app, ["ingest", "x12", str(mailbox)])
+
+    assert (result.exit_code, result.output.splitlines()) == (
+        0,
+        [
+            "van.edi, interchange 1 of 2: processed, 1 997 queued",
+            "van.edi, interchange 2 of 2: processed, 1 997 queued",
+        ],
+    )
+    assert len(events(engine, "purchasing.order.acknowledged")) == 1
+    assert len(events(engine, "purchasing.invoice.received")) == 1
+
+
 def test_suture_ingest_x12_json_prints_one_json_object_a_line_per_file(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -526,8 +550,8 @@ def test_suture_ingest_x12_json_prints_one_json_object_a_line_per_file(
     result = CliRunner().invoke(app, ["ingest", "x12", "--json", str(good), str(bad)])
 
     outcomes = [json.loads(line) for line in result.output.splitlines()]
-    assert [(o["file"], o["status"], o["acknowledgments"]) for o in outcomes] == [
-        ("ack.edi", "processed", 1),
-        ("bad.edi", "failed", 0),
+    assert [(o["file"], o["interchange"], o["status"], o["acknowledgments"]) for o in outcomes] == [
+        ("ack.edi", 1, "processed", 1),
+        ("bad.edi", 1, "failed", 0),
     ]
     assert outcomes[1]["reason"].startswith("segment 1 (ISA)")

@@ -4,10 +4,17 @@ forgiven: the same document written with each exotic delimiter set decodes the s
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 import pytest
 
-from suture.formats.x12 import X12DecodeError, decode_document, tokenize
+from suture.formats.x12 import (
+    X12DecodeError,
+    decode_document,
+    read_interchange,
+    split_interchanges,
+    tokenize,
+)
 from suture.formats.x12.tokenizer import Delimiters, decode_text
 
 SEGMENTS = [
@@ -143,3 +150,39 @@ def test_unusable_delimiters_are_refused_naming_the_isa_element(text: str, eleme
         tokenize(text)
     assert caught.value.segment == "ISA"
     assert (caught.value.element or "ISA") == element
+
+
+SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "x12"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("855_4010_ssimmons_oopfactory.txt", "810_4010_walmart_oopfactory.txt"),  # ~, then CRLF
+        ("856_4010_example3_oopfactory.txt", "850_4010_adobe_clp_oopfactory.txt"),  # …, then *
+        ("832_4010_hibcc_example1_oopfactory.txt", "832_4010_hibcc_example1_oopfactory.txt"),
+    ],
+)
+def test_interchanges_one_after_another_in_a_file_split_into_their_own_bytes(
+    first: str, second: str
+) -> None:
+    one, two = (SAMPLES / first).read_bytes(), (SAMPLES / second).read_bytes()
+    one = one.removeprefix(codecs.BOM_UTF8)
+    two = two.removeprefix(codecs.BOM_UTF8)
+
+    parts = split_interchanges(one + b"\r\n" + two + b"\x1a")
+
+    assert [read_interchange(part).control_number for part in parts] == [
+        read_interchange(one).control_number, read_interchange(two).control_number,
+    ]  # fmt: skip
+    assert parts[0].strip() == one.strip()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not x12 at all", b"ISA*00*cut", SAMPLES.joinpath("810_4010_walmart_oopfactory.txt")
+     .read_bytes() + b"garbage after the IEA"],
+    ids=["empty", "not-x12", "cut-isa", "junk-after"],
+)  # fmt: skip
+def test_what_is_not_several_interchanges_comes_back_whole(data: bytes) -> None:
+    assert split_interchanges(data) == [data]

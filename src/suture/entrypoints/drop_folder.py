@@ -7,7 +7,8 @@ alone; names starting with ``.`` and ending in ``.tmp`` or ``.part`` (a writer's
 name, renamed when complete) are never taken. A taken file is routed by its first bytes (a
 byte-order mark and leading white space skipped):
 
-- ``ISA``: X12, through :class:`~suture.services.x12_ingest.X12Ingest`;
+- ``ISA``: X12, through :class:`~suture.services.x12_ingest.X12Ingest`, each interchange of
+  a file that holds several (as a VAN mailbox writes them) on its own;
 - ``MSH``, ``FHS`` or ``BHS``: HL7 v2 (one message or a batch), through
   :class:`~suture.services.hl7_ingest.Hl7Ingest`;
 - a first line with a comma, a semicolon or a tab, and no control characters: CSV, stored in
@@ -45,6 +46,7 @@ from suture.bootstrap import Hub
 from suture.domain.messages import MessageStatus
 from suture.eventlog.retry import FailureStreak, Jitter, LoopFailure, RetryPolicy
 from suture.formats.hl7v2 import Hl7DecodeError, split_batch
+from suture.formats.x12 import split_interchanges
 from suture.services.hl7_ingest import Hl7Submission
 
 PROCESSED = "processed"
@@ -134,11 +136,7 @@ class DropFolder:
         if kind in ("x12", "hl7v2") and data.startswith(_UTF16_BOMS):
             return self._move(path, kind, False, _UTF16.format(data[:2].hex(" ").upper()), None)
         if kind == "x12":
-            reply = self._hub.x12_ingest.receive(
-                data, interface=self._interface, source_system=self._source
-            )
-            ok = reply.status is MessageStatus.PROCESSED
-            return self._move(path, kind, ok, reply.reason or str(reply.status), reply.message_id)
+            return self._x12(path, data)
         if kind == "hl7v2":
             return self._hl7(path, data)
         if kind == "csv":  # stored with the event its feed's decoder runs on (csv-feeds.md)
@@ -147,6 +145,23 @@ class DropFolder:
             )
             return self._move(path, kind, True, "stored", stored.message.id)
         return self._move(path, "unknown", False, "not X12 (ISA), HL7 v2 (MSH) or CSV", None)
+
+    def _x12(self, path: Path, data: bytes) -> DropOutcome:
+        ingest = self._hub.x12_ingest
+        replies = [
+            ingest.receive(part, interface=self._interface, source_system=self._source)
+            for part in split_interchanges(data)
+        ]
+        ok = all(reply.status is MessageStatus.PROCESSED for reply in replies)
+        first = replies[0]
+        if len(replies) == 1:
+            return self._move(path, "x12", ok, first.reason or str(first.status), first.message_id)
+        done = sum(1 for reply in replies if reply.status is MessageStatus.PROCESSED)
+        detail = f"{len(replies)} interchanges: {done} processed"
+        for number, reply in enumerate(replies, start=1):
+            if reply.status is not MessageStatus.PROCESSED:
+                detail += f"; interchange {number}: {reply.reason or reply.status}"
+        return self._move(path, "x12", ok, detail, first.message_id)
 
     def _hl7(self, path: Path, data: bytes) -> DropOutcome:
         try:

@@ -28,6 +28,7 @@ _ISA_ELEMENTS = 16
 _LINE_BREAKS = "\r\n"
 _WHITESPACE = " \t\r\n"
 _END_PADDING = _WHITESPACE + "\x00\x1a"  # NULs of fixed blocks, DOS's end-of-file mark
+_ISA_WINDOW = 1024  # an ISA is 106 characters; its padding may be wrong, never by this much
 _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _LINE_SPLIT = re.compile(r"[\r\n]+")
 
@@ -167,6 +168,65 @@ def split_segments(text: str, delimiters: Delimiters, start: int) -> list[Segmen
             )
         append(Segment(position, elements))
     return segments
+
+
+def split_interchanges(data: bytes) -> list[bytes]:
+    """The interchanges of a file, each as its own bytes, in order.
+
+    A VAN mailbox or an AS2 gateway often writes several interchanges one after another in one
+    file, each ISA declaring its own delimiters. Each part ends with its IEA segment's
+    terminator; white space and end-of-file padding between them are dropped. What is not
+    several readable interchanges (one interchange, bytes that do not start with ISA, an
+    interchange without an IEA, anything but another ISA after an IEA) comes back whole, for
+    the reader to accept or refuse with its own error. The file is decoded once and searched,
+    not tokenized.
+    """
+    body = data.removeprefix(codecs.BOM_UTF8)
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return [data]
+    try:
+        text, codec = body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:  # as decode_text reads it
+        text, codec = body.decode("latin-1"), "latin-1"
+    bounds: list[tuple[int, int]] = []  # (start, end) of each interchange, in text
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    while (end := _interchange_end(text, start)) is not None:
+        following = end + len(text[end:]) - len(text[end:].lstrip(_END_PADDING))
+        if not text.startswith("ISA", following):
+            break
+        bounds.append((start, end))
+        start = following
+    if not bounds:
+        return [data]
+    parts: list[bytes] = []
+    offset, at = len(data) - len(body), 0  # bytes and text read so far
+    for first, last in [*bounds, (start, len(text))]:
+        offset += len(text[at:first].encode(codec))
+        size = len(text[first:last].encode(codec))
+        parts.append(data[offset : offset + size])
+        offset, at = offset + size, last
+    return parts
+
+
+def _interchange_end(text: str, start: int) -> int | None:
+    """Where the interchange that begins at ``start`` ends: just after its IEA segment's
+    terminator; None when it cannot be read or has no terminated IEA."""
+    try:
+        delimiters, _, after = read_delimiters(text[start : start + _ISA_WINDOW])
+    except X12DecodeError:
+        return None
+    terminator, element = delimiters.segment, re.escape(delimiters.element)
+    if terminator.strip(_LINE_BREAKS) == "":
+        found = re.compile(rf"[\r\n][ \t\r\n]*IEA{element}").search(text, start + after - 1)
+        if found is None:
+            return None
+        line_end = _LINE_SPLIT.search(text, found.end())
+        return None if line_end is None else line_end.end()
+    found = re.compile(rf"{re.escape(terminator)}[ \t\r\n]*IEA{element}").search(text, start)
+    if found is None:
+        return None
+    stop = text.find(terminator, found.end())
+    return None if stop < 0 else stop + len(terminator)
 
 
 def tokenize(data: bytes | str) -> tuple[Delimiters, list[Segment]]:
