@@ -192,3 +192,23 @@ def test_a_line_after_the_summary_is_refused_not_dropped(
     error = refusal(set_id, functional_id, [*body, after])
 
     assert str(error) == f"{said}: two documents in one transaction set?"
+
+
+@pytest.mark.parametrize(("old", "element"), [("INV-501", "BIG02"), ("*gauze", "IT107")])
+def test_an_element_with_a_nul_is_refused_naming_it(old: str, element: str) -> None:
+    changed = [s.replace(old, old[:3] + "\x00" + old[3:], 1) for s in INVOICE]
+
+    error = refusal("810", "IN", changed)
+
+    assert (error.element, error.code, error.reason) == (
+        element, "6", "holds a NUL character (U+0000), which X12 text never carries",
+    )  # fmt: skip
+
+
+def test_other_control_characters_may_be_a_partners_delimiters_and_are_read() -> None:
+    body = [s.replace("*gauze", "*gau\x1fze") for s in INVOICE]  # e.g. US as ISA16
+
+    (invoice,) = decode_document(document("810", "IN", body)).records
+
+    assert isinstance(invoice, Invoice810)
+    assert invoice.lines[0].product_ids == {"IN": "gau\x1fze"}

@@ -11,10 +11,12 @@ more (IT104 is R 1/17), so a value beyond that is refused here, at its element (
 too long), rather than by the database after the interchange is stored. Percentages (ITD03,
 SAC07) are not stored and keep the precision the sender gave.
 
-Text has a bound too (:func:`check_lengths`): no element of the sets the hub reads is longer
-than 264 characters (MSG01, AN 1/264; an invoice or PO number is 1/22). A longer one is refused
-(code 5), not stored: PostgreSQL cannot index an invoice number of 9,000 characters, and the
-storage error would leave the interchange neither applied nor failed.
+Text has bounds too (:func:`check_elements`): no element of the sets the hub reads is longer
+than 264 characters (MSG01, AN 1/264; an invoice or PO number is 1/22), and none holds a NUL
+(X12's character sets have none; other control characters may be a partner's delimiters).
+Either is refused (codes 5 and 6), not stored: PostgreSQL cannot index an invoice number of
+9,000 characters nor store a NUL, and the storage error would leave the interchange neither
+applied nor failed.
 
 The shared structures: a REF reference, a DTM date, a product id (qualifier, value) pair list as
 PO1/IT1/LIN/SLN carry them, and the N1 party loop (N1 with its N2/N3/N4/REF/PER).
@@ -55,17 +57,24 @@ def fail(segment: Segment, index: int, reason: str, code: str = INVALID_CODE) ->
     )
 
 
-def check_lengths(segments: Sequence[Segment]) -> None:
-    """Refuse the first element longer than :data:`MAX_LENGTH` (see the module docstring)."""
+def check_elements(segments: Sequence[Segment]) -> None:
+    """Refuse the first element longer than :data:`MAX_LENGTH` or holding a NUL (see the
+    module docstring)."""
     for segment in segments:
         elements = segment.elements
-        if max(map(len, elements), default=0) <= MAX_LENGTH:  # the usual case: one pass in C
+        long = max(map(len, elements), default=0) > MAX_LENGTH  # one pass each, in C
+        if not long and "\x00" not in "".join(elements):
             continue
-        index, value = next((i, v) for i, v in enumerate(elements) if len(v) > MAX_LENGTH)
-        reason = (
-            f"is {len(value)} characters long; no element the hub reads is longer than {MAX_LENGTH}"
-        )
-        raise fail(segment, index, reason, TOO_LONG)
+        for index, value in enumerate(elements):
+            if len(value) > MAX_LENGTH:
+                reason = (
+                    f"is {len(value)} characters long; no element the hub reads is longer "
+                    f"than {MAX_LENGTH}"
+                )
+                raise fail(segment, index, reason, TOO_LONG)
+            if "\x00" in value:
+                reason = "holds a NUL character (U+0000), which X12 text never carries"
+                raise fail(segment, index, reason, INVALID_CHARACTER)
 
 
 def text(segment: Segment, index: int) -> str | None:
