@@ -100,8 +100,11 @@ def test_escapes_are_decoded_only_in_values() -> None:
 
 @pytest.mark.parametrize(
     "written",
-    ["\\.in+4\\x", "\\C2842\\x", "\\Zfoo\\", "open\\F", "\\X0\\", "\\XZZ\\", "\\\\", "\\Q\\"],
-)
+    [
+        "\\.in+4\\x", "\\C2842\\x", "\\Zfoo\\", "open\\F", "\\X0\\", "\\XZZ\\", "\\\\", "\\Q\\",
+        "CDM\\X00\\100", "\\X4100\\",  # a NUL: no HL7 text holds one (nor PostgreSQL text)
+    ],
+)  # fmt: skip
 def test_escape_sequences_it_cannot_interpret_are_kept_as_written(written: str) -> None:
     assert unescape(written, Delimiters()) == written
 
