@@ -185,6 +185,33 @@ def test_unsupported_type_and_bad_msh_are_answered_ar(sender: Sender) -> None:
     assert err(sender.exchange(bad_version))[2] == "MSH^1^12^1"
 
 
+@pytest.mark.parametrize(
+    ("glued", "where"),
+    [
+        (dft("TWO-1") + dft("TWO-2"), "segment 6: a second message header (MSH) in one message"),
+        (  # the first message's last segment has no terminator: the second runs on into it
+            dft("TWO-1").rstrip(b"\r") + dft("TWO-2"),
+            "FT1 #2, FT1-13: a second message header (MSH) begins inside this segment",
+        ),
+    ],
+    ids=["segment-start", "run-together"],
+)
+def test_two_messages_in_one_frame_are_answered_ar_and_neither_is_applied(
+    sender: Sender, engine: sa.Engine, listener: MllpThread, glued: bytes, where: str
+) -> None:
+    ack = sender.exchange(glued)
+
+    assert msa(ack)[1:3] == ["AR", "TWO-1"]
+    assert msa(ack)[3].startswith(where)
+    assert "one message per MLLP frame" in msa(ack)[3]
+    assert listener.settle(TIMEOUT)
+    assert count(engine, "SELECT count(*) FROM inbox_messages WHERE status = 'failed'") == 1
+    assert (
+        count(engine, "SELECT count(*) FROM exception_items WHERE type = 'malformed_message'") == 1
+    )
+    assert count(engine, "SELECT count(*) FROM charges") == 0
+
+
 def test_a_duplicate_re_send_is_answered_and_not_processed_twice(
     sender: Sender, engine: sa.Engine, listener: MllpThread
 ) -> None:

@@ -56,6 +56,24 @@ def test_an_x12_file_is_stored_applied_and_moved_to_processed(folder: DropFolder
     assert len(events(hub.engine, "purchasing.order.acknowledged")) == 1
 
 
+def test_each_interchange_of_an_x12_file_that_holds_several_is_stored_and_applied(
+    folder: DropFolder, hub: Hub
+) -> None:
+    first, second = interchange([("855", ACK_855)]), interchange([("855", [])], control=906)
+    (folder.directory / "van.edi").write_bytes(first + b"\r\n" + second)
+
+    (outcome,) = polled_twice(folder)
+
+    assert (outcome.format, outcome.ok, outcome.moved_to.parent.name) == ("x12", False, "failed")
+    assert outcome.detail == (
+        "2 interchanges: 1 processed; interchange 2: ST 0001 (855): segment 3 (ST): 855 has no "
+        "BAK segment"
+    )
+    stored = sorted(m.status for m in hub.inbox.list(interface="drop-folder"))
+    assert stored == [MessageStatus.FAILED, MessageStatus.PROCESSED]
+    assert len(events(hub.engine, "purchasing.order.acknowledged")) == 1
+
+
 def test_a_file_is_not_taken_on_the_poll_that_first_sees_it_nor_while_it_grows(
     folder: DropFolder,
 ) -> None:
@@ -131,6 +149,26 @@ def test_content_of_no_known_format_is_moved_to_failed_untouched(folder: DropFol
     assert outcome.moved_to.read_bytes() == b"\xff\xd8\xff\xe0binary"
 
 
+@pytest.mark.parametrize(
+    "content", [dft("U1"), interchange([("855", ACK_855)])], ids=["hl7", "x12"]
+)
+def test_an_hl7_or_x12_file_in_utf16_is_moved_to_failed_saying_so(
+    folder: DropFolder, content: bytes
+) -> None:
+    data = content.decode().encode("utf-16")  # as PowerShell's Out-File writes it
+    (folder.directory / "charges.txt").write_bytes(data)
+
+    (outcome,) = polled_twice(folder)
+
+    assert (outcome.ok, outcome.message_id, outcome.detail) == (
+        False,
+        None,
+        "UTF-16 text (byte-order mark FF FE): X12 and HL7 v2 files are read as UTF-8 (or the "
+        "character set MSH-18 names); save it as UTF-8",
+    )
+    assert outcome.moved_to.read_bytes() == data
+
+
 def test_a_name_already_processed_is_kept_apart_by_its_message_id(folder: DropFolder) -> None:
     (folder.directory / "ack.edi").write_bytes(interchange([("855", ACK_855)]))
     polled_twice(folder)
@@ -151,6 +189,9 @@ def test_a_name_already_processed_is_kept_apart_by_its_message_id(folder: DropFo
         (b"a;b;c\r\n1;2;3", "csv"),
         (b"just words", None),
         (b"", None),
+        ("a,b\r\n1,2".encode("utf-16"), "csv"),  # "Unicode text" from a spreadsheet
+        ("MSH|^~\\&|".encode("utf-16-be"), None),  # no byte-order mark: not text we read
+        ("MSH|^~\\&|".encode("utf-16"), "hl7v2"),
     ],
 )
 def test_the_format_is_detected_from_the_content(head: bytes, kind: str | None) -> None:

@@ -402,11 +402,41 @@ def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outco
         "charges.hl7: 3 messages: 1 accepted (AA), 1 with errors (AE), 1 rejected (AR), "
         "0 duplicates",
     )
+    # run again, the file fails again as the drop folder says it does: the stored outcomes
     assert (again.exit_code, " ".join(again.output.split())) == (
-        0,
-        "charges.hl7: 3 messages: 0 accepted (AA), 0 with errors (AE), 0 rejected (AR), "
+        1,
+        "charges.hl7: message 2: AE: FT1 #1, FT1-6: transaction type 'ZZ' is not a charge (CG) "
+        f"or a credit (CD) (inbox message {ae}, a duplicate) "
+        f"charges.hl7: message 3: AR: MSH-9: unsupported message type ORM^O01 (inbox message {ar}, "
+        "a duplicate) "
+        "charges.hl7: 3 messages: 1 accepted (AA), 1 with errors (AE), 1 rejected (AR), "
         "3 duplicates",
     )
+
+
+def test_ingest_command_splits_messages_run_together_in_a_file_on_each_msh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "cli.db"
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{database}")
+    seeded = create_engine(f"sqlite:///{database}")
+    ensure_schema(seeded)
+    with SqlAlchemyUnitOfWork(seeded) as work:
+        work.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
+        work.commit()
+    seeded.dispose()
+    path = tmp_path / "charges.hl7"
+    # two files put one after the other, each with a byte-order mark and no last terminator
+    path.write_bytes(b"".join(b"\xef\xbb\xbf" + dft(f"G{n}").rstrip(b"\r") for n in (1, 2)))
+
+    result = CliRunner().invoke(app, ["ingest", str(path)])
+
+    assert (result.exit_code, " ".join(result.output.split())) == (
+        0,
+        "charges.hl7: 2 messages: 2 accepted (AA), 0 with errors (AE), 0 rejected (AR), "
+        "0 duplicates",
+    )
+    assert rows(seeded, "SELECT count(*) FROM charges") == [(4,)]
 
 
 def test_ingest_command_json_lists_each_failed_message_with_its_reason(
@@ -424,20 +454,25 @@ def test_ingest_command_json_lists_each_failed_message_with_its_reason(
     path.write_bytes(dft("J1") + dft("J2", facility="ZZ"))
 
     result = CliRunner().invoke(app, ["ingest", str(path), "--json"])
+    again = CliRunner().invoke(app, ["ingest", str(path), "--json"])
 
-    summary = json.loads(result.output)
     [(failed,)] = rows(seeded, "SELECT id FROM inbox_messages WHERE status = 'failed'")
-    assert (result.exit_code, summary["failures"]) == (
+    failure = {
+        "message": 2,
+        "code": "AE",
+        "message_id": failed,
+        "reason": "MSH-4: sending facility 'ZZ' is not the code of a known facility",
+    }
+    assert (result.exit_code, json.loads(result.output)) == (
         1,
-        [
-            {
-                "message": 2,
-                "code": "AE",
-                "message_id": failed,
-                "reason": "MSH-4: sending facility 'ZZ' is not the code of a known facility",
-            }
-        ],
-    )
+        {"messages": 2, "accepted": 1, "errors": 1, "rejected": 0, "duplicates": 0,
+         "failures": [{**failure, "duplicate": False}]},
+    )  # fmt: skip
+    assert (again.exit_code, json.loads(again.output)) == (
+        1,
+        {"messages": 2, "accepted": 1, "errors": 1, "rejected": 0, "duplicates": 2,
+         "failures": [{**failure, "duplicate": True}]},
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -453,8 +488,13 @@ def test_ingest_command_json_lists_each_failed_message_with_its_reason(
             b"\x89PNG\r\n",
             "charges.hl7: refused, nothing was stored: segment 1: a segment before any MSH",
         ),
+        (  # the transfer stopped before the trailers, perhaps inside the last message
+            b"FHS|^~\\&|EPIC|GH\rBHS|^~\\&|EPIC|GH\r" + dft("E1") + dft("E2")[:120],
+            "charges.hl7: refused, nothing was stored: BHS: the batch that begins at segment 2 "
+            "has no BTS trailer: was the file cut short?",
+        ),
     ],
-    ids=["empty", "batch-count", "binary"],
+    ids=["empty", "batch-count", "binary", "cut-short"],
 )
 def test_ingest_command_exits_2_storing_nothing_when_the_file_cannot_be_split(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, said: str

@@ -400,6 +400,46 @@ def test_an_unreadable_interchange_fails_naming_the_segment_element_and_reason(
     assert stored.raw == raw
 
 
+@pytest.mark.parametrize(
+    ("set_id", "functional_id", "body", "old", "new", "where"),
+    [
+        ("810", "IN", INVOICE_810, "*12.50*", "*1.23456*", "segment 5 (IT1), IT104: '1.23456'"),
+        ("855", "PR", ACK_855, "PO1*1*5*", "PO1*1*5.00001*", "segment 5 (PO1), PO102: '5.00001'"),
+        ("856", "SH", ASN_856, "SN1**5*", "SN1**5.123456*", "segment 10 (SN1), SN102: '5.123456'"),
+    ],
+)
+def test_a_price_or_quantity_with_more_than_4_decimal_places_fails_the_set_naming_the_element(  # noqa: PLR0917  (fixtures and parameters)
+    engine: sa.Engine,
+    hub: Services,
+    set_id: str,
+    functional_id: str,
+    body: list[str],
+    old: str,
+    new: str,
+    where: str,
+) -> None:
+    raw = interchange(
+        [(set_id, [s.replace(old, new, 1) for s in body])], functional_id=functional_id
+    )
+
+    reply = receive(hub, raw)
+
+    assert (reply.status, reply.reason) == (
+        MessageStatus.FAILED, f"ST 0001 ({set_id}): {where} has more than 4 decimal places",
+    )  # fmt: skip
+    assert exceptions(engine, ExceptionType.MALFORMED_MESSAGE) == [f"X12: {reply.reason}"]
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        stored = uow.inbox.get(reply.message_id, with_raw=True)
+    assert stored is not None
+    assert stored.raw == raw
+    (payload,) = acknowledgments(engine)
+    segments = [s.elements for s in read_interchange(payload).groups[0].transaction_sets[0].body]
+    element = where.split(", ")[1].split(":", maxsplit=1)[0]
+    assert [e for e in segments if e[0] in ("AK4", "AK5")] == [
+        ["AK4", str(int(element[-2:])), "", "5"], ["AK5", "R", "5"],
+    ]  # fmt: skip
+
+
 def test_an_850_is_read_but_not_applied_and_its_message_fails_with_the_reason(
     engine: sa.Engine, hub: Services
 ) -> None:
@@ -474,6 +514,30 @@ def test_suture_ingest_x12_fails_an_empty_file_without_a_traceback_and_goes_on(
     assert len(events(engine, "purchasing.order.acknowledged")) == 1
 
 
+def test_suture_ingest_x12_applies_each_interchange_of_a_file_that_holds_several(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUTURE_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("SUTURE_ERP_OUTBOX_DIR", str(tmp_path / "out"))
+    mailbox = tmp_path / "van.edi"  # as a VAN mailbox writes them, one after another
+    mailbox.write_bytes(
+        interchange([("855", ACK_855)]) + b"\r\n"
+        + interchange([("810", INVOICE_810)], functional_id="IN", control=906)
+    )  # fmt: skip
+
+    result = CliRunner().invoke(app, ["ingest", "x12", str(mailbox)])
+
+    assert (result.exit_code, result.output.splitlines()) == (
+        0,
+        [
+            "van.edi, interchange 1 of 2: processed, 1 997 queued",
+            "van.edi, interchange 2 of 2: processed, 1 997 queued",
+        ],
+    )
+    assert len(events(engine, "purchasing.order.acknowledged")) == 1
+    assert len(events(engine, "purchasing.invoice.received")) == 1
+
+
 def test_suture_ingest_x12_json_prints_one_json_object_a_line_per_file(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -486,8 +550,8 @@ def test_suture_ingest_x12_json_prints_one_json_object_a_line_per_file(
     result = CliRunner().invoke(app, ["ingest", "x12", "--json", str(good), str(bad)])
 
     outcomes = [json.loads(line) for line in result.output.splitlines()]
-    assert [(o["file"], o["status"], o["acknowledgments"]) for o in outcomes] == [
-        ("ack.edi", "processed", 1),
-        ("bad.edi", "failed", 0),
+    assert [(o["file"], o["interchange"], o["status"], o["acknowledgments"]) for o in outcomes] == [
+        ("ack.edi", 1, "processed", 1),
+        ("bad.edi", 1, "failed", 0),
     ]
     assert outcomes[1]["reason"].startswith("segment 1 (ISA)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,11 +11,14 @@ import pytest
 from suture.domain.revenue import Charge, ChargeType
 from suture.formats.csv import (
     ChargeLine,
+    Decoded,
     ImportKind,
     Row,
     RowError,
     decode_charge,
+    decode_charge_rows,
     default_profile,
+    read_rows,
 )
 
 PROFILE = default_profile(ImportKind.CHARGES)
@@ -47,6 +51,22 @@ def problems(changes: dict[str, str]) -> list[tuple[str, str]]:
     with pytest.raises(RowError) as caught:
         decode(changes)
     return [(error.column, error.reason) for error in caught.value.errors]
+
+
+def test_a_file_cut_short_inside_its_last_row_refuses_that_row_not_a_smaller_amount() -> None:
+    header = ",".join(IMPLANT)
+    whole = ",".join({**IMPLANT, "Amount": "4250.00"}.values())
+    cut = whole[: whole.index("4250.00") + 2]  # the transfer stopped after "42"
+    stream = io.StringIO(f"{header}\n{whole}\n{cut}", newline="")
+
+    results = list(decode_charge_rows(read_rows(stream, PROFILE), PROFILE, tokenize=tokenize))
+
+    assert isinstance(results[0], Decoded)
+    assert isinstance(results[1], RowError)
+    assert [(e.line, e.column, e.reason) for e in results[1].errors] == [
+        (3, "", "the file ends inside this row, after 8 of the header's 11 cells and without a "
+                "line break: was the file cut short?"),
+    ]  # fmt: skip
 
 
 def test_a_good_row_becomes_a_canonical_charge_with_tokens() -> None:

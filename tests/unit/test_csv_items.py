@@ -253,6 +253,27 @@ def test_a_bad_cell_is_refused_with_its_column_and_reason(
     assert problems(row(changes)) == [(7, column, reason)]
 
 
+@pytest.mark.parametrize(
+    ("column", "length", "reason"),
+    [
+        ("Item Number", 257, "is 257 characters long; a code or identifier is at most 256"),
+        ("Mfr Name", 257, "is 257 characters long; a code or identifier is at most 256"),
+        ("Mfr Catalog No", 300, "is 300 characters long; a code or identifier is at most 256"),
+        ("Description", 1001, "is 1001 characters long; a text is at most 1000"),
+    ],
+)
+def test_a_cell_too_long_to_be_a_code_or_a_text_is_refused_without_quoting_it(
+    column: str, length: int, reason: str
+) -> None:
+    assert problems(row({column: "X" * length})) == [(7, column, reason)]
+
+
+def test_a_code_of_256_characters_and_a_text_of_1000_are_read() -> None:
+    item = item_of(row({"Mfr Catalog No": "C" * 256, "Description": "D" * 1000}))
+
+    assert (item.catalog_number, item.description) == ("C" * 256, "D" * 1000)
+
+
 def test_every_problem_of_a_row_is_reported_together_in_column_order() -> None:
     bad = row({"List Price": "free", "Description": "", "GTIN BX": "123", "Implant Y/N": "?"})
 

@@ -76,6 +76,26 @@ def test_a_short_row_reads_its_missing_trailing_cells_as_empty() -> None:
     ]
 
 
+def test_a_short_last_row_where_the_file_ends_without_a_line_break_is_marked_cut_short() -> None:
+    text = "Vendor Number,Vendor Name,Notes\nV1,Acme,ok\nV2,Medl"
+
+    assert rows(text) == [
+        Row(2, {"Vendor Number": "V1", "Vendor Name": "Acme", "Notes": "ok"}),
+        Row(
+            3, {"Vendor Number": "V2", "Vendor Name": "Medl", "Notes": ""}, cut_short=True, cells=2
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Vendor Number,Vendor Name,Notes\nV1,Acme\n", "Vendor Number,Vendor Name\nV1,Acme"],
+    ids=["short-with-a-line-break", "whole-without-one"],
+)
+def test_a_short_row_with_its_line_break_or_a_whole_last_row_is_not_cut_short(text: str) -> None:
+    assert [row.cut_short for row in rows(text)] == [False]
+
+
 def test_a_long_row_keeps_its_extra_cells_for_the_decoder_to_reject() -> None:
     assert rows("Vendor Number,Vendor Name\nV1,Gauze, 4x4,\n") == [
         Row(2, {"Vendor Number": "V1", "Vendor Name": "Gauze"}, overflow=(" 4x4", ""))

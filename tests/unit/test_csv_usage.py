@@ -145,6 +145,13 @@ def test_a_row_naming_no_item_says_which_columns_could() -> None:
     ]
 
 
+@pytest.mark.parametrize("column", ["Item Number", "Lot", "Serial", "Visit Number"])
+def test_a_cell_longer_than_any_code_is_refused_without_quoting_it(column: str) -> None:
+    assert problems({column: "X" * 9000}) == [
+        (7, column, "is 9000 characters long; a code or identifier is at most 256")
+    ]
+
+
 def test_every_bad_cell_of_a_row_is_reported_at_once_in_column_order() -> None:
     found = problems({"Procedure Date": "yesterday", "Location": "", "UOM": "BAG", "GTIN": "1"})
     assert [(column, reason) for _, column, reason in found] == [

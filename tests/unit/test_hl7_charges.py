@@ -255,6 +255,44 @@ def test_a_dft_without_ft1_is_an_error() -> None:
     assert str(refusal(data)) == "FT1: a DFT^P03 needs at least one FT1 segment"
 
 
+@pytest.mark.parametrize("segment_id", ["PID", "PV1"])
+def test_a_second_patient_or_visit_in_one_dft_is_an_error_naming_it(segment_id: str) -> None:
+    lines = dft().split(b"\r")
+    again = next(line for line in lines if line.startswith(segment_id.encode()))
+    other = again[:4] + again[4:].replace(b"1", b"2")  # another patient or visit
+    data = b"\r".join([*lines[:-2], other, *lines[-2:]])
+
+    error = refusal(data)
+
+    assert (str(error), error.ack_code, error.code) == (
+        f"{segment_id} #2: a DFT^P03 has one {segment_id} (one patient, one visit): the charges "
+        "would go to the first; two messages in one?",
+        "AE",
+        ErrorCode.SEGMENT_SEQUENCE,
+    )
+
+
+def test_two_lines_with_one_transaction_id_are_an_error_not_one_charge() -> None:
+    data = dft(ft1(f2="TX-9"), ft1(f1="2", f2="TX-9", f7="27800456^SCREW^CDM", f11="310.00"))
+
+    error = refusal(data)
+
+    assert (str(error), error.ack_code, error.code) == (
+        "FT1 #2, FT1-2: the same transaction id as FT1 #1, both CG: each line needs its own, "
+        "or one charge would replace the other",
+        "AE",
+        ErrorCode.DUPLICATE_KEY,
+    )
+
+
+def test_a_charge_and_its_credit_may_share_a_transaction_id() -> None:
+    data = dft(ft1(f2="TX-9"), ft1(f1="2", f2="TX-9", f6="CD"))
+
+    charges = decode(data).charges
+
+    assert [c.transaction_type for c in charges] == [ChargeType.CHARGE, ChargeType.CREDIT]
+
+
 PHI = [MRN, "SECRETNAME", ACCOUNT, VISIT, BIRTH, "20240315"]
 
 

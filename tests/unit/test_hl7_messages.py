@@ -175,10 +175,27 @@ def test_mfn_m04_gives_charge_master_entries() -> None:
             "PRC #1, PRC-14: revenue code 'IMPL' is not three or four digits",
         ),
         (["MFI|CDM"], "MFE: a master file notification needs at least one MFE"),
+        (
+            ["MFI|CDM", "MFE|MAD|1||X", "CDM|" + "C" * 257],
+            "CDM #1, CDM-1: the CDM code is 257 characters long; a code is at most 256",
+        ),
+        (
+            ["MFI|CDM", "MFE|MAD|1||" + "C" * 300],
+            "MFE #1, MFE-4: the CDM code is 300 characters long; a code is at most 256",
+        ),
     ],
 )
 def test_charge_master_errors_name_the_field(segments: list[str], expected: str) -> None:
     assert str(refusal(msh("MFN^M04"), *segments)) == expected
+
+
+def test_a_staff_id_longer_than_any_code_is_an_error_naming_stf_1() -> None:
+    error = refusal(msh("MFN^M02"), "MFI|PRA||UPD", "MFE|MUP|||1", "STF|" + "S" * 9000 + "||DOE")
+
+    assert (str(error), error.ack_code) == (
+        "STF #1, STF-1: the staff id is 9000 characters long; a code is at most 256",
+        "AE",
+    )
 
 
 def test_ack_accepts_with_swapped_routing_and_echoed_control_id() -> None:

@@ -100,8 +100,11 @@ def test_escapes_are_decoded_only_in_values() -> None:
 
 @pytest.mark.parametrize(
     "written",
-    ["\\.in+4\\x", "\\C2842\\x", "\\Zfoo\\", "open\\F", "\\X0\\", "\\XZZ\\", "\\\\", "\\Q\\"],
-)
+    [
+        "\\.in+4\\x", "\\C2842\\x", "\\Zfoo\\", "open\\F", "\\X0\\", "\\XZZ\\", "\\\\", "\\Q\\",
+        "CDM\\X00\\100", "\\X4100\\",  # a NUL: no HL7 text holds one (nor PostgreSQL text)
+    ],
+)  # fmt: skip
 def test_escape_sequences_it_cannot_interpret_are_kept_as_written(written: str) -> None:
     assert unescape(written, Delimiters()) == written
 
@@ -189,6 +192,43 @@ def test_what_the_tokenizer_refuses_it_names(data: bytes, expected: str) -> None
     assert str(caught.value).startswith(expected)
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (  # the first message's last segment had no terminator
+            f"{MSH}\rFT1|1|T1{MSH.replace('C1', 'C2')}\rFT1|1|T2\r",
+            "FT1 #1, FT1-2: a second message header (MSH) begins inside this segment: two "
+            "messages run together; one message per MLLP frame or request, and a file is split "
+            "on MSH",
+        ),
+        (
+            f"{MSH}{MSH.replace('C1', 'C2')}",
+            "MSH-12: a second message header (MSH) begins inside this segment: two messages "
+            "run together; one message per MLLP frame or request, and a file is split on MSH",
+        ),
+        (  # two files, each with its byte-order mark, one after the other
+            f"\ufeff{MSH}\rPID|1\r\ufeff{MSH}\rPID|1\r",
+            "segment 3: a second message header (MSH) in one message: one message per MLLP "
+            "frame or request; split a file or batch first",
+        ),
+        (
+            f"{MSH}\rPID|1\r{MSH}\rPID|1\r",
+            "segment 3: a second message header (MSH) in one message: one message per MLLP "
+            "frame or request; split a file or batch first",
+        ),
+    ],
+    ids=["inside-a-segment", "inside-the-header", "after-a-bom", "at-a-segment-start"],
+)
+def test_two_messages_in_one_are_rejected_naming_where_the_second_begins(
+    data: str, expected: str
+) -> None:
+    for written in (data, data.encode()):
+        with pytest.raises(Hl7DecodeError) as caught:
+            parse_message(written)
+
+        assert (str(caught.value), caught.value.disposition) == (expected, Disposition.REJECT)
+
+
 def test_a_bad_header_is_a_reject_and_a_bad_later_segment_an_error() -> None:
     dispositions = []
     for data in (b"MSH||", (MSH + "\r1AB|x").encode(), (MSH + "\rNTE|1|\x00x").encode()):
@@ -212,6 +252,29 @@ def test_batch_envelope_splits_into_messages_and_checks_counts() -> None:
     assert split_batch(data.encode()).messages[1] == f"{MSH.replace('C1', 'C2')}\rFT1|1\r".encode()
 
 
+@pytest.mark.parametrize("end", ["\x1a", "\r\n\x1a", "\r\x1a\x1a"], ids=["sub", "crlf-sub", "subs"])
+def test_a_dos_end_of_file_mark_is_not_a_segment_of_the_last_message(end: str) -> None:
+    data = f"{MSH}\rFT1|1|T1\r{MSH.replace('C1', 'C2')}\rFT1|1|T2{end}"
+
+    messages = split_batch(data.encode()).messages
+
+    assert messages[1] == f"{MSH.replace('C1', 'C2')}\rFT1|1|T2\r".encode()
+
+
+@pytest.mark.parametrize(
+    "glue",
+    ["", "\ufeff", "\r\ufeff", "\n\ufeff"],
+    ids=["no-terminator", "bom", "cr-bom", "lf-bom"],
+)
+def test_messages_run_together_in_a_file_are_split_on_each_msh(glue: str) -> None:
+    second = MSH.replace("C1", "C2")
+    data = f"\ufeff{MSH}\rFT1|1|T1{glue}{second}\rFT1|1|T2"
+
+    expected = (f"{MSH}\rFT1|1|T1\r", f"{second}\rFT1|1|T2\r")
+    assert split_batch(data).messages == expected
+    assert split_batch(data.encode()).messages == tuple(m.encode() for m in expected)
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
@@ -220,11 +283,28 @@ def test_batch_envelope_splits_into_messages_and_checks_counts() -> None:
         ("BHS|^~\\&\rBTS|0", "segment 1: holds no MSH segment"),
         (f"PID|1\r{MSH}", "segment 1: a segment before any MSH"),
         (f"BHS||\r{MSH}", "BHS-2: needs one to five encoding characters"),
+        (
+            "\ufeff" + MSH,  # encoded as UTF-16 below
+            "segment 1: UTF-16 text (byte-order mark FF FE); HL7 v2 is read as UTF-8 or the "
+            "character set MSH-18 names: save it as UTF-8",
+        ),
+        (
+            f"FHS|^~\\&\rBHS|^~\\&\r{MSH}\rFT1|1",
+            "BHS: the batch that begins at segment 2 has no BTS trailer: was the file cut short?",
+        ),
+        (
+            f"BHS|^~\\&\r{MSH}\rBHS|^~\\&\r{MSH}\rBTS|1",
+            "BHS: the batch that begins at segment 1 has no BTS trailer: was the file cut short?",
+        ),
+        (
+            f"FHS|^~\\&\rBHS|^~\\&\r{MSH}\rFT1|1\rBTS|1",
+            "FHS: the file that begins at segment 1 has no FTS trailer: was the file cut short?",
+        ),
     ],
 )
 def test_batch_envelope_errors_name_the_segment(data: str, expected: str) -> None:
     with pytest.raises(Hl7DecodeError) as caught:
-        split_batch(data)
+        split_batch(data.encode("utf-16-le") if data.startswith("\ufeff") else data)
 
     assert str(caught.value).startswith(expected)
 

@@ -11,7 +11,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from suture.formats.x12 import X12DecodeError, decode_document, read_interchange
+from suture.formats.x12 import (
+    X12DecodeError,
+    decode_document,
+    read_interchange,
+    split_interchanges,
+)
 from suture.formats.x12.functional_acknowledgment_997 import assess_group
 
 SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "x12"
@@ -22,6 +27,7 @@ INTERESTING = b"*~^|:>`\r\n \xe2\x80\xa6ISAGSTSEGEIEA0123456789-."
 
 
 def decode_or_refuse(data: bytes) -> None:
+    assert split_interchanges(data)  # never raises, and loses no interchange
     try:
         decode_document(data)
     except X12DecodeError as error:

@@ -4,10 +4,17 @@ forgiven: the same document written with each exotic delimiter set decodes the s
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 import pytest
 
-from suture.formats.x12 import X12DecodeError, decode_document, tokenize
+from suture.formats.x12 import (
+    X12DecodeError,
+    decode_document,
+    read_interchange,
+    split_interchanges,
+    tokenize,
+)
 from suture.formats.x12.tokenizer import Delimiters, decode_text
 
 SEGMENTS = [
@@ -70,6 +77,32 @@ def test_bom_blank_lines_and_indentation_are_forgiven() -> None:
     assert [segment.id for segment in segments][:3] == ["ISA", "GS", "ST"]
 
 
+@pytest.mark.parametrize(
+    "padding",
+    ["\x1a", "\x00" * 40, "\r\n\x1a", "\x00\x1a"],
+    ids=["ctrl-z", "nul", "crlf-ctrl-z", "both"],
+)
+def test_padding_and_an_end_of_file_mark_after_the_iea_are_forgiven(padding: str) -> None:
+    for terminator in ("~", "\r\n", " \r\n"):
+        data = (document("*", ">", terminator) + padding).encode()
+
+        _, segments = tokenize(data)
+
+        assert [segment.id for segment in segments][-2:] == ["GE", "IEA"]
+
+
+def test_utf16_text_is_refused_saying_so() -> None:
+    data = document("*", ">", "~").encode("utf-16")
+
+    with pytest.raises(X12DecodeError) as caught:
+        tokenize(data)
+
+    assert str(caught.value) == (
+        "segment 1: UTF-16 text (byte-order mark FF FE); X12 is read as UTF-8 (or Latin-1): "
+        "save it as UTF-8"
+    )
+
+
 def test_a_multi_byte_terminator_is_one_character_of_utf8_text() -> None:
     data = document("*", ":", "…").encode("utf-8")
     delimiters, segments = tokenize(data)
@@ -117,3 +150,39 @@ def test_unusable_delimiters_are_refused_naming_the_isa_element(text: str, eleme
         tokenize(text)
     assert caught.value.segment == "ISA"
     assert (caught.value.element or "ISA") == element
+
+
+SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "x12"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("855_4010_ssimmons_oopfactory.txt", "810_4010_walmart_oopfactory.txt"),  # ~, then CRLF
+        ("856_4010_example3_oopfactory.txt", "850_4010_adobe_clp_oopfactory.txt"),  # …, then *
+        ("832_4010_hibcc_example1_oopfactory.txt", "832_4010_hibcc_example1_oopfactory.txt"),
+    ],
+)
+def test_interchanges_one_after_another_in_a_file_split_into_their_own_bytes(
+    first: str, second: str
+) -> None:
+    one, two = (SAMPLES / first).read_bytes(), (SAMPLES / second).read_bytes()
+    one = one.removeprefix(codecs.BOM_UTF8)
+    two = two.removeprefix(codecs.BOM_UTF8)
+
+    parts = split_interchanges(one + b"\r\n" + two + b"\x1a")
+
+    assert [read_interchange(part).control_number for part in parts] == [
+        read_interchange(one).control_number, read_interchange(two).control_number,
+    ]  # fmt: skip
+    assert parts[0].strip() == one.strip()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not x12 at all", b"ISA*00*cut", SAMPLES.joinpath("810_4010_walmart_oopfactory.txt")
+     .read_bytes() + b"garbage after the IEA"],
+    ids=["empty", "not-x12", "cut-isa", "junk-after"],
+)  # fmt: skip
+def test_what_is_not_several_interchanges_comes_back_whole(data: bytes) -> None:
+    assert split_interchanges(data) == [data]

@@ -7,13 +7,20 @@ alone; names starting with ``.`` and ending in ``.tmp`` or ``.part`` (a writer's
 name, renamed when complete) are never taken. A taken file is routed by its first bytes (a
 byte-order mark and leading white space skipped):
 
-- ``ISA``: X12, through :class:`~suture.services.x12_ingest.X12Ingest`;
+- ``ISA``: X12, through :class:`~suture.services.x12_ingest.X12Ingest`, each interchange of
+  a file that holds several (as a VAN mailbox writes them) on its own;
 - ``MSH``, ``FHS`` or ``BHS``: HL7 v2 (one message or a batch), through
   :class:`~suture.services.hl7_ingest.Hl7Ingest`;
 - a first line with a comma, a semicolon or a tab, and no control characters: CSV, stored in
   the inbox with the ``message.received`` its feed's decoder runs on (docs/csv-feeds.md; the
   feed is the one configured for the folder's interface, ``--watch-interface``);
 - anything else: not stored; moved to ``failed/`` with the reason printed.
+
+A file of UTF-16 text (a byte-order mark ``FF FE`` or ``FE FF``: a spreadsheet's "Unicode
+text", PowerShell's ``Out-File``) is detected on its text. A CSV goes to its feed, whose
+profile may declare ``encoding: utf-16``; X12 and HL7 v2 are not read in UTF-16 (a segment
+terminator's byte can sit inside a character), so such a file is not stored and is moved to
+``failed/`` with the reason, "save it as UTF-8".
 
 Only after the ingest returned (the raw bytes committed, the content applied or failed) is the
 file moved, to ``DIR/processed/`` when it was applied (or stored, for CSV), else to
@@ -39,12 +46,19 @@ from suture.bootstrap import Hub
 from suture.domain.messages import MessageStatus
 from suture.eventlog.retry import FailureStreak, Jitter, LoopFailure, RetryPolicy
 from suture.formats.hl7v2 import Hl7DecodeError, split_batch
+from suture.formats.x12 import split_interchanges
 from suture.services.hl7_ingest import Hl7Submission
 
 PROCESSED = "processed"
 FAILED = "failed"
 _IGNORED_SUFFIXES = (".tmp", ".part")
 _BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_HEAD = 4096
+_UTF16 = (
+    "UTF-16 text (byte-order mark {}): X12 and HL7 v2 files are read as UTF-8 (or the character "
+    "set MSH-18 names); save it as UTF-8"
+)
 _CSV_SEPARATORS = (b",", b";", b"\t")
 _LISTED = 5  # HL7 messages answered AE or AR named in an outcome's detail
 
@@ -63,7 +77,9 @@ class DropOutcome:
 
 def detect_format(data: bytes) -> str | None:
     """``x12``, ``hl7v2``, ``csv`` or None, from the first bytes of a file."""
-    head = data.removeprefix(_BOM).lstrip()[:4096]
+    if data.startswith(_UTF16_BOMS):  # read its text (the BOM names the byte order)
+        data = data[: 2 * _HEAD].decode("utf-16", "replace").encode("utf-8", "replace")
+    head = data.removeprefix(_BOM).lstrip()[:_HEAD]
     if head.startswith(b"ISA"):
         return "x12"
     if head.startswith((b"MSH", b"FHS", b"BHS")):
@@ -117,12 +133,10 @@ class DropFolder:
     def _take(self, path: Path) -> DropOutcome:
         data = path.read_bytes()
         kind = detect_format(data)
+        if kind in ("x12", "hl7v2") and data.startswith(_UTF16_BOMS):
+            return self._move(path, kind, False, _UTF16.format(data[:2].hex(" ").upper()), None)
         if kind == "x12":
-            reply = self._hub.x12_ingest.receive(
-                data, interface=self._interface, source_system=self._source
-            )
-            ok = reply.status is MessageStatus.PROCESSED
-            return self._move(path, kind, ok, reply.reason or str(reply.status), reply.message_id)
+            return self._x12(path, data)
         if kind == "hl7v2":
             return self._hl7(path, data)
         if kind == "csv":  # stored with the event its feed's decoder runs on (csv-feeds.md)
@@ -131,6 +145,23 @@ class DropFolder:
             )
             return self._move(path, kind, True, "stored", stored.message.id)
         return self._move(path, "unknown", False, "not X12 (ISA), HL7 v2 (MSH) or CSV", None)
+
+    def _x12(self, path: Path, data: bytes) -> DropOutcome:
+        ingest = self._hub.x12_ingest
+        replies = [
+            ingest.receive(part, interface=self._interface, source_system=self._source)
+            for part in split_interchanges(data)
+        ]
+        ok = all(reply.status is MessageStatus.PROCESSED for reply in replies)
+        first = replies[0]
+        if len(replies) == 1:
+            return self._move(path, "x12", ok, first.reason or str(first.status), first.message_id)
+        done = sum(1 for reply in replies if reply.status is MessageStatus.PROCESSED)
+        detail = f"{len(replies)} interchanges: {done} processed"
+        for number, reply in enumerate(replies, start=1):
+            if reply.status is not MessageStatus.PROCESSED:
+                detail += f"; interchange {number}: {reply.reason or reply.status}"
+        return self._move(path, "x12", ok, detail, first.message_id)
 
     def _hl7(self, path: Path, data: bytes) -> DropOutcome:
         try:

@@ -101,6 +101,16 @@ def test_a_supplier_invoice_needs_its_number() -> None:
     assert expressions(error.outcome) == ["Invoice.identifier"]
 
 
+def test_a_supplier_invoice_number_longer_than_any_code_is_refused_at_it() -> None:
+    error = refusal(supplier_invoice(identifier=[{"value": "N" * 257}]))
+
+    assert (error.http_status, error.issues[0].diagnostics, expressions(error.outcome)) == (
+        422,
+        "Invoice.identifier[0].value is 257 characters long; an invoice number is at most 256",
+        ["Invoice.identifier[0].value"],
+    )
+
+
 def test_a_line_without_a_base_price_is_refused_at_its_components() -> None:
     line = {"chargeItemCodeableConcept": {"text": "x"}, "priceComponent": [{"type": "tax"}]}
     error = refusal(supplier_invoice(lineItem=[line]))

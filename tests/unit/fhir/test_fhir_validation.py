@@ -37,6 +37,38 @@ def test_a_body_that_is_not_json_is_refused_with_400_invalid() -> None:
     assert (error.http_status, error.issues[0].code) == (400, "invalid")
 
 
+def test_a_number_too_long_for_python_to_read_is_refused_with_400_not_a_crash() -> None:
+    body = json.dumps(charge_item(quantity={"value": 1})).replace(
+        '"value": 1', '"value": ' + "9" * 5000
+    )
+
+    error = refusal(body.encode())
+
+    assert (error.http_status, error.issues[0].code, error.issues[0].diagnostics) == (
+        400, "invalid", "the body is not JSON this server reads: a number of more than 4300 digits",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1f"])
+def test_a_string_with_a_control_character_is_refused_at_its_path(character: str) -> None:
+    coding = {"system": "http://hospital.example.org/cdm", "code": f"2780{character}0123"}
+
+    error = refusal(charge_item(code={"coding": [coding]}))
+
+    assert (error.http_status, error.issues[0].code, error.issues[0].diagnostics) == (
+        400,
+        "value",
+        f"ChargeItem.code.coding[0].code holds the control character U+{ord(character):04X}; "
+        "FHIR strings have none but tab, carriage return and line feed",
+    )
+
+
+def test_tabs_and_line_breaks_in_a_string_are_fine() -> None:
+    item = charge_item(note=[{"text": "left knee\r\n\tcemented"}], quantity={"value": 1})
+
+    decode_resource(json.dumps(item).encode(), decoding())  # no FhirDecodeError
+
+
 def test_a_json_array_is_not_a_resource() -> None:
     assert refusal([1, 2]).outcome["issue"][0]["code"] == "structure"
 

@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 from suture.bootstrap import Hub
 from suture.entrypoints.cli.app import console, errors, open_hub
 from suture.formats.hl7v2 import CHARGE_SOURCE, Hl7DecodeError, split_batch
-from suture.services.hl7_ingest import Hl7Submission
+from suture.services.hl7_ingest import Hl7Reply, Hl7Submission
 
 _GROUP = 200
 _SHOWN_FAILURES = 20  # as masterdata import shows its first 20 problems
@@ -60,10 +60,13 @@ def ingest_command(
     """Store, decode and apply every HL7 v2 message of FILE; print accepted, AE, AR, duplicates.
 
     Each message answered AE or AR is listed first (the first 20; --json lists all): its number
-    in the file, the code and the reason (segment, field and why). Exits 1 when any message was
-    answered AE or AR (it is kept in the inbox, failed, with a malformed-message exception to
-    work), 2 when nothing was stored: the file is empty, is not HL7 v2 at all, or its batch
-    envelope is wrong (a BTS or FTS count that does not match).
+    in the file, the code and the reason (segment, field and why). A message stored before (a
+    duplicate: the file ingested again) is not applied again and is answered with its stored
+    outcome, so it counts as accepted, AE or AR as it did then, and also as a duplicate.
+    Exits 1 when any message was answered AE or AR, this run or before (it is kept in the
+    inbox, failed, with a malformed-message exception to work), 2 when nothing was stored: the
+    file is empty, is not HL7 v2 at all, or its batch envelope is wrong (a BTS or FTS count
+    that does not match).
     """
     data = file.read_bytes()
     if not data.strip():
@@ -86,9 +89,12 @@ def ingest_command(
             ]
             replies = hub.hl7_ingest.receive_many(group)
             for number, reply in enumerate(replies, start=start + 1):
-                counts["duplicate" if reply.is_duplicate else reply.code] += 1
-                if reply.code != "AA" and not reply.is_duplicate:
-                    failures.append(_failure(hub, number, reply.code, reply.message_id))
+                # a duplicate is answered with its stored outcome: a message that failed
+                # before fails again (as the drop folder and an MLLP sender see it)
+                counts[reply.code] += 1
+                counts["duplicate"] += reply.is_duplicate
+                if reply.code != "AA":
+                    failures.append(_failure(hub, number, reply))
     finally:
         hub.close()
     summary = {
@@ -105,7 +111,8 @@ def ingest_command(
         for failure in failures[:_SHOWN_FAILURES]:
             console.print(
                 f"{file.name}: message {failure['message']}: {failure['code']}: "
-                f"{failure['reason']} (inbox message {failure['message_id']})",
+                f"{failure['reason']} (inbox message {failure['message_id']}"
+                f"{', a duplicate' if failure['duplicate'] else ''})",
                 markup=False,
             )
         if len(failures) > _SHOWN_FAILURES:
@@ -125,11 +132,13 @@ def ingest_command(
         raise typer.Exit(1)
 
 
-def _failure(hub: Hub, number: int, code: str, message_id: str) -> dict[str, object]:
+def _failure(hub: Hub, number: int, reply: Hl7Reply) -> dict[str, object]:
     """A message answered AE or AR: its place in the file and the reason it was failed with
-    (the codec's position and reason, which never quote patient data)."""
-    reason = hub.inbox.get(message_id).status_reason
-    return {"message": number, "code": code, "message_id": message_id, "reason": reason}
+    (the codec's position and reason, which never quote patient data), and whether it was
+    stored before (a duplicate, failed then)."""
+    reason = hub.inbox.get(reply.message_id).status_reason
+    return {"message": number, "code": reply.code, "message_id": reply.message_id,
+            "reason": reason, "duplicate": reply.is_duplicate}  # fmt: skip
 
 
 ingest_app.command("hl7")(ingest_command)

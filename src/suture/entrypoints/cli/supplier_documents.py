@@ -18,6 +18,7 @@ import typer
 
 from suture.domain.errors import SutureError
 from suture.entrypoints.cli.app import console, errors, open_hub
+from suture.formats.x12 import split_interchanges
 
 #: The reason given for an empty file, which is not stored (the inbox refuses empty messages).
 EMPTY_FILE = "the file is empty; nothing was stored"
@@ -31,9 +32,12 @@ def _outcome(
     *,
     duplicate: bool = False,
     acknowledgments: int = 0,
+    interchange: tuple[int, int] = (1, 1),
 ) -> dict[str, object]:
     return {
         "file": name,
+        "interchange": interchange[0],
+        "interchanges": interchange[1],
         "message_id": message_id,
         "status": status,
         "duplicate": duplicate,
@@ -49,9 +53,11 @@ def _print_outcome(outcome: dict[str, object], *, as_json: bool) -> None:
         return
     tail = f": {outcome['reason']}" if outcome["reason"] else ""
     again = " (duplicate)" if outcome["duplicate"] else ""
+    name = outcome["file"]
+    if outcome["interchanges"] != 1:
+        name = f"{name}, interchange {outcome['interchange']} of {outcome['interchanges']}"
     console.print(
-        f"{outcome['file']}: {outcome['status']}{again}, {outcome['acknowledgments']} 997 "
-        f"queued{tail}",
+        f"{name}: {outcome['status']}{again}, {outcome['acknowledgments']} 997 queued{tail}",
         markup=False,
     )
 
@@ -77,9 +83,11 @@ def ingest_x12_command(
 ) -> None:
     """Store each X12 FILE in the inbox, apply its 855, 856 and 810 sets, queue a 997 per group.
 
-    Prints each file's outcome: processed, failed (with the segment, element and reason; kept
-    in the inbox with a malformed-message exception; an empty file fails without being stored)
-    or parked (unknown sender). Exits 1 when any file failed or was parked.
+    A file holding several interchanges one after another (as a VAN mailbox writes them) is
+    split: each interchange is stored and applied on its own. Prints each one's outcome:
+    processed, failed (with the segment, element and reason; kept in the inbox with a
+    malformed-message exception; an empty file fails without being stored) or parked (unknown
+    sender). Exits 1 when any failed or was parked.
     """
     hub = open_hub()
     counts: Counter[str] = Counter()
@@ -90,22 +98,25 @@ def ingest_x12_command(
                 counts["failed"] += 1
                 _print_outcome(_outcome(path.name, None, "failed", EMPTY_FILE), as_json=as_json)
                 continue
-            reply = hub.x12_ingest.receive(
-                data,
-                interface=interface,
-                source_system=source_system,
-                facility_id=facility_id,
-            )
-            counts[str(reply.status)] += 1
-            outcome = _outcome(
-                path.name,
-                reply.message_id,
-                str(reply.status),
-                reply.reason,
-                duplicate=reply.is_duplicate,
-                acknowledgments=reply.acknowledgments,
-            )
-            _print_outcome(outcome, as_json=as_json)
+            parts = split_interchanges(data)
+            for number, part in enumerate(parts, start=1):
+                reply = hub.x12_ingest.receive(
+                    part,
+                    interface=interface,
+                    source_system=source_system,
+                    facility_id=facility_id,
+                )
+                counts[str(reply.status)] += 1
+                outcome = _outcome(
+                    path.name,
+                    reply.message_id,
+                    str(reply.status),
+                    reply.reason,
+                    duplicate=reply.is_duplicate,
+                    acknowledgments=reply.acknowledgments,
+                    interchange=(number, len(parts)),
+                )
+                _print_outcome(outcome, as_json=as_json)
     finally:
         hub.close()
     if counts["failed"] or counts["parked"]:

@@ -28,6 +28,11 @@ _MAX_WHOLE_DIGITS = 9
 _MAX_PLACES = 4
 _MAX_INTEGER_DIGITS = 14
 _UNDECODED = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
+#: A code or identifier (item number, lot, catalog number, visit) is at most 256 characters, a
+#: text (a description, a name) at most 1,000: a longer cell is a broken export, and stored, a
+#: key of thousands of characters breaks PostgreSQL's indexes (2,704 bytes a row at most).
+MAX_CODE = 256
+MAX_TEXT = 1000
 
 
 class Cells:
@@ -60,7 +65,15 @@ class Cells:
         self.reported.add(column)
 
     def finish(self) -> None:
-        """Raise every problem recorded so far as one :class:`RowError`, in column order."""
+        """Raise every problem recorded so far as one :class:`RowError`, in column order; for
+        a row the file ends inside (``Row.cut_short``), that alone: the rest follows from it."""
+        row = self.row
+        if row.cut_short:
+            reason = (
+                f"the file ends inside this row, after {row.cells} of the header's "
+                f"{len(row.values)} cells and without a line break: was the file cut short?"
+            )
+            raise RowError(row.line_number, "", reason)
         if self.errors:
             order = {header: index for index, header in enumerate(self.row.values, start=1)}
             raise RowError.of(sorted(self.errors, key=lambda e: order.get(e.column, len(order))))
@@ -82,12 +95,19 @@ class Cells:
         value = self.cell(header) if header is not None else ""
         return value or self.profile.defaults.get(name, "")
 
-    def text(self, name: str, *, required: bool = False) -> str | None:
+    def text(self, name: str, *, required: bool = False, free: bool = False) -> str | None:
+        """A non-blank cell: a code or identifier, or a free text (``free``); see MAX_CODE."""
         value = self.raw(name)
         if not value:
             if required and self.column(name) not in self.reported:
                 self.fail(self.column(name), "is required but empty")
             return None
+        if len(value) > MAX_CODE:
+            limit, what = (MAX_TEXT, "a text") if free else (MAX_CODE, "a code or identifier")
+            if len(value) > limit:
+                reason = f"is {len(value)} characters long; {what} is at most {limit}"
+                self.fail(self.column(name), reason)
+                return None
         return value
 
     def parse(

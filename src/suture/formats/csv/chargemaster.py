@@ -28,7 +28,7 @@ def decode_chargemaster_price(row: Row, profile: ColumnProfile) -> ChargemasterP
     end = cells.parse("effective_to", cells.date)
     if start is not None and end is not None and end < start:
         cells.fail(cells.column("effective_to"), f"{end.isoformat()} is before {start.isoformat()}")
-    description = cells.text("description")
+    description = cells.text("description", free=True)
     cells.finish()
     if facility_id is None or cdm_code is None or unit_price is None or start is None:
         raise RowError(row.line_number, "", "incomplete row")  # pragma: no cover - finish raised

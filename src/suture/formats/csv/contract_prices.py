@@ -43,7 +43,7 @@ def decode_contract_price(row: Row, profile: ColumnProfile) -> ContractLine:
     )
     number = cells.text("contract_number", required=True)
     vendor_number = cells.text("vendor_number", required=True)
-    name = cells.text("contract_name", required=True)
+    name = cells.text("contract_name", required=True, free=True)
     start = cells.parse("contract_start", cells.date, required=True)
     end = _until(cells, "contract_end", start)
     tier = cells.text("tier", required=True)

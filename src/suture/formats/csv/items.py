@@ -37,7 +37,7 @@ def decode_item(row: Row, profile: ColumnProfile) -> ItemLine:
     cell of the row."""
     cells = Cells(row, profile)
     item_id = cells.text("id", required=True) if profile.is_mapped("id") else None
-    description = cells.text("description", required=True)
+    description = cells.text("description", required=True, free=True)
     manufacturer = cells.text("manufacturer", required=True)
     catalog_number = cells.text("catalog_number", required=True)
     purchase_uom = cells.parse("purchase_uom", cells.uom, required=True)

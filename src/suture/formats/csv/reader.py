@@ -10,7 +10,9 @@ because every row would otherwise fail the same way. A byte-order mark is droppe
 spaces in header names are ignored, and blank lines (or lines of empty cells, as spreadsheets
 export) are skipped. A short row reads its missing trailing cells as empty; a row with more
 non-empty cells than the header is kept for the decoder to reject, as an unquoted delimiter
-inside a value ("Gauze, 4x4") shifts every later column.
+inside a value ("Gauze, 4x4") shifts every later column. A short row that the file ends inside,
+with no line break after it, is what a file cut short in transfer looks like (its last value
+cut too: an amount of "42" for "4250.00"): it is marked ``cut_short`` for the decoder to reject.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ _BOM = "\ufeff"
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One data row: the line it starts on and its cells by header (as the file spells it)."""
+    """One data row: the line it starts on and its cells by header (as the file spells it);
+    ``cut_short`` when it has fewer cells than the header and the file ends inside it."""
 
     line_number: int
     values: dict[str, str]
     overflow: tuple[str, ...] = ()
+    cut_short: bool = False
+    cells: int = 0  # how many cells the file gave, when cut_short
 
 
 def read_rows(stream: TextIO, profile: ColumnProfile) -> Iterator[Row]:
@@ -73,12 +78,23 @@ class _Records:
 
     def __init__(self, stream: TextIO, profile: ColumnProfile) -> None:
         self._end = _End()
+        self.last_line = ""
         self.reader = csv.reader(
-            itertools.chain(stream, self._end),
+            itertools.chain(self._lines(stream), self._end),
             delimiter=profile.delimiter,
             quotechar=profile.quotechar,
         )
         self.encoding = getattr(stream, "encoding", None) or profile.encoding
+
+    def _lines(self, stream: TextIO) -> Iterator[str]:
+        for line in stream:
+            self.last_line = line
+            yield line
+
+    @property
+    def unterminated(self) -> bool:
+        """Whether the last line read has no line break: the file ended inside it."""
+        return not self.last_line.endswith(("\n", "\r"))
 
     def next(self) -> tuple[int, list[str]] | None:
         start = self.reader.line_num + 1
@@ -150,8 +166,10 @@ def _rows(records: _Records, header: list[str]) -> Iterator[Row]:
             continue
         extra = tuple(cells[width:])
         overflow = extra if any(cell.strip() for cell in extra) else ()
-        cells = cells[:width] + [""] * (width - len(cells))
-        yield Row(line, dict(zip(header, cells, strict=True)), overflow)
+        given = len(cells)
+        cut = given < width and records.unterminated
+        cells = cells[:width] + [""] * (width - given)
+        yield Row(line, dict(zip(header, cells, strict=True)), overflow, cut, given if cut else 0)
 
 
 def _is_blank(cells: list[str]) -> bool:

@@ -37,7 +37,7 @@ def decode_supplier(row: Row, profile: ColumnProfile) -> Supplier:
     vendor_number = cells.text("vendor_number", required=True)
     supplier = Supplier(
         id=supplier_id or supplier_id_for(vendor_number or ""),
-        name=cells.text("name", required=True) or "",
+        name=cells.text("name", required=True, free=True) or "",
         erp_vendor_id=vendor_number,
         gln=cells.parse("gln", validate_gln),
         hin=cells.parse("hin", _hin),

@@ -48,6 +48,9 @@ _PATIENT_RECIPIENTS = ("Patient", "RelatedPerson")
 _RECEIVABLE = ("issued", "balanced")
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+#: A supplier's invoice number is a key of the stored invoice; beyond this it is a broken feed,
+#: and PostgreSQL could not index it (as the X12 and CSV codecs bound their codes).
+_MAX_NUMBER = 256
 #: A unit price to 4 places, half up, as the three-way match rounds them (domain/matching.py):
 #: a line of 3 for 100.00 is 33.3333 each, not a quotient the canonical model cannot store.
 _PRICE_PLACES = Decimal("0.0001")
@@ -107,6 +110,11 @@ def _number(invoice: Any) -> str | None:
     return None
 
 
+def _number_index(invoice: Any) -> int:
+    """Which identifier :func:`_number` read."""
+    return next(i for i, identifier in enumerate(invoice.identifier) if identifier.value)
+
+
 def _patient(invoice: Any, scope: Scope) -> PatientInvoice:
     path, key, settings, tokenize, resolver = (
         scope.path,
@@ -148,6 +156,12 @@ def _supplier(invoice: Any, path: str, settings: Settings) -> Invoice:
     if number is None:
         reason = f"{path}.identifier is required: the supplier's invoice number"
         raise fail("required", reason, f"{path}.identifier")
+    if len(number) > _MAX_NUMBER:  # the key of stored invoices (supplier, number): indexed
+        where = f"{path}.identifier[{_number_index(invoice)}].value"
+        reason = (
+            f"{where} is {len(number)} characters long; an invoice number is at most {_MAX_NUMBER}"
+        )
+        raise fail("value", reason, where)
     if invoice.date is None:
         raise fail("required", f"{path}.date is required: the invoice date", f"{path}.date")
     supplier = code_of(invoice.issuer)

@@ -3,7 +3,8 @@
 Three layers, each adding what the one before cannot see:
 
 1. JSON: the body parses (decimals kept exact, as FHIR decimals are) and is an object with a
-   ``resourceType`` this server knows (400 otherwise);
+   ``resourceType`` this server knows (400 otherwise); no string holds a control character
+   but tab, CR and LF (FHIR R4 datatypes.html#string; PostgreSQL cannot store a NUL either);
 2. the R4B model (``fhir.resources.R4B``): types, cardinalities, unknown elements, primitive
    formats; each pydantic error becomes an issue at its FHIRPath (400);
 3. this server's rules: no ``null`` members, which the models would read as absent (400);
@@ -18,6 +19,8 @@ exception the library lets escape to a ``structure`` issue, so no input ends in 
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from functools import cache
@@ -42,6 +45,8 @@ SUPPORTED_TYPES = (
 )
 
 _MAX_DEPTH_ERROR = "the JSON nests too deeply"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ESCAPED_CONTROL = "\\u00"  # JSON text carries control characters only as \u00XX escapes
 
 
 def load_json(body: bytes | str) -> dict[str, Any]:
@@ -55,9 +60,38 @@ def load_json(body: bytes | str) -> dict[str, Any]:
     except json.JSONDecodeError as error:  # the message gives a position, never content
         reason = f"the body is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
         raise fail("invalid", reason, "", BAD_REQUEST) from None
+    except ValueError:  # an integer past Python's conversion limit (sys.int_info)
+        digits = sys.get_int_max_str_digits()
+        reason = f"the body is not JSON this server reads: a number of more than {digits} digits"
+        raise fail("invalid", reason, "", BAD_REQUEST) from None
     if not isinstance(data, dict):
         raise fail("structure", "a FHIR resource is a JSON object", "", BAD_REQUEST)
+    if isinstance(body, bytes):
+        escaped = _ESCAPED_CONTROL.encode() in body
+    else:
+        escaped = _ESCAPED_CONTROL in body
+    if escaped:
+        _refuse_control_characters(data, str(data.get("resourceType") or "resource"))
     return data
+
+
+def _refuse_control_characters(node: Any, path: str) -> None:
+    """400 ``value`` at the first string holding a control character (see the module
+    docstring); the walk runs only for bodies with a ``\\u00`` escape."""
+    if isinstance(node, str):
+        found = _CONTROL.search(node)
+        if found is not None:
+            reason = (
+                f"{path} holds the control character U+{ord(found.group()):04X}; FHIR strings "
+                "have none but tab, carriage return and line feed"
+            )
+            raise fail("value", reason, path, BAD_REQUEST)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _refuse_control_characters(value, f"{path}.{str(key).lstrip('_')}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            _refuse_control_characters(item, f"{path}[{index}]")
 
 
 @cache

@@ -16,10 +16,16 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from suture.formats.hl7v2.datatypes import parse_number
-from suture.formats.hl7v2.errors import ErrorCode, field_error
+from suture.formats.hl7v2.errors import field_error
 from suture.formats.hl7v2.header import MessageHeader
 from suture.formats.hl7v2.identifiers import identifier
-from suture.formats.hl7v2.master_files import active_flag, effective_time, groups, record_event
+from suture.formats.hl7v2.master_files import (
+    active_flag,
+    effective_time,
+    groups,
+    record_event,
+    record_key,
+)
 from suture.formats.hl7v2.tokenizer import Message, Segment
 
 _CPT_SYSTEMS = frozenset({"", "C4", "C5", "CPT", "CPT4", "CPT-4", "HCPCS", "HCPT", "HPC"})
@@ -76,10 +82,7 @@ def decode_charge_master(message: Message, header: MessageHeader, *, zone: tzinf
     for group in groups(message, frozenset({"CDM"})):
         event = record_event(group.mfe)
         cdm = group.first("CDM")
-        code = identifier(cdm.value(1) if cdm is not None else "") or identifier(group.mfe.value(4))
-        if not code:
-            where, number = (cdm, 1) if cdm is not None else (group.mfe, 4)
-            raise field_error(where, number, "CDM code is empty", ErrorCode.REQUIRED_FIELD_MISSING)
+        code = record_key(cdm, 1, group.mfe, 4, "CDM code")
         active = event != "MDC"
         description, hcpcs = "", None
         if cdm is not None:

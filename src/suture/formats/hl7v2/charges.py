@@ -21,6 +21,11 @@ Field by field:
 - MSH-4 sending facility (else PV1-3.4) → ``facility_id``, raw: mapping it to a canonical
   facility is the service's job.
 
+The message has one PID and one PV1 (HL7 v2.5.1 §6.4.3: neither repeats in a DFT^P03); a
+second one is refused (``AE``), since every charge would go to the first patient's visit. Two
+FT1s of one type (charge, credit) with one FT1-2 transaction id are refused too (``AE``, table
+0357 code 205): FT1-2 is the line's business key, so the second would replace the first.
+
 Signs are kept as sent: a credit is ``transaction_type`` CD whatever the sign of its amount.
 Errors name FT1 by occurrence and field and may quote codes and amounts, never the date of
 service or anything from PID/PV1 (DESIGN.md §6).
@@ -60,6 +65,8 @@ _PLACES: Final = 4
 _QUANTUM: Final = Decimal("0.0001")
 _LIMIT_DIGITS: Final = 14
 _LIMIT: Final = Decimal(10) ** _LIMIT_DIGITS
+#: The segments a DFT^P03 has at most once: one patient, one visit.
+_ONCE: Final = ("PID", "PV1")
 #: Procedure codes and modifiers are a small vocabulary: each raw FT1-25/26 is read once.
 _CACHED_CODES: Final = 4096
 
@@ -153,6 +160,18 @@ def _unattributed(message: Message) -> Hl7DecodeError:
     return missing_segment("PID", "no PID-18 account number and no PV1-19 visit number")
 
 
+def _repeated(segment: Segment) -> Hl7DecodeError:
+    """The error for a second PID or PV1 (see the module docstring)."""
+    return Hl7DecodeError(
+        f"a DFT^P03 has one {segment.id} (one patient, one visit): the charges would go to the "
+        "first; two messages in one?",
+        segment=segment.id,
+        occurrence=segment.occurrence,
+        position=segment.position,
+        code=ErrorCode.SEGMENT_SEQUENCE,
+    )
+
+
 def _quoted(text: str) -> str:
     return repr(text) if len(text) <= _MAX_QUOTED else repr(text[:_MAX_QUOTED] + "…")
 
@@ -173,6 +192,10 @@ def decode_charges(
     ft1s = message.all("FT1")
     if not ft1s:
         raise missing_segment("FT1", "a DFT^P03 needs at least one FT1 segment")
+    for segment_id in _ONCE:
+        repeated = message.all(segment_id)
+        if len(repeated) > 1:
+            raise _repeated(repeated[1])
     tokens = patient_tokens(message, tokenize)
     encounter = tokens.encounter_token or tokens.account_token
     if encounter is None:
@@ -181,14 +204,33 @@ def decode_charges(
     if not facility:
         raise missing_segment("MSH", "no sending facility in MSH-4 and none in PV1-3.4")
     context = _Context(header, facility, encounter, tokens.account_token, zone, source_system)
+    lines = tuple(_line(ft1, context) for ft1 in ft1s)
+    if len(lines) > 1:
+        _check_keys(lines, ft1s)
     return DecodedCharges(
         header=header,
         facility_code=facility,
         location_facility=tokens.location_facility,
         encounter_token=encounter,
         account_token=tokens.account_token,
-        lines=tuple(_line(ft1, context) for ft1 in ft1s),
+        lines=lines,
     )
+
+
+def _check_keys(lines: tuple[ChargeLine, ...], ft1s: list[Segment]) -> None:
+    """Refuse a second line with the first one's FT1-2 and type (see the module docstring)."""
+    first: dict[tuple[str, str], int] = {}
+    for index, line in enumerate(lines):
+        if not line.transaction_id:
+            continue
+        kind = str(line.charge.transaction_type)
+        earlier = first.setdefault((line.transaction_id, kind), index)
+        if earlier != index:
+            reason = (
+                f"the same transaction id as FT1 #{ft1s[earlier].occurrence}, both {kind}: "
+                "each line needs its own, or one charge would replace the other"
+            )
+            raise field_error(ft1s[index], 2, reason, ErrorCode.DUPLICATE_KEY)
 
 
 class _Context:

@@ -47,6 +47,7 @@ class ErrorCode(IntEnum):
     UNSUPPORTED_EVENT_CODE = 201
     UNSUPPORTED_PROCESSING_ID = 202
     UNSUPPORTED_VERSION_ID = 203
+    DUPLICATE_KEY = 205
     APPLICATION_INTERNAL = 207
 
     @property
@@ -63,6 +64,7 @@ _CODE_TEXT = {
     ErrorCode.UNSUPPORTED_EVENT_CODE: "Unsupported event code",
     ErrorCode.UNSUPPORTED_PROCESSING_ID: "Unsupported processing id",
     ErrorCode.UNSUPPORTED_VERSION_ID: "Unsupported version id",
+    ErrorCode.DUPLICATE_KEY: "Duplicate key identifier",
     ErrorCode.APPLICATION_INTERNAL: "Application internal error",
 }
 

@@ -5,7 +5,8 @@ reads costs nothing. What each sequence becomes:
 
 - ``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\`` (and ``\\P\\``, v2.7 truncation): the delimiter itself (§2.7.1);
 - ``\\Xhh…\\``: the bytes ``hh…`` read in the message's character set (§2.7.4); hex that is
-  odd, not hex, or not valid in that set is kept as written;
+  odd, not hex, not valid in that set, or a NUL (which no HL7 text holds, nor can a
+  PostgreSQL text column) is kept as written;
 - ``\\.br\\`` and ``\\.sp\\``: a line break, ``"\\n"`` (§2.7.6; python-hl7 writes ``"\\r"``);
 - ``\\H\\`` and ``\\N\\``: dropped (highlighting has no meaning in a canonical value, §2.7.3);
 - anything else (``\\.in+4\\``, ``\\C2842\\``, ``\\M2442\\``, ``\\Zxx\\``, an unterminated
@@ -51,9 +52,12 @@ def _replace(sequence: str, d: Delimiters, codec: str) -> str:
             return ""
     elif sequence[:1] == "X" and len(sequence) % 2 == 1:
         try:
-            return bytes.fromhex(sequence[1:]).decode(codec)
+            decoded = bytes.fromhex(sequence[1:]).decode(codec)
         except (ValueError, LookupError):
             pass
+        else:
+            if "\x00" not in decoded:
+                return decoded
     elif sequence in _LINE_BREAKS:
         return "\n"
     return f"{d.escape}{sequence}{d.escape}"

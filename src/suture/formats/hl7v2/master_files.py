@@ -3,6 +3,10 @@
 An MFN carries one MFI naming the master file, then one group per record: MFE (what happens to
 the record: add, update, delete, deactivate, reactivate) followed by the segments that describe
 it (CDM and PRC for the charge master, STF and PRA for staff).
+
+A record's key (the CDM code, the staff id) is at most 256 characters (:func:`record_key`): a
+key of thousands is a broken feed, and stored it would break PostgreSQL's index on it (a key
+row holds at most 2,704 bytes), leaving the message neither applied nor failed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from suture.formats.hl7v2.tokenizer import Message, Segment
 #: HL7 table 0180, record-level event codes.
 RECORD_EVENTS = frozenset({"MAD", "MDL", "MUP", "MDC", "MAC"})
 _MAX_QUOTED = 12
+MAX_KEY = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,22 @@ class Group:
 
     def all(self, segment_id: str) -> list[Segment]:
         return [s for s in self.segments if s.id == segment_id]
+
+
+def record_key(segment: Segment | None, number: int, mfe: Segment, fallback: int, what: str) -> str:
+    """A record's key: ``segment``'s field ``number``, else the MFE's field ``fallback``;
+    ``AE`` naming the field it came from when it is empty or longer than :data:`MAX_KEY`."""
+    value = identifier(segment.value(number) if segment is not None else "")
+    where, field = (segment, number) if segment is not None and value else (mfe, fallback)
+    if not value:
+        value = identifier(mfe.value(fallback))
+    if not value:
+        where, field = (segment, number) if segment is not None else (mfe, fallback)
+        raise field_error(where, field, f"{what} is empty", ErrorCode.REQUIRED_FIELD_MISSING)
+    if len(value) > MAX_KEY:
+        reason = f"the {what} is {len(value)} characters long; a code is at most {MAX_KEY}"
+        raise field_error(where, field, reason)
+    return value
 
 
 def groups(message: Message, files: frozenset[str]) -> list[Group]:

@@ -12,10 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from suture.formats.hl7v2.errors import ErrorCode, field_error, missing_segment
+from suture.formats.hl7v2.errors import missing_segment
 from suture.formats.hl7v2.header import MessageHeader
 from suture.formats.hl7v2.identifiers import identifier
-from suture.formats.hl7v2.master_files import active_flag, effective_time, groups, record_event
+from suture.formats.hl7v2.master_files import (
+    active_flag,
+    effective_time,
+    groups,
+    record_event,
+    record_key,
+)
 from suture.formats.hl7v2.tokenizer import Message, Segment
 
 
@@ -53,9 +59,7 @@ def decode_staff(message: Message, header: MessageHeader, *, zone: tzinfo) -> St
         stf = group.first("STF")
         if stf is None:
             raise missing_segment("STF", "each MFE of a staff master file needs an STF segment")
-        staff_id = identifier(stf.value(1)) or identifier(group.mfe.value(4))
-        if not staff_id:
-            raise field_error(stf, 1, "staff id is empty", ErrorCode.REQUIRED_FIELD_MISSING)
+        staff_id = record_key(stf, 1, group.mfe, 4, "staff id")
         pra = group.first("PRA")
         records.append(
             StaffRecord(

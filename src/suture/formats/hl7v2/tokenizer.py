@@ -15,6 +15,12 @@ input that does not start with MSH, unusable delimiters, a segment id that is no
 upper-case letters or digits, a second MSH (a batch: :func:`~.batch.split_batch` first),
 bytes that are not in the character set MSH-18 declares, a NUL byte inside a segment (NULs
 around one, left by framing, are stripped).
+
+A second MSH is looked for inside segments too (``MSH|^~\\&``: MSH, the field separator and
+four encoding characters, which no field can hold, ``\\&`` being no escape sequence): when a
+message's last segment has no terminator, the next message runs on into it, and reading the
+two as one would post the second one's charges under the first one's header. Both forms are a
+reject (AR): HL7 v2.5.1 Appendix C carries one message per MLLP frame.
 """
 
 from __future__ import annotations
@@ -31,6 +37,14 @@ _STRIP: Final = " \t\x0b\x0c\x1c\x00"
 _BATCH_SEGMENTS: Final = frozenset({"FHS", "FTS", "BHS", "BTS"})
 _HEADERS_AND_BATCH: Final = _BATCH_SEGMENTS | {"MSH"}
 _MAX_ENCODING_CHARACTERS: Final = 5
+_SECOND_HEADER: Final = (
+    "a second message header ({}) in one message: one message per MLLP frame or request; "
+    "split a file or batch first"
+)
+_RUN_TOGETHER: Final = (
+    "a second message header (MSH) begins inside this segment: two messages run together; "
+    "one message per MLLP frame or request, and a file is split on MSH"
+)
 _DEFAULT_CODEC: Final = "utf-8"  # codec_for(DEFAULT_CHARSET)
 
 
@@ -390,6 +404,9 @@ def parse_message(data: bytes | str, *, default_charset: str = DEFAULT_CHARSET) 
     if "\n" in text:
         text = text.replace("\r\n", "\r").replace("\n", "\r")
     lines = text.split("\r")
+    marker = "MSH" + delimiters.field + delimiters.encoding_characters[:4]
+    if text.find(marker, 1) > 0:  # one search, in C: two messages in one
+        raise _second_header(lines, marker, delimiters.field)
     # the MSH split once: MSH-18 names the character set, and read_header reads the rest
     header = lines[0].strip(_STRIP).split(delimiters.field)
     if from_text:
@@ -400,6 +417,38 @@ def parse_message(data: bytes | str, *, default_charset: str = DEFAULT_CHARSET) 
         codec = _DEFAULT_CODEC if name == DEFAULT_CHARSET else codec_for(name)
     header.insert(1, delimiters.field)
     return _segments(lines, delimiters, charset, codec, header)
+
+
+def _second_header(lines: list[str], marker: str, separator: str) -> Hl7DecodeError:
+    """Where the second message ``marker`` (its MSH) begins in ``lines``: at the start of a
+    segment (a byte-order mark before it at most), or inside one, named by its field."""
+    position = 0
+    occurrences: dict[str, int] = {}
+    for line in lines:
+        line = line.strip(_STRIP)  # noqa: PLW2901 - the stripped line is the segment
+        if not line:
+            continue
+        position += 1
+        segment_id = line[:3]
+        occurrence = occurrences[segment_id] = occurrences.get(segment_id, 0) + 1
+        at = line.find(marker, 1 if position == 1 else 0)
+        if at < 0:
+            continue
+        before = line[:at]
+        if not before.strip(_STRIP + "\ufeff"):
+            return _reject(_SECOND_HEADER.format("MSH"), position=position)
+        valid = _valid_id(segment_id) and line[3:4] == separator
+        header = segment_id == "MSH"
+        return Hl7DecodeError(
+            _RUN_TOGETHER,
+            segment=segment_id if valid else "",
+            occurrence=occurrence if valid and not header else None,
+            field_number=before.count(separator) + header if valid else None,
+            position=position,
+            disposition=Disposition.REJECT,
+            code=ErrorCode.SEGMENT_SEQUENCE,
+        )
+    return _reject(_SECOND_HEADER.format("MSH"))  # not reached: the caller found the marker
 
 
 def _nul(
@@ -445,10 +494,7 @@ def _segments(
                 code=ErrorCode.SEGMENT_SEQUENCE,
             )
         if segment_id in _HEADERS_AND_BATCH and position > 1:
-            raise _reject(
-                f"a second message header ({segment_id}) in one message; split the batch first",
-                position=position,
-            )
+            raise _reject(_SECOND_HEADER.format(segment_id), position=position)
         same = by_id.get(segment_id)
         if same is None:
             same = by_id[segment_id] = []

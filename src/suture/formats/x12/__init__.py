@@ -51,7 +51,7 @@ from suture.formats.x12.purchase_order_850 import (
     write_850,
 )
 from suture.formats.x12.ship_notice_856 import ShipNotice856, decode_856
-from suture.formats.x12.tokenizer import Delimiters, Segment, tokenize
+from suture.formats.x12.tokenizer import Delimiters, Segment, split_interchanges, tokenize
 
 __all__ = [
     "DECODERS",
@@ -88,6 +88,7 @@ __all__ = [
     "decode_transaction_set",
     "purchase_order_from_850",
     "read_interchange",
+    "split_interchanges",
     "tokenize",
     "write_850",
     "write_997",

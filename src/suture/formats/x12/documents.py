@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from suture.domain.errors import DomainError
+from suture.formats.x12.elements import check_elements
 from suture.formats.x12.envelope import Interchange, TransactionSet, read_interchange
 from suture.formats.x12.errors import X12DecodeError
 from suture.formats.x12.invoice_810 import Invoice810, decode_810
@@ -43,7 +44,9 @@ class X12Document:
 
 def decode_transaction_set(transaction_set: TransactionSet) -> X12Record:
     """The record of one transaction set; raises :class:`X12DecodeError` when it cannot be
-    read, including "unsupported transaction set" for a set Suture does not read."""
+    read, including "unsupported transaction set" for a set Suture does not read, and an
+    element longer than any the hub reads or holding a NUL
+    (:func:`~.elements.check_elements`)."""
     decoder = DECODERS.get(transaction_set.id)
     if decoder is None:
         raise X12DecodeError(
@@ -54,6 +57,7 @@ def decode_transaction_set(transaction_set: TransactionSet) -> X12Record:
             element="ST01",
             code="1",
         )
+    check_elements(transaction_set.body)
     try:
         return decoder(transaction_set)
     except DomainError as error:  # a canonical rule broken by a value the decoder passed on

@@ -5,6 +5,19 @@ no exponent; ``Nn`` is an integer with ``n`` implied decimal places (TDS01 and S
 ``5635800`` is 56,358.00); ``DT`` is CCYYMMDD (or YYMMDD in the interchange header). Anything
 else is an error naming the element, never a silently wrong number. Money is Decimal.
 
+The canonical model keeps amounts and quantities exactly as NUMERIC(18, 4): at most four decimal
+places, below 10^14 (as the FHIR, HL7 v2 and CSV codecs hold them). X12 allows an ``R`` element
+more (IT104 is R 1/17), so a value beyond that is refused here, at its element (997 AK4 code 5,
+too long), rather than by the database after the interchange is stored. Percentages (ITD03,
+SAC07) are not stored and keep the precision the sender gave.
+
+Text has bounds too (:func:`check_elements`): no element of the sets the hub reads is longer
+than 264 characters (MSG01, AN 1/264; an invoice or PO number is 1/22), and none holds a NUL
+(X12's character sets have none; other control characters may be a partner's delimiters).
+Either is refused (codes 5 and 6), not stored: PostgreSQL cannot index an invoice number of
+9,000 characters nor store a NUL, and the storage error would leave the interchange neither
+applied nor failed.
+
 The shared structures: a REF reference, a DTM date, a product id (qualifier, value) pair list as
 PO1/IT1/LIN/SLN carry them, and the N1 party loop (N1 with its N2/N3/N4/REF/PER).
 """
@@ -24,9 +37,13 @@ _REAL = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
 _IMPLIED = re.compile(r"-?\d+")
 _DATE = re.compile(r"\d{8}|\d{6}")
 _MAX_DIGITS = 18
+_PLACES = 4
+_QUANTUM = Decimal(1).scaleb(-_PLACES)
+_LIMIT = Decimal(10) ** 14
+MAX_LENGTH = 264
 
 
-MISSING, INVALID_CHARACTER, INVALID_CODE, INVALID_DATE = "1", "6", "7", "8"
+MISSING, TOO_LONG, INVALID_CHARACTER, INVALID_CODE, INVALID_DATE = "1", "5", "6", "7", "8"
 """997 AK403 / 999 IK403 data element syntax error codes."""
 
 
@@ -38,6 +55,26 @@ def fail(segment: Segment, index: int, reason: str, code: str = INVALID_CODE) ->
         element=segment.name(index),
         code=code,
     )
+
+
+def check_elements(segments: Sequence[Segment]) -> None:
+    """Refuse the first element longer than :data:`MAX_LENGTH` or holding a NUL (see the
+    module docstring)."""
+    for segment in segments:
+        elements = segment.elements
+        long = max(map(len, elements), default=0) > MAX_LENGTH  # one pass each, in C
+        if not long and "\x00" not in "".join(elements):
+            continue
+        for index, value in enumerate(elements):
+            if len(value) > MAX_LENGTH:
+                reason = (
+                    f"is {len(value)} characters long; no element the hub reads is longer "
+                    f"than {MAX_LENGTH}"
+                )
+                raise fail(segment, index, reason, TOO_LONG)
+            if "\x00" in value:
+                reason = "holds a NUL character (U+0000), which X12 text never carries"
+                raise fail(segment, index, reason, INVALID_CHARACTER)
 
 
 def text(segment: Segment, index: int) -> str | None:
@@ -53,14 +90,16 @@ def required(segment: Segment, index: int, what: str) -> str:
     return value
 
 
-def decimal(segment: Segment, index: int) -> Decimal | None:
-    """An ``R`` (decimal) element, or None when empty."""
+def decimal(segment: Segment, index: int, *, exact: bool = True) -> Decimal | None:
+    """An ``R`` (decimal) element, or None when empty; an amount or quantity the canonical
+    model holds exactly unless ``exact`` is false (a percentage)."""
     value = text(segment, index)
     if value is None:
         return None
     if _REAL.fullmatch(value) is None or len(value) > _MAX_DIGITS + 2:
         raise fail(segment, index, f"{value!r} is not a decimal number", INVALID_CHARACTER)
-    return Decimal(value)
+    number = Decimal(value)
+    return _held(segment, index, value, number) if exact else number
 
 
 def implied(segment: Segment, index: int, places: int = 2) -> Decimal | None:
@@ -71,7 +110,17 @@ def implied(segment: Segment, index: int, places: int = 2) -> Decimal | None:
     if _IMPLIED.fullmatch(value) is None or len(value) > _MAX_DIGITS + 1:
         reason = f"{value!r} is not a number with {places} implied decimals"
         raise fail(segment, index, reason, INVALID_CHARACTER)
-    return Decimal(value).scaleb(-places)
+    return _held(segment, index, value, Decimal(value).scaleb(-places))
+
+
+def _held(segment: Segment, index: int, value: str, number: Decimal) -> Decimal:
+    """``number`` when NUMERIC(18, 4) holds it exactly (see the module docstring)."""
+    if abs(number) >= _LIMIT:
+        raise fail(segment, index, f"{value!r} must be less than 10^14", TOO_LONG)
+    if number.quantize(_QUANTUM) != number:  # cannot overflow: at most 20 characters
+        reason = f"{value!r} has more than {_PLACES} decimal places"
+        raise fail(segment, index, reason, TOO_LONG)
+    return number
 
 
 def calendar_date(segment: Segment, index: int) -> date | None:

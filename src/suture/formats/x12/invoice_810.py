@@ -34,8 +34,8 @@ from suture.formats.x12.elements import (
     text,
 )
 from suture.formats.x12.envelope import TransactionSet
-from suture.formats.x12.errors import X12DecodeError, X12Finding
-from suture.formats.x12.loops import cut, of, take_parties
+from suture.formats.x12.errors import X12Finding
+from suture.formats.x12.loops import beginning, cut, of, take_parties
 from suture.formats.x12.tokenizer import Segment
 
 
@@ -124,13 +124,13 @@ def _sac(segment: Segment) -> AllowanceOrCharge:
         indicator=indicator,
         code=text(segment, 2),
         amount=implied(segment, 5),
-        percent=decimal(segment, 7),
+        percent=decimal(segment, 7, exact=False),
         description=text(segment, 15),
     )
 
 
 def _whole(segment: Segment, index: int) -> int | None:
-    value = decimal(segment, index)
+    value = decimal(segment, index, exact=False)  # a count of days: the check below says more
     if value is None:
         return None
     if value != value.to_integral():
@@ -142,7 +142,7 @@ def _terms(itd: Segment) -> Terms:
     return Terms(
         type_code=text(itd, 1),
         basis_date_code=text(itd, 2),
-        discount_percent=decimal(itd, 3),
+        discount_percent=decimal(itd, 3, exact=False),
         discount_due_date=calendar_date(itd, 4),
         discount_days=_whole(itd, 5),
         net_due_date=calendar_date(itd, 6),
@@ -174,12 +174,7 @@ def decode_810(transaction_set: TransactionSet) -> Invoice810:
     """The invoice in one 810; raises :class:`X12DecodeError` naming the element."""
     header, line_segments, summary = cut(transaction_set.body, "IT1", frozenset({"TDS"}))
     parties, rest = take_parties(header)
-    bigs = of(rest, "BIG")
-    if not bigs:
-        raise X12DecodeError(
-            "810 has no BIG segment", position=transaction_set.position, segment="ST"
-        )
-    big = bigs[0]
+    big = beginning(transaction_set, "BIG")
     invoice_date = calendar_date(big, 1)
     if invoice_date is None:
         raise fail(big, 1, "invoice date is required", MISSING)

@@ -4,6 +4,11 @@ The supply-chain sets share one shape (X12 004010 table 1/2/3): header segments,
 loop per line that opens with its line segment (PO1, IT1, LIN), then summary segments that open
 with a summary segment (CTT, TDS). Inside any of them, an N1 segment opens a party loop that runs
 over the N2/N3/N4/REF/PER segments that follow it.
+
+Each set has one beginning segment (BIG, BEG, BAK, BSN, BCT: max use 1) and its lines come
+before its summary. A second beginning segment, or a line after the summary, is what two
+documents run together in one ST/SE look like: refused (:func:`beginning`, :func:`cut`), not
+read as one document whose second half is dropped or merged into the first.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from suture.formats.x12.elements import PARTY_LOOP, Party, party
+from suture.formats.x12.envelope import TransactionSet
+from suture.formats.x12.errors import X12DecodeError
 from suture.formats.x12.tokenizer import Segment
 
 
@@ -24,7 +31,9 @@ def cut(
     current = header
     for segment in body:
         segment_id = segment.id
-        if segment_id == line_id and current is not summary:
+        if segment_id == line_id and current is summary:
+            raise after_summary(segment, summary[0])
+        if segment_id == line_id:
             current = [segment]
             lines.append(current)
         elif segment_id in summary_ids and current is not summary:
@@ -33,6 +42,35 @@ def cut(
         else:
             current.append(segment)
     return header, lines, summary
+
+
+def after_summary(segment: Segment, summary: Segment) -> X12DecodeError:
+    """A line segment after the set's summary began (see the module docstring)."""
+    return X12DecodeError(
+        f"{segment.id} after the summary ({summary.id}, segment {summary.position}): two "
+        "documents in one transaction set?",
+        position=segment.position,
+        segment=segment.id,
+    )
+
+
+def beginning(transaction_set: TransactionSet, segment_id: str) -> Segment:
+    """The set's one beginning segment (BIG, BEG…); refused when missing or repeated."""
+    found = of(transaction_set.body, segment_id)
+    if not found:
+        raise X12DecodeError(
+            f"{transaction_set.id} has no {segment_id} segment",
+            position=transaction_set.position,
+            segment="ST",
+        )
+    if len(found) > 1:
+        raise X12DecodeError(
+            f"a second {segment_id} in one {transaction_set.id} ({segment_id} is used once): "
+            "two documents in one transaction set?",
+            position=found[1].position,
+            segment=segment_id,
+        )
+    return found[0]
 
 
 def take_parties(segments: Sequence[Segment]) -> tuple[list[Party], list[Segment]]:

@@ -25,8 +25,8 @@ from suture.formats.x12.elements import (
     text,
 )
 from suture.formats.x12.envelope import TransactionSet
-from suture.formats.x12.errors import X12DecodeError, X12Finding
-from suture.formats.x12.loops import cut, of, take_parties
+from suture.formats.x12.errors import X12Finding
+from suture.formats.x12.loops import beginning, cut, of, take_parties
 from suture.formats.x12.purchase_order_850 import (
     OrderLine,
     check_summary,
@@ -141,12 +141,7 @@ def decode_855(transaction_set: TransactionSet) -> PurchaseOrderAcknowledgment85
     """The acknowledgment in one 855; raises :class:`X12DecodeError` naming the element."""
     header, line_segments, summary = cut(transaction_set.body, "PO1", frozenset({"CTT"}))
     parties, rest = take_parties(header)
-    baks = of(rest, "BAK")
-    if not baks:
-        raise X12DecodeError(
-            "855 has no BAK segment", position=transaction_set.position, segment="ST"
-        )
-    bak = baks[0]
+    bak = beginning(transaction_set, "BAK")
     lines = tuple(_line(segments) for segments in line_segments)
     count, total, sources = summary_counts(summary)
     findings = check_summary([line.line for line in lines], count, total, sources)

@@ -42,7 +42,7 @@ from suture.formats.x12.elements import (
 )
 from suture.formats.x12.envelope import TransactionSet
 from suture.formats.x12.errors import X12DecodeError, X12Finding
-from suture.formats.x12.loops import cut, of, take_parties
+from suture.formats.x12.loops import beginning, cut, of, take_parties
 from suture.formats.x12.tokenizer import Segment
 
 _GTIN_QUALIFIERS = ("UK", "EN", "UP")
@@ -242,12 +242,7 @@ def decode_832(transaction_set: TransactionSet) -> PriceCatalog832:
     """The catalog in one 832; a line with a bad identifier is rejected, not the catalog."""
     header, line_segments, _ = cut(transaction_set.body, "LIN", _ITEM_LOOP_CLOSERS)
     parties, rest = take_parties(header)
-    bcts = of(rest, "BCT")
-    if not bcts:
-        raise X12DecodeError(
-            "832 has no BCT segment", position=transaction_set.position, segment="ST"
-        )
-    bct = bcts[0]
+    bct = beginning(transaction_set, "BCT")
     errors: list[X12Finding] = []
     items = []
     for segments in line_segments:

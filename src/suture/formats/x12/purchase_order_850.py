@@ -50,7 +50,7 @@ from suture.formats.x12.interchange_writer import (
     TradingPartnerProfile,
     write_interchange,
 )
-from suture.formats.x12.loops import cut, of, take_parties
+from suture.formats.x12.loops import beginning, cut, of, take_parties
 from suture.formats.x12.tokenizer import Segment
 
 _KIND_CODES = {
@@ -134,7 +134,7 @@ def summary_counts(summary: Sequence[Segment]) -> tuple[int | None, Decimal | No
     sources: list[Segment] = []
     for segment in summary:
         if segment.id == "CTT":
-            value = decimal(segment, 1)
+            value = decimal(segment, 1, exact=False)  # a count: the check below says more
             count = int(value) if value is not None and value == value.to_integral() else None
             if count is None:
                 raise fail(segment, 1, "number of line items must be a whole number")
@@ -165,12 +165,7 @@ def decode_850(transaction_set: TransactionSet) -> PurchaseOrder850:
     """The purchase order in one 850; raises :class:`X12DecodeError` naming the element."""
     header, line_segments, summary = cut(transaction_set.body, "PO1", frozenset({"CTT"}))
     parties, rest = take_parties(header)
-    begs = of(rest, "BEG")
-    if not begs:
-        raise X12DecodeError(
-            "850 has no BEG segment", position=transaction_set.position, segment="ST"
-        )
-    beg = begs[0]
+    beg = beginning(transaction_set, "BEG")
     order_date = calendar_date(beg, 5)
     if order_date is None:
         raise fail(beg, 5, "purchase order date is required", MISSING)

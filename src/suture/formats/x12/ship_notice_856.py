@@ -37,7 +37,7 @@ from suture.formats.x12.elements import (
 )
 from suture.formats.x12.envelope import TransactionSet
 from suture.formats.x12.errors import X12DecodeError, X12Finding
-from suture.formats.x12.loops import of, take_parties
+from suture.formats.x12.loops import after_summary, beginning, of, take_parties
 from suture.formats.x12.tokenizer import Segment
 
 _RANK = {"S": 0, "O": 1, "T": 2, "P": 3, "I": 4}
@@ -198,19 +198,19 @@ def decode_856(transaction_set: TransactionSet) -> ShipNotice856:
     """The ship notice in one 856; raises :class:`X12DecodeError` naming the element."""
     header: list[Segment] = []
     groups: list[tuple[Segment, list[Segment]]] = []
+    summary: Segment | None = None
     for segment in transaction_set.body:
+        if segment.id == "HL" and summary is not None:
+            raise after_summary(segment, summary)
+        if summary is not None:
+            continue
         if segment.id == "HL":
             groups.append((segment, []))
         elif segment.id == "CTT":
-            break
+            summary = segment
         else:
             (groups[-1][1] if groups else header).append(segment)
-    bsns = of(header, "BSN")
-    if not bsns:
-        raise X12DecodeError(
-            "856 has no BSN segment", position=transaction_set.position, segment="ST"
-        )
-    bsn = bsns[0]
+    bsn = beginning(transaction_set, "BSN")
     findings: list[X12Finding] = []
     levels = [_level(hl, segments, findings) for hl, segments in groups]
     roots = _attach(levels, findings)

@@ -9,8 +9,10 @@ segment terminator is whatever follows ISA16. Partners use any of them: ``*``/``
 The ISA is read by counting element separators rather than by the fixed 106-character layout,
 so an ISA whose padding is wrong still reads. Around segments the tokenizer forgives what files
 gain on their way through mail gateways and editors: a byte-order mark, leading blank lines and
-indentation, and line breaks or spaces after a terminator. It does not forgive what changes
-meaning: a segment whose id is not two or three letters and digits is an error.
+indentation, and line breaks or spaces after a terminator; at the end of the file, the NUL
+padding of fixed-block transfers and the DOS end-of-file mark (Ctrl-Z, 0x1A). It does not
+forgive what changes meaning: a segment whose id is not two or three letters and digits is an
+error.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from suture.formats.x12.errors import X12DecodeError
 _ISA_ELEMENTS = 16
 _LINE_BREAKS = "\r\n"
 _WHITESPACE = " \t\r\n"
+_END_PADDING = _WHITESPACE + "\x00\x1a"  # NULs of fixed blocks, DOS's end-of-file mark
+_ISA_WINDOW = 1024  # an ISA is 106 characters; its padding may be wrong, never by this much
 _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _LINE_SPLIT = re.compile(r"[\r\n]+")
 
@@ -62,11 +66,18 @@ class Segment(NamedTuple):
 def decode_text(data: bytes | str) -> str:
     """The document as text: UTF-8 (byte-order mark dropped), or Latin-1 when it is not UTF-8.
 
-    Latin-1 maps every byte, so nothing is ever refused here; X12's basic character set is
-    ASCII and both decodings agree on it.
+    Latin-1 maps every byte, so nothing is refused here but UTF-16 text (its byte-order mark
+    first), which would read as NULs between letters; X12's basic character set is ASCII and
+    UTF-8 and Latin-1 agree on it.
     """
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise X12DecodeError(
+            f"UTF-16 text (byte-order mark {data[:2].hex(' ').upper()}); X12 is read as UTF-8 "
+            "(or Latin-1): save it as UTF-8",
+            position=1,
+        )
     data = data.removeprefix(codecs.BOM_UTF8)
     try:
         return data.decode("utf-8")
@@ -159,8 +170,69 @@ def split_segments(text: str, delimiters: Delimiters, start: int) -> list[Segmen
     return segments
 
 
+def split_interchanges(data: bytes) -> list[bytes]:
+    """The interchanges of a file, each as its own bytes, in order.
+
+    A VAN mailbox or an AS2 gateway often writes several interchanges one after another in one
+    file, each ISA declaring its own delimiters. Each part ends with its IEA segment's
+    terminator; white space and end-of-file padding between them are dropped. What is not
+    several readable interchanges (one interchange, bytes that do not start with ISA, an
+    interchange without an IEA, anything but another ISA after an IEA) comes back whole, for
+    the reader to accept or refuse with its own error. The file is decoded once and searched,
+    not tokenized.
+    """
+    body = data.removeprefix(codecs.BOM_UTF8)
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return [data]
+    try:
+        text, codec = body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:  # as decode_text reads it
+        text, codec = body.decode("latin-1"), "latin-1"
+    bounds: list[tuple[int, int]] = []  # (start, end) of each interchange, in text
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    while (end := _interchange_end(text, start)) is not None:
+        following = end + len(text[end:]) - len(text[end:].lstrip(_END_PADDING))
+        if not text.startswith("ISA", following):
+            break
+        bounds.append((start, end))
+        start = following
+    if not bounds:
+        return [data]
+    parts: list[bytes] = []
+    offset, at = len(data) - len(body), 0  # bytes and text read so far
+    for first, last in [*bounds, (start, len(text))]:
+        offset += len(text[at:first].encode(codec))
+        size = len(text[first:last].encode(codec))
+        parts.append(data[offset : offset + size])
+        offset, at = offset + size, last
+    return parts
+
+
+def _interchange_end(text: str, start: int) -> int | None:
+    """Where the interchange that begins at ``start`` ends: just after its IEA segment's
+    terminator; None when it cannot be read or has no terminated IEA."""
+    try:
+        delimiters, _, after = read_delimiters(text[start : start + _ISA_WINDOW])
+    except X12DecodeError:
+        return None
+    terminator, element = delimiters.segment, re.escape(delimiters.element)
+    if terminator.strip(_LINE_BREAKS) == "":
+        found = re.compile(rf"[\r\n][ \t\r\n]*IEA{element}").search(text, start + after - 1)
+        if found is None:
+            return None
+        line_end = _LINE_SPLIT.search(text, found.end())
+        return None if line_end is None else line_end.end()
+    found = re.compile(rf"{re.escape(terminator)}[ \t\r\n]*IEA{element}").search(text, start)
+    if found is None:
+        return None
+    stop = text.find(terminator, found.end())
+    return None if stop < 0 else stop + len(terminator)
+
+
 def tokenize(data: bytes | str) -> tuple[Delimiters, list[Segment]]:
     """The delimiters and the segments of one interchange, ISA first."""
     text = decode_text(data)
+    if text.endswith(("\x00", "\x1a")):
+        text = text.rstrip(_END_PADDING)
     delimiters, isa, after = read_delimiters(text)
     return delimiters, [Segment(1, isa), *split_segments(text, delimiters, after)]
