@@ -115,6 +115,28 @@ def test_bar_without_account_or_visit_is_an_error_at_pid_18() -> None:
     )
 
 
+@pytest.mark.parametrize("message_type", ["BAR^P01", "BAR^P05", "ADT^A08"])
+def test_a_second_visit_or_patient_is_an_error_not_dropped(message_type: str) -> None:
+    error = refusal(
+        msh(message_type),
+        seg("PID", {3: "MRN1", 18: "ACC1"}),
+        seg("PV1", {2: "I", 19: "V1"}),
+        seg("PV1", {2: "O", 19: "V2"}),
+    )
+
+    assert (error.ack_code, error.segment, error.occurrence) == ("AE", "PV1", 2)
+    assert "one PV1" in str(error)
+    assert "V2" not in str(error)  # a visit number is PHI
+
+
+def test_a_second_patient_is_an_error_not_dropped() -> None:
+    error = refusal(
+        msh("BAR^P01"), seg("PID", {18: "ACC1"}), seg("PV1", {19: "V1"}), seg("PID", {18: "ACC2"})
+    )
+
+    assert (error.ack_code, error.segment, error.occurrence) == ("AE", "PID", 2)
+
+
 def test_mfn_m04_gives_charge_master_entries() -> None:
     decoded = decode(
         msh("MFN^M04"),

@@ -4,6 +4,11 @@ Charges and usage name an encounter by token; these messages tell the hub which 
 encounter bills to, where and when it happened, and its patient class. Nothing that identifies
 the patient leaves the codec: PID-18 and PV1-19 come back as the caller's tokens, and the rest
 of PID (name, MRN, birth date, address) is never read (DESIGN.md §6).
+
+One patient and one visit a message: a second PID, or a second PV1 (a BAR^P01/P05 may carry
+several visit groups), is refused (``AE``, the ERR naming the segment and its occurrence) rather
+than read as the first and the rest dropped unseen; the sender sends each visit in a message of
+its own.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from suture.formats.hl7v2.datatypes import parse_time
-from suture.formats.hl7v2.errors import ErrorCode, field_error, missing_segment
+from suture.formats.hl7v2.errors import ErrorCode, Hl7DecodeError, field_error, missing_segment
 from suture.formats.hl7v2.header import MessageHeader
 from suture.formats.hl7v2.identifiers import Tokenize, identifier, patient_tokens
 from suture.formats.hl7v2.tokenizer import Message, Segment
@@ -39,6 +44,10 @@ def decode_context(
     pid = message.segment("PID")
     if pid is None:
         raise missing_segment("PID", f"a {header.type_code} needs a PID segment")
+    for segment_id in ("PID", "PV1"):
+        repeated = message.all(segment_id)
+        if len(repeated) > 1:
+            raise _repeated(repeated[1], header)
     tokens = patient_tokens(message, tokenize)
     if tokens.account_token is None and tokens.encounter_token is None:
         raise field_error(
@@ -57,6 +66,19 @@ def decode_context(
         patient_class=tokens.patient_class,
         admitted_at=_time(pv1, 44, zone) if pv1 is not None else None,
         discharged_at=_time(pv1, 45, zone) if pv1 is not None else None,
+    )
+
+
+def _repeated(segment: Segment, header: MessageHeader) -> Hl7DecodeError:
+    """The error for a second PID or PV1 (see the module docstring); PHI-free."""
+    what = "patient" if segment.id == "PID" else "visit"
+    return Hl7DecodeError(
+        f"a {header.type_code} is read with one {segment.id} (one {what}): send each {what} in "
+        "a message of its own",
+        segment=segment.id,
+        occurrence=segment.occurrence,
+        position=segment.position,
+        code=ErrorCode.SEGMENT_SEQUENCE,
     )
 
 
