@@ -223,6 +223,38 @@ def test_997_points_at_the_bad_element_and_rejects_a_miscounted_set() -> None:
     assert segments(write_997(group, PARTNER, NUMBERS, AT))[4:-4] == ["AK2*850*0001", "AK5*R*4"]
 
 
+def recount(x12: str) -> str:
+    """``x12`` with SE01 counting the set's segments again, so only the change made is wrong."""
+    parts = x12.split("~")
+    st = next(i for i, segment in enumerate(parts) if segment.startswith("ST*"))
+    se = next(i for i, segment in enumerate(parts) if segment.startswith("SE*"))
+    parts[se] = f"SE*{se - st + 1}*" + parts[se].split("*")[2]
+    return "~".join(parts)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "ak3"),
+    [
+        # a second BEG: the segment exceeds its maximum use (AK304 code 5)
+        ("~REF*DP*", "~BEG*00*SA*X**20240301~REF*DP*", "AK3*BEG*3**5"),
+        # no BEG: a mandatory segment missing (code 3), where it was expected (after ST)
+        ("~BEG*00*CN*PO-1001**20240301", "", "AK3*BEG*2**3"),
+        # a line after the summary: a segment not in proper sequence (code 7)
+        ("~CTT*2~", "~CTT*2~PO1*3*1*EA*1.00**IN*GAUZE~", "AK3*PO1*13**7"),
+    ],
+)
+def test_997_names_the_syntax_error_of_a_misplaced_repeated_or_missing_segment(
+    old: str, new: str, ak3: str
+) -> None:
+    po = write_850(a_po(), PARTNER, NUMBERS, AT).decode()
+    assert old in po
+    group = read_interchange(recount(po.replace(old, new, 1)), strict=False).groups[0]
+
+    body = segments(write_997(group, PARTNER, NUMBERS, AT))[4:-4]
+
+    assert body == ["AK2*850*0001", ak3, "AK5*R*5"]
+
+
 def test_999_uses_ik_segments_and_the_implementation_guide() -> None:
     group = read_interchange((SAMPLES / "855_4010_ssimmons_oopfactory.txt").read_bytes()).groups[0]
     partner = dataclasses.replace(PARTNER, version="005010")

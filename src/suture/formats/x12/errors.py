@@ -8,7 +8,9 @@ reader still needs to know *where* it stopped::
         ├── X12DecodeError   the bytes are not a readable interchange, or a transaction set
         │                    breaks a rule the decoder relies on: segment position (1-based,
         │                    ISA is 1), segment id, element ("SE01"), reason; ``code`` is the
-        │                    997/999 syntax error code when one applies
+        │                    997/999 syntax error code when one applies (the element's, AK4;
+        │                    the set's, AK5, for ST/SE), ``segment_code`` the segment's (AK304:
+        │                    3 missing, 5 used too often, 7 out of sequence; else 8)
         └── X12EncodeError   a writer refused a value (a delimiter inside data, a bad profile)
 
 A problem that does not stop decoding (a stated total that differs from the computed one, a GTIN
@@ -49,12 +51,14 @@ class X12DecodeError(X12Error):
         segment: str = "",
         element: str = "",
         code: str | None = None,
+        segment_code: str | None = None,
     ) -> None:
         super().__init__(element or segment, reason)
         self.position = position
         self.segment = segment
         self.element = element
         self.code = code
+        self.segment_code = segment_code
 
     def __str__(self) -> str:
         where = _where(self.position, self.segment, self.element)

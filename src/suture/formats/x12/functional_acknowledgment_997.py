@@ -3,8 +3,10 @@
 A 997 (X12 004010/005010) says, per group (AK1/AK9) and per transaction set (AK2/AK5), whether
 it was accepted (A), accepted with errors noted (E), partially accepted (P, groups only) or
 rejected (R), and points at each error by segment (AK3: id, position in the set counting ST as
-1) and element (AK4: position, syntax error code, the bad value). The 999 (005010X231A1) says
-the same with IK3/IK4/IK5 and the implementation guide on AK1/AK2.
+1, and the segment's syntax code: 3 mandatory segment missing, 5 used more often than allowed, 7
+out of sequence, else 8 data element errors) and element (AK4: position, syntax error code,
+the bad value). The 999 (005010X231A1) says the same with IK3/IK4/IK5 and the implementation
+guide on AK1/AK2.
 
 :func:`assess_group` runs the decoders over a group read with ``strict=False``, so that
 envelope count and control-number errors reject only the set or group at fault. Codes: AK5/IK5
@@ -27,6 +29,8 @@ from suture.formats.x12.interchange_writer import (
 )
 
 _SEGMENTS_IN_ERROR = "5"
+#: AK304/IK304 when the error names no segment syntax code of its own (X12DecodeError).
+_DATA_ELEMENT_ERRORS = "8"
 _IMPLEMENTATION_999 = "005010X231A1"
 
 
@@ -112,8 +116,9 @@ def _set_segments(outcome: SetOutcome, *, implementation: bool) -> list[list[str
             continue
         in_set = (error.position or outcome.position) - outcome.position + 1
         segment_id = error.segment or "ST"
+        syntax = error.segment_code or _DATA_ELEMENT_ERRORS
         segments.append(
-            [f"{prefix}3" if implementation else "AK3", segment_id, str(in_set), "", "8"]
+            [f"{prefix}3" if implementation else "AK3", segment_id, str(in_set), "", syntax]
         )
         position = _element_position(error)
         if position:

@@ -20,6 +20,11 @@ from suture.formats.x12.envelope import TransactionSet
 from suture.formats.x12.errors import X12DecodeError
 from suture.formats.x12.tokenizer import Segment
 
+#: 997/999 segment syntax error codes (AK304/IK304) of the errors raised here.
+MANDATORY_MISSING = "3"
+USED_TOO_OFTEN = "5"
+OUT_OF_SEQUENCE = "7"
+
 
 def cut(
     body: Sequence[Segment], line_id: str, summary_ids: frozenset[str]
@@ -51,6 +56,7 @@ def after_summary(segment: Segment, summary: Segment) -> X12DecodeError:
         "documents in one transaction set?",
         position=segment.position,
         segment=segment.id,
+        segment_code=OUT_OF_SEQUENCE,
     )
 
 
@@ -60,8 +66,9 @@ def beginning(transaction_set: TransactionSet, segment_id: str) -> Segment:
     if not found:
         raise X12DecodeError(
             f"{transaction_set.id} has no {segment_id} segment",
-            position=transaction_set.position,
-            segment="ST",
+            position=transaction_set.position + 1,  # where it belongs: right after ST
+            segment=segment_id,
+            segment_code=MANDATORY_MISSING,
         )
     if len(found) > 1:
         raise X12DecodeError(
@@ -69,6 +76,7 @@ def beginning(transaction_set: TransactionSet, segment_id: str) -> Segment:
             "two documents in one transaction set?",
             position=found[1].position,
             segment=segment_id,
+            segment_code=USED_TOO_OFTEN,
         )
     return found[0]
 
