@@ -363,7 +363,7 @@ def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clo
         audit=audit,
         interfaces=InterfaceInventory(uow_factory, clock),
         target_modes=target_modes,
-        kpis=KpiService(read_uow_factory, InterfaceInventory(read_uow_factory, clock)),
+        kpis=KpiService(read_uow_factory, InterfaceInventory(read_uow_factory, clock), clock),
         shadow_reports=ShadowReports(read_uow_factory),
         matching=MatchOperations(uow_factory, bus, match, clock, read_uow_factory=read_uow_factory),
         reconciliation_sweeper=ReconciliationSweeper(

@@ -63,7 +63,7 @@ def uow_of(engine: sa.Engine) -> SqlAlchemyUnitOfWork:
 
 def service(engine: sa.Engine, clock: Ticking) -> KpiService:
     uow = lambda: uow_of(engine)  # noqa: E731
-    return KpiService(uow, InterfaceInventory(uow, clock))
+    return KpiService(uow, InterfaceInventory(uow, clock), clock)
 
 
 def test_invoice_cycle_time_and_touchless_pos_from_the_match(engine: sa.Engine) -> None:

@@ -185,18 +185,35 @@ _BUCKETS = (("0-3d", 3), ("3-7d", 7), ("7-30d", 30))
 
 
 def reconciliation_kpis(
-    uow: UnitOfWork, now: datetime, facility_id: str | None = None
+    uow: UnitOfWork,
+    now: datetime,
+    facility_id: str | None = None,
+    *,
+    until: datetime | None = None,
 ) -> ReconciliationKpis:
-    """The KPIs from the continuous state."""
-    states = uow.reconciliation.all(facility_id)
-    lags = [lag for state in states if (lag := state.lag) is not None]
+    """The KPIs from the continuous state, as of ``now``: each unmatched line aged at ``now``.
+
+    ``until`` (a report's period end, ``now`` being the earlier of it and the clock) leaves out
+    the lines dated from it on, which a period ending before them never saw, and the matches
+    made from it on; without it every line counts (``suture reconcile``)."""
+    states = [
+        state
+        for state in uow.reconciliation.all(facility_id)
+        if until is None or state.line_at < until
+    ]
+    lags = [
+        lag
+        for state in states
+        if (lag := state.lag) is not None
+        and (until is None or (state.matched_at is not None and state.matched_at < until))
+    ]
     aging = {name: 0 for name, _ in _BUCKETS} | {"30d+": 0}
     at_risk = Decimal(0)
     open_items = 0
     for state in states:
         if (state.side, state.outcome) not in AGING:
             continue
-        days = (now - state.line_at).total_seconds() / 86400
+        days = max(0.0, (now - state.line_at).total_seconds() / 86400)
         aging[next((name for name, limit in _BUCKETS if days < limit), "30d+")] += 1
         if state.side is Side.USAGE and state.revenue_at_risk is not None:
             at_risk += state.revenue_at_risk

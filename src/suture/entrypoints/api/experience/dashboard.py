@@ -183,8 +183,14 @@ class Kpis(BaseModel):
     usages: int
     stockouts: int
     reconciliation_lag: Duration = Field(description="Usage recorded → matched to its charge.")
-    unmatched_aging: dict[str, int] = Field(description="Unmatched reconciliation lines by age.")
-    revenue_at_risk: Decimal = Field(description="Usage without a charge, at chargemaster price.")
+    unmatched_aging: dict[str, int] = Field(
+        description="Unmatched reconciliation lines by age at the period's end, or now when "
+        "that is sooner; lines dated after the period are left out."
+    )
+    revenue_at_risk: Decimal = Field(
+        description="Usage dated before the period's end without a (full) charge, at the "
+        "chargemaster price."
+    )
     interface_incidents: int
     interface_open_incidents: int
     interface_recovery: Duration = Field(description="First failure → next success.")
