@@ -370,7 +370,7 @@ def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clo
             uow_factory, clock, window, read_uow_factory=read_uow_factory
         ),
         reconciliation_batch=ReconciliationBatch(
-            DatabaseExtract(read_engine), DuckDbReconciler(), window
+            DatabaseExtract(read_engine), DuckDbReconciler(), window, read_uow_factory
         ),
         requisitions=Requisitions(
             uow_factory, bus, audit, clock, read_uow_factory=read_uow_factory

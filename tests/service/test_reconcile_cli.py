@@ -88,3 +88,14 @@ def test_reconcile_refuses_a_period_that_ends_before_it_starts(ward: Ward) -> No
     result = CliRunner().invoke(app, ["reconcile", "--from", "2026-03-02", "--to", "2026-03-01"])
 
     assert (result.exit_code, "before --from" in result.output) == (2, True)
+
+
+def test_reconcile_refuses_a_facility_not_on_record(ward: Ward) -> None:
+    """``--facility`` with a typo printed an empty table and exited 0, as a clean month does."""
+    result = CliRunner().invoke(
+        app, ["reconcile", "--from", "2026-03-01", "--to", "2026-03-31", "--facility", "FAC-NOPE"]
+    )
+
+    assert (result.exit_code, result.stderr.strip()) == (
+        2, "reconcile: facility_id: no such facility",
+    )  # fmt: skip

@@ -14,7 +14,6 @@ import pytest
 from reconciliation_world import T0, WINDOW, MovableClock, UowFactory, Ward, build_bus, drain
 
 from suture.domain.exceptions import ExceptionStatus, ExceptionType
-from suture.domain.masterdata import Facility
 from suture.domain.reconciliation import Outcome, Side
 from suture.domain.reconciliation_state import LineState
 from suture.services.interfaces import InterfaceInventory
@@ -230,10 +229,7 @@ def test_the_sweeper_looks_again_only_after_its_interval(ward: Ward, clock: Mova
 
 def period_kpis(ward: Ward, clock: MovableClock, since: datetime, until: datetime) -> KpiReport:
     """The KPIs as ``suture kpis`` and ``GET /experience/kpis`` compute them."""
-    with ward.uow() as unit:
-        if unit.facilities.get(ward.facility_id) is None:
-            unit.facilities.add(Facility(id=ward.facility_id, code=ward.run, name="Ward"))
-            unit.commit()
+    ward.put_on_record()
     service = KpiService(ward.uow, InterfaceInventory(ward.uow, clock), clock)
     return service.report(since, until, facility_id=ward.facility_id)
 

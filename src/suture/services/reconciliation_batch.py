@@ -25,6 +25,7 @@ from typing import Protocol
 
 from suture.domain.errors import DomainError
 from suture.domain.reconciliation import Outcome, Side
+from suture.services.unit_of_work import UnitOfWork
 
 #: ``progress(stage, done, total)``: stage is "extract" (rows) or "reconcile" (steps).
 Progress = Callable[[str, int, int | None], None]
@@ -135,10 +136,18 @@ class Reconciler(Protocol):
 class ReconciliationBatch:
     """``run(start, end)``: extract the period, reconcile it, write what is unmatched."""
 
-    def __init__(self, extract: PeriodExtract, reconciler: Reconciler, window: timedelta) -> None:
+    def __init__(
+        self,
+        extract: PeriodExtract,
+        reconciler: Reconciler,
+        window: timedelta,
+        uow_factory: Callable[[], UnitOfWork],
+    ) -> None:
+        """``uow_factory``: to check that a named facility is on record."""
         self._extract = extract
         self._reconciler = reconciler
         self.window = window
+        self._uow = uow_factory
 
     def run(
         self,
@@ -159,6 +168,11 @@ class ReconciliationBatch:
             _ = (first - self.window, after + self.window)
         except OverflowError:
             raise DomainError("from", "the period and its window leave the calendar") from None
+        if facility_id is not None:
+            with self._uow() as uow:
+                if uow.facilities.get(facility_id) is None:
+                    # A typo would reconcile nothing: an empty summary, read as a clean period.
+                    raise DomainError("facility_id", "no such facility")
 
         with TemporaryDirectory(prefix="suture-reconcile-") as work:
             files = self._extract.extract(

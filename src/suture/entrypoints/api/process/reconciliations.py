@@ -53,7 +53,8 @@ class ReconciliationCreate(BaseModel):
     to: Day = Field(description="Last day of the period, inclusive.")
     facility_id: str | None = Field(
         default=None, min_length=1, max_length=64,
-        description="Only this facility; required unless the client serves every facility.",
+        description="Only this facility (a facility not on record is a 422); required unless "
+        "the client serves every facility.",
     )  # fmt: skip
 
     model_config = {
