@@ -217,3 +217,17 @@ def test_suture_kpis_prints_the_table_and_json(
     assert '"po_touchless_rate": null' in as_json.stdout
     unknown = runner.invoke(app, ["kpis", "--facility", "fac-9"])
     assert (unknown.exit_code, unknown.stderr.strip()) == (2, "facility_id: no such facility")
+
+
+def test_suture_kpis_names_its_options_when_the_period_runs_backwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said "until: must be after since (2026-11-30T00:00:00+00:00)": options it does not
+    have, and an instant where days were given (or, with --from alone, a --to never given)."""
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+
+    result = CliRunner().invoke(app, ["kpis", "--from", "2026-11-30", "--to", "2026-11-01"])
+
+    assert (result.exit_code, result.stderr.strip()) == (
+        2, "--from 2026-11-30 is after --to 2026-11-01",
+    )  # fmt: skip

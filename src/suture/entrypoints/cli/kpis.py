@@ -28,7 +28,9 @@ def kpis_command(
     ] = None,
     until: Annotated[
         datetime | None,
-        typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, included; default today."),
+        typer.Option(
+            "--to", formats=["%Y-%m-%d"], help="Last day, included; default today (UTC)."
+        ),
     ] = None,
     facility: Annotated[
         str | None,
@@ -41,6 +43,9 @@ def kpis_command(
     try:
         last = (until or hub.clock()).date()
         first = since.date() if since is not None else last - timedelta(days=29)
+        if first > last:
+            errors.print(f"--from {first} is after --to {last}", markup=False)
+            raise typer.Exit(2)
         start = datetime.combine(first, time(), tzinfo=UTC)
         end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
         report = hub.kpis.report(start, end, facility_id=facility)
