@@ -267,3 +267,23 @@ def test_the_kpis_of_a_past_period_leave_out_lines_dated_after_it(
     assert (report.reconciliation.unmatched_aging, report.revenue_at_risk) == (
         {"0-3d": 0, "3-7d": 0, "7-30d": 0, "30d+": 0}, Decimal(0),
     )  # fmt: skip
+
+
+def test_a_price_loaded_after_the_usage_prices_its_revenue_at_risk(
+    ward: Ward, clock: MovableClock
+) -> None:
+    """The CDM price came after the usage (an MFN^M04, the nightly CDM file): the KPIs kept the
+    line unpriced, 0 at risk, while ``suture reconcile`` priced it from today's chargemaster."""
+    usage = ward.use("U1", "2", cdm="CDM-HIP")
+    drain(ward.bus)
+    ward.price("CDM-HIP", "300.00")
+    clock.now = T0 + WINDOW
+    sweep(ward, clock)
+
+    aged = state(ward, Side.USAGE, usage)
+    with ward.uow() as unit:
+        kpis = reconciliation_kpis(unit, clock.now, ward.facility_id)
+        item = unit.exceptions.get(aged.exception_id or "")
+    assert kpis.revenue_at_risk == Decimal("600.00")
+    assert item is not None
+    assert "revenue at risk 600.00" in item.reason

@@ -26,7 +26,7 @@ marks the line.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -41,6 +41,7 @@ from suture.domain.reconciliation import (
     lag_stats,
     price_on,
     reconcile_key,
+    revenue_at_risk,
 )
 from suture.domain.reconciliation_state import LineState, advance
 from suture.eventlog.envelope import Envelope
@@ -154,7 +155,7 @@ class ReconciliationSweeper:
             self._next = now + self._every
             return 0
         with self._uow_factory() as uow:
-            due = uow.reconciliation.due(now, limit)
+            due = repriced(uow, uow.reconciliation.due(now, limit))
             aged: list[LineState] = []
             for state in due:
                 item = open_exception(
@@ -167,6 +168,27 @@ class ReconciliationSweeper:
             uow.commit()
         self._next = None if len(due) >= limit else now + self._every
         return len(due)
+
+
+def repriced(uow: UnitOfWork, states: Sequence[LineState]) -> list[LineState]:
+    """The states with the revenue at risk of each unbilled usage line priced from today's
+    chargemaster: a price loaded, or corrected, after the key was last evaluated (an MFN^M04,
+    the CDM file) counts, as it does in the batch, which reads the chargemaster when it runs.
+    The stored figure is as of the key's last event; the rule and its date are the same."""
+    unbilled = [s for s in states if s.side is Side.USAGE and s.unbilled != 0]
+    prices = uow.chargemaster.for_codes((s.facility_id, s.cdm_code) for s in unbilled)
+    current = {
+        (s.side, s.line_id): revenue_at_risk(
+            s.unbilled, price_on(prices.get((s.facility_id, s.cdm_code), []), s.line_at.date())
+        )
+        for s in unbilled
+    }
+    return [
+        replace(state, revenue_at_risk=current[state.side, state.line_id])
+        if (state.side, state.line_id) in current
+        else state
+        for state in states
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,11 +218,14 @@ def reconciliation_kpis(
     ``until`` (a report's period end, ``now`` being the earlier of it and the clock) leaves out
     the lines dated from it on, which a period ending before them never saw, and the matches
     made from it on; without it every line counts (``suture reconcile``)."""
-    states = [
-        state
-        for state in uow.reconciliation.all(facility_id)
-        if until is None or state.line_at < until
-    ]
+    states = repriced(
+        uow,
+        [
+            state
+            for state in uow.reconciliation.all(facility_id)
+            if until is None or state.line_at < until
+        ],
+    )
     lags = [
         lag
         for state in states
@@ -230,4 +255,5 @@ __all__ = [
     "ReconciliationSweeper",
     "key_of",
     "reconciliation_kpis",
+    "repriced",
 ]
