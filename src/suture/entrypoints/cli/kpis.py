@@ -28,9 +28,7 @@ def kpis_command(
     ] = None,
     until: Annotated[
         datetime | None,
-        typer.Option(
-            "--to", formats=["%Y-%m-%d"], help="Last day, included; default today (UTC)."
-        ),
+        typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, included; default today (UTC)."),
     ] = None,
     facility: Annotated[
         str | None,

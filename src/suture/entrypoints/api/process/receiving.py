@@ -5,8 +5,9 @@ the quantity counted per ship-notice line; the hub records the receipt, adds the
 receiving location in the item's base unit (consigned or owned), advances the PO to
 ``partially_received`` or ``received`` and publishes ``purchasing.receipt.recorded``
 (:mod:`suture.services.receiving`). The answer lists the PO lines received beyond what was open
-on them (``over_receipts``), each also held as a ``quantity_variance`` exception item. The client must be allowed to write at the notice's
-facility; every attempt is recorded in the audit trail.
+on them (``over_receipts``), which a ``quantity_variance`` exception item also holds. The
+client must be allowed to write at the notice's facility; every attempt is recorded in the
+audit trail.
 """
 
 from __future__ import annotations
