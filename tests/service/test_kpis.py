@@ -231,3 +231,17 @@ def test_suture_kpis_names_its_options_when_the_period_runs_backwards(
     assert (result.exit_code, result.stderr.strip()) == (
         2, "--from 2026-11-30 is after --to 2026-11-01",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("option", [["--to", "9999-12-31"], ["--to", "0001-01-01"]])
+def test_suture_kpis_refuses_a_day_at_the_edge_of_the_calendar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: list[str]
+) -> None:
+    """It failed with a traceback, "OverflowError: date value out of range"."""
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+
+    result = CliRunner().invoke(app, ["kpis", *option])
+
+    assert (result.exit_code, result.stderr.strip()) == (
+        2, f"--to {option[1]} is outside 1900-01-01 to 2999-12-31",
+    )  # fmt: skip

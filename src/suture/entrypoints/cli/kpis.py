@@ -10,14 +10,15 @@ the last 30 days, UTC) for one facility or all. A figure with nothing to measure
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from suture.domain.errors import SutureError
-from suture.entrypoints.api.experience.dashboard import Duration, Kpis, kpis_model
+from suture.domain.errors import DomainError
+from suture.entrypoints.api.experience.dashboard import Duration, Kpis, kpi_days, kpis_model
 from suture.entrypoints.cli.app import console, errors, open_hub
 
 
@@ -39,11 +40,7 @@ def kpis_command(
     """Print the KPIs of a period (DESIGN.md §7)."""
     hub = open_hub()
     try:
-        last = (until or hub.clock()).date()
-        first = since.date() if since is not None else last - timedelta(days=29)
-        if first > last:
-            errors.print(f"--from {first} is after --to {last}", markup=False)
-            raise typer.Exit(2)
+        first, last = _days(since, until, hub.clock().date())
         start = datetime.combine(first, time(), tzinfo=UTC)
         end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
         report = hub.kpis.report(start, end, facility_id=facility)
@@ -58,6 +55,19 @@ def kpis_command(
         return
     scope = facility or "every facility"
     console.print(kpis_table(model, f"KPIs {first} to {last}, {scope}"))
+
+
+def _days(since: datetime | None, until: datetime | None, today: date) -> tuple[date, date]:
+    """The period's first and last days, or exit 2 naming the option that is wrong."""
+    try:
+        first, last = kpi_days(since and since.date(), until and until.date(), today)
+    except DomainError as error:
+        errors.print(f"--{error.field} {error.reason}", markup=False)
+        raise typer.Exit(2) from None
+    if first > last:
+        errors.print(f"--from {first} is after --to {last}", markup=False)
+        raise typer.Exit(2)
+    return first, last
 
 
 def kpis_table(model: Kpis, title: str) -> Table:
