@@ -61,7 +61,7 @@ def test_reconcile_prints_the_summary_and_writes_the_unmatched_lines(
     assert summary["continuous"] == {
         "matched": 1, "lag_median_hours": 0.0, "lag_p90_hours": 0.0,
         "unmatched_aging": {"0-3d": 0, "3-7d": 0, "7-30d": 0, "30d+": 1},
-        "revenue_at_risk": "4000.00", "exceptions_opened": 0,
+        "revenue_at_risk": "4000.00", "unpriced": 0, "exceptions_opened": 0,
     }  # fmt: skip
     parquet = duckdb.sql(
         f"SELECT line_id, outcome FROM read_parquet('{out / 'unmatched.parquet'}')"

@@ -16,6 +16,7 @@ from reconciliation_world import T0, WINDOW, MovableClock, UowFactory, Ward, bui
 from suture.domain.exceptions import ExceptionStatus, ExceptionType
 from suture.domain.reconciliation import Outcome, Side
 from suture.domain.reconciliation_state import LineState
+from suture.entrypoints.api.experience.dashboard import kpis_model
 from suture.services.interfaces import InterfaceInventory
 from suture.services.kpis import KpiReport, KpiService
 from suture.services.workflows.reconciliation import (
@@ -287,3 +288,19 @@ def test_a_price_loaded_after_the_usage_prices_its_revenue_at_risk(
     assert kpis.revenue_at_risk == Decimal("600.00")
     assert item is not None
     assert "revenue at risk 600.00" in item.reason
+
+
+def test_the_kpis_count_the_missed_charges_they_could_not_price(
+    ward: Ward, clock: MovableClock
+) -> None:
+    """Revenue at risk left out, without a word, the lines the chargemaster has no price for:
+    a CFO read 4,000.00 where the batch said "1 missed line has no chargemaster price"."""
+    ward.use("U1")
+    ward.use("U2", cdm="CDM-UNPRICED")
+    drain(ward.bus)
+
+    report = period_kpis(ward, clock, T0 - timedelta(days=1), T0 + timedelta(days=1))
+    shown = kpis_model(report)
+
+    assert (report.revenue_at_risk, report.reconciliation.unpriced) == (Decimal("4000.00"), 1)
+    assert (shown.revenue_at_risk, shown.revenue_at_risk_unpriced) == (Decimal("4000.00"), 1)

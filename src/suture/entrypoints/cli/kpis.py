@@ -89,7 +89,8 @@ def kpis_table(model: Kpis, title: str) -> Table:
         ("reconciliation lag (median / p90)", _hours(model.reconciliation_lag),
          f"{model.reconciliation_lag.count} matched"),
         ("unmatched lines by age", json.dumps(model.unmatched_aging), ""),
-        ("revenue at risk", f"{model.revenue_at_risk:,.2f}", "usage without charge"),
+        ("revenue at risk", f"{model.revenue_at_risk:,.2f}",
+         "usage without charge" + _unpriced(model.revenue_at_risk_unpriced)),
         ("interface failure recovery (mean)", _hours(model.interface_recovery, mean=True),
          f"{model.interface_incidents} incidents, {model.interface_open_incidents} open"),
         ("governed integrations", _share(model.governed_share), "of the inventory"),
@@ -107,6 +108,10 @@ def _hours(found: Duration, *, mean: bool = False) -> str:
     if found.median_hours is None or found.p90_hours is None:
         return "-"
     return f"{found.median_hours:.2f} h / {found.p90_hours:.2f} h"
+
+
+def _unpriced(lines: int) -> str:
+    return f"; {lines:,} lines without a CDM price not in it" if lines else ""
 
 
 def _share(value: float | None) -> str:

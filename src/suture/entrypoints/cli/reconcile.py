@@ -91,6 +91,7 @@ def _kpis(kpis: ReconciliationKpis) -> dict[str, object]:
         "lag_p90_hours": kpis.lag.p90_hours,
         "unmatched_aging": kpis.unmatched_aging,
         "revenue_at_risk": format(kpis.revenue_at_risk, "f"),
+        "unpriced": kpis.unpriced,
         "exceptions_opened": kpis.open_exceptions,
     }
 
@@ -105,7 +106,8 @@ def _print_kpis(kpis: ReconciliationKpis) -> None:
     aging = ", ".join(f"{bucket} {count:,}" for bucket, count in kpis.unmatched_aging.items())
     console.print(
         f"continuous: {lag.matched:,} usage lines matched, {figures}; unmatched by age: "
-        f"{aging}; open revenue at risk {kpis.revenue_at_risk:,.2f}",
+        f"{aging}; open revenue at risk {kpis.revenue_at_risk:,.2f}"
+        + (f" ({kpis.unpriced:,} lines without a CDM price not in it)" if kpis.unpriced else ""),
         markup=False,
     )
 

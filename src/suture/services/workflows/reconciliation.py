@@ -201,6 +201,9 @@ class ReconciliationKpis:
     #: The revenue at risk of usage lines not (fully) charged, priced lines only.
     revenue_at_risk: Decimal
     open_exceptions: int
+    #: Usage lines not (fully) charged that the chargemaster has no price for: not in
+    #: ``revenue_at_risk``, as the batch's ``unpriced``.
+    unpriced: int = 0
 
 
 _BUCKETS = (("0-3d", 3), ("3-7d", 7), ("7-30d", 30))
@@ -234,7 +237,7 @@ def reconciliation_kpis(
     ]
     aging = {name: 0 for name, _ in _BUCKETS} | {"30d+": 0}
     at_risk = Decimal(0)
-    open_items = 0
+    open_items = unpriced = 0
     for state in states:
         if (state.side, state.outcome) not in AGING:
             continue
@@ -242,9 +245,13 @@ def reconciliation_kpis(
         aging[next((name for name, limit in _BUCKETS if days < limit), "30d+")] += 1
         if state.side is Side.USAGE and state.revenue_at_risk is not None:
             at_risk += state.revenue_at_risk
+        elif state.side is Side.USAGE:
+            unpriced += 1
         if state.exception_id is not None:
             open_items += 1
-    return ReconciliationKpis(lag_stats(lags), aging, at_risk.quantize(CENT), open_items)
+    return ReconciliationKpis(
+        lag_stats(lags), aging, at_risk.quantize(CENT), open_items, unpriced=unpriced
+    )
 
 
 __all__ = [

@@ -156,6 +156,7 @@ class Kpis(BaseModel):
                     },
                     "unmatched_aging": {"0-3d": 41, "3-7d": 9, "7-30d": 3, "30d+": 0},
                     "revenue_at_risk": "18450.00",
+                    "revenue_at_risk_unpriced": 2,
                     "interface_incidents": 3,
                     "interface_open_incidents": 0,
                     "interface_recovery": {
@@ -191,6 +192,10 @@ class Kpis(BaseModel):
     revenue_at_risk: Decimal = Field(
         description="Usage dated before the period's end without a (full) charge, at the "
         "chargemaster price."
+    )
+    revenue_at_risk_unpriced: int = Field(
+        description="Unmatched usage lines (of unmatched_aging) the chargemaster has no price "
+        "for, left out of revenue_at_risk."
     )
     interface_incidents: int
     interface_open_incidents: int
@@ -304,6 +309,7 @@ def kpis_model(report: KpiReport) -> Kpis:
         ),
         unmatched_aging=report.reconciliation.unmatched_aging,
         revenue_at_risk=report.revenue_at_risk,
+        revenue_at_risk_unpriced=report.reconciliation.unpriced,
         interface_incidents=recovery.incidents,
         interface_open_incidents=recovery.open_incidents,
         interface_recovery=_duration(recovery.times),
