@@ -329,7 +329,7 @@ def test_the_right_token_gets_the_reconciliation_summary(api: TestClient, hub: H
     assert answer.status_code == 200, answer.text
     assert answer.json() | {"outcomes": []} == {
         "from": "2026-03-01T00:00:00+00:00", "to": "2026-04-01T00:00:00+00:00",
-        "facility_id": "fac-a", "lines": 0, "unmatched": 0, "revenue_at_risk": "0",
+        "facility_id": "fac-a", "lines": 0, "unmatched": 0, "revenue_at_risk": "0.00",
         "unpriced": 0, "outcomes": [],
     }  # fmt: skip
 

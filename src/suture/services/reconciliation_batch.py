@@ -24,7 +24,7 @@ from tempfile import TemporaryDirectory
 from typing import Protocol
 
 from suture.domain.errors import DomainError
-from suture.domain.reconciliation import Outcome, Side
+from suture.domain.reconciliation import CENT, Outcome, Side
 from suture.services.unit_of_work import UnitOfWork
 
 #: ``progress(stage, done, total)``: stage is "extract" (rows) or "reconcile" (steps).
@@ -73,7 +73,10 @@ class BatchSummary:
 
     @property
     def revenue_at_risk(self) -> Decimal:
-        return sum((count.revenue_at_risk for count in self.counts.values()), Decimal(0))
+        """To the cent, also when nothing is at risk (``0.00``, not ``0``)."""
+        return sum((count.revenue_at_risk for count in self.counts.values()), Decimal(0)).quantize(
+            CENT
+        )
 
     @property
     def unpriced(self) -> int:
@@ -96,7 +99,7 @@ class BatchSummary:
                     "outcome": outcome.value,
                     "lines": count.lines,
                     "unbilled": format(count.unbilled, "f"),
-                    "revenue_at_risk": format(count.revenue_at_risk, "f"),
+                    "revenue_at_risk": format(count.revenue_at_risk.quantize(CENT), "f"),
                 }
                 for (side, outcome), count in sorted(self.counts.items())
             ],
