@@ -16,8 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from suture.domain.errors import SutureError
-from suture.domain.errors import DomainError
+from suture.domain.errors import DomainError, SutureError
 from suture.entrypoints.api.experience.dashboard import Duration, Kpis, kpi_days, kpis_model
 from suture.entrypoints.cli.app import console, errors, open_hub
 
