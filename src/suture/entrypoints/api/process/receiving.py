@@ -92,6 +92,47 @@ class OverReceiptPublic(BaseModel):
 class ReceiptConfirmationPublic(s.ReceiptPublic):
     """The receipt recorded, and what it received beyond the purchase order."""
 
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "rec-1",
+                    "number": "RCV-SHIP-77",
+                    "facility_id": "fac-1",
+                    "location_id": "loc-1-central",
+                    "received_at": "2026-11-22T09:30:00Z",
+                    "purchase_order_id": "po-1",
+                    "lines": [
+                        {
+                            "line_number": 1,
+                            "item_id": "ITM-77B1",
+                            "quantity": "7",
+                            "uom": "BX",
+                            "po_line_number": 1,
+                            "lot": "L2611",
+                            "serial": None,
+                            "expiry": "2028-11-30",
+                        }
+                    ],
+                    "source_system": "dock-client",
+                    "over_receipts": [
+                        {
+                            "po_line_number": 1,
+                            "item_id": "ITM-77B1",
+                            "uom": "BX",
+                            "ordered": "5",
+                            "received_before": "0",
+                            "open": "5",
+                            "received_now": "7",
+                            "excess": "2",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
     over_receipts: list[OverReceiptPublic] = Field(
         description="PO lines received beyond what was open on them (more than ordered, than "
         "earlier receipts left, or anything on a rejected line); empty when none. The receipt "
