@@ -363,14 +363,14 @@ def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clo
         audit=audit,
         interfaces=InterfaceInventory(uow_factory, clock),
         target_modes=target_modes,
-        kpis=KpiService(read_uow_factory, InterfaceInventory(read_uow_factory, clock)),
+        kpis=KpiService(read_uow_factory, InterfaceInventory(read_uow_factory, clock), clock),
         shadow_reports=ShadowReports(read_uow_factory),
         matching=MatchOperations(uow_factory, bus, match, clock, read_uow_factory=read_uow_factory),
         reconciliation_sweeper=ReconciliationSweeper(
             uow_factory, clock, window, read_uow_factory=read_uow_factory
         ),
         reconciliation_batch=ReconciliationBatch(
-            DatabaseExtract(read_engine), DuckDbReconciler(), window
+            DatabaseExtract(read_engine), DuckDbReconciler(), window, read_uow_factory
         ),
         requisitions=Requisitions(
             uow_factory, bus, audit, clock, read_uow_factory=read_uow_factory

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from suture.bootstrap import DESTINATIONS
 from suture.domain.costing import ExpectedCharge
+from suture.domain.masterdata import Facility
 from suture.domain.reconciliation import ChargemasterPrice
 from suture.domain.revenue import Charge, ChargeType
 from suture.eventlog.events import build_registry
@@ -48,6 +49,13 @@ class Ward:
     @property
     def facility_id(self) -> str:
         return f"FAC-{self.run}"
+
+    def put_on_record(self) -> None:
+        """Add the ward's facility, which a batch naming it must find."""
+        with self.uow() as unit:
+            if unit.facilities.get(self.facility_id) is None:
+                unit.facilities.add(Facility(id=self.facility_id, code=self.run, name="Ward"))
+                unit.commit()
 
     def price(self, cdm: str, unit_price: str, since: date = date(2026, 1, 1)) -> None:
         with self.uow() as unit:

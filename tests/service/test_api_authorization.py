@@ -322,11 +322,14 @@ def test_a_supplier_token_may_not_reconcile(api: TestClient, hub: Hub) -> None:
 
 
 def test_the_right_token_gets_the_reconciliation_summary(api: TestClient, hub: Hub) -> None:
+    with hub.uow_factory() as uow:  # on record: reconciling an unknown facility is a 422
+        uow.facilities.add(Facility(id="fac-a", code="A", name="A General"))
+        uow.commit()
     answer = reconcile(api, token(hub, {Scope.PROCESS_EXECUTE}, ["fac-a"]), facility_id="fac-a")
     assert answer.status_code == 200, answer.text
     assert answer.json() | {"outcomes": []} == {
         "from": "2026-03-01T00:00:00+00:00", "to": "2026-04-01T00:00:00+00:00",
-        "facility_id": "fac-a", "lines": 0, "unmatched": 0, "revenue_at_risk": "0",
+        "facility_id": "fac-a", "lines": 0, "unmatched": 0, "revenue_at_risk": "0.00",
         "unpriced": 0, "outcomes": [],
     }  # fmt: skip
 

@@ -132,6 +132,38 @@ def test_the_dock_receives_a_ship_notice_and_the_receipt_is_audited(
     assert len(events(hub.engine, "purchasing.receipt.recorded")) == 1
 
 
+def test_a_receipt_beyond_what_the_po_left_open_reports_the_over_receipt(
+    api: TestClient, hub: Hub
+) -> None:
+    """The dock saw 201 and nothing else: the over-receipt's exception was the only trace."""
+    expected_id = noticed(api, hub)
+    headers = bearer(hub, {Scope.PROCESS_EXECUTE}, [FACILITY])
+
+    answer = api.post(
+        RECEIPTS,
+        json={"expected_receipt_id": expected_id, "lines": [{"line_number": 1, "quantity": "7"}]},
+        headers=headers,
+    )
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["over_receipts"] == [
+        {
+            "po_line_number": 1, "item_id": "item-gauze", "uom": "BX", "ordered": "5",
+            "received_before": "0", "open": "5", "received_now": "7", "excess": "2",
+        }
+    ]  # fmt: skip
+
+
+def test_a_receipt_within_the_po_reports_no_over_receipt(api: TestClient, hub: Hub) -> None:
+    expected_id = noticed(api, hub)
+    headers = bearer(hub, {Scope.PROCESS_EXECUTE}, [FACILITY])
+
+    answer = api.post(RECEIPTS, json={"expected_receipt_id": expected_id}, headers=headers)
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["over_receipts"] == []
+
+
 def test_receiving_at_a_facility_outside_the_client_is_403_and_audited_as_denied(
     api: TestClient, hub: Hub
 ) -> None:

@@ -16,7 +16,8 @@ from reconciliation_world import Ward, drain
 
 from suture.bootstrap import Hub, build
 from suture.config import Settings
-from suture.domain.access import Scope
+from suture.domain.access import ALL_FACILITIES, Scope
+from suture.domain.audit import Outcome
 from suture.entrypoints.api.app import create_app
 
 RECONCILE = "/api/v1/process/reconciliations"
@@ -48,6 +49,7 @@ def test_a_period_is_reconciled_and_summarised_by_side_and_outcome(
     api: TestClient, hub: Hub
 ) -> None:
     ward = Ward(hub.uow_factory, hub.bus)
+    ward.put_on_record()
     ward.price("CDM-KNEE", "4000.00")
     ward.use("U1", "2")
     ward.use("U2", encounter="ENC2")
@@ -106,3 +108,18 @@ def test_a_day_outside_the_calendar_window_is_422(api: TestClient, hub: Hub) -> 
 
     assert answer.status_code == 422
     assert "outside" in answer.text
+
+
+def test_a_facility_not_on_record_is_422_not_an_empty_summary(api: TestClient, hub: Hub) -> None:
+    """A typo reconciled nothing and answered 200 with zeros: read as a clean month."""
+    _, headers = operator(hub, [ALL_FACILITIES])
+
+    answer = api.post(
+        RECONCILE, headers=headers, json={"from": "2026-03-01", "to": "2026-03-31",
+                                          "facility_id": "FAC-NOPE"},
+    )  # fmt: skip
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == [{"field": "facility_id", "reason": "no such facility"}]
+    (record,) = hub.audit.list(action="reconciliation.run")
+    assert record.entry.outcome is Outcome.FAILED

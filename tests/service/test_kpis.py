@@ -63,7 +63,7 @@ def uow_of(engine: sa.Engine) -> SqlAlchemyUnitOfWork:
 
 def service(engine: sa.Engine, clock: Ticking) -> KpiService:
     uow = lambda: uow_of(engine)  # noqa: E731
-    return KpiService(uow, InterfaceInventory(uow, clock))
+    return KpiService(uow, InterfaceInventory(uow, clock), clock)
 
 
 def test_invoice_cycle_time_and_touchless_pos_from_the_match(engine: sa.Engine) -> None:
@@ -217,3 +217,31 @@ def test_suture_kpis_prints_the_table_and_json(
     assert '"po_touchless_rate": null' in as_json.stdout
     unknown = runner.invoke(app, ["kpis", "--facility", "fac-9"])
     assert (unknown.exit_code, unknown.stderr.strip()) == (2, "facility_id: no such facility")
+
+
+def test_suture_kpis_names_its_options_when_the_period_runs_backwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said "until: must be after since (2026-11-30T00:00:00+00:00)": options it does not
+    have, and an instant where days were given (or, with --from alone, a --to never given)."""
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+
+    result = CliRunner().invoke(app, ["kpis", "--from", "2026-11-30", "--to", "2026-11-01"])
+
+    assert (result.exit_code, result.stderr.strip()) == (
+        2, "--from 2026-11-30 is after --to 2026-11-01",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("option", [["--to", "9999-12-31"], ["--to", "0001-01-01"]])
+def test_suture_kpis_refuses_a_day_at_the_edge_of_the_calendar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: list[str]
+) -> None:
+    """It failed with a traceback, "OverflowError: date value out of range"."""
+    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+
+    result = CliRunner().invoke(app, ["kpis", *option])
+
+    assert (result.exit_code, result.stderr.strip()) == (
+        2, f"--to {option[1]} is outside 1900-01-01 to 2999-12-31",
+    )  # fmt: skip

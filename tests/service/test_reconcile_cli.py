@@ -61,7 +61,7 @@ def test_reconcile_prints_the_summary_and_writes_the_unmatched_lines(
     assert summary["continuous"] == {
         "matched": 1, "lag_median_hours": 0.0, "lag_p90_hours": 0.0,
         "unmatched_aging": {"0-3d": 0, "3-7d": 0, "7-30d": 0, "30d+": 1},
-        "revenue_at_risk": "4000.00", "exceptions_opened": 0,
+        "revenue_at_risk": "4000.00", "unpriced": 0, "exceptions_opened": 0,
     }  # fmt: skip
     parquet = duckdb.sql(
         f"SELECT line_id, outcome FROM read_parquet('{out / 'unmatched.parquet'}')"
@@ -88,3 +88,14 @@ def test_reconcile_refuses_a_period_that_ends_before_it_starts(ward: Ward) -> No
     result = CliRunner().invoke(app, ["reconcile", "--from", "2026-03-02", "--to", "2026-03-01"])
 
     assert (result.exit_code, "before --from" in result.output) == (2, True)
+
+
+def test_reconcile_refuses_a_facility_not_on_record(ward: Ward) -> None:
+    """``--facility`` with a typo printed an empty table and exited 0, as a clean month does."""
+    result = CliRunner().invoke(
+        app, ["reconcile", "--from", "2026-03-01", "--to", "2026-03-31", "--facility", "FAC-NOPE"]
+    )
+
+    assert (result.exit_code, result.stderr.strip()) == (
+        2, "reconcile: facility_id: no such facility",
+    )  # fmt: skip

@@ -22,6 +22,7 @@ from reconciliation_world import T0, WINDOW, MovableClock, UowFactory, Ward, bui
 
 from suture.adapters.analytics.duckdb_reconciler import DuckDbReconciler
 from suture.adapters.db.period_extract import DatabaseExtract
+from suture.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from suture.domain.reconciliation import Outcome, Side
 from suture.services.reconciliation_batch import ReconciliationBatch
 
@@ -29,7 +30,10 @@ Verdict = tuple[str, str, str, Decimal, Decimal | None]
 
 
 def batch_for(engine: sa.Engine) -> ReconciliationBatch:
-    return ReconciliationBatch(DatabaseExtract(engine, chunk_rows=7), DuckDbReconciler(), WINDOW)
+    return ReconciliationBatch(
+        DatabaseExtract(engine, chunk_rows=7), DuckDbReconciler(), WINDOW,
+        lambda: SqlAlchemyUnitOfWork(engine),
+    )  # fmt: skip
 
 
 def continuous_verdicts(ward: Ward) -> set[Verdict]:
@@ -91,6 +95,7 @@ def test_batch_and_continuous_give_the_same_verdict_on_every_line(
     charges: list,  # type: ignore[type-arg]
 ) -> None:
     ward = Ward(uow, build_bus(uow, MovableClock(T0 + timedelta(days=5))))
+    ward.put_on_record()
     ward.price("CDM-A", "125.5")
     ward.price("CDM-B", "19.99")
     for n, (qty, cost, at, encounter, cdm) in enumerate(usages):
@@ -113,6 +118,7 @@ def test_batch_and_continuous_give_the_same_verdict_on_every_line(
 @pytest.fixture
 def ward(uow: UowFactory) -> Ward:
     created = Ward(uow, build_bus(uow, MovableClock(T0)))
+    created.put_on_record()
     created.price("CDM-KNEE", "4000.00")
     return created
 

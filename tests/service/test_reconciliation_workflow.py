@@ -7,7 +7,7 @@ window (the sweeper), a later match resolves them; the lag from usage to match i
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,6 +16,9 @@ from reconciliation_world import T0, WINDOW, MovableClock, UowFactory, Ward, bui
 from suture.domain.exceptions import ExceptionStatus, ExceptionType
 from suture.domain.reconciliation import Outcome, Side
 from suture.domain.reconciliation_state import LineState
+from suture.entrypoints.api.experience.dashboard import kpis_model
+from suture.services.interfaces import InterfaceInventory
+from suture.services.kpis import KpiReport, KpiService
 from suture.services.workflows.reconciliation import (
     ReconciliationSweeper,
     reconciliation_kpis,
@@ -223,3 +226,81 @@ def test_the_sweeper_looks_again_only_after_its_interval(ward: Ward, clock: Mova
     assert (idle, too_soon, not_looked) == (None, 0, None)
     assert aged >= 1
     assert state(ward, Side.USAGE, usage).exception_id is not None
+
+
+def period_kpis(ward: Ward, clock: MovableClock, since: datetime, until: datetime) -> KpiReport:
+    """The KPIs as ``suture kpis`` and ``GET /experience/kpis`` compute them."""
+    ward.put_on_record()
+    service = KpiService(ward.uow, InterfaceInventory(ward.uow, clock), clock)
+    return service.report(since, until, facility_id=ward.facility_id)
+
+
+def test_the_kpis_age_unmatched_lines_at_the_clock_not_at_the_end_of_today(
+    ward: Ward, clock: MovableClock
+) -> None:
+    """``suture kpis`` ends its period at midnight tonight: a 71 h old missed charge read as
+    87 h old, in "3-7d", where ``suture reconcile`` (aged at the clock) said "0-3d"."""
+    ward.use("U1")
+    drain(ward.bus)
+    clock.now = T0 + timedelta(hours=71)
+    midnight = datetime.combine(clock.now.date() + timedelta(days=1), time(), tzinfo=UTC)
+
+    report = period_kpis(ward, clock, midnight - timedelta(days=30), midnight)
+    with ward.uow() as unit:
+        continuous = reconciliation_kpis(unit, clock.now, ward.facility_id)
+
+    assert report.reconciliation.unmatched_aging == continuous.unmatched_aging == {
+        "0-3d": 1, "3-7d": 0, "7-30d": 0, "30d+": 0,
+    }  # fmt: skip
+
+
+def test_the_kpis_of_a_past_period_leave_out_lines_dated_after_it(
+    ward: Ward, clock: MovableClock
+) -> None:
+    """February's report counted a missed charge of 2 March, aged -9 h, as February's."""
+    ward.use("U1")
+    drain(ward.bus)
+    clock.now = T0 + timedelta(days=10)
+    february = (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
+
+    report = period_kpis(ward, clock, *february)
+
+    assert (report.reconciliation.unmatched_aging, report.revenue_at_risk) == (
+        {"0-3d": 0, "3-7d": 0, "7-30d": 0, "30d+": 0}, Decimal(0),
+    )  # fmt: skip
+
+
+def test_a_price_loaded_after_the_usage_prices_its_revenue_at_risk(
+    ward: Ward, clock: MovableClock
+) -> None:
+    """The CDM price came after the usage (an MFN^M04, the nightly CDM file): the KPIs kept the
+    line unpriced, 0 at risk, while ``suture reconcile`` priced it from today's chargemaster."""
+    usage = ward.use("U1", "2", cdm="CDM-HIP")
+    drain(ward.bus)
+    ward.price("CDM-HIP", "300.00")
+    clock.now = T0 + WINDOW
+    sweep(ward, clock)
+
+    aged = state(ward, Side.USAGE, usage)
+    with ward.uow() as unit:
+        kpis = reconciliation_kpis(unit, clock.now, ward.facility_id)
+        item = unit.exceptions.get(aged.exception_id or "")
+    assert kpis.revenue_at_risk == Decimal("600.00")
+    assert item is not None
+    assert "revenue at risk 600.00" in item.reason
+
+
+def test_the_kpis_count_the_missed_charges_they_could_not_price(
+    ward: Ward, clock: MovableClock
+) -> None:
+    """Revenue at risk left out, without a word, the lines the chargemaster has no price for:
+    a CFO read 4,000.00 where the batch said "1 missed line has no chargemaster price"."""
+    ward.use("U1")
+    ward.use("U2", cdm="CDM-UNPRICED")
+    drain(ward.bus)
+
+    report = period_kpis(ward, clock, T0 - timedelta(days=1), T0 + timedelta(days=1))
+    shown = kpis_model(report)
+
+    assert (report.revenue_at_risk, report.reconciliation.unpriced) == (Decimal("4000.00"), 1)
+    assert (shown.revenue_at_risk, shown.revenue_at_risk_unpriced) == (Decimal("4000.00"), 1)

@@ -285,10 +285,17 @@ def _charge_result(key: Key, charge: ChargeLine, outcome: Outcome) -> LineResult
 def _at_risk(line: UsageLine, unbilled: Decimal, price: PriceLookup) -> Decimal | None:
     if unbilled == 0:
         return ZERO
-    unit = price(line.facility_id, line.cdm_code, line.at.date())
-    if unit is None:
+    return revenue_at_risk(unbilled, price(line.facility_id, line.cdm_code, line.at.date()))
+
+
+def revenue_at_risk(unbilled: Decimal, unit_price: Decimal | None) -> Decimal | None:
+    """The unbilled quantity at the chargemaster's unit price, half-even to the cent; None
+    when there is something unbilled and no price."""
+    if unbilled == 0:
+        return ZERO
+    if unit_price is None:
         return None
-    return (unbilled * unit).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return (unbilled * unit_price).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,13 @@ Each figure is computed from the state the workflows keep, with the arithmetic o
   policy approved (no person decided);
 - **supply stockout frequency**: ``usage_workflows`` started in the period, stockouts per 1,000;
 - **reconciliation lag**: ``reconciliation_lines``, usage recorded → matched (median, p90), and
-  the unmatched lines by age;
+  the unmatched lines by age, as of the period's end or now, whichever is sooner (lines dated
+  after the period, and matches made after it, left out);
 - **interface failure recovery**: the period's inbound messages per interface, first failure →
   next success;
 - **governed integrations**: the inventory's governance policy, traffic of the last 7 days;
-- **revenue at risk**: usage lines not (fully) charged, at the chargemaster price;
+- **revenue at risk**: usage lines not (fully) charged, at the chargemaster price, of the lines
+  dated before the period's end;
 - **contract price variance**: the value over the PO price (on a credit, under it) the
   three-way match held on invoices received in the period (its ``price_variance`` lines; not
   what a quantity, unit or not-on-PO exception holds, nor a duplicate, whose original counts),
@@ -47,6 +49,7 @@ from suture.domain.kpis import (
 from suture.domain.matching import CENT, Finding, InvoiceMatch, MatchStatus
 from suture.domain.messages import InboundMessage, MessageStatus
 from suture.domain.purchasing import PurchaseOrder
+from suture.services.clock import Clock
 from suture.services.interfaces import GovernanceKpi, InterfaceInventory
 from suture.services.unit_of_work import UnitOfWork
 from suture.services.workflows.reconciliation import ReconciliationKpis, reconciliation_kpis
@@ -98,10 +101,11 @@ class KpiService:
     """Computes :class:`KpiReport` (module doc)."""
 
     def __init__(
-        self, uow_factory: Callable[[], UnitOfWork], interfaces: InterfaceInventory
+        self, uow_factory: Callable[[], UnitOfWork], interfaces: InterfaceInventory, clock: Clock
     ) -> None:
         self._uow = uow_factory
         self._interfaces = interfaces
+        self._clock = clock
 
     def report(
         self, since: datetime, until: datetime, *, facility_id: str | None = None
@@ -134,7 +138,10 @@ class KpiService:
             usages, stocked_out = uow.usage_workflows.stockout_counts(
                 since=since, until=until, facility_id=facility_id
             )
-            reconciliation = reconciliation_kpis(uow, until, facility_id)
+            # Aged at the end of the period, or now when that is sooner: the default period ends
+            # at midnight tonight, and a line must not look hours older than it is.
+            as_of = min(self._clock(), until)
+            reconciliation = reconciliation_kpis(uow, as_of, facility_id, until=until)
             outcomes = [
                 Outcome(m.interface, m.received_at, m.status in _OK)
                 for m in _messages(uow, since, until)

@@ -24,7 +24,8 @@ from tempfile import TemporaryDirectory
 from typing import Protocol
 
 from suture.domain.errors import DomainError
-from suture.domain.reconciliation import Outcome, Side
+from suture.domain.reconciliation import CENT, Outcome, Side
+from suture.services.unit_of_work import UnitOfWork
 
 #: ``progress(stage, done, total)``: stage is "extract" (rows) or "reconcile" (steps).
 Progress = Callable[[str, int, int | None], None]
@@ -72,7 +73,10 @@ class BatchSummary:
 
     @property
     def revenue_at_risk(self) -> Decimal:
-        return sum((count.revenue_at_risk for count in self.counts.values()), Decimal(0))
+        """To the cent, also when nothing is at risk (``0.00``, not ``0``)."""
+        return sum((count.revenue_at_risk for count in self.counts.values()), Decimal(0)).quantize(
+            CENT
+        )
 
     @property
     def unpriced(self) -> int:
@@ -95,7 +99,7 @@ class BatchSummary:
                     "outcome": outcome.value,
                     "lines": count.lines,
                     "unbilled": format(count.unbilled, "f"),
-                    "revenue_at_risk": format(count.revenue_at_risk, "f"),
+                    "revenue_at_risk": format(count.revenue_at_risk.quantize(CENT), "f"),
                 }
                 for (side, outcome), count in sorted(self.counts.items())
             ],
@@ -135,10 +139,18 @@ class Reconciler(Protocol):
 class ReconciliationBatch:
     """``run(start, end)``: extract the period, reconcile it, write what is unmatched."""
 
-    def __init__(self, extract: PeriodExtract, reconciler: Reconciler, window: timedelta) -> None:
+    def __init__(
+        self,
+        extract: PeriodExtract,
+        reconciler: Reconciler,
+        window: timedelta,
+        uow_factory: Callable[[], UnitOfWork],
+    ) -> None:
+        """``uow_factory``: to check that a named facility is on record."""
         self._extract = extract
         self._reconciler = reconciler
         self.window = window
+        self._uow = uow_factory
 
     def run(
         self,
@@ -159,6 +171,11 @@ class ReconciliationBatch:
             _ = (first - self.window, after + self.window)
         except OverflowError:
             raise DomainError("from", "the period and its window leave the calendar") from None
+        if facility_id is not None:
+            with self._uow() as uow:
+                if uow.facilities.get(facility_id) is None:
+                    # A typo would reconcile nothing: an empty summary, read as a clean period.
+                    raise DomainError("facility_id", "no such facility")
 
         with TemporaryDirectory(prefix="suture-reconcile-") as work:
             files = self._extract.extract(

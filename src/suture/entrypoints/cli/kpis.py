@@ -10,14 +10,14 @@ the last 30 days, UTC) for one facility or all. A figure with nothing to measure
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from suture.domain.errors import SutureError
-from suture.entrypoints.api.experience.dashboard import Duration, Kpis, kpis_model
+from suture.domain.errors import DomainError, SutureError
+from suture.entrypoints.api.experience.dashboard import Duration, Kpis, kpi_days, kpis_model
 from suture.entrypoints.cli.app import console, errors, open_hub
 
 
@@ -28,7 +28,7 @@ def kpis_command(
     ] = None,
     until: Annotated[
         datetime | None,
-        typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, included; default today."),
+        typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, included; default today (UTC)."),
     ] = None,
     facility: Annotated[
         str | None,
@@ -39,8 +39,7 @@ def kpis_command(
     """Print the KPIs of a period (DESIGN.md §7)."""
     hub = open_hub()
     try:
-        last = (until or hub.clock()).date()
-        first = since.date() if since is not None else last - timedelta(days=29)
+        first, last = _days(since, until, hub.clock().date())
         start = datetime.combine(first, time(), tzinfo=UTC)
         end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
         report = hub.kpis.report(start, end, facility_id=facility)
@@ -55,6 +54,19 @@ def kpis_command(
         return
     scope = facility or "every facility"
     console.print(kpis_table(model, f"KPIs {first} to {last}, {scope}"))
+
+
+def _days(since: datetime | None, until: datetime | None, today: date) -> tuple[date, date]:
+    """The period's first and last days, or exit 2 naming the option that is wrong."""
+    try:
+        first, last = kpi_days(since and since.date(), until and until.date(), today)
+    except DomainError as error:
+        errors.print(f"--{error.field} {error.reason}", markup=False)
+        raise typer.Exit(2) from None
+    if first > last:
+        errors.print(f"--from {first} is after --to {last}", markup=False)
+        raise typer.Exit(2)
+    return first, last
 
 
 def kpis_table(model: Kpis, title: str) -> Table:
@@ -76,7 +88,8 @@ def kpis_table(model: Kpis, title: str) -> Table:
         ("reconciliation lag (median / p90)", _hours(model.reconciliation_lag),
          f"{model.reconciliation_lag.count} matched"),
         ("unmatched lines by age", json.dumps(model.unmatched_aging), ""),
-        ("revenue at risk", f"{model.revenue_at_risk:,.2f}", "usage without charge"),
+        ("revenue at risk", f"{model.revenue_at_risk:,.2f}",
+         "usage without charge" + _unpriced(model.revenue_at_risk_unpriced)),
         ("interface failure recovery (mean)", _hours(model.interface_recovery, mean=True),
          f"{model.interface_incidents} incidents, {model.interface_open_incidents} open"),
         ("governed integrations", _share(model.governed_share), "of the inventory"),
@@ -94,6 +107,10 @@ def _hours(found: Duration, *, mean: bool = False) -> str:
     if found.median_hours is None or found.p90_hours is None:
         return "-"
     return f"{found.median_hours:.2f} h / {found.p90_hours:.2f} h"
+
+
+def _unpriced(lines: int) -> str:
+    return f"; {lines:,} lines without a CDM price not in it" if lines else ""
 
 
 def _share(value: float | None) -> str:

@@ -8,8 +8,8 @@ summarised; with ``--out`` every unmatched line is written as ``unmatched.parque
 continuous form's KPIs follow (lag from usage to match, median and p90; unmatched lines by age;
 open revenue at risk), over every line it holds (of ``--facility``), not only the period.
 
-Exit codes: 0 the period was reconciled (whatever it found); 2 the dates or the database are
-wrong.
+Exit codes: 0 the period was reconciled (whatever it found); 2 the dates, the facility (not on
+record) or the database are wrong.
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ def reconcile_command(
         typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period, inclusive."),
     ],
     facility: Annotated[
-        str | None, typer.Option("--facility", help="Only this facility's lines.")
+        str | None,
+        typer.Option(
+            "--facility", help="Only this facility's lines (its id; one not on record is refused)."
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -88,6 +91,7 @@ def _kpis(kpis: ReconciliationKpis) -> dict[str, object]:
         "lag_p90_hours": kpis.lag.p90_hours,
         "unmatched_aging": kpis.unmatched_aging,
         "revenue_at_risk": format(kpis.revenue_at_risk, "f"),
+        "unpriced": kpis.unpriced,
         "exceptions_opened": kpis.open_exceptions,
     }
 
@@ -102,7 +106,8 @@ def _print_kpis(kpis: ReconciliationKpis) -> None:
     aging = ", ".join(f"{bucket} {count:,}" for bucket, count in kpis.unmatched_aging.items())
     console.print(
         f"continuous: {lag.matched:,} usage lines matched, {figures}; unmatched by age: "
-        f"{aging}; open revenue at risk {kpis.revenue_at_risk:,.2f}",
+        f"{aging}; open revenue at risk {kpis.revenue_at_risk:,.2f}"
+        + (f" ({kpis.unpriced:,} lines without a CDM price not in it)" if kpis.unpriced else ""),
         markup=False,
     )
 

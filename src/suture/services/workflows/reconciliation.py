@@ -26,7 +26,7 @@ marks the line.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -41,6 +41,7 @@ from suture.domain.reconciliation import (
     lag_stats,
     price_on,
     reconcile_key,
+    revenue_at_risk,
 )
 from suture.domain.reconciliation_state import LineState, advance
 from suture.eventlog.envelope import Envelope
@@ -154,7 +155,7 @@ class ReconciliationSweeper:
             self._next = now + self._every
             return 0
         with self._uow_factory() as uow:
-            due = uow.reconciliation.due(now, limit)
+            due = repriced(uow, uow.reconciliation.due(now, limit))
             aged: list[LineState] = []
             for state in due:
                 item = open_exception(
@@ -169,6 +170,27 @@ class ReconciliationSweeper:
         return len(due)
 
 
+def repriced(uow: UnitOfWork, states: Sequence[LineState]) -> list[LineState]:
+    """The states with the revenue at risk of each unbilled usage line priced from today's
+    chargemaster: a price loaded, or corrected, after the key was last evaluated (an MFN^M04,
+    the CDM file) counts, as it does in the batch, which reads the chargemaster when it runs.
+    The stored figure is as of the key's last event; the rule and its date are the same."""
+    unbilled = [s for s in states if s.side is Side.USAGE and s.unbilled != 0]
+    prices = uow.chargemaster.for_codes((s.facility_id, s.cdm_code) for s in unbilled)
+    current = {
+        (s.side, s.line_id): revenue_at_risk(
+            s.unbilled, price_on(prices.get((s.facility_id, s.cdm_code), []), s.line_at.date())
+        )
+        for s in unbilled
+    }
+    return [
+        replace(state, revenue_at_risk=current[state.side, state.line_id])
+        if (state.side, state.line_id) in current
+        else state
+        for state in states
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class ReconciliationKpis:
     """DESIGN.md §7: reconciliation lag (median, p90), unmatched aging and revenue at risk."""
@@ -179,30 +201,57 @@ class ReconciliationKpis:
     #: The revenue at risk of usage lines not (fully) charged, priced lines only.
     revenue_at_risk: Decimal
     open_exceptions: int
+    #: Usage lines not (fully) charged that the chargemaster has no price for: not in
+    #: ``revenue_at_risk``, as the batch's ``unpriced``.
+    unpriced: int = 0
 
 
 _BUCKETS = (("0-3d", 3), ("3-7d", 7), ("7-30d", 30))
 
 
 def reconciliation_kpis(
-    uow: UnitOfWork, now: datetime, facility_id: str | None = None
+    uow: UnitOfWork,
+    now: datetime,
+    facility_id: str | None = None,
+    *,
+    until: datetime | None = None,
 ) -> ReconciliationKpis:
-    """The KPIs from the continuous state."""
-    states = uow.reconciliation.all(facility_id)
-    lags = [lag for state in states if (lag := state.lag) is not None]
+    """The KPIs from the continuous state, as of ``now``: each unmatched line aged at ``now``.
+
+    ``until`` (a report's period end, ``now`` being the earlier of it and the clock) leaves out
+    the lines dated from it on, which a period ending before them never saw, and the matches
+    made from it on; without it every line counts (``suture reconcile``)."""
+    states = repriced(
+        uow,
+        [
+            state
+            for state in uow.reconciliation.all(facility_id)
+            if until is None or state.line_at < until
+        ],
+    )
+    lags = [
+        lag
+        for state in states
+        if (lag := state.lag) is not None
+        and (until is None or (state.matched_at is not None and state.matched_at < until))
+    ]
     aging = {name: 0 for name, _ in _BUCKETS} | {"30d+": 0}
     at_risk = Decimal(0)
-    open_items = 0
+    open_items = unpriced = 0
     for state in states:
         if (state.side, state.outcome) not in AGING:
             continue
-        days = (now - state.line_at).total_seconds() / 86400
+        days = max(0.0, (now - state.line_at).total_seconds() / 86400)
         aging[next((name for name, limit in _BUCKETS if days < limit), "30d+")] += 1
         if state.side is Side.USAGE and state.revenue_at_risk is not None:
             at_risk += state.revenue_at_risk
+        elif state.side is Side.USAGE:
+            unpriced += 1
         if state.exception_id is not None:
             open_items += 1
-    return ReconciliationKpis(lag_stats(lags), aging, at_risk.quantize(CENT), open_items)
+    return ReconciliationKpis(
+        lag_stats(lags), aging, at_risk.quantize(CENT), open_items, unpriced=unpriced
+    )
 
 
 __all__ = [
@@ -213,4 +262,5 @@ __all__ = [
     "ReconciliationSweeper",
     "key_of",
     "reconciliation_kpis",
+    "repriced",
 ]

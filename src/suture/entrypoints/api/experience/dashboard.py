@@ -19,10 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from suture.bootstrap import Hub
 from suture.domain.access import AccessDeniedError, Principal, Scope
+from suture.domain.errors import DomainError
 from suture.domain.kpis import Distribution
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.security import ApiProblem, check_record, require
-from suture.entrypoints.api.system.params import iso_day
+from suture.entrypoints.api.system.params import EARLIEST, LATEST, iso_day
 from suture.services.kpis import KpiReport
 from suture.services.status import backbone_status
 
@@ -155,6 +156,7 @@ class Kpis(BaseModel):
                     },
                     "unmatched_aging": {"0-3d": 41, "3-7d": 9, "7-30d": 3, "30d+": 0},
                     "revenue_at_risk": "18450.00",
+                    "revenue_at_risk_unpriced": 2,
                     "interface_incidents": 3,
                     "interface_open_incidents": 0,
                     "interface_recovery": {
@@ -183,8 +185,18 @@ class Kpis(BaseModel):
     usages: int
     stockouts: int
     reconciliation_lag: Duration = Field(description="Usage recorded → matched to its charge.")
-    unmatched_aging: dict[str, int] = Field(description="Unmatched reconciliation lines by age.")
-    revenue_at_risk: Decimal = Field(description="Usage without a charge, at chargemaster price.")
+    unmatched_aging: dict[str, int] = Field(
+        description="Unmatched reconciliation lines by age at the period's end, or now when "
+        "that is sooner; lines dated after the period are left out."
+    )
+    revenue_at_risk: Decimal = Field(
+        description="Usage dated before the period's end without a (full) charge, at the "
+        "chargemaster price."
+    )
+    revenue_at_risk_unpriced: int = Field(
+        description="Unmatched usage lines (of unmatched_aging) the chargemaster has no price "
+        "for, left out of revenue_at_risk."
+    )
     interface_incidents: int
     interface_open_incidents: int
     interface_recovery: Duration = Field(description="First failure → next success.")
@@ -206,12 +218,20 @@ async def kpis(
     since: Annotated[
         date | None,
         BeforeValidator(iso_day),
-        Query(alias="from", description="First day (UTC, YYYY-MM-DD); default 30 days ago."),
+        Query(
+            alias="from",
+            description="First day (UTC, YYYY-MM-DD, 1900-01-01 to 2999-12-31); default 30 "
+            "days ago.",
+        ),
     ] = None,
     until: Annotated[
         date | None,
         BeforeValidator(iso_day),
-        Query(alias="to", description="Last day, included (UTC, YYYY-MM-DD); default today."),
+        Query(
+            alias="to",
+            description="Last day, included (UTC, YYYY-MM-DD, 1900-01-01 to 2999-12-31); "
+            "default today.",
+        ),
     ] = None,
     facility_id: Annotated[
         str | None,
@@ -228,9 +248,7 @@ async def kpis(
     if facility_id is not None:
         check_record(principal, facility_id=facility_id)
     hub: Hub = request.app.state.hub
-    today = hub.clock().date()
-    last = until or today
-    first = since or last - timedelta(days=29)
+    first, last = kpi_days(since, until, hub.clock().date())
     if first > last:
         raise ApiProblem(
             400, "Bad request", "`from` is after `to`",
@@ -240,6 +258,22 @@ async def kpis(
     end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
     report = await run_in_threadpool(hub.kpis.report, start, end, facility_id=facility_id)
     return kpis_model(report)
+
+
+def kpi_days(since: date | None, until: date | None, today: date) -> tuple[date, date]:
+    """The first and last days of a KPI period (defaults: the 30 days to ``today``); a day
+    outside :data:`EARLIEST` to :data:`LATEST` is a :class:`DomainError` naming ``from`` or
+    ``to``, since the period's end (the day after its last) must stay a valid instant."""
+    last = until or today
+    _in_calendar("to", last)
+    first = since or last - timedelta(days=29)
+    _in_calendar("from", first)
+    return first, last
+
+
+def _in_calendar(field: str, day: date) -> None:
+    if not EARLIEST <= day <= LATEST:
+        raise DomainError(field, f"{day.isoformat()} is outside {EARLIEST} to {LATEST}")
 
 
 def _duration(found: Distribution) -> Duration:
@@ -275,6 +309,7 @@ def kpis_model(report: KpiReport) -> Kpis:
         ),
         unmatched_aging=report.reconciliation.unmatched_aging,
         revenue_at_risk=report.revenue_at_risk,
+        revenue_at_risk_unpriced=report.reconciliation.unpriced,
         interface_incidents=recovery.incidents,
         interface_open_incidents=recovery.open_incidents,
         interface_recovery=_duration(recovery.times),

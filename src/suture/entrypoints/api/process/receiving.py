@@ -4,8 +4,10 @@ The receiving dock confirms an expected receipt (an X12 856 the supplier sent), 
 the quantity counted per ship-notice line; the hub records the receipt, adds the stock at the
 receiving location in the item's base unit (consigned or owned), advances the PO to
 ``partially_received`` or ``received`` and publishes ``purchasing.receipt.recorded``
-(:mod:`suture.services.receiving`). The client must be allowed to write at the notice's
-facility; every attempt is recorded in the audit trail.
+(:mod:`suture.services.receiving`). The answer lists the PO lines received beyond what was open
+on them (``over_receipts``), which a ``quantity_variance`` exception item also holds. The
+client must be allowed to write at the notice's facility; every attempt is recorded in the
+audit trail.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from suture.bootstrap import Hub
 from suture.domain.access import AccessDeniedError, Principal, Scope
 from suture.domain.errors import DomainError
-from suture.domain.purchasing import Receipt
+from suture.domain.purchasing import OverReceipt
 from suture.entrypoints.api.auditing import audited
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.security import check_record, require
 from suture.entrypoints.api.system import schemas as s
+from suture.services.receiving import Received
 
 router = APIRouter(prefix="/api/v1/process", responses=responses(400, 401, 403, 422, 429))
 
@@ -63,41 +66,125 @@ class ReceiptCreate(BaseModel):
     lines: list[ReceiptLineCount] = Field(default_factory=list)
 
 
+class OverReceiptPublic(BaseModel):
+    """A PO line received beyond what was open on it, in the PO line's unit."""
+
+    po_line_number: int
+    item_id: str
+    uom: str = Field(description="The PO line's unit.")
+    ordered: Decimal
+    received_before: Decimal = Field(description="Received on earlier receipts.")
+    open: Decimal = Field(description="What was left to receive before this receipt.")
+    received_now: Decimal
+    excess: Decimal = Field(description="received_now - open: more than the PO left open.")
+
+    @classmethod
+    def of(cls, over: OverReceipt) -> OverReceiptPublic:
+        """Quantities without the store's trailing zeros (``5``, not ``5.0000``), as counted."""
+        return cls(
+            po_line_number=over.line_number, item_id=over.item_id, uom=over.uom,
+            ordered=_plain(over.ordered), received_before=_plain(over.received_before),
+            open=_plain(over.open), received_now=_plain(over.received_now),
+            excess=_plain(over.excess),
+        )  # fmt: skip
+
+
+class ReceiptConfirmationPublic(s.ReceiptPublic):
+    """The receipt recorded, and what it received beyond the purchase order."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "rec-1",
+                    "number": "RCV-SHIP-77",
+                    "facility_id": "fac-1",
+                    "location_id": "loc-1-central",
+                    "received_at": "2026-11-22T09:30:00Z",
+                    "purchase_order_id": "po-1",
+                    "lines": [
+                        {
+                            "line_number": 1,
+                            "item_id": "ITM-77B1",
+                            "quantity": "7",
+                            "uom": "BX",
+                            "po_line_number": 1,
+                            "lot": "L2611",
+                            "serial": None,
+                            "expiry": "2028-11-30",
+                        }
+                    ],
+                    "source_system": "dock-client",
+                    "over_receipts": [
+                        {
+                            "po_line_number": 1,
+                            "item_id": "ITM-77B1",
+                            "uom": "BX",
+                            "ordered": "5",
+                            "received_before": "0",
+                            "open": "5",
+                            "received_now": "7",
+                            "excess": "2",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
+    over_receipts: list[OverReceiptPublic] = Field(
+        description="PO lines received beyond what was open on them (more than ordered, than "
+        "earlier receipts left, or anything on a rejected line); empty when none. The receipt "
+        "is kept as counted, and one quantity_variance exception item names these lines."
+    )
+
+
 @router.post(
     "/receipts",
     tags=["receiving"],
     summary="Receive a ship notice at the dock",
     status_code=201,
-    response_model=s.ReceiptPublic,
+    response_model=ReceiptConfirmationPublic,
     responses=responses(404),
 )
 async def receive_shipment(
     request: Request, principal: Operator, body: ReceiptCreate
-) -> s.ReceiptPublic:
+) -> ReceiptConfirmationPublic:
     """Record the receipt of an expected receipt (in full, or with counted quantities), add
-    the stock and advance its purchase order."""
+    the stock and advance its purchase order; report the lines received beyond the PO."""
     if principal.supplier_id is not None:
         raise AccessDeniedError("supplier_id", "receipts are recorded by the hospital")
     hub: Hub = request.app.state.hub
 
-    def run() -> Receipt:
+    def run() -> Received:
         expected = hub.receiving.expected(body.expected_receipt_id)
         check_record(principal, facility_id=expected.facility_id, write=True)
         _refuse_a_line_twice(body.lines)
         with request.app.state.ingest_lock:
-            return hub.receiving.receive(
+            return hub.receiving.confirm(
                 body.expected_receipt_id,
                 quantities={line.line_number: line.quantity for line in body.lines},
                 location_id=body.location_id,
                 source_system=principal.client_id,
             )
 
-    receipt = await run_in_threadpool(
+    received = await run_in_threadpool(
         audited, hub, principal, Scope.PROCESS_EXECUTE, "receipt.record",
         target=("expected_receipt", body.expected_receipt_id), run=run,
-        after=lambda done: f"receipt={done.id} lines={len(done.lines)}",
+        after=lambda done: f"receipt={done.receipt.id} lines={len(done.receipt.lines)}",
     )  # fmt: skip
-    return s.ReceiptPublic.model_validate(receipt, from_attributes=True)
+    recorded = s.ReceiptPublic.model_validate(received.receipt, from_attributes=True)
+    return ReceiptConfirmationPublic(
+        **recorded.model_dump(),
+        over_receipts=[OverReceiptPublic.of(over) for over in received.over_receipts],
+    )
+
+
+def _plain(quantity: Decimal) -> Decimal:
+    """``5.0000`` as ``5``, ``2.5000`` as ``2.5``, never ``5E+1``."""
+    normal = quantity.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
 
 
 def _refuse_a_line_twice(lines: list[ReceiptLineCount]) -> None:

@@ -22,6 +22,7 @@ from suture.domain.access import AccessDeniedError, Principal, Scope
 from suture.entrypoints.api.auditing import audited
 from suture.entrypoints.api.problems import responses
 from suture.entrypoints.api.security import check_record, require
+from suture.entrypoints.api.system.params import EARLIEST, LATEST
 from suture.services.reconciliation_batch import BatchSummary
 
 router = APIRouter(prefix="/api/v1/process", responses=responses(400, 401, 403, 422, 429))
@@ -30,9 +31,6 @@ Operator = Annotated[Principal, require(Scope.PROCESS_EXECUTE)]
 
 #: The longest period one request reconciles (a year and a day, for a leap year's month-ends).
 MAX_DAYS = 366
-#: Days a period may name: wide enough for any history, narrow enough that the window around
-#: the period stays a valid instant.
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def _json_date(value: object) -> object:
@@ -53,7 +51,8 @@ class ReconciliationCreate(BaseModel):
     to: Day = Field(description="Last day of the period, inclusive.")
     facility_id: str | None = Field(
         default=None, min_length=1, max_length=64,
-        description="Only this facility; required unless the client serves every facility.",
+        description="Only this facility (a facility not on record is a 422); required unless "
+        "the client serves every facility.",
     )  # fmt: skip
 
     model_config = {

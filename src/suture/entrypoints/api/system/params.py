@@ -29,6 +29,11 @@ def iso_day(value: object) -> object:
     return value
 
 
+#: Days a period may name (a KPI period, a reconciliation): wide enough for any history, narrow
+#: enough that the period's end (the day after its last) and its window stay valid instants.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
 #: The most records one page holds.
 MAX_LIMIT = 500
 
