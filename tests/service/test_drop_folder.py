@@ -66,8 +66,8 @@ def test_each_interchange_of_an_x12_file_that_holds_several_is_stored_and_applie
 
     assert (outcome.format, outcome.ok, outcome.moved_to.parent.name) == ("x12", False, "failed")
     assert outcome.detail == (
-        "2 interchanges: 1 processed; interchange 2: ST 0001 (855): segment 3 (ST): 855 has no "
-        "BAK segment"
+        "2 interchanges: 1 processed; interchange 2: ST 0001 (855): segment 4 (BAK): 855 has no "
+        "BAK segment (it belongs right after ST)"
     )
     stored = sorted(m.status for m in hub.inbox.list(interface="drop-folder"))
     assert stored == [MessageStatus.FAILED, MessageStatus.PROCESSED]

@@ -65,7 +65,7 @@ def beginning(transaction_set: TransactionSet, segment_id: str) -> Segment:
     found = of(transaction_set.body, segment_id)
     if not found:
         raise X12DecodeError(
-            f"{transaction_set.id} has no {segment_id} segment",
+            f"{transaction_set.id} has no {segment_id} segment (it belongs right after ST)",
             position=transaction_set.position + 1,  # where it belongs: right after ST
             segment=segment_id,
             segment_code=MANDATORY_MISSING,
