@@ -155,6 +155,26 @@ def test_a_usage_row_is_costed_to_the_department_it_names_not_the_locations(hub:
     assert "line 5 Department: unknown department of the facility" in item.reason
 
 
+def test_a_usage_row_in_a_unit_its_item_is_not_packed_in_is_refused_not_dead_lettered(
+    hub: Hub,
+) -> None:
+    row = "C1,V100,M1,11/20/2026 10:00,MAIN,OR1,SURG,,00614141000012,,1,BX,L1,,"
+    received = hub.csv_ingest.receive(
+        (USAGE_HEADER + row + "\n").encode(), interface="legacy-usage", source_system="clinical"
+    )
+    while hub.bus.run_once():
+        pass
+
+    message = hub.inbox.get(received.message.id)
+    with hub.uow_factory() as uow:
+        items = [(i.type, i.reason) for i in uow.exceptions.list()]
+    assert message.status_reason == "0 rows applied, 1 refused"
+    assert items == [(
+        ExceptionType.MALFORMED_MESSAGE,
+        "CSV usage: 1 rows refused: line 2 UOM: not a unit the item is packed in (it has EA)",
+    )]  # fmt: skip
+
+
 def test_every_problem_of_a_refused_row_is_listed_not_only_the_first(hub: Hub) -> None:
     row = "C4,V400,M4,not a date,MAIN,OR1,SURG,LOC-77,,,many,EA,L5,,"
     received = hub.csv_ingest.receive(

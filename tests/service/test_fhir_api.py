@@ -285,6 +285,25 @@ def test_usage_at_an_unknown_location_is_422_naming_the_location_element(
     assert count(hub, "usage") == 0
 
 
+def test_usage_in_a_unit_the_item_is_not_packed_in_is_422_uom_mismatch_not_a_dead_letter(
+    api: TestClient, hub: Hub
+) -> None:
+    delivery = supply_delivery()
+    delivery["suppliedItem"]["quantity"] = {"value": 1, "unit": "box"}
+    answer = post(api, hub, "SupplyDelivery", delivery)
+    while hub.bus.run_once():
+        pass
+
+    assert (answer.status_code, answer.json()["issue"]) == (422, [{
+        "severity": "error", "code": "value",
+        "diagnostics": "SupplyDelivery.suppliedItem.quantity: unit BOX is not a unit of item "
+                       "item-hip, which has EA",
+        "expression": ["SupplyDelivery.suppliedItem.quantity"],
+    }])  # fmt: skip
+    assert count(hub, "usage") == 0
+    assert only_exception(hub)[0] is ExceptionType.UOM_MISMATCH
+
+
 def test_a_quantity_the_hub_cannot_store_exactly_is_422_at_it_not_a_503_to_retry(
     api: TestClient, hub: Hub
 ) -> None:

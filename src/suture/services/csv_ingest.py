@@ -305,6 +305,11 @@ class CsvDecoder:
                 where = decoded.column("gtin" if line.item.gtin else "udi")
                 outcome.refuse(RowError(decoded.line, where, "maps to no item of the item master"))
                 continue
+            units = [level.uom for level in item.packaging.levels] if item is not None else []
+            if item is not None and line.uom not in units:  # the workflow could not count it
+                reason = f"not a unit the item is packed in (it has {', '.join(units)})"
+                outcome.refuse(RowError(decoded.line, decoded.column("uom"), reason))
+                continue
             self._record_usage(uow, context, message, line, facility, location, department_id, item)
             outcome.applied += item is not None
             outcome.parked += item is None

@@ -282,8 +282,21 @@ def _usage(ctx: Context, decoded: DecodedUsage, path: str) -> str:
         if not _UOM.match(line.uom):
             issue = Issue("value", f"{where}: the unit of measure is not a UOM code", where)
             raise FhirApplyError(issue, ExceptionType.UOM_MISMATCH)
+        _check_unit(item, line, where, decoded.resource_type)
         _record_usage(ctx, line, item, location)
     return f"recorded as {len(decoded.lines)} usage line(s)"
+
+
+def _check_unit(item: Item, line: UsageLine, where: str, resource_type: str) -> None:
+    """Refuse a unit the item is not packed in: the usage workflow could not count it in
+    eaches, and would dead-letter it after the sender was told it was recorded."""
+    units = [level.uom for level in item.packaging.levels]
+    if line.uom in units:
+        return
+    element = f"{where}.quantity" if resource_type == "SupplyDelivery" else where
+    reason = (f"{element}: unit {line.uom} is not a unit of item {item.id}, which has "
+              f"{', '.join(units)}")  # fmt: skip
+    raise FhirApplyError(Issue("value", reason, element), ExceptionType.UOM_MISMATCH)
 
 
 #: The element a usage's location comes from (or, absent, where the sender would have put it).
