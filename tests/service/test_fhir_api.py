@@ -261,6 +261,37 @@ def test_a_procedures_implant_is_recorded_as_usage_with_its_udi(api: TestClient,
     assert usage.encounter_token.startswith("tok_")
 
 
+def test_a_supply_delivery_entered_in_error_after_its_usage_opens_a_usage_reversal_item(
+    api: TestClient, hub: Hub
+) -> None:
+    recorded = post(api, hub, "SupplyDelivery", supply_delivery())
+    voided = post(api, hub, "SupplyDelivery", supply_delivery() | {"status": "entered-in-error"})
+    with hub.uow_factory() as uow:
+        (usage,) = uow.usage.list()
+
+    assert (recorded.status_code, voided.status_code) == (201, 201)
+    assert [i["diagnostics"] for i in voided.json()["issue"]] == [
+        f"an entered-in-error SupplyDelivery of usage {usage.id}, recorded already: not "
+        "reversed by the hub (usage_reversal item opened)"
+    ]
+    assert only_exception(hub) == (
+        ExceptionType.USAGE_REVERSAL,
+        f"SupplyDelivery entered-in-error after its usage was recorded: usage {usage.id} "
+        "(item item-hip, 1 EA at loc-or1): its stock move, cost journal, expected charge and "
+        "any bill-only PO stand; the hub does not reverse usage: reverse them by hand",
+    )
+
+
+def test_a_supply_delivery_entered_in_error_before_any_usage_used_nothing(
+    api: TestClient, hub: Hub
+) -> None:
+    voided = post(api, hub, "SupplyDelivery", supply_delivery() | {"status": "entered-in-error"})
+
+    assert voided.status_code == 201
+    assert count(hub, "usage") == 0
+    assert hub.work_queue.list() == []
+
+
 def test_usage_of_an_unknown_item_is_422_and_records_nothing(api: TestClient, hub: Hub) -> None:
     answer = post(api, hub, "SupplyDelivery", supply_delivery(item="NOPE"))
     assert answer.status_code == 422

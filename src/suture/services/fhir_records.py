@@ -37,6 +37,7 @@ from typing import Any
 from suture.domain.crosswalk import CrosswalkKey, CrosswalkKind
 from suture.domain.errors import SutureError
 from suture.domain.exceptions import ExceptionType
+from suture.domain.inventory import UsageRecord
 from suture.domain.masterdata import Facility, Item
 from suture.domain.messages import InboundMessage
 from suture.domain.purchasing import Requisition, RequisitionStatus
@@ -52,6 +53,7 @@ from suture.formats.fhir import (
     Issue,
     UsageLine,
 )
+from suture.services import exceptions as exception_queue
 from suture.services.charge_events import CHARGE_POSTED, posted_key, posted_payload
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
@@ -262,6 +264,9 @@ def _missing_item(path: str, element: str, what: str) -> FhirApplyError:
 
 def _usage(ctx: Context, decoded: DecodedUsage, path: str) -> str:
     if not decoded.lines:
+        applied = [u for u in map(ctx.uow.usage.get, decoded.voids) if u is not None]
+        if applied:
+            return _voided(ctx, decoded, applied)
         return f"a {decoded.status} {decoded.resource_type} used nothing: recorded as received"
     for line in decoded.lines:
         where = line.source or path
@@ -285,6 +290,26 @@ def _usage(ctx: Context, decoded: DecodedUsage, path: str) -> str:
         _check_unit(item, line, where, decoded.resource_type)
         _record_usage(ctx, line, item, location)
     return f"recorded as {len(decoded.lines)} usage line(s)"
+
+
+def _voided(ctx: Context, decoded: DecodedUsage, applied: list[UsageRecord]) -> str:
+    """A resource entered in error after its usage was applied: the hub has no reversal of
+    usage (stock, journal, expected charge, bill-only PO), so a person must undo it; a
+    ``usage_reversal`` item says what stands, rather than the resource passing unnoticed."""
+    kind, ids = decoded.resource_type, ", ".join(u.id for u in applied)
+    what = "; ".join(
+        f"usage {u.id} (item {u.item_id}, {u.quantity.normalize():f} {u.uom} at {u.location_id})"
+        for u in applied
+    )
+    exception_queue.open_exception(
+        ctx.uow, type=ExceptionType.USAGE_REVERSAL, facility_id=ctx.facility.id,
+        reason=(f"{kind} entered-in-error after its usage was recorded: {what}: its stock "
+                "move, cost journal, expected charge and any bill-only PO stand; the hub does "
+                "not reverse usage: reverse them by hand"),
+        at=ctx.at, trace_id=ctx.message.trace_id, correlation_id=applied[0].id,
+    )  # fmt: skip  # not the message's item: applying the message resolves those
+    return (f"an entered-in-error {kind} of usage {ids}, recorded already: not reversed by "
+            "the hub (usage_reversal item opened)")  # fmt: skip
 
 
 def _check_unit(item: Item, line: UsageLine, where: str, resource_type: str) -> None:
