@@ -193,6 +193,20 @@ def test_a_unit_cost_is_kept_to_four_places_and_an_amount_to_the_cent() -> None:
     assert (cost.unit_price, amount(cost, Decimal(3))) == (Decimal("33.3333"), Decimal("100.00"))
 
 
+def test_an_amount_is_the_exact_price_times_the_quantity_not_the_rounded_price_per_each() -> None:
+    # 10.00 a box of 12 is 0.8333… an each: 24 boxes cost 240.00, not 288 x 0.8333 = 239.99.
+    dozen = Packaging.of([PackagingLevel("EA", 1), PackagingLevel("BX", 12)])
+    gauze = Item(id="gauze", description="Gauze", manufacturer="Acme", catalog_number="G",
+                 packaging=dozen, purchase_uom="BX", list_price=Decimal("10.00"))  # fmt: skip
+    quote = PriceQuote("c-1", "C-1", "A", "EA", dozen.convert_price(Decimal(10), "BX", "EA"))
+    costs = [unit_cost(gauze, quote, None), unit_cost(gauze, None, quote.unit_price),
+             unit_cost(gauze, None, None)]  # fmt: skip
+
+    assert [(c.unit_price, amount(c, Decimal(288))) for c in costs] == [
+        (Decimal("0.8333"), Decimal("240.00"))
+    ] * 3
+
+
 def test_an_item_without_any_price_costs_nothing_and_is_flagged() -> None:
     knee = unit_cost(KNEE, None, None)
     assert (knee.unit_price, knee.source, knee.off_contract) == (0, PriceSource.NONE, True)
