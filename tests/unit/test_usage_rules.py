@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -205,6 +205,26 @@ def test_an_amount_is_the_exact_price_times_the_quantity_not_the_rounded_price_p
     assert [(c.unit_price, amount(c, Decimal(288))) for c in costs] == [
         (Decimal("0.8333"), Decimal("240.00"))
     ] * 3
+
+
+def test_a_consigned_implants_accrual_rounds_half_up_like_its_bill_only_po_and_voucher() -> None:
+    # The accrual (GL-2100) is cleared by the bill-only PO's invoice, which the match and the AP
+    # voucher round half up: 10.125 accrued as 10.12 would leave a cent in accrued receipts.
+    cost = UnitCost(Decimal("10.125"), PriceSource.CONTRACT, "c-1")
+    bill_only, _ = consignment_orders(
+        "u1", item=KNEE, facility_id="f", department_id=None, eaches=Decimal(1), cost=cost,
+        on_date=date(2025, 3, 3),
+    )  # fmt: skip
+    total = amount(cost, Decimal(1))
+    journal = usage_journal("u1", item=KNEE, facility_id="f", cost_center_id="cc",
+                            total=Decimal("10.125"), consigned=True,
+                            posting_date=date(2025, 3, 3))  # fmt: skip
+
+    assert (total, [line.credit for line in journal.lines]) == (
+        Decimal("10.13"),
+        [Decimal(0), Decimal("10.13")],
+    )
+    assert total == bill_only.total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def test_an_item_without_any_price_costs_nothing_and_is_flagged() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from suture.domain.contracts import PriceQuote
@@ -76,9 +76,11 @@ def _price(value: Decimal) -> Decimal:
 
 
 def amount(cost: UnitCost, eaches: Decimal) -> Decimal:
-    """The extended cost, to the cent (half-even, the ledger's rounding), of the exact price."""
+    """The extended cost of the exact price, to the cent, rounded half up as purchase orders,
+    the three-way match and the AP voucher round: a consigned implant's accrual is cleared by
+    its bill-only PO's invoice to the cent."""
     per_each = cost.unit_price if cost.exact is None else cost.exact
-    return (per_each * eaches).quantize(CENT)
+    return (per_each * eaches).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,8 @@ def usage_journal(
 ) -> JournalEntry:
     """One balanced entry: expense on the cost center, against inventory or accrued receipts."""
     accounts = accounts or CostingAccounts()
-    total = total.quantize(CENT)  # the ledger posts cents, whatever precision it was read with
+    # the ledger posts cents, whatever precision it was read with (half up, as ``amount``)
+    total = total.quantize(CENT, rounding=ROUND_HALF_UP)
     expense = accounts.implant_expense if item.is_implant else accounts.supplies_expense
     if consigned:
         credit = accounts.accrued_receipts
