@@ -29,8 +29,10 @@ from structlog.testing import capture_logs
 
 from suture.bootstrap import Hub
 from suture.domain.exceptions import ExceptionType
+from suture.domain.masterdata import Item
 from suture.domain.messages import MessageStatus
 from suture.domain.purchasing import RequisitionStatus
+from suture.domain.units import Packaging, PackagingLevel
 from suture.entrypoints.api.fhir import RESOURCE_TYPES
 from suture.formats.fhir import SUPPORTED_TYPES
 
@@ -259,6 +261,26 @@ def test_a_procedures_implant_is_recorded_as_usage_with_its_udi(api: TestClient,
     assert (usage.item_id, usage.lot, usage.serial) == ("item-hip", "LOT7", "SN1")
     assert usage.encounter_token is not None
     assert usage.encounter_token.startswith("tok_")
+
+
+def test_a_procedures_used_code_is_one_of_the_items_base_unit_even_when_it_is_not_ea(
+    api: TestClient, hub: Hub
+) -> None:
+    with hub.uow_factory() as uow:
+        uow.items.add(
+            Item(id="item-mitts", description="Mitts", manufacturer="Acme", catalog_number="M1",
+                 packaging=Packaging((PackagingLevel("PR", 1), PackagingLevel("BX", 20))),
+                 purchase_uom="BX")
+        )  # fmt: skip
+        uow.commit()
+    used = procedure() | {"focalDevice": None, "contained": None,
+                          "usedCode": [{"coding": [{"code": "item-mitts"}]}]}  # fmt: skip
+    answer = post(api, hub, "Procedure", {k: v for k, v in used.items() if v is not None})
+
+    assert answer.status_code == 201, answer.text
+    with hub.uow_factory() as uow:
+        (usage,) = uow.usage.list()
+    assert (usage.item_id, usage.quantity, usage.uom) == ("item-mitts", Decimal(1), "PR")
 
 
 def test_a_supply_delivery_entered_in_error_after_its_usage_opens_a_usage_reversal_item(

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -268,8 +268,8 @@ def _usage(ctx: Context, decoded: DecodedUsage, path: str) -> str:
         if applied:
             return _voided(ctx, decoded, applied)
         return f"a {decoded.status} {decoded.resource_type} used nothing: recorded as received"
-    for line in decoded.lines:
-        where = line.source or path
+    for sent in decoded.lines:
+        line, where = sent, sent.source or path
         if line.device is not None:
             item = _device_item(ctx, line.device, where)
         else:
@@ -284,6 +284,8 @@ def _usage(ctx: Context, decoded: DecodedUsage, path: str) -> str:
             raise FhirApplyError(
                 Issue("not-found", reason, element), ExceptionType.MALFORMED_MESSAGE
             )
+        if decoded.resource_type == "Procedure":  # a device or code used is one of the item
+            line = replace(sent, uom=item.base_uom)
         if not _UOM.match(line.uom):
             issue = Issue("value", f"{where}: the unit of measure is not a UOM code", where)
             raise FhirApplyError(issue, ExceptionType.UOM_MISMATCH)
