@@ -454,6 +454,22 @@ def test_a_poison_usage_in_a_batch_is_dead_lettered_alone_and_its_neighbours_com
     assert on_hand(uow, world, world.supply) == (Decimal(28), Decimal(0))
 
 
+def test_a_usage_in_a_unit_its_item_lacks_is_a_uom_mismatch_for_supply_chain(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    bus.execute(world.usage(1, world.implant, uom="BX"))
+    drain(bus)
+
+    with uow() as unit:
+        (item,) = [i for i in unit.exceptions.list() if i.correlation_id == world.id("U1")]
+    assert (item.type, item.queue, item.reason) == (
+        ExceptionType.UOM_MISMATCH,
+        "supply-chain",
+        "inventory failed: UnitConversionError: uom: unknown unit 'BX'; the item has EA; "
+        "permanent error: retrying cannot help",
+    )
+
+
 def test_a_usage_whose_cost_step_parks_leaves_the_rest_of_its_batch_costed(
     bus: MessageBus, uow: UowFactory, world: World
 ) -> None:
