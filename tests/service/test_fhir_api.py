@@ -304,6 +304,25 @@ def test_a_supply_delivery_entered_in_error_after_its_usage_opens_a_usage_revers
     )
 
 
+def test_a_supply_delivery_corrected_after_its_usage_opens_a_usage_reversal_item(
+    api: TestClient, hub: Hub
+) -> None:
+    post(api, hub, "SupplyDelivery", supply_delivery())
+    corrected = supply_delivery()
+    corrected["suppliedItem"]["quantity"]["value"] = 2
+    answer = post(api, hub, "SupplyDelivery", corrected)
+    with hub.uow_factory() as uow:
+        (usage,) = uow.usage.list()
+
+    assert answer.status_code == 201
+    assert (usage.quantity, only_exception(hub)) == (Decimal(1), (
+        ExceptionType.USAGE_REVERSAL,
+        f"SupplyDelivery sent again with 2 EA of item item-hip at loc-or1 after usage "
+        f"{usage.id} was recorded with 1 EA of item item-hip at loc-or1: the hub does not "
+        "correct usage: adjust its stock move, cost journal and expected charge by hand",
+    ))  # fmt: skip
+
+
 def test_a_supply_delivery_entered_in_error_before_any_usage_used_nothing(
     api: TestClient, hub: Hub
 ) -> None:

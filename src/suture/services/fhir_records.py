@@ -290,7 +290,7 @@ def _usage(ctx: Context, decoded: DecodedUsage, path: str) -> str:
             issue = Issue("value", f"{where}: the unit of measure is not a UOM code", where)
             raise FhirApplyError(issue, ExceptionType.UOM_MISMATCH)
         _check_unit(item, line, where, decoded.resource_type)
-        _record_usage(ctx, line, item, location)
+        _record_usage(ctx, decoded.resource_type, line, item, location)
     return f"recorded as {len(decoded.lines)} usage line(s)"
 
 
@@ -312,6 +312,24 @@ def _voided(ctx: Context, decoded: DecodedUsage, applied: list[UsageRecord]) -> 
     )  # fmt: skip  # not the message's item: applying the message resolves those
     return (f"an entered-in-error {kind} of usage {ids}, recorded already: not reversed by "
             "the hub (usage_reversal item opened)")  # fmt: skip
+
+
+def _what(usage: UsageRecord) -> str:
+    return (
+        f"{usage.quantity.normalize():f} {usage.uom} of item {usage.item_id} at {usage.location_id}"
+    )
+
+
+def _corrected(ctx: Context, kind: str, recorded: UsageRecord, sent: UsageRecord) -> None:
+    """The same resource sent again with another quantity, unit, item or place: the hub keeps
+    the usage it applied (its id is the resource's), so a person must correct it by hand."""
+    exception_queue.open_exception(
+        ctx.uow, type=ExceptionType.USAGE_REVERSAL, facility_id=ctx.facility.id,
+        reason=(f"{kind} sent again with {_what(sent)} after usage {recorded.id} was recorded "
+                f"with {_what(recorded)}: the hub does not correct usage: adjust its stock "
+                "move, cost journal and expected charge by hand"),
+        at=ctx.at, trace_id=ctx.message.trace_id, correlation_id=recorded.id,
+    )  # fmt: skip  # not the message's item: applying the message resolves those
 
 
 def _check_unit(item: Item, line: UsageLine, where: str, resource_type: str) -> None:
@@ -344,11 +362,14 @@ def _location_id(ctx: Context, code: str) -> str | None:
         after = page[-1].id
 
 
-def _record_usage(ctx: Context, line: UsageLine, item: Item, location_id: str) -> None:
+def _record_usage(ctx: Context, kind: str, line: UsageLine, item: Item, location_id: str) -> None:
     usage = line.to_record(item_id=item.id, location_id=location_id)
     usage.facility_id = ctx.facility.id
-    if ctx.uow.usage.get(usage.id) is None:
+    recorded = ctx.uow.usage.get(usage.id)
+    if recorded is None:
         ctx.uow.usage.add(usage)
+    elif _what(recorded) != _what(usage):
+        _corrected(ctx, kind, recorded, usage)
     location = ctx.uow.locations.get(location_id)
     payload: dict[str, Any] = {
         "usage_id": usage.id,
