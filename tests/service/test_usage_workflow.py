@@ -390,7 +390,11 @@ def test_an_implant_serial_used_again_under_another_usage_moves_stock_and_bills_
     with uow() as unit:
         (again,) = unit.events.by_correlation_id(world.id("U2"), limit=10)
         work = [(w.handler, w.status) for w in unit.events.work_of(str(again.id))]
-        (item,) = [i for i in unit.exceptions.list() if i.event_id == str(again.id)]
+        (item,) = [
+            i
+            for i in unit.exceptions.list(facility_id=world.facility_id)
+            if i.event_id == str(again.id)
+        ]
         bill_only = unit.purchase_orders.get(f"BO-{world.id('U2')}")
     assert steps(uow, world, 2) == [UsageStep.COSTED, None]
     assert on_hand(uow, world, world.implant) == (Decimal(0), Decimal(1))
@@ -461,7 +465,11 @@ def test_a_usage_in_a_unit_its_item_lacks_is_a_uom_mismatch_for_supply_chain(
     drain(bus)
 
     with uow() as unit:
-        (item,) = [i for i in unit.exceptions.list() if i.correlation_id == world.id("U1")]
+        (item,) = [
+            i
+            for i in unit.exceptions.list(facility_id=world.facility_id)
+            if i.correlation_id == world.id("U1")
+        ]
     assert (item.type, item.queue, item.reason) == (
         ExceptionType.UOM_MISMATCH,
         "supply-chain",
