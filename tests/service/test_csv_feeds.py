@@ -175,6 +175,45 @@ def test_a_usage_row_in_a_unit_its_item_is_not_packed_in_is_refused_not_dead_let
     )]  # fmt: skip
 
 
+def test_a_usage_line_corrected_in_a_later_export_opens_a_usage_reversal_item(
+    tmp_path: Path,
+) -> None:
+    profile = (Path(__file__).parents[2] / "src/suture/formats/csv/profiles/usage.yaml").read_text()
+    (tmp_path / "lines.yaml").write_text(profile + "  line_id: Line\n")
+    (tmp_path / "feeds.yaml").write_text(FEEDS + "- interface: lined\n  kind: usage\n"
+                                         "  profile: lines.yaml\n")  # fmt: skip
+    database = f"sqlite:///{tmp_path / 'hub.db'}"
+    built = build(Settings(database_url=database, erp_outbox_dir=tmp_path / "erp",
+                           csv_feeds=tmp_path / "feeds.yaml"))  # fmt: skip
+    with built.uow_factory() as uow:
+        uow.facilities.add(Facility(id="fac-1", code="MAIN", name="Main", timezone="UTC"))
+        uow.locations.add(Location(id="loc-or1", facility_id="fac-1", code="OR1", name="OR 1",
+                                   kind=LocationKind.OPERATING_ROOM))  # fmt: skip
+        each = Packaging((PackagingLevel("EA", 1, GTIN),))
+        uow.items.add(Item(id="item-gauze", description="Gauze", manufacturer="Acme",
+                           catalog_number="G-1", packaging=each, purchase_uom="EA"))  # fmt: skip
+        uow.commit()
+    header = USAGE_HEADER.replace("Expiry\n", "Expiry,Line\n")
+    for quantity in (2, 3):  # the export again, the line's quantity corrected
+        row = f"C1,V100,M1,11/20/2026 10:00,MAIN,OR1,,,{GTIN},,{quantity},EA,L1,,,LINE-9"
+        built.csv_ingest.receive((header + row + "\n").encode(), interface="lined",
+                                 source_system="clinical")  # fmt: skip
+    while built.bus.run_once():
+        pass
+
+    with built.uow_factory() as uow:
+        (usage,) = uow.usage.list()
+        items = [(i.type, i.reason) for i in uow.exceptions.list(type=ExceptionType.USAGE_REVERSAL)]
+    built.close()
+    assert usage.quantity == 2
+    assert items == [(
+        ExceptionType.USAGE_REVERSAL,
+        f"CSV usage row sent again with 3 EA of item item-gauze at loc-or1 after usage {usage.id} "
+        "was recorded with 2 EA of item item-gauze at loc-or1: the hub does not correct usage: "
+        "adjust its stock move, cost journal and expected charge by hand",
+    )]  # fmt: skip
+
+
 def test_every_problem_of_a_refused_row_is_listed_not_only_the_first(hub: Hub) -> None:
     row = "C4,V400,M4,not a date,MAIN,OR1,SURG,LOC-77,,,many,EA,L5,,"
     received = hub.csv_ingest.receive(

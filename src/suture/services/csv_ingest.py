@@ -65,6 +65,7 @@ from suture.services.handlers import HandlerContext
 from suture.services.inbox import Inbox, Received, mark_message, unprocessed_of
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.usage_corrections import flag_correction
 
 FORMAT = "csv"
 MESSAGE_RECEIVED = "message.received"
@@ -331,8 +332,12 @@ class CsvDecoder:
             facility_id=facility.id, location_id=location_id, item_id=item_id,
             department_id=department_id,
         )  # fmt: skip
-        if item is not None and uow.usage.get(usage.id) is None:
+        recorded = uow.usage.get(usage.id) if item is not None else None
+        if item is not None and recorded is None:
             uow.usage.add(usage)
+        elif recorded is not None:  # the line again (its line id): a correction is not applied
+            flag_correction(uow, kind="CSV usage row", recorded=recorded, sent=usage,
+                            at=context.now, trace_id=message.trace_id)  # fmt: skip
         payload: dict[str, Any] = {
             "usage_id": usage.id,
             "facility_id": usage.facility_id,

@@ -57,6 +57,7 @@ from suture.services import exceptions as exception_queue
 from suture.services.charge_events import CHARGE_POSTED, posted_key, posted_payload
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.usage_corrections import flag_correction
 
 USAGE_RECORDED = "supply.usage.recorded"
 REQUISITION_RAISED = "purchasing.requisition.raised"
@@ -314,24 +315,6 @@ def _voided(ctx: Context, decoded: DecodedUsage, applied: list[UsageRecord]) -> 
             "the hub (usage_reversal item opened)")  # fmt: skip
 
 
-def _what(usage: UsageRecord) -> str:
-    return (
-        f"{usage.quantity.normalize():f} {usage.uom} of item {usage.item_id} at {usage.location_id}"
-    )
-
-
-def _corrected(ctx: Context, kind: str, recorded: UsageRecord, sent: UsageRecord) -> None:
-    """The same resource sent again with another quantity, unit, item or place: the hub keeps
-    the usage it applied (its id is the resource's), so a person must correct it by hand."""
-    exception_queue.open_exception(
-        ctx.uow, type=ExceptionType.USAGE_REVERSAL, facility_id=ctx.facility.id,
-        reason=(f"{kind} sent again with {_what(sent)} after usage {recorded.id} was recorded "
-                f"with {_what(recorded)}: the hub does not correct usage: adjust its stock "
-                "move, cost journal and expected charge by hand"),
-        at=ctx.at, trace_id=ctx.message.trace_id, correlation_id=recorded.id,
-    )  # fmt: skip  # not the message's item: applying the message resolves those
-
-
 def _check_unit(item: Item, line: UsageLine, where: str, resource_type: str) -> None:
     """Refuse a unit the item is not packed in: the usage workflow could not count it in
     eaches, and would dead-letter it after the sender was told it was recorded."""
@@ -368,8 +351,9 @@ def _record_usage(ctx: Context, kind: str, line: UsageLine, item: Item, location
     recorded = ctx.uow.usage.get(usage.id)
     if recorded is None:
         ctx.uow.usage.add(usage)
-    elif _what(recorded) != _what(usage):
-        _corrected(ctx, kind, recorded, usage)
+    else:
+        flag_correction(ctx.uow, kind=kind, recorded=recorded, sent=usage, at=ctx.at,
+                        trace_id=ctx.message.trace_id)  # fmt: skip
     location = ctx.uow.locations.get(location_id)
     payload: dict[str, Any] = {
         "usage_id": usage.id,
