@@ -16,7 +16,14 @@ from suture.config import Settings
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
 from suture.domain.errors import SutureError
 from suture.domain.exceptions import ExceptionType
-from suture.domain.masterdata import Facility, Item, Location, LocationKind
+from suture.domain.masterdata import (
+    CostCenter,
+    Department,
+    Facility,
+    Item,
+    Location,
+    LocationKind,
+)
 from suture.domain.messages import MessageStatus
 from suture.domain.units import Packaging, PackagingLevel
 from suture.eventlog.events import ChargePosted
@@ -51,6 +58,14 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
             Location(id="loc-or1", facility_id="fac-1", code="OR1", name="OR 1",
                      kind=LocationKind.OPERATING_ROOM)
         )  # fmt: skip
+        for code in ("SURG", "CARD"):  # a usage row's Department: the encounter's
+            uow.cost_centers.add(
+                CostCenter(id=f"cc-{code}", facility_id="fac-1", code=code, name=code)
+            )
+            uow.departments.add(
+                Department(id=f"dep-{code}", facility_id="fac-1", code=code, name=code,
+                           cost_center_id=f"cc-{code}")
+            )  # fmt: skip
         uow.items.add(
             Item(id="item-gauze", description="Gauze", manufacturer="Acme", catalog_number="G-1",
                  packaging=Packaging((PackagingLevel("EA", 1, GTIN),)), purchase_uom="EA")
@@ -105,6 +120,98 @@ def test_usage_rows_are_recorded_and_published_refused_rows_listed(hub: Hub) -> 
     assert "line 6 Procedure Date" in item.reason
     for secret in ("V400", "M4", "C4"):  # patient identifiers never reach the work queue
         assert secret not in item.reason
+
+
+def test_a_usage_row_is_costed_to_the_department_it_names_not_the_locations(hub: Hub) -> None:
+    with hub.uow_factory() as uow:
+        location = uow.locations.get("loc-or1")
+        assert location is not None
+        location.department_id = "dep-SURG"
+        uow.locations.add(location)
+        uow.commit()
+    rows = [
+        "C1,V100,M1,11/20/2026 10:00,MAIN,OR1,CARD,,00614141000012,,2,EA,L1,,",  # by code
+        "C1,V100,M1,11/20/2026 10:00,MAIN,OR1,dep-CARD,,00614141000012,,1,EA,L2,,",  # by id
+        "C2,V200,M2,11/20/2026 11:00,MAIN,OR1,,,00614141000012,,1,EA,L3,,",  # the location's
+        "C3,V300,M3,11/20/2026 12:00,MAIN,OR1,NOPE,,00614141000012,,1,EA,L4,,",  # unknown
+    ]
+    received = hub.csv_ingest.receive(
+        (USAGE_HEADER + "\n".join(rows) + "\n").encode(), interface="legacy-usage",
+        source_system="clinical",
+    )  # fmt: skip
+    while hub.bus.run_once():  # the file, then both steps of the usage workflow
+        pass
+
+    with hub.engine.connect() as connection:
+        costed = connection.execute(
+            sa.text("select cost_center_id from usage_workflows order by cost_center_id")
+        ).scalars()
+        cost_centers = list(costed)
+    message = hub.inbox.get(received.message.id)
+    with hub.uow_factory() as uow:
+        (item,) = [i for i in uow.exceptions.list() if i.message_id == received.message.id]
+    assert cost_centers == ["cc-CARD", "cc-CARD", "cc-SURG"]
+    assert message.status_reason == "3 rows applied, 1 refused"
+    assert "line 5 Department: unknown department of the facility" in item.reason
+
+
+def test_a_usage_row_in_a_unit_its_item_is_not_packed_in_is_refused_not_dead_lettered(
+    hub: Hub,
+) -> None:
+    row = "C1,V100,M1,11/20/2026 10:00,MAIN,OR1,SURG,,00614141000012,,1,BX,L1,,"
+    received = hub.csv_ingest.receive(
+        (USAGE_HEADER + row + "\n").encode(), interface="legacy-usage", source_system="clinical"
+    )
+    while hub.bus.run_once():
+        pass
+
+    message = hub.inbox.get(received.message.id)
+    with hub.uow_factory() as uow:
+        items = [(i.type, i.reason) for i in uow.exceptions.list()]
+    assert message.status_reason == "0 rows applied, 1 refused"
+    assert items == [(
+        ExceptionType.MALFORMED_MESSAGE,
+        "CSV usage: 1 rows refused: line 2 UOM: not a unit the item is packed in (it has EA)",
+    )]  # fmt: skip
+
+
+def test_a_usage_line_corrected_in_a_later_export_opens_a_usage_reversal_item(
+    tmp_path: Path,
+) -> None:
+    profile = (Path(__file__).parents[2] / "src/suture/formats/csv/profiles/usage.yaml").read_text()
+    (tmp_path / "lines.yaml").write_text(profile + "  line_id: Line\n")
+    (tmp_path / "feeds.yaml").write_text(FEEDS + "- interface: lined\n  kind: usage\n"
+                                         "  profile: lines.yaml\n")  # fmt: skip
+    database = f"sqlite:///{tmp_path / 'hub.db'}"
+    built = build(Settings(database_url=database, erp_outbox_dir=tmp_path / "erp",
+                           csv_feeds=tmp_path / "feeds.yaml"))  # fmt: skip
+    with built.uow_factory() as uow:
+        uow.facilities.add(Facility(id="fac-1", code="MAIN", name="Main", timezone="UTC"))
+        uow.locations.add(Location(id="loc-or1", facility_id="fac-1", code="OR1", name="OR 1",
+                                   kind=LocationKind.OPERATING_ROOM))  # fmt: skip
+        each = Packaging((PackagingLevel("EA", 1, GTIN),))
+        uow.items.add(Item(id="item-gauze", description="Gauze", manufacturer="Acme",
+                           catalog_number="G-1", packaging=each, purchase_uom="EA"))  # fmt: skip
+        uow.commit()
+    header = USAGE_HEADER.replace("Expiry\n", "Expiry,Line\n")
+    for quantity in (2, 3):  # the export again, the line's quantity corrected
+        row = f"C1,V100,M1,11/20/2026 10:00,MAIN,OR1,,,{GTIN},,{quantity},EA,L1,,,LINE-9"
+        built.csv_ingest.receive((header + row + "\n").encode(), interface="lined",
+                                 source_system="clinical")  # fmt: skip
+    while built.bus.run_once():
+        pass
+
+    with built.uow_factory() as uow:
+        (usage,) = uow.usage.list()
+        items = [(i.type, i.reason) for i in uow.exceptions.list(type=ExceptionType.USAGE_REVERSAL)]
+    built.close()
+    assert usage.quantity == 2
+    assert items == [(
+        ExceptionType.USAGE_REVERSAL,
+        f"CSV usage row sent again with 3 EA of item item-gauze at loc-or1 after usage {usage.id} "
+        "was recorded with 2 EA of item item-gauze at loc-or1: the hub does not correct usage: "
+        "adjust its stock move, cost journal and expected charge by hand",
+    )]  # fmt: skip
 
 
 def test_every_problem_of_a_refused_row_is_listed_not_only_the_first(hub: Hub) -> None:

@@ -29,8 +29,10 @@ from structlog.testing import capture_logs
 
 from suture.bootstrap import Hub
 from suture.domain.exceptions import ExceptionType
+from suture.domain.masterdata import Item
 from suture.domain.messages import MessageStatus
 from suture.domain.purchasing import RequisitionStatus
+from suture.domain.units import Packaging, PackagingLevel
 from suture.entrypoints.api.fhir import RESOURCE_TYPES
 from suture.formats.fhir import SUPPORTED_TYPES
 
@@ -261,6 +263,76 @@ def test_a_procedures_implant_is_recorded_as_usage_with_its_udi(api: TestClient,
     assert usage.encounter_token.startswith("tok_")
 
 
+def test_a_procedures_used_code_is_one_of_the_items_base_unit_even_when_it_is_not_ea(
+    api: TestClient, hub: Hub
+) -> None:
+    with hub.uow_factory() as uow:
+        uow.items.add(
+            Item(id="item-mitts", description="Mitts", manufacturer="Acme", catalog_number="M1",
+                 packaging=Packaging((PackagingLevel("PR", 1), PackagingLevel("BX", 20))),
+                 purchase_uom="BX")
+        )  # fmt: skip
+        uow.commit()
+    used = procedure() | {"focalDevice": None, "contained": None,
+                          "usedCode": [{"coding": [{"code": "item-mitts"}]}]}  # fmt: skip
+    answer = post(api, hub, "Procedure", {k: v for k, v in used.items() if v is not None})
+
+    assert answer.status_code == 201, answer.text
+    with hub.uow_factory() as uow:
+        (usage,) = uow.usage.list()
+    assert (usage.item_id, usage.quantity, usage.uom) == ("item-mitts", Decimal(1), "PR")
+
+
+def test_a_supply_delivery_entered_in_error_after_its_usage_opens_a_usage_reversal_item(
+    api: TestClient, hub: Hub
+) -> None:
+    recorded = post(api, hub, "SupplyDelivery", supply_delivery())
+    voided = post(api, hub, "SupplyDelivery", supply_delivery() | {"status": "entered-in-error"})
+    with hub.uow_factory() as uow:
+        (usage,) = uow.usage.list()
+
+    assert (recorded.status_code, voided.status_code) == (201, 201)
+    assert [i["diagnostics"] for i in voided.json()["issue"]] == [
+        f"an entered-in-error SupplyDelivery of usage {usage.id}, recorded already: not "
+        "reversed by the hub (usage_reversal item opened)"
+    ]
+    assert only_exception(hub) == (
+        ExceptionType.USAGE_REVERSAL,
+        f"SupplyDelivery entered-in-error after its usage was recorded: usage {usage.id} "
+        "(item item-hip, 1 EA at loc-or1): its stock move, cost journal, expected charge and "
+        "any bill-only PO stand; the hub does not reverse usage: reverse them by hand",
+    )
+
+
+def test_a_supply_delivery_corrected_after_its_usage_opens_a_usage_reversal_item(
+    api: TestClient, hub: Hub
+) -> None:
+    post(api, hub, "SupplyDelivery", supply_delivery())
+    corrected = supply_delivery()
+    corrected["suppliedItem"]["quantity"]["value"] = 2
+    answer = post(api, hub, "SupplyDelivery", corrected)
+    with hub.uow_factory() as uow:
+        (usage,) = uow.usage.list()
+
+    assert answer.status_code == 201
+    assert (usage.quantity, only_exception(hub)) == (Decimal(1), (
+        ExceptionType.USAGE_REVERSAL,
+        f"SupplyDelivery sent again with 2 EA of item item-hip at loc-or1 after usage "
+        f"{usage.id} was recorded with 1 EA of item item-hip at loc-or1: the hub does not "
+        "correct usage: adjust its stock move, cost journal and expected charge by hand",
+    ))  # fmt: skip
+
+
+def test_a_supply_delivery_entered_in_error_before_any_usage_used_nothing(
+    api: TestClient, hub: Hub
+) -> None:
+    voided = post(api, hub, "SupplyDelivery", supply_delivery() | {"status": "entered-in-error"})
+
+    assert voided.status_code == 201
+    assert count(hub, "usage") == 0
+    assert hub.work_queue.list() == []
+
+
 def test_usage_of_an_unknown_item_is_422_and_records_nothing(api: TestClient, hub: Hub) -> None:
     answer = post(api, hub, "SupplyDelivery", supply_delivery(item="NOPE"))
     assert answer.status_code == 422
@@ -283,6 +355,25 @@ def test_usage_at_an_unknown_location_is_422_naming_the_location_element(
         for element in ("SupplyDelivery.destination", "Procedure.location")
     ]  # fmt: skip
     assert count(hub, "usage") == 0
+
+
+def test_usage_in_a_unit_the_item_is_not_packed_in_is_422_uom_mismatch_not_a_dead_letter(
+    api: TestClient, hub: Hub
+) -> None:
+    delivery = supply_delivery()
+    delivery["suppliedItem"]["quantity"] = {"value": 1, "unit": "box"}
+    answer = post(api, hub, "SupplyDelivery", delivery)
+    while hub.bus.run_once():
+        pass
+
+    assert (answer.status_code, answer.json()["issue"]) == (422, [{
+        "severity": "error", "code": "value",
+        "diagnostics": "SupplyDelivery.suppliedItem.quantity: unit BOX is not a unit of item "
+                       "item-hip, which has EA",
+        "expression": ["SupplyDelivery.suppliedItem.quantity"],
+    }])  # fmt: skip
+    assert count(hub, "usage") == 0
+    assert only_exception(hub)[0] is ExceptionType.UOM_MISMATCH
 
 
 def test_a_quantity_the_hub_cannot_store_exactly_is_422_at_it_not_a_503_to_retry(

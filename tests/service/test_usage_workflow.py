@@ -375,6 +375,38 @@ def test_the_same_usage_recorded_again_or_from_another_source_moves_stock_once(
     ] == [1, 1, 1]
 
 
+@pytest.mark.parametrize("one_batch", [True, False])
+def test_an_implant_serial_used_again_under_another_usage_moves_stock_and_bills_it_once(
+    bus: MessageBus, uow: UowFactory, world: World, one_batch: bool
+) -> None:
+    # The OR's FHIR feed and the legacy case log both report the same implant (one serial):
+    # two usage ids, one unit. Counting it twice pays the vendor twice (two bill-only POs).
+    bus.execute(world.usage(1, world.implant, serial="SN-77"))
+    if not one_batch:
+        drain(bus)
+    bus.execute(world.usage(2, world.implant, serial="SN-77", source_system="legacy-mms"))
+    drain(bus)
+
+    with uow() as unit:
+        (again,) = unit.events.by_correlation_id(world.id("U2"), limit=10)
+        work = [(w.handler, w.status) for w in unit.events.work_of(str(again.id))]
+        (item,) = [
+            i
+            for i in unit.exceptions.list(facility_id=world.facility_id)
+            if i.event_id == str(again.id)
+        ]
+        bill_only = unit.purchase_orders.get(f"BO-{world.id('U2')}")
+    assert steps(uow, world, 2) == [UsageStep.COSTED, None]
+    assert on_hand(uow, world, world.implant) == (Decimal(0), Decimal(1))
+    assert (work, bill_only) == ([("inventory", WorkStatus.DEAD)], None)
+    assert (item.type, item.reason) == (
+        ExceptionType.HANDLER_FAILED,
+        f"inventory failed: SerialAlreadyUsedError: serial: item {world.implant} serial SN-77 "
+        f"was used already by usage {world.id('U1')}; a serialized unit is used once; "
+        "permanent error: retrying cannot help",
+    )
+
+
 def test_the_workflow_is_one_timeline_in_the_trace(
     bus: MessageBus, uow: UowFactory, world: World
 ) -> None:
@@ -424,6 +456,26 @@ def test_a_poison_usage_in_a_batch_is_dead_lettered_alone_and_its_neighbours_com
     assert steps(uow, world, 3) == [UsageStep.COSTED, None, UsageStep.COSTED]
     assert work == [("inventory", WorkStatus.DEAD)]
     assert on_hand(uow, world, world.supply) == (Decimal(28), Decimal(0))
+
+
+def test_a_usage_in_a_unit_its_item_lacks_is_a_uom_mismatch_for_supply_chain(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    bus.execute(world.usage(1, world.implant, uom="BX"))
+    drain(bus)
+
+    with uow() as unit:
+        (item,) = [
+            i
+            for i in unit.exceptions.list(facility_id=world.facility_id)
+            if i.correlation_id == world.id("U1")
+        ]
+    assert (item.type, item.queue, item.reason) == (
+        ExceptionType.UOM_MISMATCH,
+        "supply-chain",
+        "inventory failed: UnitConversionError: uom: unknown unit 'BX'; the item has EA; "
+        "permanent error: retrying cannot help",
+    )
 
 
 def test_a_usage_whose_cost_step_parks_leaves_the_rest_of_its_batch_costed(

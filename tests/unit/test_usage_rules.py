@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -191,6 +191,40 @@ def test_the_unit_cost_prefers_the_contract_then_the_last_price_paid_then_the_li
 def test_a_unit_cost_is_kept_to_four_places_and_an_amount_to_the_cent() -> None:
     cost = unit_cost(GLOVES, None, Decimal(100) / Decimal(3))
     assert (cost.unit_price, amount(cost, Decimal(3))) == (Decimal("33.3333"), Decimal("100.00"))
+
+
+def test_an_amount_is_the_exact_price_times_the_quantity_not_the_rounded_price_per_each() -> None:
+    # 10.00 a box of 12 is 0.8333… an each: 24 boxes cost 240.00, not 288 x 0.8333 = 239.99.
+    dozen = Packaging.of([PackagingLevel("EA", 1), PackagingLevel("BX", 12)])
+    gauze = Item(id="gauze", description="Gauze", manufacturer="Acme", catalog_number="G",
+                 packaging=dozen, purchase_uom="BX", list_price=Decimal("10.00"))  # fmt: skip
+    quote = PriceQuote("c-1", "C-1", "A", "EA", dozen.convert_price(Decimal(10), "BX", "EA"))
+    costs = [unit_cost(gauze, quote, None), unit_cost(gauze, None, quote.unit_price),
+             unit_cost(gauze, None, None)]  # fmt: skip
+
+    assert [(c.unit_price, amount(c, Decimal(288))) for c in costs] == [
+        (Decimal("0.8333"), Decimal("240.00"))
+    ] * 3
+
+
+def test_a_consigned_implants_accrual_rounds_half_up_like_its_bill_only_po_and_voucher() -> None:
+    # The accrual (GL-2100) is cleared by the bill-only PO's invoice, which the match and the AP
+    # voucher round half up: 10.125 accrued as 10.12 would leave a cent in accrued receipts.
+    cost = UnitCost(Decimal("10.125"), PriceSource.CONTRACT, "c-1")
+    bill_only, _ = consignment_orders(
+        "u1", item=KNEE, facility_id="f", department_id=None, eaches=Decimal(1), cost=cost,
+        on_date=date(2025, 3, 3),
+    )  # fmt: skip
+    total = amount(cost, Decimal(1))
+    journal = usage_journal("u1", item=KNEE, facility_id="f", cost_center_id="cc",
+                            total=Decimal("10.125"), consigned=True,
+                            posting_date=date(2025, 3, 3))  # fmt: skip
+
+    assert (total, [line.credit for line in journal.lines]) == (
+        Decimal("10.13"),
+        [Decimal(0), Decimal("10.13")],
+    )
+    assert total == bill_only.total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def test_an_item_without_any_price_costs_nothing_and_is_flagged() -> None:

@@ -12,9 +12,9 @@ the charges that arrive (DESIGN.md §4, "charge-to-cost reconciliation").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from suture.domain.contracts import PriceQuote
@@ -37,11 +37,17 @@ class PriceSource(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class UnitCost:
-    """A cost per each of the item, and where it came from."""
+    """A cost per each of the item, and where it came from.
+
+    ``unit_price`` is kept to four places, as the ledger stores it; ``exact`` is the price per
+    each before that rounding (10.00 a box of 12 is 0.8333… an each), which :func:`amount`
+    multiplies so that 24 boxes cost 240.00 and not 288 x 0.8333 = 239.99.
+    """
 
     unit_price: Decimal
     source: PriceSource
     contract_id: str | None = None
+    exact: Decimal | None = field(default=None, compare=False)
 
     @property
     def off_contract(self) -> bool:
@@ -52,13 +58,17 @@ def unit_cost(item: Item, quote: PriceQuote | None, last_paid_per_each: Decimal 
     """The contract price if any, else the last price paid, else the list price (per purchase
     unit, converted), else nothing known (cost zero, flagged)."""
     if quote is not None:
-        return UnitCost(_price(quote.unit_price), PriceSource.CONTRACT, quote.contract_id)
+        return _cost(quote.unit_price, PriceSource.CONTRACT, quote.contract_id)
     if last_paid_per_each is not None:
-        return UnitCost(_price(last_paid_per_each), PriceSource.LAST_PAID)
+        return _cost(last_paid_per_each, PriceSource.LAST_PAID)
     if item.list_price is not None:
         per_each = item.packaging.convert_price(item.list_price, item.purchase_uom, item.base_uom)
-        return UnitCost(_price(per_each), PriceSource.LIST)
+        return _cost(per_each, PriceSource.LIST)
     return UnitCost(Decimal(0), PriceSource.NONE)
+
+
+def _cost(per_each: Decimal, source: PriceSource, contract_id: str | None = None) -> UnitCost:
+    return UnitCost(_price(per_each), source, contract_id, exact=per_each)
 
 
 def _price(value: Decimal) -> Decimal:
@@ -66,8 +76,11 @@ def _price(value: Decimal) -> Decimal:
 
 
 def amount(cost: UnitCost, eaches: Decimal) -> Decimal:
-    """The extended cost, to the cent (half-even, the ledger's rounding)."""
-    return (cost.unit_price * eaches).quantize(CENT)
+    """The extended cost of the exact price, to the cent, rounded half up as purchase orders,
+    the three-way match and the AP voucher round: a consigned implant's accrual is cleared by
+    its bill-only PO's invoice to the cent."""
+    per_each = cost.unit_price if cost.exact is None else cost.exact
+    return (per_each * eaches).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +107,8 @@ def usage_journal(
 ) -> JournalEntry:
     """One balanced entry: expense on the cost center, against inventory or accrued receipts."""
     accounts = accounts or CostingAccounts()
-    total = total.quantize(CENT)  # the ledger posts cents, whatever precision it was read with
+    # the ledger posts cents, whatever precision it was read with (half up, as ``amount``)
+    total = total.quantize(CENT, rounding=ROUND_HALF_UP)
     expense = accounts.implant_expense if item.is_implant else accounts.supplies_expense
     if consigned:
         credit = accounts.accrued_receipts

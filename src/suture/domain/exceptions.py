@@ -51,6 +51,7 @@ class ExceptionType(StrEnum):
     PRICE_VARIANCE = "price_variance"
     QUANTITY_VARIANCE = "quantity_variance"
     USAGE_WITHOUT_CHARGE = "usage_without_charge"
+    USAGE_REVERSAL = "usage_reversal"  # usage voided at the source after the hub applied it
     CHARGE_WITHOUT_USAGE = "charge_without_usage"
     MALFORMED_MESSAGE = "malformed_message"
     DELIVERY_FAILED = "delivery_failed"
@@ -147,6 +148,7 @@ DEFAULT_SLA_POLICY = SlaPolicy(
         _T.PRODUCT_NOT_IN_ERP: _hours("supply-chain", 24),
         _T.ACCOUNT_NOT_IN_ERP: _hours("finance", 48),
         _T.UOM_MISMATCH: _hours("supply-chain", 24),
+        _T.USAGE_REVERSAL: _hours("supply-chain", 24),
         _T.PARKED_DEPENDENCY: _hours("supply-chain", 24),
         _T.CONTRACT_PRICE_MISMATCH: _hours("accounts-payable", 48),
         _T.NOT_ON_PO: _hours("accounts-payable", 48),

@@ -37,6 +37,19 @@ class UsageRecord:
             raise DomainError("quantity", f"must be positive, got {self.quantity}")
 
 
+class SerialAlreadyUsedError(DomainError):
+    """A serialized unit (an implant: one UDI serial) reported used a second time, under
+    another usage id (the OR's feed and a legacy case log both reporting it): counting it again
+    would take it from stock twice and, consigned, pay the vendor twice."""
+
+    def __init__(self, item_id: str, serial: str, usage_id: str) -> None:
+        super().__init__(
+            "serial",
+            f"item {item_id} serial {serial} was used already by usage {usage_id}; "
+            "a serialized unit is used once",
+        )
+
+
 @dataclass(slots=True, kw_only=True)
 class StockPosition:
     """On-hand quantities of one item at one location, in the item's base unit."""

@@ -14,17 +14,20 @@ the file with the profile of its **feed** (:class:`CsvFeed`, configured per inbo
   GTIN (any packaging level), the GTIN of a GS1 UDI, or the source system's item number through
   the item crosswalk. An item that none of these resolves is still published, under the
   source's item number: the usage workflow parks it on that crosswalk key (``missing item
-  mapping``) and re-drives it when the mapping arrives;
+  mapping``) and re-drives it when the mapping arrives. The row's department (the encounter's,
+  by id, code or the department crosswalk), else the location's, is where the cost lands;
+  a department the facility does not have refuses the row (not costed to the location's);
 - **charge** rows become charges and ``charge.posted`` events; a row with the billing system's
   line id is keyed by it (``domain/revenue.py``), so the same line by another channel is one
   charge.
 
-A row the profile refuses, or whose facility or location is unknown, is not applied; the file's
-message ends ``processed`` with the count in its status reason and one ``malformed_message``
-item lists the refused rows (line, column and reason, never a cell's content: PHI, DESIGN.md
-§6). A file that cannot be read at all (no feed for the interface, a bad header, bytes that are
-not the profile's encoding) ends ``failed`` with that item. Nothing is lost: the raw bytes stay
-in the inbox, and ``suture exceptions retry`` or ``suture replay`` reads them again.
+A row the profile refuses, or whose facility, location or department is unknown, is not
+applied; the file's message ends ``processed`` with the count in its status reason and one
+``malformed_message`` item lists the refused rows (line, column and reason, never a cell's
+content: PHI, DESIGN.md §6). A file that cannot be read at all (no feed for the interface, a
+bad header, bytes that are not the profile's encoding) ends ``failed`` with that item. Nothing
+is lost: the raw bytes stay in the inbox, and ``suture exceptions retry`` or ``suture replay``
+reads them again.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from suture.services.handlers import HandlerContext
 from suture.services.inbox import Inbox, Received, mark_message, unprocessed_of
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.usage_corrections import flag_correction
 
 FORMAT = "csv"
 MESSAGE_RECEIVED = "message.received"
@@ -70,6 +74,9 @@ USAGE_RECORDED = "supply.usage.recorded"
 LISTED_ROWS = 20
 _KINDS = {"usage": ImportKind.USAGE, "charges": ImportKind.CHARGES}
 _PAGE = 500
+#: What the lookup answers for a department a row names and the facility does not have (no
+#: department id is empty).
+_UNKNOWN = ""
 
 Tokenize = Callable[[str], str]
 
@@ -289,12 +296,22 @@ class CsvDecoder:
                 where = decoded.column("location")
                 outcome.refuse(RowError(decoded.line, where, "unknown location of the facility"))
                 continue
+            department_id = lookup.department(facility.id, line.department, location)
+            if department_id == _UNKNOWN:
+                where = decoded.column("department")
+                outcome.refuse(RowError(decoded.line, where, "unknown department of the facility"))
+                continue
             item = lookup.item(facility.id, line)
             if item is None and not line.item.item_number:
                 where = decoded.column("gtin" if line.item.gtin else "udi")
                 outcome.refuse(RowError(decoded.line, where, "maps to no item of the item master"))
                 continue
-            self._record_usage(uow, context, message, line, facility, location, item)
+            units = [level.uom for level in item.packaging.levels] if item is not None else []
+            if item is not None and line.uom not in units:  # the workflow could not count it
+                reason = f"not a unit the item is packed in (it has {', '.join(units)})"
+                outcome.refuse(RowError(decoded.line, decoded.column("uom"), reason))
+                continue
+            self._record_usage(uow, context, message, line, facility, location, department_id, item)
             outcome.applied += item is not None
             outcome.parked += item is None
         return outcome
@@ -307,17 +324,20 @@ class CsvDecoder:
         line: UsageLine,
         facility: Facility,
         location_id: str,
+        department_id: str | None,
         item: Item | None,
     ) -> None:
-        department = uow.locations.get(location_id)
-        department_id = department.department_id if department is not None else None
         item_id = item.id if item is not None else str(line.item.item_number)
         usage = line.to_record(
             facility_id=facility.id, location_id=location_id, item_id=item_id,
             department_id=department_id,
         )  # fmt: skip
-        if item is not None and uow.usage.get(usage.id) is None:
+        recorded = uow.usage.get(usage.id) if item is not None else None
+        if item is not None and recorded is None:
             uow.usage.add(usage)
+        elif recorded is not None:  # the line again (its line id): a correction is not applied
+            flag_correction(uow, kind="CSV usage row", recorded=recorded, sent=usage,
+                            at=context.now, trace_id=message.trace_id)  # fmt: skip
         payload: dict[str, Any] = {
             "usage_id": usage.id,
             "facility_id": usage.facility_id,
@@ -421,6 +441,7 @@ class _Lookup:
         self._today = now.date()
         self._facilities: dict[str, Facility | None] = {}
         self._locations: dict[tuple[str, str], str | None] = {}
+        self._departments: dict[tuple[str, str], str] = {}
         self._items: dict[tuple[str, str, str, str, str], Item | None] = {}
         self._all: list[Facility] | None = None
 
@@ -461,6 +482,31 @@ class _Lookup:
             if match is not None or len(page) < _PAGE:
                 return match or self._mapped(facility_id, CrosswalkKind.LOCATION, code)
             after = page[-1].id
+
+    def department(self, facility_id: str, named: str | None, location_id: str) -> str | None:
+        """The department a usage is costed to: the one the row names (the encounter's, by id,
+        code or the department crosswalk), else the location's; ``_UNKNOWN`` when the row names
+        one the facility does not have (costing it to the location's would be silently wrong)."""
+        if not named:
+            location = self._uow.locations.get(location_id)
+            return location.department_id if location is not None else None
+        key = (facility_id, named)
+        if key not in self._departments:
+            self._departments[key] = self._find_department(facility_id, named)
+        return self._departments[key]
+
+    def _find_department(self, facility_id: str, code: str) -> str:
+        found = self._uow.departments.get(code)
+        if found is not None and found.facility_id == facility_id:
+            return found.id
+        after: str | None = None
+        while True:
+            page = self._uow.departments.list(facility_id=facility_id, after=after, limit=_PAGE)
+            match = next((department.id for department in page if department.code == code), None)
+            if match is not None or len(page) < _PAGE:
+                break
+            after = page[-1].id
+        return match or self._mapped(facility_id, CrosswalkKind.DEPARTMENT, code) or _UNKNOWN
 
     def item(self, facility_id: str, line: UsageLine) -> Item | None:
         ref = line.item

@@ -4,7 +4,7 @@ DESIGN.md §3 guarantees 3 and 4, STYLE.md habit 4: the handler's writes have be
 (its savepoint) and its batch has committed; :func:`settle` then records the attempt in a
 transaction of its own, as the retry policy decided. Parking opens a ``missing_item_mapping``,
 ``unknown_supplier`` or ``parked_dependency`` exception item, dead letter a ``handler_failed``
-one (DESIGN.md §5), in the same transaction.
+one (a ``uom_mismatch`` for a unit the item lacks; DESIGN.md §5), in the same transaction.
 
 A worker that dies inside a handler (SIGKILL, OOM) records nothing; the claim had counted the
 attempt (``IN_PROGRESS`` in ``event_store.py``), and the next claim records it here:
@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from suture.domain.errors import SutureError
+from suture.domain.errors import SutureError, UnitConversionError
 from suture.domain.exceptions import ExceptionType
 from suture.eventlog.envelope import Envelope
 from suture.eventlog.errors import DependencyKey, ErrorKind, MissingDependencyError
@@ -90,7 +90,7 @@ def settle(
         error=f"{reason} ({decision.reason})",
     )  # fmt: skip
     text = f"{item.handler} failed: {reason}; {decision.reason}"
-    _open(uow, item, envelope, type=ExceptionType.HANDLER_FAILED, reason=text, at=at)
+    _open(uow, item, envelope, type=_dead_type(error), reason=text, at=at)
     return Processing.DEAD
 
 
@@ -149,6 +149,15 @@ def _open(
         correlation_id=envelope.correlation_id if envelope else None,
         dependency=dependency,
     )
+
+
+def _dead_type(error: BaseException) -> ExceptionType:
+    """A dead letter in business terms where the error says which: a unit the item is not
+    packed in is supply chain's to fix in the item master (``uom_mismatch``), not an
+    integration failure."""
+    if isinstance(error, UnitConversionError):
+        return ExceptionType.UOM_MISMATCH
+    return ExceptionType.HANDLER_FAILED
 
 
 def _park_type(dependency: DependencyKey) -> ExceptionType:

@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
 from suture.domain.crosswalk import CrosswalkKey, CrosswalkKind
 from suture.domain.errors import SutureError
 from suture.domain.exceptions import ExceptionType
+from suture.domain.inventory import UsageRecord
 from suture.domain.masterdata import Facility, Item
 from suture.domain.messages import InboundMessage
 from suture.domain.purchasing import Requisition, RequisitionStatus
@@ -52,9 +53,11 @@ from suture.formats.fhir import (
     Issue,
     UsageLine,
 )
+from suture.services import exceptions as exception_queue
 from suture.services.charge_events import CHARGE_POSTED, posted_key, posted_payload
 from suture.services.messagebus import MessageBus
 from suture.services.unit_of_work import UnitOfWork
+from suture.services.usage_corrections import flag_correction
 
 USAGE_RECORDED = "supply.usage.recorded"
 REQUISITION_RAISED = "purchasing.requisition.raised"
@@ -262,9 +265,12 @@ def _missing_item(path: str, element: str, what: str) -> FhirApplyError:
 
 def _usage(ctx: Context, decoded: DecodedUsage, path: str) -> str:
     if not decoded.lines:
+        applied = [u for u in map(ctx.uow.usage.get, decoded.voids) if u is not None]
+        if applied:
+            return _voided(ctx, decoded, applied)
         return f"a {decoded.status} {decoded.resource_type} used nothing: recorded as received"
-    for line in decoded.lines:
-        where = line.source or path
+    for sent in decoded.lines:
+        line, where = sent, sent.source or path
         if line.device is not None:
             item = _device_item(ctx, line.device, where)
         else:
@@ -279,11 +285,46 @@ def _usage(ctx: Context, decoded: DecodedUsage, path: str) -> str:
             raise FhirApplyError(
                 Issue("not-found", reason, element), ExceptionType.MALFORMED_MESSAGE
             )
+        if decoded.resource_type == "Procedure":  # a device or code used is one of the item
+            line = replace(sent, uom=item.base_uom)
         if not _UOM.match(line.uom):
             issue = Issue("value", f"{where}: the unit of measure is not a UOM code", where)
             raise FhirApplyError(issue, ExceptionType.UOM_MISMATCH)
-        _record_usage(ctx, line, item, location)
+        _check_unit(item, line, where, decoded.resource_type)
+        _record_usage(ctx, decoded.resource_type, line, item, location)
     return f"recorded as {len(decoded.lines)} usage line(s)"
+
+
+def _voided(ctx: Context, decoded: DecodedUsage, applied: list[UsageRecord]) -> str:
+    """A resource entered in error after its usage was applied: the hub has no reversal of
+    usage (stock, journal, expected charge, bill-only PO), so a person must undo it; a
+    ``usage_reversal`` item says what stands, rather than the resource passing unnoticed."""
+    kind, ids = decoded.resource_type, ", ".join(u.id for u in applied)
+    what = "; ".join(
+        f"usage {u.id} (item {u.item_id}, {u.quantity.normalize():f} {u.uom} at {u.location_id})"
+        for u in applied
+    )
+    exception_queue.open_exception(
+        ctx.uow, type=ExceptionType.USAGE_REVERSAL, facility_id=ctx.facility.id,
+        reason=(f"{kind} entered-in-error after its usage was recorded: {what}: its stock "
+                "move, cost journal, expected charge and any bill-only PO stand; the hub does "
+                "not reverse usage: reverse them by hand"),
+        at=ctx.at, trace_id=ctx.message.trace_id, correlation_id=applied[0].id,
+    )  # fmt: skip  # not the message's item: applying the message resolves those
+    return (f"an entered-in-error {kind} of usage {ids}, recorded already: not reversed by "
+            "the hub (usage_reversal item opened)")  # fmt: skip
+
+
+def _check_unit(item: Item, line: UsageLine, where: str, resource_type: str) -> None:
+    """Refuse a unit the item is not packed in: the usage workflow could not count it in
+    eaches, and would dead-letter it after the sender was told it was recorded."""
+    units = [level.uom for level in item.packaging.levels]
+    if line.uom in units:
+        return
+    element = f"{where}.quantity" if resource_type == "SupplyDelivery" else where
+    reason = (f"{element}: unit {line.uom} is not a unit of item {item.id}, which has "
+              f"{', '.join(units)}")  # fmt: skip
+    raise FhirApplyError(Issue("value", reason, element), ExceptionType.UOM_MISMATCH)
 
 
 #: The element a usage's location comes from (or, absent, where the sender would have put it).
@@ -304,11 +345,15 @@ def _location_id(ctx: Context, code: str) -> str | None:
         after = page[-1].id
 
 
-def _record_usage(ctx: Context, line: UsageLine, item: Item, location_id: str) -> None:
+def _record_usage(ctx: Context, kind: str, line: UsageLine, item: Item, location_id: str) -> None:
     usage = line.to_record(item_id=item.id, location_id=location_id)
     usage.facility_id = ctx.facility.id
-    if ctx.uow.usage.get(usage.id) is None:
+    recorded = ctx.uow.usage.get(usage.id)
+    if recorded is None:
         ctx.uow.usage.add(usage)
+    else:
+        flag_correction(ctx.uow, kind=kind, recorded=recorded, sent=usage, at=ctx.at,
+                        trace_id=ctx.message.trace_id)  # fmt: skip
     location = ctx.uow.locations.get(location_id)
     payload: dict[str, Any] = {
         "usage_id": usage.id,

@@ -505,6 +505,11 @@ class UsageWorkflowRepository(Protocol):
 
     def par_level(self, location_id: str, item_id: str) -> ParLevel | None: ...
 
+    def serials_used(self, units: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Which of these (item, serial) units a started workflow used already, and by which
+        usage id."""
+        ...
+
     def last_price_paid(self, facility_id: str, item_id: str) -> tuple[Decimal, str] | None:
         """The unit price and unit of the item's line on the facility's latest priced PO."""
         ...

@@ -94,6 +94,17 @@ def test_a_delivery_that_is_not_completed_used_nothing(status: str) -> None:
     assert usage(delivery(status=status)).lines == ()
 
 
+@pytest.mark.parametrize("build", [delivery, procedure])
+def test_entered_in_error_names_the_usage_lines_the_completed_resource_recorded(
+    build: Any,
+) -> None:
+    completed = usage(build())
+    voided = usage(build(status="entered-in-error"))
+
+    assert (voided.lines, voided.voids) == ((), tuple(line.id for line in completed.lines))
+    assert usage(build(status="in-progress")).voids == ()
+
+
 def test_the_official_pump_delivery_is_in_progress_and_yields_no_usage() -> None:
     decoded = usage(golden("supplydelivery-example-pumpdelivery.json"))
     assert (decoded.status, decoded.lines, decoded.patient_token) == ("in-progress", (), None)

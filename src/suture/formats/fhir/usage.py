@@ -92,12 +92,17 @@ class UsageLine:
 
 @dataclass(frozen=True, slots=True)
 class DecodedUsage:
-    """A SupplyDelivery or Procedure: its status and the lines it yields (none unless completed)."""
+    """A SupplyDelivery or Procedure: its status and the lines it yields (none unless completed).
+
+    ``voids``: for an ``entered-in-error`` resource, the ids its lines were given when it was
+    sent ``completed`` (the same natural key), so the service can tell usage already applied.
+    """
 
     resource_type: str
     status: str
     lines: tuple[UsageLine, ...]
     patient_token: str | None
+    voids: tuple[str, ...] = ()
 
 
 def _occurrence(resource: Any, path: str, stem: str, settings: Settings) -> datetime:
@@ -162,7 +167,8 @@ def decode_supply_delivery(delivery: Any, scope: Scope) -> DecodedUsage:
     )
     patient = token_of(delivery.patient, tokenize, resolver)
     if delivery.status != "completed":
-        return DecodedUsage("SupplyDelivery", str(delivery.status), (), patient)
+        voids = _voids(delivery.status, settings, "SupplyDelivery", key, 1)
+        return DecodedUsage("SupplyDelivery", str(delivery.status), (), patient, voids)
     if item is None:
         raise fail(
             "required",
@@ -223,7 +229,9 @@ def decode_procedure(procedure: Any, scope: Scope) -> DecodedUsage:
     require_types(checks, resolver)
     patient = token_of(procedure.subject, tokenize, resolver)
     if procedure.status != "completed":
-        return DecodedUsage("Procedure", str(procedure.status), (), patient)
+        most = sum(len(getattr(procedure, f) or []) for f in _PROCEDURE_LINES)
+        voids = _voids(procedure.status, settings, "Procedure", key, most)
+        return DecodedUsage("Procedure", str(procedure.status), (), patient, voids)
     sources: list[tuple[str, DeviceIdentification | None, str | None]] = []
     for index, focal in enumerate(procedure.focalDevice or []):
         where = f"{path}.focalDevice[{index}].manipulated"
@@ -260,6 +268,18 @@ def decode_procedure(procedure: Any, scope: Scope) -> DecodedUsage:
         for number, (where, device, code) in enumerate(sources)
     )
     return DecodedUsage("Procedure", "completed", lines, patient)
+
+
+#: The elements a completed Procedure numbers its usage lines from, in order.
+_PROCEDURE_LINES = ("focalDevice", "usedReference", "usedCode")
+
+
+def _voids(status: Any, settings: Settings, kind: str, key: str, most: int) -> tuple[str, ...]:
+    """The ids the lines of an ``entered-in-error`` resource had when it came ``completed``
+    (at most ``most``: a Procedure's usedReference to a Medication made no line)."""
+    if status != "entered-in-error":
+        return ()
+    return tuple(record_id("USE", settings.facility_id, kind, key, str(n)) for n in range(most))
 
 
 def _item_code(concept: Any, path: str) -> str:

@@ -22,7 +22,13 @@ from decimal import Decimal
 from suture.domain.costing import UnitCost, amount
 from suture.domain.crosswalk import CrosswalkKey, CrosswalkKind
 from suture.domain.exceptions import ExceptionType
-from suture.domain.inventory import StockMove, StockPosition, UsageRecord, consume
+from suture.domain.inventory import (
+    SerialAlreadyUsedError,
+    StockMove,
+    StockPosition,
+    UsageRecord,
+    consume,
+)
 from suture.domain.masterdata import Item
 from suture.domain.purchasing import PurchaseOrder, Requisition
 from suture.domain.replenishment import consignment_orders, reorder_for, requisition_for
@@ -76,6 +82,7 @@ def take_from_stock(batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitO
     usages = [u for u in usages if u.usage.usage_id not in started]  # done meanwhile
     if not usages:
         return
+    _refuse_serials_used(uow, usages)
     workflows, records, requisitions, orders, events = [], [], [], [], []
     off_contract: dict[tuple[str, str], _Usage] = {}
     for u in usages:
@@ -104,6 +111,21 @@ def take_from_stock(batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitO
     for u in off_contract.values():
         _flag_off_contract(uow, u, at)
     usages[0].context.bus.publish_many(uow, events)
+
+
+def _refuse_serials_used(uow: UnitOfWork, usages: Sequence[_Usage]) -> None:
+    """A serialized unit is used once: one a started workflow (or an earlier usage of the
+    batch) used already breaks the rule, and the batch is taken back so that this usage alone
+    is dead-lettered (read after the positions' lock, like the states)."""
+    serialized = [u for u in usages if u.usage.serial]
+    if not serialized:
+        return
+    used = uow.usage_workflows.serials_used((u.item.id, u.usage.serial or "") for u in serialized)
+    for u in serialized:
+        unit = (u.item.id, u.usage.serial or "")
+        first = used.setdefault(unit, u.usage.usage_id)
+        if first != u.usage.usage_id:
+            raise SerialAlreadyUsedError(*unit, first)
 
 
 def _new_usages(

@@ -210,6 +210,29 @@ class UsageWorkflowRepository:
             row = self._connection.execute(query.limit(1)).first()
         return None if row is None else ParLevel(**row._mapping)
 
+    def serials_used(self, units: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Which of these (item, serial) units a started workflow used already, and by which
+        usage (the usage records of the edges that are not started yet do not count)."""
+        wanted = set(units)
+        if not wanted:
+            return {}
+        usage = t.usage_records
+        query = (
+            sa.select(usage.c.item_id, usage.c.serial, usage.c.id)
+            .join(self.table, self.table.c.usage_id == usage.c.id)
+            .where(
+                usage.c.item_id.in_(sorted({item for item, _ in wanted}))
+                & usage.c.serial.in_(sorted({serial for _, serial in wanted}))
+            )
+            .order_by(usage.c.id)
+        )
+        found: dict[tuple[str, str], str] = {}
+        with storage_errors(usage.name):
+            for item_id, serial, usage_id in self._connection.execute(query):
+                if (item_id, serial) in wanted:
+                    found.setdefault((item_id, serial), usage_id)
+        return found
+
     def last_price_paid(self, facility_id: str, item_id: str) -> tuple[Decimal, str] | None:
         """The unit price and unit of the item's line on the facility's latest priced PO."""
         header, line = t.purchase_orders, t.purchase_order_lines
