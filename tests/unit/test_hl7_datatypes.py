@@ -47,6 +47,20 @@ def test_is_number_examples(text: str, expected: bool) -> None:
     assert is_number(text) is expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("206803110200", datetime(2068, 3, 11, 8, tzinfo=UTC)),  # skipped hour: CST, -6
+        ("202603080230", datetime(2026, 3, 8, 8, 30, tzinfo=UTC)),  # skipped hour: CST, -6
+        ("202511020130", datetime(2025, 11, 2, 6, 30, tzinfo=UTC)),  # repeated hour: CDT, -5
+    ],
+)
+def test_a_skipped_or_repeated_local_hour_is_read_with_the_offset_before_the_change(
+    text: str, expected: datetime
+) -> None:
+    assert parse_time(text, CHICAGO) == expected
+
+
 @given(
     st.datetimes(
         min_value=datetime(1900, 1, 1),  # noqa: DTZ001 - hypothesis's bounds are naive
@@ -64,6 +78,10 @@ def test_plain_times_are_read_in_the_zone_and_returned_in_utc(
         minute=moment.minute if size > 8 else 0,
         second=moment.second if size > 12 else 0,
         microsecond=0,
+        # The text cannot say which of a repeated hour (or whether a skipped one) is meant:
+        # it is read with the offset in force before the change (fold 0). Hypothesis also
+        # draws fold 1, which once failed here on 2068-03-11 02:00 in Chicago.
+        fold=0,
     )
     assert parse_time(text, zone) == truncated.replace(tzinfo=zone).astimezone(UTC)
     assert parse_time(text, zone) == parse_time(text, zone)  # from the cache: the same
