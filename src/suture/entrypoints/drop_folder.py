@@ -39,12 +39,11 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from suture.bootstrap import Hub
 from suture.domain.messages import MessageStatus
-from suture.eventlog.retry import FailureStreak, Jitter, LoopFailure, RetryPolicy
+from suture.eventlog.retry import FailureStreak, LoopFailure, RetryPolicy, polling_backoff
 from suture.formats.hl7v2 import Hl7DecodeError, split_batch
 from suture.formats.x12 import split_interchanges
 from suture.services.hl7_ingest import Hl7Submission
@@ -218,16 +217,7 @@ class DropFolderThread:
         self._interval = interval
         self._on_outcome = on_outcome
         self._on_error = on_error
-        self._streak = FailureStreak(
-            "drop folder",
-            backoff
-            or RetryPolicy(
-                base_delay=timedelta(seconds=interval),
-                max_delay=max(timedelta(seconds=60), timedelta(seconds=interval)),
-                jitter=Jitter.EQUAL,
-            ),
-            rand,
-        )
+        self._streak = FailureStreak("drop folder", backoff or polling_backoff(interval), rand)
         self._stop = threading.Event()
         self._wait = wait or self._stop.wait
         self._thread = threading.Thread(target=self._run, name="drop-folder", daemon=True)

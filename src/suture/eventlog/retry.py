@@ -135,6 +135,16 @@ LOOP_BACKOFF = RetryPolicy(
 )
 
 
+def polling_backoff(interval: float) -> RetryPolicy:
+    """:data:`LOOP_BACKOFF` of a loop that polls every ``interval`` seconds: the first wait is
+    the interval, doubling up to a minute (or the interval, if longer)."""
+    return RetryPolicy(
+        base_delay=timedelta(seconds=interval),
+        max_delay=max(timedelta(seconds=60), timedelta(seconds=interval)),
+        jitter=Jitter.EQUAL,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LoopFailure:
     """One failed round of a long-running loop, and how long the loop now waits.

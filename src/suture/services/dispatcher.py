@@ -17,10 +17,9 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 
 from suture.domain.errors import SutureError
-from suture.eventlog.retry import FailureStreak, Jitter, LoopFailure, RetryPolicy
+from suture.eventlog.retry import FailureStreak, LoopFailure, RetryPolicy, polling_backoff
 from suture.services.messagebus import MessageBus
 
 
@@ -49,16 +48,7 @@ class Dispatcher:
         self._sleep = sleep
         self._on_batch = on_batch
         self._on_error = on_error
-        self._streak = FailureStreak(
-            "dispatcher",
-            backoff
-            or RetryPolicy(
-                base_delay=timedelta(seconds=poll_interval),
-                max_delay=max(timedelta(seconds=60), timedelta(seconds=poll_interval)),
-                jitter=Jitter.EQUAL,
-            ),
-            rand,
-        )
+        self._streak = FailureStreak("dispatcher", backoff or polling_backoff(poll_interval), rand)
         self.processed = 0
 
     def run(self, stop: threading.Event) -> int:

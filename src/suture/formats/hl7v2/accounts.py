@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from suture.formats.hl7v2.datatypes import parse_time
-from suture.formats.hl7v2.errors import ErrorCode, Hl7DecodeError, field_error, missing_segment
+from suture.formats.hl7v2.errors import (
+    ErrorCode,
+    Hl7DecodeError,
+    field_error,
+    missing_segment,
+    repeated_segment,
+)
 from suture.formats.hl7v2.header import MessageHeader
 from suture.formats.hl7v2.identifiers import Tokenize, identifier, patient_tokens
 from suture.formats.hl7v2.tokenizer import Message, Segment
@@ -72,13 +78,10 @@ def decode_context(
 def _repeated(segment: Segment, header: MessageHeader) -> Hl7DecodeError:
     """The error for a second PID or PV1 (see the module docstring); PHI-free."""
     what = "patient" if segment.id == "PID" else "visit"
-    return Hl7DecodeError(
+    return repeated_segment(
+        segment,
         f"a {header.type_code} is read with one {segment.id} (one {what}): send each {what} in "
         "a message of its own",
-        segment=segment.id,
-        occurrence=segment.occurrence,
-        position=segment.position,
-        code=ErrorCode.SEGMENT_SEQUENCE,
     )
 
 

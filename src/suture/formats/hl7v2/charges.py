@@ -42,7 +42,13 @@ from suture.domain.authority import DEFAULT_OWNERS, ObjectType
 from suture.domain.revenue import Charge, ChargeType, charge_from_fields
 from suture.formats.hl7v2.datatypes import SMALL_NUMBERS as _SMALL_NUMBERS
 from suture.formats.hl7v2.datatypes import is_number, parse_time
-from suture.formats.hl7v2.errors import ErrorCode, Hl7DecodeError, field_error, missing_segment
+from suture.formats.hl7v2.errors import (
+    ErrorCode,
+    Hl7DecodeError,
+    field_error,
+    missing_segment,
+    repeated_segment,
+)
 from suture.formats.hl7v2.header import MessageHeader
 from suture.formats.hl7v2.identifiers import Tokenize, identifier, patient_tokens
 from suture.formats.hl7v2.keys import ChargeIds, charge_id_for
@@ -162,13 +168,10 @@ def _unattributed(message: Message) -> Hl7DecodeError:
 
 def _repeated(segment: Segment) -> Hl7DecodeError:
     """The error for a second PID or PV1 (see the module docstring)."""
-    return Hl7DecodeError(
+    return repeated_segment(
+        segment,
         f"a DFT^P03 has one {segment.id} (one patient, one visit): the charges would go to the "
         "first; two messages in one?",
-        segment=segment.id,
-        occurrence=segment.occurrence,
-        position=segment.position,
-        code=ErrorCode.SEGMENT_SEQUENCE,
     )
 
 

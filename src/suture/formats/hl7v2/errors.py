@@ -149,6 +149,17 @@ def field_error(
     )
 
 
+def repeated_segment(segment: Segment, reason: str) -> Hl7DecodeError:
+    """An ``AE`` error about a second occurrence of a segment the message type has once."""
+    return Hl7DecodeError(
+        reason,
+        segment=segment.id,
+        occurrence=segment.occurrence,
+        position=segment.position,
+        code=ErrorCode.SEGMENT_SEQUENCE,
+    )
+
+
 def missing_segment(segment_id: str, reason: str) -> Hl7DecodeError:
     """An ``AE`` error about a segment the message type needs and the message lacks."""
     return Hl7DecodeError(
