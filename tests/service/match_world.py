@@ -43,6 +43,18 @@ from suture.services.workflows.three_way_match import (
 )
 
 AT = datetime(2025, 4, 1, 9, tzinfo=UTC)
+
+
+class Ticking:
+    """A clock a test moves by hand, from :data:`AT`."""
+
+    def __init__(self) -> None:
+        self.now = AT
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 D = Decimal
 UowFactory = Callable[[], UnitOfWork]
 

@@ -7,11 +7,9 @@ The world is ``match_world.py``'s: A and B bill 50 gloves each, same PO, amount 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from match_world import (
-    AT,
+    Ticking,
     UowFactory,
     World,
     build_bus,
@@ -35,14 +33,6 @@ from suture.services.workflows.three_way_match import ERP_TARGET, UnknownInvoice
 
 CLERK = "ap.clerk"
 WHY = "two deliveries billed the same day; checked the packing slips"
-
-
-class Ticking:
-    def __init__(self) -> None:
-        self.now = AT
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from match_world import (
     AT,
+    Ticking,
     build_bus,
     drain,
     invoice_line,
@@ -37,16 +38,6 @@ from suture.services.interfaces import InterfaceInventory
 from suture.services.kpis import KpiService
 
 DAY = (AT - timedelta(hours=1), AT + timedelta(days=1))
-
-
-class Ticking:
-    """A clock a test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = AT
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ a later run), the AP voucher (queued once), and redelivery. The world is ``match
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from match_world import (
     AT,
+    Ticking,
     UowFactory,
     World,
     build_bus,
@@ -40,16 +41,6 @@ from suture.services.workflows.match_operations import MatchOperations
 from suture.services.workflows.three_way_match import ERP_TARGET, INVOICE_MATCHED, ThreeWayMatch
 
 D = Decimal
-
-
-class Ticking:
-    """A clock a test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = AT
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
