@@ -58,7 +58,7 @@ from suture.services.erp_suppliers import ScheduledPull, SupplierSync
 from suture.services.exceptions import CombinedRedrive, WorkQueue
 from suture.services.fhir_ingest import FHIR_DECODE, FhirIngest, FhirRedrive
 from suture.services.hl7_ingest import HL7_DECODE, Hl7Ingest
-from suture.services.inbox import Inbox
+from suture.services.inbox import IdFactory, Inbox
 from suture.services.interfaces import InterfaceInventory
 from suture.services.kpis import KpiService
 from suture.services.messagebus import MessageBus
@@ -195,13 +195,24 @@ class Hub:
             closer()
 
 
-def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clock) -> Hub:
+def build(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    clock: Clock = system_clock,
+    requisition_ids: IdFactory | None = None,
+) -> Hub:
     """Wire the hub. The embedded default migrates its database on first use.
 
     ``clock`` is the time of the hub's business records and schedules (ingest, workflows,
     deliveries, KPIs); ``suture demo`` passes a clock that jumps ahead through the simulated
     days of the suppliers' replies. Security keeps the system's time: tokens, clients and the
     audit trail say when a caller really acted.
+
+    ``requisition_ids`` makes the ids of departmental requisitions (default: UUIDv7s of the
+    submission time). Their POs are numbered after them and the scripted supplier draws its
+    scenario from the PO number, so ``suture demo`` passes ids that do not depend on when it
+    runs: the same seed then gives the same POs, scenarios and figures.
     """
     codec = token_codec(settings)
     engine = create_engine(settings.database_url, sqlite_background_checkpoints=True)
@@ -373,7 +384,12 @@ def build(settings: Settings, *, migrate: bool = True, clock: Clock = system_clo
             DatabaseExtract(read_engine), DuckDbReconciler(), window, read_uow_factory
         ),
         requisitions=Requisitions(
-            uow_factory, bus, audit, clock, read_uow_factory=read_uow_factory
+            uow_factory,
+            bus,
+            audit,
+            clock,
+            read_uow_factory=read_uow_factory,
+            new_id=requisition_ids,
         ),
         trading_partners=TradingPartners(uow_factory, audit, clock),
         closers=[engine.dispose, read_engine.dispose, *erp_closers(gateway)],

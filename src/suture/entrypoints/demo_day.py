@@ -28,6 +28,8 @@ has a deadline; missing it raises :class:`DemoTimeoutError` naming what was stil
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +40,7 @@ from pathlib import Path
 from suture.adapters.supplier_sim import HttpSink, SupplierGateway, SupplierGatewayError
 from suture.entrypoints.demo_clients import PAUSE, RETRIES, DemoEdgeError, HubClient, MllpSender
 from suture.entrypoints.demo_hub import HOST, DemoHub, DemoTimeoutError
+from suture.services.inbox import IdFactory
 from suture.services.supplier_simulator import Reply, SupplierSimulator
 from suture.services.synthetic.day import DAY, HospitalDay, UsageLine
 from suture.services.synthetic.day_messages import dft_p03, procedure_bundle, usage_csv
@@ -412,6 +415,25 @@ class SimulatedClock:
             ahead = moment - self()
             if ahead > timedelta(0):
                 self._offset += ahead
+
+
+def day_ids(seed: int) -> IdFactory:
+    """Ids for what the demo's people create (departmental requisitions), the same on every
+    run of a seed: the n-th is a hash of the seed and n, whatever the time of the call (the
+    demo sends its requests one at a time, in the plan's order, so the n-th request gets it). A
+    departmental PO is numbered after its requisition and the scripted supplier draws the PO's
+    scenario from that number; ids from the clock (UUIDv7s of a clock that runs on with the
+    system's between jumps) answered the same request with another scenario on each run, and
+    one seed's figures differed from run to run."""
+    taken = itertools.count(1)
+    lock = threading.Lock()
+
+    def new_id(_at: datetime) -> str:
+        with lock:
+            number = next(taken)
+        return hashlib.sha256(f"suture-demo:{seed}:{number}".encode()).hexdigest()
+
+    return new_id
 
 
 def outbox_gateway(

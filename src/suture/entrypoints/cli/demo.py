@@ -55,6 +55,7 @@ from suture.entrypoints.demo_day import (
     DemoClient,
     DemoClients,
     SimulatedClock,
+    day_ids,
     outbox_gateway,
     replay_day,
 )
@@ -241,7 +242,7 @@ def _run(  # noqa: PLR0917 - the command's choices
     # The hub's business time: the day's start, then hour by hour through the day, then jumps
     # with the suppliers' replies (``SimulatedClock``).
     clock = SimulatedClock(start)
-    hub = build(settings, clock=clock)
+    hub = build(settings, clock=clock, requisition_ids=day_ids(seed_number))
     try:
         generator = HealthSystemGenerator(replace(PROFILES["demo"], history_days=1), seed_number)
         day = plan_day(generator, procedures=procedures, start=start)
