@@ -31,9 +31,9 @@ WAITING = sa.text(
 )
 
 
-def started(usage_id: str, location_id: str, item_id: str, serial: str) -> tuple[
-    UsageRecord, UsageWorkflow
-]:
+def started(
+    usage_id: str, location_id: str, item_id: str, serial: str
+) -> tuple[UsageRecord, UsageWorkflow]:
     record = UsageRecord(id=usage_id, facility_id="fac", location_id=location_id,
                          item_id=item_id, quantity=Decimal(1), uom="EA", used_at=AT,
                          serial=serial)  # fmt: skip
