@@ -102,6 +102,16 @@ def test_the_same_bytes_again_are_200_with_the_first_location(api: TestClient, h
     assert count(hub, "charges") == 1
 
 
+def test_a_charge_item_posted_with_a_trailing_slash_is_created_not_redirected(
+    api: TestClient, hub: Hub
+) -> None:
+    answer = api.post("/fhir/R4/ChargeItem/", content=body(charge_item()),
+                      headers=writer(hub, ["fac-gh"]), follow_redirects=False)  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["location"].startswith("/fhir/R4/ChargeItem/")
+    assert count(hub, "charges") == 1
+
+
 def test_a_charge_item_resent_with_other_bytes_finds_its_charge(api: TestClient, hub: Hub) -> None:
     post(api, hub, "ChargeItem", charge_item())
     answer = post(api, hub, "ChargeItem", charge_item(quantity={"value": 2.0}))

@@ -227,6 +227,48 @@ def test_a_consigned_implants_accrual_rounds_half_up_like_its_bill_only_po_and_v
     assert total == bill_only.total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def test_a_bill_only_po_for_a_pack_that_does_not_divide_totals_the_accrual_to_the_cent() -> None:
+    # 10.00 a box of 3 is 3.3333… an each: 53 eaches accrue 176.67, but 53 x 3.3333 = 176.66
+    # would leave a cent in accrued receipts when the bill-only PO's invoice is matched.
+    triple = Packaging.of([PackagingLevel("EA", 1), PackagingLevel("BX", 3)])
+    screws = Item(id="screw", description="Screw", manufacturer="Ortho", catalog_number="S",
+                  packaging=triple, purchase_uom="BX", supplier_id="ortho", is_implant=True,
+                  is_consignment=True)  # fmt: skip
+    quote = PriceQuote("c-1", "C-1", "A", "EA", triple.convert_price(Decimal(10), "BX", "EA"))
+    cost = unit_cost(screws, quote, None)
+    bill_only, _ = consignment_orders(
+        "u1", item=screws, facility_id="f", department_id=None, eaches=Decimal(53), cost=cost,
+        on_date=date(2025, 3, 3),
+    )  # fmt: skip
+    line = bill_only.lines[0]
+
+    assert (amount(cost, Decimal(53)), line.unit_price, line.extended_amount) == (
+        Decimal("176.67"),
+        Decimal("3.3334"),
+        Decimal("176.6702"),
+    )
+
+
+@pytest.mark.parametrize("eaches", [1, 2, 3, 7, 50, 53, 99, 100])
+@pytest.mark.parametrize("pack_price", ["10.00", "10.01", "0.05", "2499.99"])
+def test_a_bill_only_line_rounds_half_up_to_the_accrual_up_to_a_hundred_eaches(
+    pack_price: str, eaches: int
+) -> None:
+    triple = Packaging.of([PackagingLevel("EA", 1), PackagingLevel("BX", 3)])
+    exact = triple.convert_price(Decimal(pack_price), "BX", "EA")
+    cost = UnitCost(exact.quantize(Decimal("0.0001")), PriceSource.CONTRACT, "c-1", exact=exact)
+    bill_only, _ = consignment_orders(
+        "u1", item=KNEE, facility_id="f", department_id=None, eaches=Decimal(eaches), cost=cost,
+        on_date=date(2025, 3, 3),
+    )  # fmt: skip
+    line = bill_only.lines[0]
+
+    assert (
+        line.extended_amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+        abs(line.unit_price - cost.unit_price) <= Decimal("0.0001"),
+    ) == (amount(cost, Decimal(eaches)), True)
+
+
 def test_an_item_without_any_price_costs_nothing_and_is_flagged() -> None:
     knee = unit_cost(KNEE, None, None)
     assert (knee.unit_price, knee.source, knee.off_contract) == (0, PriceSource.NONE, True)

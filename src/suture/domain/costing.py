@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from suture.domain.contracts import PriceQuote
@@ -81,6 +81,29 @@ def amount(cost: UnitCost, eaches: Decimal) -> Decimal:
     its bill-only PO's invoice to the cent."""
     per_each = cost.unit_price if cost.exact is None else cost.exact
     return (per_each * eaches).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def billing_price(cost: UnitCost, eaches: Decimal) -> Decimal:
+    """The four-place price per each whose extended amount rounds half up to :func:`amount`.
+
+    A PO line stores a four-place price and is totalled as price x quantity (the match, the AP
+    voucher and the ERP read it so), which drifts from the exact amount when the pack price does
+    not divide: 53 eaches of 10.00 a box of 3 accrue 176.67 but 53 x 3.3333 is 176.66. The price
+    is then the four-place one nearest the exact price inside the interval that rounds to the
+    accrual, one ten-thousandth off at most (3.3334). Such a price exists up to 100 eaches (the
+    interval is a cent over the quantity wide); beyond, the four-place price is kept.
+    """
+    total = amount(cost, eaches)
+    if eaches <= 0 or (cost.unit_price * eaches).quantize(CENT, rounding=ROUND_HALF_UP) == total:
+        return cost.unit_price
+    low = ((total - CENT / 2) / eaches).quantize(PRICE_PLACES, rounding=ROUND_CEILING)
+    high = ((total + CENT / 2) / eaches).quantize(PRICE_PLACES, rounding=ROUND_FLOOR)
+    if high * eaches == total + CENT / 2:  # the interval is open above: that half rounds up
+        high -= PRICE_PLACES
+    nearest = min(max(cost.unit_price, low), high)
+    if (nearest * eaches).quantize(CENT, rounding=ROUND_HALF_UP) != total:
+        return cost.unit_price
+    return nearest
 
 
 @dataclass(frozen=True, slots=True)

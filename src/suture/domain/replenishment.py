@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from suture.domain.costing import UnitCost
+from suture.domain.costing import UnitCost, billing_price
 from suture.domain.errors import DomainError
 from suture.domain.inventory import StockMove
 from suture.domain.masterdata import Item, ParLevel
@@ -101,11 +101,13 @@ def consignment_orders(
 
     The bill-only line is priced at ``cost``: the contract price when there is one, else the
     last price paid, its line flagged ``off_contract`` (the caller opens the mismatch item).
-    Both are in eaches, the unit an implant is used and billed in.
+    Both are in eaches, the unit an implant is used and billed in. The bill-only price is the
+    four-place one whose line amount rounds to the usage's accrual (:func:`billing_price`), so
+    its invoice clears accrued receipts to the cent.
     """
     if item.supplier_id is None:
         raise DomainError("supplier_id", f"consigned item {item.id} names no vendor")
-    price, contract_id = cost.unit_price, cost.contract_id
+    price, contract_id = billing_price(cost, eaches), cost.contract_id
     base = item.base_uom
 
     def order(

@@ -507,7 +507,8 @@ class UsageWorkflowRepository(Protocol):
 
     def serials_used(self, units: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Which of these (item, serial) units a started workflow used already, and by which
-        usage id."""
+        usage id; the units stay locked until commit, so a concurrent usage of one waits and
+        then reads this one (whatever location either is at)."""
         ...
 
     def last_price_paid(self, facility_id: str, item_id: str) -> tuple[Decimal, str] | None:

@@ -35,6 +35,7 @@ from suture.entrypoints.api.system import (
     stock,
 )
 from suture.entrypoints.api.throttling import RateLimitHeadersMiddleware
+from suture.entrypoints.api.trailing_slash import AcceptTrailingSlash
 
 #: The version of the HTTP contract (semantic: a breaking change raises the major number).
 API_VERSION = "1.0.0"
@@ -101,4 +102,6 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(fhir.router)
     app.include_router(health.router)
+    # outermost: a write to ``/path/`` is routed as ``/path`` before it is measured or limited
+    app.add_middleware(AcceptTrailingSlash, router=app.router)
     return app

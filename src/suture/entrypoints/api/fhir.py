@@ -251,6 +251,8 @@ def metadata(request: Request) -> FhirResponse:
     return FhirResponse(statement)
 
 
+# FHIR clients commonly post a Bundle to the base with a slash (``[base]/``): answered as the
+# base, not redirected, as every write is (``trailing_slash.py``).
 @router.post(
     "",
     summary="A batch or transaction Bundle of creates",
@@ -258,12 +260,6 @@ def metadata(request: Request) -> FhirResponse:
     response_model=ResponseBundle,
     responses=_REFUSALS,
     openapi_extra=_body("Bundle"),
-)
-# FHIR clients commonly post a Bundle to the base with a slash (``[base]/``): answered here, not
-# with the framework's 307 to the slashless path, which clients do not all follow with the body
-# (and which points to http:// behind a TLS-terminating proxy). One operation in the contract.
-@router.post(
-    "/", response_class=FhirResponse, response_model=ResponseBundle, include_in_schema=False
 )
 async def post_bundle(
     request: Request, principal: Writer, facility_id: FacilityParam = None

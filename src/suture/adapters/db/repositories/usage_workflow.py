@@ -39,6 +39,10 @@ def _insert_new(connection: sa.Connection, table: sa.Table, key: str) -> Any:
     return insert.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
 
 
+#: The first key of the advisory locks :meth:`UsageWorkflowRepository.serials_used` takes on
+#: PostgreSQL (the two-key form, so they cannot meet another feature's single-key locks).
+SERIAL_LOCKS = 0x53455249  # "SERI"
+
 _STEPS = ("usage_id", "step")
 _STEP_OF = {step.value: step for step in UsageStep}
 
@@ -212,10 +216,24 @@ class UsageWorkflowRepository:
 
     def serials_used(self, units: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Which of these (item, serial) units a started workflow used already, and by which
-        usage (the usage records of the edges that are not started yet do not count)."""
+        usage (the usage records of the edges that are not started yet do not count).
+
+        The units are locked until commit first, so a worker using one waits for another that
+        is using it, then reads its usage: the positions' row locks do not serialize the two
+        when they are at two locations. On PostgreSQL a transaction-scoped advisory lock per
+        unit (:data:`SERIAL_LOCKS`, ``hashtext`` of the unit: a collision only makes two units
+        wait for each other), taken in one order so that two batches do not deadlock; SQLite
+        has one writer at a time already.
+        """
         wanted = set(units)
         if not wanted:
             return {}
+        if self._connection.dialect.name == "postgresql":
+            lock = sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:unit))")
+            with storage_errors(t.usage_records.name):
+                for item_id, serial in sorted(wanted):
+                    unit = f"{item_id}\x1f{serial}"
+                    self._connection.execute(lock, {"space": SERIAL_LOCKS, "unit": unit})
         usage = t.usage_records
         query = (
             sa.select(usage.c.item_id, usage.c.serial, usage.c.id)
