@@ -9,7 +9,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from suture.domain.costing import ExpectedCharge, PriceSource
-from suture.domain.purchasing import PurchaseOrder, PurchaseOrderLine
+from suture.domain.purchasing import (
+    LineAcknowledgment,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Requisition,
+    RequisitionLine,
+    RequisitionStatus,
+)
 from suture.domain.usage_workflow import UsageCosting, UsageStep, UsageWorkflow
 from suture.services.unit_of_work import UnitOfWork
 
@@ -137,3 +145,64 @@ def test_the_last_price_paid_is_the_latest_priced_po_line_of_the_facility(
         unit.commit()
 
     assert (nothing, paid) == (None, (Decimal("31.00"), "BX"))
+
+
+def test_a_replenishment_is_under_way_until_rejected_or_its_po_is_received(
+    uow: UowFactory,
+) -> None:
+    run = uuid.uuid4().hex
+    fac = f"FAC-{run}"
+
+    def raised(n: int, status: RequisitionStatus, *, by_usage: bool = True) -> Requisition:
+        """Requisition ``n`` for item ``I<n>`` at ``loc``, raised by usage ``U<n>`` or not."""
+        req_id = f"REQ-U{n}-{run}" if by_usage else f"REQ-D-{n}-{run}"
+        line = RequisitionLine(line_number=1, item_id=f"I{n}", quantity=Decimal(1), uom="CS")
+        return Requisition(
+            id=req_id, number=req_id, facility_id=fac, department_id=None, location_id="loc",
+            requested_at=AT, lines=[line], status=status,
+        )  # fmt: skip
+
+    def po(
+        requisition: Requisition, status: PurchaseOrderStatus, **line_changes: object
+    ) -> PurchaseOrder:
+        line = PurchaseOrderLine(line_number=1, item_id=requisition.lines[0].item_id,
+                                 quantity=Decimal(2), uom="CS", unit_price=Decimal(1))  # fmt: skip
+        line = replace(line, **line_changes)  # type: ignore[arg-type]
+        return PurchaseOrder(
+            id=f"PO-{requisition.id}-1", number=f"PO-{requisition.id}-1", facility_id=fac,
+            supplier_id="sup", order_date=date(2025, 3, 3), requisition_id=requisition.id,
+            status=status, lines=[line],
+        )  # fmt: skip
+
+    requisitions = [
+        raised(1, RequisitionStatus.PENDING_APPROVAL),
+        raised(2, RequisitionStatus.APPROVED),
+        raised(3, RequisitionStatus.REJECTED),
+        raised(4, RequisitionStatus.ORDERED),  # its PO sent
+        raised(5, RequisitionStatus.ORDERED),  # its PO received
+        raised(6, RequisitionStatus.ORDERED),  # its PO cancelled
+        raised(7, RequisitionStatus.PENDING_APPROVAL, by_usage=False),  # departmental
+        raised(8, RequisitionStatus.ORDERED),  # its PO line partly received
+        raised(9, RequisitionStatus.ORDERED),  # its PO line rejected by the supplier
+    ]
+    with uow() as unit:
+        unit.requisitions.add_many(requisitions)
+        unit.purchase_orders.add_many([
+            po(requisitions[3], PurchaseOrderStatus.SENT),
+            po(requisitions[4], PurchaseOrderStatus.RECEIVED),
+            po(requisitions[5], PurchaseOrderStatus.CANCELLED),
+            po(requisitions[7], PurchaseOrderStatus.PARTIALLY_RECEIVED,
+               received_quantity=Decimal(1)),
+            po(requisitions[8], PurchaseOrderStatus.ACKNOWLEDGED,
+               acknowledgment=LineAcknowledgment.REJECTED),
+        ])  # fmt: skip
+        unit.usage_workflows.start_many([
+            workflow(f"U{n}-{run}", facility_id=fac, item_id=f"I{n}",
+                     requisition_id=f"REQ-U{n}-{run}")
+            for n in (1, 2, 3, 4, 5, 6, 8, 9)
+        ])  # fmt: skip
+        keys = [(fac, "loc", f"I{n}") for n in range(1, 11)] + [("elsewhere", "loc", "I1")]
+        under_way = unit.usage_workflows.replenishments_under_way(keys)
+        unit.commit()
+
+    assert under_way == {("loc", "I1"), ("loc", "I2"), ("loc", "I4"), ("loc", "I8")}

@@ -21,7 +21,14 @@ from suture.domain.costing import ExpectedCharge, PriceSource
 from suture.domain.crosswalk import CrosswalkEntry, CrosswalkKey, CrosswalkKind
 from suture.domain.exceptions import ExceptionStatus, ExceptionType
 from suture.domain.ledger import JournalLine
-from suture.domain.purchasing import PurchaseOrderKind, RequisitionLine, RequisitionStatus
+from suture.domain.purchasing import (
+    PurchaseOrder,
+    PurchaseOrderKind,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    RequisitionLine,
+    RequisitionStatus,
+)
 from suture.domain.usage_workflow import UsageStep
 from suture.eventlog.events import CrosswalkMapped
 from suture.services.deliveries import DeliveryQueue
@@ -107,17 +114,118 @@ def test_crossing_the_reorder_point_raises_a_requisition_for_par_minus_position_
     assert count(uow, world.id("U1"), "purchasing.requisition.raised") == 1
 
 
-def test_usage_that_stays_above_the_reorder_point_or_was_below_it_raises_no_requisition(
+def test_usage_above_the_reorder_point_or_below_it_with_one_under_way_raises_no_requisition(
     bus: MessageBus, uow: UowFactory, world: World
 ) -> None:
     bus.execute(world.usage(1, quantity=Decimal(5)))  # 30 -> 25: above 20
     bus.execute(world.usage(2, quantity=Decimal(10)))  # 25 -> 15: crosses
-    bus.execute(world.usage(3, quantity=Decimal(1)))  # 15 -> 14: below already
+    bus.execute(world.usage(3, quantity=Decimal(1)))  # 15 -> 14: REQ-U2 under way
     drain(bus)
 
     with uow() as unit:
         raised = [unit.usage_workflows.get(world.id(f"U{n}")) for n in (1, 2, 3)]
     assert [w and w.requisition_id for w in raised] == [None, f"REQ-{world.id('U2')}", None]
+
+
+def requisitioned(uow: UowFactory, world: World, *numbers: int) -> list[str | None]:
+    with uow() as unit:
+        raised = [unit.usage_workflows.get(world.id(f"U{n}")) for n in numbers]
+    return [w and w.requisition_id for w in raised]
+
+
+def settle(uow: UowFactory, requisition_id: str, status: RequisitionStatus) -> None:
+    """What the approval workflow leaves: the requisition in ``status`` (rejected, ordered)."""
+    with uow() as unit:
+        requisition = unit.requisitions.get(requisition_id)
+        assert requisition is not None
+        requisition.status = status
+        unit.requisitions.add(requisition)
+        unit.commit()
+
+
+def order(uow: UowFactory, world: World, requisition_id: str, received: int) -> None:
+    """The requisition ordered on one sent PO of two cases, ``received`` of them received."""
+    settle(uow, requisition_id, RequisitionStatus.ORDERED)
+    po = PurchaseOrder(
+        id=f"PO-{requisition_id}-1", number=f"PO-{requisition_id}-1",
+        facility_id=world.facility_id, supplier_id=world.supplier_id, order_date=date(2025, 3, 3),
+        kind=PurchaseOrderKind.STANDARD, requisition_id=requisition_id,
+        status=PurchaseOrderStatus.SENT,
+        lines=[PurchaseOrderLine(line_number=1, item_id=world.supply, quantity=Decimal(2),
+                                 uom="CS", unit_price=Decimal("62.50"))],
+    )  # fmt: skip
+    if received:
+        po.receive({1: Decimal(received)})
+    with uow() as unit:
+        unit.purchase_orders.add(po)
+        unit.commit()
+
+
+def test_stock_below_the_reorder_point_before_its_par_level_was_set_is_replenished_by_usage(
+    uow: UowFactory,
+) -> None:
+    world = new_world()
+    with uow() as unit:
+        seed(unit, world, supply_on_hand=10)  # counted 10, par level (point 20) set after
+    low = build_bus(uow)
+    low.execute(world.usage(1))  # 10 -> 9: below already, nothing under way
+    drain(low)
+
+    with uow() as unit:
+        requisition = unit.requisitions.get(f"REQ-{world.id('U1')}")
+    assert requisition is not None
+    assert requisition.lines == [
+        RequisitionLine(line_number=1, item_id=world.supply, quantity=Decimal(2), uom="CS")
+    ]  # par 100 - position 9 = 91 eaches: two cases of 50
+    assert count(uow, world.id("U1"), "purchasing.requisition.raised") == 1
+
+
+def test_a_usage_after_the_requisition_was_rejected_raises_a_new_one(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    bus.execute(world.usage(1, quantity=Decimal(15)))  # 30 -> 15: crosses
+    drain(bus)
+    settle(uow, f"REQ-{world.id('U1')}", RequisitionStatus.REJECTED)
+    bus.execute(world.usage(2))  # 15 -> 14: nothing under way any more
+    bus.execute(world.usage(3))  # 14 -> 13: the second one is under way
+    drain(bus)
+
+    assert requisitioned(uow, world, 1, 2, 3) == [
+        f"REQ-{world.id('U1')}",
+        f"REQ-{world.id('U2')}",
+        None,
+    ]
+
+
+def test_no_second_requisition_while_the_po_of_the_first_is_not_received(
+    bus: MessageBus, uow: UowFactory, world: World
+) -> None:
+    bus.execute(world.usage(1, quantity=Decimal(15)))  # 30 -> 15: crosses
+    drain(bus)
+    order(uow, world, f"REQ-{world.id('U1')}", received=1)
+    bus.execute(world.usage(2))  # ordered, one case of two received: under way
+    drain(bus)
+    order(uow, world, f"REQ-{world.id('U1')}", received=2)
+    bus.execute(world.usage(3))  # received in full, still below (no count): a new shortfall
+    drain(bus)
+
+    assert requisitioned(uow, world, 1, 2, 3) == [
+        f"REQ-{world.id('U1')}",
+        None,
+        f"REQ-{world.id('U3')}",
+    ]
+
+
+def test_usages_below_the_point_in_one_batch_raise_one_requisition(uow: UowFactory) -> None:
+    world = new_world()
+    with uow() as unit:
+        seed(unit, world, supply_on_hand=10)
+    low = build_bus(uow)
+    for n in (1, 2, 3):
+        low.execute(world.usage(n))
+    drain(low)
+
+    assert requisitioned(uow, world, 1, 2, 3) == [f"REQ-{world.id('U1')}", None, None]
 
 
 def test_a_consigned_implant_draws_consigned_stock_and_raises_bill_only_and_restock_pos(
@@ -602,3 +710,37 @@ def test_two_workers_given_the_same_usage_at_once_move_its_stock_once(
     assert [count(uow, world.id("U1"), t) for t in (
         "inventory.usage.applied", "purchasing.requisition.raised", "finance.usage.costed",
     )] == [1, 1, 1]  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_two_workers_leaving_one_position_below_its_point_at_once_raise_one_requisition(
+    postgres_engine: sa.Engine,
+) -> None:
+    uow: UowFactory = lambda: SqlAlchemyUnitOfWork(postgres_engine)  # noqa: E731
+    world = new_world()
+    with uow() as unit:
+        seed(unit, world, supply_on_hand=10)
+    bus = build_bus(uow)
+    recorded = []
+    for n in (1, 2):
+        bus.execute(world.usage(n))
+        with uow() as unit:
+            recorded += [str(e.id) for e in unit.events.by_correlation_id(world.id(f"U{n}"))]
+    start = threading.Barrier(2)
+
+    def work(event_id: str) -> None:
+        start.wait()
+        build_bus(uow).process("inventory", event_id)
+
+    threads = [threading.Thread(target=work, args=(event_id,)) for event_id in recorded]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    drain(bus)
+
+    assert on_hand(uow, world, world.supply) == (Decimal(8), Decimal(0))
+    assert sorted(filter(None, requisitioned(uow, world, 1, 2))) in (
+        [f"REQ-{world.id('U1')}"],
+        [f"REQ-{world.id('U2')}"],
+    )  # whichever worker locked the position first raised it

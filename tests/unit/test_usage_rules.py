@@ -118,20 +118,26 @@ def test_usage_must_be_positive() -> None:
         (25, 15, Reorder(Decimal(2), "CS")),  # 100 - 15 = 85 eaches: two cases of 50
         (20, 19, Reorder(Decimal(2), "CS")),  # at the point counts as above it
         (40, 20, None),  # not below the point yet
-        (15, 10, None),  # below already: the first crossing asked
+        (15, 10, Reorder(Decimal(2), "CS")),  # below already, nothing under way: 90 eaches
         (21, -30, Reorder(Decimal(3), "CS")),  # a shortfall is covered too: 130 eaches
     ],
 )
-def test_only_crossing_the_reorder_point_asks_for_par_minus_position_in_purchasing_units(
+def test_a_usage_leaving_stock_below_the_reorder_point_asks_for_par_minus_position(
     before: int, after: int, expected: Reorder | None
 ) -> None:
     move = StockMove(before=Decimal(before), after=Decimal(after), consigned=False, stockout=False)
-    assert reorder_for(GLOVES, PAR, move) == expected
+    assert reorder_for(GLOVES, PAR, move, under_way=False) == expected
+
+
+@pytest.mark.parametrize(("before", "after"), [(25, 15), (15, 10)])
+def test_nothing_more_is_asked_while_a_replenishment_is_under_way(before: int, after: int) -> None:
+    move = StockMove(before=Decimal(before), after=Decimal(after), consigned=False, stockout=False)
+    assert reorder_for(GLOVES, PAR, move, under_way=True) is None
 
 
 def test_consigned_stock_is_not_replenished_by_par() -> None:
     move = StockMove(before=Decimal(25), after=Decimal(15), consigned=True, stockout=False)
-    assert reorder_for(GLOVES, PAR, move) is None
+    assert reorder_for(GLOVES, PAR, move, under_way=False) is None
 
 
 def test_a_consigned_implant_raises_a_bill_only_po_at_cost_and_a_no_charge_restock_po() -> None:

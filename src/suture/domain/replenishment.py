@@ -2,10 +2,13 @@
 
 DESIGN.md §2 and §4. Two cases, told apart by who owns the stock used:
 
-- **Owned stock** is replenished by par: when a usage takes the position from at or above the
-  reorder point to below it, a requisition asks for par minus the position, rounded up to whole
-  purchasing units (a case of 24 is bought whole). Only the crossing raises one: the next usage
-  below the point finds the first requisition under way and asks for nothing more.
+- **Owned stock** is replenished by par: when a usage leaves the position below the reorder
+  point and no replenishment of the item at the location is under way, a requisition asks for
+  par minus the position, rounded up to whole purchasing units (a case of 24 is bought whole).
+  The usage need not cross the point: stock counted low before the par level was set, or left
+  low by a rejected requisition, is replenished by its next usage. One under way (the caller
+  decides what is, from the stored requisitions and POs) asks for nothing more, so a shortfall
+  raises one requisition however many usages deepen it.
 - **Consigned implants** belong to the vendor until used. After use the hospital raises a
   **bill-only PO** to pay the vendor for the unit at the contract price, and a **replenishment
   PO** to restock the consignment, at no charge because the vendor still owns what it ships.
@@ -42,16 +45,17 @@ class Reorder:
     uom: str
 
 
-def reorder_for(item: Item, par: ParLevel, move: StockMove) -> Reorder | None:
-    """The reorder a move calls for, or None when it did not cross the reorder point.
+def reorder_for(item: Item, par: ParLevel, move: StockMove, *, under_way: bool) -> Reorder | None:
+    """The reorder a move calls for, or None when it left the position at or above the reorder
+    point, or a replenishment is ``under_way`` already.
 
     Par and reorder point are in the par level's unit; the move is in eaches. The position
     after the move may be negative (a stockout): par minus it then covers the shortfall too.
     """
-    if move.consigned:
+    if move.consigned or under_way:
         return None
     reorder_point = item.packaging.to_each(par.reorder_point, par.uom)
-    if not (move.before >= reorder_point > move.after):
+    if not move.after < reorder_point:
         return None
     wanted = item.packaging.to_each(par.par, par.uom) - move.after
     if wanted <= 0:

@@ -505,6 +505,16 @@ class UsageWorkflowRepository(Protocol):
 
     def par_level(self, location_id: str, item_id: str) -> ParLevel | None: ...
 
+    def replenishments_under_way(
+        self, keys: Iterable[tuple[str, str, str]]
+    ) -> set[tuple[str, str]]:
+        """Which of these (facility, location, item) keys, as (location, item), have a
+        replenishment under way: a requisition a usage raised that is pending approval or
+        approved, or ordered with a PO line of the item still open (PO not received, closed or
+        cancelled, line not rejected by the supplier nor received in full). Read after the
+        positions' lock, so a concurrent usage's requisition is seen once it committed."""
+        ...
+
     def serials_used(self, units: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Which of these (item, serial) units a started workflow used already, and by which
         usage id; the units stay locked until commit, so a concurrent usage of one waits and

@@ -10,7 +10,8 @@ everything the hub should find, before anything is sent:
   the edges send it: a FHIR ``usedCode`` is one each, so a supply used three times is three
   lines of 1 EA there, while the CSV sends one row per item and procedure;
 - **the opening stock** of every position the day draws from (:class:`OpeningStock`): some
-  positions are empty (planted stockouts), owned stock with a par level sits at its reorder
+  positions are empty (planted stockouts; owned ones with a par level are replenished by
+  their first usage too), owned stock with a par level sits at its reorder
   point (the first usage crosses it: a replenishment requisition), the rest at par, or, without
   a par level, at what the day uses and a margin;
 - **what the hub must find** (:class:`Planted`): usage lines no charge covers (the history's

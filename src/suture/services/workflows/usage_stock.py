@@ -9,7 +9,9 @@ The order of the work is what makes it exactly once per usage id under concurren
 rows of the batch are locked first (``lock_positions``), then the workflow states are read, so
 a worker that moved the same usage's stock has committed its state by then and the usage is
 skipped; states are inserted with ``ON CONFLICT DO NOTHING``, and should one still collide the
-batch fails (transient: retried, and found done).
+batch fails (transient: retried, and found done). The replenishments under way are read after
+the lock too, so of two usages that leave one position below its reorder point the second
+finds the first's requisition, and a shortfall raises one.
 """
 
 from __future__ import annotations
@@ -83,12 +85,15 @@ def take_from_stock(batch: Sequence[tuple[Envelope, HandlerContext]], uow: UnitO
     if not usages:
         return
     _refuse_serials_used(uow, usages)
+    under_way = uow.usage_workflows.replenishments_under_way(keys)  # after the lock, like states
     workflows, records, requisitions, orders, events = [], [], [], [], []
     off_contract: dict[tuple[str, str], _Usage] = {}
     for u in usages:
         key = (u.usage.location_id, u.item.id)
         positions[key], move = _consume(positions.get(key), u, at)
-        requisition, pair = _replenish(master, u, move, at)
+        requisition, pair = _replenish(master, u, move, at, under_way=key in under_way)
+        if requisition is not None:
+            under_way.add(key)  # the batch's next usages of the key find it under way
         workflow = _workflow(u, move, requisition, pair, at)
         workflows.append(workflow)
         records.append(_record(u))
@@ -205,10 +210,10 @@ def _consume(
 
 
 def _replenish(
-    master: MasterData, u: _Usage, move: StockMove, at: datetime
+    master: MasterData, u: _Usage, move: StockMove, at: datetime, *, under_way: bool
 ) -> tuple[Requisition | None, tuple[PurchaseOrder, ...]]:
-    """A requisition when owned stock crossed its reorder point; bill-only and restock POs for
-    a consigned item."""
+    """A requisition when owned stock is left below its reorder point and no replenishment is
+    ``under_way``; bill-only and restock POs for a consigned item."""
     usage = u.usage
     if u.consigned:
         return None, consignment_orders(
@@ -217,7 +222,7 @@ def _replenish(
             on_date=usage.used_at.date(),
         )  # fmt: skip
     par = master.par_level(usage.location_id, u.item.id)
-    reorder = None if par is None else reorder_for(u.item, par, move)
+    reorder = None if par is None else reorder_for(u.item, par, move, under_way=under_way)
     if reorder is None:
         return None, ()
     return requisition_for(

@@ -29,6 +29,11 @@ from suture.adapters.db.usage_tables import expected_charges, usage_workflows
 from suture.domain.costing import ExpectedCharge, PriceSource
 from suture.domain.inventory import StockPosition
 from suture.domain.masterdata import ParLevel
+from suture.domain.purchasing import (
+    LineAcknowledgment,
+    PurchaseOrderStatus,
+    RequisitionStatus,
+)
 from suture.domain.usage_workflow import UsageCosting, UsageStep, UsageWorkflow
 
 
@@ -42,6 +47,8 @@ def _insert_new(connection: sa.Connection, table: sa.Table, key: str) -> Any:
 #: The first key of the advisory locks :meth:`UsageWorkflowRepository.serials_used` takes on
 #: PostgreSQL (the two-key form, so they cannot meet another feature's single-key locks).
 SERIAL_LOCKS = 0x53455249  # "SERI"
+#: A usage's replenishment requisition is ``REQ-<usage id>`` (``domain/replenishment.py``).
+_REQUISITION_PREFIX = "REQ-"
 
 _STEPS = ("usage_id", "step")
 _STEP_OF = {step.value: step for step in UsageStep}
@@ -213,6 +220,57 @@ class UsageWorkflowRepository:
         with storage_errors(table.name):
             row = self._connection.execute(query.limit(1)).first()
         return None if row is None else ParLevel(**row._mapping)
+
+    def replenishments_under_way(
+        self, keys: Iterable[tuple[str, str, str]]
+    ) -> set[tuple[str, str]]:
+        """Which keys (facility, location, item), as (location, item), have a replenishment
+        under way: a requisition a usage raised (its workflow names it) pending approval or
+        approved, or ordered with a PO line of the item still open (the PO neither received,
+        closed nor cancelled, the line neither rejected by the supplier nor received in full).
+
+        A usage's requisition is ``REQ-<usage id>`` (``domain/replenishment.py``), so the
+        workflow naming it is found by its primary key; a departmental requisition is no
+        workflow's and does not count.
+        """
+        wanted = set(keys)
+        if not wanted:
+            return set()
+        req, po, line, flow = t.requisitions, t.purchase_orders, t.purchase_order_lines, self.table
+        open_line = sa.exists().where(
+            (po.c.requisition_id == req.c.id)
+            & (po.c.facility_id == req.c.facility_id)
+            & po.c.status.notin_([PurchaseOrderStatus.RECEIVED.value,
+                                  PurchaseOrderStatus.CLOSED.value,
+                                  PurchaseOrderStatus.CANCELLED.value])
+            & (line.c.purchase_order_id == po.c.id)
+            & (line.c.item_id == flow.c.item_id)
+            & sa.or_(line.c.acknowledgment.is_(None),
+                     line.c.acknowledgment != LineAcknowledgment.REJECTED.value)
+            & (line.c.quantity > sa.func.coalesce(line.c.received_quantity, 0))
+        )  # fmt: skip
+        query = (
+            sa.select(req.c.facility_id, req.c.location_id, flow.c.item_id)
+            .join(
+                flow,
+                (flow.c.usage_id == sa.func.substr(req.c.id, len(_REQUISITION_PREFIX) + 1))
+                & (flow.c.requisition_id == req.c.id),
+            )
+            .where(
+                req.c.facility_id.in_(sorted({f for f, _, _ in wanted}))
+                & req.c.location_id.in_(sorted({loc for _, loc, _ in wanted}))
+                & req.c.id.startswith(_REQUISITION_PREFIX, autoescape=True)
+                & flow.c.item_id.in_(sorted({i for _, _, i in wanted}))
+                & (
+                    req.c.status.in_([RequisitionStatus.PENDING_APPROVAL.value,
+                                      RequisitionStatus.APPROVED.value])
+                    | ((req.c.status == RequisitionStatus.ORDERED.value) & open_line)
+                )
+            )
+        )  # fmt: skip
+        with storage_errors(req.name):
+            rows = self._connection.execute(query).all()
+        return {(loc, item) for fac, loc, item in rows if (fac, loc, item) in wanted}
 
     def serials_used(self, units: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Which of these (item, serial) units a started workflow used already, and by which
