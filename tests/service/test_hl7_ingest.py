@@ -372,17 +372,23 @@ def test_tokens_are_keyed_stable_and_do_not_contain_the_identifier() -> None:
     assert VISIT not in token
 
 
-def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outcomes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> sa.Engine:
+    """The database `suture ingest` opens (SUTURE_DATABASE_URL), with facility GH on record."""
     database = tmp_path / "cli.db"
     monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{database}")
-    seeded = create_engine(f"sqlite:///{database}")
-    ensure_schema(seeded)
-    with SqlAlchemyUnitOfWork(seeded) as work:
+    made = create_engine(f"sqlite:///{database}")
+    ensure_schema(made)
+    with SqlAlchemyUnitOfWork(made) as work:
         work.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
         work.commit()
-    seeded.dispose()
+    made.dispose()
+    return made
+
+
+def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outcomes(
+    tmp_path: Path, seeded: sa.Engine
+) -> None:
     body = dft("F1") + dft("F2", ft1_type="ZZ") + dft("F3", message_type="ORM^O01")
     batch = tmp_path / "charges.hl7"
     batch.write_bytes(b"FHS|^~\\&|EPIC|GH\rBHS|^~\\&|EPIC|GH\r" + body + b"BTS|3\rFTS|1\r")
@@ -415,16 +421,8 @@ def test_ingest_command_stores_each_message_of_a_batch_file_and_prints_the_outco
 
 
 def test_ingest_command_splits_messages_run_together_in_a_file_on_each_msh(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, seeded: sa.Engine
 ) -> None:
-    database = tmp_path / "cli.db"
-    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{database}")
-    seeded = create_engine(f"sqlite:///{database}")
-    ensure_schema(seeded)
-    with SqlAlchemyUnitOfWork(seeded) as work:
-        work.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
-        work.commit()
-    seeded.dispose()
     path = tmp_path / "charges.hl7"
     # two files put one after the other, each with a byte-order mark and no last terminator
     path.write_bytes(b"".join(b"\xef\xbb\xbf" + dft(f"G{n}").rstrip(b"\r") for n in (1, 2)))
@@ -440,16 +438,8 @@ def test_ingest_command_splits_messages_run_together_in_a_file_on_each_msh(
 
 
 def test_ingest_command_json_lists_each_failed_message_with_its_reason(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, seeded: sa.Engine
 ) -> None:
-    database = tmp_path / "cli.db"
-    monkeypatch.setenv("SUTURE_DATABASE_URL", f"sqlite:///{database}")
-    seeded = create_engine(f"sqlite:///{database}")
-    ensure_schema(seeded)
-    with SqlAlchemyUnitOfWork(seeded) as work:
-        work.facilities.add(Facility(id="fac-gh", code="GH", name="General", timezone="UTC"))
-        work.commit()
-    seeded.dispose()
     path = tmp_path / "charges.hl7"
     path.write_bytes(dft("J1") + dft("J2", facility="ZZ"))
 

@@ -680,6 +680,21 @@ def steps(uow: UowFactory, world: World, n: int) -> list[UsageStep | None]:
     return [w.step if w else None for w in found]
 
 
+def inventory_at_once(uow: UowFactory, event_ids: list[str]) -> None:
+    """The inventory step of each event run by a worker of its own, all started together."""
+    start = threading.Barrier(len(event_ids))
+
+    def work(event_id: str) -> None:
+        start.wait()
+        build_bus(uow).process("inventory", event_id)
+
+    threads = [threading.Thread(target=work, args=(event_id,)) for event_id in event_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 @pytest.mark.postgres
 def test_two_workers_given_the_same_usage_at_once_move_its_stock_once(
     postgres_engine: sa.Engine,
@@ -693,17 +708,7 @@ def test_two_workers_given_the_same_usage_at_once_move_its_stock_once(
     bus.execute(world.usage(1, quantity=Decimal(15), source_system="legacy-mms"))
     with uow() as unit:
         recorded = [str(e.id) for e in unit.events.by_correlation_id(world.id("U1"))]
-    start = threading.Barrier(2)
-
-    def work(event_id: str) -> None:
-        start.wait()
-        build_bus(uow).process("inventory", event_id)
-
-    threads = [threading.Thread(target=work, args=(event_id,)) for event_id in recorded]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    inventory_at_once(uow, recorded)
     drain(bus)
 
     assert on_hand(uow, world, world.supply) == (Decimal(15), Decimal(0))
@@ -726,17 +731,7 @@ def test_two_workers_leaving_one_position_below_its_point_at_once_raise_one_requ
         bus.execute(world.usage(n))
         with uow() as unit:
             recorded += [str(e.id) for e in unit.events.by_correlation_id(world.id(f"U{n}"))]
-    start = threading.Barrier(2)
-
-    def work(event_id: str) -> None:
-        start.wait()
-        build_bus(uow).process("inventory", event_id)
-
-    threads = [threading.Thread(target=work, args=(event_id,)) for event_id in recorded]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    inventory_at_once(uow, recorded)
     drain(bus)
 
     assert on_hand(uow, world, world.supply) == (Decimal(8), Decimal(0))
